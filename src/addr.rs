@@ -1,0 +1,109 @@
+//! Typed identities: the Score resource uid. Sole owner of their textual syntax.
+//!
+//! A uid is `type.class#workload.name` for a private resource request and
+//! `type.class#id` when the request sets `id` (a resource shared by every workload that
+//! names the same type, class and id). The class is `default` when absent.
+
+use std::fmt;
+
+/// The identity of a resource across a project.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Uid {
+    /// The Score resource type, e.g. `postgres`.
+    pub kind: String,
+    /// The class, `default` when absent.
+    pub class: String,
+    /// Who owns it.
+    pub scope: UidScope,
+}
+
+/// Whether a resource belongs to one workload or is shared by id.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum UidScope {
+    /// `workload.resource`: private to one workload.
+    Workload {
+        /// The workload's `metadata.name`.
+        workload: String,
+        /// The resource's name in that workload.
+        resource: String,
+    },
+    /// `id`: shared.
+    Shared(String),
+}
+
+impl Uid {
+    /// The uid of resource `resource` of workload `workload`.
+    pub fn new(kind: &str, class: Option<&str>, id: Option<&str>, workload: &str, resource: &str) -> Uid {
+        let scope = match id {
+            Some(id) => UidScope::Shared(id.to_string()),
+            None => UidScope::Workload { workload: workload.to_string(), resource: resource.to_string() },
+        };
+        Uid { kind: kind.to_string(), class: class.unwrap_or("default").to_string(), scope }
+    }
+
+    /// True for a resource shared by id.
+    pub fn is_shared(&self) -> bool {
+        matches!(self.scope, UidScope::Shared(_))
+    }
+
+    /// Parses `type.class#workload.name` or `type.class#id`.
+    ///
+    /// An id may contain dots, so `type.class#a.b` is ambiguous on its own; this parser
+    /// reads it as workload `a`, resource `b`. Callers that know the project resolve the
+    /// ambiguity with [`Uid::parse_with`].
+    pub fn parse(s: &str) -> Option<Uid> {
+        Uid::parse_with(s, |_| false)
+    }
+
+    /// Parses a uid, asking `is_id` whether a right-hand side with dots is a shared id.
+    pub fn parse_with(s: &str, is_id: impl Fn(&str) -> bool) -> Option<Uid> {
+        let (left, right) = s.split_once('#')?;
+        let (kind, class) = left.split_once('.')?;
+        if kind.is_empty() || class.is_empty() || right.is_empty() {
+            return None;
+        }
+        let scope = match right.split_once('.') {
+            Some((w, r)) if !is_id(right) && !w.is_empty() && !r.is_empty() && !r.contains('.') => {
+                UidScope::Workload { workload: w.to_string(), resource: r.to_string() }
+            }
+            _ => UidScope::Shared(right.to_string()),
+        };
+        Some(Uid { kind: kind.to_string(), class: class.to_string(), scope })
+    }
+}
+
+impl fmt::Display for Uid {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}.{}#", self.kind, self.class)?;
+        match &self.scope {
+            UidScope::Workload { workload, resource } => write!(f, "{workload}.{resource}"),
+            UidScope::Shared(id) => f.write_str(id),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn uid_syntax() {
+        let cases = [
+            (Uid::new("postgres", None, None, "web", "db"), "postgres.default#web.db"),
+            (Uid::new("redis", Some("large"), Some("main-cache"), "web", "cache"), "redis.large#main-cache"),
+            (Uid::new("s3", None, Some("shared.bucket"), "w", "b"), "s3.default#shared.bucket"),
+        ];
+        for (uid, text) in cases {
+            assert_eq!(uid.to_string(), text);
+        }
+        assert_eq!(Uid::parse("postgres.default#web.db"), Some(cases_first()));
+        assert!(Uid::parse("redis.default#main-cache").unwrap().is_shared());
+        assert!(Uid::parse_with("s3.default#shared.bucket", |r| r == "shared.bucket").unwrap().is_shared());
+        assert_eq!(Uid::parse("nohash"), None);
+        assert_eq!(Uid::parse("x#y"), None);
+    }
+
+    fn cases_first() -> Uid {
+        Uid::new("postgres", None, None, "web", "db")
+    }
+}

@@ -1,0 +1,16 @@
+//! baton: the core of an Internal Developer Platform.
+//!
+//! The pipeline, one direction:
+//!
+//! 1. `score`: Score files → validated workloads and resource requests keyed by [`addr::Uid`].
+//! 2. (next) `config` + `module`: `baton.hcl` and HCL resource modules → environment and modules.
+//! 3. (next) `graph` → `state` → `plan` → `apply`, with `provider`s doing the real work.
+//!
+//! `diag` holds the located diagnostics every stage reports; `render` turns results into
+//! text and JSON; `cli` is the thin command layer. See ARCHITECTURE.md for the map.
+
+pub mod addr;
+pub mod cli;
+pub mod diag;
+pub mod render;
+pub mod score;

@@ -1,0 +1,22 @@
+//! Rendering: turns values the engine returns into text for people and JSON for tools.
+//! Nothing else in the crate prints.
+
+pub mod diagnostics;
+pub mod validate;
+
+/// Whether output may use colour.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Color {
+    /// ANSI colours.
+    Always,
+    /// Plain text.
+    Never,
+}
+
+impl Color {
+    /// Colour when the stream is a terminal, `NO_COLOR` is unset and `--no-color` was not given.
+    pub fn detect(no_color_flag: bool, is_tty: bool) -> Color {
+        let no_color_env = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
+        if no_color_flag || no_color_env || !is_tty { Color::Never } else { Color::Always }
+    }
+}

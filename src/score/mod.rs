@@ -1,0 +1,410 @@
+//! The Score front end: `score.yaml` files → validated [`Project`] of workloads and the
+//! resource requests they make, keyed by Score uid.
+//!
+//! Per file: read → YAML with positions (`yaml`) → overrides (`overrides`) → JSON schema
+//! (`schema`) → list forms upgraded (`upgrade`) → typed [`model::Workload`] → semantic
+//! rules (`semantic`). Across files: duplicate workload names, shared resources defined
+//! twice with different params or metadata, and cycles among resource params
+//! placeholders. Every problem of every file is collected; nothing stops at the first.
+
+pub mod model;
+pub mod overrides;
+pub mod placeholder;
+pub mod schema;
+pub mod semantic;
+pub mod upgrade;
+pub mod yaml;
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use serde_json::Value;
+
+use crate::addr::Uid;
+use crate::diag::{Diagnostic, Diagnostics, FileId, Sources, Span, Stage};
+use model::{ResourceRequest, Workload};
+use placeholder::Ref;
+use yaml::{Kind, Node};
+
+/// The options every command that reads Score files shares.
+#[derive(Debug, Clone, Default)]
+pub struct LoadOptions {
+    /// Image for containers whose image is `.`.
+    pub image: Option<String>,
+    /// A YAML file deep-merged into the (single) Score file.
+    pub overrides_file: Option<PathBuf>,
+    /// `path=value` overrides, applied after the overrides file.
+    pub override_properties: Vec<String>,
+}
+
+impl LoadOptions {
+    fn has_overrides(&self) -> bool {
+        self.overrides_file.is_some() || !self.override_properties.is_empty()
+    }
+}
+
+/// One loaded workload.
+#[derive(Debug, Clone)]
+pub struct LoadedWorkload {
+    /// The Score file it came from.
+    pub path: PathBuf,
+    /// Its source in the run's [`Sources`].
+    pub file: FileId,
+    /// The document, after overrides and upgrades, with positions.
+    pub root: Node,
+    /// The typed workload.
+    pub workload: Workload,
+}
+
+/// A resource as the project requests it: one per uid, however many workloads use it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ResourceDecl {
+    /// Its identity.
+    pub uid: Uid,
+    /// `params` (placeholders not yet substituted); `None` when no definition sets them.
+    pub params: Option<serde_json::Map<String, Value>>,
+    /// `metadata`, as the first definition that sets it.
+    pub metadata: Option<serde_json::Map<String, Value>>,
+    /// `(workload, resource name)` of every request of it, in order.
+    pub requested_by: Vec<(String, String)>,
+    /// Uids its params placeholders reference (edges of the resource graph).
+    pub depends_on: Vec<Uid>,
+}
+
+/// All workloads of a run and the resources they request.
+#[derive(Debug, Clone, Default)]
+pub struct Project {
+    /// Workloads, sorted by name (independent of the order of `-f`).
+    pub workloads: Vec<LoadedWorkload>,
+    /// Resources by uid.
+    pub resources: BTreeMap<Uid, ResourceDecl>,
+}
+
+impl Project {
+    /// The uid of resource `name` of workload `workload`.
+    pub fn uid_of(&self, workload: &Workload, name: &str) -> Option<Uid> {
+        workload.resources.get(name).map(|r| uid_for(workload.name(), name, r))
+    }
+}
+
+fn uid_for(workload: &str, name: &str, r: &ResourceRequest) -> Uid {
+    Uid::new(&r.kind, r.class.as_deref(), r.id.as_deref(), workload, name)
+}
+
+/// Reads, checks and resolves the given Score files.
+pub fn load(paths: &[PathBuf], opts: &LoadOptions, sources: &mut Sources, diags: &mut Diagnostics) -> Project {
+    if opts.has_overrides() && paths.len() != 1 {
+        diags.push(
+            Diagnostic::error(Stage::Options, "options/overrides-multiple", "--overrides-file and --override-property need exactly one Score file")
+                .detail(format!("{} files were given", paths.len()))
+                .help("run the command once per Score file, or move the change into the files themselves"),
+        );
+        return Project::default();
+    }
+    let mut loaded = Vec::new();
+    for path in paths {
+        let text = match std::fs::read_to_string(path) {
+            Ok(t) => t,
+            Err(e) => {
+                let mut d = Diagnostic::error(Stage::Load, "load/read", format!("cannot read {}: {}", path.display(), io_reason(&e)));
+                if e.kind() == std::io::ErrorKind::NotFound {
+                    d = d.help("pass the Score file with -f FILE, or run `baton init` to write a starter score.yaml");
+                }
+                diags.push(d);
+                continue;
+            }
+        };
+        let file = sources.add_file(path.display().to_string(), Some(path), text);
+        if let Some(w) = load_one(path, file, opts, sources, diags) {
+            loaded.push(w);
+        }
+    }
+    resolve(loaded, sources, diags)
+}
+
+/// Loads Score documents given as text (for tests, benchmarks and fuzzing).
+pub fn load_texts(texts: &[(&str, &str)], opts: &LoadOptions, sources: &mut Sources, diags: &mut Diagnostics) -> Project {
+    let mut loaded = Vec::new();
+    for (name, text) in texts {
+        let file = sources.add_file(*name, None, text.to_string());
+        if let Some(w) = load_one(Path::new(name), file, opts, sources, diags) {
+            loaded.push(w);
+        }
+    }
+    resolve(loaded, sources, diags)
+}
+
+fn io_reason(e: &std::io::Error) -> String {
+    match e.kind() {
+        std::io::ErrorKind::NotFound => "no such file".into(),
+        std::io::ErrorKind::PermissionDenied => "permission denied".into(),
+        std::io::ErrorKind::InvalidData => "not UTF-8 text".into(),
+        _ => e.to_string(),
+    }
+}
+
+fn load_one(path: &Path, file: FileId, opts: &LoadOptions, sources: &mut Sources, diags: &mut Diagnostics) -> Option<LoadedWorkload> {
+    let doc = yaml::parse(file, sources.text(file));
+    let load_failed = doc.diagnostics.iter().any(Diagnostic::is_error);
+    diags.extend(doc.diagnostics);
+    let mut root = match doc.root {
+        Some(r) if !load_failed => r,
+        Some(_) => return None,
+        None => {
+            if !load_failed {
+                diags.push(
+                    Diagnostic::error(Stage::Load, "load/empty", format!("{} is empty", path.display()))
+                        .at(Some(Span::new(file, 0, 0)))
+                        .help("a Score file needs `apiVersion: score.dev/v1b1`, `metadata.name` and `containers`; `baton init` writes one"),
+                );
+            }
+            return None;
+        }
+    };
+    if !matches!(root.kind, Kind::Map(_)) {
+        diags.push(
+            Diagnostic::error(Stage::Load, "load/not-a-mapping", format!("expected a Score workload (a mapping), found {}", root.type_name()))
+                .at(Some(root.span))
+                .label("the document should be a mapping with apiVersion, metadata and containers"),
+        );
+        return None;
+    }
+
+    if !apply_overrides(&mut root, opts, sources, diags) {
+        return None;
+    }
+
+    let schema_errors = schema::check(&root);
+    if !schema_errors.is_empty() {
+        diags.extend(schema_errors);
+        return None;
+    }
+    let mut upgrade_diags = Vec::new();
+    upgrade::upgrade(&mut root, &mut upgrade_diags);
+    let upgrade_failed = upgrade_diags.iter().any(Diagnostic::is_error);
+    diags.extend(upgrade_diags);
+    if upgrade_failed {
+        return None;
+    }
+    let workload: Workload = match serde_json::from_value(root.to_json()) {
+        Ok(w) => w,
+        Err(e) => {
+            diags.push(
+                Diagnostic::error(Stage::Schema, "internal/decode", format!("internal error: a schema-valid workload did not decode: {e}"))
+                    .at(Some(root.span))
+                    .help("this is a bug in baton; please report it with the Score file"),
+            );
+            return None;
+        }
+    };
+    diags.extend(semantic::check(&workload, &root, sources));
+    if opts.image.is_none() {
+        for (cname, c) in &workload.containers {
+            if c.image == "." {
+                let pointer = yaml::to_pointer(&["containers", cname, "image"]);
+                diags.push(
+                    Diagnostic::warning(Stage::Options, "options/image-dot", format!("container `{cname}` has image `.`, which needs --image"))
+                        .at(root.pointer(&pointer).map(|n| n.span))
+                        .pointer(pointer)
+                        .label("replaced by the --image value")
+                        .help("pass --image IMAGE to plan or apply this workload"),
+                );
+            }
+        }
+    }
+    Some(LoadedWorkload { path: path.to_path_buf(), file, root, workload })
+}
+
+/// Applies `--overrides-file`, `--override-property` and `--image`; false when one failed.
+fn apply_overrides(root: &mut Node, opts: &LoadOptions, sources: &mut Sources, diags: &mut Diagnostics) -> bool {
+    let mut ok = true;
+    if let Some(path) = &opts.overrides_file {
+        match std::fs::read_to_string(path) {
+            Ok(text) => {
+                let file = sources.add_file(path.display().to_string(), Some(path), text);
+                let doc = yaml::parse(file, sources.text(file));
+                let failed = doc.diagnostics.iter().any(Diagnostic::is_error);
+                diags.extend(doc.diagnostics);
+                match doc.root {
+                    Some(patch) if !failed && matches!(patch.kind, Kind::Map(_)) => overrides::merge(root, patch),
+                    Some(patch) if !failed => {
+                        diags.push(
+                            Diagnostic::error(Stage::Options, "options/overrides-file", format!("the overrides file must be a mapping, found {}", patch.type_name()))
+                                .at(Some(patch.span)),
+                        );
+                        ok = false;
+                    }
+                    Some(_) => ok = false,
+                    None => {}
+                }
+            }
+            Err(e) => {
+                diags.push(Diagnostic::error(Stage::Options, "options/overrides-file", format!("cannot read overrides file {}: {}", path.display(), io_reason(&e))));
+                ok = false;
+            }
+        }
+    }
+    for arg in &opts.override_properties {
+        let Some((path, value)) = arg.split_once('=') else {
+            diags.push(overrides::bad_property(arg));
+            ok = false;
+            continue;
+        };
+        if path.is_empty() {
+            diags.push(overrides::bad_property(arg));
+            ok = false;
+            continue;
+        }
+        let file = sources.add_file(format!("--override-property {path}"), None, value.to_string());
+        let span = Span::new(file, 0, value.len());
+        let value_node = if value.is_empty() {
+            None
+        } else {
+            let doc = yaml::parse(file, sources.text(file));
+            let failed = doc.diagnostics.iter().any(Diagnostic::is_error);
+            diags.extend(doc.diagnostics);
+            if failed {
+                ok = false;
+                continue;
+            }
+            Some(doc.root.unwrap_or(Node::new(Kind::Null, span)))
+        };
+        let parts = overrides::split_path(path);
+        if let Err(why) = overrides::set_path(root, &parts, value_node, span) {
+            diags.push(
+                Diagnostic::error(Stage::Options, "options/override-property", format!("cannot apply --override-property `{path}`: {why}"))
+                    .help("paths are dot-separated keys and list indexes, e.g. containers.main.args.0"),
+            );
+            ok = false;
+        }
+    }
+    if let Some(image) = &opts.image {
+        let file = sources.add_file("--image", None, image.clone());
+        overrides::apply_image(root, image, Span::new(file, 0, image.len()));
+    }
+    ok
+}
+
+/// Cross-file rules, and the uid of every resource request.
+fn resolve(mut loaded: Vec<LoadedWorkload>, sources: &Sources, diags: &mut Diagnostics) -> Project {
+    // Duplicate workload names: keep the first, report the others.
+    loaded.sort_by(|a, b| a.workload.name().cmp(b.workload.name()).then_with(|| a.path.cmp(&b.path)));
+    let mut workloads: Vec<LoadedWorkload> = Vec::new();
+    for w in loaded {
+        if let Some(first) = workloads.iter().find(|x| x.workload.name() == w.workload.name()) {
+            let name_span = |lw: &LoadedWorkload| lw.root.pointer("/metadata/name").map(|n| n.span);
+            diags.push(
+                Diagnostic::error(Stage::Load, "load/duplicate-workload", format!("duplicate workload name `{}`", w.workload.name()))
+                    .at(name_span(&w))
+                    .label("defined again here")
+                    .note(name_span(first), "first defined here")
+                    .help("every Score file of a project needs its own `metadata.name`"),
+            );
+            continue;
+        }
+        workloads.push(w);
+    }
+
+    let mut resources: BTreeMap<Uid, ResourceDecl> = BTreeMap::new();
+    // Where each uid was first defined, for conflict notes.
+    let mut first_def: BTreeMap<Uid, (Option<Span>, String)> = BTreeMap::new();
+    for lw in &workloads {
+        let w = &lw.workload;
+        for (rname, r) in &w.resources {
+            let uid = uid_for(w.name(), rname, r);
+            let pointer = yaml::to_pointer(&["resources", rname]);
+            let here = lw.root.key_span(&pointer);
+            match resources.get_mut(&uid) {
+                None => {
+                    resources.insert(
+                        uid.clone(),
+                        ResourceDecl {
+                            uid: uid.clone(),
+                            params: r.params.clone(),
+                            metadata: r.metadata.clone(),
+                            requested_by: vec![(w.name().to_string(), rname.clone())],
+                            depends_on: Vec::new(),
+                        },
+                    );
+                    first_def.insert(uid.clone(), (here, format!("{}.{}", w.name(), rname)));
+                }
+                Some(decl) => {
+                    decl.requested_by.push((w.name().to_string(), rname.clone()));
+                    let (first_span, first_name) = first_def.get(&uid).cloned().unwrap_or((None, String::new()));
+                    for (what, theirs, ours) in [("params", &mut decl.params, &r.params), ("metadata", &mut decl.metadata, &r.metadata)] {
+                        match (theirs.as_ref(), ours) {
+                            (Some(a), Some(b)) if a != b => diags.push(
+                                Diagnostic::error(Stage::Semantic, "semantic/shared-conflict", format!("resource '{uid}': multiple definitions with different {what}"))
+                                    .at(lw.root.key_span(&format!("{pointer}/{what}")).or(here))
+                                    .pointer(format!("{pointer}/{what}"))
+                                    .label(format!("{what} differ from `{first_name}`"))
+                                    .note(first_span, format!("first defined by `{first_name}` here"))
+                                    .help(format!("a shared resource (same type, class and id) must have the same {what} everywhere, or set them in one workload only")),
+                            ),
+                            (None, Some(b)) => *theirs = Some(b.clone()),
+                            _ => {}
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    // Resource → resource edges from params placeholders, and their cycles.
+    let mut edges: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    let mut spans: BTreeMap<String, (Option<Span>, String)> = BTreeMap::new();
+    for lw in &workloads {
+        let w = &lw.workload;
+        for (rname, r) in &w.resources {
+            let uid = uid_for(w.name(), rname, r);
+            let Some(params) = &r.params else { continue };
+            let mut strings = Vec::new();
+            semantic_strings(&Value::Object(params.clone()), &mut strings);
+            for s in strings {
+                for p in placeholder::placeholders(&s) {
+                    if let Ok(Ref::Resource { name, .. }) = &p.reference {
+                        if let Some(target) = w.resources.get(name) {
+                            let to = uid_for(w.name(), name, target);
+                            let deps = &mut resources.get_mut(&uid).expect("uid recorded above").depends_on;
+                            if !deps.contains(&to) {
+                                deps.push(to.clone());
+                            }
+                            let from_key = uid.to_string();
+                            edges.entry(from_key.clone()).or_default().push(to.to_string());
+                            let ptr = yaml::to_pointer(&["resources", rname, "params"]);
+                            spans.entry(from_key).or_insert((lw.root.key_span(&ptr), p.text()));
+                        }
+                    }
+                }
+            }
+        }
+    }
+    for decl in resources.values_mut() {
+        decl.depends_on.sort();
+    }
+    let keys: Vec<&str> = resources.keys().map(|_| "").collect::<Vec<_>>();
+    drop(keys);
+    let names: Vec<String> = resources.keys().map(Uid::to_string).collect();
+    let name_refs: Vec<&str> = names.iter().map(String::as_str).collect();
+    let edge_refs: BTreeMap<&str, Vec<&str>> = edges.iter().map(|(k, v)| (k.as_str(), v.iter().map(String::as_str).collect())).collect();
+    if let Some(cycle) = semantic::find_cycle(&name_refs, &edge_refs) {
+        let (span, text) = spans.get(cycle[0]).cloned().unwrap_or((None, String::new()));
+        diags.push(
+            Diagnostic::error(Stage::Semantic, "semantic/params-cycle", format!("a cycle exists involving resource param placeholders: {}", cycle.join(" -> ")))
+                .at(span)
+                .label(format!("{text} closes the cycle"))
+                .help("a resource's params cannot depend, directly or through others, on its own outputs"),
+        );
+    }
+    let _ = sources;
+    Project { workloads, resources }
+}
+
+fn semantic_strings(v: &Value, out: &mut Vec<String>) {
+    match v {
+        Value::String(s) => out.push(s.clone()),
+        Value::Array(a) => a.iter().for_each(|x| semantic_strings(x, out)),
+        Value::Object(m) => m.values().for_each(|x| semantic_strings(x, out)),
+        _ => {}
+    }
+}

@@ -1,0 +1,248 @@
+//! Score placeholders: `${metadata.KEY…}` and `${resources.NAME.OUTPUT…}` inside strings.
+//!
+//! Grammar, as score-go implements it: `$$` is a literal `$`; `${…}` up to the first `}`
+//! is a placeholder; a `$` followed by anything else is literal. A placeholder holds at
+//! least two dot-separated parts of `[A-Za-z0-9_-]`; the first is `metadata` or
+//! `resources`. baton also accepts `\.` inside a part as an escaped dot (as the Score
+//! documentation describes and score-go's `SplitRefParts` implements), so that
+//! `${metadata.labels.app\.kubernetes\.io/name}`-style keys can be reached; see
+//! `docs/score.md`. Substitution JSON-encodes non-string values. This module is pure.
+
+use serde_json::Value;
+
+/// What a well-formed placeholder refers to.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Ref {
+    /// `${metadata.a.b}`: a path into the workload's metadata.
+    Metadata(Vec<String>),
+    /// `${resources.NAME.OUTPUT…}`: an output of a resource (an empty path for `${resources.NAME}`).
+    Resource {
+        /// The resource's name in the workload.
+        name: String,
+        /// The output key and any path into it.
+        output: Vec<String>,
+    },
+}
+
+/// Why a placeholder is not valid.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PlaceholderError {
+    /// Not `part.part…` of allowed characters.
+    Malformed,
+    /// The first part is neither `metadata` nor `resources`.
+    UnknownRoot(String),
+}
+
+/// One piece of a string with placeholders.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Segment {
+    /// Literal text (escapes already applied).
+    Literal(String),
+    /// A placeholder.
+    Placeholder(Placeholder),
+}
+
+/// A `${…}` occurrence.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Placeholder {
+    /// The text between `${` and `}`.
+    pub content: String,
+    /// Byte offset of the `$` in the string.
+    pub offset: usize,
+    /// Byte length including `${` and `}`.
+    pub len: usize,
+    /// What it refers to, or why it is invalid.
+    pub reference: Result<Ref, PlaceholderError>,
+}
+
+impl Placeholder {
+    /// The placeholder as written, `${…}`.
+    pub fn text(&self) -> String {
+        format!("${{{}}}", self.content)
+    }
+}
+
+/// Splits a string into literal text and placeholders.
+pub fn parse(s: &str) -> Vec<Segment> {
+    let mut out = Vec::new();
+    let mut literal = String::new();
+    let bytes = s.as_bytes();
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'$' && i + 1 < bytes.len() {
+            if bytes[i + 1] == b'$' {
+                literal.push('$');
+                i += 2;
+                continue;
+            }
+            if bytes[i + 1] == b'{' {
+                if let Some(close) = s[i + 2..].find('}') {
+                    if !literal.is_empty() {
+                        out.push(Segment::Literal(std::mem::take(&mut literal)));
+                    }
+                    let content = &s[i + 2..i + 2 + close];
+                    let len = close + 3;
+                    out.push(Segment::Placeholder(Placeholder {
+                        content: content.to_string(),
+                        offset: i,
+                        len,
+                        reference: parse_ref(content),
+                    }));
+                    i += len;
+                    continue;
+                }
+            }
+        }
+        let ch = s[i..].chars().next().unwrap_or('$');
+        literal.push(ch);
+        i += ch.len_utf8();
+    }
+    if !literal.is_empty() {
+        out.push(Segment::Literal(literal));
+    }
+    out
+}
+
+/// All placeholders of a string.
+pub fn placeholders(s: &str) -> impl Iterator<Item = Placeholder> {
+    parse(s).into_iter().filter_map(|seg| match seg {
+        Segment::Placeholder(p) => Some(p),
+        Segment::Literal(_) => None,
+    })
+}
+
+/// Splits placeholder content on unescaped dots; `\.` stays a dot inside a part.
+pub fn split_parts(content: &str) -> Vec<String> {
+    let mut parts = vec![String::new()];
+    let mut chars = content.chars().peekable();
+    while let Some(c) = chars.next() {
+        if c == '\\' && chars.peek() == Some(&'.') {
+            chars.next();
+            parts.last_mut().unwrap().push('.');
+        } else if c == '.' {
+            parts.push(String::new());
+        } else {
+            parts.last_mut().unwrap().push(c);
+        }
+    }
+    parts
+}
+
+fn parse_ref(content: &str) -> Result<Ref, PlaceholderError> {
+    let parts = split_parts(content);
+    let part_ok = |p: &String| !p.is_empty() && p.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-' || c == '.');
+    // Escaped dots are allowed inside a part, raw characters beyond the Score set are not.
+    let raw_ok = content.replace("\\.", "").chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-' || c == '.');
+    if parts.len() < 2 || !parts.iter().all(part_ok) || !raw_ok {
+        return Err(PlaceholderError::Malformed);
+    }
+    match parts[0].as_str() {
+        "metadata" => Ok(Ref::Metadata(parts[1..].to_vec())),
+        "resources" => Ok(Ref::Resource { name: parts[1].clone(), output: parts[2..].to_vec() }),
+        other => Err(PlaceholderError::UnknownRoot(other.to_string())),
+    }
+}
+
+/// Looks up `keys` in a JSON value, with score-go's error wording.
+pub fn lookup<'v>(root: &'v Value, keys: &[String]) -> Result<&'v Value, String> {
+    let mut v = root;
+    for k in keys {
+        let Value::Object(map) = v else {
+            return Err(format!("cannot lookup key '{k}', context is not a map"));
+        };
+        v = map.get(k).ok_or_else(|| format!("key '{k}' not found"))?;
+    }
+    Ok(v)
+}
+
+/// Renders a resolved value the way Score substitutes it: strings as-is, others as JSON.
+pub fn to_text(v: &Value) -> String {
+    match v {
+        Value::String(s) => s.clone(),
+        other => other.to_string(),
+    }
+}
+
+/// Substitutes every placeholder of `s` with what `resolve` returns; `$$` becomes `$`.
+/// All failures are returned, each with the placeholder text.
+pub fn substitute(s: &str, mut resolve: impl FnMut(&Ref) -> Result<String, String>) -> Result<String, Vec<(Placeholder, String)>> {
+    let mut out = String::with_capacity(s.len());
+    let mut errors = Vec::new();
+    for seg in parse(s) {
+        match seg {
+            Segment::Literal(l) => out.push_str(&l),
+            Segment::Placeholder(p) => match &p.reference {
+                Ok(r) => match resolve(r) {
+                    Ok(v) => out.push_str(&v),
+                    Err(e) => errors.push((p, e)),
+                },
+                Err(_) => {
+                    let msg = format!("invalid ref '{}'", p.content);
+                    errors.push((p, msg));
+                }
+            },
+        }
+    }
+    if errors.is_empty() { Ok(out) } else { Err(errors) }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn refs(s: &str) -> Vec<Result<Ref, PlaceholderError>> {
+        placeholders(s).map(|p| p.reference).collect()
+    }
+
+    #[test]
+    fn grammar() {
+        assert_eq!(refs("${metadata.name}"), vec![Ok(Ref::Metadata(vec!["name".into()]))]);
+        assert_eq!(
+            refs("x${resources.db.host}:${resources.db.port}"),
+            vec![
+                Ok(Ref::Resource { name: "db".into(), output: vec!["host".into()] }),
+                Ok(Ref::Resource { name: "db".into(), output: vec!["port".into()] }),
+            ]
+        );
+        assert_eq!(refs("${resources.data}"), vec![Ok(Ref::Resource { name: "data".into(), output: vec![] })]);
+        assert_eq!(refs("${resources}"), vec![Err(PlaceholderError::Malformed)]);
+        assert_eq!(refs("${a b.c}"), vec![Err(PlaceholderError::Malformed)]);
+        assert_eq!(refs("${resources..x}"), vec![Err(PlaceholderError::Malformed)]);
+        assert_eq!(refs("${env.HOME}"), vec![Err(PlaceholderError::UnknownRoot("env".into()))]);
+        assert_eq!(refs("$${resources.x.y} $$ $5 ${unclosed"), vec![]);
+        assert_eq!(
+            refs("${metadata.labels.app\\.kubernetes\\.io}"),
+            vec![Ok(Ref::Metadata(vec!["labels".into(), "app.kubernetes.io".into()]))]
+        );
+    }
+
+    #[test]
+    fn substitution_unescapes_and_json_encodes() {
+        let meta = serde_json::json!({"name": "web", "n": {"deep": 42}});
+        let out = substitute("$${x} $$ ${metadata.name} ${metadata.n} ${metadata.n.deep} $", |r| match r {
+            Ref::Metadata(keys) => lookup(&meta, keys).map(to_text),
+            Ref::Resource { .. } => Err("no".into()),
+        });
+        assert_eq!(out.unwrap(), r#"${x} $ web {"deep":42} 42 $"#);
+    }
+
+    #[test]
+    fn substitution_reports_every_failure() {
+        let meta = serde_json::json!({"name": "web"});
+        let err = substitute("${metadata.nope} ${metadata.name.x}", |r| match r {
+            Ref::Metadata(keys) => lookup(&meta, keys).map(to_text),
+            Ref::Resource { .. } => Err("no".into()),
+        })
+        .unwrap_err();
+        assert_eq!(err.len(), 2);
+        assert_eq!(err[0].1, "key 'nope' not found");
+        assert_eq!(err[1].1, "cannot lookup key 'x', context is not a map");
+    }
+
+    #[test]
+    fn offsets_cover_the_placeholder() {
+        let s = "a-${metadata.name}-b";
+        let p = placeholders(s).next().unwrap();
+        assert_eq!(&s[p.offset..p.offset + p.len], "${metadata.name}");
+    }
+}

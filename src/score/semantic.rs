@@ -1,0 +1,250 @@
+//! Score's semantic rules for one workload, beyond the schema: placeholder grammar and
+//! roots, placeholders that name undeclared resources or missing metadata keys, and the
+//! `before` relations (self references, unknown containers, cycles). Messages keep
+//! score-go's wording so users can search for them, with a location and a hint added.
+
+use std::collections::BTreeMap;
+
+use serde_json::Value;
+
+use super::model::Workload;
+use super::placeholder::{self, lookup, PlaceholderError, Ref};
+use super::yaml::{to_pointer, Node};
+use crate::diag::{did_you_mean, Diagnostic, Sources, Span, Stage};
+
+/// A string of the workload where placeholders are expanded, with its location.
+pub struct Expandable<'w> {
+    /// JSON pointer of the string.
+    pub pointer: String,
+    /// The string.
+    pub text: &'w str,
+}
+
+/// Every string of a workload where Score expands placeholders: variables, file content
+/// (unless `noExpand`), volume sources and resource params (recursively). Command and
+/// args are never expanded.
+pub fn expandables(w: &Workload) -> Vec<Expandable<'_>> {
+    let mut out = Vec::new();
+    for (cname, c) in &w.containers {
+        for (k, v) in &c.variables {
+            out.push(Expandable { pointer: to_pointer(&["containers", cname, "variables", k]), text: v });
+        }
+        for (target, f) in &c.files {
+            if let (Some(content), true) = (&f.content, f.expands()) {
+                out.push(Expandable { pointer: to_pointer(&["containers", cname, "files", target, "content"]), text: content });
+            }
+        }
+        for (target, v) in &c.volumes {
+            out.push(Expandable { pointer: to_pointer(&["containers", cname, "volumes", target, "source"]), text: &v.source });
+        }
+    }
+    for (rname, r) in &w.resources {
+        if let Some(params) = &r.params {
+            let base = vec!["resources".to_string(), rname.clone(), "params".to_string()];
+            for (k, v) in params {
+                let mut path = base.clone();
+                path.push(k.clone());
+                collect_strings(v, &mut path, &mut out);
+            }
+        }
+    }
+    out
+}
+
+fn collect_strings<'v>(v: &'v Value, path: &mut Vec<String>, out: &mut Vec<Expandable<'v>>) {
+    match v {
+        Value::String(s) => out.push(Expandable { pointer: to_pointer(path), text: s }),
+        Value::Array(items) => {
+            for (i, item) in items.iter().enumerate() {
+                path.push(i.to_string());
+                collect_strings(item, path, out);
+                path.pop();
+            }
+        }
+        Value::Object(map) => {
+            for (k, item) in map {
+                path.push(k.clone());
+                collect_strings(item, path, out);
+                path.pop();
+            }
+        }
+        _ => {}
+    }
+}
+
+/// The span of `needle` inside the scalar at `pointer`, or of the scalar.
+pub fn span_within(root: &Node, sources: &Sources, pointer: &str, needle: &str) -> Option<Span> {
+    let node = root.pointer(pointer)?;
+    let span = node.span;
+    let text = sources.text(span.file);
+    let line_end = text[span.start.min(text.len())..].find('\n').map(|i| span.start + i).unwrap_or(text.len());
+    // Block scalars start on a later line than their indicator; search a little further.
+    let end = text.len().min(line_end.max(span.end) + 4096);
+    if let Some(i) = text.get(span.start..end).and_then(|s| s.find(needle)) {
+        return Some(Span::new(span.file, span.start + i, span.start + i + needle.len()));
+    }
+    Some(span)
+}
+
+/// Checks one workload's placeholders and `before` relations.
+pub fn check(w: &Workload, root: &Node, sources: &Sources) -> Vec<Diagnostic> {
+    let mut out = Vec::new();
+    let metadata = Value::Object(w.metadata.clone());
+    let resource_names: Vec<&str> = w.resources.keys().map(String::as_str).collect();
+
+    for e in expandables(w) {
+        for p in placeholder::placeholders(e.text) {
+            let text = p.text();
+            let span = span_within(root, sources, &e.pointer, &text);
+            let d = |code: &'static str, summary: String| Diagnostic::error(Stage::Semantic, code, summary).at(span).pointer(e.pointer.clone());
+            match &p.reference {
+                Err(PlaceholderError::Malformed) => out.push(
+                    d("semantic/placeholder-malformed", format!("placeholder {text} is malformed"))
+                        .label("not a valid placeholder")
+                        .detail("a placeholder must contain at least two elements separated by \".\", each element must be alphanumeric or contain \"_\" or \"-\"")
+                        .help("write `${metadata.KEY}` or `${resources.NAME.OUTPUT}`; use `$${` for a literal `${`"),
+                ),
+                Err(PlaceholderError::UnknownRoot(root_name)) => {
+                    let hint = did_you_mean(root_name, ["metadata", "resources"])
+                        .map(|s| format!("did you mean `{s}`?"))
+                        .unwrap_or_else(|| format!("placeholders start with `metadata` or `resources`; write `$${{{}}}` for a literal text", p.content));
+                    out.push(
+                        d("semantic/placeholder-root", format!("placeholder {text} has unsupported first element of \"{root_name}\""))
+                            .label("unknown root")
+                            .help(hint),
+                    );
+                }
+                Ok(Ref::Resource { name, .. }) => {
+                    if !w.resources.contains_key(name) {
+                        let hint = did_you_mean(name, resource_names.iter().copied())
+                            .map(|s| format!("did you mean `{s}`?"))
+                            .unwrap_or_else(|| format!("declare it under `resources:`, e.g. `{name}: {{type: ...}}`"));
+                        out.push(
+                            d("semantic/unknown-resource", format!("placeholder {text} does not resolve to a resource, no resource with name \"{name}\""))
+                                .label(format!("no resource `{name}` in this workload"))
+                                .help(hint),
+                        );
+                    }
+                }
+                Ok(Ref::Metadata(keys)) => {
+                    if let Err(msg) = lookup(&metadata, keys) {
+                        let known: Vec<&str> = w.metadata.keys().map(String::as_str).collect();
+                        let hint = did_you_mean(&keys[0], known.iter().copied()).map(|s| format!("did you mean `{s}`?"));
+                        out.push(
+                            d("semantic/unknown-metadata", format!("invalid ref '{}': {msg}", p.content))
+                                .label("not in this workload's metadata")
+                                .maybe_help(hint),
+                        );
+                    }
+                }
+            }
+        }
+    }
+
+    out.extend(check_before(w, root));
+    out
+}
+
+fn check_before(w: &Workload, root: &Node) -> Vec<Diagnostic> {
+    let mut out = Vec::new();
+    let names: Vec<&str> = w.containers.keys().map(String::as_str).collect();
+    let mut edges: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
+    for (cname, c) in &w.containers {
+        for dep in c.before.keys() {
+            let pointer = to_pointer(&["containers", cname, "before", dep]);
+            let span = root.key_span(&pointer);
+            if dep == cname {
+                out.push(
+                    Diagnostic::error(Stage::Semantic, "semantic/before-self", format!("container \"{cname}\" has a self-referencing before entry"))
+                        .at(span)
+                        .pointer(pointer)
+                        .label("a container cannot wait for itself")
+                        .help(format!("remove `{dep}` from the `before` of `{cname}`")),
+                );
+            } else if !w.containers.contains_key(dep) {
+                let hint = did_you_mean(dep, names.iter().copied()).map(|s| format!("did you mean `{s}`?"));
+                out.push(
+                    Diagnostic::error(Stage::Semantic, "semantic/before-unknown", format!("container \"{cname}\" before refers to unknown container \"{dep}\""))
+                        .at(span)
+                        .pointer(pointer)
+                        .label("no such container in this workload")
+                        .maybe_help(hint),
+                );
+            } else {
+                edges.entry(cname.as_str()).or_default().push(dep.as_str());
+            }
+        }
+    }
+    if let Some(cycle) = find_cycle(&names, &edges) {
+        let first = cycle[0];
+        let second = cycle.get(1).copied().unwrap_or(first);
+        let pointer = to_pointer(&["containers", first, "before", second]);
+        out.push(
+            Diagnostic::error(Stage::Semantic, "semantic/before-cycle", format!("containers before relationships contain a cycle: {}", cycle.join(" -> ")))
+                .at(root.key_span(&pointer))
+                .pointer(pointer)
+                .label("this entry closes the cycle")
+                .help("remove one of the `before` entries on the cycle"),
+        );
+    }
+    out
+}
+
+/// The first cycle (as a path that returns to its start) in a small directed graph.
+pub fn find_cycle<'a>(nodes: &[&'a str], edges: &BTreeMap<&'a str, Vec<&'a str>>) -> Option<Vec<&'a str>> {
+    #[derive(Clone, Copy, PartialEq)]
+    enum Color {
+        White,
+        Gray,
+        Black,
+    }
+    fn dfs<'a>(n: &'a str, edges: &BTreeMap<&'a str, Vec<&'a str>>, color: &mut BTreeMap<&'a str, Color>, stack: &mut Vec<&'a str>) -> Option<Vec<&'a str>> {
+        color.insert(n, Color::Gray);
+        stack.push(n);
+        for &m in edges.get(n).map(Vec::as_slice).unwrap_or(&[]) {
+            match color.get(m).copied().unwrap_or(Color::White) {
+                Color::Gray => {
+                    let start = stack.iter().position(|x| *x == m).unwrap_or(0);
+                    let mut cycle = stack[start..].to_vec();
+                    cycle.push(m);
+                    return Some(cycle);
+                }
+                Color::White => {
+                    if let Some(c) = dfs(m, edges, color, stack) {
+                        return Some(c);
+                    }
+                }
+                Color::Black => {}
+            }
+        }
+        stack.pop();
+        color.insert(n, Color::Black);
+        None
+    }
+    let mut color = BTreeMap::new();
+    for &n in nodes {
+        if color.get(n).copied().unwrap_or(Color::White) == Color::White {
+            let mut stack = Vec::new();
+            if let Some(c) = dfs(n, edges, &mut color, &mut stack) {
+                return Some(c);
+            }
+        }
+    }
+    None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cycles_are_found_as_paths() {
+        let nodes = ["a", "b", "c"];
+        let mut edges = BTreeMap::new();
+        edges.insert("a", vec!["b"]);
+        edges.insert("b", vec!["c"]);
+        assert_eq!(find_cycle(&nodes, &edges), None);
+        edges.insert("c", vec!["a"]);
+        assert_eq!(find_cycle(&nodes, &edges), Some(vec!["a", "b", "c", "a"]));
+    }
+}

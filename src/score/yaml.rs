@@ -1,0 +1,506 @@
+//! YAML with positions: a small document tree where every node and every mapping key
+//! knows its span, so later stages can point at the exact line and column.
+//!
+//! Scalars are resolved as YAML 1.2's core schema does (the same as the Go reference
+//! implementation's yaml.v3): `true`/`false`, integers, floats, `null`/`~`/empty are typed;
+//! quoted and block scalars are always strings; `!!str` and friends are honoured.
+//! Duplicate keys are load errors (yaml.v3 rejects them too). Anchors, aliases and `<<`
+//! merge keys are supported. This module does no I/O.
+
+use std::collections::HashMap;
+
+use yaml_rust2::parser::{Event, MarkedEventReceiver, Parser, Tag};
+use yaml_rust2::scanner::{Marker, TScalarStyle};
+
+use crate::diag::{Diagnostic, FileId, Span, Stage};
+
+/// A mapping key: its text and where it is.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Key {
+    /// The key as a string (non-string scalar keys are kept as written).
+    pub name: String,
+    /// Where the key is written.
+    pub span: Span,
+}
+
+/// A YAML value.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Kind {
+    /// `null`, `~` or nothing.
+    Null,
+    /// `true` or `false`.
+    Bool(bool),
+    /// An integer that fits in 64 bits.
+    Int(i64),
+    /// A floating point number (kept as written, for exact JSON output).
+    Float(f64),
+    /// A string.
+    Str(String),
+    /// A sequence.
+    Seq(Vec<Node>),
+    /// A mapping, keys in document order.
+    Map(Vec<(Key, Node)>),
+}
+
+/// A YAML value and where it is written.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Node {
+    /// The value.
+    pub kind: Kind,
+    /// Where it is written (for collections: from their first token).
+    pub span: Span,
+}
+
+impl Node {
+    /// A node with the given kind and span.
+    pub fn new(kind: Kind, span: Span) -> Node {
+        Node { kind, span }
+    }
+
+    /// The entry `key` of a mapping.
+    pub fn get(&self, key: &str) -> Option<&Node> {
+        match &self.kind {
+            Kind::Map(entries) => entries.iter().find(|(k, _)| k.name == key).map(|(_, v)| v),
+            _ => None,
+        }
+    }
+
+    /// The key `key` of a mapping.
+    pub fn key(&self, key: &str) -> Option<&Key> {
+        match &self.kind {
+            Kind::Map(entries) => entries.iter().find(|(k, _)| k.name == key).map(|(k, _)| k),
+            _ => None,
+        }
+    }
+
+    /// The node a JSON pointer (RFC 6901) designates.
+    pub fn pointer(&self, pointer: &str) -> Option<&Node> {
+        let mut node = self;
+        for segment in pointer_segments(pointer) {
+            node = match &node.kind {
+                Kind::Map(_) => node.get(&segment)?,
+                Kind::Seq(items) => items.get(segment.parse::<usize>().ok()?)?,
+                _ => return None,
+            };
+        }
+        Some(node)
+    }
+
+    /// The span of the key under which the pointer's target sits, or of the node itself.
+    pub fn key_span(&self, pointer: &str) -> Option<Span> {
+        let segs = pointer_segments(pointer);
+        let (last, parent) = segs.split_last()?;
+        let parent = self.pointer(&to_pointer(parent))?;
+        parent.key(last).map(|k| k.span)
+    }
+
+    /// A short name of the value's type, for messages.
+    pub fn type_name(&self) -> &'static str {
+        match &self.kind {
+            Kind::Null => "null",
+            Kind::Bool(_) => "a boolean",
+            Kind::Int(_) => "an integer",
+            Kind::Float(_) => "a number",
+            Kind::Str(_) => "a string",
+            Kind::Seq(_) => "a list",
+            Kind::Map(_) => "a mapping",
+        }
+    }
+
+    /// The string, when this is one.
+    pub fn as_str(&self) -> Option<&str> {
+        match &self.kind {
+            Kind::Str(s) => Some(s),
+            _ => None,
+        }
+    }
+
+    /// Converts to a JSON value (for the schema and for typed decoding).
+    pub fn to_json(&self) -> serde_json::Value {
+        use serde_json::Value;
+        match &self.kind {
+            Kind::Null => Value::Null,
+            Kind::Bool(b) => Value::Bool(*b),
+            Kind::Int(i) => Value::from(*i),
+            Kind::Float(f) => serde_json::Number::from_f64(*f)
+                .map(Value::Number)
+                .unwrap_or_else(|| Value::String(f.to_string())),
+            Kind::Str(s) => Value::String(s.clone()),
+            Kind::Seq(items) => Value::Array(items.iter().map(Node::to_json).collect()),
+            Kind::Map(entries) => {
+                let mut map = serde_json::Map::new();
+                for (k, v) in entries {
+                    map.insert(k.name.clone(), v.to_json());
+                }
+                Value::Object(map)
+            }
+        }
+    }
+
+    /// Builds a node from a JSON value, every span set to `span`.
+    pub fn from_json(value: &serde_json::Value, span: Span) -> Node {
+        use serde_json::Value;
+        let kind = match value {
+            Value::Null => Kind::Null,
+            Value::Bool(b) => Kind::Bool(*b),
+            Value::Number(n) => match n.as_i64() {
+                Some(i) => Kind::Int(i),
+                None => Kind::Float(n.as_f64().unwrap_or(0.0)),
+            },
+            Value::String(s) => Kind::Str(s.clone()),
+            Value::Array(items) => Kind::Seq(items.iter().map(|v| Node::from_json(v, span)).collect()),
+            Value::Object(map) => Kind::Map(
+                map.iter()
+                    .map(|(k, v)| (Key { name: k.clone(), span }, Node::from_json(v, span)))
+                    .collect(),
+            ),
+        };
+        Node::new(kind, span)
+    }
+}
+
+/// Splits a JSON pointer into unescaped segments.
+pub fn pointer_segments(pointer: &str) -> Vec<String> {
+    if pointer.is_empty() {
+        return Vec::new();
+    }
+    pointer
+        .trim_start_matches('/')
+        .split('/')
+        .map(|s| s.replace("~1", "/").replace("~0", "~"))
+        .collect()
+}
+
+/// Joins segments into a JSON pointer.
+pub fn to_pointer<S: AsRef<str>>(segments: &[S]) -> String {
+    let mut out = String::new();
+    for s in segments {
+        out.push('/');
+        out.push_str(&s.as_ref().replace('~', "~0").replace('/', "~1"));
+    }
+    out
+}
+
+/// The result of reading one YAML text.
+pub struct Document {
+    /// The first document's root, when the text holds one.
+    pub root: Option<Node>,
+    /// Problems found while reading (syntax errors, duplicate keys, extra documents).
+    pub diagnostics: Vec<Diagnostic>,
+}
+
+/// Parses `text` (file `file`) into a positioned tree.
+pub fn parse(file: FileId, text: &str) -> Document {
+    let mut builder = Builder { file, text, stack: Vec::new(), anchors: HashMap::new(), docs: Vec::new(), diagnostics: Vec::new() };
+    let mut parser = Parser::new_from_str(text);
+    if let Err(e) = parser.load(&mut builder, true) {
+        let m = e.marker();
+        let at = offset_of(text, m);
+        let d = Diagnostic::error(Stage::Load, "load/yaml-syntax", format!("invalid YAML: {}", e.info()))
+            .at(Some(Span::new(file, at, at + 1)))
+            .label(e.info().to_string());
+        return Document { root: None, diagnostics: vec![d] };
+    }
+    let mut diagnostics = builder.diagnostics;
+    let mut docs = builder.docs;
+    if docs.len() > 1 {
+        let extra = &docs[1];
+        diagnostics.push(
+            Diagnostic::warning(Stage::Load, "load/extra-documents", format!("{} YAML documents in this file; only the first is read", docs.len()))
+                .at(Some(extra.span))
+                .label("ignored"),
+        );
+    }
+    let root = if docs.is_empty() { None } else { Some(docs.swap_remove(0)) };
+    Document { root, diagnostics }
+}
+
+/// yaml-rust2 markers count characters; spans count bytes.
+fn offset_of(text: &str, m: &Marker) -> usize {
+    let idx = m.index();
+    if text.is_ascii() {
+        return idx.min(text.len());
+    }
+    text.char_indices().nth(idx).map(|(i, _)| i).unwrap_or(text.len())
+}
+
+enum Frame {
+    Seq { items: Vec<Node>, span: Span, anchor: usize },
+    Map { entries: Vec<(Key, Node)>, pending: Option<Key>, span: Span, anchor: usize, merges: Vec<Node> },
+}
+
+struct Builder<'t> {
+    file: FileId,
+    text: &'t str,
+    stack: Vec<Frame>,
+    anchors: HashMap<usize, Node>,
+    docs: Vec<Node>,
+    diagnostics: Vec<Diagnostic>,
+}
+
+impl Builder<'_> {
+    fn scalar_span(&self, start: usize, value: &str, style: TScalarStyle) -> Span {
+        let rest = &self.text[start.min(self.text.len())..];
+        let line_end = rest.find('\n').map(|i| start + i).unwrap_or(self.text.len());
+        let end = match style {
+            TScalarStyle::Plain if rest.starts_with(value) && !value.is_empty() => start + value.len(),
+            TScalarStyle::SingleQuoted | TScalarStyle::DoubleQuoted => {
+                let q = if style == TScalarStyle::SingleQuoted { '\'' } else { '"' };
+                // Find the closing quote on this line (skipping escapes) or stop at the line end.
+                let mut end = line_end;
+                let mut prev_backslash = false;
+                for (i, c) in rest.char_indices().skip(1) {
+                    if c == '\n' {
+                        break;
+                    }
+                    if c == q && !(q == '"' && prev_backslash) {
+                        end = start + i + 1;
+                        break;
+                    }
+                    prev_backslash = c == '\\' && !prev_backslash;
+                }
+                end
+            }
+            _ => line_end,
+        };
+        Span::new(self.file, start, end.max(start + 1).min(self.text.len().max(start + 1)))
+    }
+
+    fn insert(&mut self, node: Node, anchor: usize) {
+        if anchor > 0 {
+            self.anchors.insert(anchor, node.clone());
+        }
+        match self.stack.last_mut() {
+            None => self.docs.push(node),
+            Some(Frame::Seq { items, .. }) => items.push(node),
+            Some(Frame::Map { entries, pending, merges, .. }) => match pending.take() {
+                None => {
+                    let name = match &node.kind {
+                        Kind::Str(s) => s.clone(),
+                        Kind::Null => String::new(),
+                        _ => self.text.get(node.span.start..node.span.end).unwrap_or("").trim().to_string(),
+                    };
+                    *pending = Some(Key { name, span: node.span });
+                }
+                Some(key) => {
+                    if key.name == "<<" {
+                        merges.push(node);
+                        return;
+                    }
+                    if let Some((first, _)) = entries.iter().find(|(k, _)| k.name == key.name) {
+                        let first_span = first.span;
+                        self.diagnostics.push(
+                            Diagnostic::error(Stage::Load, "load/duplicate-key", format!("duplicate key `{}`", key.name))
+                                .at(Some(key.span))
+                                .label("defined again here")
+                                .note(Some(first_span), "first defined here")
+                                .help("remove one of the two entries; YAML mappings cannot repeat a key"),
+                        );
+                        return;
+                    }
+                    entries.push((key, node));
+                }
+            },
+        }
+    }
+}
+
+impl MarkedEventReceiver for Builder<'_> {
+    fn on_event(&mut self, ev: Event, mark: Marker) {
+        let at = offset_of(self.text, &mark);
+        match ev {
+            Event::SequenceStart(anchor, _) => {
+                self.stack.push(Frame::Seq { items: Vec::new(), span: Span::new(self.file, at, at + 1), anchor });
+            }
+            Event::MappingStart(anchor, _) => self.stack.push(Frame::Map {
+                entries: Vec::new(),
+                pending: None,
+                span: Span::new(self.file, at, at + 1),
+                anchor,
+                merges: Vec::new(),
+            }),
+            Event::SequenceEnd => {
+                if let Some(Frame::Seq { items, span, anchor }) = self.stack.pop() {
+                    self.insert(Node::new(Kind::Seq(items), span), anchor);
+                }
+            }
+            Event::MappingEnd => {
+                if let Some(Frame::Map { mut entries, span, anchor, merges, .. }) = self.stack.pop() {
+                    // `<<` merge keys: entries of the merged mappings that the mapping does not set itself.
+                    for merged in merges {
+                        let sources = match merged.kind {
+                            Kind::Seq(items) => items,
+                            other => vec![Node::new(other, merged.span)],
+                        };
+                        for src in sources {
+                            if let Kind::Map(src_entries) = src.kind {
+                                for (k, v) in src_entries {
+                                    if !entries.iter().any(|(e, _)| e.name == k.name) {
+                                        entries.push((k, v));
+                                    }
+                                }
+                            }
+                        }
+                    }
+                    self.insert(Node::new(Kind::Map(entries), span), anchor);
+                }
+            }
+            Event::Scalar(value, style, anchor, tag) => {
+                let span = self.scalar_span(at, &value, style);
+                let kind = resolve_scalar(value, style, tag.as_ref());
+                self.insert(Node::new(kind, span), anchor);
+            }
+            Event::Alias(id) => {
+                let node = self.anchors.get(&id).cloned().unwrap_or(Node::new(Kind::Null, Span::new(self.file, at, at + 1)));
+                self.insert(node, 0);
+            }
+            Event::DocumentEnd | Event::DocumentStart | Event::StreamStart | Event::StreamEnd | Event::Nothing => {}
+        }
+    }
+}
+
+fn resolve_scalar(value: String, style: TScalarStyle, tag: Option<&Tag>) -> Kind {
+    if let Some(tag) = tag {
+        if tag.handle == "tag:yaml.org,2002:" || tag.handle == "!!" {
+            return match tag.suffix.as_str() {
+                "str" => Kind::Str(value),
+                "null" => Kind::Null,
+                "bool" | "int" | "float" => resolve_plain(value),
+                _ => Kind::Str(value),
+            };
+        }
+    }
+    if style != TScalarStyle::Plain {
+        return Kind::Str(value);
+    }
+    resolve_plain(value)
+}
+
+/// YAML 1.2 core schema resolution of a plain scalar.
+fn resolve_plain(value: String) -> Kind {
+    match value.as_str() {
+        "" | "~" | "null" | "Null" | "NULL" => return Kind::Null,
+        "true" | "True" | "TRUE" => return Kind::Bool(true),
+        "false" | "False" | "FALSE" => return Kind::Bool(false),
+        ".inf" | ".Inf" | ".INF" | "+.inf" | "+.Inf" | "+.INF" => return Kind::Float(f64::INFINITY),
+        "-.inf" | "-.Inf" | "-.INF" => return Kind::Float(f64::NEG_INFINITY),
+        ".nan" | ".NaN" | ".NAN" => return Kind::Float(f64::NAN),
+        _ => {}
+    }
+    let v = value.as_str();
+    if is_int(v) {
+        if let Ok(i) = v.parse::<i64>() {
+            return Kind::Int(i);
+        }
+        if let Ok(f) = v.parse::<f64>() {
+            return Kind::Float(f);
+        }
+    }
+    if let Some(hex) = v.strip_prefix("0x") {
+        if let Ok(i) = i64::from_str_radix(hex, 16) {
+            return Kind::Int(i);
+        }
+    }
+    if let Some(oct) = v.strip_prefix("0o") {
+        if let Ok(i) = i64::from_str_radix(oct, 8) {
+            return Kind::Int(i);
+        }
+    }
+    if is_float(v) {
+        if let Ok(f) = v.parse::<f64>() {
+            return Kind::Float(f);
+        }
+    }
+    Kind::Str(value)
+}
+
+fn is_int(v: &str) -> bool {
+    let digits = v.strip_prefix(['-', '+']).unwrap_or(v);
+    !digits.is_empty() && digits.bytes().all(|b| b.is_ascii_digit())
+}
+
+fn is_float(v: &str) -> bool {
+    // [-+]? ( \. [0-9]+ | [0-9]+ ( \. [0-9]* )? ) ( [eE] [-+]? [0-9]+ )?
+    let s = v.strip_prefix(['-', '+']).unwrap_or(v);
+    let (mantissa, exp) = match s.find(['e', 'E']) {
+        Some(i) => (&s[..i], Some(&s[i + 1..])),
+        None => (s, None),
+    };
+    let mantissa_ok = match mantissa.split_once('.') {
+        Some((a, b)) => (!a.is_empty() || !b.is_empty()) && a.bytes().all(|c| c.is_ascii_digit()) && b.bytes().all(|c| c.is_ascii_digit()),
+        None => !mantissa.is_empty() && mantissa.bytes().all(|c| c.is_ascii_digit()),
+    };
+    let exp_ok = exp.is_none_or(|e| {
+        let e = e.strip_prefix(['-', '+']).unwrap_or(e);
+        !e.is_empty() && e.bytes().all(|c| c.is_ascii_digit())
+    });
+    mantissa_ok && exp_ok
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn doc(text: &str) -> Document {
+        parse(FileId(0), text)
+    }
+
+    #[test]
+    fn scalars_resolve_like_yaml_1_2() {
+        let d = doc("a: 1\nb: '1'\nc: true\nd: yes\ne: ~\nf: 1.5\ng: 0x1f\nh: 0644\ni: 1e3\nj: .inf\n");
+        let root = d.root.unwrap();
+        assert_eq!(root.get("a").unwrap().kind, Kind::Int(1));
+        assert_eq!(root.get("b").unwrap().kind, Kind::Str("1".into()));
+        assert_eq!(root.get("c").unwrap().kind, Kind::Bool(true));
+        assert_eq!(root.get("d").unwrap().kind, Kind::Str("yes".into()));
+        assert_eq!(root.get("e").unwrap().kind, Kind::Null);
+        assert_eq!(root.get("f").unwrap().kind, Kind::Float(1.5));
+        assert_eq!(root.get("g").unwrap().kind, Kind::Int(31));
+        assert_eq!(root.get("h").unwrap().kind, Kind::Int(644));
+        assert_eq!(root.get("i").unwrap().kind, Kind::Float(1000.0));
+        assert_eq!(root.get("j").unwrap().kind, Kind::Float(f64::INFINITY));
+    }
+
+    #[test]
+    fn spans_point_at_keys_and_values() {
+        let text = "metadata:\n  name: héllo\n  other: \"quoted value\"\n";
+        let root = doc(text).root.unwrap();
+        let name = root.pointer("/metadata/name").unwrap();
+        assert_eq!(&text[name.span.start..name.span.end], "héllo");
+        let other = root.pointer("/metadata/other").unwrap();
+        assert_eq!(&text[other.span.start..other.span.end], "\"quoted value\"");
+        let key = root.key_span("/metadata/other").unwrap();
+        assert_eq!(&text[key.start..key.end], "other");
+    }
+
+    #[test]
+    fn duplicate_keys_are_errors_pointing_at_both() {
+        let d = doc("a: 1\nb: 2\na: 3\n");
+        assert_eq!(d.diagnostics.len(), 1);
+        let diag = &d.diagnostics[0];
+        assert_eq!(diag.summary, "duplicate key `a`");
+        assert_eq!(diag.span.unwrap().start, 10);
+        assert_eq!(diag.notes[0].span.start, 0);
+    }
+
+    #[test]
+    fn anchors_aliases_and_merge_keys() {
+        let root = doc("base: &b {x: 1, y: 2}\nother:\n  <<: *b\n  y: 3\ncopy: *b\n").root.unwrap();
+        assert_eq!(root.pointer("/other/x").unwrap().kind, Kind::Int(1));
+        assert_eq!(root.pointer("/other/y").unwrap().kind, Kind::Int(3));
+        assert_eq!(root.pointer("/copy/y").unwrap().kind, Kind::Int(2));
+    }
+
+    #[test]
+    fn syntax_errors_have_a_position() {
+        let d = doc("a: [1, 2\nb: 3\n");
+        assert!(d.root.is_none());
+        assert_eq!(d.diagnostics[0].code, "load/yaml-syntax");
+    }
+
+    #[test]
+    fn pointers_escape_slashes() {
+        assert_eq!(to_pointer(&["files", "/etc/x~y"]), "/files/~1etc~1x~0y");
+        assert_eq!(pointer_segments("/files/~1etc~1x~0y"), vec!["files", "/etc/x~y"]);
+    }
+}
