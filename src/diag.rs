@@ -109,7 +109,8 @@ pub enum Stage {
     Schema,
     /// Score's semantic rules: placeholders, `before`, shared resources, param cycles.
     Semantic,
-    /// Rules that need resolved resources (module outputs), checked when planning.
+    /// Rules Score implementations check while generating (metadata keys, shared resource
+    /// conflicts, params cycles); baton checks those it can already at validate.
     Generate,
     /// Command-line options (overrides, `--image`).
     Options,

@@ -334,7 +334,7 @@ fn resolve(mut loaded: Vec<LoadedWorkload>, sources: &Sources, diags: &mut Diagn
                     for (what, theirs, ours) in [("params", &mut decl.params, &r.params), ("metadata", &mut decl.metadata, &r.metadata)] {
                         match (theirs.as_ref(), ours) {
                             (Some(a), Some(b)) if a != b => diags.push(
-                                Diagnostic::error(Stage::Semantic, "semantic/shared-conflict", format!("resource '{uid}': multiple definitions with different {what}"))
+                                Diagnostic::error(Stage::Generate, "generate/shared-conflict", format!("resource '{uid}': multiple definitions with different {what}"))
                                     .at(lw.root.key_span(&format!("{pointer}/{what}")).or(here))
                                     .pointer(format!("{pointer}/{what}"))
                                     .label(format!("{what} differ from `{first_name}`"))
@@ -390,7 +390,7 @@ fn resolve(mut loaded: Vec<LoadedWorkload>, sources: &Sources, diags: &mut Diagn
     if let Some(cycle) = semantic::find_cycle(&name_refs, &edge_refs) {
         let (span, text) = spans.get(cycle[0]).cloned().unwrap_or((None, String::new()));
         diags.push(
-            Diagnostic::error(Stage::Semantic, "semantic/params-cycle", format!("a cycle exists involving resource param placeholders: {}", cycle.join(" -> ")))
+            Diagnostic::error(Stage::Generate, "generate/params-cycle", format!("a cycle exists involving resource param placeholders: {}", cycle.join(" -> ")))
                 .at(span)
                 .label(format!("{text} closes the cycle"))
                 .help("a resource's params cannot depend, directly or through others, on its own outputs"),

@@ -35,6 +35,9 @@ pub fn check(root: &Node) -> Vec<Diagnostic> {
         explain(&err, root, &mut out);
     }
     out.dedup();
+    // A pattern message already states the length limits; do not repeat them.
+    let patterned: Vec<Option<String>> = out.iter().filter(|d| d.code == "schema/pattern").map(|d| d.pointer.clone()).collect();
+    out.retain(|d| !(matches!(d.code, "schema/min-length" | "schema/max-length") && patterned.contains(&d.pointer)));
     out
 }
 
@@ -50,9 +53,14 @@ fn explain(err: &ValidationError<'_>, root: &Node, out: &mut Vec<Diagnostic>) {
             let prop = property.as_str().unwrap_or_default();
             let mut d = base("schema/required", format!("missing required field `{prop}` in {what}"))
                 .label(format!("`{prop}` is required here"));
-            // Point at the key of the incomplete mapping rather than its first child.
+            // Point at the key of the incomplete mapping rather than its first child;
+            // for the document itself, at its first key.
             if let Some(s) = root.key_span(&pointer) {
                 d.span = Some(s);
+            } else if pointer.is_empty() {
+                if let Kind::Map(entries) = &root.kind {
+                    d.span = entries.first().map(|(k, _)| k.span).or(d.span);
+                }
             }
             d = d.maybe_help(required_help(&pointer, prop));
             out.push(d);
@@ -82,7 +90,7 @@ fn explain(err: &ValidationError<'_>, root: &Node, out: &mut Vec<Diagnostic>) {
             let found = node.map(Node::type_name).unwrap_or("something else");
             let mut d = base("schema/type", format!("{what} must be {expected}, found {found}")).label(format!("expected {expected}"));
             if expected == "a string" && matches!(node.map(|n| &n.kind), Some(Kind::Int(_) | Kind::Float(_) | Kind::Bool(_))) {
-                d = d.help("quote the value to make it a string, e.g. \"8080\"");
+                d = d.help(format!("quote the value to make it a string: \"{}\"", scalar_text(err.instance())));
             }
             out.push(d);
         }
@@ -115,7 +123,8 @@ fn explain(err: &ValidationError<'_>, root: &Node, out: &mut Vec<Diagnostic>) {
         }
         ValidationErrorKind::MinLength { limit } => {
             let s = if *limit == 1 { "" } else { "s" };
-            out.push(base("schema/min-length", format!("{what} {} is too short", value_text(err.instance()))).label(format!("must be at least {limit} character{s}")));
+            let summary = if err.instance().as_str() == Some("") { format!("{what} is empty") } else { format!("{what} {} is too short", value_text(err.instance())) };
+            out.push(base("schema/min-length", summary).label(format!("must be at least {limit} character{s}")));
         }
         ValidationErrorKind::MaxLength { limit } => {
             let len = err.instance().as_str().map(|s| s.chars().count()).unwrap_or(0);
@@ -250,7 +259,7 @@ fn explain_alternatives(
                 Diagnostic::error(Stage::Schema, "schema/probe", format!("{what} needs `httpGet` or `exec`"))
                     .at(root.key_span(pointer).or(span))
                     .pointer(pointer)
-                    .label("empty probe")
+                    .label("has neither `httpGet` nor `exec`")
                     .help("e.g. `httpGet: {path: /healthz, port: 8080}` or `exec: {command: [\"/bin/check\"]}`; remove the probe if none is wanted"),
             );
             return;
@@ -285,6 +294,13 @@ fn article(t: &str) -> String {
         "integer" => "an integer".into(),
         "null" => "null".into(),
         other => format!("a {other}"),
+    }
+}
+
+fn scalar_text(v: &Value) -> String {
+    match v {
+        Value::String(s) => s.clone(),
+        other => other.to_string(),
     }
 }
 
@@ -351,7 +367,14 @@ fn describe_location(pointer: &str) -> String {
         ["service", "ports", p, "port"] => format!("port number of service port `{p}`"),
         ["service", "ports", p, "targetPort"] => format!("target port of service port `{p}`"),
         ["service", "ports", p, "protocol"] => format!("protocol of service port `{p}`"),
-        _ => format!("`{}`", s.join(".")),
+        [parent @ .., last] => {
+            let parent_ptr = super::yaml::to_pointer(parent);
+            let of = describe_location(&parent_ptr);
+            match last.parse::<usize>() {
+                Ok(i) => format!("item #{i} of {of}"),
+                Err(_) => format!("`{last}` of {of}"),
+            }
+        }
     }
 }
 
