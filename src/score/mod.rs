@@ -355,35 +355,32 @@ fn resolve(mut loaded: Vec<LoadedWorkload>, sources: &Sources, diags: &mut Diagn
     let mut spans: BTreeMap<String, (Option<Span>, String)> = BTreeMap::new();
     for lw in &workloads {
         let w = &lw.workload;
-        for (rname, r) in &w.resources {
+        for e in semantic::expandables(w) {
+            let segs = yaml::pointer_segments(&e.pointer);
+            if segs.len() < 3 || segs[0] != "resources" || segs[2] != "params" {
+                continue;
+            }
+            let rname = &segs[1];
+            let Some(r) = w.resources.get(rname) else { continue };
             let uid = uid_for(w.name(), rname, r);
-            let Some(params) = &r.params else { continue };
-            let mut strings = Vec::new();
-            semantic_strings(&Value::Object(params.clone()), &mut strings);
-            for s in strings {
-                for p in placeholder::placeholders(&s) {
-                    if let Ok(Ref::Resource { name, .. }) = &p.reference {
-                        if let Some(target) = w.resources.get(name) {
-                            let to = uid_for(w.name(), name, target);
-                            let deps = &mut resources.get_mut(&uid).expect("uid recorded above").depends_on;
-                            if !deps.contains(&to) {
-                                deps.push(to.clone());
-                            }
-                            let from_key = uid.to_string();
-                            edges.entry(from_key.clone()).or_default().push(to.to_string());
-                            let ptr = yaml::to_pointer(&["resources", rname, "params"]);
-                            spans.entry(from_key).or_insert((lw.root.key_span(&ptr), p.text()));
-                        }
-                    }
+            for p in placeholder::placeholders(e.text) {
+                let Ok(Ref::Resource { name, .. }) = &p.reference else { continue };
+                let Some(target) = w.resources.get(name) else { continue };
+                let to = uid_for(w.name(), name, target);
+                let deps = &mut resources.get_mut(&uid).expect("uid recorded above").depends_on;
+                if !deps.contains(&to) {
+                    deps.push(to.clone());
                 }
+                let from_key = uid.to_string();
+                edges.entry(from_key.clone()).or_default().push(to.to_string());
+                let text = p.text();
+                spans.entry(from_key).or_insert((semantic::span_within(&lw.root, sources, &e.pointer, &text), text));
             }
         }
     }
     for decl in resources.values_mut() {
         decl.depends_on.sort();
     }
-    let keys: Vec<&str> = resources.keys().map(|_| "").collect::<Vec<_>>();
-    drop(keys);
     let names: Vec<String> = resources.keys().map(Uid::to_string).collect();
     let name_refs: Vec<&str> = names.iter().map(String::as_str).collect();
     let edge_refs: BTreeMap<&str, Vec<&str>> = edges.iter().map(|(k, v)| (k.as_str(), v.iter().map(String::as_str).collect())).collect();
@@ -396,15 +393,5 @@ fn resolve(mut loaded: Vec<LoadedWorkload>, sources: &Sources, diags: &mut Diagn
                 .help("a resource's params cannot depend, directly or through others, on its own outputs"),
         );
     }
-    let _ = sources;
     Project { workloads, resources }
-}
-
-fn semantic_strings(v: &Value, out: &mut Vec<String>) {
-    match v {
-        Value::String(s) => out.push(s.clone()),
-        Value::Array(a) => a.iter().for_each(|x| semantic_strings(x, out)),
-        Value::Object(m) => m.values().for_each(|x| semantic_strings(x, out)),
-        _ => {}
-    }
 }

@@ -38,6 +38,8 @@ pub fn check(root: &Node) -> Vec<Diagnostic> {
     // A pattern message already states the length limits; do not repeat them.
     let patterned: Vec<Option<String>> = out.iter().filter(|d| d.code == "schema/pattern").map(|d| d.pointer.clone()).collect();
     out.retain(|d| !(matches!(d.code, "schema/min-length" | "schema/max-length") && patterned.contains(&d.pointer)));
+    let patterned_keys: Vec<Option<crate::diag::Span>> = out.iter().filter(|d| d.code == "schema/key").map(|d| d.span).collect();
+    out.retain(|d| !(d.code == "schema/key-length" && patterned_keys.contains(&d.span)));
     out
 }
 
@@ -140,13 +142,13 @@ fn explain(err: &ValidationError<'_>, root: &Node, out: &mut Vec<Diagnostic>) {
             let child = format!("{pointer}/{}", key.replace('~', "~0").replace('/', "~1"));
             let key_span = root.key_span(&child).or(span);
             let key_what = describe_key(&pointer);
-            let why = match error.kind() {
-                ValidationErrorKind::Pattern { pattern } => format!("must be {}", describe_pattern(pattern)),
-                ValidationErrorKind::MinLength { limit } => format!("must be at least {limit} characters"),
-                ValidationErrorKind::MaxLength { limit } => format!("must be at most {limit} characters"),
-                other => format!("{other:?}"),
+            let (code, why) = match error.kind() {
+                ValidationErrorKind::Pattern { pattern } => ("schema/key", format!("must be {}", describe_pattern(pattern))),
+                ValidationErrorKind::MinLength { limit } => ("schema/key-length", format!("must be at least {limit} characters")),
+                ValidationErrorKind::MaxLength { limit } => ("schema/key-length", format!("must be at most {limit} characters")),
+                other => ("schema/key", format!("{other:?}")),
             };
-            let mut d = Diagnostic::error(Stage::Schema, "schema/key", format!("`{key}` is not a valid {key_what}"))
+            let mut d = Diagnostic::error(Stage::Schema, code, format!("`{key}` is not a valid {key_what}"))
                 .at(key_span)
                 .pointer(pointer.clone())
                 .label(why);

@@ -130,8 +130,10 @@ pub fn check(w: &Workload, root: &Node, sources: &Sources) -> Vec<Diagnostic> {
                     if let Err(msg) = lookup(&metadata, keys) {
                         let known: Vec<&str> = w.metadata.keys().map(String::as_str).collect();
                         let hint = did_you_mean(&keys[0], known.iter().copied()).map(|s| format!("did you mean `{s}`?"));
+                        let mut diag = d("generate/unknown-metadata", format!("invalid ref '{}': {msg}", p.content));
+                        diag.stage = Stage::Generate;
                         out.push(
-                            d("semantic/unknown-metadata", format!("invalid ref '{}': {msg}", p.content))
+                            diag
                                 .label("not in this workload's metadata")
                                 .maybe_help(hint),
                         );
