@@ -281,11 +281,12 @@ impl Diagnostics {
         self.items.iter()
     }
 
-    /// Sorts by file and position, errors and warnings interleaved, so output is stable.
-    pub fn sort(&mut self) {
+    /// Sorts by file name and position (errors and warnings interleaved), so output does
+    /// not depend on the order files were given in.
+    pub fn sort(&mut self, sources: &Sources) {
         self.items.sort_by(|a, b| {
-            let ka = a.span.map(|s| (s.file, s.start));
-            let kb = b.span.map(|s| (s.file, s.start));
+            let ka = a.span.map(|s| (sources.name(s.file), s.start));
+            let kb = b.span.map(|s| (sources.name(s.file), s.start));
             ka.cmp(&kb).then_with(|| a.summary.cmp(&b.summary))
         });
         self.items.dedup();

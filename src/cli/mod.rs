@@ -39,8 +39,9 @@ pub enum Command {
 /// The Score inputs every command that reads Score files shares.
 #[derive(Debug, Args, Clone)]
 pub struct ScoreArgs {
-    /// A Score file (repeatable, one workload each).
-    #[arg(short = 'f', long = "file", value_name = "FILE", default_value = "score.yaml")]
+    /// A Score file (repeatable, one workload each). Default: `score.yaml` and every
+    /// `*.score.yaml` of the working directory.
+    #[arg(short = 'f', long = "file", value_name = "FILE")]
     pub files: Vec<PathBuf>,
     /// Image for containers whose image is `.`.
     #[arg(long, value_name = "IMAGE")]
@@ -54,6 +55,30 @@ pub struct ScoreArgs {
 }
 
 impl ScoreArgs {
+    /// The Score files to read: those given with `-f`, else `score.yaml` and every
+    /// `*.score.yaml` of the working directory (sorted), else `score.yaml` (which then
+    /// fails to load with a hint).
+    pub fn score_files(&self) -> Vec<PathBuf> {
+        if !self.files.is_empty() {
+            return self.files.clone();
+        }
+        let mut found: Vec<PathBuf> = std::fs::read_dir(".")
+            .into_iter()
+            .flatten()
+            .flatten()
+            .map(|e| PathBuf::from(e.file_name()))
+            .filter(|p| {
+                let name = p.to_string_lossy();
+                name == "score.yaml" || name.ends_with(".score.yaml")
+            })
+            .collect();
+        found.sort();
+        if found.is_empty() {
+            found.push(PathBuf::from("score.yaml"));
+        }
+        found
+    }
+
     /// The loader options these flags describe.
     pub fn load_options(&self) -> LoadOptions {
         LoadOptions {

@@ -11,8 +11,8 @@ use crate::score;
 pub fn run(args: &ValidateArgs, term: &Terminal) -> anyhow::Result<Outcome> {
     let mut sources = Sources::new();
     let mut diags = Diagnostics::new();
-    let project = score::load(&args.score.files, &args.score.load_options(), &mut sources, &mut diags);
-    diags.sort();
+    let project = score::load(&args.score.score_files(), &args.score.load_options(), &mut sources, &mut diags);
+    diags.sort(&sources);
     let outcome = if diags.has_errors() { Outcome::Failure } else { Outcome::Success };
     let mut stdout = std::io::stdout().lock();
     match args.format {

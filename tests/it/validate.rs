@@ -106,3 +106,27 @@ fn params_cycles_across_resources_are_errors() {
     let out = snapshot_of("cycle", &[("score.yaml", text)], &["validate"]);
     insta::assert_snapshot!(out);
 }
+
+#[test]
+fn without_f_reads_score_yaml_and_every_score_yaml_file() {
+    let sb = Sandbox::new();
+    sb.write("proj/score.yaml", WEB);
+    sb.write("proj/worker.score.yaml", &WEB.replace("name: web", "name: worker"));
+    sb.write("proj/notes.yaml", "not: a score file\n");
+    let run = sb.run(&["-C", "proj", "validate", "--format", "json"]);
+    assert_eq!(run.code, 0, "{}", run.stdout);
+    let v: serde_json::Value = serde_json::from_str(&run.stdout).expect("json");
+    let files: Vec<&str> = v["workloads"].as_array().unwrap().iter().map(|w| w["file"].as_str().unwrap()).collect();
+    assert_eq!(files, ["score.yaml", "worker.score.yaml"]);
+}
+
+#[test]
+fn output_does_not_depend_on_the_order_of_files() {
+    let sb = Sandbox::new();
+    sb.write("a.yaml", WEB);
+    sb.write("b.yaml", &WEB.replace("name: web", "name: api").replace("${resources.db.host}", "${resources.nope.host}"));
+    let one = sb.run(&["validate", "-f", "a.yaml", "-f", "b.yaml"]);
+    let two = sb.run(&["validate", "-f", "b.yaml", "-f", "a.yaml"]);
+    assert_eq!(one.code, 1);
+    assert_eq!(one.transcript(), two.transcript());
+}
