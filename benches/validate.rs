@@ -5,7 +5,7 @@
 //! full of placeholders, a file, a volume, probes, and resources (some shared by id).
 
 use baton::diag::{Diagnostics, Sources};
-use baton::score::{load_texts, LoadOptions};
+use baton::score::{LoadOptions, load_texts};
 
 fn main() {
     divan::main();
@@ -86,7 +86,10 @@ fn project(target_bytes: usize) -> Vec<(String, String)> {
 }
 
 fn validate(files: &[(String, String)]) -> usize {
-    let texts: Vec<(&str, &str)> = files.iter().map(|(n, t)| (n.as_str(), t.as_str())).collect();
+    let texts: Vec<(&str, &str)> = files
+        .iter()
+        .map(|(n, t)| (n.as_str(), t.as_str()))
+        .collect();
     let mut sources = Sources::new();
     let mut diags = Diagnostics::new();
     let p = load_texts(&texts, &LoadOptions::default(), &mut sources, &mut diags);
@@ -97,5 +100,9 @@ fn validate(files: &[(String, String)]) -> usize {
 #[divan::bench(args = [100_000, 1_000_000])]
 fn validate_project(bencher: divan::Bencher, bytes: usize) {
     let files = project(bytes);
-    bencher.counter(divan::counter::BytesCount::new(files.iter().map(|(_, t)| t.len()).sum::<usize>())).bench(|| validate(&files));
+    bencher
+        .counter(divan::counter::BytesCount::new(
+            files.iter().map(|(_, t)| t.len()).sum::<usize>(),
+        ))
+        .bench(|| validate(&files));
 }

@@ -33,12 +33,25 @@ pub enum UidScope {
 
 impl Uid {
     /// The uid of resource `resource` of workload `workload`.
-    pub fn new(kind: &str, class: Option<&str>, id: Option<&str>, workload: &str, resource: &str) -> Uid {
+    pub fn new(
+        kind: &str,
+        class: Option<&str>,
+        id: Option<&str>,
+        workload: &str,
+        resource: &str,
+    ) -> Uid {
         let scope = match id {
             Some(id) => UidScope::Shared(id.to_string()),
-            None => UidScope::Workload { workload: workload.to_string(), resource: resource.to_string() },
+            None => UidScope::Workload {
+                workload: workload.to_string(),
+                resource: resource.to_string(),
+            },
         };
-        Uid { kind: kind.to_string(), class: class.unwrap_or("default").to_string(), scope }
+        Uid {
+            kind: kind.to_string(),
+            class: class.unwrap_or("default").to_string(),
+            scope,
+        }
     }
 
     /// True for a resource shared by id.
@@ -64,11 +77,18 @@ impl Uid {
         }
         let scope = match right.split_once('.') {
             Some((w, r)) if !is_id(right) && !w.is_empty() && !r.is_empty() && !r.contains('.') => {
-                UidScope::Workload { workload: w.to_string(), resource: r.to_string() }
+                UidScope::Workload {
+                    workload: w.to_string(),
+                    resource: r.to_string(),
+                }
             }
             _ => UidScope::Shared(right.to_string()),
         };
-        Some(Uid { kind: kind.to_string(), class: class.to_string(), scope })
+        Some(Uid {
+            kind: kind.to_string(),
+            class: class.to_string(),
+            scope,
+        })
     }
 }
 
@@ -89,16 +109,29 @@ mod tests {
     #[test]
     fn uid_syntax() {
         let cases = [
-            (Uid::new("postgres", None, None, "web", "db"), "postgres.default#web.db"),
-            (Uid::new("redis", Some("large"), Some("main-cache"), "web", "cache"), "redis.large#main-cache"),
-            (Uid::new("s3", None, Some("shared.bucket"), "w", "b"), "s3.default#shared.bucket"),
+            (
+                Uid::new("postgres", None, None, "web", "db"),
+                "postgres.default#web.db",
+            ),
+            (
+                Uid::new("redis", Some("large"), Some("main-cache"), "web", "cache"),
+                "redis.large#main-cache",
+            ),
+            (
+                Uid::new("s3", None, Some("shared.bucket"), "w", "b"),
+                "s3.default#shared.bucket",
+            ),
         ];
         for (uid, text) in cases {
             assert_eq!(uid.to_string(), text);
         }
         assert_eq!(Uid::parse("postgres.default#web.db"), Some(cases_first()));
         assert!(Uid::parse("redis.default#main-cache").unwrap().is_shared());
-        assert!(Uid::parse_with("s3.default#shared.bucket", |r| r == "shared.bucket").unwrap().is_shared());
+        assert!(
+            Uid::parse_with("s3.default#shared.bucket", |r| r == "shared.bucket")
+                .unwrap()
+                .is_shared()
+        );
         assert_eq!(Uid::parse("nohash"), None);
         assert_eq!(Uid::parse("x#y"), None);
     }

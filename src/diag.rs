@@ -28,7 +28,11 @@ pub struct Span {
 impl Span {
     /// A span of `len` bytes from `start`.
     pub fn new(file: FileId, start: usize, end: usize) -> Span {
-        Span { file, start, end: end.max(start) }
+        Span {
+            file,
+            start,
+            end: end.max(start),
+        }
     }
 }
 
@@ -55,7 +59,12 @@ impl Sources {
     }
 
     /// Adds a file read from `path`, shown as `name`.
-    pub fn add_file(&mut self, name: impl Into<String>, path: Option<&Path>, text: String) -> FileId {
+    pub fn add_file(
+        &mut self,
+        name: impl Into<String>,
+        path: Option<&Path>,
+        text: String,
+    ) -> FileId {
         let id = self.files.add(name.into(), text);
         self.paths.push(path.map(Path::to_path_buf));
         FileId(id)
@@ -63,12 +72,18 @@ impl Sources {
 
     /// The text of a file.
     pub fn text(&self, file: FileId) -> &str {
-        self.files.get(file.0).map(|f| f.source().as_str()).unwrap_or("")
+        self.files
+            .get(file.0)
+            .map(|f| f.source().as_str())
+            .unwrap_or("")
     }
 
     /// The display name of a file.
     pub fn name(&self, file: FileId) -> &str {
-        self.files.get(file.0).map(|f| f.name().as_str()).unwrap_or("<unknown>")
+        self.files
+            .get(file.0)
+            .map(|f| f.name().as_str())
+            .unwrap_or("<unknown>")
     }
 
     /// The path a file was read from, when it came from disk.
@@ -79,8 +94,14 @@ impl Sources {
     /// Line and column of a byte offset.
     pub fn position(&self, file: FileId, offset: usize) -> Position {
         let line_index = self.files.line_index(file.0, offset).unwrap_or(0);
-        let column = self.files.column_number(file.0, line_index, offset).unwrap_or(1);
-        Position { line: line_index + 1, column }
+        let column = self
+            .files
+            .column_number(file.0, line_index, offset)
+            .unwrap_or(1);
+        Position {
+            line: line_index + 1,
+            column,
+        }
     }
 
     /// The underlying codespan file database, for rendering.
@@ -182,7 +203,10 @@ impl Diagnostic {
 
     /// A new warning.
     pub fn warning(stage: Stage, code: &'static str, summary: impl Into<String>) -> Diagnostic {
-        Diagnostic { severity: Severity::Warning, ..Diagnostic::error(stage, code, summary) }
+        Diagnostic {
+            severity: Severity::Warning,
+            ..Diagnostic::error(stage, code, summary)
+        }
     }
 
     /// Sets the primary location.
@@ -226,7 +250,10 @@ impl Diagnostic {
     /// Adds a related location.
     pub fn note(mut self, span: Option<Span>, message: impl Into<String>) -> Diagnostic {
         if let Some(span) = span {
-            self.notes.push(Note { span, message: message.into() });
+            self.notes.push(Note {
+                span,
+                message: message.into(),
+            });
         } else {
             self.detail.push(message.into());
         }
@@ -304,7 +331,10 @@ impl Diagnostics {
 }
 
 /// The closest candidate to `word` by edit distance, for "did you mean" hints.
-pub fn did_you_mean<'a>(word: &str, candidates: impl IntoIterator<Item = &'a str>) -> Option<&'a str> {
+pub fn did_you_mean<'a>(
+    word: &str,
+    candidates: impl IntoIterator<Item = &'a str>,
+) -> Option<&'a str> {
     let lower = word.to_lowercase();
     candidates
         .into_iter()

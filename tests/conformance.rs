@@ -20,7 +20,10 @@ fn fixtures_dir() -> Option<PathBuf> {
         return Some(PathBuf::from(dir));
     }
     let candidate = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/score-spec");
-    candidate.join("manifest.json").exists().then_some(candidate)
+    candidate
+        .join("manifest.json")
+        .exists()
+        .then_some(candidate)
 }
 
 #[derive(Clone, Debug)]
@@ -33,18 +36,25 @@ struct Case {
 }
 
 fn cases(dir: &Path) -> Vec<Case> {
-    let manifest: Value = serde_json::from_str(&std::fs::read_to_string(dir.join("manifest.json")).expect("read manifest.json"))
-        .expect("manifest.json is JSON");
+    let manifest: Value = serde_json::from_str(
+        &std::fs::read_to_string(dir.join("manifest.json")).expect("read manifest.json"),
+    )
+    .expect("manifest.json is JSON");
     let mut singles = Vec::new();
     let mut projects: BTreeMap<String, Case> = BTreeMap::new();
     for e in manifest["entries"].as_array().expect("entries") {
-        let Some(expect) = e["expect"].as_str() else { continue };
+        let Some(expect) = e["expect"].as_str() else {
+            continue;
+        };
         let path = e["path"].as_str().unwrap_or_default();
         if !(path.ends_with(".yaml") || path.ends_with(".yml")) {
             continue;
         }
         let stage = e["stage"].as_str().map(str::to_string);
-        let contains: Vec<String> = e["error_contains"].as_str().map(|s| vec![s.to_string()]).unwrap_or_default();
+        let contains: Vec<String> = e["error_contains"]
+            .as_str()
+            .map(|s| vec![s.to_string()])
+            .unwrap_or_default();
         match e["project"].as_str() {
             Some(project) => {
                 let case = projects.entry(project.to_string()).or_insert_with(|| Case {
@@ -63,7 +73,13 @@ fn cases(dir: &Path) -> Vec<Case> {
                     case.error_contains.extend(contains);
                 }
             }
-            None => singles.push(Case { name: path.to_string(), files: vec![dir.join(path)], expect: expect.to_string(), stage, error_contains: contains }),
+            None => singles.push(Case {
+                name: path.to_string(),
+                files: vec![dir.join(path)],
+                expect: expect.to_string(),
+                stage,
+                error_contains: contains,
+            }),
         }
     }
     singles.extend(projects.into_values());
@@ -77,27 +93,48 @@ fn validate(files: &[PathBuf]) -> Value {
         cmd.arg("-f").arg(f);
     }
     let out = cmd.output().expect("run baton");
-    let report: Value = serde_json::from_slice(&out.stdout)
-        .unwrap_or_else(|e| panic!("baton printed no JSON ({e}): {}", String::from_utf8_lossy(&out.stderr)));
+    let report: Value = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
+        panic!(
+            "baton printed no JSON ({e}): {}",
+            String::from_utf8_lossy(&out.stderr)
+        )
+    });
     let code = out.status.code().unwrap_or(-1);
     let valid = report["valid"].as_bool().unwrap_or(false);
-    assert_eq!(code, if valid { 0 } else { 1 }, "exit code must agree with `valid`");
+    assert_eq!(
+        code,
+        if valid { 0 } else { 1 },
+        "exit code must agree with `valid`"
+    );
     report
 }
 
 fn errors(report: &Value) -> Vec<&Value> {
-    report["diagnostics"].as_array().map(|a| a.iter().filter(|d| d["severity"] == "error").collect()).unwrap_or_default()
+    report["diagnostics"]
+        .as_array()
+        .map(|a| a.iter().filter(|d| d["severity"] == "error").collect())
+        .unwrap_or_default()
 }
 
 fn mentions(d: &Value, needle: &str) -> bool {
-    ["summary", "pointer", "label"].iter().any(|k| d[k].as_str().is_some_and(|s| s.contains(needle)))
-        || d["detail"].as_array().is_some_and(|a| a.iter().any(|x| x.as_str().is_some_and(|s| s.contains(needle))))
+    ["summary", "pointer", "label"]
+        .iter()
+        .any(|k| d[k].as_str().is_some_and(|s| s.contains(needle)))
+        || d["detail"].as_array().is_some_and(|a| {
+            a.iter()
+                .any(|x| x.as_str().is_some_and(|s| s.contains(needle)))
+        })
 }
 
 fn check(case: &Case) -> Result<(), Failed> {
     let report = validate(&case.files);
     let errs = errors(&report);
-    let show = || errs.iter().map(|d| format!("[{}] {} ({})", d["stage"], d["summary"], d["pointer"])).collect::<Vec<_>>().join("\n  ");
+    let show = || {
+        errs.iter()
+            .map(|d| format!("[{}] {} ({})", d["stage"], d["summary"], d["pointer"]))
+            .collect::<Vec<_>>()
+            .join("\n  ")
+    };
     if case.expect == "valid" {
         if !errs.is_empty() {
             return Err(format!("expected valid, baton reported:\n  {}", show()).into());
@@ -109,11 +146,19 @@ fn check(case: &Case) -> Result<(), Failed> {
         return Err(format!("expected invalid at stage {stage}, baton accepted it").into());
     }
     if !errs.iter().any(|d| d["stage"] == stage) {
-        return Err(format!("expected an error of stage {stage}, baton reported:\n  {}", show()).into());
+        return Err(format!(
+            "expected an error of stage {stage}, baton reported:\n  {}",
+            show()
+        )
+        .into());
     }
     for needle in &case.error_contains {
         if !errs.iter().any(|d| mentions(d, needle)) {
-            return Err(format!("no error mentions {needle:?}; baton reported:\n  {}", show()).into());
+            return Err(format!(
+                "no error mentions {needle:?}; baton reported:\n  {}",
+                show()
+            )
+            .into());
         }
     }
     Ok(())
@@ -122,7 +167,9 @@ fn check(case: &Case) -> Result<(), Failed> {
 fn main() {
     let args = Arguments::from_args();
     let Some(dir) = fixtures_dir() else {
-        eprintln!("score conformance: fixtures not found (set BATON_SCORE_FIXTURES to the score-spec folder); NOT RUN");
+        eprintln!(
+            "score conformance: fixtures not found (set BATON_SCORE_FIXTURES to the score-spec folder); NOT RUN"
+        );
         let trial = Trial::test("conformance::fixtures-missing", || Ok(())).with_ignored_flag(true);
         libtest_mimic::run(&args, vec![trial]).exit();
     };
@@ -138,7 +185,11 @@ fn main() {
         } else {
             "score"
         };
-        trials.push(Trial::test(name, move || check(&case)).with_kind(kind).with_ignored_flag(later || ambiguous));
+        trials.push(
+            Trial::test(name, move || check(&case))
+                .with_kind(kind)
+                .with_ignored_flag(later || ambiguous),
+        );
     }
     libtest_mimic::run(&args, trials).exit();
 }

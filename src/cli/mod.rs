@@ -19,7 +19,12 @@ pub struct Cli {
     #[arg(short = 'C', value_name = "DIR", global = true)]
     pub dir: Option<PathBuf>,
     /// The environment of baton.hcl to use.
-    #[arg(long = "env", value_name = "NAME", global = true, default_value = "local")]
+    #[arg(
+        long = "env",
+        value_name = "NAME",
+        global = true,
+        default_value = "local"
+    )]
     pub env: String,
     /// Never colour the output (the NO_COLOR variable does the same).
     #[arg(long, global = true)]
@@ -142,7 +147,8 @@ pub struct Terminal {
 /// Runs the parsed command line.
 pub fn run(cli: Cli) -> anyhow::Result<Outcome> {
     if let Some(dir) = &cli.dir {
-        std::env::set_current_dir(dir).map_err(|e| anyhow::anyhow!("cannot change to directory {}: {e}", dir.display()))?;
+        std::env::set_current_dir(dir)
+            .map_err(|e| anyhow::anyhow!("cannot change to directory {}: {e}", dir.display()))?;
     }
     let term = Terminal {
         stderr_color: Color::detect(cli.no_color, std::io::stderr().is_terminal()),

@@ -11,9 +11,18 @@ use crate::score;
 pub fn run(args: &ValidateArgs, term: &Terminal) -> anyhow::Result<Outcome> {
     let mut sources = Sources::new();
     let mut diags = Diagnostics::new();
-    let project = score::load(&args.score.score_files(), &args.score.load_options(), &mut sources, &mut diags);
+    let project = score::load(
+        &args.score.score_files(),
+        &args.score.load_options(),
+        &mut sources,
+        &mut diags,
+    );
     diags.sort(&sources);
-    let outcome = if diags.has_errors() { Outcome::Failure } else { Outcome::Success };
+    let outcome = if diags.has_errors() {
+        Outcome::Failure
+    } else {
+        Outcome::Success
+    };
     let mut stdout = std::io::stdout().lock();
     match args.format {
         ValidateFormat::Json => {
@@ -23,8 +32,16 @@ pub fn run(args: &ValidateArgs, term: &Terminal) -> anyhow::Result<Outcome> {
         }
         ValidateFormat::Text => {
             let mut stderr = std::io::stderr().lock();
-            write!(stderr, "{}", render::diagnostics::text(&diags, &sources, term.stderr_color))?;
-            write!(stdout, "{}", render::validate::text(&project, &diags, &sources))?;
+            write!(
+                stderr,
+                "{}",
+                render::diagnostics::text(&diags, &sources, term.stderr_color)
+            )?;
+            write!(
+                stdout,
+                "{}",
+                render::validate::text(&project, &diags, &sources)
+            )?;
         }
     }
     Ok(outcome)

@@ -9,7 +9,10 @@ use super::Color;
 use crate::diag::{Diagnostic, Diagnostics, Position, Severity, Sources, Stage};
 
 fn config() -> Config {
-    Config { chars: Chars::ascii(), ..Config::default() }
+    Config {
+        chars: Chars::ascii(),
+        ..Config::default()
+    }
 }
 
 fn to_codespan(d: &Diagnostic) -> CsDiagnostic<usize> {
@@ -19,16 +22,25 @@ fn to_codespan(d: &Diagnostic) -> CsDiagnostic<usize> {
     };
     let mut labels = Vec::new();
     if let Some(span) = d.span {
-        labels.push(Label::primary(span.file.0, span.start..span.end).with_message(d.label.clone().unwrap_or_default()));
+        labels.push(
+            Label::primary(span.file.0, span.start..span.end)
+                .with_message(d.label.clone().unwrap_or_default()),
+        );
     }
     for n in &d.notes {
-        labels.push(Label::secondary(n.span.file.0, n.span.start..n.span.end).with_message(n.message.clone()));
+        labels.push(
+            Label::secondary(n.span.file.0, n.span.start..n.span.end)
+                .with_message(n.message.clone()),
+        );
     }
     let mut notes: Vec<String> = d.detail.clone();
     if let Some(h) = &d.help {
         notes.push(format!("help: {h}"));
     }
-    CsDiagnostic::new(severity).with_message(d.summary.clone()).with_labels(labels).with_notes(notes)
+    CsDiagnostic::new(severity)
+        .with_message(d.summary.clone())
+        .with_labels(labels)
+        .with_notes(notes)
 }
 
 /// Renders diagnostics for a terminal.
@@ -113,7 +125,11 @@ pub fn json(diags: &Diagnostics, sources: &Sources) -> Vec<JsonDiagnostic> {
             notes: d
                 .notes
                 .iter()
-                .map(|n| JsonNote { file: sources.name(n.span.file).to_string(), start: sources.position(n.span.file, n.span.start), message: n.message.clone() })
+                .map(|n| JsonNote {
+                    file: sources.name(n.span.file).to_string(),
+                    start: sources.position(n.span.file, n.span.start),
+                    message: n.message.clone(),
+                })
                 .collect(),
         })
         .collect()

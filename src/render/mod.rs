@@ -17,6 +17,10 @@ impl Color {
     /// Colour when the stream is a terminal, `NO_COLOR` is unset and `--no-color` was not given.
     pub fn detect(no_color_flag: bool, is_tty: bool) -> Color {
         let no_color_env = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
-        if no_color_flag || no_color_env || !is_tty { Color::Never } else { Color::Always }
+        if no_color_flag || no_color_env || !is_tty {
+            Color::Never
+        } else {
+            Color::Always
+        }
     }
 }

@@ -90,7 +90,13 @@ pub fn report(project: &Project, diags: &Diagnostics, sources: &Sources) -> Vali
                     .workload
                     .resources
                     .keys()
-                    .map(|r| RequestSummary { name: r.clone(), uid: project.uid_of(&lw.workload, r).map(|u| u.to_string()).unwrap_or_default() })
+                    .map(|r| RequestSummary {
+                        name: r.clone(),
+                        uid: project
+                            .uid_of(&lw.workload, r)
+                            .map(|u| u.to_string())
+                            .unwrap_or_default(),
+                    })
                     .collect(),
             })
             .collect(),
@@ -102,12 +108,19 @@ pub fn report(project: &Project, diags: &Diagnostics, sources: &Sources) -> Vali
                 kind: d.uid.kind.clone(),
                 class: d.uid.class.clone(),
                 shared: d.uid.is_shared(),
-                requested_by: d.requested_by.iter().map(|(w, r)| format!("{w}.{r}")).collect(),
+                requested_by: d
+                    .requested_by
+                    .iter()
+                    .map(|(w, r)| format!("{w}.{r}"))
+                    .collect(),
                 depends_on: d.depends_on.iter().map(ToString::to_string).collect(),
             })
             .collect(),
         diagnostics: diagnostics::json(diags, sources),
-        summary: Counts { errors: diags.error_count(), warnings: diags.warning_count() },
+        summary: Counts {
+            errors: diags.error_count(),
+            warnings: diags.warning_count(),
+        },
     }
 }
 
@@ -133,8 +146,17 @@ pub fn text(project: &Project, diags: &Diagnostics, sources: &Sources) -> String
                     .get(&uid)
                     .filter(|d| d.requested_by.len() > 1)
                     .map(|d| {
-                        let others: Vec<String> = d.requested_by.iter().filter(|(ow, _)| ow != w.name()).map(|(ow, or)| format!("{ow}.{or}")).collect();
-                        if others.is_empty() { String::new() } else { format!(" (shared with {})", others.join(", ")) }
+                        let others: Vec<String> = d
+                            .requested_by
+                            .iter()
+                            .filter(|(ow, _)| ow != w.name())
+                            .map(|(ow, or)| format!("{ow}.{or}"))
+                            .collect();
+                        if others.is_empty() {
+                            String::new()
+                        } else {
+                            format!(" (shared with {})", others.join(", "))
+                        }
                     })
                     .unwrap_or_default();
                 let _ = writeln!(out, "  {r:<16} {uid}{shared}");
@@ -143,9 +165,17 @@ pub fn text(project: &Project, diags: &Diagnostics, sources: &Sources) -> String
     }
     let errors = diags.error_count();
     let warnings = diags.warning_count();
-    let warn = if warnings > 0 { format!(", {warnings} warning{}", plural(warnings)) } else { String::new() };
+    let warn = if warnings > 0 {
+        format!(", {warnings} warning{}", plural(warnings))
+    } else {
+        String::new()
+    };
     if errors == 0 {
-        let shared = project.resources.values().filter(|d| d.uid.is_shared()).count();
+        let shared = project
+            .resources
+            .values()
+            .filter(|d| d.uid.is_shared())
+            .count();
         let _ = writeln!(
             out,
             "valid: {} workload{}, {} resource{} ({} shared){warn}",

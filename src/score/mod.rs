@@ -83,7 +83,10 @@ pub struct Project {
 impl Project {
     /// The uid of resource `name` of workload `workload`.
     pub fn uid_of(&self, workload: &Workload, name: &str) -> Option<Uid> {
-        workload.resources.get(name).map(|r| uid_for(workload.name(), name, r))
+        workload
+            .resources
+            .get(name)
+            .map(|r| uid_for(workload.name(), name, r))
     }
 }
 
@@ -92,12 +95,23 @@ fn uid_for(workload: &str, name: &str, r: &ResourceRequest) -> Uid {
 }
 
 /// Reads, checks and resolves the given Score files.
-pub fn load(paths: &[PathBuf], opts: &LoadOptions, sources: &mut Sources, diags: &mut Diagnostics) -> Project {
+pub fn load(
+    paths: &[PathBuf],
+    opts: &LoadOptions,
+    sources: &mut Sources,
+    diags: &mut Diagnostics,
+) -> Project {
     if opts.has_overrides() && paths.len() != 1 {
         diags.push(
-            Diagnostic::error(Stage::Options, "options/overrides-multiple", "--overrides-file and --override-property need exactly one Score file")
-                .detail(format!("{} files were given", paths.len()))
-                .help("run the command once per Score file, or move the change into the files themselves"),
+            Diagnostic::error(
+                Stage::Options,
+                "options/overrides-multiple",
+                "--overrides-file and --override-property need exactly one Score file",
+            )
+            .detail(format!("{} files were given", paths.len()))
+            .help(
+                "run the command once per Score file, or move the change into the files themselves",
+            ),
         );
         return Project::default();
     }
@@ -106,7 +120,11 @@ pub fn load(paths: &[PathBuf], opts: &LoadOptions, sources: &mut Sources, diags:
         let text = match std::fs::read_to_string(path) {
             Ok(t) => t,
             Err(e) => {
-                let mut d = Diagnostic::error(Stage::Load, "load/read", format!("cannot read {}: {}", path.display(), io_reason(&e)));
+                let mut d = Diagnostic::error(
+                    Stage::Load,
+                    "load/read",
+                    format!("cannot read {}: {}", path.display(), io_reason(&e)),
+                );
                 if e.kind() == std::io::ErrorKind::NotFound {
                     d = d.help("pass the Score file with -f FILE, or run `baton init` to write a starter score.yaml");
                 }
@@ -123,7 +141,12 @@ pub fn load(paths: &[PathBuf], opts: &LoadOptions, sources: &mut Sources, diags:
 }
 
 /// Loads Score documents given as text (for tests, benchmarks and fuzzing).
-pub fn load_texts(texts: &[(&str, &str)], opts: &LoadOptions, sources: &mut Sources, diags: &mut Diagnostics) -> Project {
+pub fn load_texts(
+    texts: &[(&str, &str)],
+    opts: &LoadOptions,
+    sources: &mut Sources,
+    diags: &mut Diagnostics,
+) -> Project {
     let mut loaded = Vec::new();
     for (name, text) in texts {
         let file = sources.add_file(*name, None, text.to_string());
@@ -143,7 +166,13 @@ fn io_reason(e: &std::io::Error) -> String {
     }
 }
 
-fn load_one(path: &Path, file: FileId, opts: &LoadOptions, sources: &mut Sources, diags: &mut Diagnostics) -> Option<LoadedWorkload> {
+fn load_one(
+    path: &Path,
+    file: FileId,
+    opts: &LoadOptions,
+    sources: &mut Sources,
+    diags: &mut Diagnostics,
+) -> Option<LoadedWorkload> {
     let doc = yaml::parse(file, sources.text(file));
     let load_failed = doc.diagnostics.iter().any(Diagnostic::is_error);
     diags.extend(doc.diagnostics);
@@ -163,9 +192,16 @@ fn load_one(path: &Path, file: FileId, opts: &LoadOptions, sources: &mut Sources
     };
     if !matches!(root.kind, Kind::Map(_)) {
         diags.push(
-            Diagnostic::error(Stage::Load, "load/not-a-mapping", format!("expected a Score workload (a mapping), found {}", root.type_name()))
-                .at(Some(root.span))
-                .label("the document should be a mapping with apiVersion, metadata and containers"),
+            Diagnostic::error(
+                Stage::Load,
+                "load/not-a-mapping",
+                format!(
+                    "expected a Score workload (a mapping), found {}",
+                    root.type_name()
+                ),
+            )
+            .at(Some(root.span))
+            .label("the document should be a mapping with apiVersion, metadata and containers"),
         );
         return None;
     }
@@ -190,9 +226,13 @@ fn load_one(path: &Path, file: FileId, opts: &LoadOptions, sources: &mut Sources
         Ok(w) => w,
         Err(e) => {
             diags.push(
-                Diagnostic::error(Stage::Schema, "internal/decode", format!("internal error: a schema-valid workload did not decode: {e}"))
-                    .at(Some(root.span))
-                    .help("this is a bug in baton; please report it with the Score file"),
+                Diagnostic::error(
+                    Stage::Schema,
+                    "internal/decode",
+                    format!("internal error: a schema-valid workload did not decode: {e}"),
+                )
+                .at(Some(root.span))
+                .help("this is a bug in baton; please report it with the Score file"),
             );
             return None;
         }
@@ -203,20 +243,34 @@ fn load_one(path: &Path, file: FileId, opts: &LoadOptions, sources: &mut Sources
             if c.image == "." {
                 let pointer = yaml::to_pointer(&["containers", cname, "image"]);
                 diags.push(
-                    Diagnostic::warning(Stage::Options, "options/image-dot", format!("container `{cname}` has image `.`, which needs --image"))
-                        .at(root.pointer(&pointer).map(|n| n.span))
-                        .pointer(pointer)
-                        .label("replaced by the --image value")
-                        .help("pass --image IMAGE to plan or apply this workload"),
+                    Diagnostic::warning(
+                        Stage::Options,
+                        "options/image-dot",
+                        format!("container `{cname}` has image `.`, which needs --image"),
+                    )
+                    .at(root.pointer(&pointer).map(|n| n.span))
+                    .pointer(pointer)
+                    .label("replaced by the --image value")
+                    .help("pass --image IMAGE to plan or apply this workload"),
                 );
             }
         }
     }
-    Some(LoadedWorkload { path: path.to_path_buf(), file, root, workload })
+    Some(LoadedWorkload {
+        path: path.to_path_buf(),
+        file,
+        root,
+        workload,
+    })
 }
 
 /// Applies `--overrides-file`, `--override-property` and `--image`; false when one failed.
-fn apply_overrides(root: &mut Node, opts: &LoadOptions, sources: &mut Sources, diags: &mut Diagnostics) -> bool {
+fn apply_overrides(
+    root: &mut Node,
+    opts: &LoadOptions,
+    sources: &mut Sources,
+    diags: &mut Diagnostics,
+) -> bool {
     let mut ok = true;
     if let Some(path) = &opts.overrides_file {
         match std::fs::read_to_string(path) {
@@ -226,11 +280,20 @@ fn apply_overrides(root: &mut Node, opts: &LoadOptions, sources: &mut Sources, d
                 let failed = doc.diagnostics.iter().any(Diagnostic::is_error);
                 diags.extend(doc.diagnostics);
                 match doc.root {
-                    Some(patch) if !failed && matches!(patch.kind, Kind::Map(_)) => overrides::merge(root, patch),
+                    Some(patch) if !failed && matches!(patch.kind, Kind::Map(_)) => {
+                        overrides::merge(root, patch)
+                    }
                     Some(patch) if !failed => {
                         diags.push(
-                            Diagnostic::error(Stage::Options, "options/overrides-file", format!("the overrides file must be a mapping, found {}", patch.type_name()))
-                                .at(Some(patch.span)),
+                            Diagnostic::error(
+                                Stage::Options,
+                                "options/overrides-file",
+                                format!(
+                                    "the overrides file must be a mapping, found {}",
+                                    patch.type_name()
+                                ),
+                            )
+                            .at(Some(patch.span)),
                         );
                         ok = false;
                     }
@@ -239,7 +302,15 @@ fn apply_overrides(root: &mut Node, opts: &LoadOptions, sources: &mut Sources, d
                 }
             }
             Err(e) => {
-                diags.push(Diagnostic::error(Stage::Options, "options/overrides-file", format!("cannot read overrides file {}: {}", path.display(), io_reason(&e))));
+                diags.push(Diagnostic::error(
+                    Stage::Options,
+                    "options/overrides-file",
+                    format!(
+                        "cannot read overrides file {}: {}",
+                        path.display(),
+                        io_reason(&e)
+                    ),
+                ));
                 ok = false;
             }
         }
@@ -255,7 +326,11 @@ fn apply_overrides(root: &mut Node, opts: &LoadOptions, sources: &mut Sources, d
             ok = false;
             continue;
         }
-        let file = sources.add_file(format!("--override-property {path}"), None, value.to_string());
+        let file = sources.add_file(
+            format!("--override-property {path}"),
+            None,
+            value.to_string(),
+        );
         let span = Span::new(file, 0, value.len());
         let value_node = if value.is_empty() {
             None
@@ -272,8 +347,12 @@ fn apply_overrides(root: &mut Node, opts: &LoadOptions, sources: &mut Sources, d
         let parts = overrides::split_path(path);
         if let Err(why) = overrides::set_path(root, &parts, value_node, span) {
             diags.push(
-                Diagnostic::error(Stage::Options, "options/override-property", format!("cannot apply --override-property `{path}`: {why}"))
-                    .help("paths are dot-separated keys and list indexes, e.g. containers.main.args.0"),
+                Diagnostic::error(
+                    Stage::Options,
+                    "options/override-property",
+                    format!("cannot apply --override-property `{path}`: {why}"),
+                )
+                .help("paths are dot-separated keys and list indexes, e.g. containers.main.args.0"),
             );
             ok = false;
         }
@@ -288,17 +367,29 @@ fn apply_overrides(root: &mut Node, opts: &LoadOptions, sources: &mut Sources, d
 /// Cross-file rules, and the uid of every resource request.
 fn resolve(mut loaded: Vec<LoadedWorkload>, sources: &Sources, diags: &mut Diagnostics) -> Project {
     // Duplicate workload names: keep the first, report the others.
-    loaded.sort_by(|a, b| a.workload.name().cmp(b.workload.name()).then_with(|| a.path.cmp(&b.path)));
+    loaded.sort_by(|a, b| {
+        a.workload
+            .name()
+            .cmp(b.workload.name())
+            .then_with(|| a.path.cmp(&b.path))
+    });
     let mut workloads: Vec<LoadedWorkload> = Vec::new();
     for w in loaded {
-        if let Some(first) = workloads.iter().find(|x| x.workload.name() == w.workload.name()) {
+        if let Some(first) = workloads
+            .iter()
+            .find(|x| x.workload.name() == w.workload.name())
+        {
             let name_span = |lw: &LoadedWorkload| lw.root.pointer("/metadata/name").map(|n| n.span);
             diags.push(
-                Diagnostic::error(Stage::Load, "load/duplicate-workload", format!("duplicate workload name `{}`", w.workload.name()))
-                    .at(name_span(&w))
-                    .label("defined again here")
-                    .note(name_span(first), "first defined here")
-                    .help("every Score file of a project needs its own `metadata.name`"),
+                Diagnostic::error(
+                    Stage::Load,
+                    "load/duplicate-workload",
+                    format!("duplicate workload name `{}`", w.workload.name()),
+                )
+                .at(name_span(&w))
+                .label("defined again here")
+                .note(name_span(first), "first defined here")
+                .help("every Score file of a project needs its own `metadata.name`"),
             );
             continue;
         }
@@ -329,9 +420,16 @@ fn resolve(mut loaded: Vec<LoadedWorkload>, sources: &Sources, diags: &mut Diagn
                     first_def.insert(uid.clone(), (here, format!("{}.{}", w.name(), rname)));
                 }
                 Some(decl) => {
-                    decl.requested_by.push((w.name().to_string(), rname.clone()));
-                    let (first_span, first_name) = first_def.get(&uid).cloned().unwrap_or((None, String::new()));
-                    for (what, theirs, ours) in [("params", &mut decl.params, &r.params), ("metadata", &mut decl.metadata, &r.metadata)] {
+                    decl.requested_by
+                        .push((w.name().to_string(), rname.clone()));
+                    let (first_span, first_name) = first_def
+                        .get(&uid)
+                        .cloned()
+                        .unwrap_or((None, String::new()));
+                    for (what, theirs, ours) in [
+                        ("params", &mut decl.params, &r.params),
+                        ("metadata", &mut decl.metadata, &r.metadata),
+                    ] {
                         match (theirs.as_ref(), ours) {
                             (Some(a), Some(b)) if a != b => diags.push(
                                 Diagnostic::error(Stage::Generate, "generate/shared-conflict", format!("resource '{uid}': multiple definitions with different {what}"))
@@ -361,20 +459,35 @@ fn resolve(mut loaded: Vec<LoadedWorkload>, sources: &Sources, diags: &mut Diagn
                 continue;
             }
             let rname = &segs[1];
-            let Some(r) = w.resources.get(rname) else { continue };
+            let Some(r) = w.resources.get(rname) else {
+                continue;
+            };
             let uid = uid_for(w.name(), rname, r);
             for p in placeholder::placeholders(e.text) {
-                let Ok(Ref::Resource { name, .. }) = &p.reference else { continue };
-                let Some(target) = w.resources.get(name) else { continue };
+                let Ok(Ref::Resource { name, .. }) = &p.reference else {
+                    continue;
+                };
+                let Some(target) = w.resources.get(name) else {
+                    continue;
+                };
                 let to = uid_for(w.name(), name, target);
-                let deps = &mut resources.get_mut(&uid).expect("uid recorded above").depends_on;
+                let deps = &mut resources
+                    .get_mut(&uid)
+                    .expect("uid recorded above")
+                    .depends_on;
                 if !deps.contains(&to) {
                     deps.push(to.clone());
                 }
                 let from_key = uid.to_string();
-                edges.entry(from_key.clone()).or_default().push(to.to_string());
+                edges
+                    .entry(from_key.clone())
+                    .or_default()
+                    .push(to.to_string());
                 let text = p.text();
-                spans.entry(from_key).or_insert((semantic::span_within(&lw.root, sources, &e.pointer, &text), text));
+                spans.entry(from_key).or_insert((
+                    semantic::span_within(&lw.root, sources, &e.pointer, &text),
+                    text,
+                ));
             }
         }
     }
@@ -383,15 +496,33 @@ fn resolve(mut loaded: Vec<LoadedWorkload>, sources: &Sources, diags: &mut Diagn
     }
     let names: Vec<String> = resources.keys().map(Uid::to_string).collect();
     let name_refs: Vec<&str> = names.iter().map(String::as_str).collect();
-    let edge_refs: BTreeMap<&str, Vec<&str>> = edges.iter().map(|(k, v)| (k.as_str(), v.iter().map(String::as_str).collect())).collect();
+    let edge_refs: BTreeMap<&str, Vec<&str>> = edges
+        .iter()
+        .map(|(k, v)| (k.as_str(), v.iter().map(String::as_str).collect()))
+        .collect();
     if let Some(cycle) = semantic::find_cycle(&name_refs, &edge_refs) {
-        let (span, text) = spans.get(cycle[0]).cloned().unwrap_or((None, String::new()));
+        let (span, text) = spans
+            .get(cycle[0])
+            .cloned()
+            .unwrap_or((None, String::new()));
         diags.push(
-            Diagnostic::error(Stage::Generate, "generate/params-cycle", format!("a cycle exists involving resource param placeholders: {}", cycle.join(" -> ")))
-                .at(span)
-                .label(format!("{text} closes the cycle"))
-                .help("a resource's params cannot depend, directly or through others, on its own outputs"),
+            Diagnostic::error(
+                Stage::Generate,
+                "generate/params-cycle",
+                format!(
+                    "a cycle exists involving resource param placeholders: {}",
+                    cycle.join(" -> ")
+                ),
+            )
+            .at(span)
+            .label(format!("{text} closes the cycle"))
+            .help(
+                "a resource's params cannot depend, directly or through others, on its own outputs",
+            ),
         );
     }
-    Project { workloads, resources }
+    Project {
+        workloads,
+        resources,
+    }
 }

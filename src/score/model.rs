@@ -30,7 +30,10 @@ pub struct Workload {
 impl Workload {
     /// `metadata.name`.
     pub fn name(&self) -> &str {
-        self.metadata.get("name").and_then(Value::as_str).unwrap_or("")
+        self.metadata
+            .get("name")
+            .and_then(Value::as_str)
+            .unwrap_or("")
     }
 }
 

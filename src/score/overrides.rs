@@ -50,7 +50,12 @@ pub fn split_path(path: &str) -> Vec<String> {
 
 /// Sets (or, when `value` is `None`, deletes) the value at `path`, creating mappings on the way.
 /// List elements are addressed by index; `-1` appends. Errors name the path segment that failed.
-pub fn set_path(root: &mut Node, path: &[String], value: Option<Node>, span: Span) -> Result<(), String> {
+pub fn set_path(
+    root: &mut Node,
+    path: &[String],
+    value: Option<Node>,
+    span: Span,
+) -> Result<(), String> {
     let Some((first, rest)) = path.split_first() else {
         return Err("the path is empty".into());
     };
@@ -64,7 +69,13 @@ pub fn set_path(root: &mut Node, path: &[String], value: Option<Node>, span: Spa
                     }
                     (None, None) => {}
                     (Some(i), Some(v)) => entries[i].1 = v,
-                    (None, Some(v)) => entries.push((Key { name: first.clone(), span }, v)),
+                    (None, Some(v)) => entries.push((
+                        Key {
+                            name: first.clone(),
+                            span,
+                        },
+                        v,
+                    )),
                 }
                 return Ok(());
             }
@@ -74,14 +85,22 @@ pub fn set_path(root: &mut Node, path: &[String], value: Option<Node>, span: Spa
                     if value.is_none() {
                         return Ok(());
                     }
-                    entries.push((Key { name: first.clone(), span }, Node::new(Kind::Map(Vec::new()), span)));
+                    entries.push((
+                        Key {
+                            name: first.clone(),
+                            span,
+                        },
+                        Node::new(Kind::Map(Vec::new()), span),
+                    ));
                     entries.len() - 1
                 }
             };
             set_path(&mut entries[i].1, rest, value, span)
         }
         Kind::Seq(items) => {
-            let idx: i64 = first.parse().map_err(|_| format!("`{first}` is not a list index"))?;
+            let idx: i64 = first
+                .parse()
+                .map_err(|_| format!("`{first}` is not a list index"))?;
             if rest.is_empty() {
                 match (idx, value) {
                     (-1, Some(v)) => items.push(v),
@@ -91,12 +110,20 @@ pub fn set_path(root: &mut Node, path: &[String], value: Option<Node>, span: Spa
                             items.remove(i as usize);
                         }
                     },
-                    (i, _) => return Err(format!("index {i} is out of range (the list has {} items)", items.len())),
+                    (i, _) => {
+                        return Err(format!(
+                            "index {i} is out of range (the list has {} items)",
+                            items.len()
+                        ));
+                    }
                 }
                 return Ok(());
             }
             let len = items.len();
-            let item = usize::try_from(idx).ok().and_then(|i| items.get_mut(i)).ok_or_else(|| format!("index {idx} is out of range (the list has {len} items)"))?;
+            let item = usize::try_from(idx)
+                .ok()
+                .and_then(|i| items.get_mut(i))
+                .ok_or_else(|| format!("index {idx} is out of range (the list has {len} items)"))?;
             set_path(item, rest, value, span)
         }
         Kind::Null if value.is_some() => {
@@ -124,16 +151,23 @@ pub fn apply_image(root: &mut Node, image: &str, span: Span) {
 
 fn root_containers(root: &mut Node) -> Option<&mut Kind> {
     match &mut root.kind {
-        Kind::Map(entries) => entries.iter_mut().find(|(k, _)| k.name == "containers").map(|(_, v)| &mut v.kind),
+        Kind::Map(entries) => entries
+            .iter_mut()
+            .find(|(k, _)| k.name == "containers")
+            .map(|(_, v)| &mut v.kind),
         _ => None,
     }
 }
 
 /// An `--override-property` that is not `path=value`.
 pub fn bad_property(arg: &str) -> Diagnostic {
-    Diagnostic::error(Stage::Options, "options/override-property", format!("invalid --override-property `{arg}`"))
-        .detail("expected PATH=VALUE, e.g. containers.main.variables.DEBUG=true")
-        .help("an empty value deletes the property; write `\\.` for a dot inside a key")
+    Diagnostic::error(
+        Stage::Options,
+        "options/override-property",
+        format!("invalid --override-property `{arg}`"),
+    )
+    .detail("expected PATH=VALUE, e.g. containers.main.variables.DEBUG=true")
+    .help("an empty value deletes the property; write `\\.` for a dot inside a key")
 }
 
 #[cfg(test)]
@@ -150,21 +184,44 @@ mod tests {
     fn merge_is_deep_and_null_deletes() {
         let mut base = node("a: {b: 1, c: 2}\nd: [1, 2]\ne: x\n");
         merge(&mut base, node("a: {c: 3, f: 4}\nd: [9]\ne: null\n"));
-        assert_eq!(base.to_json(), serde_json::json!({"a": {"b": 1, "c": 3, "f": 4}, "d": [9]}));
+        assert_eq!(
+            base.to_json(),
+            serde_json::json!({"a": {"b": 1, "c": 3, "f": 4}, "d": [9]})
+        );
     }
 
     #[test]
     fn set_path_creates_replaces_and_deletes() {
         let sp = Span::new(FileId(0), 0, 1);
         let mut root = node("containers:\n  main:\n    image: x\n    args: [a, b]\n");
-        set_path(&mut root, &split_path("containers.main.variables.A\\.B"), Some(node("'1'")), sp).unwrap();
-        set_path(&mut root, &split_path("containers.main.args.1"), Some(node("c")), sp).unwrap();
+        set_path(
+            &mut root,
+            &split_path("containers.main.variables.A\\.B"),
+            Some(node("'1'")),
+            sp,
+        )
+        .unwrap();
+        set_path(
+            &mut root,
+            &split_path("containers.main.args.1"),
+            Some(node("c")),
+            sp,
+        )
+        .unwrap();
         set_path(&mut root, &split_path("containers.main.image"), None, sp).unwrap();
         assert_eq!(
             root.to_json(),
             serde_json::json!({"containers": {"main": {"args": ["a", "c"], "variables": {"A.B": "1"}}}})
         );
-        assert!(set_path(&mut root, &split_path("containers.main.args.x"), Some(node("1")), sp).is_err());
+        assert!(
+            set_path(
+                &mut root,
+                &split_path("containers.main.args.x"),
+                Some(node("1")),
+                sp
+            )
+            .is_err()
+        );
     }
 
     #[test]
@@ -172,6 +229,9 @@ mod tests {
         let sp = Span::new(FileId(1), 0, 1);
         let mut root = node("containers:\n  a: {image: .}\n  b: {image: nginx}\n");
         apply_image(&mut root, "web:1", sp);
-        assert_eq!(root.to_json(), serde_json::json!({"containers": {"a": {"image": "web:1"}, "b": {"image": "nginx"}}}));
+        assert_eq!(
+            root.to_json(),
+            serde_json::json!({"containers": {"a": {"image": "web:1"}, "b": {"image": "nginx"}}})
+        );
     }
 }

@@ -75,22 +75,22 @@ pub fn parse(s: &str) -> Vec<Segment> {
                 i += 2;
                 continue;
             }
-            if bytes[i + 1] == b'{' {
-                if let Some(close) = s[i + 2..].find('}') {
-                    if !literal.is_empty() {
-                        out.push(Segment::Literal(std::mem::take(&mut literal)));
-                    }
-                    let content = &s[i + 2..i + 2 + close];
-                    let len = close + 3;
-                    out.push(Segment::Placeholder(Placeholder {
-                        content: content.to_string(),
-                        offset: i,
-                        len,
-                        reference: parse_ref(content),
-                    }));
-                    i += len;
-                    continue;
+            if bytes[i + 1] == b'{'
+                && let Some(close) = s[i + 2..].find('}')
+            {
+                if !literal.is_empty() {
+                    out.push(Segment::Literal(std::mem::take(&mut literal)));
                 }
+                let content = &s[i + 2..i + 2 + close];
+                let len = close + 3;
+                out.push(Segment::Placeholder(Placeholder {
+                    content: content.to_string(),
+                    offset: i,
+                    len,
+                    reference: parse_ref(content),
+                }));
+                i += len;
+                continue;
             }
         }
         let ch = s[i..].chars().next().unwrap_or('$');
@@ -130,15 +130,25 @@ pub fn split_parts(content: &str) -> Vec<String> {
 
 fn parse_ref(content: &str) -> Result<Ref, PlaceholderError> {
     let parts = split_parts(content);
-    let part_ok = |p: &String| !p.is_empty() && p.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-' || c == '.');
+    let part_ok = |p: &String| {
+        !p.is_empty()
+            && p.chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-' || c == '.')
+    };
     // Escaped dots are allowed inside a part, raw characters beyond the Score set are not.
-    let raw_ok = content.replace("\\.", "").chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-' || c == '.');
+    let raw_ok = content
+        .replace("\\.", "")
+        .chars()
+        .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-' || c == '.');
     if parts.len() < 2 || !parts.iter().all(part_ok) || !raw_ok {
         return Err(PlaceholderError::Malformed);
     }
     match parts[0].as_str() {
         "metadata" => Ok(Ref::Metadata(parts[1..].to_vec())),
-        "resources" => Ok(Ref::Resource { name: parts[1].clone(), output: parts[2..].to_vec() }),
+        "resources" => Ok(Ref::Resource {
+            name: parts[1].clone(),
+            output: parts[2..].to_vec(),
+        }),
         other => Err(PlaceholderError::UnknownRoot(other.to_string())),
     }
 }
@@ -165,7 +175,10 @@ pub fn to_text(v: &Value) -> String {
 
 /// Substitutes every placeholder of `s` with what `resolve` returns; `$$` becomes `$`.
 /// All failures are returned, each with the placeholder text.
-pub fn substitute(s: &str, mut resolve: impl FnMut(&Ref) -> Result<String, String>) -> Result<String, Vec<(Placeholder, String)>> {
+pub fn substitute(
+    s: &str,
+    mut resolve: impl FnMut(&Ref) -> Result<String, String>,
+) -> Result<String, Vec<(Placeholder, String)>> {
     let mut out = String::with_capacity(s.len());
     let mut errors = Vec::new();
     for seg in parse(s) {
@@ -183,7 +196,11 @@ pub fn substitute(s: &str, mut resolve: impl FnMut(&Ref) -> Result<String, Strin
             },
         }
     }
-    if errors.is_empty() { Ok(out) } else { Err(errors) }
+    if errors.is_empty() {
+        Ok(out)
+    } else {
+        Err(errors)
+    }
 }
 
 #[cfg(test)]
@@ -196,33 +213,60 @@ mod tests {
 
     #[test]
     fn grammar() {
-        assert_eq!(refs("${metadata.name}"), vec![Ok(Ref::Metadata(vec!["name".into()]))]);
+        assert_eq!(
+            refs("${metadata.name}"),
+            vec![Ok(Ref::Metadata(vec!["name".into()]))]
+        );
         assert_eq!(
             refs("x${resources.db.host}:${resources.db.port}"),
             vec![
-                Ok(Ref::Resource { name: "db".into(), output: vec!["host".into()] }),
-                Ok(Ref::Resource { name: "db".into(), output: vec!["port".into()] }),
+                Ok(Ref::Resource {
+                    name: "db".into(),
+                    output: vec!["host".into()]
+                }),
+                Ok(Ref::Resource {
+                    name: "db".into(),
+                    output: vec!["port".into()]
+                }),
             ]
         );
-        assert_eq!(refs("${resources.data}"), vec![Ok(Ref::Resource { name: "data".into(), output: vec![] })]);
+        assert_eq!(
+            refs("${resources.data}"),
+            vec![Ok(Ref::Resource {
+                name: "data".into(),
+                output: vec![]
+            })]
+        );
         assert_eq!(refs("${resources}"), vec![Err(PlaceholderError::Malformed)]);
         assert_eq!(refs("${a b.c}"), vec![Err(PlaceholderError::Malformed)]);
-        assert_eq!(refs("${resources..x}"), vec![Err(PlaceholderError::Malformed)]);
-        assert_eq!(refs("${env.HOME}"), vec![Err(PlaceholderError::UnknownRoot("env".into()))]);
+        assert_eq!(
+            refs("${resources..x}"),
+            vec![Err(PlaceholderError::Malformed)]
+        );
+        assert_eq!(
+            refs("${env.HOME}"),
+            vec![Err(PlaceholderError::UnknownRoot("env".into()))]
+        );
         assert_eq!(refs("$${resources.x.y} $$ $5 ${unclosed"), vec![]);
         assert_eq!(
             refs("${metadata.labels.app\\.kubernetes\\.io}"),
-            vec![Ok(Ref::Metadata(vec!["labels".into(), "app.kubernetes.io".into()]))]
+            vec![Ok(Ref::Metadata(vec![
+                "labels".into(),
+                "app.kubernetes.io".into()
+            ]))]
         );
     }
 
     #[test]
     fn substitution_unescapes_and_json_encodes() {
         let meta = serde_json::json!({"name": "web", "n": {"deep": 42}});
-        let out = substitute("$${x} $$ ${metadata.name} ${metadata.n} ${metadata.n.deep} $", |r| match r {
-            Ref::Metadata(keys) => lookup(&meta, keys).map(to_text),
-            Ref::Resource { .. } => Err("no".into()),
-        });
+        let out = substitute(
+            "$${x} $$ ${metadata.name} ${metadata.n} ${metadata.n.deep} $",
+            |r| match r {
+                Ref::Metadata(keys) => lookup(&meta, keys).map(to_text),
+                Ref::Resource { .. } => Err("no".into()),
+            },
+        );
         assert_eq!(out.unwrap(), r#"${x} $ web {"deep":42} 42 $"#);
     }
 

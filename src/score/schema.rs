@@ -11,20 +11,24 @@ use jsonschema::error::{TypeKind, ValidationErrorKind};
 use jsonschema::{ValidationError, Validator};
 use serde_json::Value;
 
-use super::yaml::{pointer_segments, Kind, Node};
-use crate::diag::{did_you_mean, Diagnostic, Stage};
+use super::yaml::{Kind, Node, pointer_segments};
+use crate::diag::{Diagnostic, Stage, did_you_mean};
 
 /// The canonical Score v1b1 schema, as published by the spec repository.
 pub const SCHEMA_JSON: &str = include_str!("score-v1b1.json");
 
 fn schema() -> &'static Value {
     static SCHEMA: OnceLock<Value> = OnceLock::new();
-    SCHEMA.get_or_init(|| serde_json::from_str(SCHEMA_JSON).expect("embedded Score schema is valid JSON"))
+    SCHEMA.get_or_init(|| {
+        serde_json::from_str(SCHEMA_JSON).expect("embedded Score schema is valid JSON")
+    })
 }
 
 fn validator() -> &'static Validator {
     static VALIDATOR: OnceLock<Validator> = OnceLock::new();
-    VALIDATOR.get_or_init(|| jsonschema::validator_for(schema()).expect("embedded Score schema compiles"))
+    VALIDATOR.get_or_init(|| {
+        jsonschema::validator_for(schema()).expect("embedded Score schema compiles")
+    })
 }
 
 /// Validates a document against the schema; every error becomes a diagnostic.
@@ -36,9 +40,20 @@ pub fn check(root: &Node) -> Vec<Diagnostic> {
     }
     out.dedup();
     // A pattern message already states the length limits; do not repeat them.
-    let patterned: Vec<Option<String>> = out.iter().filter(|d| d.code == "schema/pattern").map(|d| d.pointer.clone()).collect();
-    out.retain(|d| !(matches!(d.code, "schema/min-length" | "schema/max-length") && patterned.contains(&d.pointer)));
-    let patterned_keys: Vec<Option<crate::diag::Span>> = out.iter().filter(|d| d.code == "schema/key").map(|d| d.span).collect();
+    let patterned: Vec<Option<String>> = out
+        .iter()
+        .filter(|d| d.code == "schema/pattern")
+        .map(|d| d.pointer.clone())
+        .collect();
+    out.retain(|d| {
+        !(matches!(d.code, "schema/min-length" | "schema/max-length")
+            && patterned.contains(&d.pointer))
+    });
+    let patterned_keys: Vec<Option<crate::diag::Span>> = out
+        .iter()
+        .filter(|d| d.code == "schema/key")
+        .map(|d| d.span)
+        .collect();
     out.retain(|d| !(d.code == "schema/key-length" && patterned_keys.contains(&d.span)));
     out
 }
@@ -48,21 +63,28 @@ fn explain(err: &ValidationError<'_>, root: &Node, out: &mut Vec<Diagnostic>) {
     let node = root.pointer(&pointer);
     let span = node.map(|n| n.span).or(Some(root.span));
     let what = describe_location(&pointer);
-    let base = |code: &'static str, summary: String| Diagnostic::error(Stage::Schema, code, summary).at(span).pointer(pointer.clone());
+    let base = |code: &'static str, summary: String| {
+        Diagnostic::error(Stage::Schema, code, summary)
+            .at(span)
+            .pointer(pointer.clone())
+    };
 
     match err.kind() {
         ValidationErrorKind::Required { property } => {
             let prop = property.as_str().unwrap_or_default();
-            let mut d = base("schema/required", format!("missing required field `{prop}` in {what}"))
-                .label(format!("`{prop}` is required here"));
+            let mut d = base(
+                "schema/required",
+                format!("missing required field `{prop}` in {what}"),
+            )
+            .label(format!("`{prop}` is required here"));
             // Point at the key of the incomplete mapping rather than its first child;
             // for the document itself, at its first key.
             if let Some(s) = root.key_span(&pointer) {
                 d.span = Some(s);
-            } else if pointer.is_empty() {
-                if let Kind::Map(entries) = &root.kind {
-                    d.span = entries.first().map(|(k, _)| k.span).or(d.span);
-                }
+            } else if pointer.is_empty()
+                && let Kind::Map(entries) = &root.kind
+            {
+                d.span = entries.first().map(|(k, _)| k.span).or(d.span);
             }
             d = d.maybe_help(required_help(&pointer, prop));
             out.push(d);
@@ -72,27 +94,49 @@ fn explain(err: &ValidationError<'_>, root: &Node, out: &mut Vec<Diagnostic>) {
             for key in unexpected {
                 let child = format!("{pointer}/{}", key.replace('~', "~0").replace('/', "~1"));
                 let key_span = root.key_span(&child).or(span);
-                let mut d = Diagnostic::error(Stage::Schema, "schema/unknown-field", format!("unknown field `{key}` in {what}"))
-                    .at(key_span)
-                    .pointer(child)
-                    .label("not allowed here");
+                let mut d = Diagnostic::error(
+                    Stage::Schema,
+                    "schema/unknown-field",
+                    format!("unknown field `{key}` in {what}"),
+                )
+                .at(key_span)
+                .pointer(child)
+                .label("not allowed here");
                 if !allowed.is_empty() {
                     d = d.detail(format!("expected one of: {}", allowed.join(", ")));
                 }
-                let hint = unknown_field_help(&pointer, key)
-                    .or_else(|| did_you_mean(key, allowed.iter().map(String::as_str)).map(|s| format!("did you mean `{s}`?")));
+                let hint = unknown_field_help(&pointer, key).or_else(|| {
+                    did_you_mean(key, allowed.iter().map(String::as_str))
+                        .map(|s| format!("did you mean `{s}`?"))
+                });
                 out.push(d.maybe_help(hint));
             }
         }
         ValidationErrorKind::Type { kind } => {
             let expected = match kind {
                 TypeKind::Single(t) => article(&t.to_string()),
-                TypeKind::Multiple(ts) => ts.iter().map(|t| article(&t.to_string())).collect::<Vec<_>>().join(" or "),
+                TypeKind::Multiple(ts) => ts
+                    .iter()
+                    .map(|t| article(&t.to_string()))
+                    .collect::<Vec<_>>()
+                    .join(" or "),
             };
             let found = node.map(Node::type_name).unwrap_or("something else");
-            let mut d = base("schema/type", format!("{what} must be {expected}, found {found}")).label(format!("expected {expected}"));
-            if expected == "a string" && matches!(node.map(|n| &n.kind), Some(Kind::Int(_) | Kind::Float(_) | Kind::Bool(_))) {
-                d = d.help(format!("quote the value to make it a string: \"{}\"", scalar_text(err.instance())));
+            let mut d = base(
+                "schema/type",
+                format!("{what} must be {expected}, found {found}"),
+            )
+            .label(format!("expected {expected}"));
+            if expected == "a string"
+                && matches!(
+                    node.map(|n| &n.kind),
+                    Some(Kind::Int(_) | Kind::Float(_) | Kind::Bool(_))
+                )
+            {
+                d = d.help(format!(
+                    "quote the value to make it a string: \"{}\"",
+                    scalar_text(err.instance())
+                ));
             }
             out.push(d);
         }
@@ -100,40 +144,95 @@ fn explain(err: &ValidationError<'_>, root: &Node, out: &mut Vec<Diagnostic>) {
             let value = value_text(err.instance());
             let mut d = base("schema/pattern", format!("{value} is not a valid {what}"))
                 .label(format!("must be {}", describe_pattern(pattern)))
-                .detail(format!("expected {} (pattern `{pattern}`)", describe_pattern(pattern)));
+                .detail(format!(
+                    "expected {} (pattern `{pattern}`)",
+                    describe_pattern(pattern)
+                ));
             d = d.maybe_help(pattern_help(&pointer, err.instance()));
             out.push(d);
         }
         ValidationErrorKind::Enum { options } => {
-            let opts: Vec<String> = options.as_array().map(|a| a.iter().map(value_text).collect()).unwrap_or_default();
+            let opts: Vec<String> = options
+                .as_array()
+                .map(|a| a.iter().map(value_text).collect())
+                .unwrap_or_default();
             let value = value_text(err.instance());
             let mut d = base("schema/enum", format!("{value} is not a valid {what}"))
                 .label(format!("expected one of {}", opts.join(", ")));
             if let Some(s) = err.instance().as_str() {
-                let plain: Vec<&str> = options.as_array().into_iter().flatten().filter_map(Value::as_str).collect();
-                if let Some(m) = plain.iter().find(|o| o.eq_ignore_ascii_case(s)).copied().or_else(|| did_you_mean(s, plain.iter().copied())) {
+                let plain: Vec<&str> = options
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .filter_map(Value::as_str)
+                    .collect();
+                if let Some(m) = plain
+                    .iter()
+                    .find(|o| o.eq_ignore_ascii_case(s))
+                    .copied()
+                    .or_else(|| did_you_mean(s, plain.iter().copied()))
+                {
                     d = d.help(format!("did you mean `{m}`?"));
                 }
             }
             out.push(d);
         }
         ValidationErrorKind::Minimum { limit } => {
-            out.push(base("schema/minimum", format!("{what} {} is below the minimum {limit}", value_text(err.instance()))).label(format!("must be at least {limit}")));
+            out.push(
+                base(
+                    "schema/minimum",
+                    format!(
+                        "{what} {} is below the minimum {limit}",
+                        value_text(err.instance())
+                    ),
+                )
+                .label(format!("must be at least {limit}")),
+            );
         }
         ValidationErrorKind::Maximum { limit } => {
-            out.push(base("schema/maximum", format!("{what} {} is above the maximum {limit}", value_text(err.instance()))).label(format!("must be at most {limit}")));
+            out.push(
+                base(
+                    "schema/maximum",
+                    format!(
+                        "{what} {} is above the maximum {limit}",
+                        value_text(err.instance())
+                    ),
+                )
+                .label(format!("must be at most {limit}")),
+            );
         }
         ValidationErrorKind::MinLength { limit } => {
             let s = if *limit == 1 { "" } else { "s" };
-            let summary = if err.instance().as_str() == Some("") { format!("{what} is empty") } else { format!("{what} {} is too short", value_text(err.instance())) };
-            out.push(base("schema/min-length", summary).label(format!("must be at least {limit} character{s}")));
+            let summary = if err.instance().as_str() == Some("") {
+                format!("{what} is empty")
+            } else {
+                format!("{what} {} is too short", value_text(err.instance()))
+            };
+            out.push(
+                base("schema/min-length", summary)
+                    .label(format!("must be at least {limit} character{s}")),
+            );
         }
         ValidationErrorKind::MaxLength { limit } => {
-            let len = err.instance().as_str().map(|s| s.chars().count()).unwrap_or(0);
-            out.push(base("schema/max-length", format!("{what} is too long ({len} characters)")).label(format!("must be at most {limit} characters")));
+            let len = err
+                .instance()
+                .as_str()
+                .map(|s| s.chars().count())
+                .unwrap_or(0);
+            out.push(
+                base(
+                    "schema/max-length",
+                    format!("{what} is too long ({len} characters)"),
+                )
+                .label(format!("must be at most {limit} characters")),
+            );
         }
         ValidationErrorKind::MinProperties { limit } => {
-            let label = if pointer == "/containers" { "at least one container is required".to_string() } else { format!("needs at least {limit} entries") };
+            let label = if pointer == "/containers" {
+                "at least one container is required".to_string()
+            } else {
+                format!("needs at least {limit} entries")
+            };
             out.push(base("schema/min-properties", format!("{what} is empty")).label(label));
         }
         ValidationErrorKind::PropertyNames { error } => {
@@ -143,17 +242,36 @@ fn explain(err: &ValidationError<'_>, root: &Node, out: &mut Vec<Diagnostic>) {
             let key_span = root.key_span(&child).or(span);
             let key_what = describe_key(&pointer);
             let (code, why) = match error.kind() {
-                ValidationErrorKind::Pattern { pattern } => ("schema/key", format!("must be {}", describe_pattern(pattern))),
-                ValidationErrorKind::MinLength { limit } => ("schema/key-length", format!("must be at least {limit} characters")),
-                ValidationErrorKind::MaxLength { limit } => ("schema/key-length", format!("must be at most {limit} characters")),
+                ValidationErrorKind::Pattern { pattern } => (
+                    "schema/key",
+                    format!("must be {}", describe_pattern(pattern)),
+                ),
+                ValidationErrorKind::MinLength { limit } => (
+                    "schema/key-length",
+                    format!("must be at least {limit} characters"),
+                ),
+                ValidationErrorKind::MaxLength { limit } => (
+                    "schema/key-length",
+                    format!("must be at most {limit} characters"),
+                ),
                 other => ("schema/key", format!("{other:?}")),
             };
-            let mut d = Diagnostic::error(Stage::Schema, code, format!("`{key}` is not a valid {key_what}"))
-                .at(key_span)
-                .pointer(pointer.clone())
-                .label(why);
-            if key_what.ends_with("name") && key.chars().any(|c| c.is_ascii_uppercase() || c == '_') && !pointer.ends_with("/variables") {
-                d = d.help(format!("try `{}`", key.to_ascii_lowercase().replace('_', "-")));
+            let mut d = Diagnostic::error(
+                Stage::Schema,
+                code,
+                format!("`{key}` is not a valid {key_what}"),
+            )
+            .at(key_span)
+            .pointer(pointer.clone())
+            .label(why);
+            if key_what.ends_with("name")
+                && key.chars().any(|c| c.is_ascii_uppercase() || c == '_')
+                && !pointer.ends_with("/variables")
+            {
+                d = d.help(format!(
+                    "try `{}`",
+                    key.to_ascii_lowercase().replace('_', "-")
+                ));
             }
             out.push(d);
         }
@@ -167,12 +285,21 @@ fn explain(err: &ValidationError<'_>, root: &Node, out: &mut Vec<Diagnostic>) {
                     .filter(|k| node.and_then(|n| n.get(k)).is_some())
                     .collect();
                 out.push(
-                    base("schema/file-content", format!("file {} has more than one content field", file_name(&pointer)))
-                        .label(format!("{} given", given.join(" and ")))
-                        .help("give exactly one of `content`, `binaryContent` or `source`"),
+                    base(
+                        "schema/file-content",
+                        format!(
+                            "file {} has more than one content field",
+                            file_name(&pointer)
+                        ),
+                    )
+                    .label(format!("{} given", given.join(" and ")))
+                    .help("give exactly one of `content`, `binaryContent` or `source`"),
                 );
             } else {
-                out.push(base("schema/one-of", format!("{what} matches more than one allowed form")));
+                out.push(base(
+                    "schema/one-of",
+                    format!("{what} matches more than one allowed form"),
+                ));
             }
         }
         ValidationErrorKind::Not { .. } => {
@@ -204,7 +331,10 @@ fn explain_alternatives(
     what: &str,
 ) {
     let span = node.map(|n| n.span);
-    let last = pointer_segments(pointer).last().cloned().unwrap_or_default();
+    let last = pointer_segments(pointer)
+        .last()
+        .cloned()
+        .unwrap_or_default();
     // files/volumes: branch 0 is the deprecated list, branch 1 the map.
     if (last == "files" || last == "volumes") && context.len() == 2 {
         let branch = match node.map(|n| &n.kind) {
@@ -219,17 +349,27 @@ fn explain_alternatives(
             return;
         }
         out.push(
-            Diagnostic::error(Stage::Schema, "schema/type", format!("{what} must be a mapping of target paths, found {}", node.map(Node::type_name).unwrap_or("something else")))
-                .at(span)
-                .pointer(pointer)
-                .label("expected a mapping"),
+            Diagnostic::error(
+                Stage::Schema,
+                "schema/type",
+                format!(
+                    "{what} must be a mapping of target paths, found {}",
+                    node.map(Node::type_name).unwrap_or("something else")
+                ),
+            )
+            .at(span)
+            .pointer(pointer)
+            .label("expected a mapping"),
         );
         return;
     }
     if is_file_entry(pointer) {
         // Only the "required" branches failed, or other errors too: report the non-required ones first.
-        let others: Vec<&ValidationError<'static>> =
-            context.iter().flatten().filter(|e| !matches!(e.kind(), ValidationErrorKind::Required { .. })).collect();
+        let others: Vec<&ValidationError<'static>> = context
+            .iter()
+            .flatten()
+            .filter(|e| !matches!(e.kind(), ValidationErrorKind::Required { .. }))
+            .collect();
         if !others.is_empty() {
             let mut seen = Vec::new();
             for e in others {
@@ -254,8 +394,11 @@ fn explain_alternatives(
         return;
     }
     if last.ends_with("Probe") {
-        let others: Vec<&ValidationError<'static>> =
-            context.iter().flatten().filter(|e| !matches!(e.kind(), ValidationErrorKind::Required { .. })).collect();
+        let others: Vec<&ValidationError<'static>> = context
+            .iter()
+            .flatten()
+            .filter(|e| !matches!(e.kind(), ValidationErrorKind::Required { .. }))
+            .collect();
         if others.is_empty() {
             out.push(
                 Diagnostic::error(Stage::Schema, "schema/probe", format!("{what} needs `httpGet` or `exec`"))
@@ -271,7 +414,15 @@ fn explain_alternatives(
         }
         return;
     }
-    out.push(Diagnostic::error(Stage::Schema, "schema/one-of", format!("{what} is invalid: {err}")).at(span).pointer(pointer));
+    out.push(
+        Diagnostic::error(
+            Stage::Schema,
+            "schema/one-of",
+            format!("{what} is invalid: {err}"),
+        )
+        .at(span)
+        .pointer(pointer),
+    );
 }
 
 fn is_file_entry(pointer: &str) -> bool {
@@ -282,11 +433,19 @@ fn is_file_entry(pointer: &str) -> bool {
 fn file_name(pointer: &str) -> String {
     let segs = pointer_segments(pointer);
     let last = segs.last().cloned().unwrap_or_default();
-    if last.parse::<usize>().is_ok() { format!("#{last}") } else { format!("`{last}`") }
+    if last.parse::<usize>().is_ok() {
+        format!("#{last}")
+    } else {
+        format!("`{last}`")
+    }
 }
 
 fn collection_of(pointer: &str) -> &'static str {
-    if pointer.contains("/volumes/") { "volumes" } else { "files" }
+    if pointer.contains("/volumes/") {
+        "volumes"
+    } else {
+        "files"
+    }
 }
 
 fn article(t: &str) -> String {
@@ -333,14 +492,17 @@ fn allowed_properties(err: &ValidationError<'_>) -> Vec<String> {
         };
     }
     // Follow a `$ref` at this level.
-    if let Some(r) = v.get("$ref").and_then(Value::as_str) {
-        if let Some(p) = r.strip_prefix('#') {
-            if let Some(t) = schema().pointer(p) {
-                v = t;
-            }
-        }
+    if let Some(r) = v.get("$ref").and_then(Value::as_str)
+        && let Some(p) = r.strip_prefix('#')
+        && let Some(t) = schema().pointer(p)
+    {
+        v = t;
     }
-    let mut names: Vec<String> = v.get("properties").and_then(Value::as_object).map(|m| m.keys().cloned().collect()).unwrap_or_default();
+    let mut names: Vec<String> = v
+        .get("properties")
+        .and_then(Value::as_object)
+        .map(|m| m.keys().cloned().collect())
+        .unwrap_or_default();
     names.sort();
     names
 }
@@ -358,9 +520,15 @@ fn describe_location(pointer: &str) -> String {
         ["containers", c, "files", f] => format!("file `{f}` of container `{c}`"),
         ["containers", c, "volumes", v] => format!("volume `{v}` of container `{c}`"),
         ["containers", c, "before", b] => format!("`before` entry `{b}` of container `{c}`"),
-        ["containers", c, "resources", kind, "memory"] => format!("memory {} of container `{c}`", kind.trim_end_matches('s')),
-        ["containers", c, "resources", kind, "cpu"] => format!("cpu {} of container `{c}`", kind.trim_end_matches('s')),
-        ["containers", c, probe] if probe.ends_with("Probe") => format!("{probe} of container `{c}`"),
+        ["containers", c, "resources", kind, "memory"] => {
+            format!("memory {} of container `{c}`", kind.trim_end_matches('s'))
+        }
+        ["containers", c, "resources", kind, "cpu"] => {
+            format!("cpu {} of container `{c}`", kind.trim_end_matches('s'))
+        }
+        ["containers", c, probe] if probe.ends_with("Probe") => {
+            format!("{probe} of container `{c}`")
+        }
         ["resources", r] => format!("resource `{r}`"),
         ["resources", r, "type"] => format!("type of resource `{r}`"),
         ["resources", r, "class"] => format!("class of resource `{r}`"),
@@ -426,7 +594,9 @@ fn pattern_help(pointer: &str, value: &Value) -> Option<String> {
     }
     if pointer.ends_with("/memory") {
         if let Some(stripped) = s.strip_suffix('B') {
-            return Some(format!("memory units have no `B`: write `{stripped}` or `{stripped}i`"));
+            return Some(format!(
+                "memory units have no `B`: write `{stripped}` or `{stripped}i`"
+            ));
         }
         if s == "0" {
             return Some("omit the limit instead of setting it to 0".into());
@@ -449,7 +619,9 @@ fn required_help(pointer: &str, prop: &str) -> Option<String> {
     match (pointer, prop) {
         ("", "apiVersion") => Some("add `apiVersion: score.dev/v1b1` at the top".into()),
         ("", "metadata") => Some("add `metadata:` with a `name:` for the workload".into()),
-        ("", "containers") => Some("add `containers:` with at least one container, e.g. `main: {image: nginx}`".into()),
+        ("", "containers") => Some(
+            "add `containers:` with at least one container, e.g. `main: {image: nginx}`".into(),
+        ),
         (_, "image") => Some("add `image:` (use `.` to take it from `--image`)".into()),
         (_, "ready") => Some("add `ready: started`, `healthy` or `complete`".into()),
         _ => None,
@@ -459,10 +631,16 @@ fn required_help(pointer: &str, prop: &str) -> Option<String> {
 fn unknown_field_help(pointer: &str, key: &str) -> Option<String> {
     let segs = pointer_segments(pointer);
     match (segs.first().map(String::as_str), segs.len(), key) {
-        (Some("containers"), 2, "ports") => Some("ports are published under `service.ports` at the top level".into()),
+        (Some("containers"), 2, "ports") => {
+            Some("ports are published under `service.ports` at the top level".into())
+        }
         (Some("containers"), 2, "env" | "environment") => Some("did you mean `variables`?".into()),
-        (Some("resources"), 2, "properties") => Some("`properties` is from a pre-v1b1 Score format; use `params`".into()),
-        (Some("containers"), _, "tcpSocket" | "grpc") => Some("Score probes support `httpGet` and `exec` only".into()),
+        (Some("resources"), 2, "properties") => {
+            Some("`properties` is from a pre-v1b1 Score format; use `params`".into())
+        }
+        (Some("containers"), _, "tcpSocket" | "grpc") => {
+            Some("Score probes support `httpGet` and `exec` only".into())
+        }
         (None, 0, "name") => Some("the workload's name goes under `metadata.name`".into()),
         (None, 0, "version") => Some("did you mean `apiVersion`?".into()),
         _ => None,

@@ -8,9 +8,9 @@ use std::collections::BTreeMap;
 use serde_json::Value;
 
 use super::model::Workload;
-use super::placeholder::{self, lookup, PlaceholderError, Ref};
-use super::yaml::{to_pointer, Node};
-use crate::diag::{did_you_mean, Diagnostic, Sources, Span, Stage};
+use super::placeholder::{self, PlaceholderError, Ref, lookup};
+use super::yaml::{Node, to_pointer};
+use crate::diag::{Diagnostic, Sources, Span, Stage, did_you_mean};
 
 /// A string of the workload where placeholders are expanded, with its location.
 pub struct Expandable<'w> {
@@ -27,15 +27,24 @@ pub fn expandables(w: &Workload) -> Vec<Expandable<'_>> {
     let mut out = Vec::new();
     for (cname, c) in &w.containers {
         for (k, v) in &c.variables {
-            out.push(Expandable { pointer: to_pointer(&["containers", cname, "variables", k]), text: v });
+            out.push(Expandable {
+                pointer: to_pointer(&["containers", cname, "variables", k]),
+                text: v,
+            });
         }
         for (target, f) in &c.files {
             if let (Some(content), true) = (&f.content, f.expands()) {
-                out.push(Expandable { pointer: to_pointer(&["containers", cname, "files", target, "content"]), text: content });
+                out.push(Expandable {
+                    pointer: to_pointer(&["containers", cname, "files", target, "content"]),
+                    text: content,
+                });
             }
         }
         for (target, v) in &c.volumes {
-            out.push(Expandable { pointer: to_pointer(&["containers", cname, "volumes", target, "source"]), text: &v.source });
+            out.push(Expandable {
+                pointer: to_pointer(&["containers", cname, "volumes", target, "source"]),
+                text: &v.source,
+            });
         }
     }
     for (rname, r) in &w.resources {
@@ -53,7 +62,10 @@ pub fn expandables(w: &Workload) -> Vec<Expandable<'_>> {
 
 fn collect_strings<'v>(v: &'v Value, path: &mut Vec<String>, out: &mut Vec<Expandable<'v>>) {
     match v {
-        Value::String(s) => out.push(Expandable { pointer: to_pointer(path), text: s }),
+        Value::String(s) => out.push(Expandable {
+            pointer: to_pointer(path),
+            text: s,
+        }),
         Value::Array(items) => {
             for (i, item) in items.iter().enumerate() {
                 path.push(i.to_string());
@@ -77,11 +89,18 @@ pub fn span_within(root: &Node, sources: &Sources, pointer: &str, needle: &str) 
     let node = root.pointer(pointer)?;
     let span = node.span;
     let text = sources.text(span.file);
-    let line_end = text[span.start.min(text.len())..].find('\n').map(|i| span.start + i).unwrap_or(text.len());
+    let line_end = text[span.start.min(text.len())..]
+        .find('\n')
+        .map(|i| span.start + i)
+        .unwrap_or(text.len());
     // Block scalars start on a later line than their indicator; search a little further.
     let end = text.len().min(line_end.max(span.end) + 4096);
     if let Some(i) = text.get(span.start..end).and_then(|s| s.find(needle)) {
-        return Some(Span::new(span.file, span.start + i, span.start + i + needle.len()));
+        return Some(Span::new(
+            span.file,
+            span.start + i,
+            span.start + i + needle.len(),
+        ));
     }
     Some(span)
 }
@@ -96,7 +115,11 @@ pub fn check(w: &Workload, root: &Node, sources: &Sources) -> Vec<Diagnostic> {
         for p in placeholder::placeholders(e.text) {
             let text = p.text();
             let span = span_within(root, sources, &e.pointer, &text);
-            let d = |code: &'static str, summary: String| Diagnostic::error(Stage::Semantic, code, summary).at(span).pointer(e.pointer.clone());
+            let d = |code: &'static str, summary: String| {
+                Diagnostic::error(Stage::Semantic, code, summary)
+                    .at(span)
+                    .pointer(e.pointer.clone())
+            };
             match &p.reference {
                 Err(PlaceholderError::Malformed) => out.push(
                     d("semantic/placeholder-malformed", format!("placeholder {text} is malformed"))
@@ -157,20 +180,31 @@ fn check_before(w: &Workload, root: &Node) -> Vec<Diagnostic> {
             let span = root.key_span(&pointer);
             if dep == cname {
                 out.push(
-                    Diagnostic::error(Stage::Semantic, "semantic/before-self", format!("container \"{cname}\" has a self-referencing before entry"))
-                        .at(span)
-                        .pointer(pointer)
-                        .label("a container cannot wait for itself")
-                        .help(format!("remove `{dep}` from the `before` of `{cname}`")),
+                    Diagnostic::error(
+                        Stage::Semantic,
+                        "semantic/before-self",
+                        format!("container \"{cname}\" has a self-referencing before entry"),
+                    )
+                    .at(span)
+                    .pointer(pointer)
+                    .label("a container cannot wait for itself")
+                    .help(format!("remove `{dep}` from the `before` of `{cname}`")),
                 );
             } else if !w.containers.contains_key(dep) {
-                let hint = did_you_mean(dep, names.iter().copied()).map(|s| format!("did you mean `{s}`?"));
+                let hint = did_you_mean(dep, names.iter().copied())
+                    .map(|s| format!("did you mean `{s}`?"));
                 out.push(
-                    Diagnostic::error(Stage::Semantic, "semantic/before-unknown", format!("container \"{cname}\" before refers to unknown container \"{dep}\""))
-                        .at(span)
-                        .pointer(pointer)
-                        .label("no such container in this workload")
-                        .maybe_help(hint),
+                    Diagnostic::error(
+                        Stage::Semantic,
+                        "semantic/before-unknown",
+                        format!(
+                            "container \"{cname}\" before refers to unknown container \"{dep}\""
+                        ),
+                    )
+                    .at(span)
+                    .pointer(pointer)
+                    .label("no such container in this workload")
+                    .maybe_help(hint),
                 );
             } else {
                 edges.entry(cname.as_str()).or_default().push(dep.as_str());
@@ -182,25 +216,40 @@ fn check_before(w: &Workload, root: &Node) -> Vec<Diagnostic> {
         let second = cycle.get(1).copied().unwrap_or(first);
         let pointer = to_pointer(&["containers", first, "before", second]);
         out.push(
-            Diagnostic::error(Stage::Semantic, "semantic/before-cycle", format!("containers before relationships contain a cycle: {}", cycle.join(" -> ")))
-                .at(root.key_span(&pointer))
-                .pointer(pointer)
-                .label("this entry closes the cycle")
-                .help("remove one of the `before` entries on the cycle"),
+            Diagnostic::error(
+                Stage::Semantic,
+                "semantic/before-cycle",
+                format!(
+                    "containers before relationships contain a cycle: {}",
+                    cycle.join(" -> ")
+                ),
+            )
+            .at(root.key_span(&pointer))
+            .pointer(pointer)
+            .label("this entry closes the cycle")
+            .help("remove one of the `before` entries on the cycle"),
         );
     }
     out
 }
 
 /// The first cycle (as a path that returns to its start) in a small directed graph.
-pub fn find_cycle<'a>(nodes: &[&'a str], edges: &BTreeMap<&'a str, Vec<&'a str>>) -> Option<Vec<&'a str>> {
+pub fn find_cycle<'a>(
+    nodes: &[&'a str],
+    edges: &BTreeMap<&'a str, Vec<&'a str>>,
+) -> Option<Vec<&'a str>> {
     #[derive(Clone, Copy, PartialEq)]
     enum Color {
         White,
         Gray,
         Black,
     }
-    fn dfs<'a>(n: &'a str, edges: &BTreeMap<&'a str, Vec<&'a str>>, color: &mut BTreeMap<&'a str, Color>, stack: &mut Vec<&'a str>) -> Option<Vec<&'a str>> {
+    fn dfs<'a>(
+        n: &'a str,
+        edges: &BTreeMap<&'a str, Vec<&'a str>>,
+        color: &mut BTreeMap<&'a str, Color>,
+        stack: &mut Vec<&'a str>,
+    ) -> Option<Vec<&'a str>> {
         color.insert(n, Color::Gray);
         stack.push(n);
         for &m in edges.get(n).map(Vec::as_slice).unwrap_or(&[]) {

@@ -148,10 +148,20 @@ impl Node {
                 None => Kind::Float(n.as_f64().unwrap_or(0.0)),
             },
             Value::String(s) => Kind::Str(s.clone()),
-            Value::Array(items) => Kind::Seq(items.iter().map(|v| Node::from_json(v, span)).collect()),
+            Value::Array(items) => {
+                Kind::Seq(items.iter().map(|v| Node::from_json(v, span)).collect())
+            }
             Value::Object(map) => Kind::Map(
                 map.iter()
-                    .map(|(k, v)| (Key { name: k.clone(), span }, Node::from_json(v, span)))
+                    .map(|(k, v)| {
+                        (
+                            Key {
+                                name: k.clone(),
+                                span,
+                            },
+                            Node::from_json(v, span),
+                        )
+                    })
                     .collect(),
             ),
         };
@@ -191,27 +201,52 @@ pub struct Document {
 
 /// Parses `text` (file `file`) into a positioned tree.
 pub fn parse(file: FileId, text: &str) -> Document {
-    let mut builder = Builder { file, text, stack: Vec::new(), anchors: HashMap::new(), docs: Vec::new(), diagnostics: Vec::new() };
+    let mut builder = Builder {
+        file,
+        text,
+        stack: Vec::new(),
+        anchors: HashMap::new(),
+        docs: Vec::new(),
+        diagnostics: Vec::new(),
+    };
     let mut parser = Parser::new_from_str(text);
     if let Err(e) = parser.load(&mut builder, true) {
         let m = e.marker();
         let at = offset_of(text, m);
-        let d = Diagnostic::error(Stage::Load, "load/yaml-syntax", format!("invalid YAML: {}", e.info()))
-            .at(Some(Span::new(file, at, at + 1)))
-            .label(e.info().to_string());
-        return Document { root: None, diagnostics: vec![d] };
+        let d = Diagnostic::error(
+            Stage::Load,
+            "load/yaml-syntax",
+            format!("invalid YAML: {}", e.info()),
+        )
+        .at(Some(Span::new(file, at, at + 1)))
+        .label(e.info().to_string());
+        return Document {
+            root: None,
+            diagnostics: vec![d],
+        };
     }
     let mut diagnostics = builder.diagnostics;
     let mut docs = builder.docs;
     if docs.len() > 1 {
         let extra = &docs[1];
         diagnostics.push(
-            Diagnostic::warning(Stage::Load, "load/extra-documents", format!("{} YAML documents in this file; only the first is read", docs.len()))
-                .at(Some(extra.span))
-                .label("ignored"),
+            Diagnostic::warning(
+                Stage::Load,
+                "load/extra-documents",
+                format!(
+                    "{} YAML documents in this file; only the first is read",
+                    docs.len()
+                ),
+            )
+            .at(Some(extra.span))
+            .label("ignored"),
         );
     }
-    let root = if docs.is_empty() { None } else { Some(docs.swap_remove(0)) };
+    let root = if docs.is_empty() {
+        None
+    } else {
+        Some(docs.swap_remove(0))
+    };
     Document { root, diagnostics }
 }
 
@@ -221,12 +256,25 @@ fn offset_of(text: &str, m: &Marker) -> usize {
     if text.is_ascii() {
         return idx.min(text.len());
     }
-    text.char_indices().nth(idx).map(|(i, _)| i).unwrap_or(text.len())
+    text.char_indices()
+        .nth(idx)
+        .map(|(i, _)| i)
+        .unwrap_or(text.len())
 }
 
 enum Frame {
-    Seq { items: Vec<Node>, span: Span, anchor: usize },
-    Map { entries: Vec<(Key, Node)>, pending: Option<Key>, span: Span, anchor: usize, merges: Vec<Node> },
+    Seq {
+        items: Vec<Node>,
+        span: Span,
+        anchor: usize,
+    },
+    Map {
+        entries: Vec<(Key, Node)>,
+        pending: Option<Key>,
+        span: Span,
+        anchor: usize,
+        merges: Vec<Node>,
+    },
 }
 
 struct Builder<'t> {
@@ -241,11 +289,20 @@ struct Builder<'t> {
 impl Builder<'_> {
     fn scalar_span(&self, start: usize, value: &str, style: TScalarStyle) -> Span {
         let rest = &self.text[start.min(self.text.len())..];
-        let line_end = rest.find('\n').map(|i| start + i).unwrap_or(self.text.len());
+        let line_end = rest
+            .find('\n')
+            .map(|i| start + i)
+            .unwrap_or(self.text.len());
         let end = match style {
-            TScalarStyle::Plain if rest.starts_with(value) && !value.is_empty() => start + value.len(),
+            TScalarStyle::Plain if rest.starts_with(value) && !value.is_empty() => {
+                start + value.len()
+            }
             TScalarStyle::SingleQuoted | TScalarStyle::DoubleQuoted => {
-                let q = if style == TScalarStyle::SingleQuoted { '\'' } else { '"' };
+                let q = if style == TScalarStyle::SingleQuoted {
+                    '\''
+                } else {
+                    '"'
+                };
                 // Find the closing quote on this line (skipping escapes) or stop at the line end.
                 let mut end = line_end;
                 let mut prev_backslash = false;
@@ -263,7 +320,11 @@ impl Builder<'_> {
             }
             _ => line_end,
         };
-        Span::new(self.file, start, end.max(start + 1).min(self.text.len().max(start + 1)))
+        Span::new(
+            self.file,
+            start,
+            end.max(start + 1).min(self.text.len().max(start + 1)),
+        )
     }
 
     fn insert(&mut self, node: Node, anchor: usize) {
@@ -273,34 +334,49 @@ impl Builder<'_> {
         match self.stack.last_mut() {
             None => self.docs.push(node),
             Some(Frame::Seq { items, .. }) => items.push(node),
-            Some(Frame::Map { entries, pending, merges, .. }) => match pending.take() {
-                None => {
-                    let name = match &node.kind {
-                        Kind::Str(s) => s.clone(),
-                        Kind::Null => String::new(),
-                        _ => self.text.get(node.span.start..node.span.end).unwrap_or("").trim().to_string(),
-                    };
-                    *pending = Some(Key { name, span: node.span });
-                }
-                Some(key) => {
-                    if key.name == "<<" {
-                        merges.push(node);
-                        return;
+            Some(Frame::Map {
+                entries,
+                pending,
+                merges,
+                ..
+            }) => {
+                match pending.take() {
+                    None => {
+                        let name = match &node.kind {
+                            Kind::Str(s) => s.clone(),
+                            Kind::Null => String::new(),
+                            _ => self
+                                .text
+                                .get(node.span.start..node.span.end)
+                                .unwrap_or("")
+                                .trim()
+                                .to_string(),
+                        };
+                        *pending = Some(Key {
+                            name,
+                            span: node.span,
+                        });
                     }
-                    if let Some((first, _)) = entries.iter().find(|(k, _)| k.name == key.name) {
-                        let first_span = first.span;
-                        self.diagnostics.push(
+                    Some(key) => {
+                        if key.name == "<<" {
+                            merges.push(node);
+                            return;
+                        }
+                        if let Some((first, _)) = entries.iter().find(|(k, _)| k.name == key.name) {
+                            let first_span = first.span;
+                            self.diagnostics.push(
                             Diagnostic::error(Stage::Load, "load/duplicate-key", format!("duplicate key `{}`", key.name))
                                 .at(Some(key.span))
                                 .label("defined again here")
                                 .note(Some(first_span), "first defined here")
                                 .help("remove one of the two entries; YAML mappings cannot repeat a key"),
                         );
-                        return;
+                            return;
+                        }
+                        entries.push((key, node));
                     }
-                    entries.push((key, node));
                 }
-            },
+            }
         }
     }
 }
@@ -310,7 +386,11 @@ impl MarkedEventReceiver for Builder<'_> {
         let at = offset_of(self.text, &mark);
         match ev {
             Event::SequenceStart(anchor, _) => {
-                self.stack.push(Frame::Seq { items: Vec::new(), span: Span::new(self.file, at, at + 1), anchor });
+                self.stack.push(Frame::Seq {
+                    items: Vec::new(),
+                    span: Span::new(self.file, at, at + 1),
+                    anchor,
+                });
             }
             Event::MappingStart(anchor, _) => self.stack.push(Frame::Map {
                 entries: Vec::new(),
@@ -320,12 +400,24 @@ impl MarkedEventReceiver for Builder<'_> {
                 merges: Vec::new(),
             }),
             Event::SequenceEnd => {
-                if let Some(Frame::Seq { items, span, anchor }) = self.stack.pop() {
+                if let Some(Frame::Seq {
+                    items,
+                    span,
+                    anchor,
+                }) = self.stack.pop()
+                {
                     self.insert(Node::new(Kind::Seq(items), span), anchor);
                 }
             }
             Event::MappingEnd => {
-                if let Some(Frame::Map { mut entries, span, anchor, merges, .. }) = self.stack.pop() {
+                if let Some(Frame::Map {
+                    mut entries,
+                    span,
+                    anchor,
+                    merges,
+                    ..
+                }) = self.stack.pop()
+                {
                     // `<<` merge keys: entries of the merged mappings that the mapping does not set itself.
                     for merged in merges {
                         let sources = match merged.kind {
@@ -351,24 +443,32 @@ impl MarkedEventReceiver for Builder<'_> {
                 self.insert(Node::new(kind, span), anchor);
             }
             Event::Alias(id) => {
-                let node = self.anchors.get(&id).cloned().unwrap_or(Node::new(Kind::Null, Span::new(self.file, at, at + 1)));
+                let node = self
+                    .anchors
+                    .get(&id)
+                    .cloned()
+                    .unwrap_or(Node::new(Kind::Null, Span::new(self.file, at, at + 1)));
                 self.insert(node, 0);
             }
-            Event::DocumentEnd | Event::DocumentStart | Event::StreamStart | Event::StreamEnd | Event::Nothing => {}
+            Event::DocumentEnd
+            | Event::DocumentStart
+            | Event::StreamStart
+            | Event::StreamEnd
+            | Event::Nothing => {}
         }
     }
 }
 
 fn resolve_scalar(value: String, style: TScalarStyle, tag: Option<&Tag>) -> Kind {
-    if let Some(tag) = tag {
-        if tag.handle == "tag:yaml.org,2002:" || tag.handle == "!!" {
-            return match tag.suffix.as_str() {
-                "str" => Kind::Str(value),
-                "null" => Kind::Null,
-                "bool" | "int" | "float" => resolve_plain(value),
-                _ => Kind::Str(value),
-            };
-        }
+    if let Some(tag) = tag
+        && (tag.handle == "tag:yaml.org,2002:" || tag.handle == "!!")
+    {
+        return match tag.suffix.as_str() {
+            "str" => Kind::Str(value),
+            "null" => Kind::Null,
+            "bool" | "int" | "float" => resolve_plain(value),
+            _ => Kind::Str(value),
+        };
     }
     if style != TScalarStyle::Plain {
         return Kind::Str(value);
@@ -382,7 +482,9 @@ fn resolve_plain(value: String) -> Kind {
         "" | "~" | "null" | "Null" | "NULL" => return Kind::Null,
         "true" | "True" | "TRUE" => return Kind::Bool(true),
         "false" | "False" | "FALSE" => return Kind::Bool(false),
-        ".inf" | ".Inf" | ".INF" | "+.inf" | "+.Inf" | "+.INF" => return Kind::Float(f64::INFINITY),
+        ".inf" | ".Inf" | ".INF" | "+.inf" | "+.Inf" | "+.INF" => {
+            return Kind::Float(f64::INFINITY);
+        }
         "-.inf" | "-.Inf" | "-.INF" => return Kind::Float(f64::NEG_INFINITY),
         ".nan" | ".NaN" | ".NAN" => return Kind::Float(f64::NAN),
         _ => {}
@@ -396,20 +498,20 @@ fn resolve_plain(value: String) -> Kind {
             return Kind::Float(f);
         }
     }
-    if let Some(hex) = v.strip_prefix("0x") {
-        if let Ok(i) = i64::from_str_radix(hex, 16) {
-            return Kind::Int(i);
-        }
+    if let Some(hex) = v.strip_prefix("0x")
+        && let Ok(i) = i64::from_str_radix(hex, 16)
+    {
+        return Kind::Int(i);
     }
-    if let Some(oct) = v.strip_prefix("0o") {
-        if let Ok(i) = i64::from_str_radix(oct, 8) {
-            return Kind::Int(i);
-        }
+    if let Some(oct) = v.strip_prefix("0o")
+        && let Ok(i) = i64::from_str_radix(oct, 8)
+    {
+        return Kind::Int(i);
     }
-    if is_float(v) {
-        if let Ok(f) = v.parse::<f64>() {
-            return Kind::Float(f);
-        }
+    if is_float(v)
+        && let Ok(f) = v.parse::<f64>()
+    {
+        return Kind::Float(f);
     }
     Kind::Str(value)
 }
@@ -427,7 +529,11 @@ fn is_float(v: &str) -> bool {
         None => (s, None),
     };
     let mantissa_ok = match mantissa.split_once('.') {
-        Some((a, b)) => (!a.is_empty() || !b.is_empty()) && a.bytes().all(|c| c.is_ascii_digit()) && b.bytes().all(|c| c.is_ascii_digit()),
+        Some((a, b)) => {
+            (!a.is_empty() || !b.is_empty())
+                && a.bytes().all(|c| c.is_ascii_digit())
+                && b.bytes().all(|c| c.is_ascii_digit())
+        }
         None => !mantissa.is_empty() && mantissa.bytes().all(|c| c.is_ascii_digit()),
     };
     let exp_ok = exp.is_none_or(|e| {
@@ -447,7 +553,8 @@ mod tests {
 
     #[test]
     fn scalars_resolve_like_yaml_1_2() {
-        let d = doc("a: 1\nb: '1'\nc: true\nd: yes\ne: ~\nf: 1.5\ng: 0x1f\nh: 0644\ni: 1e3\nj: .inf\n");
+        let d =
+            doc("a: 1\nb: '1'\nc: true\nd: yes\ne: ~\nf: 1.5\ng: 0x1f\nh: 0644\ni: 1e3\nj: .inf\n");
         let root = d.root.unwrap();
         assert_eq!(root.get("a").unwrap().kind, Kind::Int(1));
         assert_eq!(root.get("b").unwrap().kind, Kind::Str("1".into()));
@@ -485,7 +592,9 @@ mod tests {
 
     #[test]
     fn anchors_aliases_and_merge_keys() {
-        let root = doc("base: &b {x: 1, y: 2}\nother:\n  <<: *b\n  y: 3\ncopy: *b\n").root.unwrap();
+        let root = doc("base: &b {x: 1, y: 2}\nother:\n  <<: *b\n  y: 3\ncopy: *b\n")
+            .root
+            .unwrap();
         assert_eq!(root.pointer("/other/x").unwrap().kind, Kind::Int(1));
         assert_eq!(root.pointer("/other/y").unwrap().kind, Kind::Int(3));
         assert_eq!(root.pointer("/copy/y").unwrap().kind, Kind::Int(2));
@@ -501,6 +610,9 @@ mod tests {
     #[test]
     fn pointers_escape_slashes() {
         assert_eq!(to_pointer(&["files", "/etc/x~y"]), "/files/~1etc~1x~0y");
-        assert_eq!(pointer_segments("/files/~1etc~1x~0y"), vec!["files", "/etc/x~y"]);
+        assert_eq!(
+            pointer_segments("/files/~1etc~1x~0y"),
+            vec!["files", "/etc/x~y"]
+        );
     }
 }

@@ -1,5 +1,5 @@
 //! baton's integration tests: user sessions driving the real binary.
 
+mod overrides;
 mod support;
 mod validate;
-mod overrides;

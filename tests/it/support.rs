@@ -18,13 +18,18 @@ pub struct Run {
 impl Run {
     /// Exit code, stdout and stderr as one snapshot-friendly text.
     pub fn transcript(&self) -> String {
-        format!("exit code: {}\n--- stdout\n{}--- stderr\n{}", self.code, self.stdout, self.stderr)
+        format!(
+            "exit code: {}\n--- stdout\n{}--- stderr\n{}",
+            self.code, self.stdout, self.stderr
+        )
     }
 }
 
 impl Sandbox {
     pub fn new() -> Sandbox {
-        Sandbox { dir: tempfile::tempdir().expect("create temp dir") }
+        Sandbox {
+            dir: tempfile::tempdir().expect("create temp dir"),
+        }
     }
 
     /// Writes a file (creating folders) and returns its path.

@@ -14,36 +14,74 @@ fn snapshot_of(name: &str, files: &[(&str, &str)], args: &[&str]) -> String {
 
 #[test]
 fn a_valid_project_lists_workloads_and_resources() {
-    let worker = WEB.replace("name: web", "name: worker").replace("    type: postgres\n", "    type: postgres\n    class: small\n");
-    let out = snapshot_of("valid", &[("web.yaml", WEB), ("worker.yaml", &worker)], &["validate", "-f", "worker.yaml", "-f", "web.yaml"]);
+    let worker = WEB.replace("name: web", "name: worker").replace(
+        "    type: postgres\n",
+        "    type: postgres\n    class: small\n",
+    );
+    let out = snapshot_of(
+        "valid",
+        &[("web.yaml", WEB), ("worker.yaml", &worker)],
+        &["validate", "-f", "worker.yaml", "-f", "web.yaml"],
+    );
     insta::assert_snapshot!(out);
 }
 
 #[test]
 fn unknown_field_points_at_the_key_with_a_hint() {
     let bad = WEB.replace("    variables:", "    varables:");
-    insta::assert_snapshot!(snapshot_of("unknown", &[("score.yaml", &bad)], &["validate"]));
+    insta::assert_snapshot!(snapshot_of(
+        "unknown",
+        &[("score.yaml", &bad)],
+        &["validate"]
+    ));
 }
 
 #[test]
 fn unquoted_number_variable_suggests_quotes() {
     let bad = WEB.replace("      CACHE: ${resources.cache.host}", "      PORT: 8080");
-    insta::assert_snapshot!(snapshot_of("number", &[("score.yaml", &bad)], &["validate"]));
+    insta::assert_snapshot!(snapshot_of(
+        "number",
+        &[("score.yaml", &bad)],
+        &["validate"]
+    ));
 }
 
 #[test]
 fn all_errors_of_all_files_are_reported_together() {
-    let a = WEB.replace("name: web", "name: Web_1").replace("port: 80\n", "port: 0\n");
-    let b = WEB.replace("${resources.db.host}", "${resources.dbb.host}").replace("image: nginx:1.27", "image: nginx:1.27\n    before:\n      main: {ready: started}");
-    let out = snapshot_of("many", &[("a.yaml", &a), ("b.yaml", &b)], &["validate", "-f", "a.yaml", "-f", "b.yaml"]);
+    let a = WEB
+        .replace("name: web", "name: Web_1")
+        .replace("port: 80\n", "port: 0\n");
+    let b = WEB
+        .replace("${resources.db.host}", "${resources.dbb.host}")
+        .replace(
+            "image: nginx:1.27",
+            "image: nginx:1.27\n    before:\n      main: {ready: started}",
+        );
+    let out = snapshot_of(
+        "many",
+        &[("a.yaml", &a), ("b.yaml", &b)],
+        &["validate", "-f", "a.yaml", "-f", "b.yaml"],
+    );
     insta::assert_snapshot!(out);
 }
 
 #[test]
 fn duplicate_workload_names_and_shared_resource_conflicts() {
-    let a = WEB.replace("    id: main-cache\n", "    id: main-cache\n    params:\n      size: 2\n");
-    let c = WEB.replace("    id: main-cache\n", "    id: main-cache\n    params:\n      size: 3\n").replace("name: web", "name: api");
-    let out = snapshot_of("dups", &[("a.yaml", &a), ("b.yaml", WEB), ("c.yaml", &c)], &["validate", "-f", "a.yaml", "-f", "b.yaml", "-f", "c.yaml"]);
+    let a = WEB.replace(
+        "    id: main-cache\n",
+        "    id: main-cache\n    params:\n      size: 2\n",
+    );
+    let c = WEB
+        .replace(
+            "    id: main-cache\n",
+            "    id: main-cache\n    params:\n      size: 3\n",
+        )
+        .replace("name: web", "name: api");
+    let out = snapshot_of(
+        "dups",
+        &[("a.yaml", &a), ("b.yaml", WEB), ("c.yaml", &c)],
+        &["validate", "-f", "a.yaml", "-f", "b.yaml", "-f", "c.yaml"],
+    );
     insta::assert_snapshot!(out);
 }
 
@@ -51,7 +89,11 @@ fn duplicate_workload_names_and_shared_resource_conflicts() {
 fn yaml_syntax_errors_and_duplicate_keys() {
     let dup = "apiVersion: score.dev/v1b1\nmetadata:\n  name: web\n  name: again\ncontainers:\n  main: {image: x}\n";
     let syntax = "apiVersion: score.dev/v1b1\nmetadata: [\n";
-    let out = snapshot_of("yaml", &[("dup.yaml", dup), ("syntax.yaml", syntax)], &["validate", "-f", "dup.yaml", "-f", "syntax.yaml"]);
+    let out = snapshot_of(
+        "yaml",
+        &[("dup.yaml", dup), ("syntax.yaml", syntax)],
+        &["validate", "-f", "dup.yaml", "-f", "syntax.yaml"],
+    );
     insta::assert_snapshot!(out);
 }
 
@@ -95,8 +137,16 @@ fn json_format_of_a_valid_project_lists_uids() {
     let run = sb.run(&["validate", "--format", "json"]);
     assert_eq!(run.code, 0, "{}", run.stderr);
     let v: serde_json::Value = serde_json::from_str(&run.stdout).expect("json");
-    let uids: Vec<&str> = v["resources"].as_array().unwrap().iter().map(|r| r["uid"].as_str().unwrap()).collect();
-    assert_eq!(uids, ["postgres.default#web.db", "redis.default#main-cache"]);
+    let uids: Vec<&str> = v["resources"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["uid"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        uids,
+        ["postgres.default#web.db", "redis.default#main-cache"]
+    );
     assert_eq!(v["resources"][1]["shared"], true);
 }
 
@@ -111,12 +161,20 @@ fn params_cycles_across_resources_are_errors() {
 fn without_f_reads_score_yaml_and_every_score_yaml_file() {
     let sb = Sandbox::new();
     sb.write("proj/score.yaml", WEB);
-    sb.write("proj/worker.score.yaml", &WEB.replace("name: web", "name: worker"));
+    sb.write(
+        "proj/worker.score.yaml",
+        &WEB.replace("name: web", "name: worker"),
+    );
     sb.write("proj/notes.yaml", "not: a score file\n");
     let run = sb.run(&["-C", "proj", "validate", "--format", "json"]);
     assert_eq!(run.code, 0, "{}", run.stdout);
     let v: serde_json::Value = serde_json::from_str(&run.stdout).expect("json");
-    let files: Vec<&str> = v["workloads"].as_array().unwrap().iter().map(|w| w["file"].as_str().unwrap()).collect();
+    let files: Vec<&str> = v["workloads"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|w| w["file"].as_str().unwrap())
+        .collect();
     assert_eq!(files, ["score.yaml", "worker.score.yaml"]);
 }
 
@@ -124,7 +182,11 @@ fn without_f_reads_score_yaml_and_every_score_yaml_file() {
 fn output_does_not_depend_on_the_order_of_files() {
     let sb = Sandbox::new();
     sb.write("a.yaml", WEB);
-    sb.write("b.yaml", &WEB.replace("name: web", "name: api").replace("${resources.db.host}", "${resources.nope.host}"));
+    sb.write(
+        "b.yaml",
+        &WEB.replace("name: web", "name: api")
+            .replace("${resources.db.host}", "${resources.nope.host}"),
+    );
     let one = sb.run(&["validate", "-f", "a.yaml", "-f", "b.yaml"]);
     let two = sb.run(&["validate", "-f", "b.yaml", "-f", "a.yaml"]);
     assert_eq!(one.code, 1);
