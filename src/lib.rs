@@ -14,3 +14,4 @@ pub mod cli;
 pub mod diag;
 pub mod render;
 pub mod score;
+pub mod value;
