@@ -1,0 +1,204 @@
+//! State: what baton has made, per address, plus lineage, serial, history and the lock.
+//!
+//! The model lives here; `sqlite` stores it (rusqlite, WAL, one transaction per recorded
+//! change) and `migrate` evolves the schema. Only this module touches the state database.
+//! Attributes are stored with secrets in them (providers need them back), so state
+//! files are created mode 0600; history rows hold redacted values only.
+
+pub mod migrate;
+pub mod sqlite;
+
+use std::collections::BTreeMap;
+
+use crate::value::Value;
+
+pub use sqlite::SqliteStore;
+
+/// One object recorded in state.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Object {
+    /// Its address, e.g. `postgres.default#web.db/postgres_role.owner`.
+    pub address: String,
+    /// The resource kind, e.g. `postgres_role`.
+    pub kind: String,
+    /// The provider that manages it.
+    pub provider: String,
+    /// The Score uid it belongs to (empty for workload nodes).
+    pub uid: String,
+    /// The module that declared it.
+    pub module: String,
+    /// Attributes as last read or written (secrets included, unmarked).
+    pub attributes: BTreeMap<String, Value>,
+    /// Names of the attributes that are sensitive.
+    pub sensitive: Vec<String>,
+    /// Addresses it depended on when it was last applied.
+    pub dependencies: Vec<String>,
+    /// Whether an earlier create or replace failed midway.
+    pub tainted: bool,
+}
+
+impl Object {
+    /// The attributes with sensitive ones marked, for the engine.
+    pub fn marked_attributes(&self) -> BTreeMap<String, Value> {
+        self.attributes
+            .iter()
+            .map(|(k, v)| {
+                let v = if self.sensitive.contains(k) { Value::sensitive(v.clone()) } else { v.clone() };
+                (k.clone(), v)
+            })
+            .collect()
+    }
+}
+
+/// The whole recorded state.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct State {
+    /// Fixed when the state is created.
+    pub lineage: String,
+    /// Incremented by every apply that changes something.
+    pub serial: u64,
+    /// Objects by address.
+    pub objects: BTreeMap<String, Object>,
+    /// Interrupted provider calls: address → intent.
+    pub intents: BTreeMap<String, Intent>,
+}
+
+/// A provider call that was started; present only while it runs or if it was interrupted.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Intent {
+    /// Address.
+    pub address: String,
+    /// `create`, `update`, `delete`.
+    pub action: String,
+    /// Kind of the object.
+    pub kind: String,
+    /// The configuration the call was given (secrets included).
+    pub planned: BTreeMap<String, Value>,
+    /// When it started (RFC 3339).
+    pub started_at: String,
+}
+
+/// A change to record after a provider call succeeded.
+#[derive(Debug, Clone)]
+pub enum Record {
+    /// The object now exists with these attributes.
+    Put(Object),
+    /// The object is gone.
+    Remove(String),
+}
+
+/// One row of history.
+#[derive(Debug, Clone, PartialEq)]
+pub struct HistoryEntry {
+    /// Serial of the apply that made it.
+    pub serial: u64,
+    /// When (RFC 3339).
+    pub at: String,
+    /// Address.
+    pub address: String,
+    /// `create`, `update`, `delete`, `replace`, `import`, `rm`.
+    pub action: String,
+    /// Who ran it (`user@host`).
+    pub who: String,
+    /// Attributes before, redacted JSON.
+    pub before: Option<serde_json::Value>,
+    /// Attributes after, redacted JSON.
+    pub after: Option<serde_json::Value>,
+}
+
+/// Who holds the lock.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LockInfo {
+    /// Identifier to pass to `state unlock`.
+    pub id: String,
+    /// `user@host`.
+    pub holder: String,
+    /// Host name.
+    pub host: String,
+    /// Process id.
+    pub pid: u32,
+    /// `plan`, `apply`, `destroy`.
+    pub operation: String,
+    /// Since when (RFC 3339).
+    pub since: String,
+}
+
+/// Failures of the state store.
+#[derive(Debug, thiserror::Error)]
+pub enum StateError {
+    /// Another run holds the lock.
+    #[error("the state is locked by {} (pid {}, {}) since {}; lock id {}", .0.holder, .0.pid, .0.operation, .0.since, .0.id)]
+    Locked(LockInfo),
+    /// The database could not be opened or written.
+    #[error("state database {path}: {source}")]
+    Db {
+        /// Its path.
+        path: String,
+        /// What SQLite said.
+        #[source]
+        source: rusqlite::Error,
+    },
+    /// The database is newer than this baton.
+    #[error("state database {path} has schema version {found}, newer than this baton understands ({supported}); upgrade baton")]
+    TooNew {
+        /// Its path.
+        path: String,
+        /// Version in the file.
+        found: i64,
+        /// Newest this build knows.
+        supported: i64,
+    },
+    /// Stored data could not be decoded.
+    #[error("state database {path}: corrupt data for {address}: {why}")]
+    Corrupt {
+        /// Its path.
+        path: String,
+        /// The object.
+        address: String,
+        /// What was wrong.
+        why: String,
+    },
+    /// Filesystem trouble around the database.
+    #[error("state database {path}: {source}")]
+    Io {
+        /// Its path.
+        path: String,
+        /// The error.
+        #[source]
+        source: std::io::Error,
+    },
+}
+
+/// `user@host` of this process.
+pub fn whoami() -> (String, String) {
+    let user = std::env::var("USER").or_else(|_| std::env::var("USERNAME")).unwrap_or_else(|_| "unknown".into());
+    let host = std::fs::read_to_string("/etc/hostname")
+        .map(|s| s.trim().to_string())
+        .ok()
+        .filter(|s| !s.is_empty())
+        .or_else(|| std::env::var("HOSTNAME").ok())
+        .unwrap_or_else(|| "localhost".into());
+    (user, host)
+}
+
+/// Now, RFC 3339 in UTC, seconds precision.
+pub fn now() -> String {
+    humantime::format_rfc3339_seconds(std::time::SystemTime::now()).to_string()
+}
+
+/// Redacted JSON of attributes, for history.
+pub fn redacted_json(attrs: &BTreeMap<String, Value>, sensitive: &[String]) -> serde_json::Value {
+    serde_json::Value::Object(
+        attrs
+            .iter()
+            .map(|(k, v)| {
+                let j = if sensitive.contains(k) || v.contains_sensitive() {
+                    serde_json::Value::String(crate::value::SENSITIVE_TEXT.into())
+                } else {
+                    v.to_json_redacted()
+                };
+                (k.clone(), j)
+            })
+            .collect(),
+    )
+}
