@@ -10,6 +10,7 @@
 //! text and JSON; `cli` is the thin command layer. See ARCHITECTURE.md for the map.
 
 pub mod addr;
+pub mod provider;
 pub mod cli;
 pub mod diag;
 pub mod render;

@@ -1,0 +1,250 @@
+//! Providers: the only code that talks to real systems. A provider serves resource kinds;
+//! each kind declares its schema (what is required, optional, computed, force-new,
+//! sensitive) and implements read, create, update and delete.
+//!
+//! Providers receive attributes with secrets revealed and return plain values; the engine
+//! marks sensitive attributes from the schema. Errors are typed and never include secrets.
+
+pub mod local;
+pub mod random;
+pub mod target;
+pub mod time;
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use crate::value::Value;
+
+/// Attributes of an object, by name.
+pub type Attrs = BTreeMap<String, Value>;
+
+/// The type of an attribute, checked when a module is loaded and when a plan is made.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AttrType {
+    /// A string.
+    String,
+    /// A number.
+    Number,
+    /// A boolean.
+    Bool,
+    /// A map of strings (or any values).
+    Map,
+    /// A list.
+    List,
+    /// Anything.
+    Any,
+}
+
+impl AttrType {
+    /// Name for messages.
+    pub fn name(self) -> &'static str {
+        match self {
+            AttrType::String => "string",
+            AttrType::Number => "number",
+            AttrType::Bool => "bool",
+            AttrType::Map => "map",
+            AttrType::List => "list",
+            AttrType::Any => "any",
+        }
+    }
+
+    /// True when `v` (known, unmarked) has this type.
+    pub fn accepts(self, v: &Value) -> bool {
+        let (v, _) = v.unmark();
+        matches!(
+            (self, v),
+            (AttrType::Any, _)
+                | (_, Value::Null)
+                | (_, Value::Unknown)
+                | (AttrType::String, Value::String(_))
+                | (AttrType::Number, Value::Number(_))
+                | (AttrType::Bool, Value::Bool(_))
+                | (AttrType::Map, Value::Map(_))
+                | (AttrType::List, Value::List(_))
+        )
+    }
+}
+
+/// How an attribute gets its value.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Presence {
+    /// The module must set it.
+    Required,
+    /// The module may set it; otherwise the default (if any) applies.
+    Optional,
+    /// Only the provider sets it.
+    Computed,
+}
+
+/// One attribute of a kind.
+#[derive(Debug, Clone)]
+pub struct AttrSchema {
+    /// Name.
+    pub name: &'static str,
+    /// Type.
+    pub ty: AttrType,
+    /// Required, optional or computed.
+    pub presence: Presence,
+    /// Changing it means destroying and re-creating the object.
+    pub force_new: bool,
+    /// A secret.
+    pub sensitive: bool,
+    /// The value used when an optional attribute is not set.
+    pub default: Option<fn() -> Value>,
+    /// What it is.
+    pub description: &'static str,
+}
+
+impl AttrSchema {
+    /// A required attribute.
+    pub const fn required(name: &'static str, ty: AttrType, description: &'static str) -> AttrSchema {
+        AttrSchema { name, ty, presence: Presence::Required, force_new: false, sensitive: false, default: None, description }
+    }
+    /// An optional attribute.
+    pub const fn optional(name: &'static str, ty: AttrType, description: &'static str) -> AttrSchema {
+        AttrSchema { name, ty, presence: Presence::Optional, force_new: false, sensitive: false, default: None, description }
+    }
+    /// A computed attribute.
+    pub const fn computed(name: &'static str, ty: AttrType, description: &'static str) -> AttrSchema {
+        AttrSchema { name, ty, presence: Presence::Computed, force_new: false, sensitive: false, default: None, description }
+    }
+    /// Marks it force-new.
+    pub const fn force_new(mut self) -> AttrSchema {
+        self.force_new = true;
+        self
+    }
+    /// Marks it sensitive.
+    pub const fn sensitive(mut self) -> AttrSchema {
+        self.sensitive = true;
+        self
+    }
+    /// Gives it a default.
+    pub const fn default(mut self, f: fn() -> Value) -> AttrSchema {
+        self.default = Some(f);
+        self
+    }
+}
+
+/// The schema of a kind.
+#[derive(Debug, Clone)]
+pub struct KindSchema {
+    /// The kind, e.g. `random_password`.
+    pub kind: &'static str,
+    /// The provider serving it.
+    pub provider: &'static str,
+    /// What it is.
+    pub description: &'static str,
+    /// Attributes.
+    pub attributes: Vec<AttrSchema>,
+    /// Replace by creating the new object before deleting the old one.
+    pub create_before_destroy: bool,
+}
+
+impl KindSchema {
+    /// The attribute `name`.
+    pub fn attr(&self, name: &str) -> Option<&AttrSchema> {
+        self.attributes.iter().find(|a| a.name == name)
+    }
+
+    /// Names of its sensitive attributes.
+    pub fn sensitive_names(&self) -> Vec<String> {
+        self.attributes.iter().filter(|a| a.sensitive).map(|a| a.name.to_string()).collect()
+    }
+}
+
+/// A provider failure, naming what failed; never contains secret values.
+#[derive(Debug, thiserror::Error)]
+pub enum ProviderError {
+    /// The system said no; the message is the system's (secrets redacted).
+    #[error("{0}")]
+    Failed(String),
+    /// The configuration cannot work (e.g. a path outside the allowed directory).
+    #[error("invalid configuration: {0}")]
+    Invalid(String),
+    /// The call was interrupted (Ctrl-C).
+    #[error("interrupted")]
+    Interrupted,
+}
+
+/// A provider.
+#[async_trait::async_trait]
+pub trait Provider: Send + Sync {
+    /// Its name, e.g. `random`.
+    fn name(&self) -> &'static str;
+
+    /// The kinds it serves.
+    fn kinds(&self) -> Vec<KindSchema>;
+
+    /// Reads the object as it really is; `None` when it no longer exists.
+    async fn read(&self, kind: &str, prior: &Attrs) -> Result<Option<Attrs>, ProviderError>;
+
+    /// Creates an object from its configuration; returns all attributes (computed ones set).
+    async fn create(&self, kind: &str, config: &Attrs) -> Result<Attrs, ProviderError>;
+
+    /// Updates an object in place.
+    async fn update(&self, kind: &str, prior: &Attrs, config: &Attrs) -> Result<Attrs, ProviderError>;
+
+    /// Deletes an object.
+    async fn delete(&self, kind: &str, prior: &Attrs) -> Result<(), ProviderError>;
+}
+
+/// Provider configuration values from `baton.hcl`, by provider name.
+pub type ProviderConfigs = BTreeMap<String, BTreeMap<String, Value>>;
+
+/// All providers of a run, and the schemas of their kinds.
+#[derive(Clone)]
+pub struct Registry {
+    providers: BTreeMap<&'static str, Arc<dyn Provider>>,
+    kinds: BTreeMap<&'static str, (KindSchema, &'static str)>,
+}
+
+impl Registry {
+    /// The built-in providers, configured for a project rooted at `root`.
+    pub fn builtin(root: &std::path::Path) -> Registry {
+        let providers: Vec<Arc<dyn Provider>> = vec![
+            Arc::new(random::RandomProvider),
+            Arc::new(local::LocalProvider::new(root)),
+            Arc::new(time::TimeProvider),
+            Arc::new(target::TargetProvider::new(root)),
+        ];
+        let mut reg = Registry { providers: BTreeMap::new(), kinds: BTreeMap::new() };
+        for p in providers {
+            for k in p.kinds() {
+                reg.kinds.insert(k.kind, (k, p.name()));
+            }
+            reg.providers.insert(p.name(), p);
+        }
+        reg
+    }
+
+    /// The schema of a kind.
+    pub fn schema(&self, kind: &str) -> Option<&KindSchema> {
+        self.kinds.get(kind).map(|(s, _)| s)
+    }
+
+    /// The provider serving a kind.
+    pub fn provider_for(&self, kind: &str) -> Option<Arc<dyn Provider>> {
+        let (_, p) = self.kinds.get(kind)?;
+        self.providers.get(p).cloned()
+    }
+
+    /// All kinds, sorted.
+    pub fn kind_names(&self) -> Vec<&'static str> {
+        self.kinds.keys().copied().collect()
+    }
+}
+
+/// Reads an optional string attribute.
+pub fn str_attr<'a>(attrs: &'a Attrs, name: &str) -> Option<&'a str> {
+    attrs.get(name).and_then(Value::as_str)
+}
+
+/// Reads an optional integer attribute.
+pub fn int_attr(attrs: &Attrs, name: &str) -> Option<i64> {
+    attrs.get(name).and_then(Value::as_i64)
+}
+
+/// Reads an optional boolean attribute.
+pub fn bool_attr(attrs: &Attrs, name: &str) -> Option<bool> {
+    attrs.get(name).and_then(Value::as_bool)
+}

@@ -1,0 +1,153 @@
+//! `target`: writes a workload's generated manifests (Kubernetes YAML, a compose file,
+//! mounted files) into the environment's target directory, and reads them back so that
+//! a hand edit shows up as drift. Secret manifests live in their own attribute
+//! (`secret_files`, sensitive) so that reviewers still see diffs of the others.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use super::local::write_file;
+use super::{str_attr, AttrSchema, AttrType, Attrs, KindSchema, Provider, ProviderError};
+use crate::value::Value;
+
+/// The `target` provider.
+pub struct TargetProvider {
+    root: PathBuf,
+}
+
+impl TargetProvider {
+    /// Directories are relative to `root` (the project directory).
+    pub fn new(root: &Path) -> TargetProvider {
+        TargetProvider { root: root.to_path_buf() }
+    }
+}
+
+fn schema() -> KindSchema {
+    KindSchema {
+        kind: "workload_manifests",
+        provider: "target",
+        description: "The deployment manifests of one workload, written as files.",
+        attributes: vec![
+            AttrSchema::required("dir", AttrType::String, "Directory the files are written to, relative to the project.").force_new(),
+            AttrSchema::optional("files", AttrType::Map, "Relative path → content."),
+            AttrSchema::optional("secret_files", AttrType::Map, "Relative path → content, written mode 0600.").sensitive(),
+        ],
+        create_before_destroy: false,
+    }
+}
+
+fn files_of(attrs: &Attrs, name: &str) -> BTreeMap<String, String> {
+    attrs
+        .get(name)
+        .and_then(Value::as_map)
+        .map(|m| m.iter().filter_map(|(k, v)| v.as_str().map(|s| (k.clone(), s.to_string()))).collect())
+        .unwrap_or_default()
+}
+
+fn safe_relative(p: &str) -> Result<&Path, ProviderError> {
+    let path = Path::new(p);
+    if path.is_absolute() || path.components().any(|c| matches!(c, std::path::Component::ParentDir)) {
+        return Err(ProviderError::Invalid(format!("manifest path {p:?} must stay inside the target directory")));
+    }
+    Ok(path)
+}
+
+impl TargetProvider {
+    fn dir(&self, attrs: &Attrs) -> Result<PathBuf, ProviderError> {
+        let d = str_attr(attrs, "dir").ok_or_else(|| ProviderError::Invalid("`dir` is required".into()))?;
+        Ok(self.root.join(d))
+    }
+
+    fn write_all(&self, config: &Attrs, prior: Option<&Attrs>) -> Result<Attrs, ProviderError> {
+        let dir = self.dir(config)?;
+        let mut keep = Vec::new();
+        for (name, mode) in [("files", 0o644), ("secret_files", 0o600)] {
+            for (p, content) in files_of(config, name) {
+                let rel = safe_relative(&p)?;
+                write_file(&dir.join(rel), content.as_bytes(), mode)?;
+                keep.push(p);
+            }
+        }
+        if let Some(prior) = prior {
+            for name in ["files", "secret_files"] {
+                for p in files_of(prior, name).keys() {
+                    if !keep.contains(p) {
+                        remove(&dir, p)?;
+                    }
+                }
+            }
+        }
+        Ok(config.clone())
+    }
+}
+
+fn remove(dir: &Path, p: &str) -> Result<(), ProviderError> {
+    let path = dir.join(safe_relative(p)?);
+    match std::fs::remove_file(&path) {
+        Ok(()) => {}
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+        Err(e) => return Err(ProviderError::Failed(format!("cannot delete {}: {e}", path.display()))),
+    }
+    // Remove directories that became empty, up to the target directory.
+    let mut parent = path.parent();
+    while let Some(d) = parent {
+        if d == dir || std::fs::remove_dir(d).is_err() {
+            break;
+        }
+        parent = d.parent();
+    }
+    Ok(())
+}
+
+#[async_trait::async_trait]
+impl Provider for TargetProvider {
+    fn name(&self) -> &'static str {
+        "target"
+    }
+
+    fn kinds(&self) -> Vec<KindSchema> {
+        vec![schema()]
+    }
+
+    async fn read(&self, _kind: &str, prior: &Attrs) -> Result<Option<Attrs>, ProviderError> {
+        let dir = self.dir(prior)?;
+        let mut out = prior.clone();
+        let mut any = false;
+        for name in ["files", "secret_files"] {
+            let mut now = BTreeMap::new();
+            for p in files_of(prior, name).keys() {
+                let path = dir.join(safe_relative(p)?);
+                match std::fs::read(&path) {
+                    Ok(bytes) => {
+                        any = true;
+                        now.insert(p.clone(), Value::string(String::from_utf8_lossy(&bytes).into_owned()));
+                    }
+                    Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+                    Err(e) => return Err(ProviderError::Failed(format!("cannot read {}: {e}", path.display()))),
+                }
+            }
+            if prior.contains_key(name) {
+                out.insert(name.into(), Value::Map(now));
+            }
+        }
+        Ok(if any || files_of(prior, "files").is_empty() && files_of(prior, "secret_files").is_empty() { Some(out) } else { None })
+    }
+
+    async fn create(&self, _kind: &str, config: &Attrs) -> Result<Attrs, ProviderError> {
+        self.write_all(config, None)
+    }
+
+    async fn update(&self, _kind: &str, prior: &Attrs, config: &Attrs) -> Result<Attrs, ProviderError> {
+        self.write_all(config, Some(prior))
+    }
+
+    async fn delete(&self, _kind: &str, prior: &Attrs) -> Result<(), ProviderError> {
+        let dir = self.dir(prior)?;
+        for name in ["files", "secret_files"] {
+            for p in files_of(prior, name).keys() {
+                remove(&dir, p)?;
+            }
+        }
+        Ok(())
+    }
+}

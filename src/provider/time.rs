@@ -1,0 +1,72 @@
+//! `time`: `time_sleep`, which waits on create (and optionally on destroy). Useful to
+//! order things that need time to settle, and as the unit of scheduler benchmarks.
+
+use std::time::Duration;
+
+use super::{str_attr, AttrSchema, AttrType, Attrs, KindSchema, Provider, ProviderError};
+use crate::value::Value;
+
+/// The `time` provider.
+pub struct TimeProvider;
+
+fn schema() -> KindSchema {
+    KindSchema {
+        kind: "time_sleep",
+        provider: "time",
+        description: "Waits for a duration when created (and optionally when destroyed).",
+        attributes: vec![
+            AttrSchema::optional("create_duration", AttrType::String, "How long to wait on create, e.g. \"30s\", \"50ms\".").force_new(),
+            AttrSchema::optional("destroy_duration", AttrType::String, "How long to wait on destroy."),
+            AttrSchema::optional("triggers", AttrType::Map, "Arbitrary values; changing them re-creates (and waits again).").force_new(),
+            AttrSchema::computed("id", AttrType::String, "When the wait finished (RFC 3339)."),
+        ],
+        create_before_destroy: false,
+    }
+}
+
+fn duration(attrs: &Attrs, name: &str) -> Result<Option<Duration>, ProviderError> {
+    match str_attr(attrs, name) {
+        None => Ok(None),
+        Some(s) => humantime::parse_duration(s)
+            .map(Some)
+            .map_err(|e| ProviderError::Invalid(format!("`{name}` = {s:?} is not a duration like \"30s\" or \"50ms\": {e}"))),
+    }
+}
+
+#[async_trait::async_trait]
+impl Provider for TimeProvider {
+    fn name(&self) -> &'static str {
+        "time"
+    }
+
+    fn kinds(&self) -> Vec<KindSchema> {
+        vec![schema()]
+    }
+
+    async fn read(&self, _kind: &str, prior: &Attrs) -> Result<Option<Attrs>, ProviderError> {
+        Ok(Some(prior.clone()))
+    }
+
+    async fn create(&self, _kind: &str, config: &Attrs) -> Result<Attrs, ProviderError> {
+        if let Some(d) = duration(config, "create_duration")? {
+            tokio::time::sleep(d).await;
+        }
+        let mut out = config.clone();
+        out.insert("id".into(), Value::string(crate::state::now()));
+        Ok(out)
+    }
+
+    async fn update(&self, _kind: &str, prior: &Attrs, config: &Attrs) -> Result<Attrs, ProviderError> {
+        duration(config, "destroy_duration")?;
+        let mut out = config.clone();
+        out.insert("id".into(), prior.get("id").cloned().unwrap_or(Value::Null));
+        Ok(out)
+    }
+
+    async fn delete(&self, _kind: &str, prior: &Attrs) -> Result<(), ProviderError> {
+        if let Some(d) = duration(prior, "destroy_duration")? {
+            tokio::time::sleep(d).await;
+        }
+        Ok(())
+    }
+}
