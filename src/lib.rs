@@ -13,6 +13,8 @@ pub mod addr;
 pub mod provider;
 pub mod cli;
 pub mod diag;
+pub mod hcl;
+pub mod module;
 pub mod render;
 pub mod score;
 pub mod state;

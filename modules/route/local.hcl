@@ -1,0 +1,35 @@
+# An HTTP route from a host and path to a workload's port. Locally it is recorded as a
+# small JSON file under .baton/routes/ that a development proxy (or a person) can read.
+provisions "route" {
+  environments = ["local"]
+  description  = "An HTTP route (host, path → port), recorded under .baton/routes/"
+}
+
+param "host" {
+  type        = string
+  description = "The host name, usually ${resources.DNS.host}"
+}
+
+param "path" {
+  type    = string
+  default = "/"
+  validation {
+    condition     = startswith(param.path, "/")
+    error_message = "path must start with /"
+  }
+}
+
+param "port" {
+  type        = number
+  description = "The service port of the workload"
+}
+
+resource "local_file" "route" {
+  path = ".baton/routes/${score.resource}-${substr(sha256(score.uid), 0, 8)}.json"
+  content = jsonencode({
+    host     = param.host
+    path     = param.path
+    port     = param.port
+    workload = score.workload
+  })
+}

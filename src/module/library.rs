@@ -1,0 +1,59 @@
+//! The built-in module library, embedded in the binary from the repository's `modules/`
+//! folder so that `baton` works from any directory. A test checks that every file of
+//! `modules/` is listed here.
+
+use super::load::load_text;
+use super::{Module, Origin};
+use crate::diag::{Diagnostic, Sources};
+use crate::provider::Registry;
+
+/// Path under `modules/` and text of every built-in module.
+pub const BUILTIN: &[(&str, &str)] = &[
+    ("dns/local.hcl", include_str!("../../modules/dns/local.hcl")),
+    ("environment/local.hcl", include_str!("../../modules/environment/local.hcl")),
+    ("route/local.hcl", include_str!("../../modules/route/local.hcl")),
+    ("service-port/local.hcl", include_str!("../../modules/service-port/local.hcl")),
+    ("volume/local.hcl", include_str!("../../modules/volume/local.hcl")),
+];
+
+/// Loads the built-in modules.
+pub fn load(registry: &Registry, providers: &[String], sources: &mut Sources, out: &mut Vec<Diagnostic>) -> Vec<Module> {
+    let mut modules = Vec::new();
+    for (path, text) in BUILTIN {
+        let file = sources.add_file(format!("<built-in>/modules/{path}"), None, text.to_string());
+        let name = path.trim_end_matches(".hcl");
+        if let Some(m) = load_text(name, Origin::Builtin(path), file, registry, providers, sources, out) {
+            modules.push(m);
+        }
+    }
+    modules
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_module_file_is_embedded_and_loads() {
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("modules");
+        let mut on_disk = Vec::new();
+        for dir in std::fs::read_dir(&root).unwrap().flatten() {
+            if dir.path().is_dir() {
+                for f in std::fs::read_dir(dir.path()).unwrap().flatten() {
+                    if f.path().extension().is_some_and(|e| e == "hcl") {
+                        on_disk.push(f.path().strip_prefix(&root).unwrap().display().to_string());
+                    }
+                }
+            }
+        }
+        on_disk.sort();
+        let listed: Vec<String> = BUILTIN.iter().map(|(p, _)| p.to_string()).collect();
+        assert_eq!(on_disk, listed, "modules/ and BUILTIN must list the same files");
+        let reg = Registry::builtin(std::path::Path::new("."));
+        let mut sources = Sources::new();
+        let mut out = Vec::new();
+        let modules = load(&reg, &[], &mut sources, &mut out);
+        assert!(out.is_empty(), "{out:#?}");
+        assert_eq!(modules.len(), BUILTIN.len());
+    }
+}
