@@ -1,0 +1,356 @@
+//! Apply: execute a plan's decisions. Walks the graph with tokio: a node starts as soon
+//! as everything it depends on has finished. At most `parallelism` provider calls run at
+//! once; the limit wraps provider calls only, so evaluating params, outputs and
+//! manifests and recording state never wait for a slot. A failed node stops its
+//! dependents; independent branches finish. An intent is recorded before each provider
+//! call and the state is committed after each one, so a crash loses nothing done.
+//!
+//! Apply never re-decides: actions come from the plan. It re-evaluates only values that
+//! were unknown at plan time, from what providers actually returned.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use petgraph::Direction;
+
+use crate::graph::NodeKind;
+use crate::plan::diff::sensitive_names;
+use crate::plan::eval::{Context, Values};
+use crate::plan::{Action, Change, Plan};
+use crate::provider::{Attrs, Provider, ProviderError};
+use crate::state::{Intent, Object, Record, SqliteStore, StateError};
+use crate::value::Value;
+
+/// How to apply.
+#[derive(Debug, Clone)]
+pub struct ApplyOptions {
+    /// Most provider calls at once.
+    pub parallelism: usize,
+}
+
+/// Progress of an apply, for the renderer.
+#[derive(Debug, Clone)]
+pub enum Event {
+    /// A provider call started.
+    Started {
+        /// Address.
+        address: String,
+        /// Action.
+        action: Action,
+    },
+    /// A provider call finished.
+    Finished {
+        /// Address.
+        address: String,
+        /// Action.
+        action: Action,
+        /// How long it took.
+        elapsed: Duration,
+    },
+    /// A node failed.
+    Failed {
+        /// Address.
+        address: String,
+        /// Why (no secrets).
+        error: String,
+    },
+    /// A node was not run because something it needs failed.
+    Skipped {
+        /// Address.
+        address: String,
+    },
+}
+
+/// The outcome.
+#[derive(Debug, Default)]
+pub struct Report {
+    /// Changes made, by action.
+    pub done: BTreeMap<&'static str, usize>,
+    /// Failures: address and message.
+    pub failed: Vec<(String, String)>,
+    /// Nodes not run.
+    pub skipped: Vec<String>,
+    /// Interrupted by Ctrl-C.
+    pub interrupted: bool,
+    /// The values as applied (outputs for `baton output`).
+    pub values: Values,
+}
+
+enum StepKind {
+    /// A graph node.
+    Node(petgraph::graph::NodeIndex),
+    /// Deleting an object no longer desired.
+    Delete(usize),
+}
+
+struct Step {
+    address: String,
+    kind: StepKind,
+    deps: Vec<usize>,
+}
+
+type CallResult = (usize, Action, Result<Option<Attrs>, ProviderError>, Duration, Option<Attrs>);
+
+/// Applies `plan`. `values` are the plan's values; `store` records every change.
+pub async fn apply(ctx: &Context<'_>, plan: &Plan, mut values: Values, store: &mut SqliteStore, opts: &ApplyOptions, mut on_event: impl FnMut(Event)) -> Result<Report, StateError> {
+    let changes: BTreeMap<&str, &Change> = plan.by_address();
+    // Steps: every graph node (unless this is a destroy plan), then deletes.
+    let mut steps: Vec<Step> = Vec::new();
+    let mut step_of: BTreeMap<petgraph::graph::NodeIndex, usize> = BTreeMap::new();
+    if !plan.destroy {
+        for &i in &ctx.graph.order {
+            step_of.insert(i, steps.len());
+            steps.push(Step { address: ctx.graph.dag[i].address.clone(), kind: StepKind::Node(i), deps: Vec::new() });
+        }
+        for (&i, &s) in &step_of {
+            let deps: Vec<usize> = ctx.graph.dag.neighbors_directed(i, Direction::Incoming).filter_map(|j| step_of.get(&j).copied()).collect();
+            steps[s].deps = deps;
+        }
+    }
+    let deletes: Vec<&Change> = plan.changes.iter().filter(|c| c.action == Action::Delete).collect();
+    let mut delete_step: BTreeMap<&str, usize> = BTreeMap::new();
+    for (di, c) in deletes.iter().enumerate() {
+        delete_step.insert(c.address.as_str(), steps.len());
+        steps.push(Step { address: c.address.clone(), kind: StepKind::Delete(di), deps: Vec::new() });
+    }
+    // A delete waits for the deletes of everything that depends on it.
+    for c in &deletes {
+        for d in &c.depends_on {
+            if let (Some(&dep_step), Some(&me)) = (delete_step.get(d.as_str()), delete_step.get(c.address.as_str())) {
+                steps[dep_step].deps.push(me);
+            }
+        }
+    }
+    let mut dependents: Vec<Vec<usize>> = vec![Vec::new(); steps.len()];
+    let mut waiting: Vec<usize> = vec![0; steps.len()];
+    for (s, step) in steps.iter().enumerate() {
+        waiting[s] = step.deps.len();
+        for &d in &step.deps {
+            dependents[d].push(s);
+        }
+    }
+    let mut ready: BTreeSet<(String, usize)> = (0..steps.len()).filter(|s| waiting[*s] == 0).map(|s| (steps[s].address.clone(), s)).collect();
+    let mut failed: BTreeSet<usize> = BTreeSet::new();
+    let mut report = Report::default();
+    let sem = Arc::new(tokio::sync::Semaphore::new(opts.parallelism.max(1)));
+    let mut running: tokio::task::JoinSet<CallResult> = tokio::task::JoinSet::new();
+    let mut bumped = false;
+    let mut interrupted = false;
+    let ctrl_c = tokio::signal::ctrl_c();
+    tokio::pin!(ctrl_c);
+
+    // Marks a step finished (ok or not) and releases its dependents.
+    fn finish(s: usize, ok: bool, steps: &[Step], dependents: &[Vec<usize>], waiting: &mut [usize], ready: &mut BTreeSet<(String, usize)>, failed: &mut BTreeSet<usize>) {
+        if !ok {
+            failed.insert(s);
+        }
+        for &d in &dependents[s] {
+            waiting[d] -= 1;
+            if waiting[d] == 0 {
+                ready.insert((steps[d].address.clone(), d));
+            }
+        }
+    }
+
+    loop {
+        while !interrupted {
+            let Some(first) = ready.iter().next().cloned() else { break };
+            ready.remove(&first);
+            let (_, s) = first;
+            if steps[s].deps.iter().any(|d| failed.contains(d)) {
+                report.skipped.push(steps[s].address.clone());
+                on_event(Event::Skipped { address: steps[s].address.clone() });
+                finish(s, false, &steps, &dependents, &mut waiting, &mut ready, &mut failed);
+                continue;
+            }
+            match &steps[s].kind {
+                StepKind::Delete(di) => {
+                    let c = deletes[*di];
+                    let provider = ctx.registry.provider_for(&c.kind);
+                    let prior = c.before.clone().unwrap_or_default();
+                    match provider {
+                        Some(p) => {
+                            start_call(store, &mut running, &sem, s, c, Action::Delete, p, prior.clone(), None, &mut on_event)?;
+                        }
+                        None => {
+                            report.failed.push((c.address.clone(), format!("no provider serves kind `{}`", c.kind)));
+                            finish(s, false, &steps, &dependents, &mut waiting, &mut ready, &mut failed);
+                        }
+                    }
+                }
+                StepKind::Node(i) => {
+                    let node = &ctx.graph.dag[*i];
+                    let outcome: Result<bool, String> = (|| match &node.kind {
+                        NodeKind::Params(uid) => {
+                            let p = ctx.eval_params(uid, &values).map_err(|d| d.summary)?;
+                            values.params.insert(uid.clone(), p);
+                            Ok(true)
+                        }
+                        NodeKind::Outputs(uid) => {
+                            let o = ctx.eval_outputs(uid, &values).map_err(|d| d.summary)?;
+                            values.outputs.insert(uid.clone(), o);
+                            Ok(true)
+                        }
+                        NodeKind::Resource(..) | NodeKind::Workload(_) => {
+                            let Some(c) = changes.get(node.address.as_str()) else {
+                                // Not part of this plan (--target): keep what is recorded.
+                                return Ok(true);
+                            };
+                            match c.action {
+                                Action::NoOp | Action::Delete => {
+                                    if let Some(after) = &c.after {
+                                        values.resources.insert(c.address.clone(), after.clone());
+                                    }
+                                    Ok(true)
+                                }
+                                action => {
+                                    let config = match &node.kind {
+                                        NodeKind::Resource(uid, ri) => ctx.eval_resource(uid, *ri, &values).map_err(|d| d.summary)?,
+                                        NodeKind::Workload(name) => ctx.eval_workload(name, &values).map_err(|d| d.summary)?,
+                                        _ => unreachable!("only resources and workloads call providers"),
+                                    };
+                                    if config.values().any(Value::contains_unknown) {
+                                        return Err("internal error: a value is still unknown after its dependencies were applied".into());
+                                    }
+                                    let provider = ctx.registry.provider_for(&c.kind).ok_or_else(|| format!("no provider serves kind `{}`", c.kind))?;
+                                    let prior = c.before.clone();
+                                    start_call(store, &mut running, &sem, s, c, action, provider, prior.unwrap_or_default(), Some(config), &mut on_event).map_err(|e| e.to_string())?;
+                                    Ok(false)
+                                }
+                            }
+                        }
+                    })();
+                    match outcome {
+                        Ok(true) => finish(s, true, &steps, &dependents, &mut waiting, &mut ready, &mut failed),
+                        Ok(false) => {}
+                        Err(e) => {
+                            on_event(Event::Failed { address: node.address.clone(), error: e.clone() });
+                            report.failed.push((node.address.clone(), e));
+                            finish(s, false, &steps, &dependents, &mut waiting, &mut ready, &mut failed);
+                        }
+                    }
+                }
+            }
+        }
+        if running.is_empty() {
+            break;
+        }
+        let joined = tokio::select! {
+            j = running.join_next() => j,
+            _ = &mut ctrl_c, if !interrupted => {
+                interrupted = true;
+                continue;
+            }
+        };
+        let Some(joined) = joined else { break };
+        let (s, action, result, elapsed, config) = match joined {
+            Ok(r) => r,
+            Err(e) => {
+                report.failed.push(("(task)".into(), format!("internal error: {e}")));
+                continue;
+            }
+        };
+        let address = steps[s].address.clone();
+        let change: &Change = changes[address.as_str()];
+        match result {
+            Ok(attrs) => {
+                let record = match attrs {
+                    None => Record::Remove(address.clone()),
+                    Some(attrs) => {
+                        let schema = ctx.registry.schema(&change.kind).expect("kind has a schema");
+                        let marked_config = config.clone().unwrap_or_default();
+                        let object = Object {
+                            address: address.clone(),
+                            kind: change.kind.clone(),
+                            provider: change.provider.clone(),
+                            uid: change.uid.clone(),
+                            module: change.module.clone(),
+                            attributes: attrs.iter().map(|(k, v)| (k.clone(), v.reveal())).collect(),
+                            sensitive: sensitive_names(schema, &marked_config),
+                            dependencies: change.depends_on.clone(),
+                            tainted: false,
+                        };
+                        values.resources.insert(address.clone(), object.marked_attributes());
+                        Record::Put(object)
+                    }
+                };
+                store.record(&record, action.as_str(), !bumped)?;
+                bumped = true;
+                *report.done.entry(action.as_str()).or_default() += 1;
+                on_event(Event::Finished { address: address.clone(), action, elapsed });
+                finish(s, true, &steps, &dependents, &mut waiting, &mut ready, &mut failed);
+            }
+            Err(e) => {
+                store.clear_intent(&address)?;
+                let msg = e.to_string();
+                on_event(Event::Failed { address: address.clone(), error: msg.clone() });
+                report.failed.push((address.clone(), msg));
+                finish(s, false, &steps, &dependents, &mut waiting, &mut ready, &mut failed);
+            }
+        }
+    }
+    report.interrupted = interrupted;
+    report.values = values;
+    Ok(report)
+}
+
+/// Records the intent, then runs the provider call on the runtime, holding a slot of
+/// the parallelism limit only around the call itself.
+#[allow(clippy::too_many_arguments)]
+fn start_call(
+    store: &SqliteStore,
+    running: &mut tokio::task::JoinSet<CallResult>,
+    sem: &Arc<tokio::sync::Semaphore>,
+    step: usize,
+    change: &Change,
+    action: Action,
+    provider: Arc<dyn Provider>,
+    prior: Attrs,
+    config: Option<Attrs>,
+    on_event: &mut impl FnMut(Event),
+) -> Result<(), StateError> {
+    let planned = config.clone().unwrap_or_else(|| prior.clone());
+    store.begin_intent(&Intent {
+        address: change.address.clone(),
+        action: match action {
+            Action::Create | Action::Replace => "create".into(),
+            other => other.as_str().into(),
+        },
+        kind: change.kind.clone(),
+        planned: planned.iter().map(|(k, v)| (k.clone(), v.reveal())).collect(),
+        started_at: crate::state::now(),
+    })?;
+    on_event(Event::Started { address: change.address.clone(), action });
+    let sem = sem.clone();
+    let kind = change.kind.clone();
+    let cbd = change.create_before_destroy;
+    running.spawn(async move {
+        let _permit = sem.acquire_owned().await;
+        let started = Instant::now();
+        let reveal = |a: &Attrs| -> Attrs { a.iter().map(|(k, v)| (k.clone(), v.reveal())).collect() };
+        let prior_r = reveal(&prior);
+        let result = match action {
+            Action::Create => provider.create(&kind, &reveal(config.as_ref().expect("create has a config"))).await.map(Some),
+            Action::Update => provider.update(&kind, &prior_r, &reveal(config.as_ref().expect("update has a config"))).await.map(Some),
+            Action::Replace => {
+                let cfg = reveal(config.as_ref().expect("replace has a config"));
+                if cbd {
+                    match provider.create(&kind, &cfg).await {
+                        Ok(made) => provider.delete(&kind, &prior_r).await.map(|_| Some(made)),
+                        Err(e) => Err(e),
+                    }
+                } else {
+                    match provider.delete(&kind, &prior_r).await {
+                        Ok(()) => provider.create(&kind, &cfg).await.map(Some),
+                        Err(e) => Err(e),
+                    }
+                }
+            }
+            Action::Delete => provider.delete(&kind, &prior_r).await.map(|_| None),
+            Action::NoOp => Ok(Some(prior_r.clone())),
+        };
+        (step, action, result, started.elapsed(), config)
+    });
+    Ok(())
+}

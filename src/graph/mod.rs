@@ -1,0 +1,225 @@
+//! The dependency graph (petgraph) of one environment: for every Score resource (uid)
+//! a params node, one node per primitive resource of its module, and an outputs node;
+//! one node per workload. Edges come from references: HCL expressions inside a module,
+//! `${resources…}` placeholders in Score params (resource → resource) and the workload's
+//! resources (workload → resource). A cycle is one diagnostic printing the cycle as a
+//! path of addresses. The order is a stable topological order with lexical tie-break.
+//! This module is pure.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use petgraph::graph::{DiGraph, NodeIndex};
+use petgraph::Direction;
+
+use crate::addr::Uid;
+use crate::diag::{Diagnostic, Span, Stage};
+use crate::module::Module;
+use crate::score::Project;
+
+/// What a node stands for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum NodeKind {
+    /// The params of a resource (Score params resolved, typed, defaulted).
+    Params(Uid),
+    /// A primitive resource of the uid's module: index into `module.resources`.
+    Resource(Uid, usize),
+    /// The outputs of a resource.
+    Outputs(Uid),
+    /// A workload's manifests.
+    Workload(String),
+}
+
+/// A node.
+#[derive(Debug, Clone)]
+pub struct Node {
+    /// Its address.
+    pub address: String,
+    /// What it stands for.
+    pub kind: NodeKind,
+}
+
+/// The graph, with each uid's module.
+pub struct Graph {
+    /// The DAG; an edge a → b means a must finish before b.
+    pub dag: DiGraph<Node, ()>,
+    /// Node by address.
+    pub index: BTreeMap<String, NodeIndex>,
+    /// Nodes in stable topological order.
+    pub order: Vec<NodeIndex>,
+    /// The module chosen for each uid (index into the module list).
+    pub module_of: BTreeMap<Uid, usize>,
+}
+
+/// The address of a primitive resource.
+pub fn resource_address(uid: &Uid, kind: &str, name: &str) -> String {
+    format!("{uid}/{kind}.{name}")
+}
+
+/// The address of a uid's params node.
+pub fn params_address(uid: &Uid) -> String {
+    format!("{uid}/params")
+}
+
+/// The address of a uid's outputs node.
+pub fn outputs_address(uid: &Uid) -> String {
+    format!("{uid}/outputs")
+}
+
+/// The address of a workload node.
+pub fn workload_address(name: &str) -> String {
+    format!("workload.{name}")
+}
+
+impl Graph {
+    /// Builds the graph; `module_of` gives the module chosen for each uid of the project.
+    pub fn build(project: &Project, modules: &[Module], module_of: BTreeMap<Uid, usize>, spans: &BTreeMap<Uid, Option<Span>>) -> Result<Graph, Diagnostic> {
+        let mut dag: DiGraph<Node, ()> = DiGraph::new();
+        let mut index = BTreeMap::new();
+        let mut add = |dag: &mut DiGraph<Node, ()>, address: String, kind: NodeKind| {
+            let i = dag.add_node(Node { address: address.clone(), kind });
+            index.insert(address, i);
+            i
+        };
+        for (uid, &mi) in &module_of {
+            let m = &modules[mi];
+            add(&mut dag, params_address(uid), NodeKind::Params(uid.clone()));
+            for (ri, r) in m.resources.iter().enumerate() {
+                add(&mut dag, resource_address(uid, &r.kind, &r.name), NodeKind::Resource(uid.clone(), ri));
+            }
+            add(&mut dag, outputs_address(uid), NodeKind::Outputs(uid.clone()));
+        }
+        for lw in &project.workloads {
+            let name = lw.workload.name().to_string();
+            add(&mut dag, workload_address(&name), NodeKind::Workload(name));
+        }
+        let mut edges: BTreeSet<(String, String)> = BTreeSet::new();
+        for (uid, &mi) in &module_of {
+            let m = &modules[mi];
+            let params = params_address(uid);
+            let outputs = outputs_address(uid);
+            if let Some(decl) = project.resources.get(uid) {
+                for dep in &decl.depends_on {
+                    if module_of.contains_key(dep) {
+                        edges.insert((outputs_address(dep), params.clone()));
+                    }
+                }
+            }
+            let local = |kind: &str, name: &str| m.resources.iter().any(|r| r.kind == kind && r.name == name);
+            for r in &m.resources {
+                let me = resource_address(uid, &r.kind, &r.name);
+                edges.insert((params.clone(), me.clone()));
+                for (e, _) in r.attributes.values() {
+                    for reference in crate::expr::references(e) {
+                        if reference.path.len() >= 2 && local(&reference.path[0], &reference.path[1]) {
+                            edges.insert((resource_address(uid, &reference.path[0], &reference.path[1]), me.clone()));
+                        }
+                    }
+                }
+                for (k, n) in &r.depends_on {
+                    edges.insert((resource_address(uid, k, n), me.clone()));
+                }
+            }
+            edges.insert((params.clone(), outputs.clone()));
+            for o in &m.outputs {
+                for reference in crate::expr::references(&o.value) {
+                    if reference.path.len() >= 2 && local(&reference.path[0], &reference.path[1]) {
+                        edges.insert((resource_address(uid, &reference.path[0], &reference.path[1]), outputs.clone()));
+                    }
+                }
+            }
+        }
+        for lw in &project.workloads {
+            let w = &lw.workload;
+            for rname in w.resources.keys() {
+                if let Some(uid) = project.uid_of(w, rname) {
+                    if module_of.contains_key(&uid) {
+                        edges.insert((outputs_address(&uid), workload_address(w.name())));
+                    }
+                }
+            }
+        }
+        for (from, to) in &edges {
+            if let (Some(&a), Some(&b)) = (index.get(from), index.get(to)) {
+                dag.update_edge(a, b, ());
+            }
+        }
+        let order = stable_topo(&dag).map_err(|cycle| {
+            let path: Vec<String> = cycle.iter().map(|i| dag[*i].address.clone()).collect();
+            let uid = match &dag[cycle[0]].kind {
+                NodeKind::Params(u) | NodeKind::Resource(u, _) | NodeKind::Outputs(u) => Some(u.clone()),
+                NodeKind::Workload(_) => None,
+            };
+            Diagnostic::error(Stage::Generate, "graph/cycle", "dependency cycle")
+                .at(uid.and_then(|u| spans.get(&u).copied().flatten()))
+                .detail(path.join(" -> "))
+                .help("break the cycle: a resource cannot depend, directly or through others, on itself")
+        })?;
+        Ok(Graph { dag, index, order, module_of })
+    }
+
+    /// Addresses of the nodes `i` depends on directly, sorted.
+    pub fn dependencies(&self, i: NodeIndex) -> Vec<String> {
+        let mut v: Vec<String> = self.dag.neighbors_directed(i, Direction::Incoming).map(|j| self.dag[j].address.clone()).collect();
+        v.sort();
+        v
+    }
+
+    /// The node at an address.
+    pub fn node(&self, address: &str) -> Option<&Node> {
+        self.index.get(address).map(|i| &self.dag[*i])
+    }
+
+    /// Every node `i` depends on, transitively (including itself).
+    pub fn ancestors(&self, starts: &[NodeIndex]) -> BTreeSet<NodeIndex> {
+        let mut seen = BTreeSet::new();
+        let mut stack: Vec<NodeIndex> = starts.to_vec();
+        while let Some(n) = stack.pop() {
+            if seen.insert(n) {
+                stack.extend(self.dag.neighbors_directed(n, Direction::Incoming));
+            }
+        }
+        seen
+    }
+}
+
+/// Kahn's algorithm, always taking the lexically smallest ready address; on a cycle,
+/// returns one cycle as a closed path of nodes.
+fn stable_topo(dag: &DiGraph<Node, ()>) -> Result<Vec<NodeIndex>, Vec<NodeIndex>> {
+    let mut indegree: BTreeMap<NodeIndex, usize> = dag.node_indices().map(|i| (i, dag.neighbors_directed(i, Direction::Incoming).count())).collect();
+    let mut ready: BTreeSet<(String, NodeIndex)> = indegree.iter().filter(|(_, d)| **d == 0).map(|(i, _)| (dag[*i].address.clone(), *i)).collect();
+    let mut order = Vec::with_capacity(dag.node_count());
+    while let Some(first) = ready.iter().next().cloned() {
+        ready.remove(&first);
+        let (_, i) = first;
+        order.push(i);
+        for j in dag.neighbors_directed(i, Direction::Outgoing) {
+            let d = indegree.get_mut(&j).expect("node has an in-degree");
+            *d -= 1;
+            if *d == 0 {
+                ready.insert((dag[j].address.clone(), j));
+            }
+        }
+    }
+    if order.len() == dag.node_count() {
+        return Ok(order);
+    }
+    // Find a cycle among the nodes left: walk backwards along incoming edges inside the
+    // remainder until a node repeats.
+    let left: BTreeSet<NodeIndex> = indegree.iter().filter(|(_, d)| **d > 0).map(|(i, _)| *i).collect();
+    let start = *left.iter().min_by_key(|i| dag[**i].address.clone()).expect("a cycle leaves nodes");
+    let mut path = vec![start];
+    let mut cur = start;
+    loop {
+        let mut preds: Vec<NodeIndex> = dag.neighbors_directed(cur, Direction::Incoming).filter(|p| left.contains(p)).collect();
+        preds.sort_by_key(|p| dag[*p].address.clone());
+        let next = preds[0];
+        if let Some(pos) = path.iter().position(|p| *p == next) {
+            let mut cycle: Vec<NodeIndex> = path[pos..].to_vec();
+            cycle.reverse();
+            cycle.push(cycle[0]);
+            return Err(cycle);
+        }
+        path.push(next);
+        cur = next;
+    }
+}

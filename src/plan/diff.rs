@@ -1,0 +1,343 @@
+//! Deciding: desired values (from `eval`) against the refreshed state → one [`Change`]
+//! per object with its action and reason; deletes in reverse dependency order.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use petgraph::graph::NodeIndex;
+use petgraph::Direction;
+
+use super::eval::{Context, Values};
+use super::{Action, Change, Drift, Plan, Reason};
+use crate::diag::Diagnostic;
+use crate::graph::{workload_address, NodeKind};
+use crate::provider::{Attrs, KindSchema, Presence};
+use crate::state::{Object, State};
+use crate::value::Value;
+
+/// What to plan.
+#[derive(Debug, Clone, Default)]
+pub struct PlanOptions {
+    /// Plan to delete everything in state.
+    pub destroy: bool,
+    /// Only these addresses (resource addresses, uids, `workload.NAME`) and what they need.
+    pub targets: Vec<String>,
+    /// Replace these addresses even if unchanged.
+    pub replace: Vec<String>,
+}
+
+/// The result of planning: the plan, and the values it computed (for `output`).
+pub struct Planned {
+    /// The plan.
+    pub plan: Plan,
+    /// Values per node as planned.
+    pub values: Values,
+}
+
+/// Decides the plan. `refreshed` is the state as read through providers (objects that
+/// vanished are absent); `stored` is the state as recorded; `drift` what refresh found.
+pub fn plan(ctx: &Context<'_>, stored: &State, refreshed: &BTreeMap<String, Object>, drift: Vec<Drift>, opts: &PlanOptions) -> Result<Planned, Vec<Diagnostic>> {
+    let mut values = Values::default();
+    let mut errors = Vec::new();
+    let mut changes = Vec::new();
+    let drifted: BTreeMap<&str, BTreeSet<String>> = drift
+        .iter()
+        .map(|d| {
+            let attrs: BTreeSet<String> = match &d.after {
+                None => BTreeSet::new(),
+                Some(after) => d.before.keys().chain(after.keys()).filter(|k| d.before.get(*k).map(Value::reveal) != after.get(*k).map(Value::reveal)).cloned().collect(),
+            };
+            (d.address.as_str(), attrs)
+        })
+        .collect();
+    let gone: BTreeSet<&str> = drift.iter().filter(|d| d.after.is_none()).map(|d| d.address.as_str()).collect();
+
+    let selected = select(ctx, opts);
+    let mut failed: BTreeSet<NodeIndex> = BTreeSet::new();
+    let mut desired_addresses: BTreeSet<String> = BTreeSet::new();
+
+    if !opts.destroy {
+        for &i in &ctx.graph.order {
+            let node = &ctx.graph.dag[i];
+            if let NodeKind::Resource(..) | NodeKind::Workload(_) = node.kind {
+                desired_addresses.insert(node.address.clone());
+            }
+            if !selected.contains(&i) {
+                continue;
+            }
+            if ctx.graph.dag.neighbors_directed(i, Direction::Incoming).any(|j| failed.contains(&j)) {
+                failed.insert(i);
+                continue;
+            }
+            let result: Result<(), Diagnostic> = (|| {
+                match &node.kind {
+                    NodeKind::Params(uid) => {
+                        let p = ctx.eval_params(uid, &values)?;
+                        values.params.insert(uid.clone(), p);
+                    }
+                    NodeKind::Outputs(uid) => {
+                        let o = ctx.eval_outputs(uid, &values)?;
+                        values.outputs.insert(uid.clone(), o);
+                    }
+                    NodeKind::Resource(uid, ri) => {
+                        let m = ctx.module(uid);
+                        let r = &m.resources[*ri];
+                        let schema = ctx.registry.schema(&r.kind).expect("checked at load");
+                        let desired = ctx.eval_resource(uid, *ri, &values)?;
+                        let workloads = ctx.project.resources[uid].requested_by.iter().map(|(w, _)| w.clone()).collect();
+                        let change = decide(DecideInput {
+                            address: &node.address,
+                            uid: &uid.to_string(),
+                            module: &m.name,
+                            workloads,
+                            schema,
+                            desired,
+                            prior: refreshed.get(&node.address),
+                            drifted: drifted.get(node.address.as_str()),
+                            was_gone: gone.contains(node.address.as_str()),
+                            replace: opts.replace.iter().any(|a| a == &node.address),
+                            depends_on: object_dependencies(ctx, i),
+                        });
+                        values.resources.insert(node.address.clone(), change.after.clone().unwrap_or_default());
+                        changes.push(change);
+                    }
+                    NodeKind::Workload(name) => {
+                        let schema = ctx.registry.schema("workload_manifests").expect("built-in kind");
+                        let desired = ctx.eval_workload(name, &values)?;
+                        let change = decide(DecideInput {
+                            address: &node.address,
+                            uid: "",
+                            module: "",
+                            workloads: vec![name.clone()],
+                            schema,
+                            desired,
+                            prior: refreshed.get(&node.address),
+                            drifted: drifted.get(node.address.as_str()),
+                            was_gone: gone.contains(node.address.as_str()),
+                            replace: opts.replace.iter().any(|a| a == &node.address),
+                            depends_on: object_dependencies(ctx, i),
+                        });
+                        changes.push(change);
+                    }
+                }
+                Ok(())
+            })();
+            if let Err(d) = result {
+                errors.push(d);
+                failed.insert(i);
+            }
+        }
+    }
+    if !errors.is_empty() {
+        return Err(errors);
+    }
+
+    // Deletes: recorded objects no longer desired (all of them for --destroy).
+    let targeted_delete = |addr: &str| opts.targets.is_empty() || opts.targets.iter().any(|t| addr == t || addr.starts_with(&format!("{t}/")));
+    let doomed: Vec<&Object> = stored.objects.values().filter(|o| !desired_addresses.contains(&o.address) && targeted_delete(&o.address)).collect();
+    for o in reverse_dependency_order(&doomed) {
+        let before = refreshed.get(&o.address).unwrap_or(o);
+        changes.push(Change {
+            address: o.address.clone(),
+            uid: o.uid.clone(),
+            kind: o.kind.clone(),
+            provider: o.provider.clone(),
+            module: o.module.clone(),
+            workloads: Vec::new(),
+            action: Action::Delete,
+            reason: Reason::NoLongerReferenced,
+            before: Some(before.marked_attributes()),
+            after: None,
+            depends_on: o.dependencies.clone(),
+            create_before_destroy: false,
+        });
+    }
+    Ok(Planned {
+        plan: Plan { environment: ctx.env.name.clone(), lineage: stored.lineage.clone(), serial: stored.serial, changes, drift, destroy: opts.destroy },
+        values,
+    })
+}
+
+/// The nodes a `--target` selection needs (all when there is none).
+fn select(ctx: &Context<'_>, opts: &PlanOptions) -> BTreeSet<NodeIndex> {
+    if opts.targets.is_empty() {
+        return ctx.graph.order.iter().copied().collect();
+    }
+    let starts: Vec<NodeIndex> = ctx
+        .graph
+        .index
+        .iter()
+        .filter(|(addr, _)| opts.targets.iter().any(|t| *addr == t || addr.starts_with(&format!("{t}/")) || *addr == &workload_address(t)))
+        .map(|(_, i)| *i)
+        .collect();
+    ctx.graph.ancestors(&starts)
+}
+
+/// Addresses of objects (resources, workloads) a node depends on, looking through
+/// params and outputs nodes.
+fn object_dependencies(ctx: &Context<'_>, i: NodeIndex) -> Vec<String> {
+    let mut out = BTreeSet::new();
+    let mut stack: Vec<NodeIndex> = ctx.graph.dag.neighbors_directed(i, Direction::Incoming).collect();
+    let mut seen = BTreeSet::new();
+    while let Some(n) = stack.pop() {
+        if !seen.insert(n) {
+            continue;
+        }
+        match &ctx.graph.dag[n].kind {
+            NodeKind::Resource(..) | NodeKind::Workload(_) => {
+                out.insert(ctx.graph.dag[n].address.clone());
+            }
+            NodeKind::Params(_) | NodeKind::Outputs(_) => stack.extend(ctx.graph.dag.neighbors_directed(n, Direction::Incoming)),
+        }
+    }
+    out.into_iter().collect()
+}
+
+/// Objects ordered so that an object comes before everything it depends on.
+pub fn reverse_dependency_order<'o>(objects: &[&'o Object]) -> Vec<&'o Object> {
+    let set: BTreeMap<&str, &Object> = objects.iter().map(|o| (o.address.as_str(), *o)).collect();
+    // dependents[a] = objects (in the set) that depend on a.
+    let mut dependents: BTreeMap<&str, usize> = set.keys().map(|a| (*a, 0)).collect();
+    for o in set.values() {
+        for d in &o.dependencies {
+            if let Some(c) = dependents.get_mut(d.as_str()) {
+                *c += 1;
+            }
+        }
+    }
+    let mut ready: BTreeSet<&str> = dependents.iter().filter(|(_, c)| **c == 0).map(|(a, _)| *a).collect();
+    let mut out = Vec::new();
+    while let Some(a) = ready.iter().next().copied() {
+        ready.remove(a);
+        let o = set[a];
+        out.push(o);
+        for d in &o.dependencies {
+            if let Some(c) = dependents.get_mut(d.as_str()) {
+                *c -= 1;
+                if *c == 0 {
+                    ready.insert(set.get_key_value(d.as_str()).map(|(k, _)| *k).unwrap_or(""));
+                }
+            }
+        }
+    }
+    // Dependency cycles cannot be recorded, but never drop an object: append the rest.
+    for o in set.values() {
+        if !out.iter().any(|x| x.address == o.address) {
+            out.push(o);
+        }
+    }
+    out
+}
+
+struct DecideInput<'a> {
+    address: &'a str,
+    uid: &'a str,
+    module: &'a str,
+    workloads: Vec<String>,
+    schema: &'a KindSchema,
+    desired: Attrs,
+    prior: Option<&'a Object>,
+    drifted: Option<&'a BTreeSet<String>>,
+    was_gone: bool,
+    replace: bool,
+    depends_on: Vec<String>,
+}
+
+fn same(a: Option<&Value>, b: Option<&Value>) -> bool {
+    let norm = |v: Option<&Value>| v.map(Value::reveal).filter(|v| !v.is_null());
+    match (a, b) {
+        (Some(x), _) if x.contains_unknown() => false,
+        _ => norm(a) == norm(b),
+    }
+}
+
+fn decide(input: DecideInput<'_>) -> Change {
+    let schema = input.schema;
+    let mark = |attrs: Attrs| -> Attrs {
+        attrs
+            .into_iter()
+            .map(|(k, v)| {
+                let sensitive = schema.attr(&k).is_some_and(|a| a.sensitive);
+                (k, if sensitive { Value::sensitive(v) } else { v })
+            })
+            .collect()
+    };
+    let fresh_after = |desired: &Attrs| -> Attrs {
+        let mut after = desired.clone();
+        for a in &schema.attributes {
+            if a.presence == Presence::Computed {
+                after.insert(a.name.to_string(), if a.sensitive { Value::sensitive(Value::Unknown) } else { Value::Unknown });
+            }
+        }
+        after
+    };
+    let base = |action: Action, reason: Reason, before: Option<Attrs>, after: Option<Attrs>| Change {
+        address: input.address.to_string(),
+        uid: input.uid.to_string(),
+        kind: schema.kind.to_string(),
+        provider: schema.provider.to_string(),
+        module: input.module.to_string(),
+        workloads: input.workloads.clone(),
+        action,
+        reason,
+        before,
+        after,
+        depends_on: input.depends_on.clone(),
+        create_before_destroy: schema.create_before_destroy,
+    };
+    let Some(prior) = input.prior else {
+        let reason = if input.was_gone { Reason::Drift } else { Reason::New };
+        return base(Action::Create, reason, None, Some(mark(fresh_after(&input.desired))));
+    };
+    let before = prior.marked_attributes();
+    let settable: Vec<&str> = schema.attributes.iter().filter(|a| a.presence != Presence::Computed).map(|a| a.name).collect();
+    let changed: Vec<String> = settable.iter().filter(|k| !same(input.desired.get(**k), prior.attributes.get(**k))).map(|k| k.to_string()).collect();
+    let force: Option<&String> = changed.iter().find(|k| schema.attr(k).is_some_and(|a| a.force_new));
+    if prior.tainted {
+        return base(Action::Replace, Reason::Tainted, Some(before), Some(mark(fresh_after(&input.desired))));
+    }
+    if input.replace {
+        return base(Action::Replace, Reason::ReplaceRequested, Some(before), Some(mark(fresh_after(&input.desired))));
+    }
+    let by_drift = input.drifted.is_some_and(|d| !changed.is_empty() && changed.iter().all(|c| d.contains(c)));
+    if let Some(attr) = force {
+        let reason = if by_drift { Reason::Drift } else { Reason::ForceNew(attr.clone()) };
+        return base(Action::Replace, reason, Some(before), Some(mark(fresh_after(&input.desired))));
+    }
+    if !changed.is_empty() {
+        let mut after = prior.attributes.clone();
+        for k in &settable {
+            match input.desired.get(*k) {
+                Some(v) => {
+                    after.insert(k.to_string(), v.clone());
+                }
+                None => {
+                    after.remove(*k);
+                }
+            }
+        }
+        let reason = if by_drift { Reason::Drift } else { Reason::Changed(changed) };
+        return base(Action::Update, reason, Some(before.clone()), Some(mark(after)));
+    }
+    base(Action::NoOp, Reason::Unchanged, Some(before.clone()), Some(before))
+}
+
+/// Whether a value shown to a reviewer differs (for rendering attribute diffs).
+pub fn differs(a: Option<&Value>, b: Option<&Value>) -> bool {
+    !same(b, a) || b.is_some_and(Value::contains_unknown)
+}
+
+/// The workload address of a name (re-exported for renderers).
+pub fn workload(name: &str) -> String {
+    workload_address(name)
+}
+
+/// Names of attributes that must be stored as sensitive for an object.
+pub fn sensitive_names(schema: &KindSchema, attrs: &Attrs) -> Vec<String> {
+    let mut names: BTreeSet<String> = schema.sensitive_names().into_iter().collect();
+    for (k, v) in attrs {
+        if v.contains_sensitive() {
+            names.insert(k.clone());
+        }
+    }
+    names.into_iter().collect()
+}

@@ -1,0 +1,194 @@
+//! Plans: what must change, and why, to make the real world match the desired graph.
+//!
+//! `eval` computes desired values node by node (shared with apply, which re-evaluates
+//! what was unknown at plan time); `diff` compares them with the refreshed state and
+//! decides the action and reason of every object; `file` is the saved-plan format.
+//! The plan decides; apply follows it and never re-decides.
+
+pub mod diff;
+pub mod eval;
+pub mod file;
+
+use std::collections::BTreeMap;
+
+use crate::provider::Attrs;
+
+/// What happens to an object.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Action {
+    /// Made new.
+    Create,
+    /// Changed in place.
+    Update,
+    /// Destroyed and made new (or made new, then the old destroyed).
+    Replace,
+    /// Destroyed.
+    Delete,
+    /// Left as it is.
+    NoOp,
+}
+
+impl Action {
+    /// Wire name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Action::Create => "create",
+            Action::Update => "update",
+            Action::Replace => "replace",
+            Action::Delete => "delete",
+            Action::NoOp => "no-op",
+        }
+    }
+}
+
+/// Why.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Reason {
+    /// Not in state yet.
+    New,
+    /// These attributes changed in the configuration.
+    Changed(Vec<String>),
+    /// This force-new attribute changed.
+    ForceNew(String),
+    /// Reality changed outside baton; the change converges it.
+    Drift,
+    /// An earlier create failed midway.
+    Tainted,
+    /// `--replace` asked for it.
+    ReplaceRequested,
+    /// No workload needs it any more (or `--destroy`).
+    NoLongerReferenced,
+    /// Nothing to do.
+    Unchanged,
+}
+
+impl Reason {
+    /// Wire name.
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            Reason::New => "new",
+            Reason::Changed(_) => "changed",
+            Reason::ForceNew(_) => "force_new",
+            Reason::Drift => "drift",
+            Reason::Tainted => "tainted",
+            Reason::ReplaceRequested => "replace_requested",
+            Reason::NoLongerReferenced => "no_longer_referenced",
+            Reason::Unchanged => "unchanged",
+        }
+    }
+
+    /// A sentence for a reviewer.
+    pub fn describe(&self) -> String {
+        match self {
+            Reason::New => "new".into(),
+            Reason::Changed(attrs) => format!("changed: {}", attrs.join(", ")),
+            Reason::ForceNew(a) => format!("`{a}` changed and forces replacement"),
+            Reason::Drift => "changed outside baton".into(),
+            Reason::Tainted => "an earlier create did not finish".into(),
+            Reason::ReplaceRequested => "replacement requested".into(),
+            Reason::NoLongerReferenced => "no longer referenced".into(),
+            Reason::Unchanged => "unchanged".into(),
+        }
+    }
+}
+
+/// One object's change.
+#[derive(Debug, Clone)]
+pub struct Change {
+    /// Address.
+    pub address: String,
+    /// Score uid (empty for workloads).
+    pub uid: String,
+    /// Kind.
+    pub kind: String,
+    /// Provider.
+    pub provider: String,
+    /// Module that declares it.
+    pub module: String,
+    /// Workloads that need it.
+    pub workloads: Vec<String>,
+    /// What happens.
+    pub action: Action,
+    /// Why.
+    pub reason: Reason,
+    /// Attributes before (marked), `None` when it does not exist yet.
+    pub before: Option<Attrs>,
+    /// Attributes after (marked, unknowns for values computed at apply), `None` on delete.
+    pub after: Option<Attrs>,
+    /// Addresses of objects it depends on.
+    pub depends_on: Vec<String>,
+    /// Replace by creating first.
+    pub create_before_destroy: bool,
+}
+
+/// An object changed outside baton.
+#[derive(Debug, Clone)]
+pub struct Drift {
+    /// Address.
+    pub address: String,
+    /// Kind.
+    pub kind: String,
+    /// As recorded.
+    pub before: Attrs,
+    /// As read; `None` when the object is gone.
+    pub after: Option<Attrs>,
+}
+
+/// A whole plan.
+#[derive(Debug, Clone)]
+pub struct Plan {
+    /// Environment.
+    pub environment: String,
+    /// State lineage the plan is bound to.
+    pub lineage: String,
+    /// State serial the plan is bound to.
+    pub serial: u64,
+    /// Changes in schedule order (dependencies first; deletes in reverse dependency order).
+    pub changes: Vec<Change>,
+    /// Drift found by refresh.
+    pub drift: Vec<Drift>,
+    /// Whether this is a destroy plan.
+    pub destroy: bool,
+}
+
+/// Counts per action.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Summary {
+    /// Creates.
+    pub create: usize,
+    /// Updates.
+    pub update: usize,
+    /// Replaces.
+    pub replace: usize,
+    /// Deletes.
+    pub delete: usize,
+    /// Unchanged.
+    pub no_op: usize,
+}
+
+impl Plan {
+    /// Counts per action.
+    pub fn summary(&self) -> Summary {
+        let mut s = Summary::default();
+        for c in &self.changes {
+            match c.action {
+                Action::Create => s.create += 1,
+                Action::Update => s.update += 1,
+                Action::Replace => s.replace += 1,
+                Action::Delete => s.delete += 1,
+                Action::NoOp => s.no_op += 1,
+            }
+        }
+        s
+    }
+
+    /// True when applying would change something.
+    pub fn has_changes(&self) -> bool {
+        self.changes.iter().any(|c| c.action != Action::NoOp)
+    }
+
+    /// Changes by address.
+    pub fn by_address(&self) -> BTreeMap<&str, &Change> {
+        self.changes.iter().map(|c| (c.address.as_str(), c)).collect()
+    }
+}
