@@ -1,0 +1,293 @@
+//! `plan`, `apply`, `destroy`: prepare, lock, refresh, plan, confirm, apply, unlock.
+//! The lock is released on every path out of these functions, including errors and
+//! Ctrl-C; a run that is killed leaves a lock that the next run on the same host takes
+//! over once it sees the holder's process is gone.
+
+use std::io::{IsTerminal, Write};
+use std::path::{Path, PathBuf};
+
+use anyhow::Context as _;
+
+use super::{Outcome, PlanFormat, Terminal};
+use crate::apply::{self, ApplyOptions, Event};
+use crate::diag::{Diagnostic, Diagnostics, Stage};
+use crate::pipeline::{self, Failed, Prepared};
+use crate::plan::diff::PlanOptions;
+use crate::plan::{Action, Plan};
+use crate::render;
+use crate::score::LoadOptions;
+use crate::state::{SqliteStore, StateError};
+
+/// Options shared by plan, apply and destroy.
+pub struct RunOptions {
+    /// Score files.
+    pub files: Vec<PathBuf>,
+    /// Score loader options.
+    pub load: LoadOptions,
+    /// Environment name.
+    pub env: String,
+    /// Refresh before planning.
+    pub refresh: bool,
+    /// What to plan.
+    pub plan: PlanOptions,
+    /// Provider-call limit.
+    pub parallelism: usize,
+}
+
+/// Prints diagnostics of a failed preparation and returns the failure outcome.
+pub fn report_failed(f: Failed, term: &Terminal) -> Outcome {
+    let mut diags = f.diagnostics;
+    diags.sort(&f.sources);
+    eprint!("{}", render::diagnostics::text(&diags, &f.sources, term.stderr_color));
+    eprintln!("error: {} error{} found; nothing was changed", diags.error_count(), if diags.error_count() == 1 { "" } else { "s" });
+    Outcome::Failure
+}
+
+fn print_warnings(p: &Prepared, term: &Terminal) {
+    let mut w: Diagnostics = p.warnings.clone();
+    w.sort(&p.sources);
+    if !w.is_empty() {
+        eprint!("{}", render::diagnostics::text(&w, &p.sources, term.stderr_color));
+    }
+}
+
+fn print_plan_errors(errors: Vec<Diagnostic>, p: &Prepared, term: &Terminal) -> Outcome {
+    let mut d = Diagnostics::new();
+    d.extend(errors);
+    d.sort(&p.sources);
+    eprint!("{}", render::diagnostics::text(&d, &p.sources, term.stderr_color));
+    eprintln!("error: planning failed; nothing was changed");
+    Outcome::Failure
+}
+
+/// Runs `f` with the state locked for `operation`, always unlocking afterwards.
+async fn locked<T>(store: &mut SqliteStore, operation: &str, f: impl AsyncFnOnce(&mut SqliteStore) -> anyhow::Result<T>) -> anyhow::Result<T> {
+    let (lock, stale) = match store.lock(operation) {
+        Ok(l) => l,
+        Err(StateError::Locked(info)) => {
+            anyhow::bail!(
+                "the state is locked: {} is running `{}` (pid {}) since {}\n  lock id: {}\n  if that run is gone, release it with: baton state unlock {}",
+                info.holder,
+                info.operation,
+                info.pid,
+                info.since,
+                info.id,
+                info.id
+            )
+        }
+        Err(e) => return Err(e.into()),
+    };
+    if let Some(s) = stale {
+        eprintln!("warning: took over a lock left by {} (pid {}, `{}` since {}), whose process is gone", s.holder, s.pid, s.operation, s.since);
+    }
+    let result = tokio::select! {
+        r = f(store) => r,
+        _ = tokio::signal::ctrl_c(), if operation == "plan" => Err(anyhow::anyhow!("interrupted")),
+    };
+    store.unlock(&lock.id)?;
+    result
+}
+
+fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_multi_thread().enable_all().build().context("cannot start the async runtime")
+}
+
+/// `baton plan`.
+pub fn plan(root: &Path, opts: &RunOptions, format: PlanFormat, out: Option<&Path>, detailed: bool, term: &Terminal) -> anyhow::Result<Outcome> {
+    let prepared = match pipeline::prepare(root, &opts.env, &opts.files, &opts.load) {
+        Ok(p) => p,
+        Err(f) => return Ok(report_failed(f, term)),
+    };
+    print_warnings(&prepared, term);
+    let mut store = prepared.open_state()?;
+    let rt = runtime()?;
+    let planned = rt.block_on(async {
+        if opts.refresh {
+            locked(&mut store, "plan", async |s: &mut SqliteStore| {
+                let state = s.load()?;
+                Ok(pipeline::plan(&prepared, &state, true, opts.parallelism, &opts.plan).await)
+            })
+            .await
+        } else {
+            let state = store.load()?;
+            Ok(pipeline::plan(&prepared, &state, false, opts.parallelism, &opts.plan).await)
+        }
+    })?;
+    let planned = match planned {
+        Ok(p) => p,
+        Err(errors) => return Ok(print_plan_errors(errors, &prepared, term)),
+    };
+    let plan = &planned.plan;
+    let text = render::plan::text(plan, term.stdout_color);
+    match format {
+        PlanFormat::Text => print!("{text}"),
+        PlanFormat::Json => println!("{}", serde_json::to_string_pretty(&render::plan::json(plan))?),
+    }
+    if let Some(path) = out {
+        crate::plan::file::write(path, plan, &opts.plan, &render::plan::text(plan, render::Color::Never))?;
+        if format == PlanFormat::Text {
+            println!("\nSaved the plan to {}; apply it with: baton apply {}", path.display(), path.display());
+        }
+    }
+    Ok(if detailed && plan.has_changes() { Outcome::Changes } else { Outcome::Success })
+}
+
+/// `baton apply` and `baton destroy`.
+pub fn apply(root: &Path, opts: &RunOptions, plan_file: Option<&Path>, auto_approve: bool, term: &Terminal) -> anyhow::Result<Outcome> {
+    let saved = match plan_file {
+        Some(p) => Some(crate::plan::file::read(p)?),
+        None => None,
+    };
+    let prepared = match pipeline::prepare(root, &opts.env, &opts.files, &opts.load) {
+        Ok(p) => p,
+        Err(f) => return Ok(report_failed(f, term)),
+    };
+    print_warnings(&prepared, term);
+    if let Some(saved) = &saved {
+        if saved.environment != prepared.env.name {
+            anyhow::bail!("the plan file is for environment `{}`, not `{}`", saved.environment, prepared.env.name);
+        }
+    }
+    let mut store = prepared.open_state()?;
+    let rt = runtime()?;
+    let operation = if opts.plan.destroy { "destroy" } else { "apply" };
+    let outcome = rt.block_on(locked(&mut store, operation, async |store: &mut SqliteStore| {
+        let state = store.load()?;
+        let mut plan_opts = opts.plan.clone();
+        if let Some(saved) = &saved {
+            if saved.lineage != state.lineage || saved.serial != state.serial {
+                anyhow::bail!(
+                    "the plan file is stale: it was made for state {} serial {}, but the state is now {} serial {}; make a new plan",
+                    saved.lineage,
+                    saved.serial,
+                    state.lineage,
+                    state.serial
+                );
+            }
+            plan_opts = saved.options.clone();
+        }
+        let planned = match pipeline::plan(&prepared, &state, opts.refresh, opts.parallelism, &plan_opts).await {
+            Ok(p) => p,
+            Err(errors) => return Ok(print_plan_errors(errors, &prepared, term)),
+        };
+        let plan = planned.plan;
+        if let Some(saved) = &saved {
+            if let Some(diff) = crate::plan::file::first_difference(&saved.plan, &render::plan::json(&plan)) {
+                anyhow::bail!("the plan file no longer matches what would be done ({diff}); the inputs or the real world changed since it was made; make a new plan");
+            }
+        }
+        print!("{}", render::plan::text(&plan, term.stdout_color));
+        if !plan.has_changes() {
+            return Ok(Outcome::Success);
+        }
+        if saved.is_none() && !auto_approve && !confirm(&plan, operation)? {
+            println!("\n{} cancelled; nothing was changed.", if opts.plan.destroy { "Destroy" } else { "Apply" });
+            return Ok(Outcome::Failure);
+        }
+        println!();
+        let ctx = prepared.context();
+        let report = apply::apply(&ctx, &plan, planned.values, store, &ApplyOptions { parallelism: opts.parallelism }, progress(term)).await?;
+        let n = |k: &str| report.done.get(k).copied().unwrap_or(0);
+        println!();
+        if report.interrupted {
+            println!("Interrupted: finished what was running; the state records everything that was done.");
+        }
+        if report.failed.is_empty() && !report.interrupted {
+            println!("Apply complete! {} added, {} changed, {} replaced, {} destroyed.", n("create"), n("update"), n("replace"), n("delete"));
+            Ok(Outcome::Success)
+        } else {
+            for (addr, msg) in &report.failed {
+                eprintln!("error: {addr}: {msg}");
+            }
+            if !report.skipped.is_empty() {
+                eprintln!("skipped because something they need failed: {}", report.skipped.join(", "));
+            }
+            eprintln!(
+                "Apply failed: {} added, {} changed, {} replaced, {} destroyed before the failure; the state records them.",
+                n("create"),
+                n("update"),
+                n("replace"),
+                n("delete")
+            );
+            Ok(Outcome::Failure)
+        }
+    }))?;
+    Ok(outcome)
+}
+
+fn confirm(plan: &Plan, operation: &str) -> anyhow::Result<bool> {
+    if !std::io::stdin().is_terminal() {
+        anyhow::bail!("refusing to {operation} without confirmation: stdin is not a terminal; review the plan and pass --auto-approve");
+    }
+    let s = plan.summary();
+    print!(
+        "\nDo you want to {operation} in `{}`? {} to add, {} to change, {} to replace, {} to destroy.\n  Only 'yes' will be accepted: ",
+        plan.environment, s.create, s.update, s.replace, s.delete
+    );
+    std::io::stdout().flush()?;
+    let mut answer = String::new();
+    std::io::stdin().read_line(&mut answer)?;
+    Ok(answer.trim() == "yes")
+}
+
+fn progress(term: &Terminal) -> impl FnMut(Event) {
+    let bar = if term.stdout_color == render::Color::Always && std::io::stdout().is_terminal() {
+        let pb = indicatif::ProgressBar::new_spinner();
+        pb.enable_steady_tick(std::time::Duration::from_millis(120));
+        Some(pb)
+    } else {
+        None
+    };
+    let mut running = 0usize;
+    let mut done = 0usize;
+    move |e: Event| {
+        let line = match &e {
+            Event::Started { address, action } => {
+                running += 1;
+                format!("{address}: {}...", ing(*action))
+            }
+            Event::Finished { address, action, elapsed } => {
+                running -= 1;
+                done += 1;
+                format!("{address}: {} after {:.1}s", ed(*action), elapsed.as_secs_f64())
+            }
+            Event::Failed { address, error } => {
+                running = running.saturating_sub(1);
+                format!("{address}: failed: {error}")
+            }
+            Event::Skipped { address } => format!("{address}: skipped (a dependency failed)"),
+        };
+        match &bar {
+            Some(pb) => {
+                pb.println(line);
+                pb.set_message(format!("{done} done, {running} in progress"));
+            }
+            None => println!("{line}"),
+        }
+    }
+}
+
+fn ing(a: Action) -> &'static str {
+    match a {
+        Action::Create => "Creating",
+        Action::Update => "Updating",
+        Action::Replace => "Replacing",
+        Action::Delete => "Destroying",
+        Action::NoOp => "Reading",
+    }
+}
+
+fn ed(a: Action) -> &'static str {
+    match a {
+        Action::Create => "Created",
+        Action::Update => "Updated",
+        Action::Replace => "Replaced",
+        Action::Delete => "Destroyed",
+        Action::NoOp => "Read",
+    }
+}
+
+/// A located error for a bad `--target`/`--replace` address.
+pub fn unknown_address(addr: &str) -> Diagnostic {
+    Diagnostic::error(Stage::Options, "options/address", format!("no such address `{addr}`"))
+}
