@@ -10,11 +10,17 @@
 //! text and JSON; `cli` is the thin command layer. See ARCHITECTURE.md for the map.
 
 pub mod addr;
+pub mod apply;
 pub mod provider;
+pub mod refresh;
 pub mod cli;
+pub mod config;
 pub mod diag;
+pub mod graph;
 pub mod hcl;
 pub mod module;
+pub mod pipeline;
+pub mod plan;
 pub mod render;
 pub mod score;
 pub mod state;

@@ -1,6 +1,8 @@
 //! The command line: clap types and one thin function per command.
 //! Commands return an [`Outcome`]; `main` turns it into the exit code.
 
+mod engine;
+mod inspect;
 mod validate;
 
 use std::io::IsTerminal;
@@ -37,8 +39,199 @@ pub struct Cli {
 /// The commands.
 #[derive(Debug, Subcommand)]
 pub enum Command {
+    /// Write a starter score.yaml and baton.hcl.
+    Init,
     /// Check Score files: schema, placeholders, `before`, shared resources. Touches no state.
     Validate(ValidateArgs),
+    /// Show what apply would change, and why.
+    Plan(PlanArgs),
+    /// Make the changes (of a fresh plan, or of a saved plan file).
+    Apply(ApplyArgs),
+    /// Delete everything baton made in the environment.
+    Destroy(DestroyArgs),
+    /// Show a saved plan file, or the state.
+    Show(ShowArgs),
+    /// Print the outputs of the resources.
+    Output(OutputArgs),
+    /// Print the dependency graph.
+    Graph(GraphArgs),
+    /// Inspect and repair the state.
+    #[command(subcommand)]
+    State(StateCommand),
+    /// List the resource modules, or show those of one type.
+    #[command(subcommand)]
+    Modules(ModulesCommand),
+}
+
+/// Options of every planning command.
+#[derive(Debug, Args, Clone)]
+pub struct PlanFlags {
+    /// Score inputs.
+    #[command(flatten)]
+    pub score: ScoreArgs,
+    /// Read every recorded object before planning (drift detection).
+    #[arg(long, default_value_t = true, action = clap::ArgAction::Set, value_name = "BOOL")]
+    pub refresh: bool,
+    /// Only this address (resource address, Score uid or workload.NAME) and what it needs.
+    #[arg(long, value_name = "ADDR")]
+    pub target: Vec<String>,
+    /// Replace this address even if it is unchanged.
+    #[arg(long, value_name = "ADDR")]
+    pub replace: Vec<String>,
+    /// At most this many provider calls at once.
+    #[arg(long, default_value_t = 10, value_name = "N")]
+    pub parallelism: usize,
+}
+
+/// Output format of plans and state.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum PlanFormat {
+    /// For people.
+    Text,
+    /// For tools (docs/plan-json.md).
+    Json,
+}
+
+/// `baton plan`.
+#[derive(Debug, Args)]
+pub struct PlanArgs {
+    /// Planning options.
+    #[command(flatten)]
+    pub flags: PlanFlags,
+    /// Save the plan (no secrets) for `baton apply FILE`.
+    #[arg(long, value_name = "FILE")]
+    pub out: Option<PathBuf>,
+    /// Output format.
+    #[arg(long, value_enum, default_value = "text")]
+    pub format: PlanFormat,
+    /// Exit 2 when there are changes, 0 when there are none.
+    #[arg(long)]
+    pub detailed_exitcode: bool,
+    /// Plan to destroy everything.
+    #[arg(long)]
+    pub destroy: bool,
+}
+
+/// `baton apply`.
+#[derive(Debug, Args)]
+pub struct ApplyArgs {
+    /// A plan file from `baton plan --out`.
+    pub plan_file: Option<PathBuf>,
+    /// Planning options.
+    #[command(flatten)]
+    pub flags: PlanFlags,
+    /// Do not ask for confirmation.
+    #[arg(long)]
+    pub auto_approve: bool,
+}
+
+/// `baton destroy`.
+#[derive(Debug, Args)]
+pub struct DestroyArgs {
+    /// Planning options.
+    #[command(flatten)]
+    pub flags: PlanFlags,
+    /// Do not ask for confirmation.
+    #[arg(long)]
+    pub auto_approve: bool,
+}
+
+/// `baton show`.
+#[derive(Debug, Args)]
+pub struct ShowArgs {
+    /// A plan file; without it, the state is shown.
+    pub plan_file: Option<PathBuf>,
+    /// Output format.
+    #[arg(long, value_enum, default_value = "text")]
+    pub format: PlanFormat,
+}
+
+/// `baton output`.
+#[derive(Debug, Args)]
+pub struct OutputArgs {
+    /// Only this resource (Score uid).
+    pub uid: Option<String>,
+    /// Score inputs.
+    #[command(flatten)]
+    pub score: ScoreArgs,
+    /// JSON output.
+    #[arg(long)]
+    pub json: bool,
+    /// Show secret values (never do this in CI logs).
+    #[arg(long)]
+    pub show_sensitive: bool,
+}
+
+/// Graph output format.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum GraphFormat {
+    /// Graphviz.
+    Dot,
+    /// Mermaid flowchart.
+    Mermaid,
+}
+
+/// `baton graph`.
+#[derive(Debug, Args)]
+pub struct GraphArgs {
+    /// Score inputs.
+    #[command(flatten)]
+    pub score: ScoreArgs,
+    /// Output format.
+    #[arg(long, value_enum, default_value = "dot")]
+    pub format: GraphFormat,
+    /// Only this workload and what it needs.
+    #[arg(long, value_name = "NAME")]
+    pub workload: Option<String>,
+}
+
+/// `baton state …`.
+#[derive(Debug, Subcommand)]
+pub enum StateCommand {
+    /// List recorded addresses.
+    List,
+    /// Show one recorded object (secrets redacted).
+    Show {
+        /// Address.
+        address: String,
+    },
+    /// Forget an object without touching it.
+    Rm {
+        /// Address.
+        address: String,
+    },
+    /// Every recorded change.
+    History,
+    /// Release a lock left by a run that is gone.
+    Unlock {
+        /// The lock id printed by the run that found it.
+        lock_id: String,
+    },
+}
+
+/// `baton modules …`.
+#[derive(Debug, Subcommand)]
+pub enum ModulesCommand {
+    /// Every module of the environment.
+    List,
+    /// The modules of one Score resource type.
+    Show {
+        /// The type, e.g. `postgres`.
+        kind: String,
+    },
+}
+
+impl PlanFlags {
+    fn run_options(&self, env: &str, destroy: bool) -> engine::RunOptions {
+        engine::RunOptions {
+            files: self.score.score_files(),
+            load: self.score.load_options(),
+            env: env.to_string(),
+            refresh: self.refresh,
+            plan: crate::plan::diff::PlanOptions { destroy, targets: self.target.clone(), replace: self.replace.clone() },
+            parallelism: self.parallelism.max(1),
+        }
+    }
 }
 
 /// The Score inputs every command that reads Score files shares.
@@ -154,7 +347,25 @@ pub fn run(cli: Cli) -> anyhow::Result<Outcome> {
         stderr_color: Color::detect(cli.no_color, std::io::stderr().is_terminal()),
         stdout_color: Color::detect(cli.no_color, std::io::stdout().is_terminal()),
     };
+    let root = std::env::current_dir()?;
+    let env = cli.env.as_str();
     match cli.command {
+        Command::Init => inspect::init(&root),
         Command::Validate(args) => validate::run(&args, &term),
+        Command::Plan(a) => engine::plan(&root, &a.flags.run_options(env, a.destroy), a.format, a.out.as_deref(), a.detailed_exitcode, &term),
+        Command::Apply(a) => engine::apply(&root, &a.flags.run_options(env, false), a.plan_file.as_deref(), a.auto_approve, &term),
+        Command::Destroy(a) => engine::apply(&root, &a.flags.run_options(env, true), None, a.auto_approve, &term),
+        Command::Show(a) => inspect::show(&root, env, a.plan_file.as_deref(), a.format),
+        Command::Output(a) => {
+            let flags = PlanFlags { score: a.score.clone(), refresh: false, target: vec![], replace: vec![], parallelism: 1 };
+            inspect::output(&root, &flags.run_options(env, false), a.uid.as_deref(), a.json, a.show_sensitive, &term)
+        }
+        Command::Graph(a) => {
+            let flags = PlanFlags { score: a.score.clone(), refresh: false, target: vec![], replace: vec![], parallelism: 1 };
+            inspect::graph(&root, &flags.run_options(env, false), a.format, a.workload.as_deref(), &term)
+        }
+        Command::State(cmd) => inspect::state(&root, env, &cmd),
+        Command::Modules(ModulesCommand::List) => inspect::modules(&root, env, None, &term),
+        Command::Modules(ModulesCommand::Show { kind }) => inspect::modules(&root, env, Some(&kind), &term),
     }
 }
