@@ -14,4 +14,5 @@ pub mod cli;
 pub mod diag;
 pub mod render;
 pub mod score;
+pub mod target;
 pub mod value;
