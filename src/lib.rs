@@ -24,4 +24,5 @@ pub mod plan;
 pub mod render;
 pub mod score;
 pub mod state;
+pub mod target;
 pub mod value;
