@@ -392,7 +392,11 @@ impl Context<'_> {
         };
         let mut files = BTreeMap::new();
         let mut secret_files = BTreeMap::new();
+        let mut base64_paths = Vec::new();
         for m in manifests {
+            if m.encoding == target::Encoding::Base64 {
+                base64_paths.push(Value::string(m.path.clone()));
+            }
             if m.content.contains_sensitive() {
                 secret_files.insert(m.path, m.content.reveal());
             } else {
@@ -403,6 +407,9 @@ impl Context<'_> {
         attrs.insert("dir".into(), Value::string(dir));
         attrs.insert("files".into(), Value::Map(files));
         attrs.insert("secret_files".into(), Value::sensitive(Value::Map(secret_files)));
+        if !base64_paths.is_empty() {
+            attrs.insert("base64_paths".into(), Value::List(base64_paths));
+        }
         Ok(attrs)
     }
 }

@@ -149,9 +149,11 @@ impl Provider for RandomProvider {
         vec![password_schema(), id_schema()]
     }
 
-    async fn read(&self, _kind: &str, prior: &Attrs) -> Result<Option<Attrs>, ProviderError> {
-        // Nothing outside baton holds these values: state is the truth.
-        Ok(Some(prior.clone()))
+    async fn read(&self, kind: &str, prior: &Attrs) -> Result<Option<Attrs>, ProviderError> {
+        // Nothing outside baton holds these values: state is the truth. Without its
+        // generated value (an interrupted create) the object was never made.
+        let generated = if kind == "random_password" { "result" } else { "hex" };
+        Ok(prior.contains_key(generated).then(|| prior.clone()))
     }
 
     async fn create(&self, kind: &str, config: &Attrs) -> Result<Attrs, ProviderError> {

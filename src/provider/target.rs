@@ -31,6 +31,7 @@ fn schema() -> KindSchema {
             AttrSchema::required("dir", AttrType::String, "Directory the files are written to, relative to the project.").force_new(),
             AttrSchema::optional("files", AttrType::Map, "Relative path → content."),
             AttrSchema::optional("secret_files", AttrType::Map, "Relative path → content, written mode 0600.").sensitive(),
+            AttrSchema::optional("base64_paths", AttrType::List, "Paths whose content is base64 of the file's bytes (binary files)."),
         ],
         create_before_destroy: false,
     }
@@ -42,6 +43,24 @@ fn files_of(attrs: &Attrs, name: &str) -> BTreeMap<String, String> {
         .and_then(Value::as_map)
         .map(|m| m.iter().filter_map(|(k, v)| v.as_str().map(|s| (k.clone(), s.to_string()))).collect())
         .unwrap_or_default()
+}
+
+fn base64_paths(attrs: &Attrs) -> Vec<String> {
+    attrs.get("base64_paths").and_then(Value::as_list).map(|l| l.iter().filter_map(|v| v.as_str().map(str::to_string)).collect()).unwrap_or_default()
+}
+
+fn decode(content: &str, base64: bool) -> Result<Vec<u8>, ProviderError> {
+    use base64::Engine;
+    if base64 {
+        base64::engine::general_purpose::STANDARD.decode(content.trim()).map_err(|e| ProviderError::Invalid(format!("binary manifest is not base64: {e}")))
+    } else {
+        Ok(content.as_bytes().to_vec())
+    }
+}
+
+fn encode(bytes: Vec<u8>, base64: bool) -> String {
+    use base64::Engine;
+    if base64 { base64::engine::general_purpose::STANDARD.encode(bytes) } else { String::from_utf8_lossy(&bytes).into_owned() }
 }
 
 fn safe_relative(p: &str) -> Result<&Path, ProviderError> {
@@ -61,10 +80,11 @@ impl TargetProvider {
     fn write_all(&self, config: &Attrs, prior: Option<&Attrs>) -> Result<Attrs, ProviderError> {
         let dir = self.dir(config)?;
         let mut keep = Vec::new();
+        let b64 = base64_paths(config);
         for (name, mode) in [("files", 0o644), ("secret_files", 0o600)] {
             for (p, content) in files_of(config, name) {
                 let rel = safe_relative(&p)?;
-                write_file(&dir.join(rel), content.as_bytes(), mode)?;
+                write_file(&dir.join(rel), &decode(&content, b64.contains(&p))?, mode)?;
                 keep.push(p);
             }
         }
@@ -113,6 +133,7 @@ impl Provider for TargetProvider {
         let dir = self.dir(prior)?;
         let mut out = prior.clone();
         let mut any = false;
+        let b64 = base64_paths(prior);
         for name in ["files", "secret_files"] {
             let mut now = BTreeMap::new();
             for p in files_of(prior, name).keys() {
@@ -120,7 +141,7 @@ impl Provider for TargetProvider {
                 match std::fs::read(&path) {
                     Ok(bytes) => {
                         any = true;
-                        now.insert(p.clone(), Value::string(String::from_utf8_lossy(&bytes).into_owned()));
+                        now.insert(p.clone(), Value::string(encode(bytes, b64.contains(p))));
                     }
                     Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
                     Err(e) => return Err(ProviderError::Failed(format!("cannot read {}: {e}", path.display()))),
