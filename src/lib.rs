@@ -12,6 +12,7 @@
 pub mod addr;
 pub mod cli;
 pub mod diag;
+pub mod expr;
 pub mod render;
 pub mod score;
 pub mod value;
