@@ -11,16 +11,17 @@
 
 pub mod addr;
 pub mod apply;
-pub mod provider;
-pub mod refresh;
 pub mod cli;
 pub mod config;
 pub mod diag;
+pub mod expr;
 pub mod graph;
 pub mod hcl;
 pub mod module;
 pub mod pipeline;
 pub mod plan;
+pub mod provider;
+pub mod refresh;
 pub mod render;
 pub mod score;
 pub mod state;

@@ -10,7 +10,7 @@ use anyhow::Context as _;
 
 use super::{Outcome, PlanFormat, Terminal};
 use crate::apply::{self, ApplyOptions, Event};
-use crate::diag::{Diagnostic, Diagnostics, Stage};
+use crate::diag::{Diagnostic, Diagnostics};
 use crate::pipeline::{self, Failed, Prepared};
 use crate::plan::diff::PlanOptions;
 use crate::plan::{Action, Plan};
@@ -287,7 +287,3 @@ fn ed(a: Action) -> &'static str {
     }
 }
 
-/// A located error for a bad `--target`/`--replace` address.
-pub fn unknown_address(addr: &str) -> Diagnostic {
-    Diagnostic::error(Stage::Options, "options/address", format!("no such address `{addr}`"))
-}

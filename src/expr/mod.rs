@@ -1,0 +1,134 @@
+//! HCL expression evaluation: a pure evaluator over [`Value`]s with unknown and
+//! sensitive marks, the static references an expression makes, and the built-in
+//! functions.
+//!
+//! This file owns the public API; the work is split by job:
+//! `eval` (expressions, `for`, calls), `traverse` (`.attr`, `[i]`, splats), `template`
+//! (strings and heredocs), `ops` (operators), `convert` and `number` (automatic
+//! conversions and arithmetic), `refs` (static references), `functions` (the library).
+//!
+//! Marks follow Terraform: an operation with an unknown operand is unknown; an operation
+//! with a sensitive operand is sensitive, and a secret never appears in an error message.
+
+mod convert;
+mod eval;
+mod functions;
+mod number;
+mod ops;
+mod refs;
+mod template;
+mod traverse;
+
+#[cfg(test)]
+mod tests;
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::ops::Range;
+
+use hcl_edit::expr::Expression;
+
+use crate::value::Value;
+
+/// Variables visible to an expression: root name → value (e.g. `param`, `score`, `env`,
+/// `provider`, and one entry per resource kind: `random_password` →
+/// `Map{name → Map{attr → Value}}`).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Scope {
+    /// Root variables by name.
+    pub vars: BTreeMap<String, Value>,
+}
+
+impl Scope {
+    /// An empty scope.
+    pub fn new() -> Scope {
+        Scope::default()
+    }
+
+    /// The scope with one more root variable.
+    pub fn with(mut self, name: impl Into<String>, value: Value) -> Scope {
+        self.vars.insert(name.into(), value);
+        self
+    }
+}
+
+/// An evaluation error: a message, the byte span in the HCL source, an optional hint.
+#[derive(Debug, Clone, PartialEq)]
+pub struct EvalError {
+    /// Short lowercase summary; never contains a sensitive value.
+    pub message: String,
+    /// The smallest offending sub-expression, as byte offsets into the parsed source.
+    pub span: Option<Range<usize>>,
+    /// A likely fix ("did you mean `name`?").
+    pub help: Option<String>,
+}
+
+impl EvalError {
+    /// An error at `span`.
+    pub fn new(message: impl Into<String>, span: Option<Range<usize>>) -> EvalError {
+        EvalError {
+            message: message.into(),
+            span,
+            help: None,
+        }
+    }
+
+    /// The same error with a hint.
+    pub fn with_help(mut self, help: Option<String>) -> EvalError {
+        self.help = help;
+        self
+    }
+}
+
+impl fmt::Display for EvalError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.message)?;
+        if let Some(help) = &self.help {
+            write!(f, " (help: {help})")?;
+        }
+        Ok(())
+    }
+}
+
+impl std::error::Error for EvalError {}
+
+/// Evaluates an expression against the variables of `scope`.
+pub fn eval(expr: &Expression, scope: &Scope) -> Result<Value, EvalError> {
+    eval::Env::root(scope).eval(expr)
+}
+
+/// One static reference an expression makes: the traversal path from a root variable as
+/// far as it is made of attribute names and literal indexes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Reference {
+    /// E.g. `["postgres_role", "owner", "name"]` for `postgres_role.owner.name`.
+    pub path: Vec<String>,
+    /// The span of the static part of the traversal (from the root variable to the last
+    /// step in `path`).
+    pub span: Option<Range<usize>>,
+}
+
+/// Every static reference an expression makes, in source order (variables bound by `for`
+/// expressions and template `for` directives are not references). Used to build
+/// dependency edges.
+pub fn references(expr: &Expression) -> Vec<Reference> {
+    refs::references(expr)
+}
+
+/// Calls a built-in function by name with evaluated arguments (`try` returns its first
+/// argument and `can` returns `true`, as their arguments already evaluated).
+pub fn call(name: &str, args: Vec<Value>) -> Result<Value, String> {
+    let Some(func) = functions::lookup(name) else {
+        let mut msg = format!("unknown function `{name}`");
+        if let Some(near) = crate::diag::did_you_mean(name, function_names().iter().copied()) {
+            msg.push_str(&format!("; did you mean `{near}`?"));
+        }
+        return Err(msg);
+    };
+    functions::invoke(func, args).map_err(|e| e.msg)
+}
+
+/// Names of all built-in functions, sorted (for "did you mean" and docs).
+pub fn function_names() -> &'static [&'static str] {
+    functions::NAMES
+}
