@@ -7,7 +7,7 @@ provisions "route" {
 
 param "host" {
   type        = string
-  description = "The host name, usually ${resources.DNS.host}"
+  description = "The host name, usually $${resources.DNS.host}"
 }
 
 param "path" {

@@ -397,7 +397,7 @@ impl Context<'_> {
             if m.encoding == target::Encoding::Base64 {
                 base64_paths.push(Value::string(m.path.clone()));
             }
-            if m.content.contains_sensitive() {
+            if m.content.contains_sensitive() || m.mode == Some(target::SENSITIVE_MODE) {
                 secret_files.insert(m.path, m.content.reveal());
             } else {
                 files.insert(m.path, m.content);
