@@ -1,5 +1,6 @@
 //! baton's integration tests: user sessions driving the real binary.
 
 mod overrides;
+mod engine;
 mod support;
 mod validate;

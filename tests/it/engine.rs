@@ -1,0 +1,244 @@
+//! The engine end to end, driving the real binary: apply, no-change plans, updates,
+//! replaces, deletes in order, destroy, determinism, saved plans, confirmation.
+
+use serde_json::Value;
+
+use crate::support::Sandbox;
+
+fn hello() -> Sandbox {
+    let sb = Sandbox::new();
+    sb.copy_from_repo("examples/hello");
+    sb
+}
+
+fn plan_json(sb: &Sandbox, extra: &[&str]) -> Value {
+    let mut args = vec!["plan", "--format", "json"];
+    args.extend_from_slice(extra);
+    let run = sb.run(&args);
+    assert!(run.code == 0 || run.code == 2, "{}", run.transcript());
+    serde_json::from_str(&run.stdout).unwrap_or_else(|e| panic!("plan JSON: {e}\n{}", run.stdout))
+}
+
+fn changed(plan: &Value) -> Vec<(String, String, String)> {
+    plan["changes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|c| c["action"] != "no-op")
+        .map(|c| (c["action"].as_str().unwrap().to_string(), c["address"].as_str().unwrap().to_string(), c["reason"].as_str().unwrap().to_string()))
+        .collect()
+}
+
+fn apply(sb: &Sandbox) {
+    let run = sb.run(&["apply", "--auto-approve"]);
+    assert_eq!(run.code, 0, "{}", run.transcript());
+}
+
+#[test]
+fn hello_applies_and_a_second_plan_has_no_changes() {
+    let sb = hello();
+    let run = sb.run(&["apply", "--auto-approve"]);
+    assert_eq!(run.code, 0, "{}", run.transcript());
+    assert!(run.stdout.contains("Apply complete! 6 added, 0 changed, 0 replaced, 0 destroyed."), "{}", run.stdout);
+    // Real results: manifests with resolved values, the secret only in the Secret.
+    let web = sb.read("deploy/local/web.yaml");
+    assert!(web.contains("value: http://dns-"), "{web}");
+    assert!(web.contains("secretKeyRef"), "{web}");
+    assert!(sb.path().join(".baton/volumes/volume-default--job-queue").is_dir());
+    let again = sb.run(&["plan", "--detailed-exitcode"]);
+    assert_eq!(again.code, 0, "{}", again.transcript());
+    assert!(again.stdout.contains("No changes."), "{}", again.stdout);
+}
+
+#[test]
+fn editing_a_param_gives_exactly_one_update() {
+    let sb = hello();
+    apply(&sb);
+    let score = sb.read("web.score.yaml").replace("      path: /\n", "      path: /shop\n");
+    sb.write("web.score.yaml", &score);
+    let plan = plan_json(&sb, &[]);
+    assert_eq!(changed(&plan), vec![("update".to_string(), "route.default#web.route/local_file.route".to_string(), "changed".to_string())]);
+    let c = plan["changes"].as_array().unwrap().iter().find(|c| c["action"] == "update").unwrap();
+    assert_eq!(c["changed_attributes"], serde_json::json!(["content"]));
+    let run = sb.run(&["plan", "--detailed-exitcode"]);
+    assert_eq!(run.code, 2, "{}", run.transcript());
+}
+
+#[test]
+fn changing_a_force_new_attribute_gives_replace() {
+    let sb = hello();
+    apply(&sb);
+    let score = sb.read("web.score.yaml").replace("length: 32", "length: 40");
+    sb.write("web.score.yaml", &score);
+    let plan = plan_json(&sb, &[]);
+    let c = plan["changes"].as_array().unwrap().iter().find(|c| c["address"] == "secret.default#web.session/random_password.value").unwrap();
+    assert_eq!(c["action"], "replace");
+    assert_eq!(c["reason"], "force_new");
+    assert_eq!(c["forced_by"], "length");
+    apply(&sb);
+    assert_eq!(sb.run(&["plan", "--detailed-exitcode"]).code, 0);
+}
+
+const SITE_MODULE: &str = r#"
+provisions "site" {}
+param "name" {
+  type    = string
+  default = "site"
+}
+resource "local_directory" "dir" {
+  path = ".baton/sites/${score.resource}"
+}
+resource "local_file" "index" {
+  path    = "${local_directory.dir.path}/index.html"
+  content = "<h1>${param.name}</h1>"
+}
+output "url" {
+  value = "file://${local_directory.dir.absolute_path}/index.html"
+}
+"#;
+
+const SITE_SCORE: &str = "apiVersion: score.dev/v1b1
+metadata:
+  name: web
+containers:
+  main:
+    image: nginx
+    variables:
+      URL: ${resources.site.url}
+resources:
+  site:
+    type: site
+";
+
+#[test]
+fn removing_a_resource_deletes_in_reverse_dependency_order() {
+    let sb = Sandbox::new();
+    sb.write("modules/site.hcl", SITE_MODULE);
+    sb.write("score.yaml", SITE_SCORE);
+    apply(&sb);
+    assert_eq!(sb.read(".baton/sites/site/index.html"), "<h1>site</h1>");
+    sb.write("score.yaml", "apiVersion: score.dev/v1b1\nmetadata:\n  name: web\ncontainers:\n  main:\n    image: nginx\n");
+    let plan = plan_json(&sb, &[]);
+    let deletes: Vec<String> = changed(&plan).into_iter().filter(|(a, _, _)| a == "delete").map(|(_, addr, reason)| format!("{addr} {reason}")).collect();
+    assert_eq!(
+        deletes,
+        vec![
+            "site.default#web.site/local_file.index no_longer_referenced".to_string(),
+            "site.default#web.site/local_directory.dir no_longer_referenced".to_string(),
+        ]
+    );
+    apply(&sb);
+    assert!(!sb.path().join(".baton/sites/site").exists());
+}
+
+#[test]
+fn destroy_empties_the_state() {
+    let sb = hello();
+    apply(&sb);
+    let run = sb.run(&["destroy", "--auto-approve"]);
+    assert_eq!(run.code, 0, "{}", run.transcript());
+    assert!(run.stdout.contains("6 destroyed"), "{}", run.stdout);
+    let list = sb.run(&["state", "list"]);
+    assert_eq!(list.code, 0);
+    assert_eq!(list.stdout, "");
+    assert!(!sb.path().join("deploy/local/web.yaml").exists());
+    assert!(!sb.path().join(".baton/volumes/volume-default--web-uploads").exists());
+}
+
+#[test]
+fn plans_are_byte_identical_and_independent_of_file_order() {
+    let sb = hello();
+    apply(&sb);
+    sb.write("web.score.yaml", &sb.read("web.score.yaml").replace("path: /\n", "path: /v2\n"));
+    let args_a = ["plan", "-f", "web.score.yaml", "-f", "worker.score.yaml"];
+    let args_b = ["plan", "-f", "worker.score.yaml", "-f", "web.score.yaml"];
+    for fmt in ["text", "json"] {
+        let a1 = sb.run(&[&args_a[..], &["--format", fmt]].concat());
+        let a2 = sb.run(&[&args_a[..], &["--format", fmt]].concat());
+        let b = sb.run(&[&args_b[..], &["--format", fmt]].concat());
+        assert_eq!(a1.code, 0, "{}", a1.transcript());
+        assert_eq!(a1.stdout, a2.stdout, "{fmt}: same inputs, same plan");
+        assert_eq!(a1.stdout, b.stdout, "{fmt}: order of -f does not matter");
+    }
+}
+
+#[test]
+fn apply_refuses_without_a_terminal_unless_auto_approved() {
+    let sb = hello();
+    let run = sb.run(&["apply"]);
+    assert_eq!(run.code, 1, "{}", run.transcript());
+    assert!(run.stderr.contains("stdin is not a terminal"), "{}", run.stderr);
+    assert_eq!(sb.run(&["state", "list"]).stdout, "", "nothing was applied");
+}
+
+#[test]
+fn saved_plans_apply_and_are_refused_once_stale() {
+    let sb = hello();
+    let run = sb.run(&["plan", "--out", "first.plan"]);
+    assert_eq!(run.code, 0, "{}", run.transcript());
+    let saved = sb.read("first.plan");
+    assert!(saved.contains("\"baton_plan_file\": 1"));
+    let run = sb.run(&["apply", "first.plan"]);
+    assert_eq!(run.code, 0, "{}", run.transcript());
+    // The state moved on: the same file is refused.
+    let run = sb.run(&["apply", "first.plan"]);
+    assert_eq!(run.code, 1, "{}", run.transcript());
+    assert!(run.stderr.contains("the plan file is stale"), "{}", run.stderr);
+    // A plan whose inputs changed before apply is refused too.
+    sb.write("web.score.yaml", &sb.read("web.score.yaml").replace("path: /\n", "path: /a\n"));
+    assert_eq!(sb.run(&["plan", "--out", "second.plan"]).code, 0);
+    sb.write("web.score.yaml", &sb.read("web.score.yaml").replace("path: /a\n", "path: /b\n"));
+    let run = sb.run(&["apply", "second.plan"]);
+    assert_eq!(run.code, 1, "{}", run.transcript());
+    assert!(run.stderr.contains("no longer matches"), "{}", run.stderr);
+}
+
+#[test]
+fn secrets_appear_in_no_output() {
+    let sb = hello();
+    apply(&sb);
+    let out = sb.run(&["output", "--json", "--show-sensitive"]);
+    assert_eq!(out.code, 0, "{}", out.transcript());
+    let v: Value = serde_json::from_str(&out.stdout).unwrap();
+    let secret = v["secret.default#web.session"]["value"].as_str().unwrap().to_string();
+    assert_eq!(secret.len(), 32);
+    sb.write("web.score.yaml", &sb.read("web.score.yaml").replace("path: /\n", "path: /x\n"));
+    let outputs = [
+        sb.run(&["plan"]).transcript(),
+        sb.run(&["plan", "--format", "json"]).transcript(),
+        sb.run(&["output"]).transcript(),
+        sb.run(&["output", "--json"]).transcript(),
+        sb.run(&["show"]).transcript(),
+        sb.run(&["show", "--format", "json"]).transcript(),
+        sb.run(&["state", "show", "secret.default#web.session/random_password.value"]).transcript(),
+        sb.run(&["state", "history"]).transcript(),
+        sb.run(&["apply", "--auto-approve"]).transcript(),
+        sb.read("deploy/local/web.yaml"),
+    ];
+    for o in outputs {
+        assert!(!o.contains(&secret), "secret leaked:\n{o}");
+    }
+    assert!(sb.read("deploy/local/web.secrets.yaml").contains("SESSION_SECRET"), "the Secret carries it");
+}
+
+#[test]
+fn bad_module_input_is_a_located_error_and_touches_no_state() {
+    let sb = Sandbox::new();
+    sb.write("modules/site.hcl", &SITE_MODULE.replace("local_directory.dir.path", "local_directory.dri.path"));
+    sb.write("score.yaml", SITE_SCORE);
+    let run = sb.run(&["apply", "--auto-approve"]);
+    assert_eq!(run.code, 1, "{}", run.transcript());
+    assert!(run.stderr.contains("--> ") && run.stderr.contains("site.hcl:"), "{}", run.stderr);
+    assert!(run.stderr.contains("did you mean `local_directory.dir`?"), "{}", run.stderr);
+    assert!(!sb.path().join(".baton/state.db").exists(), "no state was created");
+}
+
+#[test]
+fn a_resource_no_module_provisions_names_its_uid_and_the_types() {
+    let sb = Sandbox::new();
+    sb.write("score.yaml", &SITE_SCORE.replace("type: site", "type: postgress"));
+    let run = sb.run(&["plan"]);
+    assert_eq!(run.code, 1);
+    assert!(run.stderr.contains("no module provisions `postgress.default#web.site` in environment `local`"), "{}", run.stderr);
+    assert!(run.stderr.contains("types available in `local`: dns, environment, route, service-port, volume"), "{}", run.stderr);
+}
