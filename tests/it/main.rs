@@ -2,5 +2,6 @@
 
 mod overrides;
 mod engine;
+mod crash;
 mod support;
 mod validate;

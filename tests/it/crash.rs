@@ -1,0 +1,123 @@
+//! Crash safety and locking: SIGKILL in the middle of an apply loses nothing, and a
+//! second apply while one runs fails fast naming the holder.
+
+use std::process::Stdio;
+use std::time::{Duration, Instant};
+
+use crate::support::Sandbox;
+
+/// A module with fast files, and a slow sleep that a second file waits for.
+const SLOW_MODULE: &str = r#"
+provisions "slow" {}
+resource "local_file" "early" {
+  path    = ".baton/out/${score.resource}-early.txt"
+  content = "early"
+}
+resource "time_sleep" "wait" {
+  create_duration = "4s"
+}
+resource "local_file" "late" {
+  path       = ".baton/out/${score.resource}-late.txt"
+  content    = "late after ${time_sleep.wait.id}"
+}
+output "path" {
+  value = local_file.late.path
+}
+"#;
+
+const SCORE: &str = "apiVersion: score.dev/v1b1
+metadata:
+  name: app
+containers:
+  main:
+    image: busybox
+    variables:
+      LATE: ${resources.job.path}
+resources:
+  job:
+    type: slow
+  other:
+    type: slow
+";
+
+fn project() -> Sandbox {
+    let sb = Sandbox::new();
+    sb.write("modules/slow.hcl", SLOW_MODULE);
+    sb.write("score.yaml", SCORE);
+    sb
+}
+
+/// Waits (without sleeping blindly for the whole time) until `cond` holds.
+fn wait_for(what: &str, timeout: Duration, mut cond: impl FnMut() -> bool) {
+    let start = Instant::now();
+    while !cond() {
+        assert!(start.elapsed() < timeout, "timed out waiting for {what}");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+#[test]
+fn sigkill_mid_apply_loses_nothing_and_the_next_apply_converges() {
+    let sb = project();
+    let mut child = sb.command(&["apply", "--auto-approve"]).stdout(Stdio::null()).stderr(Stdio::null()).spawn().expect("start apply");
+    // Both early files are written well before the 4 s sleeps end.
+    wait_for("the early files", Duration::from_secs(20), || {
+        sb.path().join(".baton/out/job-early.txt").exists() && sb.path().join(".baton/out/other-early.txt").exists()
+    });
+    // And recorded: state list reads the WAL database while apply holds its lock.
+    wait_for("the early files in state", Duration::from_secs(20), || {
+        let list = sb.run(&["state", "list"]).stdout;
+        list.contains("slow.default#app.job/local_file.early") && list.contains("slow.default#app.other/local_file.early")
+    });
+    child.kill().expect("SIGKILL the apply");
+    child.wait().expect("reap");
+
+    let state = sb.run(&["state", "list"]).stdout;
+    assert!(!state.contains("time_sleep.wait"), "the sleeps never finished:\n{state}");
+
+    // The next plan shows only what was not done (the killed run's lock is taken over).
+    let plan = sb.run(&["plan", "--format", "json"]);
+    assert_eq!(plan.code, 0, "{}", plan.transcript());
+    assert!(plan.stderr.contains("took over a lock"), "{}", plan.stderr);
+    let v: serde_json::Value = serde_json::from_str(&plan.stdout).unwrap();
+    let mut todo: Vec<String> = v["changes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|c| c["action"] != "no-op")
+        .map(|c| format!("{} {}", c["action"].as_str().unwrap(), c["address"].as_str().unwrap()))
+        .collect();
+    todo.sort();
+    assert_eq!(
+        todo,
+        vec![
+            "create slow.default#app.job/local_file.late",
+            "create slow.default#app.job/time_sleep.wait",
+            "create slow.default#app.other/local_file.late",
+            "create slow.default#app.other/time_sleep.wait",
+            "create workload.app",
+        ]
+    );
+    let run = sb.run(&["apply", "--auto-approve", "--parallelism", "4"]);
+    assert_eq!(run.code, 0, "{}", run.transcript());
+    assert!(run.stdout.contains("5 added, 0 changed, 0 replaced, 0 destroyed"), "{}", run.stdout);
+    assert_eq!(sb.run(&["plan", "--detailed-exitcode"]).code, 0);
+}
+
+#[test]
+fn a_second_apply_fails_fast_naming_the_lock_holder() {
+    let sb = project();
+    let mut child = sb.command(&["apply", "--auto-approve"]).stdout(Stdio::null()).stderr(Stdio::null()).spawn().expect("start apply");
+    wait_for("the first apply to start", Duration::from_secs(20), || sb.path().join(".baton/out/job-early.txt").exists());
+    let started = Instant::now();
+    let second = sb.run(&["apply", "--auto-approve"]);
+    let took = started.elapsed();
+    assert_eq!(second.code, 1, "{}", second.transcript());
+    assert!(second.stderr.contains("the state is locked"), "{}", second.stderr);
+    assert!(second.stderr.contains(&format!("(pid {})", child.id())), "{}", second.stderr);
+    assert!(second.stderr.contains("is running `apply`"), "{}", second.stderr);
+    // "Fast": it did not wait for the first run's 4 s sleeps.
+    assert!(took < Duration::from_secs(3), "the second apply waited {took:?}");
+    assert!(child.wait().expect("first apply").success());
+    assert_eq!(sb.run(&["plan", "--detailed-exitcode"]).code, 0);
+}
