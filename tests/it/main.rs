@@ -3,5 +3,6 @@
 mod overrides;
 mod engine;
 mod crash;
+mod state;
 mod support;
 mod validate;
