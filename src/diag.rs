@@ -319,6 +319,17 @@ impl Diagnostics {
         self.items.dedup();
     }
 
+    /// Turns the warnings with `code` into errors (a warning at validate time can be an
+    /// error for a command that needs the thing it warns about).
+    pub fn escalate(&mut self, code: &str, help: &str) {
+        for d in &mut self.items {
+            if d.code == code && d.severity == Severity::Warning {
+                d.severity = Severity::Error;
+                d.help = Some(help.to_string());
+            }
+        }
+    }
+
     /// Number recorded.
     pub fn len(&self) -> usize {
         self.items.len()

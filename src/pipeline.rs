@@ -56,6 +56,7 @@ pub fn prepare(root: &Path, env_name: &str, score_files: &[PathBuf], load: &Load
     let mut sources = Sources::new();
     let mut diags = Diagnostics::new();
     let project = score::load(score_files, load, &mut sources, &mut diags);
+    diags.escalate("options/image-dot", "pass --image IMAGE: the manifests need a real image");
     let mut out = Vec::new();
     let env = config::load(root, env_name, &mut sources, &mut out);
     diags.extend(out.drain(..));

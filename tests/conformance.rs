@@ -33,6 +33,7 @@ struct Case {
     expect: String,
     stage: Option<String>,
     error_contains: Vec<String>,
+    default_provisioners_fail: bool,
 }
 
 fn cases(dir: &Path) -> Vec<Case> {
@@ -51,6 +52,7 @@ fn cases(dir: &Path) -> Vec<Case> {
             continue;
         }
         let stage = e["stage"].as_str().map(str::to_string);
+        let notes_fail = e["notes"].as_array().is_some_and(|n| n.iter().any(|x| x.as_str().is_some_and(|s| s.contains("DEFAULT provisioners"))));
         let contains: Vec<String> = e["error_contains"]
             .as_str()
             .map(|s| vec![s.to_string()])
@@ -63,7 +65,9 @@ fn cases(dir: &Path) -> Vec<Case> {
                     expect: "valid".into(),
                     stage: None,
                     error_contains: Vec::new(),
+                    default_provisioners_fail: false,
                 });
+                case.default_provisioners_fail |= notes_fail;
                 case.files.push(dir.join(path));
                 if expect != "valid" && case.expect == "valid" {
                     case.expect = expect.to_string();
@@ -79,6 +83,7 @@ fn cases(dir: &Path) -> Vec<Case> {
                 expect: expect.to_string(),
                 stage,
                 error_contains: contains,
+                default_provisioners_fail: notes_fail,
             }),
         }
     }
@@ -164,6 +169,56 @@ fn check(case: &Case) -> Result<(), Failed> {
     Ok(())
 }
 
+/// Resource types the built-in library provisions in the `local` environment.
+const LOCAL_TYPES: &[&str] = &["dns", "environment", "route", "service-port", "volume"];
+
+/// The resource types a case requests (from `validate --format json`).
+fn types_of(case: &Case) -> Vec<String> {
+    let report = validate(&case.files);
+    let mut t: Vec<String> = report["resources"].as_array().map(|a| a.iter().filter_map(|r| r["type"].as_str().map(str::to_string)).collect()).unwrap_or_default();
+    t.sort();
+    t.dedup();
+    t
+}
+
+/// Runs `baton plan` on a copy of the case's files in a fresh directory.
+fn plan(case: &Case) -> std::process::Output {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let mut args: Vec<String> = vec!["--no-color".into(), "plan".into(), "--image".into(), "busybox:1.36".into()];
+    for f in &case.files {
+        // Copy the file's folder too: `files.*.source` refers to side files.
+        let folder = f.parent().expect("fixture folder");
+        for e in std::fs::read_dir(folder).expect("read fixture folder").flatten() {
+            if e.path().is_file() {
+                std::fs::copy(e.path(), dir.path().join(e.file_name())).expect("copy fixture");
+            }
+        }
+        args.push("-f".into());
+        args.push(f.file_name().unwrap().to_string_lossy().into_owned());
+    }
+    Command::new(env!("CARGO_BIN_EXE_baton")).current_dir(dir.path()).args(&args).output().expect("run baton plan")
+}
+
+fn check_plan(case: &Case) -> Result<(), Failed> {
+    let out = plan(case);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    if case.expect == "valid" {
+        if !out.status.success() {
+            return Err(format!("expected the plan to succeed:\n{stderr}").into());
+        }
+        return Ok(());
+    }
+    if out.status.success() {
+        return Err("expected the plan to fail".into());
+    }
+    for needle in &case.error_contains {
+        if !stderr.contains(needle.as_str()) {
+            return Err(format!("the plan failed without mentioning {needle:?}:\n{stderr}").into());
+        }
+    }
+    Ok(())
+}
+
 fn main() {
     let args = Arguments::from_args();
     let Some(dir) = fixtures_dir() else {
@@ -178,6 +233,24 @@ fn main() {
         let name = format!("conformance::{}", case.name);
         let later = case.stage.as_deref() == Some("generate");
         let ambiguous = case.expect == "ambiguous";
+        // Planning with the built-in local modules: every valid case whose types they all
+        // provide must plan; every generate-stage case whose types they provide must fail
+        // with its expected error. Other generate-stage cases need modules of later issues.
+        // Valid cases that the manifest notes fail with score-compose's default
+        // provisioners (outputs those do not have) and `environment` cases (which read
+        // variables this process does not set) are left out: baton rejects them the same
+        // way, with a located error.
+        let plannable = !ambiguous && (case.expect == "valid" || later) && !case.default_provisioners_fail && {
+            let types = types_of(&case);
+            types.iter().all(|t| LOCAL_TYPES.contains(&t.as_str())) && (later || !types.iter().any(|t| t == "environment"))
+        };
+        if plannable {
+            let c = case.clone();
+            trials.push(Trial::test(format!("plan::{}", case.name), move || check_plan(&c)).with_kind("plan"));
+        }
+        if later && plannable {
+            continue;
+        }
         let kind = if later {
             "expected-later"
         } else if ambiguous {
@@ -185,11 +258,7 @@ fn main() {
         } else {
             "score"
         };
-        trials.push(
-            Trial::test(name, move || check(&case))
-                .with_kind(kind)
-                .with_ignored_flag(later || ambiguous),
-        );
+        trials.push(Trial::test(name, move || check(&case)).with_kind(kind).with_ignored_flag(later || ambiguous));
     }
     libtest_mimic::run(&args, trials).exit();
 }

@@ -20,8 +20,8 @@ param "path" {
 }
 
 param "port" {
-  type        = number
-  description = "The service port of the workload"
+  type        = any
+  description = "The workload's service port: a number or the name of a port under service.ports"
 }
 
 resource "local_file" "route" {

@@ -123,9 +123,13 @@ impl Context<'_> {
                     });
                 }
                 let mut v = outs.get(&output[0]).cloned().ok_or_else(|| {
+                    if uid.kind == "environment" {
+                        return format!("key '{}' not found: the environment variable {} is not set (export it before running baton)", output[0], output[0]);
+                    }
                     let known: Vec<&str> = outs.keys().map(String::as_str).collect();
                     let hint = did_you_mean(&output[0], known.iter().copied()).map(|s| format!("; did you mean `{s}`?")).unwrap_or_default();
-                    format!("key '{}' not found (resource `{name}` of type `{}` has outputs: {}){hint}", output[0], uid.kind, known.join(", "))
+                    let listed = if known.len() > 12 { format!("{}, and {} more", known[..12].join(", "), known.len() - 12) } else { known.join(", ") };
+                    format!("key '{}' not found (resource `{name}` of type `{}` has outputs: {listed}){hint}", output[0], uid.kind)
                 })?;
                 for k in &output[1..] {
                     let (inner, sensitive) = v.unmark();
