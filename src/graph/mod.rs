@@ -216,6 +216,9 @@ fn stable_topo(dag: &DiGraph<Node, ()>) -> Result<Vec<NodeIndex>, Vec<NodeIndex>
         if let Some(pos) = path.iter().position(|p| *p == next) {
             let mut cycle: Vec<NodeIndex> = path[pos..].to_vec();
             cycle.reverse();
+            // Start at the lexically smallest address, so the message is stable.
+            let first = (0..cycle.len()).min_by_key(|i| dag[cycle[*i]].address.clone()).unwrap_or(0);
+            cycle.rotate_left(first);
             cycle.push(cycle[0]);
             return Err(cycle);
         }

@@ -242,3 +242,69 @@ fn a_resource_no_module_provisions_names_its_uid_and_the_types() {
     assert!(run.stderr.contains("no module provisions `postgress.default#web.site` in environment `local`"), "{}", run.stderr);
     assert!(run.stderr.contains("types available in `local`: dns, environment, route, service-port, volume"), "{}", run.stderr);
 }
+
+#[test]
+fn a_dependency_cycle_is_one_error_with_the_path() {
+    let sb = Sandbox::new();
+    sb.write(
+        "modules/loop.hcl",
+        r#"
+provisions "loop" {}
+resource "local_file" "a" {
+  path    = "a.txt"
+  content = local_file.b.content_sha256
+}
+resource "local_file" "b" {
+  path    = "b.txt"
+  content = local_file.a.content_sha256
+}
+"#,
+    );
+    sb.write("score.yaml", &SITE_SCORE.replace("type: site", "type: loop").replace("    variables:\n      URL: ${resources.site.url}\n", ""));
+    let run = sb.run(&["plan"]);
+    assert_eq!(run.code, 1, "{}", run.transcript());
+    assert!(run.stderr.contains("error: dependency cycle"), "{}", run.stderr);
+    assert!(
+        run.stderr.contains("loop.default#web.site/local_file.a -> loop.default#web.site/local_file.b -> loop.default#web.site/local_file.a"),
+        "{}",
+        run.stderr
+    );
+}
+
+#[test]
+fn target_and_replace_narrow_and_force_the_plan() {
+    let sb = hello();
+    apply(&sb);
+    let plan = plan_json(&sb, &["--replace", "secret.default#web.session/random_password.value"]);
+    let c = plan["changes"].as_array().unwrap().iter().find(|c| c["action"] == "replace").unwrap();
+    assert_eq!(c["reason"], "replace_requested");
+    sb.write("web.score.yaml", &sb.read("web.score.yaml").replace("path: /\n", "path: /t\n"));
+    sb.write("worker.score.yaml", &sb.read("worker.score.yaml").replace("busybox:1.36", "busybox:1.37"));
+    let all = changed(&plan_json(&sb, &[]));
+    assert_eq!(all.len(), 2, "{all:?}");
+    let only_worker = changed(&plan_json(&sb, &["--target", "workload.worker"]));
+    assert_eq!(only_worker, vec![("update".to_string(), "workload.worker".to_string(), "changed".to_string())]);
+}
+
+#[test]
+fn the_compose_target_writes_a_compose_project_per_workload() {
+    let sb = hello();
+    sb.write("baton.hcl", "environment \"local\" {\n  target \"compose\" { dir = \"deploy/compose\" }\n}\n");
+    apply(&sb);
+    let compose = sb.read("deploy/compose/web/compose.yaml");
+    assert!(compose.contains("web-main:"), "{compose}");
+    assert!(compose.contains("env_file:"), "the secret goes into an env file: {compose}");
+    assert!(sb.path().join("deploy/compose/worker/compose.yaml").exists());
+}
+
+#[test]
+fn graph_prints_dot_and_mermaid() {
+    let sb = hello();
+    let dot = sb.run(&["graph"]);
+    assert_eq!(dot.code, 0, "{}", dot.transcript());
+    assert!(dot.stdout.starts_with("digraph baton {"), "{}", dot.stdout);
+    assert!(dot.stdout.contains("\"workload.worker\""), "{}", dot.stdout);
+    let mermaid = sb.run(&["graph", "--format", "mermaid", "--workload", "worker"]);
+    assert!(mermaid.stdout.starts_with("flowchart LR"), "{}", mermaid.stdout);
+    assert!(!mermaid.stdout.contains("workload.web"), "focused on worker: {}", mermaid.stdout);
+}
