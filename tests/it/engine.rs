@@ -308,3 +308,43 @@ fn graph_prints_dot_and_mermaid() {
     assert!(mermaid.stdout.starts_with("flowchart LR"), "{}", mermaid.stdout);
     assert!(!mermaid.stdout.contains("workload.web"), "focused on worker: {}", mermaid.stdout);
 }
+
+#[test]
+fn a_failure_stops_its_dependents_and_independent_branches_finish() {
+    let sb = Sandbox::new();
+    sb.write(
+        "modules/chain.hcl",
+        r#"
+provisions "chain" {}
+param "dir" {
+  type = string
+}
+resource "local_file" "first" {
+  path    = "${param.dir}/first.txt"
+  content = "1"
+}
+resource "local_file" "second" {
+  path    = "${param.dir}/second.txt"
+  content = local_file.first.content_sha256
+}
+"#,
+    );
+    sb.write(
+        "score.yaml",
+        "apiVersion: score.dev/v1b1\nmetadata:\n  name: web\ncontainers:\n  main:\n    image: nginx\nresources:\n  broken:\n    type: chain\n    params: {dir: blocker/sub}\n  fine:\n    type: chain\n    params: {dir: ok}\n",
+    );
+    // A regular file where a directory must be: creating under it fails.
+    sb.write("blocker", "not a directory");
+    let run = sb.run(&["apply", "--auto-approve"]);
+    assert_eq!(run.code, 1, "{}", run.transcript());
+    assert!(run.stderr.contains("error: chain.default#web.broken/local_file.first: cannot create directory"), "{}", run.stderr);
+    assert!(run.stderr.contains("skipped because something they need failed: chain.default#web.broken/local_file.second"), "{}", run.stderr);
+    let state = sb.run(&["state", "list"]).stdout;
+    assert!(state.contains("chain.default#web.fine/local_file.first") && state.contains("chain.default#web.fine/local_file.second"), "{state}");
+    assert!(!state.contains("broken"), "{state}");
+    // Fix the cause: the next apply does only what is missing.
+    std::fs::remove_file(sb.path().join("blocker")).unwrap();
+    let run = sb.run(&["apply", "--auto-approve"]);
+    assert_eq!(run.code, 0, "{}", run.transcript());
+    assert!(run.stdout.contains("Apply complete! 2 added"), "{}", run.stdout);
+}
