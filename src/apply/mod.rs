@@ -135,6 +135,10 @@ pub async fn apply(ctx: &Context<'_>, plan: &Plan, mut values: Values, store: &m
     let mut report = Report::default();
     let sem = Arc::new(tokio::sync::Semaphore::new(opts.parallelism.max(1)));
     let mut running: tokio::task::JoinSet<CallResult> = tokio::task::JoinSet::new();
+    // Provider calls report here when they get a slot and really start.
+    // Provider calls report here when they get a slot and when they finish, while still
+    // holding it, so progress shows exactly what is in flight.
+    let (started_tx, mut started_rx) = tokio::sync::mpsc::unbounded_channel::<Event>();
     let mut bumped = false;
     let mut interrupted = false;
     let ctrl_c = tokio::signal::ctrl_c();
@@ -171,7 +175,7 @@ pub async fn apply(ctx: &Context<'_>, plan: &Plan, mut values: Values, store: &m
                     let prior = c.before.clone().unwrap_or_default();
                     match provider {
                         Some(p) => {
-                            start_call(store, &mut running, &sem, s, c, Action::Delete, p, prior.clone(), None, &mut on_event)?;
+                            start_call(store, &mut running, &sem, &started_tx, s, c, Action::Delete, p, prior.clone(), None)?;
                         }
                         None => {
                             report.failed.push((c.address.clone(), format!("no provider serves kind `{}`", c.kind)));
@@ -215,7 +219,7 @@ pub async fn apply(ctx: &Context<'_>, plan: &Plan, mut values: Values, store: &m
                                     }
                                     let provider = ctx.registry.provider_for(&c.kind).ok_or_else(|| format!("no provider serves kind `{}`", c.kind))?;
                                     let prior = c.before.clone();
-                                    start_call(store, &mut running, &sem, s, c, action, provider, prior.unwrap_or_default(), Some(config), &mut on_event).map_err(|e| e.to_string())?;
+                                    start_call(store, &mut running, &sem, &started_tx, s, c, action, provider, prior.unwrap_or_default(), Some(config)).map_err(|e| e.to_string())?;
                                     Ok(false)
                                 }
                             }
@@ -236,15 +240,18 @@ pub async fn apply(ctx: &Context<'_>, plan: &Plan, mut values: Values, store: &m
         if running.is_empty() {
             break;
         }
-        let joined = tokio::select! {
-            j = running.join_next() => j,
-            _ = &mut ctrl_c, if !interrupted => {
-                interrupted = true;
-                continue;
+        let joined = loop {
+            tokio::select! {
+                Some(event) = started_rx.recv() => on_event(event),
+                j = running.join_next() => break j,
+                _ = &mut ctrl_c, if !interrupted => interrupted = true,
             }
         };
+        while let Ok(event) = started_rx.try_recv() {
+            on_event(event);
+        }
         let Some(joined) = joined else { break };
-        let (s, action, result, elapsed, config) = match joined {
+        let (s, action, result, _elapsed, config) = match joined {
             Ok(r) => r,
             Err(e) => {
                 report.failed.push(("(task)".into(), format!("internal error: {e}")));
@@ -278,7 +285,6 @@ pub async fn apply(ctx: &Context<'_>, plan: &Plan, mut values: Values, store: &m
                 store.record(&record, action.as_str(), !bumped)?;
                 bumped = true;
                 *report.done.entry(action.as_str()).or_default() += 1;
-                on_event(Event::Finished { address: address.clone(), action, elapsed });
                 finish(s, true, &steps, &dependents, &mut waiting, &mut ready, &mut failed);
             }
             Err(e) => {
@@ -302,13 +308,13 @@ fn start_call(
     store: &SqliteStore,
     running: &mut tokio::task::JoinSet<CallResult>,
     sem: &Arc<tokio::sync::Semaphore>,
+    started: &tokio::sync::mpsc::UnboundedSender<Event>,
     step: usize,
     change: &Change,
     action: Action,
     provider: Arc<dyn Provider>,
     prior: Attrs,
     config: Option<Attrs>,
-    on_event: &mut impl FnMut(Event),
 ) -> Result<(), StateError> {
     let planned = config.clone().unwrap_or_else(|| prior.clone());
     store.begin_intent(&Intent {
@@ -321,13 +327,15 @@ fn start_call(
         planned: planned.iter().map(|(k, v)| (k.clone(), v.reveal())).collect(),
         started_at: crate::state::now(),
     })?;
-    on_event(Event::Started { address: change.address.clone(), action });
     let sem = sem.clone();
+    let started = started.clone();
+    let address = change.address.clone();
     let kind = change.kind.clone();
     let cbd = change.create_before_destroy;
     running.spawn(async move {
         let _permit = sem.acquire_owned().await;
-        let started = Instant::now();
+        let _ = started.send(Event::Started { address: address.clone(), action });
+        let began = Instant::now();
         let reveal = |a: &Attrs| -> Attrs { a.iter().map(|(k, v)| (k.clone(), v.reveal())).collect() };
         let prior_r = reveal(&prior);
         let result = match action {
@@ -350,7 +358,12 @@ fn start_call(
             Action::Delete => provider.delete(&kind, &prior_r).await.map(|_| None),
             Action::NoOp => Ok(Some(prior_r.clone())),
         };
-        (step, action, result, started.elapsed(), config)
+        let elapsed = began.elapsed();
+        if result.is_ok() {
+            let _ = started.send(Event::Finished { address, action, elapsed });
+        }
+        drop(_permit);
+        (step, action, result, elapsed, config)
     });
     Ok(())
 }

@@ -121,3 +121,27 @@ fn a_second_apply_fails_fast_naming_the_lock_holder() {
     assert!(child.wait().expect("first apply").success());
     assert_eq!(sb.run(&["plan", "--detailed-exitcode"]).code, 0);
 }
+
+#[test]
+fn parallelism_bounds_the_provider_calls_in_flight() {
+    let sb = Sandbox::new();
+    sb.write("modules/nap.hcl", "provisions \"nap\" {}\nresource \"time_sleep\" \"nap\" {\n  create_duration = \"150ms\"\n}\n");
+    sb.write(
+        "score.yaml",
+        "apiVersion: score.dev/v1b1\nmetadata:\n  name: app\ncontainers:\n  main:\n    image: busybox\nresources:\n  aa: {type: nap}\n  bb: {type: nap}\n  cc: {type: nap}\n  dd: {type: nap}\n",
+    );
+    let run = sb.run(&["apply", "--auto-approve", "--parallelism", "2"]);
+    assert_eq!(run.code, 0, "{}", run.transcript());
+    // Replay the progress lines: never more than 2 calls between "…ing" and "…ed".
+    let (mut now, mut most) = (0i32, 0i32);
+    for line in run.stdout.lines() {
+        if line.ends_with(": Creating...") {
+            now += 1;
+            most = most.max(now);
+        } else if line.contains(": Created after") {
+            now -= 1;
+        }
+    }
+    assert_eq!(now, 0, "{}", run.stdout);
+    assert_eq!(most, 2, "at most 2 in flight, and the limit is used: {}", run.stdout);
+}
