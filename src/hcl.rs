@@ -5,11 +5,11 @@
 use std::collections::BTreeMap;
 use std::ops::Range;
 
+use hcl_edit::Span as _;
 use hcl_edit::expr::Expression;
 use hcl_edit::structure::{Attribute, Block, Body};
-use hcl_edit::Span as _;
 
-use crate::diag::{did_you_mean, Diagnostic, FileId, Span, Stage};
+use crate::diag::{Diagnostic, FileId, Span, Stage, did_you_mean};
 use crate::expr::{self, EvalError, Scope};
 use crate::value::Value;
 
@@ -19,7 +19,11 @@ pub fn parse(file: FileId, text: &str, stage: Stage) -> Result<Body, Diagnostic>
         let loc = e.location();
         let at = loc.offset().min(text.len());
         Diagnostic::error(stage, "hcl/syntax", format!("invalid HCL: {}", e.message()))
-            .at(Some(Span::new(file, at, (at + 1).min(text.len().max(at + 1)))))
+            .at(Some(Span::new(
+                file,
+                at,
+                (at + 1).min(text.len().max(at + 1)),
+            )))
             .label(e.message().to_string())
     })
 }
@@ -32,7 +36,12 @@ pub fn span(file: FileId, range: Option<Range<usize>>) -> Option<Span> {
 /// The span of a block's header (identifier and labels).
 pub fn block_span(file: FileId, block: &Block) -> Option<Span> {
     let start = block.ident.span()?.start;
-    let end = block.labels.last().and_then(|l| l.span()).map(|r| r.end).or_else(|| block.ident.span().map(|r| r.end))?;
+    let end = block
+        .labels
+        .last()
+        .and_then(|l| l.span())
+        .map(|r| r.end)
+        .or_else(|| block.ident.span().map(|r| r.end))?;
     Some(Span::new(file, start, end))
 }
 
@@ -48,44 +57,82 @@ pub fn expr_span(file: FileId, e: &Expression) -> Option<Span> {
 
 /// The labels of a block, as strings.
 pub fn labels(block: &Block) -> Vec<String> {
-    block.labels.iter().map(|l| l.as_str().to_string()).collect()
+    block
+        .labels
+        .iter()
+        .map(|l| l.as_str().to_string())
+        .collect()
 }
 
 /// Turns an evaluation error into a diagnostic in `file`.
-pub fn eval_diagnostic(file: FileId, stage: Stage, code: &'static str, err: EvalError, fallback: Option<Span>) -> Diagnostic {
-    Diagnostic::error(stage, code, err.message.clone()).at(span(file, err.span.clone()).or(fallback)).maybe_help(err.help)
+pub fn eval_diagnostic(
+    file: FileId,
+    stage: Stage,
+    code: &'static str,
+    err: EvalError,
+    fallback: Option<Span>,
+) -> Diagnostic {
+    Diagnostic::error(stage, code, err.message.clone())
+        .at(span(file, err.span.clone()).or(fallback))
+        .maybe_help(err.help)
 }
 
 /// Evaluates an expression that may only use `scope` (e.g. constants in `provisions`).
-pub fn eval_in(file: FileId, e: &Expression, scope: &Scope, stage: Stage) -> Result<Value, Diagnostic> {
-    expr::eval(e, scope).map_err(|err| eval_diagnostic(file, stage, "hcl/eval", err, expr_span(file, e)))
+pub fn eval_in(
+    file: FileId,
+    e: &Expression,
+    scope: &Scope,
+    stage: Stage,
+) -> Result<Value, Diagnostic> {
+    expr::eval(e, scope)
+        .map_err(|err| eval_diagnostic(file, stage, "hcl/eval", err, expr_span(file, e)))
 }
 
 /// Checks that a body holds only the given attributes and block types; reports the rest
 /// with "did you mean" hints.
-pub fn check_keys(file: FileId, body: &Body, attrs: &[&str], blocks: &[&str], context: &str, stage: Stage, out: &mut Vec<Diagnostic>) {
+pub fn check_keys(
+    file: FileId,
+    body: &Body,
+    attrs: &[&str],
+    blocks: &[&str],
+    context: &str,
+    stage: Stage,
+    out: &mut Vec<Diagnostic>,
+) {
     for a in body.attributes() {
         let k = a.key.as_str();
         if !attrs.contains(&k) {
-            let mut d = Diagnostic::error(stage, "hcl/unknown-attribute", format!("unknown attribute `{k}` in {context}"))
-                .at(key_span(file, a))
-                .label("not expected here");
+            let mut d = Diagnostic::error(
+                stage,
+                "hcl/unknown-attribute",
+                format!("unknown attribute `{k}` in {context}"),
+            )
+            .at(key_span(file, a))
+            .label("not expected here");
             if !attrs.is_empty() {
                 d = d.detail(format!("expected one of: {}", attrs.join(", ")));
             }
-            out.push(d.maybe_help(did_you_mean(k, attrs.iter().copied()).map(|s| format!("did you mean `{s}`?"))));
+            out.push(d.maybe_help(
+                did_you_mean(k, attrs.iter().copied()).map(|s| format!("did you mean `{s}`?")),
+            ));
         }
     }
     for b in body.blocks() {
         let k = b.ident.as_str();
         if !blocks.contains(&k) {
-            let mut d = Diagnostic::error(stage, "hcl/unknown-block", format!("unknown block `{k}` in {context}"))
-                .at(block_span(file, b))
-                .label("not expected here");
+            let mut d = Diagnostic::error(
+                stage,
+                "hcl/unknown-block",
+                format!("unknown block `{k}` in {context}"),
+            )
+            .at(block_span(file, b))
+            .label("not expected here");
             if !blocks.is_empty() {
                 d = d.detail(format!("expected one of: {}", blocks.join(", ")));
             }
-            out.push(d.maybe_help(did_you_mean(k, blocks.iter().copied()).map(|s| format!("did you mean `{s}`?"))));
+            out.push(d.maybe_help(
+                did_you_mean(k, blocks.iter().copied()).map(|s| format!("did you mean `{s}`?")),
+            ));
         }
     }
 }

@@ -52,27 +52,52 @@ pub struct Failed {
 
 /// Loads Score files, `baton.hcl` and modules, matches a module to every resource and
 /// builds the graph. All problems of all inputs are reported together.
-pub fn prepare(root: &Path, env_name: &str, score_files: &[PathBuf], load: &LoadOptions) -> Result<Prepared, Failed> {
+pub fn prepare(
+    root: &Path,
+    env_name: &str,
+    score_files: &[PathBuf],
+    load: &LoadOptions,
+) -> Result<Prepared, Failed> {
     let mut sources = Sources::new();
     let mut diags = Diagnostics::new();
     let project = score::load(score_files, load, &mut sources, &mut diags);
-    diags.escalate("options/image-dot", "pass --image IMAGE: the manifests need a real image");
+    diags.escalate(
+        "options/image-dot",
+        "pass --image IMAGE: the manifests need a real image",
+    );
     let mut out = Vec::new();
     let env = config::load(root, env_name, &mut sources, &mut out);
     diags.extend(out.drain(..));
     let Some(env) = env else {
-        return Err(Failed { sources, diagnostics: diags });
+        return Err(Failed {
+            sources,
+            diagnostics: diags,
+        });
     };
     let registry = Registry::builtin(root);
     let providers: Vec<String> = env.providers.keys().cloned().collect();
     let mut modules = Vec::new();
     for dir in &env.module_dirs {
-        modules.extend(module::load::load_dir(&root.join(dir), &registry, &providers, &mut sources, &mut out));
+        modules.extend(module::load::load_dir(
+            &root.join(dir),
+            &registry,
+            &providers,
+            &mut sources,
+            &mut out,
+        ));
     }
-    modules.extend(module::library::load(&registry, &providers, &mut sources, &mut out));
+    modules.extend(module::library::load(
+        &registry,
+        &providers,
+        &mut sources,
+        &mut out,
+    ));
     diags.extend(out.drain(..));
     if diags.has_errors() {
-        return Err(Failed { sources, diagnostics: diags });
+        return Err(Failed {
+            sources,
+            diagnostics: diags,
+        });
     }
 
     // A module for every resource.
@@ -82,54 +107,105 @@ pub fn prepare(root: &Path, env_name: &str, score_files: &[PathBuf], load: &Load
         let decl = &project.resources[uid];
         let span = decl.requested_by.first().and_then(|(w, r)| {
             let lw = project.workloads.iter().find(|x| x.workload.name() == w)?;
-            lw.root.pointer(&score::yaml::to_pointer(&["resources", r, "type"])).map(|n| n.span)
+            lw.root
+                .pointer(&score::yaml::to_pointer(&["resources", r, "type"]))
+                .map(|n| n.span)
         });
         spans.insert(uid.clone(), span);
         match module::matching::select(&modules, uid, &env.name, span) {
             Ok(m) => {
-                let idx = modules.iter().position(|x| std::ptr::eq(x, m)).expect("module is in the list");
+                let idx = modules
+                    .iter()
+                    .position(|x| std::ptr::eq(x, m))
+                    .expect("module is in the list");
                 module_of.insert(uid.clone(), idx);
             }
             Err(d) => diags.push(d),
         }
     }
     if diags.has_errors() {
-        return Err(Failed { sources, diagnostics: diags });
+        return Err(Failed {
+            sources,
+            diagnostics: diags,
+        });
     }
     let graph = match Graph::build(&project, &modules, module_of, &spans) {
         Ok(g) => g,
         Err(d) => {
             diags.push(d);
-            return Err(Failed { sources, diagnostics: diags });
+            return Err(Failed {
+                sources,
+                diagnostics: diags,
+            });
         }
     };
     let file_sources = read_file_sources(&project, &mut diags);
     if diags.has_errors() {
-        return Err(Failed { sources, diagnostics: diags });
+        return Err(Failed {
+            sources,
+            diagnostics: diags,
+        });
     }
-    Ok(Prepared { sources, warnings: diags, project, env, registry, modules, graph, spans, file_sources, root: root.to_path_buf() })
+    Ok(Prepared {
+        sources,
+        warnings: diags,
+        project,
+        env,
+        registry,
+        modules,
+        graph,
+        spans,
+        file_sources,
+        root: root.to_path_buf(),
+    })
 }
 
 /// Reads the files that Score `files.*.source` names, relative to their Score file.
-fn read_file_sources(project: &Project, diags: &mut Diagnostics) -> BTreeMap<(String, String, String), Vec<u8>> {
+fn read_file_sources(
+    project: &Project,
+    diags: &mut Diagnostics,
+) -> BTreeMap<(String, String, String), Vec<u8>> {
     let mut out = BTreeMap::new();
     for lw in &project.workloads {
         let base = lw.path.parent().map(Path::to_path_buf).unwrap_or_default();
         for (cname, c) in &lw.workload.containers {
             for (target, f) in &c.files {
-                let (Some(src), None) = (&f.source, &f.content) else { continue };
-                let path = if Path::new(src).is_absolute() { PathBuf::from(src) } else { base.join(src) };
+                let (Some(src), None) = (&f.source, &f.content) else {
+                    continue;
+                };
+                let path = if Path::new(src).is_absolute() {
+                    PathBuf::from(src)
+                } else {
+                    base.join(src)
+                };
                 match std::fs::read(&path) {
                     Ok(bytes) => {
-                        out.insert((lw.workload.name().to_string(), cname.clone(), target.clone()), bytes);
+                        out.insert(
+                            (
+                                lw.workload.name().to_string(),
+                                cname.clone(),
+                                target.clone(),
+                            ),
+                            bytes,
+                        );
                     }
                     Err(e) => {
-                        let ptr = score::yaml::to_pointer(&["containers", cname, "files", target, "source"]);
+                        let ptr = score::yaml::to_pointer(&[
+                            "containers",
+                            cname,
+                            "files",
+                            target,
+                            "source",
+                        ]);
                         diags.push(
-                            Diagnostic::error(Stage::Generate, "generate/file-source", format!("cannot read {}: {e}", path.display()))
-                                .at(lw.root.pointer(&ptr).map(|n| n.span))
-                                .pointer(ptr)
-                                .help("`source` is relative to the Score file's folder"),
+                            Diagnostic::error(
+                                Stage::Generate,
+                                "generate/file-source",
+                                format!("cannot read {}: {e}", path.display()),
+                            )
+                            .at(lw.root.pointer(&ptr).map(|n| n.span))
+                            .pointer(ptr)
+                            .help("`source` is relative to the Score file's folder"),
                         );
                     }
                 }
@@ -148,7 +224,9 @@ impl Prepared {
             graph: &self.graph,
             env: &self.env,
             registry: &self.registry,
-            env_vars: std::env::vars().map(|(k, v)| (k, Value::String(v))).collect(),
+            env_vars: std::env::vars()
+                .map(|(k, v)| (k, Value::String(v)))
+                .collect(),
             file_sources: self.file_sources.clone(),
             spans: self.spans.clone(),
         }
@@ -168,10 +246,23 @@ pub fn open_state(root: &Path, env: &Environment) -> Result<SqliteStore, StateEr
 }
 
 /// Refreshes (unless `refresh` is false) and plans.
-pub async fn plan(prepared: &Prepared, state: &State, refresh: bool, parallelism: usize, opts: &PlanOptions) -> Result<Planned, Vec<Diagnostic>> {
+pub async fn plan(
+    prepared: &Prepared,
+    state: &State,
+    refresh: bool,
+    parallelism: usize,
+    opts: &PlanOptions,
+) -> Result<Planned, Vec<Diagnostic>> {
     let refreshed: Refreshed = if refresh {
         let targets = opts.targets.clone();
-        let only = move |addr: &str| targets.is_empty() || targets.iter().any(|t| addr == t || addr.starts_with(&format!("{t}/")) || addr == format!("workload.{t}"));
+        let only = move |addr: &str| {
+            targets.is_empty()
+                || targets.iter().any(|t| {
+                    addr == t
+                        || addr.starts_with(&format!("{t}/"))
+                        || addr == format!("workload.{t}")
+                })
+        };
         refresh::refresh(state, &prepared.registry, parallelism, Some(&only)).await?
     } else {
         refresh::without_refresh(state)

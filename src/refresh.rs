@@ -22,16 +22,27 @@ pub struct Refreshed {
 
 /// The recorded state taken as is (`--refresh=false`).
 pub fn without_refresh(state: &State) -> Refreshed {
-    Refreshed { objects: state.objects.clone(), drift: Vec::new() }
+    Refreshed {
+        objects: state.objects.clone(),
+        drift: Vec::new(),
+    }
 }
 
 fn differs(a: &Attrs, b: &Attrs) -> bool {
     let keys: std::collections::BTreeSet<&String> = a.keys().chain(b.keys()).collect();
-    keys.into_iter().any(|k| a.get(k).map(Value::reveal).filter(|v| !v.is_null()) != b.get(k).map(Value::reveal).filter(|v| !v.is_null()))
+    keys.into_iter().any(|k| {
+        a.get(k).map(Value::reveal).filter(|v| !v.is_null())
+            != b.get(k).map(Value::reveal).filter(|v| !v.is_null())
+    })
 }
 
 /// Reads `only` (or every object when `None`) through its provider.
-pub async fn refresh(state: &State, registry: &Registry, parallelism: usize, only: Option<&dyn Fn(&str) -> bool>) -> Result<Refreshed, Vec<Diagnostic>> {
+pub async fn refresh(
+    state: &State,
+    registry: &Registry,
+    parallelism: usize,
+    only: Option<&dyn Fn(&str) -> bool>,
+) -> Result<Refreshed, Vec<Diagnostic>> {
     let sem = Arc::new(tokio::sync::Semaphore::new(parallelism.max(1)));
     let mut tasks = tokio::task::JoinSet::new();
     let mut objects = state.objects.clone();
@@ -39,7 +50,9 @@ pub async fn refresh(state: &State, registry: &Registry, parallelism: usize, onl
         if only.is_some_and(|f| !f(&o.address)) {
             continue;
         }
-        let Some(provider) = registry.provider_for(&o.kind) else { continue };
+        let Some(provider) = registry.provider_for(&o.kind) else {
+            continue;
+        };
         let sem = sem.clone();
         let o = o.clone();
         tasks.spawn(async move {
@@ -52,7 +65,9 @@ pub async fn refresh(state: &State, registry: &Registry, parallelism: usize, onl
         if intent.action != "create" || state.objects.contains_key(&intent.address) {
             continue;
         }
-        let Some(provider) = registry.provider_for(&intent.kind) else { continue };
+        let Some(provider) = registry.provider_for(&intent.kind) else {
+            continue;
+        };
         let sem = sem.clone();
         let o = Object {
             address: intent.address.clone(),
@@ -61,7 +76,10 @@ pub async fn refresh(state: &State, registry: &Registry, parallelism: usize, onl
             uid: String::new(),
             module: String::new(),
             attributes: intent.planned.clone(),
-            sensitive: registry.schema(&intent.kind).map(|s| s.sensitive_names()).unwrap_or_default(),
+            sensitive: registry
+                .schema(&intent.kind)
+                .map(|s| s.sensitive_names())
+                .unwrap_or_default(),
             dependencies: Vec::new(),
             tainted: true,
         };
@@ -75,7 +93,11 @@ pub async fn refresh(state: &State, registry: &Registry, parallelism: usize, onl
     let mut errors = Vec::new();
     while let Some(joined) = tasks.join_next().await {
         let Ok((o, result, interrupted)) = joined else {
-            errors.push(Diagnostic::error(Stage::Generate, "refresh/internal", "internal error: a refresh task panicked"));
+            errors.push(Diagnostic::error(
+                Stage::Generate,
+                "refresh/internal",
+                "internal error: a refresh task panicked",
+            ));
             continue;
         };
         match (result, interrupted) {
@@ -89,17 +111,35 @@ pub async fn refresh(state: &State, registry: &Registry, parallelism: usize, onl
                 if differs(&o.attributes, &attrs) {
                     let mut now = o.clone();
                     now.attributes = attrs;
-                    drift.push(Drift { address: o.address.clone(), kind: o.kind.clone(), before: o.marked_attributes(), after: Some(now.marked_attributes()) });
+                    drift.push(Drift {
+                        address: o.address.clone(),
+                        kind: o.kind.clone(),
+                        before: o.marked_attributes(),
+                        after: Some(now.marked_attributes()),
+                    });
                     objects.insert(o.address.clone(), now);
                 }
             }
             (Ok(None), false) => {
-                drift.push(Drift { address: o.address.clone(), kind: o.kind.clone(), before: o.marked_attributes(), after: None });
+                drift.push(Drift {
+                    address: o.address.clone(),
+                    kind: o.kind.clone(),
+                    before: o.marked_attributes(),
+                    after: None,
+                });
                 objects.remove(&o.address);
             }
-            (Err(e), _) => errors.push(Diagnostic::error(Stage::Generate, "refresh/read", format!("cannot refresh {}: {e}", o.address))),
+            (Err(e), _) => errors.push(Diagnostic::error(
+                Stage::Generate,
+                "refresh/read",
+                format!("cannot refresh {}: {e}", o.address),
+            )),
         }
     }
     drift.sort_by(|a, b| a.address.cmp(&b.address));
-    if errors.is_empty() { Ok(Refreshed { objects, drift }) } else { Err(errors) }
+    if errors.is_empty() {
+        Ok(Refreshed { objects, drift })
+    } else {
+        Err(errors)
+    }
 }

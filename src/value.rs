@@ -124,7 +124,9 @@ impl Value {
     /// The integer inside, looking through a sensitive mark.
     pub fn as_i64(&self) -> Option<i64> {
         match self {
-            Value::Number(n) => n.as_i64().or_else(|| n.as_f64().filter(|f| f.fract() == 0.0).map(|f| f as i64)),
+            Value::Number(n) => n
+                .as_i64()
+                .or_else(|| n.as_f64().filter(|f| f.fract() == 0.0).map(|f| f as i64)),
             Value::Sensitive(v) => v.as_i64(),
             _ => None,
         }
@@ -179,7 +181,11 @@ impl Value {
             serde_json::Value::Number(n) => Value::Number(n.clone()),
             serde_json::Value::String(s) => Value::String(s.clone()),
             serde_json::Value::Array(a) => Value::List(a.iter().map(Value::from_json).collect()),
-            serde_json::Value::Object(m) => Value::Map(m.iter().map(|(k, v)| (k.clone(), Value::from_json(v))).collect()),
+            serde_json::Value::Object(m) => Value::Map(
+                m.iter()
+                    .map(|(k, v)| (k.clone(), Value::from_json(v)))
+                    .collect(),
+            ),
         }
     }
 
@@ -191,9 +197,16 @@ impl Value {
             Value::Bool(b) => serde_json::Value::Bool(*b),
             Value::Number(n) => serde_json::Value::Number(n.clone()),
             Value::String(s) => serde_json::Value::String(s.clone()),
-            Value::List(items) => serde_json::Value::Array(items.iter().map(Value::to_json_revealed).collect::<Option<_>>()?),
+            Value::List(items) => serde_json::Value::Array(
+                items
+                    .iter()
+                    .map(Value::to_json_revealed)
+                    .collect::<Option<_>>()?,
+            ),
             Value::Map(m) => serde_json::Value::Object(
-                m.iter().map(|(k, v)| v.to_json_revealed().map(|j| (k.clone(), j))).collect::<Option<_>>()?,
+                m.iter()
+                    .map(|(k, v)| v.to_json_revealed().map(|j| (k.clone(), j)))
+                    .collect::<Option<_>>()?,
             ),
             Value::Unknown => return None,
             Value::Sensitive(v) => v.to_json_revealed()?,
@@ -208,8 +221,14 @@ impl Value {
             Value::Bool(b) => serde_json::Value::Bool(*b),
             Value::Number(n) => serde_json::Value::Number(n.clone()),
             Value::String(s) => serde_json::Value::String(s.clone()),
-            Value::List(items) => serde_json::Value::Array(items.iter().map(Value::to_json_redacted).collect()),
-            Value::Map(m) => serde_json::Value::Object(m.iter().map(|(k, v)| (k.clone(), v.to_json_redacted())).collect()),
+            Value::List(items) => {
+                serde_json::Value::Array(items.iter().map(Value::to_json_redacted).collect())
+            }
+            Value::Map(m) => serde_json::Value::Object(
+                m.iter()
+                    .map(|(k, v)| (k.clone(), v.to_json_redacted()))
+                    .collect(),
+            ),
             Value::Unknown => serde_json::Value::String(UNKNOWN_TEXT.into()),
             Value::Sensitive(_) => serde_json::Value::String(SENSITIVE_TEXT.into()),
         }
@@ -257,9 +276,16 @@ mod tests {
     fn secrets_never_display() {
         let v = Value::Map(BTreeMap::from([
             ("user".to_string(), Value::string("web")),
-            ("password".to_string(), Value::sensitive(Value::string("hunter2"))),
+            (
+                "password".to_string(),
+                Value::sensitive(Value::string("hunter2")),
+            ),
         ]));
-        for shown in [format!("{v}"), format!("{v:?}"), v.to_json_redacted().to_string()] {
+        for shown in [
+            format!("{v}"),
+            format!("{v:?}"),
+            v.to_json_redacted().to_string(),
+        ] {
             assert!(!shown.contains("hunter2"), "{shown}");
             assert!(shown.contains("(sensitive)"), "{shown}");
         }

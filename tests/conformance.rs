@@ -52,7 +52,12 @@ fn cases(dir: &Path) -> Vec<Case> {
             continue;
         }
         let stage = e["stage"].as_str().map(str::to_string);
-        let notes_fail = e["notes"].as_array().is_some_and(|n| n.iter().any(|x| x.as_str().is_some_and(|s| s.contains("DEFAULT provisioners"))));
+        let notes_fail = e["notes"].as_array().is_some_and(|n| {
+            n.iter().any(|x| {
+                x.as_str()
+                    .is_some_and(|s| s.contains("DEFAULT provisioners"))
+            })
+        });
         let contains: Vec<String> = e["error_contains"]
             .as_str()
             .map(|s| vec![s.to_string()])
@@ -175,7 +180,14 @@ const LOCAL_TYPES: &[&str] = &["dns", "environment", "route", "service-port", "v
 /// The resource types a case requests (from `validate --format json`).
 fn types_of(case: &Case) -> Vec<String> {
     let report = validate(&case.files);
-    let mut t: Vec<String> = report["resources"].as_array().map(|a| a.iter().filter_map(|r| r["type"].as_str().map(str::to_string)).collect()).unwrap_or_default();
+    let mut t: Vec<String> = report["resources"]
+        .as_array()
+        .map(|a| {
+            a.iter()
+                .filter_map(|r| r["type"].as_str().map(str::to_string))
+                .collect()
+        })
+        .unwrap_or_default();
     t.sort();
     t.dedup();
     t
@@ -184,11 +196,19 @@ fn types_of(case: &Case) -> Vec<String> {
 /// Runs `baton plan` on a copy of the case's files in a fresh directory.
 fn plan(case: &Case) -> std::process::Output {
     let dir = tempfile::tempdir().expect("temp dir");
-    let mut args: Vec<String> = vec!["--no-color".into(), "plan".into(), "--image".into(), "busybox:1.36".into()];
+    let mut args: Vec<String> = vec![
+        "--no-color".into(),
+        "plan".into(),
+        "--image".into(),
+        "busybox:1.36".into(),
+    ];
     for f in &case.files {
         // Copy the file's folder too: `files.*.source` refers to side files.
         let folder = f.parent().expect("fixture folder");
-        for e in std::fs::read_dir(folder).expect("read fixture folder").flatten() {
+        for e in std::fs::read_dir(folder)
+            .expect("read fixture folder")
+            .flatten()
+        {
             if e.path().is_file() {
                 std::fs::copy(e.path(), dir.path().join(e.file_name())).expect("copy fixture");
             }
@@ -196,7 +216,11 @@ fn plan(case: &Case) -> std::process::Output {
         args.push("-f".into());
         args.push(f.file_name().unwrap().to_string_lossy().into_owned());
     }
-    Command::new(env!("CARGO_BIN_EXE_baton")).current_dir(dir.path()).args(&args).output().expect("run baton plan")
+    Command::new(env!("CARGO_BIN_EXE_baton"))
+        .current_dir(dir.path())
+        .args(&args)
+        .output()
+        .expect("run baton plan")
 }
 
 fn check_plan(case: &Case) -> Result<(), Failed> {
@@ -240,13 +264,18 @@ fn main() {
         // provisioners (outputs those do not have) and `environment` cases (which read
         // variables this process does not set) are left out: baton rejects them the same
         // way, with a located error.
-        let plannable = !ambiguous && (case.expect == "valid" || later) && !case.default_provisioners_fail && {
-            let types = types_of(&case);
-            types.iter().all(|t| LOCAL_TYPES.contains(&t.as_str())) && (later || !types.iter().any(|t| t == "environment"))
-        };
+        let plannable =
+            !ambiguous && (case.expect == "valid" || later) && !case.default_provisioners_fail && {
+                let types = types_of(&case);
+                types.iter().all(|t| LOCAL_TYPES.contains(&t.as_str()))
+                    && (later || !types.iter().any(|t| t == "environment"))
+            };
         if plannable {
             let c = case.clone();
-            trials.push(Trial::test(format!("plan::{}", case.name), move || check_plan(&c)).with_kind("plan"));
+            trials.push(
+                Trial::test(format!("plan::{}", case.name), move || check_plan(&c))
+                    .with_kind("plan"),
+            );
         }
         if later && plannable {
             continue;
@@ -258,7 +287,11 @@ fn main() {
         } else {
             "score"
         };
-        trials.push(Trial::test(name, move || check(&case)).with_kind(kind).with_ignored_flag(later || ambiguous));
+        trials.push(
+            Trial::test(name, move || check(&case))
+                .with_kind(kind)
+                .with_ignored_flag(later || ambiguous),
+        );
     }
     libtest_mimic::run(&args, trials).exit();
 }

@@ -90,10 +90,23 @@ struct Step {
     deps: Vec<usize>,
 }
 
-type CallResult = (usize, Action, Result<Option<Attrs>, ProviderError>, Duration, Option<Attrs>);
+type CallResult = (
+    usize,
+    Action,
+    Result<Option<Attrs>, ProviderError>,
+    Duration,
+    Option<Attrs>,
+);
 
 /// Applies `plan`. `values` are the plan's values; `store` records every change.
-pub async fn apply(ctx: &Context<'_>, plan: &Plan, mut values: Values, store: &mut SqliteStore, opts: &ApplyOptions, mut on_event: impl FnMut(Event)) -> Result<Report, StateError> {
+pub async fn apply(
+    ctx: &Context<'_>,
+    plan: &Plan,
+    mut values: Values,
+    store: &mut SqliteStore,
+    opts: &ApplyOptions,
+    mut on_event: impl FnMut(Event),
+) -> Result<Report, StateError> {
     let changes: BTreeMap<&str, &Change> = plan.by_address();
     // Steps: every graph node (unless this is a destroy plan), then deletes.
     let mut steps: Vec<Step> = Vec::new();
@@ -101,23 +114,43 @@ pub async fn apply(ctx: &Context<'_>, plan: &Plan, mut values: Values, store: &m
     if !plan.destroy {
         for &i in &ctx.graph.order {
             step_of.insert(i, steps.len());
-            steps.push(Step { address: ctx.graph.dag[i].address.clone(), kind: StepKind::Node(i), deps: Vec::new() });
+            steps.push(Step {
+                address: ctx.graph.dag[i].address.clone(),
+                kind: StepKind::Node(i),
+                deps: Vec::new(),
+            });
         }
         for (&i, &s) in &step_of {
-            let deps: Vec<usize> = ctx.graph.dag.neighbors_directed(i, Direction::Incoming).filter_map(|j| step_of.get(&j).copied()).collect();
+            let deps: Vec<usize> = ctx
+                .graph
+                .dag
+                .neighbors_directed(i, Direction::Incoming)
+                .filter_map(|j| step_of.get(&j).copied())
+                .collect();
             steps[s].deps = deps;
         }
     }
-    let deletes: Vec<&Change> = plan.changes.iter().filter(|c| c.action == Action::Delete).collect();
+    let deletes: Vec<&Change> = plan
+        .changes
+        .iter()
+        .filter(|c| c.action == Action::Delete)
+        .collect();
     let mut delete_step: BTreeMap<&str, usize> = BTreeMap::new();
     for (di, c) in deletes.iter().enumerate() {
         delete_step.insert(c.address.as_str(), steps.len());
-        steps.push(Step { address: c.address.clone(), kind: StepKind::Delete(di), deps: Vec::new() });
+        steps.push(Step {
+            address: c.address.clone(),
+            kind: StepKind::Delete(di),
+            deps: Vec::new(),
+        });
     }
     // A delete waits for the deletes of everything that depends on it.
     for c in &deletes {
         for d in &c.depends_on {
-            if let (Some(&dep_step), Some(&me)) = (delete_step.get(d.as_str()), delete_step.get(c.address.as_str())) {
+            if let (Some(&dep_step), Some(&me)) = (
+                delete_step.get(d.as_str()),
+                delete_step.get(c.address.as_str()),
+            ) {
                 steps[dep_step].deps.push(me);
             }
         }
@@ -130,7 +163,10 @@ pub async fn apply(ctx: &Context<'_>, plan: &Plan, mut values: Values, store: &m
             dependents[d].push(s);
         }
     }
-    let mut ready: BTreeSet<(String, usize)> = (0..steps.len()).filter(|s| waiting[*s] == 0).map(|s| (steps[s].address.clone(), s)).collect();
+    let mut ready: BTreeSet<(String, usize)> = (0..steps.len())
+        .filter(|s| waiting[*s] == 0)
+        .map(|s| (steps[s].address.clone(), s))
+        .collect();
     let mut failed: BTreeSet<usize> = BTreeSet::new();
     let mut report = Report::default();
     let sem = Arc::new(tokio::sync::Semaphore::new(opts.parallelism.max(1)));
@@ -145,7 +181,15 @@ pub async fn apply(ctx: &Context<'_>, plan: &Plan, mut values: Values, store: &m
     tokio::pin!(ctrl_c);
 
     // Marks a step finished (ok or not) and releases its dependents.
-    fn finish(s: usize, ok: bool, steps: &[Step], dependents: &[Vec<usize>], waiting: &mut [usize], ready: &mut BTreeSet<(String, usize)>, failed: &mut BTreeSet<usize>) {
+    fn finish(
+        s: usize,
+        ok: bool,
+        steps: &[Step],
+        dependents: &[Vec<usize>],
+        waiting: &mut [usize],
+        ready: &mut BTreeSet<(String, usize)>,
+        failed: &mut BTreeSet<usize>,
+    ) {
         if !ok {
             failed.insert(s);
         }
@@ -158,14 +202,23 @@ pub async fn apply(ctx: &Context<'_>, plan: &Plan, mut values: Values, store: &m
     }
 
     loop {
-        while !interrupted {
-            let Some(first) = ready.iter().next().cloned() else { break };
+        while let Some(first) = ready.iter().next().cloned().filter(|_| !interrupted) {
             ready.remove(&first);
             let (_, s) = first;
             if steps[s].deps.iter().any(|d| failed.contains(d)) {
                 report.skipped.push(steps[s].address.clone());
-                on_event(Event::Skipped { address: steps[s].address.clone() });
-                finish(s, false, &steps, &dependents, &mut waiting, &mut ready, &mut failed);
+                on_event(Event::Skipped {
+                    address: steps[s].address.clone(),
+                });
+                finish(
+                    s,
+                    false,
+                    &steps,
+                    &dependents,
+                    &mut waiting,
+                    &mut ready,
+                    &mut failed,
+                );
                 continue;
             }
             match &steps[s].kind {
@@ -175,11 +228,33 @@ pub async fn apply(ctx: &Context<'_>, plan: &Plan, mut values: Values, store: &m
                     let prior = c.before.clone().unwrap_or_default();
                     match provider {
                         Some(p) => {
-                            start_call(store, &mut running, &sem, &started_tx, s, c, Action::Delete, p, prior.clone(), None)?;
+                            start_call(
+                                store,
+                                &mut running,
+                                &sem,
+                                &started_tx,
+                                s,
+                                c,
+                                Action::Delete,
+                                p,
+                                prior.clone(),
+                                None,
+                            )?;
                         }
                         None => {
-                            report.failed.push((c.address.clone(), format!("no provider serves kind `{}`", c.kind)));
-                            finish(s, false, &steps, &dependents, &mut waiting, &mut ready, &mut failed);
+                            report.failed.push((
+                                c.address.clone(),
+                                format!("no provider serves kind `{}`", c.kind),
+                            ));
+                            finish(
+                                s,
+                                false,
+                                &steps,
+                                &dependents,
+                                &mut waiting,
+                                &mut ready,
+                                &mut failed,
+                            );
                         }
                     }
                 }
@@ -210,28 +285,68 @@ pub async fn apply(ctx: &Context<'_>, plan: &Plan, mut values: Values, store: &m
                                 }
                                 action => {
                                     let config = match &node.kind {
-                                        NodeKind::Resource(uid, ri) => ctx.eval_resource(uid, *ri, &values).map_err(|d| d.summary)?,
-                                        NodeKind::Workload(name) => ctx.eval_workload(name, &values).map_err(|d| d.summary)?,
-                                        _ => unreachable!("only resources and workloads call providers"),
+                                        NodeKind::Resource(uid, ri) => ctx
+                                            .eval_resource(uid, *ri, &values)
+                                            .map_err(|d| d.summary)?,
+                                        NodeKind::Workload(name) => ctx
+                                            .eval_workload(name, &values)
+                                            .map_err(|d| d.summary)?,
+                                        _ => unreachable!(
+                                            "only resources and workloads call providers"
+                                        ),
                                     };
                                     if config.values().any(Value::contains_unknown) {
                                         return Err("internal error: a value is still unknown after its dependencies were applied".into());
                                     }
-                                    let provider = ctx.registry.provider_for(&c.kind).ok_or_else(|| format!("no provider serves kind `{}`", c.kind))?;
+                                    let provider =
+                                        ctx.registry.provider_for(&c.kind).ok_or_else(|| {
+                                            format!("no provider serves kind `{}`", c.kind)
+                                        })?;
                                     let prior = c.before.clone();
-                                    start_call(store, &mut running, &sem, &started_tx, s, c, action, provider, prior.unwrap_or_default(), Some(config)).map_err(|e| e.to_string())?;
+                                    start_call(
+                                        store,
+                                        &mut running,
+                                        &sem,
+                                        &started_tx,
+                                        s,
+                                        c,
+                                        action,
+                                        provider,
+                                        prior.unwrap_or_default(),
+                                        Some(config),
+                                    )
+                                    .map_err(|e| e.to_string())?;
                                     Ok(false)
                                 }
                             }
                         }
                     })();
                     match outcome {
-                        Ok(true) => finish(s, true, &steps, &dependents, &mut waiting, &mut ready, &mut failed),
+                        Ok(true) => finish(
+                            s,
+                            true,
+                            &steps,
+                            &dependents,
+                            &mut waiting,
+                            &mut ready,
+                            &mut failed,
+                        ),
                         Ok(false) => {}
                         Err(e) => {
-                            on_event(Event::Failed { address: node.address.clone(), error: e.clone() });
+                            on_event(Event::Failed {
+                                address: node.address.clone(),
+                                error: e.clone(),
+                            });
                             report.failed.push((node.address.clone(), e));
-                            finish(s, false, &steps, &dependents, &mut waiting, &mut ready, &mut failed);
+                            finish(
+                                s,
+                                false,
+                                &steps,
+                                &dependents,
+                                &mut waiting,
+                                &mut ready,
+                                &mut failed,
+                            );
                         }
                     }
                 }
@@ -254,7 +369,9 @@ pub async fn apply(ctx: &Context<'_>, plan: &Plan, mut values: Values, store: &m
         let (s, action, result, _elapsed, config) = match joined {
             Ok(r) => r,
             Err(e) => {
-                report.failed.push(("(task)".into(), format!("internal error: {e}")));
+                report
+                    .failed
+                    .push(("(task)".into(), format!("internal error: {e}")));
                 continue;
             }
         };
@@ -265,7 +382,10 @@ pub async fn apply(ctx: &Context<'_>, plan: &Plan, mut values: Values, store: &m
                 let record = match attrs {
                     None => Record::Remove(address.clone()),
                     Some(attrs) => {
-                        let schema = ctx.registry.schema(&change.kind).expect("kind has a schema");
+                        let schema = ctx
+                            .registry
+                            .schema(&change.kind)
+                            .expect("kind has a schema");
                         let marked_config = config.clone().unwrap_or_default();
                         let object = Object {
                             address: address.clone(),
@@ -273,26 +393,50 @@ pub async fn apply(ctx: &Context<'_>, plan: &Plan, mut values: Values, store: &m
                             provider: change.provider.clone(),
                             uid: change.uid.clone(),
                             module: change.module.clone(),
-                            attributes: attrs.iter().map(|(k, v)| (k.clone(), v.reveal())).collect(),
+                            attributes: attrs
+                                .iter()
+                                .map(|(k, v)| (k.clone(), v.reveal()))
+                                .collect(),
                             sensitive: sensitive_names(schema, &marked_config),
                             dependencies: change.depends_on.clone(),
                             tainted: false,
                         };
-                        values.resources.insert(address.clone(), object.marked_attributes());
+                        values
+                            .resources
+                            .insert(address.clone(), object.marked_attributes());
                         Record::Put(object)
                     }
                 };
                 store.record(&record, action.as_str(), !bumped)?;
                 bumped = true;
                 *report.done.entry(action.as_str()).or_default() += 1;
-                finish(s, true, &steps, &dependents, &mut waiting, &mut ready, &mut failed);
+                finish(
+                    s,
+                    true,
+                    &steps,
+                    &dependents,
+                    &mut waiting,
+                    &mut ready,
+                    &mut failed,
+                );
             }
             Err(e) => {
                 store.clear_intent(&address)?;
                 let msg = e.to_string();
-                on_event(Event::Failed { address: address.clone(), error: msg.clone() });
+                on_event(Event::Failed {
+                    address: address.clone(),
+                    error: msg.clone(),
+                });
                 report.failed.push((address.clone(), msg));
-                finish(s, false, &steps, &dependents, &mut waiting, &mut ready, &mut failed);
+                finish(
+                    s,
+                    false,
+                    &steps,
+                    &dependents,
+                    &mut waiting,
+                    &mut ready,
+                    &mut failed,
+                );
             }
         }
     }
@@ -324,7 +468,10 @@ fn start_call(
             other => other.as_str().into(),
         },
         kind: change.kind.clone(),
-        planned: planned.iter().map(|(k, v)| (k.clone(), v.reveal())).collect(),
+        planned: planned
+            .iter()
+            .map(|(k, v)| (k.clone(), v.reveal()))
+            .collect(),
         started_at: crate::state::now(),
     })?;
     let sem = sem.clone();
@@ -334,13 +481,30 @@ fn start_call(
     let cbd = change.create_before_destroy;
     running.spawn(async move {
         let _permit = sem.acquire_owned().await;
-        let _ = started.send(Event::Started { address: address.clone(), action });
+        let _ = started.send(Event::Started {
+            address: address.clone(),
+            action,
+        });
         let began = Instant::now();
-        let reveal = |a: &Attrs| -> Attrs { a.iter().map(|(k, v)| (k.clone(), v.reveal())).collect() };
+        let reveal =
+            |a: &Attrs| -> Attrs { a.iter().map(|(k, v)| (k.clone(), v.reveal())).collect() };
         let prior_r = reveal(&prior);
         let result = match action {
-            Action::Create => provider.create(&kind, &reveal(config.as_ref().expect("create has a config"))).await.map(Some),
-            Action::Update => provider.update(&kind, &prior_r, &reveal(config.as_ref().expect("update has a config"))).await.map(Some),
+            Action::Create => provider
+                .create(
+                    &kind,
+                    &reveal(config.as_ref().expect("create has a config")),
+                )
+                .await
+                .map(Some),
+            Action::Update => provider
+                .update(
+                    &kind,
+                    &prior_r,
+                    &reveal(config.as_ref().expect("update has a config")),
+                )
+                .await
+                .map(Some),
             Action::Replace => {
                 let cfg = reveal(config.as_ref().expect("replace has a config"));
                 if cbd {
@@ -360,7 +524,11 @@ fn start_call(
         };
         let elapsed = began.elapsed();
         if result.is_ok() {
-            let _ = started.send(Event::Finished { address, action, elapsed });
+            let _ = started.send(Event::Finished {
+                address,
+                action,
+                elapsed,
+            });
         }
         drop(_permit);
         (step, action, result, elapsed, config)

@@ -38,8 +38,15 @@ pub struct RunOptions {
 pub fn report_failed(f: Failed, term: &Terminal) -> Outcome {
     let mut diags = f.diagnostics;
     diags.sort(&f.sources);
-    eprint!("{}", render::diagnostics::text(&diags, &f.sources, term.stderr_color));
-    eprintln!("error: {} error{} found; nothing was changed", diags.error_count(), if diags.error_count() == 1 { "" } else { "s" });
+    eprint!(
+        "{}",
+        render::diagnostics::text(&diags, &f.sources, term.stderr_color)
+    );
+    eprintln!(
+        "error: {} error{} found; nothing was changed",
+        diags.error_count(),
+        if diags.error_count() == 1 { "" } else { "s" }
+    );
     Outcome::Failure
 }
 
@@ -47,7 +54,10 @@ fn print_warnings(p: &Prepared, term: &Terminal) {
     let mut w: Diagnostics = p.warnings.clone();
     w.sort(&p.sources);
     if !w.is_empty() {
-        eprint!("{}", render::diagnostics::text(&w, &p.sources, term.stderr_color));
+        eprint!(
+            "{}",
+            render::diagnostics::text(&w, &p.sources, term.stderr_color)
+        );
     }
 }
 
@@ -55,13 +65,20 @@ fn print_plan_errors(errors: Vec<Diagnostic>, p: &Prepared, term: &Terminal) -> 
     let mut d = Diagnostics::new();
     d.extend(errors);
     d.sort(&p.sources);
-    eprint!("{}", render::diagnostics::text(&d, &p.sources, term.stderr_color));
+    eprint!(
+        "{}",
+        render::diagnostics::text(&d, &p.sources, term.stderr_color)
+    );
     eprintln!("error: planning failed; nothing was changed");
     Outcome::Failure
 }
 
 /// Runs `f` with the state locked for `operation`, always unlocking afterwards.
-async fn locked<T>(store: &mut SqliteStore, operation: &str, f: impl AsyncFnOnce(&mut SqliteStore) -> anyhow::Result<T>) -> anyhow::Result<T> {
+async fn locked<T>(
+    store: &mut SqliteStore,
+    operation: &str,
+    f: impl AsyncFnOnce(&mut SqliteStore) -> anyhow::Result<T>,
+) -> anyhow::Result<T> {
     let (lock, stale) = match store.lock(operation) {
         Ok(l) => l,
         Err(StateError::Locked(info)) => {
@@ -78,7 +95,10 @@ async fn locked<T>(store: &mut SqliteStore, operation: &str, f: impl AsyncFnOnce
         Err(e) => return Err(e.into()),
     };
     if let Some(s) = stale {
-        eprintln!("warning: took over a lock left by {} (pid {}, `{}` since {}), whose process is gone", s.holder, s.pid, s.operation, s.since);
+        eprintln!(
+            "warning: took over a lock left by {} (pid {}, `{}` since {}), whose process is gone",
+            s.holder, s.pid, s.operation, s.since
+        );
     }
     let result = tokio::select! {
         r = f(store) => r,
@@ -89,11 +109,21 @@ async fn locked<T>(store: &mut SqliteStore, operation: &str, f: impl AsyncFnOnce
 }
 
 fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
-    tokio::runtime::Builder::new_multi_thread().enable_all().build().context("cannot start the async runtime")
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")
 }
 
 /// `baton plan`.
-pub fn plan(root: &Path, opts: &RunOptions, format: PlanFormat, out: Option<&Path>, detailed: bool, term: &Terminal) -> anyhow::Result<Outcome> {
+pub fn plan(
+    root: &Path,
+    opts: &RunOptions,
+    format: PlanFormat,
+    out: Option<&Path>,
+    detailed: bool,
+    term: &Terminal,
+) -> anyhow::Result<Outcome> {
     let prepared = match pipeline::prepare(root, &opts.env, &opts.files, &opts.load) {
         Ok(p) => p,
         Err(f) => return Ok(report_failed(f, term)),
@@ -121,19 +151,41 @@ pub fn plan(root: &Path, opts: &RunOptions, format: PlanFormat, out: Option<&Pat
     let text = render::plan::text(plan, term.stdout_color);
     match format {
         PlanFormat::Text => print!("{text}"),
-        PlanFormat::Json => println!("{}", serde_json::to_string_pretty(&render::plan::json(plan))?),
+        PlanFormat::Json => println!(
+            "{}",
+            serde_json::to_string_pretty(&render::plan::json(plan))?
+        ),
     }
     if let Some(path) = out {
-        crate::plan::file::write(path, plan, &opts.plan, &render::plan::text(plan, render::Color::Never))?;
+        crate::plan::file::write(
+            path,
+            plan,
+            &opts.plan,
+            &render::plan::text(plan, render::Color::Never),
+        )?;
         if format == PlanFormat::Text {
-            println!("\nSaved the plan to {}; apply it with: baton apply {}", path.display(), path.display());
+            println!(
+                "\nSaved the plan to {}; apply it with: baton apply {}",
+                path.display(),
+                path.display()
+            );
         }
     }
-    Ok(if detailed && plan.has_changes() { Outcome::Changes } else { Outcome::Success })
+    Ok(if detailed && plan.has_changes() {
+        Outcome::Changes
+    } else {
+        Outcome::Success
+    })
 }
 
 /// `baton apply` and `baton destroy`.
-pub fn apply(root: &Path, opts: &RunOptions, plan_file: Option<&Path>, auto_approve: bool, term: &Terminal) -> anyhow::Result<Outcome> {
+pub fn apply(
+    root: &Path,
+    opts: &RunOptions,
+    plan_file: Option<&Path>,
+    auto_approve: bool,
+    term: &Terminal,
+) -> anyhow::Result<Outcome> {
     let saved = match plan_file {
         Some(p) => Some(crate::plan::file::read(p)?),
         None => None,
@@ -143,14 +195,22 @@ pub fn apply(root: &Path, opts: &RunOptions, plan_file: Option<&Path>, auto_appr
         Err(f) => return Ok(report_failed(f, term)),
     };
     print_warnings(&prepared, term);
-    if let Some(saved) = &saved {
-        if saved.environment != prepared.env.name {
-            anyhow::bail!("the plan file is for environment `{}`, not `{}`", saved.environment, prepared.env.name);
-        }
+    if let Some(saved) = &saved
+        && saved.environment != prepared.env.name
+    {
+        anyhow::bail!(
+            "the plan file is for environment `{}`, not `{}`",
+            saved.environment,
+            prepared.env.name
+        );
     }
     let mut store = prepared.open_state()?;
     let rt = runtime()?;
-    let operation = if opts.plan.destroy { "destroy" } else { "apply" };
+    let operation = if opts.plan.destroy {
+        "destroy"
+    } else {
+        "apply"
+    };
     let outcome = rt.block_on(locked(&mut store, operation, async |store: &mut SqliteStore| {
         let state = store.load()?;
         let mut plan_opts = opts.plan.clone();
@@ -171,11 +231,10 @@ pub fn apply(root: &Path, opts: &RunOptions, plan_file: Option<&Path>, auto_appr
             Err(errors) => return Ok(print_plan_errors(errors, &prepared, term)),
         };
         let plan = planned.plan;
-        if let Some(saved) = &saved {
-            if let Some(diff) = crate::plan::file::first_difference(&saved.plan, &render::plan::json(&plan)) {
+        if let Some(saved) = &saved
+            && let Some(diff) = crate::plan::file::first_difference(&saved.plan, &render::plan::json(&plan)) {
                 anyhow::bail!("the plan file no longer matches what would be done ({diff}); the inputs or the real world changed since it was made; make a new plan");
             }
-        }
         print!("{}", render::plan::text(&plan, term.stdout_color));
         if !plan.has_changes() {
             return Ok(Outcome::Success);
@@ -217,7 +276,9 @@ pub fn apply(root: &Path, opts: &RunOptions, plan_file: Option<&Path>, auto_appr
 
 fn confirm(plan: &Plan, operation: &str) -> anyhow::Result<bool> {
     if !std::io::stdin().is_terminal() {
-        anyhow::bail!("refusing to {operation} without confirmation: stdin is not a terminal; review the plan and pass --auto-approve");
+        anyhow::bail!(
+            "refusing to {operation} without confirmation: stdin is not a terminal; review the plan and pass --auto-approve"
+        );
     }
     let s = plan.summary();
     print!(
@@ -246,10 +307,18 @@ fn progress(term: &Terminal) -> impl FnMut(Event) {
                 running += 1;
                 format!("{address}: {}...", ing(*action))
             }
-            Event::Finished { address, action, elapsed } => {
+            Event::Finished {
+                address,
+                action,
+                elapsed,
+            } => {
                 running -= 1;
                 done += 1;
-                format!("{address}: {} after {:.1}s", ed(*action), elapsed.as_secs_f64())
+                format!(
+                    "{address}: {} after {:.1}s",
+                    ed(*action),
+                    elapsed.as_secs_f64()
+                )
             }
             Event::Failed { address, error } => {
                 running = running.saturating_sub(1);
@@ -286,4 +355,3 @@ fn ed(a: Action) -> &'static str {
         Action::NoOp => "Read",
     }
 }
-

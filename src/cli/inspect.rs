@@ -4,7 +4,7 @@ use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::path::Path;
 
-use super::engine::{report_failed, RunOptions};
+use super::engine::{RunOptions, report_failed};
 use super::{GraphFormat, Outcome, PlanFormat, Terminal};
 use crate::diag::{Diagnostics, Sources};
 use crate::graph::NodeKind;
@@ -14,11 +14,19 @@ use crate::state::Record;
 use crate::value::Value;
 
 /// `baton show [PLANFILE]`: a saved plan, or the current state.
-pub fn show(root: &Path, env: &str, plan_file: Option<&Path>, format: PlanFormat) -> anyhow::Result<Outcome> {
+pub fn show(
+    root: &Path,
+    env: &str,
+    plan_file: Option<&Path>,
+    format: PlanFormat,
+) -> anyhow::Result<Outcome> {
     if let Some(p) = plan_file {
         match format {
             PlanFormat::Text => print!("{}", crate::plan::file::text(p)?),
-            PlanFormat::Json => println!("{}", serde_json::to_string_pretty(&crate::plan::file::plan_json(p)?)?),
+            PlanFormat::Json => println!(
+                "{}",
+                serde_json::to_string_pretty(&crate::plan::file::plan_json(p)?)?
+            ),
         }
         return Ok(Outcome::Success);
     }
@@ -31,14 +39,23 @@ pub fn show(root: &Path, env: &str, plan_file: Option<&Path>, format: PlanFormat
                 .values()
                 .map(|o| serde_json::json!({"address": o.address, "kind": o.kind, "uid": o.uid, "module": o.module, "attributes": Value::Map(o.marked_attributes()).to_json_redacted(), "dependencies": o.dependencies, "tainted": o.tainted}))
                 .collect();
-            println!("{}", serde_json::to_string_pretty(&serde_json::json!({"format_version": "1", "lineage": state.lineage, "serial": state.serial, "objects": objects}))?);
+            println!(
+                "{}",
+                serde_json::to_string_pretty(
+                    &serde_json::json!({"format_version": "1", "lineage": state.lineage, "serial": state.serial, "objects": objects})
+                )?
+            );
         }
         PlanFormat::Text => {
             if state.objects.is_empty() {
                 println!("The state of `{env}` is empty.");
             }
             for o in state.objects.values() {
-                println!("# {}{}", o.address, if o.tainted { " (tainted)" } else { "" });
+                println!(
+                    "# {}{}",
+                    o.address,
+                    if o.tainted { " (tainted)" } else { "" }
+                );
                 print!("{}", attributes_text(&o.marked_attributes()));
                 println!();
             }
@@ -52,7 +69,12 @@ fn attributes_text(attrs: &BTreeMap<String, Value>) -> String {
     let mut out = String::new();
     for (k, v) in attrs {
         let shown = match v {
-            Value::String(s) if s.contains('\n') => format!("<<-EOT\n{}    EOT", s.lines().map(|l| format!("      {l}\n")).collect::<String>()),
+            Value::String(s) if s.contains('\n') => format!(
+                "<<-EOT\n{}    EOT",
+                s.lines()
+                    .map(|l| format!("      {l}\n"))
+                    .collect::<String>()
+            ),
             other => format!("{other}"),
         };
         let _ = writeln!(out, "    {k:<width$} = {shown}");
@@ -66,33 +88,55 @@ fn open(root: &Path, env: &str) -> anyhow::Result<crate::state::SqliteStore> {
     let Some(environment) = crate::config::load(root, env, &mut sources, &mut out) else {
         let mut d = Diagnostics::new();
         d.extend(out);
-        eprint!("{}", render::diagnostics::text(&d, &sources, render::Color::Never));
+        eprint!(
+            "{}",
+            render::diagnostics::text(&d, &sources, render::Color::Never)
+        );
         anyhow::bail!("cannot load environment `{env}`");
     };
     Ok(pipeline::open_state(root, &environment)?)
 }
 
 /// `baton output [UID] [--json] [--show-sensitive]`: outputs of applied resources.
-pub fn output(root: &Path, opts: &RunOptions, uid: Option<&str>, as_json: bool, show_sensitive: bool, term: &Terminal) -> anyhow::Result<Outcome> {
+pub fn output(
+    root: &Path,
+    opts: &RunOptions,
+    uid: Option<&str>,
+    as_json: bool,
+    show_sensitive: bool,
+    term: &Terminal,
+) -> anyhow::Result<Outcome> {
     let prepared = match pipeline::prepare(root, &opts.env, &opts.files, &opts.load) {
         Ok(p) => p,
         Err(f) => return Ok(report_failed(f, term)),
     };
     let store = prepared.open_state()?;
     let state = store.load()?;
-    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
-    let planned = match rt.block_on(pipeline::plan(&prepared, &state, false, 1, &Default::default())) {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    let planned = match rt.block_on(pipeline::plan(
+        &prepared,
+        &state,
+        false,
+        1,
+        &Default::default(),
+    )) {
         Ok(p) => p,
         Err(errors) => {
             let mut d = Diagnostics::new();
             d.extend(errors);
-            eprint!("{}", render::diagnostics::text(&d, &prepared.sources, term.stderr_color));
+            eprint!(
+                "{}",
+                render::diagnostics::text(&d, &prepared.sources, term.stderr_color)
+            );
             return Ok(Outcome::Failure);
         }
     };
     let shown = |v: &Value| -> serde_json::Value {
         if show_sensitive {
-            v.to_json_revealed().unwrap_or_else(|| serde_json::Value::String(crate::value::UNKNOWN_TEXT.into()))
+            v.to_json_revealed()
+                .unwrap_or_else(|| serde_json::Value::String(crate::value::UNKNOWN_TEXT.into()))
         } else {
             v.to_json_redacted()
         }
@@ -103,15 +147,21 @@ pub fn output(root: &Path, opts: &RunOptions, uid: Option<&str>, as_json: bool, 
         if uid.is_some_and(|x| x != key) {
             continue;
         }
-        all.insert(key, serde_json::Value::Object(outs.iter().map(|(k, v)| (k.clone(), shown(v))).collect()));
+        all.insert(
+            key,
+            serde_json::Value::Object(outs.iter().map(|(k, v)| (k.clone(), shown(v))).collect()),
+        );
     }
-    if let Some(x) = uid {
-        if all.is_empty() {
-            anyhow::bail!("no resource with uid `{x}`; `baton output` lists them all");
-        }
+    if let Some(x) = uid
+        && all.is_empty()
+    {
+        anyhow::bail!("no resource with uid `{x}`; `baton output` lists them all");
     }
     if as_json {
-        println!("{}", serde_json::to_string_pretty(&serde_json::Value::Object(all))?);
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&serde_json::Value::Object(all))?
+        );
     } else {
         for (u, outs) in &all {
             println!("{u}");
@@ -142,7 +192,10 @@ pub fn state(root: &Path, env: &str, cmd: &super::StateCommand) -> anyhow::Resul
         super::StateCommand::Show { address } => {
             let state = store.load()?;
             let Some(o) = state.objects.get(address) else {
-                let hint = crate::diag::did_you_mean(address, state.objects.keys().map(String::as_str)).map(|s| format!("; did you mean `{s}`?")).unwrap_or_default();
+                let hint =
+                    crate::diag::did_you_mean(address, state.objects.keys().map(String::as_str))
+                        .map(|s| format!("; did you mean `{s}`?"))
+                        .unwrap_or_default();
                 anyhow::bail!("no object `{address}` in the state{hint}");
             };
             println!("# {}", o.address);
@@ -168,7 +221,10 @@ pub fn state(root: &Path, env: &str, cmd: &super::StateCommand) -> anyhow::Resul
         }
         super::StateCommand::History => {
             for h in store.history()? {
-                println!("{:>4}  {}  {:<8} {}  ({})", h.serial, h.at, h.action, h.address, h.who);
+                println!(
+                    "{:>4}  {}  {:<8} {}  ({})",
+                    h.serial, h.at, h.action, h.address, h.who
+                );
             }
         }
         super::StateCommand::Unlock { lock_id } => {
@@ -176,7 +232,11 @@ pub fn state(root: &Path, env: &str, cmd: &super::StateCommand) -> anyhow::Resul
                 println!("Released lock {lock_id}.");
             } else {
                 match store.current_lock()? {
-                    Some(l) => anyhow::bail!("lock {lock_id} is not held; the state is locked by {} with id {}", l.holder, l.id),
+                    Some(l) => anyhow::bail!(
+                        "lock {lock_id} is not held; the state is locked by {} with id {}",
+                        l.holder,
+                        l.id
+                    ),
                     None => anyhow::bail!("lock {lock_id} is not held; the state is not locked"),
                 }
             }
@@ -186,31 +246,56 @@ pub fn state(root: &Path, env: &str, cmd: &super::StateCommand) -> anyhow::Resul
 }
 
 /// `baton modules list|show TYPE`.
-pub fn modules(root: &Path, env: &str, show: Option<&str>, term: &Terminal) -> anyhow::Result<Outcome> {
+pub fn modules(
+    root: &Path,
+    env: &str,
+    show: Option<&str>,
+    term: &Terminal,
+) -> anyhow::Result<Outcome> {
     let mut sources = Sources::new();
     let mut out = Vec::new();
     let environment = crate::config::load(root, env, &mut sources, &mut out);
     let registry = crate::provider::Registry::builtin(root);
-    let providers: Vec<String> = environment.as_ref().map(|e| e.providers.keys().cloned().collect()).unwrap_or_default();
+    let providers: Vec<String> = environment
+        .as_ref()
+        .map(|e| e.providers.keys().cloned().collect())
+        .unwrap_or_default();
     let mut modules = Vec::new();
     if let Some(e) = &environment {
         for d in &e.module_dirs {
-            modules.extend(crate::module::load::load_dir(&root.join(d), &registry, &providers, &mut sources, &mut out));
+            modules.extend(crate::module::load::load_dir(
+                &root.join(d),
+                &registry,
+                &providers,
+                &mut sources,
+                &mut out,
+            ));
         }
     }
-    modules.extend(crate::module::library::load(&registry, &providers, &mut sources, &mut out));
+    modules.extend(crate::module::library::load(
+        &registry,
+        &providers,
+        &mut sources,
+        &mut out,
+    ));
     if !out.is_empty() {
         let mut d = Diagnostics::new();
         d.extend(out);
         d.sort(&sources);
-        eprint!("{}", render::diagnostics::text(&d, &sources, term.stderr_color));
+        eprint!(
+            "{}",
+            render::diagnostics::text(&d, &sources, term.stderr_color)
+        );
         if d.has_errors() {
             return Ok(Outcome::Failure);
         }
     }
     match show {
         None => {
-            println!("{:<14} {:<10} {:<12} {:<14} {}", "TYPE", "CLASS", "ID", "ENVIRONMENTS", "MODULE");
+            println!(
+                "{:<14} {:<10} {:<12} {:<14} MODULE",
+                "TYPE", "CLASS", "ID", "ENVIRONMENTS"
+            );
             let mut rows: Vec<_> = modules.iter().collect();
             rows.sort_by(|a, b| (&a.provisions.kind, &a.name).cmp(&(&b.provisions.kind, &b.name)));
             for m in rows {
@@ -220,16 +305,24 @@ pub fn modules(root: &Path, env: &str, show: Option<&str>, term: &Terminal) -> a
                     p.kind,
                     p.class.as_deref().unwrap_or("*"),
                     p.id.as_deref().unwrap_or("*"),
-                    p.environments.as_ref().map(|e| e.join(",")).unwrap_or_else(|| "*".into()),
+                    p.environments
+                        .as_ref()
+                        .map(|e| e.join(","))
+                        .unwrap_or_else(|| "*".into()),
                     m.origin.describe()
                 );
             }
         }
         Some(kind) => {
-            let matching: Vec<_> = modules.iter().filter(|m| m.provisions.kind == kind).collect();
+            let matching: Vec<_> = modules
+                .iter()
+                .filter(|m| m.provisions.kind == kind)
+                .collect();
             if matching.is_empty() {
                 let kinds: Vec<&str> = modules.iter().map(|m| m.provisions.kind.as_str()).collect();
-                let hint = crate::diag::did_you_mean(kind, kinds.iter().copied()).map(|s| format!("; did you mean `{s}`?")).unwrap_or_default();
+                let hint = crate::diag::did_you_mean(kind, kinds.iter().copied())
+                    .map(|s| format!("; did you mean `{s}`?"))
+                    .unwrap_or_default();
                 anyhow::bail!("no module provisions `{kind}`{hint}");
             }
             for m in matching {
@@ -238,18 +331,58 @@ pub fn modules(root: &Path, env: &str, show: Option<&str>, term: &Terminal) -> a
                 if !p.description.is_empty() {
                     println!("  {}", p.description);
                 }
-                println!("  class: {}   id: {}   environments: {}", p.class.as_deref().unwrap_or("any"), p.id.as_deref().unwrap_or("any"), p.environments.as_ref().map(|e| e.join(", ")).unwrap_or_else(|| "all".into()));
+                println!(
+                    "  class: {}   id: {}   environments: {}",
+                    p.class.as_deref().unwrap_or("any"),
+                    p.id.as_deref().unwrap_or("any"),
+                    p.environments
+                        .as_ref()
+                        .map(|e| e.join(", "))
+                        .unwrap_or_else(|| "all".into())
+                );
                 if !m.params.is_empty() {
                     println!("  params:");
                     for prm in &m.params {
-                        let default = prm.default.as_ref().map(|d| format!(" = {d}")).unwrap_or_else(|| " (required)".into());
-                        println!("    {}: {}{}{}", prm.name, prm.ty.name(), default, if prm.description.is_empty() { String::new() } else { format!("  # {}", prm.description) });
+                        let default = prm
+                            .default
+                            .as_ref()
+                            .map(|d| format!(" = {d}"))
+                            .unwrap_or_else(|| " (required)".into());
+                        println!(
+                            "    {}: {}{}{}",
+                            prm.name,
+                            prm.ty.name(),
+                            default,
+                            if prm.description.is_empty() {
+                                String::new()
+                            } else {
+                                format!("  # {}", prm.description)
+                            }
+                        );
                     }
                 }
                 if !m.resources.is_empty() {
-                    println!("  resources: {}", m.resources.iter().map(|r| format!("{}.{}", r.kind, r.name)).collect::<Vec<_>>().join(", "));
+                    println!(
+                        "  resources: {}",
+                        m.resources
+                            .iter()
+                            .map(|r| format!("{}.{}", r.kind, r.name))
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    );
                 }
-                println!("  outputs: {}", m.outputs.iter().map(|o| if o.sensitive { format!("{} (sensitive)", o.name) } else { o.name.clone() }).collect::<Vec<_>>().join(", "));
+                println!(
+                    "  outputs: {}",
+                    m.outputs
+                        .iter()
+                        .map(|o| if o.sensitive {
+                            format!("{} (sensitive)", o.name)
+                        } else {
+                            o.name.clone()
+                        })
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                );
                 println!();
             }
         }
@@ -258,7 +391,13 @@ pub fn modules(root: &Path, env: &str, show: Option<&str>, term: &Terminal) -> a
 }
 
 /// `baton graph --format dot|mermaid`.
-pub fn graph(root: &Path, opts: &RunOptions, format: GraphFormat, workload: Option<&str>, term: &Terminal) -> anyhow::Result<Outcome> {
+pub fn graph(
+    root: &Path,
+    opts: &RunOptions,
+    format: GraphFormat,
+    workload: Option<&str>,
+    term: &Terminal,
+) -> anyhow::Result<Outcome> {
     let prepared = match pipeline::prepare(root, &opts.env, &opts.files, &opts.load) {
         Ok(p) => p,
         Err(f) => return Ok(report_failed(f, term)),
@@ -303,12 +442,18 @@ pub fn graph(root: &Path, opts: &RunOptions, format: GraphFormat, workload: Opti
                 let label = n.address.replace('"', "'");
                 let _ = match n.kind {
                     NodeKind::Workload(_) => writeln!(out, "  {}[[\"{label}\"]]", id(i)),
-                    NodeKind::Params(_) | NodeKind::Outputs(_) => writeln!(out, "  {}([\"{label}\"])", id(i)),
+                    NodeKind::Params(_) | NodeKind::Outputs(_) => {
+                        writeln!(out, "  {}([\"{label}\"])", id(i))
+                    }
                     NodeKind::Resource(..) => writeln!(out, "  {}[\"{label}\"]", id(i)),
                 };
             }
             for &i in g.order.iter().filter(|i| keep.contains(i)) {
-                let mut next: Vec<_> = g.dag.neighbors_directed(i, petgraph::Direction::Outgoing).filter(|j| keep.contains(j)).collect();
+                let mut next: Vec<_> = g
+                    .dag
+                    .neighbors_directed(i, petgraph::Direction::Outgoing)
+                    .filter(|j| keep.contains(j))
+                    .collect();
                 next.sort();
                 for j in next {
                     let _ = writeln!(out, "  {} --> {}", id(i), id(j));

@@ -228,7 +228,11 @@ impl PlanFlags {
             load: self.score.load_options(),
             env: env.to_string(),
             refresh: self.refresh,
-            plan: crate::plan::diff::PlanOptions { destroy, targets: self.target.clone(), replace: self.replace.clone() },
+            plan: crate::plan::diff::PlanOptions {
+                destroy,
+                targets: self.target.clone(),
+                replace: self.replace.clone(),
+            },
             parallelism: self.parallelism.max(1),
         }
     }
@@ -352,20 +356,66 @@ pub fn run(cli: Cli) -> anyhow::Result<Outcome> {
     match cli.command {
         Command::Init => inspect::init(&root),
         Command::Validate(args) => validate::run(&args, &term),
-        Command::Plan(a) => engine::plan(&root, &a.flags.run_options(env, a.destroy), a.format, a.out.as_deref(), a.detailed_exitcode, &term),
-        Command::Apply(a) => engine::apply(&root, &a.flags.run_options(env, false), a.plan_file.as_deref(), a.auto_approve, &term),
-        Command::Destroy(a) => engine::apply(&root, &a.flags.run_options(env, true), None, a.auto_approve, &term),
+        Command::Plan(a) => engine::plan(
+            &root,
+            &a.flags.run_options(env, a.destroy),
+            a.format,
+            a.out.as_deref(),
+            a.detailed_exitcode,
+            &term,
+        ),
+        Command::Apply(a) => engine::apply(
+            &root,
+            &a.flags.run_options(env, false),
+            a.plan_file.as_deref(),
+            a.auto_approve,
+            &term,
+        ),
+        Command::Destroy(a) => engine::apply(
+            &root,
+            &a.flags.run_options(env, true),
+            None,
+            a.auto_approve,
+            &term,
+        ),
         Command::Show(a) => inspect::show(&root, env, a.plan_file.as_deref(), a.format),
         Command::Output(a) => {
-            let flags = PlanFlags { score: a.score.clone(), refresh: false, target: vec![], replace: vec![], parallelism: 1 };
-            inspect::output(&root, &flags.run_options(env, false), a.uid.as_deref(), a.json, a.show_sensitive, &term)
+            let flags = PlanFlags {
+                score: a.score.clone(),
+                refresh: false,
+                target: vec![],
+                replace: vec![],
+                parallelism: 1,
+            };
+            inspect::output(
+                &root,
+                &flags.run_options(env, false),
+                a.uid.as_deref(),
+                a.json,
+                a.show_sensitive,
+                &term,
+            )
         }
         Command::Graph(a) => {
-            let flags = PlanFlags { score: a.score.clone(), refresh: false, target: vec![], replace: vec![], parallelism: 1 };
-            inspect::graph(&root, &flags.run_options(env, false), a.format, a.workload.as_deref(), &term)
+            let flags = PlanFlags {
+                score: a.score.clone(),
+                refresh: false,
+                target: vec![],
+                replace: vec![],
+                parallelism: 1,
+            };
+            inspect::graph(
+                &root,
+                &flags.run_options(env, false),
+                a.format,
+                a.workload.as_deref(),
+                &term,
+            )
         }
         Command::State(cmd) => inspect::state(&root, env, &cmd),
         Command::Modules(ModulesCommand::List) => inspect::modules(&root, env, None, &term),
-        Command::Modules(ModulesCommand::Show { kind }) => inspect::modules(&root, env, Some(&kind), &term),
+        Command::Modules(ModulesCommand::Show { kind }) => {
+            inspect::modules(&root, env, Some(&kind), &term)
+        }
     }
 }

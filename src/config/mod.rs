@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 use hcl_edit::expr::Expression;
 use hcl_edit::structure::Body;
 
-use crate::diag::{did_you_mean, Diagnostic, FileId, Sources, Span, Stage};
+use crate::diag::{Diagnostic, FileId, Sources, Span, Stage, did_you_mean};
 use crate::hcl;
 use crate::value::Value;
 
@@ -64,32 +64,54 @@ impl Environment {
         Environment {
             name: "local".into(),
             state: StateBackend::Sqlite(PathBuf::from(".baton/state.db")),
-            module_dirs: if modules.is_dir() { vec![PathBuf::from("modules")] } else { vec![] },
+            module_dirs: if modules.is_dir() {
+                vec![PathBuf::from("modules")]
+            } else {
+                vec![]
+            },
             providers: BTreeMap::new(),
-            target: Target::Kubernetes { dir: "deploy/local".into(), namespace: None },
+            target: Target::Kubernetes {
+                dir: "deploy/local".into(),
+                namespace: None,
+            },
             span: None,
         }
     }
 }
 
 /// Reads `baton.hcl` in `root` (if present) and returns the environment `name`.
-pub fn load(root: &Path, name: &str, sources: &mut Sources, out: &mut Vec<Diagnostic>) -> Option<Environment> {
+pub fn load(
+    root: &Path,
+    name: &str,
+    sources: &mut Sources,
+    out: &mut Vec<Diagnostic>,
+) -> Option<Environment> {
     let path = root.join("baton.hcl");
     if !path.exists() {
         if name == "local" {
             return Some(Environment::builtin_local(root));
         }
         out.push(
-            Diagnostic::error(STAGE, "config/no-environment", format!("environment `{name}` is not defined"))
-                .detail("there is no baton.hcl; only the built-in environment `local` exists")
-                .help("write a baton.hcl with an `environment` block (`baton init` writes a starter one)"),
+            Diagnostic::error(
+                STAGE,
+                "config/no-environment",
+                format!("environment `{name}` is not defined"),
+            )
+            .detail("there is no baton.hcl; only the built-in environment `local` exists")
+            .help(
+                "write a baton.hcl with an `environment` block (`baton init` writes a starter one)",
+            ),
         );
         return None;
     }
     let text = match std::fs::read_to_string(&path) {
         Ok(t) => t,
         Err(e) => {
-            out.push(Diagnostic::error(STAGE, "config/read", format!("cannot read baton.hcl: {e}")));
+            out.push(Diagnostic::error(
+                STAGE,
+                "config/read",
+                format!("cannot read baton.hcl: {e}"),
+            ));
             return None;
         }
     };
@@ -97,7 +119,13 @@ pub fn load(root: &Path, name: &str, sources: &mut Sources, out: &mut Vec<Diagno
     parse(file, name, root, sources, out)
 }
 
-fn parse(file: FileId, name: &str, root: &Path, sources: &Sources, out: &mut Vec<Diagnostic>) -> Option<Environment> {
+fn parse(
+    file: FileId,
+    name: &str,
+    root: &Path,
+    sources: &Sources,
+    out: &mut Vec<Diagnostic>,
+) -> Option<Environment> {
     let body = match hcl::parse(file, sources.text(file), STAGE) {
         Ok(b) => b,
         Err(d) => {
@@ -106,25 +134,54 @@ fn parse(file: FileId, name: &str, root: &Path, sources: &Sources, out: &mut Vec
         }
     };
     hcl::check_keys(file, &body, &[], &["environment"], "baton.hcl", STAGE, out);
-    let envs: Vec<_> = body.blocks().filter(|b| b.ident.as_str() == "environment").collect();
-    let names: Vec<String> = envs.iter().filter_map(|b| hcl::labels(b).first().cloned()).collect();
-    let Some(block) = envs.iter().find(|b| hcl::labels(b).first().map(String::as_str) == Some(name)) else {
+    let envs: Vec<_> = body
+        .blocks()
+        .filter(|b| b.ident.as_str() == "environment")
+        .collect();
+    let names: Vec<String> = envs
+        .iter()
+        .filter_map(|b| hcl::labels(b).first().cloned())
+        .collect();
+    let Some(block) = envs
+        .iter()
+        .find(|b| hcl::labels(b).first().map(String::as_str) == Some(name))
+    else {
         if name == "local" && envs.is_empty() {
             return Some(Environment::builtin_local(root));
         }
-        let hint = did_you_mean(name, names.iter().map(String::as_str)).map(|s| format!("did you mean `{s}`?"));
+        let hint = did_you_mean(name, names.iter().map(String::as_str))
+            .map(|s| format!("did you mean `{s}`?"));
         out.push(
-            Diagnostic::error(STAGE, "config/no-environment", format!("environment `{name}` is not defined in baton.hcl"))
-                .at(Some(Span::new(file, 0, 0)))
-                .detail(format!("defined: {}", if names.is_empty() { "none".into() } else { names.join(", ") }))
-                .maybe_help(hint),
+            Diagnostic::error(
+                STAGE,
+                "config/no-environment",
+                format!("environment `{name}` is not defined in baton.hcl"),
+            )
+            .at(Some(Span::new(file, 0, 0)))
+            .detail(format!(
+                "defined: {}",
+                if names.is_empty() {
+                    "none".into()
+                } else {
+                    names.join(", ")
+                }
+            ))
+            .maybe_help(hint),
         );
         return None;
     };
     let before = out.len();
     let span = hcl::block_span(file, block);
     let b = &block.body;
-    hcl::check_keys(file, b, &["modules"], &["state", "provider", "target"], &format!("environment `{name}`"), STAGE, out);
+    hcl::check_keys(
+        file,
+        b,
+        &["modules"],
+        &["state", "provider", "target"],
+        &format!("environment `{name}`"),
+        STAGE,
+        out,
+    );
 
     let mut env = Environment::builtin_local(root);
     env.name = name.to_string();
@@ -133,19 +190,44 @@ fn parse(file: FileId, name: &str, root: &Path, sources: &Sources, out: &mut Vec
     if let Some(a) = b.get_attribute("modules") {
         match eval(file, &a.value, out) {
             Some(Value::List(items)) if items.iter().all(|i| i.as_str().is_some()) => {
-                env.module_dirs = items.iter().filter_map(|i| i.as_str().map(PathBuf::from)).collect();
+                env.module_dirs = items
+                    .iter()
+                    .filter_map(|i| i.as_str().map(PathBuf::from))
+                    .collect();
                 for d in &env.module_dirs {
                     if !root.join(d).is_dir() {
-                        out.push(Diagnostic::error(STAGE, "config/modules-dir", format!("module folder {} does not exist", d.display())).at(hcl::expr_span(file, &a.value)));
+                        out.push(
+                            Diagnostic::error(
+                                STAGE,
+                                "config/modules-dir",
+                                format!("module folder {} does not exist", d.display()),
+                            )
+                            .at(hcl::expr_span(file, &a.value)),
+                        );
                     }
                 }
             }
-            Some(_) => out.push(Diagnostic::error(STAGE, "config/type", "`modules` must be a list of folder paths").at(hcl::expr_span(file, &a.value))),
+            Some(_) => out.push(
+                Diagnostic::error(
+                    STAGE,
+                    "config/type",
+                    "`modules` must be a list of folder paths",
+                )
+                .at(hcl::expr_span(file, &a.value)),
+            ),
             None => {}
         }
     }
     for s in b.blocks().filter(|x| x.ident.as_str() == "state") {
-        hcl::check_keys(file, &s.body, &[], &["sqlite", "postgres"], "`state`", STAGE, out);
+        hcl::check_keys(
+            file,
+            &s.body,
+            &[],
+            &["sqlite", "postgres"],
+            "`state`",
+            STAGE,
+            out,
+        );
         for backend in s.body.blocks() {
             match backend.ident.as_str() {
                 "sqlite" => {
@@ -155,9 +237,13 @@ fn parse(file: FileId, name: &str, root: &Path, sources: &Sources, out: &mut Vec
                     }
                 }
                 "postgres" => out.push(
-                    Diagnostic::error(STAGE, "config/unsupported", "the PostgreSQL state backend is not available in this build yet")
-                        .at(hcl::block_span(file, backend))
-                        .help("use `state { sqlite { path = \".baton/state.db\" } }` for now"),
+                    Diagnostic::error(
+                        STAGE,
+                        "config/unsupported",
+                        "the PostgreSQL state backend is not available in this build yet",
+                    )
+                    .at(hcl::block_span(file, backend))
+                    .help("use `state { sqlite { path = \".baton/state.db\" } }` for now"),
                 ),
                 _ => {}
             }
@@ -166,7 +252,14 @@ fn parse(file: FileId, name: &str, root: &Path, sources: &Sources, out: &mut Vec
     for p in b.blocks().filter(|x| x.ident.as_str() == "provider") {
         let labels = hcl::labels(p);
         let Some(pname) = labels.first() else {
-            out.push(Diagnostic::error(STAGE, "config/provider-label", "`provider` takes one label: the provider name").at(hcl::block_span(file, p)));
+            out.push(
+                Diagnostic::error(
+                    STAGE,
+                    "config/provider-label",
+                    "`provider` takes one label: the provider name",
+                )
+                .at(hcl::block_span(file, p)),
+            );
             continue;
         };
         let mut values = BTreeMap::new();
@@ -198,37 +291,54 @@ fn parse(file: FileId, name: &str, root: &Path, sources: &Sources, out: &mut Vec
             ),
         }
     }
-    if out[before..].iter().any(Diagnostic::is_error) { None } else { Some(env) }
+    if out[before..].iter().any(Diagnostic::is_error) {
+        None
+    } else {
+        Some(env)
+    }
 }
 
 /// Evaluates a configuration expression: constants, `env("NAME")` and `env.NAME`.
 fn eval(file: FileId, e: &Expression, out: &mut Vec<Diagnostic>) -> Option<Value> {
     // `env("NAME")`: the one function that reads the process environment.
-    if let Expression::FuncCall(call) = e {
-        if call.name.name.as_str() == "env" {
-            let arg = call.args.iter().next();
-            let name = arg.and_then(|a| match a {
-                Expression::String(s) => Some(s.as_str().to_string()),
-                _ => None,
-            });
-            let Some(name) = name else {
-                out.push(Diagnostic::error(STAGE, "config/env", "env() takes the name of a variable as a string").at(hcl::expr_span(file, e)));
-                return None;
-            };
-            return match std::env::var(&name) {
-                Ok(v) => Some(Value::sensitive(Value::String(v))),
-                Err(_) => {
-                    out.push(
-                        Diagnostic::error(STAGE, "config/env", format!("the environment variable {name} is not set"))
-                            .at(hcl::expr_span(file, e))
-                            .help(format!("export {name}=... before running baton")),
-                    );
-                    None
-                }
-            };
-        }
+    if let Expression::FuncCall(call) = e
+        && call.name.name.as_str() == "env"
+    {
+        let arg = call.args.iter().next();
+        let name = arg.and_then(|a| match a {
+            Expression::String(s) => Some(s.as_str().to_string()),
+            _ => None,
+        });
+        let Some(name) = name else {
+            out.push(
+                Diagnostic::error(
+                    STAGE,
+                    "config/env",
+                    "env() takes the name of a variable as a string",
+                )
+                .at(hcl::expr_span(file, e)),
+            );
+            return None;
+        };
+        return match std::env::var(&name) {
+            Ok(v) => Some(Value::sensitive(Value::String(v))),
+            Err(_) => {
+                out.push(
+                    Diagnostic::error(
+                        STAGE,
+                        "config/env",
+                        format!("the environment variable {name} is not set"),
+                    )
+                    .at(hcl::expr_span(file, e))
+                    .help(format!("export {name}=... before running baton")),
+                );
+                None
+            }
+        };
     }
-    let env_map: BTreeMap<String, Value> = std::env::vars().map(|(k, v)| (k, Value::sensitive(Value::String(v)))).collect();
+    let env_map: BTreeMap<String, Value> = std::env::vars()
+        .map(|(k, v)| (k, Value::sensitive(Value::String(v))))
+        .collect();
     let scope = hcl::scope(BTreeMap::from([("env".to_string(), Value::Map(env_map))]));
     match hcl::eval_in(file, e, &scope, STAGE) {
         Ok(v) => Some(v),
@@ -244,7 +354,14 @@ fn string(file: FileId, body: &Body, key: &str, out: &mut Vec<Diagnostic>) -> Op
     match eval(file, &a.value, out)? {
         v if v.as_str().is_some() => v.as_str().map(str::to_string),
         other => {
-            out.push(Diagnostic::error(STAGE, "config/type", format!("`{key}` must be a string, found {}", other.type_name())).at(hcl::expr_span(file, &a.value)));
+            out.push(
+                Diagnostic::error(
+                    STAGE,
+                    "config/type",
+                    format!("`{key}` must be a string, found {}", other.type_name()),
+                )
+                .at(hcl::expr_span(file, &a.value)),
+            );
             None
         }
     }

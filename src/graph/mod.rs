@@ -8,8 +8,8 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use petgraph::graph::{DiGraph, NodeIndex};
 use petgraph::Direction;
+use petgraph::graph::{DiGraph, NodeIndex};
 
 use crate::addr::Uid;
 use crate::diag::{Diagnostic, Span, Stage};
@@ -72,11 +72,19 @@ pub fn workload_address(name: &str) -> String {
 
 impl Graph {
     /// Builds the graph; `module_of` gives the module chosen for each uid of the project.
-    pub fn build(project: &Project, modules: &[Module], module_of: BTreeMap<Uid, usize>, spans: &BTreeMap<Uid, Option<Span>>) -> Result<Graph, Diagnostic> {
+    pub fn build(
+        project: &Project,
+        modules: &[Module],
+        module_of: BTreeMap<Uid, usize>,
+        spans: &BTreeMap<Uid, Option<Span>>,
+    ) -> Result<Graph, Diagnostic> {
         let mut dag: DiGraph<Node, ()> = DiGraph::new();
         let mut index = BTreeMap::new();
         let mut add = |dag: &mut DiGraph<Node, ()>, address: String, kind: NodeKind| {
-            let i = dag.add_node(Node { address: address.clone(), kind });
+            let i = dag.add_node(Node {
+                address: address.clone(),
+                kind,
+            });
             index.insert(address, i);
             i
         };
@@ -84,9 +92,17 @@ impl Graph {
             let m = &modules[mi];
             add(&mut dag, params_address(uid), NodeKind::Params(uid.clone()));
             for (ri, r) in m.resources.iter().enumerate() {
-                add(&mut dag, resource_address(uid, &r.kind, &r.name), NodeKind::Resource(uid.clone(), ri));
+                add(
+                    &mut dag,
+                    resource_address(uid, &r.kind, &r.name),
+                    NodeKind::Resource(uid.clone(), ri),
+                );
             }
-            add(&mut dag, outputs_address(uid), NodeKind::Outputs(uid.clone()));
+            add(
+                &mut dag,
+                outputs_address(uid),
+                NodeKind::Outputs(uid.clone()),
+            );
         }
         for lw in &project.workloads {
             let name = lw.workload.name().to_string();
@@ -104,14 +120,21 @@ impl Graph {
                     }
                 }
             }
-            let local = |kind: &str, name: &str| m.resources.iter().any(|r| r.kind == kind && r.name == name);
+            let local = |kind: &str, name: &str| {
+                m.resources.iter().any(|r| r.kind == kind && r.name == name)
+            };
             for r in &m.resources {
                 let me = resource_address(uid, &r.kind, &r.name);
                 edges.insert((params.clone(), me.clone()));
                 for (e, _) in r.attributes.values() {
                     for reference in crate::expr::references(e) {
-                        if reference.path.len() >= 2 && local(&reference.path[0], &reference.path[1]) {
-                            edges.insert((resource_address(uid, &reference.path[0], &reference.path[1]), me.clone()));
+                        if reference.path.len() >= 2
+                            && local(&reference.path[0], &reference.path[1])
+                        {
+                            edges.insert((
+                                resource_address(uid, &reference.path[0], &reference.path[1]),
+                                me.clone(),
+                            ));
                         }
                     }
                 }
@@ -123,7 +146,10 @@ impl Graph {
             for o in &m.outputs {
                 for reference in crate::expr::references(&o.value) {
                     if reference.path.len() >= 2 && local(&reference.path[0], &reference.path[1]) {
-                        edges.insert((resource_address(uid, &reference.path[0], &reference.path[1]), outputs.clone()));
+                        edges.insert((
+                            resource_address(uid, &reference.path[0], &reference.path[1]),
+                            outputs.clone(),
+                        ));
                     }
                 }
             }
@@ -131,10 +157,10 @@ impl Graph {
         for lw in &project.workloads {
             let w = &lw.workload;
             for rname in w.resources.keys() {
-                if let Some(uid) = project.uid_of(w, rname) {
-                    if module_of.contains_key(&uid) {
-                        edges.insert((outputs_address(&uid), workload_address(w.name())));
-                    }
+                if let Some(uid) = project.uid_of(w, rname)
+                    && module_of.contains_key(&uid)
+                {
+                    edges.insert((outputs_address(&uid), workload_address(w.name())));
                 }
             }
         }
@@ -154,12 +180,21 @@ impl Graph {
                 .detail(path.join(" -> "))
                 .help("break the cycle: a resource cannot depend, directly or through others, on itself")
         })?;
-        Ok(Graph { dag, index, order, module_of })
+        Ok(Graph {
+            dag,
+            index,
+            order,
+            module_of,
+        })
     }
 
     /// Addresses of the nodes `i` depends on directly, sorted.
     pub fn dependencies(&self, i: NodeIndex) -> Vec<String> {
-        let mut v: Vec<String> = self.dag.neighbors_directed(i, Direction::Incoming).map(|j| self.dag[j].address.clone()).collect();
+        let mut v: Vec<String> = self
+            .dag
+            .neighbors_directed(i, Direction::Incoming)
+            .map(|j| self.dag[j].address.clone())
+            .collect();
         v.sort();
         v
     }
@@ -185,8 +220,15 @@ impl Graph {
 /// Kahn's algorithm, always taking the lexically smallest ready address; on a cycle,
 /// returns one cycle as a closed path of nodes.
 fn stable_topo(dag: &DiGraph<Node, ()>) -> Result<Vec<NodeIndex>, Vec<NodeIndex>> {
-    let mut indegree: BTreeMap<NodeIndex, usize> = dag.node_indices().map(|i| (i, dag.neighbors_directed(i, Direction::Incoming).count())).collect();
-    let mut ready: BTreeSet<(String, NodeIndex)> = indegree.iter().filter(|(_, d)| **d == 0).map(|(i, _)| (dag[*i].address.clone(), *i)).collect();
+    let mut indegree: BTreeMap<NodeIndex, usize> = dag
+        .node_indices()
+        .map(|i| (i, dag.neighbors_directed(i, Direction::Incoming).count()))
+        .collect();
+    let mut ready: BTreeSet<(String, NodeIndex)> = indegree
+        .iter()
+        .filter(|(_, d)| **d == 0)
+        .map(|(i, _)| (dag[*i].address.clone(), *i))
+        .collect();
     let mut order = Vec::with_capacity(dag.node_count());
     while let Some(first) = ready.iter().next().cloned() {
         ready.remove(&first);
@@ -205,19 +247,31 @@ fn stable_topo(dag: &DiGraph<Node, ()>) -> Result<Vec<NodeIndex>, Vec<NodeIndex>
     }
     // Find a cycle among the nodes left: walk backwards along incoming edges inside the
     // remainder until a node repeats.
-    let left: BTreeSet<NodeIndex> = indegree.iter().filter(|(_, d)| **d > 0).map(|(i, _)| *i).collect();
-    let start = *left.iter().min_by_key(|i| dag[**i].address.clone()).expect("a cycle leaves nodes");
+    let left: BTreeSet<NodeIndex> = indegree
+        .iter()
+        .filter(|(_, d)| **d > 0)
+        .map(|(i, _)| *i)
+        .collect();
+    let start = *left
+        .iter()
+        .min_by_key(|i| dag[**i].address.clone())
+        .expect("a cycle leaves nodes");
     let mut path = vec![start];
     let mut cur = start;
     loop {
-        let mut preds: Vec<NodeIndex> = dag.neighbors_directed(cur, Direction::Incoming).filter(|p| left.contains(p)).collect();
+        let mut preds: Vec<NodeIndex> = dag
+            .neighbors_directed(cur, Direction::Incoming)
+            .filter(|p| left.contains(p))
+            .collect();
         preds.sort_by_key(|p| dag[*p].address.clone());
         let next = preds[0];
         if let Some(pos) = path.iter().position(|p| *p == next) {
             let mut cycle: Vec<NodeIndex> = path[pos..].to_vec();
             cycle.reverse();
             // Start at the lexically smallest address, so the message is stable.
-            let first = (0..cycle.len()).min_by_key(|i| dag[cycle[*i]].address.clone()).unwrap_or(0);
+            let first = (0..cycle.len())
+                .min_by_key(|i| dag[cycle[*i]].address.clone())
+                .unwrap_or(0);
             cycle.rotate_left(first);
             cycle.push(cycle[0]);
             return Err(cycle);

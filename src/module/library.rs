@@ -10,19 +10,44 @@ use crate::provider::Registry;
 /// Path under `modules/` and text of every built-in module.
 pub const BUILTIN: &[(&str, &str)] = &[
     ("dns/local.hcl", include_str!("../../modules/dns/local.hcl")),
-    ("environment/local.hcl", include_str!("../../modules/environment/local.hcl")),
-    ("route/local.hcl", include_str!("../../modules/route/local.hcl")),
-    ("service-port/local.hcl", include_str!("../../modules/service-port/local.hcl")),
-    ("volume/local.hcl", include_str!("../../modules/volume/local.hcl")),
+    (
+        "environment/local.hcl",
+        include_str!("../../modules/environment/local.hcl"),
+    ),
+    (
+        "route/local.hcl",
+        include_str!("../../modules/route/local.hcl"),
+    ),
+    (
+        "service-port/local.hcl",
+        include_str!("../../modules/service-port/local.hcl"),
+    ),
+    (
+        "volume/local.hcl",
+        include_str!("../../modules/volume/local.hcl"),
+    ),
 ];
 
 /// Loads the built-in modules.
-pub fn load(registry: &Registry, providers: &[String], sources: &mut Sources, out: &mut Vec<Diagnostic>) -> Vec<Module> {
+pub fn load(
+    registry: &Registry,
+    providers: &[String],
+    sources: &mut Sources,
+    out: &mut Vec<Diagnostic>,
+) -> Vec<Module> {
     let mut modules = Vec::new();
     for (path, text) in BUILTIN {
         let file = sources.add_file(format!("<built-in>/modules/{path}"), None, text.to_string());
         let name = path.trim_end_matches(".hcl");
-        if let Some(m) = load_text(name, Origin::Builtin(path), file, registry, providers, sources, out) {
+        if let Some(m) = load_text(
+            name,
+            Origin::Builtin(path),
+            file,
+            registry,
+            providers,
+            sources,
+            out,
+        ) {
             modules.push(m);
         }
     }
@@ -48,7 +73,10 @@ mod tests {
         }
         on_disk.sort();
         let listed: Vec<String> = BUILTIN.iter().map(|(p, _)| p.to_string()).collect();
-        assert_eq!(on_disk, listed, "modules/ and BUILTIN must list the same files");
+        assert_eq!(
+            on_disk, listed,
+            "modules/ and BUILTIN must list the same files"
+        );
         let reg = Registry::builtin(std::path::Path::new("."));
         let mut sources = Sources::new();
         let mut out = Vec::new();

@@ -7,8 +7,11 @@ use std::path::{Path, PathBuf};
 use hcl_edit::expr::Expression;
 use hcl_edit::structure::{Block, Body};
 
-use super::{contract, Module, Origin, OutputBlock, Param, ParamType, Provisions, ResourceBlock, Validation, SCORE_KEYS};
-use crate::diag::{did_you_mean, Diagnostic, FileId, Sources, Span, Stage};
+use super::{
+    Module, Origin, OutputBlock, Param, ParamType, Provisions, ResourceBlock, SCORE_KEYS,
+    Validation, contract,
+};
+use crate::diag::{Diagnostic, FileId, Sources, Span, Stage, did_you_mean};
 use crate::hcl;
 use crate::provider::{Presence, Registry};
 use crate::value::Value;
@@ -16,7 +19,13 @@ use crate::value::Value;
 const STAGE: Stage = Stage::Load;
 
 /// Loads every `*.hcl` file under `dir` (recursively, sorted) as a project module.
-pub fn load_dir(dir: &Path, registry: &Registry, providers: &[String], sources: &mut Sources, out: &mut Vec<Diagnostic>) -> Vec<Module> {
+pub fn load_dir(
+    dir: &Path,
+    registry: &Registry,
+    providers: &[String],
+    sources: &mut Sources,
+    out: &mut Vec<Diagnostic>,
+) -> Vec<Module> {
     let mut files = Vec::new();
     collect_hcl(dir, &mut files);
     files.sort();
@@ -25,13 +34,30 @@ pub fn load_dir(dir: &Path, registry: &Registry, providers: &[String], sources: 
         let text = match std::fs::read_to_string(&path) {
             Ok(t) => t,
             Err(e) => {
-                out.push(Diagnostic::error(STAGE, "module/read", format!("cannot read module {}: {e}", path.display())));
+                out.push(Diagnostic::error(
+                    STAGE,
+                    "module/read",
+                    format!("cannot read module {}: {e}", path.display()),
+                ));
                 continue;
             }
         };
-        let name = path.strip_prefix(dir).unwrap_or(&path).with_extension("").display().to_string();
+        let name = path
+            .strip_prefix(dir)
+            .unwrap_or(&path)
+            .with_extension("")
+            .display()
+            .to_string();
         let file = sources.add_file(path.display().to_string(), Some(&path), text);
-        if let Some(m) = load_text(&name, Origin::Project(path.clone()), file, registry, providers, sources, out) {
+        if let Some(m) = load_text(
+            &name,
+            Origin::Project(path.clone()),
+            file,
+            registry,
+            providers,
+            sources,
+            out,
+        ) {
             modules.push(m);
         }
     }
@@ -39,7 +65,9 @@ pub fn load_dir(dir: &Path, registry: &Registry, providers: &[String], sources: 
 }
 
 fn collect_hcl(dir: &Path, out: &mut Vec<PathBuf>) {
-    let Ok(entries) = std::fs::read_dir(dir) else { return };
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
     for e in entries.flatten() {
         let p = e.path();
         if p.is_dir() {
@@ -51,7 +79,15 @@ fn collect_hcl(dir: &Path, out: &mut Vec<PathBuf>) {
 }
 
 /// Loads one module from its text (already added to `sources` as `file`).
-pub fn load_text(name: &str, origin: Origin, file: FileId, registry: &Registry, providers: &[String], sources: &Sources, out: &mut Vec<Diagnostic>) -> Option<Module> {
+pub fn load_text(
+    name: &str,
+    origin: Origin,
+    file: FileId,
+    registry: &Registry,
+    providers: &[String],
+    sources: &Sources,
+    out: &mut Vec<Diagnostic>,
+) -> Option<Module> {
     let body = match hcl::parse(file, sources.text(file), STAGE) {
         Ok(b) => b,
         Err(d) => {
@@ -60,16 +96,36 @@ pub fn load_text(name: &str, origin: Origin, file: FileId, registry: &Registry, 
         }
     };
     let before = out.len();
-    hcl::check_keys(file, &body, &[], &["provisions", "param", "resource", "output"], &format!("module `{name}`"), STAGE, out);
+    hcl::check_keys(
+        file,
+        &body,
+        &[],
+        &["provisions", "param", "resource", "output"],
+        &format!("module `{name}`"),
+        STAGE,
+        out,
+    );
 
     let provisions = load_provisions(file, &body, name, out)?;
     let params = load_params(file, &body, out);
     let resources = load_resources(file, &body, registry, out);
     let outputs = load_outputs(file, &body, out);
-    let module = Module { name: name.to_string(), origin, file, provisions, params, resources, outputs };
+    let module = Module {
+        name: name.to_string(),
+        origin,
+        file,
+        provisions,
+        params,
+        resources,
+        outputs,
+    };
     check_references(&module, registry, providers, out);
     check_contract(&module, out);
-    if out[before..].iter().any(Diagnostic::is_error) { None } else { Some(module) }
+    if out[before..].iter().any(Diagnostic::is_error) {
+        None
+    } else {
+        Some(module)
+    }
 }
 
 fn string_attr(file: FileId, body: &Body, key: &str, out: &mut Vec<Diagnostic>) -> Option<String> {
@@ -79,7 +135,12 @@ fn string_attr(file: FileId, body: &Body, key: &str, out: &mut Vec<Diagnostic>) 
         Ok(Value::Null) => None,
         Ok(other) => {
             out.push(
-                Diagnostic::error(STAGE, "module/type", format!("`{key}` must be a string, found {}", other.type_name())).at(hcl::expr_span(file, &attr.value)),
+                Diagnostic::error(
+                    STAGE,
+                    "module/type",
+                    format!("`{key}` must be a string, found {}", other.type_name()),
+                )
+                .at(hcl::expr_span(file, &attr.value)),
             );
             None
         }
@@ -90,8 +151,16 @@ fn string_attr(file: FileId, body: &Body, key: &str, out: &mut Vec<Diagnostic>) 
     }
 }
 
-fn load_provisions(file: FileId, body: &Body, name: &str, out: &mut Vec<Diagnostic>) -> Option<Provisions> {
-    let blocks: Vec<&Block> = body.blocks().filter(|b| b.ident.as_str() == "provisions").collect();
+fn load_provisions(
+    file: FileId,
+    body: &Body,
+    name: &str,
+    out: &mut Vec<Diagnostic>,
+) -> Option<Provisions> {
+    let blocks: Vec<&Block> = body
+        .blocks()
+        .filter(|b| b.ident.as_str() == "provisions")
+        .collect();
     let Some(block) = blocks.first() else {
         out.push(
             Diagnostic::error(STAGE, "module/no-provisions", format!("module `{name}` has no `provisions` block"))
@@ -102,24 +171,55 @@ fn load_provisions(file: FileId, body: &Body, name: &str, out: &mut Vec<Diagnost
     };
     for extra in blocks.iter().skip(1) {
         out.push(
-            Diagnostic::error(STAGE, "module/provisions-twice", "a module has exactly one `provisions` block")
-                .at(hcl::block_span(file, extra))
-                .note(hcl::block_span(file, block), "first one here")
-                .help("put each variant in its own file"),
+            Diagnostic::error(
+                STAGE,
+                "module/provisions-twice",
+                "a module has exactly one `provisions` block",
+            )
+            .at(hcl::block_span(file, extra))
+            .note(hcl::block_span(file, block), "first one here")
+            .help("put each variant in its own file"),
         );
     }
     let labels = hcl::labels(block);
     if labels.len() != 1 {
-        out.push(Diagnostic::error(STAGE, "module/provisions-label", "`provisions` takes one label: the Score resource type").at(hcl::block_span(file, block)));
+        out.push(
+            Diagnostic::error(
+                STAGE,
+                "module/provisions-label",
+                "`provisions` takes one label: the Score resource type",
+            )
+            .at(hcl::block_span(file, block)),
+        );
         return None;
     }
-    hcl::check_keys(file, &block.body, &["class", "id", "environments", "description"], &[], "`provisions`", STAGE, out);
+    hcl::check_keys(
+        file,
+        &block.body,
+        &["class", "id", "environments", "description"],
+        &[],
+        "`provisions`",
+        STAGE,
+        out,
+    );
     let environments = match block.body.get_attribute("environments") {
         None => None,
         Some(attr) => match hcl::eval_in(file, &attr.value, &hcl::scope(BTreeMap::new()), STAGE) {
-            Ok(Value::List(items)) if items.iter().all(|i| i.as_str().is_some()) => Some(items.iter().filter_map(|i| i.as_str().map(str::to_string)).collect()),
+            Ok(Value::List(items)) if items.iter().all(|i| i.as_str().is_some()) => Some(
+                items
+                    .iter()
+                    .filter_map(|i| i.as_str().map(str::to_string))
+                    .collect(),
+            ),
             Ok(_) => {
-                out.push(Diagnostic::error(STAGE, "module/type", "`environments` must be a list of environment names").at(hcl::expr_span(file, &attr.value)));
+                out.push(
+                    Diagnostic::error(
+                        STAGE,
+                        "module/type",
+                        "`environments` must be a list of environment names",
+                    )
+                    .at(hcl::expr_span(file, &attr.value)),
+                );
                 None
             }
             Err(d) => {
@@ -161,24 +261,51 @@ fn load_params(file: FileId, body: &Body, out: &mut Vec<Diagnostic>) -> Vec<Para
         let labels = hcl::labels(block);
         let span = hcl::block_span(file, block);
         if labels.len() != 1 {
-            out.push(Diagnostic::error(STAGE, "module/param-label", "`param` takes one label: its name").at(span));
+            out.push(
+                Diagnostic::error(
+                    STAGE,
+                    "module/param-label",
+                    "`param` takes one label: its name",
+                )
+                .at(span),
+            );
             continue;
         }
         let name = labels[0].clone();
         if let Some(first) = params.iter().find(|p| p.name == name) {
-            out.push(Diagnostic::error(STAGE, "module/duplicate", format!("param `{name}` is declared twice")).at(span).note(first.span, "first declared here"));
+            out.push(
+                Diagnostic::error(
+                    STAGE,
+                    "module/duplicate",
+                    format!("param `{name}` is declared twice"),
+                )
+                .at(span)
+                .note(first.span, "first declared here"),
+            );
             continue;
         }
-        hcl::check_keys(file, &block.body, &["type", "default", "description", "sensitive"], &["validation"], &format!("param `{name}`"), STAGE, out);
+        hcl::check_keys(
+            file,
+            &block.body,
+            &["type", "default", "description", "sensitive"],
+            &["validation"],
+            &format!("param `{name}`"),
+            STAGE,
+            out,
+        );
         let ty = match block.body.get_attribute("type") {
             None => ParamType::Any,
             Some(a) => match param_type(&a.value) {
                 Some(t) => t,
                 None => {
                     out.push(
-                        Diagnostic::error(STAGE, "module/param-type", format!("unknown type for param `{name}`"))
-                            .at(hcl::expr_span(file, &a.value))
-                            .help("use string, number, bool, list, map or any"),
+                        Diagnostic::error(
+                            STAGE,
+                            "module/param-type",
+                            format!("unknown type for param `{name}`"),
+                        )
+                        .at(hcl::expr_span(file, &a.value))
+                        .help("use string, number, bool, list, map or any"),
                     );
                     ParamType::Any
                 }
@@ -190,7 +317,14 @@ fn load_params(file: FileId, body: &Body, out: &mut Vec<Diagnostic>) -> Vec<Para
                 Ok(v) => match ty.convert(&v) {
                     Ok(v) => Some(v),
                     Err(why) => {
-                        out.push(Diagnostic::error(STAGE, "module/param-default", format!("default of param `{name}`: {why}")).at(hcl::expr_span(file, &a.value)));
+                        out.push(
+                            Diagnostic::error(
+                                STAGE,
+                                "module/param-default",
+                                format!("default of param `{name}`: {why}"),
+                            )
+                            .at(hcl::expr_span(file, &a.value)),
+                        );
                         None
                     }
                 },
@@ -200,16 +334,45 @@ fn load_params(file: FileId, body: &Body, out: &mut Vec<Diagnostic>) -> Vec<Para
                 }
             },
         };
-        let sensitive = block.body.get_attribute("sensitive").is_some_and(|a| matches!(hcl::eval_in(file, &a.value, &hcl::scope(BTreeMap::new()), STAGE), Ok(Value::Bool(true))));
+        let sensitive = block.body.get_attribute("sensitive").is_some_and(|a| {
+            matches!(
+                hcl::eval_in(file, &a.value, &hcl::scope(BTreeMap::new()), STAGE),
+                Ok(Value::Bool(true))
+            )
+        });
         let mut validations = Vec::new();
-        for v in block.body.blocks().filter(|b| b.ident.as_str() == "validation") {
-            hcl::check_keys(file, &v.body, &["condition", "error_message"], &[], "`validation`", STAGE, out);
+        for v in block
+            .body
+            .blocks()
+            .filter(|b| b.ident.as_str() == "validation")
+        {
+            hcl::check_keys(
+                file,
+                &v.body,
+                &["condition", "error_message"],
+                &[],
+                "`validation`",
+                STAGE,
+                out,
+            );
             let Some(cond) = v.body.get_attribute("condition") else {
-                out.push(Diagnostic::error(STAGE, "module/validation", "`validation` needs a `condition`").at(hcl::block_span(file, v)));
+                out.push(
+                    Diagnostic::error(
+                        STAGE,
+                        "module/validation",
+                        "`validation` needs a `condition`",
+                    )
+                    .at(hcl::block_span(file, v)),
+                );
                 continue;
             };
-            let error_message = string_attr(file, &v.body, "error_message", out).unwrap_or_else(|| format!("invalid value for param `{name}`"));
-            validations.push(Validation { condition: cond.value.clone(), error_message, span: hcl::expr_span(file, &cond.value) });
+            let error_message = string_attr(file, &v.body, "error_message", out)
+                .unwrap_or_else(|| format!("invalid value for param `{name}`"));
+            validations.push(Validation {
+                condition: cond.value.clone(),
+                error_message,
+                span: hcl::expr_span(file, &cond.value),
+            });
         }
         params.push(Param {
             name,
@@ -224,40 +387,85 @@ fn load_params(file: FileId, body: &Body, out: &mut Vec<Diagnostic>) -> Vec<Para
     params
 }
 
-fn load_resources(file: FileId, body: &Body, registry: &Registry, out: &mut Vec<Diagnostic>) -> Vec<ResourceBlock> {
+fn load_resources(
+    file: FileId,
+    body: &Body,
+    registry: &Registry,
+    out: &mut Vec<Diagnostic>,
+) -> Vec<ResourceBlock> {
     let mut resources: Vec<ResourceBlock> = Vec::new();
     for block in body.blocks().filter(|b| b.ident.as_str() == "resource") {
         let labels = hcl::labels(block);
         let span = hcl::block_span(file, block);
         if labels.len() != 2 {
-            out.push(Diagnostic::error(STAGE, "module/resource-label", "`resource` takes two labels: the kind and a name").at(span).help("e.g. `resource \"random_password\" \"password\" { ... }`"));
+            out.push(
+                Diagnostic::error(
+                    STAGE,
+                    "module/resource-label",
+                    "`resource` takes two labels: the kind and a name",
+                )
+                .at(span)
+                .help("e.g. `resource \"random_password\" \"password\" { ... }`"),
+            );
             continue;
         }
         let (kind, name) = (labels[0].clone(), labels[1].clone());
         if let Some(first) = resources.iter().find(|r| r.kind == kind && r.name == name) {
-            out.push(Diagnostic::error(STAGE, "module/duplicate", format!("resource `{kind}.{name}` is declared twice")).at(span).note(first.span, "first declared here"));
+            out.push(
+                Diagnostic::error(
+                    STAGE,
+                    "module/duplicate",
+                    format!("resource `{kind}.{name}` is declared twice"),
+                )
+                .at(span)
+                .note(first.span, "first declared here"),
+            );
             continue;
         }
         let Some(schema) = registry.schema(&kind) else {
             let kinds = registry.kind_names();
             out.push(
-                Diagnostic::error(STAGE, "module/unknown-kind", format!("unknown resource kind `{kind}`"))
-                    .at(span)
-                    .detail(format!("built-in kinds: {}", kinds.join(", ")))
-                    .maybe_help(did_you_mean(&kind, kinds.iter().copied()).map(|s| format!("did you mean `{s}`?"))),
+                Diagnostic::error(
+                    STAGE,
+                    "module/unknown-kind",
+                    format!("unknown resource kind `{kind}`"),
+                )
+                .at(span)
+                .detail(format!("built-in kinds: {}", kinds.join(", ")))
+                .maybe_help(
+                    did_you_mean(&kind, kinds.iter().copied())
+                        .map(|s| format!("did you mean `{s}`?")),
+                ),
             );
             continue;
         };
-        let settable: Vec<&str> = schema.attributes.iter().filter(|a| a.presence != Presence::Computed).map(|a| a.name).collect();
+        let settable: Vec<&str> = schema
+            .attributes
+            .iter()
+            .filter(|a| a.presence != Presence::Computed)
+            .map(|a| a.name)
+            .collect();
         let mut allowed = settable.clone();
         allowed.push("depends_on");
-        hcl::check_keys(file, &block.body, &allowed, &[], &format!("resource `{kind}.{name}`"), STAGE, out);
+        hcl::check_keys(
+            file,
+            &block.body,
+            &allowed,
+            &[],
+            &format!("resource `{kind}.{name}`"),
+            STAGE,
+            out,
+        );
         for a in &schema.attributes {
             if a.presence == Presence::Required && block.body.get_attribute(a.name).is_none() {
                 out.push(
-                    Diagnostic::error(STAGE, "module/missing-attribute", format!("resource `{kind}.{name}` needs `{}`", a.name))
-                        .at(span)
-                        .detail(a.description.to_string()),
+                    Diagnostic::error(
+                        STAGE,
+                        "module/missing-attribute",
+                        format!("resource `{kind}.{name}` needs `{}`", a.name),
+                    )
+                    .at(span)
+                    .detail(a.description.to_string()),
                 );
             }
         }
@@ -274,10 +482,19 @@ fn load_resources(file: FileId, body: &Body, registry: &Registry, out: &mut Vec<
                 continue;
             }
             if settable.contains(&key) {
-                attributes.insert(key.to_string(), (attr.value.clone(), hcl::expr_span(file, &attr.value)));
+                attributes.insert(
+                    key.to_string(),
+                    (attr.value.clone(), hcl::expr_span(file, &attr.value)),
+                );
             }
         }
-        resources.push(ResourceBlock { kind, name, attributes, depends_on, span });
+        resources.push(ResourceBlock {
+            kind,
+            name,
+            attributes,
+            depends_on,
+            span,
+        });
     }
     resources
 }
@@ -288,31 +505,79 @@ fn load_outputs(file: FileId, body: &Body, out: &mut Vec<Diagnostic>) -> Vec<Out
         let labels = hcl::labels(block);
         let span = hcl::block_span(file, block);
         if labels.len() != 1 {
-            out.push(Diagnostic::error(STAGE, "module/output-label", "`output` takes one label: its name").at(span));
+            out.push(
+                Diagnostic::error(
+                    STAGE,
+                    "module/output-label",
+                    "`output` takes one label: its name",
+                )
+                .at(span),
+            );
             continue;
         }
         let name = labels[0].clone();
         if let Some(first) = outputs.iter().find(|o| o.name == name) {
-            out.push(Diagnostic::error(STAGE, "module/duplicate", format!("output `{name}` is declared twice")).at(span).note(first.span, "first declared here"));
+            out.push(
+                Diagnostic::error(
+                    STAGE,
+                    "module/duplicate",
+                    format!("output `{name}` is declared twice"),
+                )
+                .at(span)
+                .note(first.span, "first declared here"),
+            );
             continue;
         }
-        hcl::check_keys(file, &block.body, &["value", "sensitive", "description"], &[], &format!("output `{name}`"), STAGE, out);
+        hcl::check_keys(
+            file,
+            &block.body,
+            &["value", "sensitive", "description"],
+            &[],
+            &format!("output `{name}`"),
+            STAGE,
+            out,
+        );
         let Some(value) = block.body.get_attribute("value") else {
-            out.push(Diagnostic::error(STAGE, "module/output-value", format!("output `{name}` needs a `value`")).at(span));
+            out.push(
+                Diagnostic::error(
+                    STAGE,
+                    "module/output-value",
+                    format!("output `{name}` needs a `value`"),
+                )
+                .at(span),
+            );
             continue;
         };
-        let sensitive = block.body.get_attribute("sensitive").is_some_and(|a| matches!(hcl::eval_in(file, &a.value, &hcl::scope(BTreeMap::new()), STAGE), Ok(Value::Bool(true))));
-        outputs.push(OutputBlock { name, value: value.value.clone(), sensitive, span });
+        let sensitive = block.body.get_attribute("sensitive").is_some_and(|a| {
+            matches!(
+                hcl::eval_in(file, &a.value, &hcl::scope(BTreeMap::new()), STAGE),
+                Ok(Value::Bool(true))
+            )
+        });
+        outputs.push(OutputBlock {
+            name,
+            value: value.value.clone(),
+            sensitive,
+            span,
+        });
     }
     outputs
 }
 
 /// Every reference in the module must name something that exists.
-fn check_references(m: &Module, registry: &Registry, providers: &[String], out: &mut Vec<Diagnostic>) {
+fn check_references(
+    m: &Module,
+    registry: &Registry,
+    providers: &[String],
+    out: &mut Vec<Diagnostic>,
+) {
     let params: BTreeSet<&str> = m.params.iter().map(|p| p.name.as_str()).collect();
     let mut by_kind: BTreeMap<&str, BTreeSet<&str>> = BTreeMap::new();
     for r in &m.resources {
-        by_kind.entry(r.kind.as_str()).or_default().insert(r.name.as_str());
+        by_kind
+            .entry(r.kind.as_str())
+            .or_default()
+            .insert(r.name.as_str());
     }
     let mut exprs: Vec<(&Expression, String)> = Vec::new();
     for r in &m.resources {
@@ -320,7 +585,10 @@ fn check_references(m: &Module, registry: &Registry, providers: &[String], out: 
             exprs.push((e, format!("`{}` of resource `{}.{}`", k, r.kind, r.name)));
         }
         for (kind, name) in &r.depends_on {
-            if !by_kind.get(kind.as_str()).is_some_and(|n| n.contains(name.as_str())) {
+            if !by_kind
+                .get(kind.as_str())
+                .is_some_and(|n| n.contains(name.as_str()))
+            {
                 out.push(Diagnostic::error(STAGE, "module/unknown-reference", format!("`depends_on` of `{}.{}` names `{kind}.{name}`, which this module does not declare", r.kind, r.name)).at(r.span));
             }
         }
@@ -374,7 +642,11 @@ fn check_references(m: &Module, registry: &Registry, providers: &[String], out: 
                 other => Some((format!("{context} reads `{other}`, which is not defined here"), did_you_mean(other, roots.iter().copied()).map(|s| format!("did you mean `{s}`?")).or(Some("modules can read param.*, score.*, env.*, provider.* and their own resources".into())))),
             };
             if let Some((summary, help)) = problem {
-                out.push(Diagnostic::error(STAGE, "module/unknown-reference", summary).at(span).maybe_help(help));
+                out.push(
+                    Diagnostic::error(STAGE, "module/unknown-reference", summary)
+                        .at(span)
+                        .maybe_help(help),
+                );
             }
         }
     }
@@ -386,21 +658,45 @@ fn check_contract(m: &Module, out: &mut Vec<Diagnostic>) {
         return;
     }
     let kind = &m.provisions.kind;
-    let missing: Vec<&str> = contract::required_outputs(kind).iter().copied().filter(|o| !m.outputs.iter().any(|x| x.name == *o)).collect();
+    let missing: Vec<&str> = contract::required_outputs(kind)
+        .iter()
+        .copied()
+        .filter(|o| !m.outputs.iter().any(|x| x.name == *o))
+        .collect();
     if !missing.is_empty() {
         out.push(
-            Diagnostic::error(STAGE, "module/contract", format!("module `{}` provisions `{kind}` but lacks the output{} {}", m.name, if missing.len() == 1 { "" } else { "s" }, missing.iter().map(|s| format!("`{s}`")).collect::<Vec<_>>().join(", ")))
-                .at(m.provisions.span)
-                .detail(format!("Score workloads expect a `{kind}` resource to provide: {}", contract::required_outputs(kind).join(", ")))
-                .help("add an `output` block for each"),
+            Diagnostic::error(
+                STAGE,
+                "module/contract",
+                format!(
+                    "module `{}` provisions `{kind}` but lacks the output{} {}",
+                    m.name,
+                    if missing.len() == 1 { "" } else { "s" },
+                    missing
+                        .iter()
+                        .map(|s| format!("`{s}`"))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ),
+            )
+            .at(m.provisions.span)
+            .detail(format!(
+                "Score workloads expect a `{kind}` resource to provide: {}",
+                contract::required_outputs(kind).join(", ")
+            ))
+            .help("add an `output` block for each"),
         );
     }
     for s in contract::sensitive_outputs(kind) {
         if let Some(o) = m.outputs.iter().find(|o| o.name == *s && !o.sensitive) {
             out.push(
-                Diagnostic::error(STAGE, "module/contract-sensitive", format!("output `{s}` of a `{kind}` module must be sensitive"))
-                    .at(o.span)
-                    .help("add `sensitive = true` so it is never shown and goes into a Secret"),
+                Diagnostic::error(
+                    STAGE,
+                    "module/contract-sensitive",
+                    format!("output `{s}` of a `{kind}` module must be sensitive"),
+                )
+                .at(o.span)
+                .help("add `sensitive = true` so it is never shown and goes into a Secret"),
             );
         }
     }

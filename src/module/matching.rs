@@ -6,7 +6,7 @@
 
 use super::Module;
 use crate::addr::{Uid, UidScope};
-use crate::diag::{did_you_mean, Diagnostic, Span, Stage};
+use crate::diag::{Diagnostic, Span, Stage, did_you_mean};
 
 /// How well a module fits, higher is more specific; `None` when it does not fit.
 fn fit(m: &Module, uid: &Uid, env: &str) -> Option<(u8, u8, u8)> {
@@ -36,35 +36,73 @@ fn fit(m: &Module, uid: &Uid, env: &str) -> Option<(u8, u8, u8)> {
 }
 
 /// The module that provisions `uid` in environment `env`.
-pub fn select<'m>(modules: &'m [Module], uid: &Uid, env: &str, at: Option<Span>) -> Result<&'m Module, Diagnostic> {
-    let mut candidates: Vec<((u8, u8, u8), &Module)> = modules.iter().filter_map(|m| fit(m, uid, env).map(|f| (f, m))).collect();
+pub fn select<'m>(
+    modules: &'m [Module],
+    uid: &Uid,
+    env: &str,
+    at: Option<Span>,
+) -> Result<&'m Module, Diagnostic> {
+    let mut candidates: Vec<((u8, u8, u8), &Module)> = modules
+        .iter()
+        .filter_map(|m| fit(m, uid, env).map(|f| (f, m)))
+        .collect();
     candidates.sort_by(|a, b| b.0.cmp(&a.0).then_with(|| a.1.name.cmp(&b.1.name)));
     match candidates.as_slice() {
         [] => {
             let mut types: Vec<&str> = modules
                 .iter()
-                .filter(|m| m.provisions.environments.as_ref().is_none_or(|e| e.iter().any(|x| x == env)))
+                .filter(|m| {
+                    m.provisions
+                        .environments
+                        .as_ref()
+                        .is_none_or(|e| e.iter().any(|x| x == env))
+                })
                 .map(|m| m.provisions.kind.as_str())
                 .collect();
             types.sort();
             types.dedup();
-            let same_type: Vec<String> = modules.iter().filter(|m| m.provisions.kind == uid.kind).map(|m| describe(m)).collect();
-            let mut d = Diagnostic::error(Stage::Generate, "module/no-match", format!("no module provisions `{uid}` in environment `{env}`"))
-                .at(at)
-                .label(format!("type `{}`", uid.kind))
-                .detail(format!("types available in `{env}`: {}", types.join(", ")));
+            let same_type: Vec<String> = modules
+                .iter()
+                .filter(|m| m.provisions.kind == uid.kind)
+                .map(describe)
+                .collect();
+            let mut d = Diagnostic::error(
+                Stage::Generate,
+                "module/no-match",
+                format!("no module provisions `{uid}` in environment `{env}`"),
+            )
+            .at(at)
+            .label(format!("type `{}`", uid.kind))
+            .detail(format!("types available in `{env}`: {}", types.join(", ")));
             if !same_type.is_empty() {
-                d = d.detail(format!("modules for `{}` exist but do not match its class, id or environment: {}", uid.kind, same_type.join("; ")));
+                d = d.detail(format!(
+                    "modules for `{}` exist but do not match its class, id or environment: {}",
+                    uid.kind,
+                    same_type.join("; ")
+                ));
             }
             let hint = did_you_mean(&uid.kind, types.iter().copied())
                 .map(|s| format!("did you mean type `{s}`?"))
-                .unwrap_or_else(|| format!("add a module with `provisions \"{}\"` to the project's modules/ folder", uid.kind));
+                .unwrap_or_else(|| {
+                    format!(
+                        "add a module with `provisions \"{}\"` to the project's modules/ folder",
+                        uid.kind
+                    )
+                });
             Err(d.help(hint))
         }
-        [(best, m), (second, n), ..] if best == second => Err(Diagnostic::error(Stage::Generate, "module/ambiguous", format!("two modules provision `{uid}` equally well"))
-            .at(at)
-            .detail(format!("{} and {}", m.origin.describe(), n.origin.describe()))
-            .help("make one more specific (set `class`, `id` or `environments`), or remove one")),
+        [(best, m), (second, n), ..] if best == second => Err(Diagnostic::error(
+            Stage::Generate,
+            "module/ambiguous",
+            format!("two modules provision `{uid}` equally well"),
+        )
+        .at(at)
+        .detail(format!(
+            "{} and {}",
+            m.origin.describe(),
+            n.origin.describe()
+        ))
+        .help("make one more specific (set `class`, `id` or `environments`), or remove one")),
         [(_, m), ..] => Ok(m),
     }
 }
@@ -76,6 +114,9 @@ fn describe(m: &Module) -> String {
         m.origin.describe(),
         p.class.as_deref().unwrap_or("any"),
         p.id.as_deref().unwrap_or("any"),
-        p.environments.as_ref().map(|e| e.join(",")).unwrap_or_else(|| "all".into())
+        p.environments
+            .as_ref()
+            .map(|e| e.join(","))
+            .unwrap_or_else(|| "all".into())
     )
 }

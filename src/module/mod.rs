@@ -123,12 +123,24 @@ impl ParamType {
                 },
             },
             (ParamType::Bool, Value::Bool(_)) => inner.clone(),
-            (ParamType::Bool, Value::String(s)) if s == "true" || s == "false" => Value::Bool(s == "true"),
+            (ParamType::Bool, Value::String(s)) if s == "true" || s == "false" => {
+                Value::Bool(s == "true")
+            }
             (ParamType::List, Value::List(_)) => inner.clone(),
             (ParamType::Map, Value::Map(_)) => inner.clone(),
-            (t, other) => return Err(format!("expected {}, found {}", t.name(), other.type_name())),
+            (t, other) => {
+                return Err(format!(
+                    "expected {}, found {}",
+                    t.name(),
+                    other.type_name()
+                ));
+            }
         };
-        Ok(if sensitive { Value::sensitive(converted) } else { converted })
+        Ok(if sensitive {
+            Value::sensitive(converted)
+        } else {
+            converted
+        })
     }
 }
 

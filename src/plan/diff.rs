@@ -3,13 +3,13 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use petgraph::graph::NodeIndex;
 use petgraph::Direction;
+use petgraph::graph::NodeIndex;
 
 use super::eval::{Context, Values};
 use super::{Action, Change, Drift, Plan, Reason};
 use crate::diag::Diagnostic;
-use crate::graph::{workload_address, NodeKind};
+use crate::graph::{NodeKind, workload_address};
 use crate::provider::{Attrs, KindSchema, Presence};
 use crate::state::{Object, State};
 use crate::value::Value;
@@ -35,7 +35,13 @@ pub struct Planned {
 
 /// Decides the plan. `refreshed` is the state as read through providers (objects that
 /// vanished are absent); `stored` is the state as recorded; `drift` what refresh found.
-pub fn plan(ctx: &Context<'_>, stored: &State, refreshed: &BTreeMap<String, Object>, drift: Vec<Drift>, opts: &PlanOptions) -> Result<Planned, Vec<Diagnostic>> {
+pub fn plan(
+    ctx: &Context<'_>,
+    stored: &State,
+    refreshed: &BTreeMap<String, Object>,
+    drift: Vec<Drift>,
+    opts: &PlanOptions,
+) -> Result<Planned, Vec<Diagnostic>> {
     let mut values = Values::default();
     let mut errors = Vec::new();
     let mut changes = Vec::new();
@@ -44,12 +50,24 @@ pub fn plan(ctx: &Context<'_>, stored: &State, refreshed: &BTreeMap<String, Obje
         .map(|d| {
             let attrs: BTreeSet<String> = match &d.after {
                 None => BTreeSet::new(),
-                Some(after) => d.before.keys().chain(after.keys()).filter(|k| d.before.get(*k).map(Value::reveal) != after.get(*k).map(Value::reveal)).cloned().collect(),
+                Some(after) => d
+                    .before
+                    .keys()
+                    .chain(after.keys())
+                    .filter(|k| {
+                        d.before.get(*k).map(Value::reveal) != after.get(*k).map(Value::reveal)
+                    })
+                    .cloned()
+                    .collect(),
             };
             (d.address.as_str(), attrs)
         })
         .collect();
-    let gone: BTreeSet<&str> = drift.iter().filter(|d| d.after.is_none()).map(|d| d.address.as_str()).collect();
+    let gone: BTreeSet<&str> = drift
+        .iter()
+        .filter(|d| d.after.is_none())
+        .map(|d| d.address.as_str())
+        .collect();
 
     let selected = select(ctx, opts);
     let mut failed: BTreeSet<NodeIndex> = BTreeSet::new();
@@ -64,7 +82,12 @@ pub fn plan(ctx: &Context<'_>, stored: &State, refreshed: &BTreeMap<String, Obje
             if !selected.contains(&i) {
                 continue;
             }
-            if ctx.graph.dag.neighbors_directed(i, Direction::Incoming).any(|j| failed.contains(&j)) {
+            if ctx
+                .graph
+                .dag
+                .neighbors_directed(i, Direction::Incoming)
+                .any(|j| failed.contains(&j))
+            {
                 failed.insert(i);
                 continue;
             }
@@ -83,7 +106,11 @@ pub fn plan(ctx: &Context<'_>, stored: &State, refreshed: &BTreeMap<String, Obje
                         let r = &m.resources[*ri];
                         let schema = ctx.registry.schema(&r.kind).expect("checked at load");
                         let desired = ctx.eval_resource(uid, *ri, &values)?;
-                        let workloads = ctx.project.resources[uid].requested_by.iter().map(|(w, _)| w.clone()).collect();
+                        let workloads = ctx.project.resources[uid]
+                            .requested_by
+                            .iter()
+                            .map(|(w, _)| w.clone())
+                            .collect();
                         let change = decide(DecideInput {
                             address: &node.address,
                             uid: &uid.to_string(),
@@ -97,11 +124,17 @@ pub fn plan(ctx: &Context<'_>, stored: &State, refreshed: &BTreeMap<String, Obje
                             replace: opts.replace.iter().any(|a| a == &node.address),
                             depends_on: object_dependencies(ctx, i),
                         });
-                        values.resources.insert(node.address.clone(), change.after.clone().unwrap_or_default());
+                        values.resources.insert(
+                            node.address.clone(),
+                            change.after.clone().unwrap_or_default(),
+                        );
                         changes.push(change);
                     }
                     NodeKind::Workload(name) => {
-                        let schema = ctx.registry.schema("workload_manifests").expect("built-in kind");
+                        let schema = ctx
+                            .registry
+                            .schema("workload_manifests")
+                            .expect("built-in kind");
                         let desired = ctx.eval_workload(name, &values)?;
                         let change = decide(DecideInput {
                             address: &node.address,
@@ -132,8 +165,18 @@ pub fn plan(ctx: &Context<'_>, stored: &State, refreshed: &BTreeMap<String, Obje
     }
 
     // Deletes: recorded objects no longer desired (all of them for --destroy).
-    let targeted_delete = |addr: &str| opts.targets.is_empty() || opts.targets.iter().any(|t| addr == t || addr.starts_with(&format!("{t}/")));
-    let doomed: Vec<&Object> = stored.objects.values().filter(|o| !desired_addresses.contains(&o.address) && targeted_delete(&o.address)).collect();
+    let targeted_delete = |addr: &str| {
+        opts.targets.is_empty()
+            || opts
+                .targets
+                .iter()
+                .any(|t| addr == t || addr.starts_with(&format!("{t}/")))
+    };
+    let doomed: Vec<&Object> = stored
+        .objects
+        .values()
+        .filter(|o| !desired_addresses.contains(&o.address) && targeted_delete(&o.address))
+        .collect();
     for o in reverse_dependency_order(&doomed) {
         let before = refreshed.get(&o.address).unwrap_or(o);
         changes.push(Change {
@@ -152,7 +195,14 @@ pub fn plan(ctx: &Context<'_>, stored: &State, refreshed: &BTreeMap<String, Obje
         });
     }
     Ok(Planned {
-        plan: Plan { environment: ctx.env.name.clone(), lineage: stored.lineage.clone(), serial: stored.serial, changes, drift, destroy: opts.destroy },
+        plan: Plan {
+            environment: ctx.env.name.clone(),
+            lineage: stored.lineage.clone(),
+            serial: stored.serial,
+            changes,
+            drift,
+            destroy: opts.destroy,
+        },
         values,
     })
 }
@@ -166,7 +216,11 @@ fn select(ctx: &Context<'_>, opts: &PlanOptions) -> BTreeSet<NodeIndex> {
         .graph
         .index
         .iter()
-        .filter(|(addr, _)| opts.targets.iter().any(|t| *addr == t || addr.starts_with(&format!("{t}/")) || *addr == &workload_address(t)))
+        .filter(|(addr, _)| {
+            opts.targets.iter().any(|t| {
+                *addr == t || addr.starts_with(&format!("{t}/")) || *addr == &workload_address(t)
+            })
+        })
         .map(|(_, i)| *i)
         .collect();
     ctx.graph.ancestors(&starts)
@@ -176,7 +230,11 @@ fn select(ctx: &Context<'_>, opts: &PlanOptions) -> BTreeSet<NodeIndex> {
 /// params and outputs nodes.
 fn object_dependencies(ctx: &Context<'_>, i: NodeIndex) -> Vec<String> {
     let mut out = BTreeSet::new();
-    let mut stack: Vec<NodeIndex> = ctx.graph.dag.neighbors_directed(i, Direction::Incoming).collect();
+    let mut stack: Vec<NodeIndex> = ctx
+        .graph
+        .dag
+        .neighbors_directed(i, Direction::Incoming)
+        .collect();
     let mut seen = BTreeSet::new();
     while let Some(n) = stack.pop() {
         if !seen.insert(n) {
@@ -186,7 +244,9 @@ fn object_dependencies(ctx: &Context<'_>, i: NodeIndex) -> Vec<String> {
             NodeKind::Resource(..) | NodeKind::Workload(_) => {
                 out.insert(ctx.graph.dag[n].address.clone());
             }
-            NodeKind::Params(_) | NodeKind::Outputs(_) => stack.extend(ctx.graph.dag.neighbors_directed(n, Direction::Incoming)),
+            NodeKind::Params(_) | NodeKind::Outputs(_) => {
+                stack.extend(ctx.graph.dag.neighbors_directed(n, Direction::Incoming))
+            }
         }
     }
     out.into_iter().collect()
@@ -204,7 +264,11 @@ pub fn reverse_dependency_order<'o>(objects: &[&'o Object]) -> Vec<&'o Object> {
             }
         }
     }
-    let mut ready: BTreeSet<&str> = dependents.iter().filter(|(_, c)| **c == 0).map(|(a, _)| *a).collect();
+    let mut ready: BTreeSet<&str> = dependents
+        .iter()
+        .filter(|(_, c)| **c == 0)
+        .map(|(a, _)| *a)
+        .collect();
     let mut out = Vec::new();
     while let Some(a) = ready.iter().next().copied() {
         ready.remove(a);
@@ -265,43 +329,92 @@ fn decide(input: DecideInput<'_>) -> Change {
         let mut after = desired.clone();
         for a in &schema.attributes {
             if a.presence == Presence::Computed {
-                after.insert(a.name.to_string(), if a.sensitive { Value::sensitive(Value::Unknown) } else { Value::Unknown });
+                after.insert(
+                    a.name.to_string(),
+                    if a.sensitive {
+                        Value::sensitive(Value::Unknown)
+                    } else {
+                        Value::Unknown
+                    },
+                );
             }
         }
         after
     };
-    let base = |action: Action, reason: Reason, before: Option<Attrs>, after: Option<Attrs>| Change {
-        address: input.address.to_string(),
-        uid: input.uid.to_string(),
-        kind: schema.kind.to_string(),
-        provider: schema.provider.to_string(),
-        module: input.module.to_string(),
-        workloads: input.workloads.clone(),
-        action,
-        reason,
-        before,
-        after,
-        depends_on: input.depends_on.clone(),
-        create_before_destroy: schema.create_before_destroy,
-    };
+    let base =
+        |action: Action, reason: Reason, before: Option<Attrs>, after: Option<Attrs>| Change {
+            address: input.address.to_string(),
+            uid: input.uid.to_string(),
+            kind: schema.kind.to_string(),
+            provider: schema.provider.to_string(),
+            module: input.module.to_string(),
+            workloads: input.workloads.clone(),
+            action,
+            reason,
+            before,
+            after,
+            depends_on: input.depends_on.clone(),
+            create_before_destroy: schema.create_before_destroy,
+        };
     let Some(prior) = input.prior else {
-        let reason = if input.was_gone { Reason::Drift } else { Reason::New };
-        return base(Action::Create, reason, None, Some(mark(fresh_after(&input.desired))));
+        let reason = if input.was_gone {
+            Reason::Drift
+        } else {
+            Reason::New
+        };
+        return base(
+            Action::Create,
+            reason,
+            None,
+            Some(mark(fresh_after(&input.desired))),
+        );
     };
     let before = prior.marked_attributes();
-    let settable: Vec<&str> = schema.attributes.iter().filter(|a| a.presence != Presence::Computed).map(|a| a.name).collect();
-    let changed: Vec<String> = settable.iter().filter(|k| !same(input.desired.get(**k), prior.attributes.get(**k))).map(|k| k.to_string()).collect();
-    let force: Option<&String> = changed.iter().find(|k| schema.attr(k).is_some_and(|a| a.force_new));
+    let settable: Vec<&str> = schema
+        .attributes
+        .iter()
+        .filter(|a| a.presence != Presence::Computed)
+        .map(|a| a.name)
+        .collect();
+    let changed: Vec<String> = settable
+        .iter()
+        .filter(|k| !same(input.desired.get(**k), prior.attributes.get(**k)))
+        .map(|k| k.to_string())
+        .collect();
+    let force: Option<&String> = changed
+        .iter()
+        .find(|k| schema.attr(k).is_some_and(|a| a.force_new));
     if prior.tainted {
-        return base(Action::Replace, Reason::Tainted, Some(before), Some(mark(fresh_after(&input.desired))));
+        return base(
+            Action::Replace,
+            Reason::Tainted,
+            Some(before),
+            Some(mark(fresh_after(&input.desired))),
+        );
     }
     if input.replace {
-        return base(Action::Replace, Reason::ReplaceRequested, Some(before), Some(mark(fresh_after(&input.desired))));
+        return base(
+            Action::Replace,
+            Reason::ReplaceRequested,
+            Some(before),
+            Some(mark(fresh_after(&input.desired))),
+        );
     }
-    let by_drift = input.drifted.is_some_and(|d| !changed.is_empty() && changed.iter().all(|c| d.contains(c)));
+    let by_drift = input
+        .drifted
+        .is_some_and(|d| !changed.is_empty() && changed.iter().all(|c| d.contains(c)));
     if let Some(attr) = force {
-        let reason = if by_drift { Reason::Drift } else { Reason::ForceNew(attr.clone()) };
-        return base(Action::Replace, reason, Some(before), Some(mark(fresh_after(&input.desired))));
+        let reason = if by_drift {
+            Reason::Drift
+        } else {
+            Reason::ForceNew(attr.clone())
+        };
+        return base(
+            Action::Replace,
+            reason,
+            Some(before),
+            Some(mark(fresh_after(&input.desired))),
+        );
     }
     if !changed.is_empty() {
         let mut after = prior.attributes.clone();
@@ -315,10 +428,24 @@ fn decide(input: DecideInput<'_>) -> Change {
                 }
             }
         }
-        let reason = if by_drift { Reason::Drift } else { Reason::Changed(changed) };
-        return base(Action::Update, reason, Some(before.clone()), Some(mark(after)));
+        let reason = if by_drift {
+            Reason::Drift
+        } else {
+            Reason::Changed(changed)
+        };
+        return base(
+            Action::Update,
+            reason,
+            Some(before.clone()),
+            Some(mark(after)),
+        );
     }
-    base(Action::NoOp, Reason::Unchanged, Some(before.clone()), Some(before))
+    base(
+        Action::NoOp,
+        Reason::Unchanged,
+        Some(before.clone()),
+        Some(before),
+    )
 }
 
 /// Whether a value shown to a reviewer differs (for rendering attribute diffs).

@@ -9,9 +9,9 @@ use serde_json::Value as Json;
 
 use crate::addr::Uid;
 use crate::config::{Environment, Target};
-use crate::diag::{did_you_mean, Diagnostic, Span, Stage};
+use crate::diag::{Diagnostic, Span, Stage, did_you_mean};
 use crate::expr::Scope;
-use crate::graph::{resource_address, Graph};
+use crate::graph::{Graph, resource_address};
 use crate::hcl;
 use crate::module::Module;
 use crate::provider::{Attrs, Presence, Registry};
@@ -62,7 +62,10 @@ impl Context<'_> {
     }
 
     fn workload(&self, name: &str) -> Option<&LoadedWorkload> {
-        self.project.workloads.iter().find(|w| w.workload.name() == name)
+        self.project
+            .workloads
+            .iter()
+            .find(|w| w.workload.name() == name)
     }
 
     /// `score.*` for a uid: the first workload (by name) that requests it.
@@ -84,20 +87,35 @@ impl Context<'_> {
     }
 
     fn provider_vars(&self) -> Value {
-        Value::Map(self.env.providers.iter().map(|(k, v)| (k.clone(), Value::Map(v.clone()))).collect())
+        Value::Map(
+            self.env
+                .providers
+                .iter()
+                .map(|(k, v)| (k.clone(), Value::Map(v.clone())))
+                .collect(),
+        )
     }
 
     /// The scope of expressions in a uid's module.
     fn scope(&self, uid: &Uid, values: &Values) -> Scope {
         let m = self.module(uid);
         let mut vars = BTreeMap::new();
-        vars.insert("param".into(), Value::Map(values.params.get(uid).cloned().unwrap_or_default()));
+        vars.insert(
+            "param".into(),
+            Value::Map(values.params.get(uid).cloned().unwrap_or_default()),
+        );
         vars.insert("score".into(), self.score_vars(uid));
         vars.insert("env".into(), Value::Map(self.env_vars.clone()));
         vars.insert("provider".into(), self.provider_vars());
         for r in &m.resources {
-            let attrs = values.resources.get(&resource_address(uid, &r.kind, &r.name)).cloned().unwrap_or_default();
-            let entry = vars.entry(r.kind.clone()).or_insert_with(|| Value::Map(BTreeMap::new()));
+            let attrs = values
+                .resources
+                .get(&resource_address(uid, &r.kind, &r.name))
+                .cloned()
+                .unwrap_or_default();
+            let entry = vars
+                .entry(r.kind.clone())
+                .or_insert_with(|| Value::Map(BTreeMap::new()));
             if let Value::Map(by_name) = entry {
                 by_name.insert(r.name.clone(), Value::Map(attrs));
             }
@@ -106,19 +124,34 @@ impl Context<'_> {
     }
 
     /// Resolves a Score placeholder of workload `w` to a value.
-    fn resolve_ref(&self, w: &LoadedWorkload, r: &Ref, values: &Values, whole_resource: &str) -> Result<Value, String> {
+    fn resolve_ref(
+        &self,
+        w: &LoadedWorkload,
+        r: &Ref,
+        values: &Values,
+        whole_resource: &str,
+    ) -> Result<Value, String> {
         match r {
             Ref::Metadata(keys) => {
                 let meta = Json::Object(w.workload.metadata.clone());
                 placeholder::lookup(&meta, keys).map(Value::from_json)
             }
             Ref::Resource { name, output } => {
-                let uid = self.project.uid_of(&w.workload, name).ok_or_else(|| format!("no resource `{name}`"))?;
-                let outs = values.outputs.get(&uid).ok_or_else(|| format!("resource `{name}` has no outputs yet"))?;
+                let uid = self
+                    .project
+                    .uid_of(&w.workload, name)
+                    .ok_or_else(|| format!("no resource `{name}`"))?;
+                let outs = values
+                    .outputs
+                    .get(&uid)
+                    .ok_or_else(|| format!("resource `{name}` has no outputs yet"))?;
                 if output.is_empty() {
                     // `${resources.NAME}`: the resource itself; for volumes its `source`.
                     return Ok(match whole_resource {
-                        "source" => outs.get("source").cloned().unwrap_or_else(|| Value::string(name.clone())),
+                        "source" => outs
+                            .get("source")
+                            .cloned()
+                            .unwrap_or_else(|| Value::string(name.clone())),
                         _ => Value::string(name.clone()),
                     });
                 }
@@ -135,10 +168,17 @@ impl Context<'_> {
                     let (inner, sensitive) = v.unmark();
                     let next = match inner {
                         Value::Unknown => Value::Unknown,
-                        Value::Map(m) => m.get(k).cloned().ok_or_else(|| format!("key '{k}' not found"))?,
+                        Value::Map(m) => m
+                            .get(k)
+                            .cloned()
+                            .ok_or_else(|| format!("key '{k}' not found"))?,
                         _ => return Err(format!("cannot lookup key '{k}', context is not a map")),
                     };
-                    v = if sensitive { Value::sensitive(next) } else { next };
+                    v = if sensitive {
+                        Value::sensitive(next)
+                    } else {
+                        next
+                    };
                 }
                 Ok(v)
             }
@@ -148,11 +188,22 @@ impl Context<'_> {
     /// Substitutes the placeholders of a Score string. A string that is exactly one
     /// placeholder keeps the referenced value's type; otherwise the parts are joined as
     /// text (non-strings JSON-encoded). Unknown and sensitive marks propagate.
-    pub fn substitute(&self, w: &LoadedWorkload, s: &str, values: &Values, whole_resource: &str) -> Result<Value, String> {
+    pub fn substitute(
+        &self,
+        w: &LoadedWorkload,
+        s: &str,
+        values: &Values,
+        whole_resource: &str,
+    ) -> Result<Value, String> {
         let segments = placeholder::parse(s);
         if let [Segment::Placeholder(p)] = segments.as_slice() {
-            let r = p.reference.as_ref().map_err(|_| format!("invalid ref '{}'", p.content))?;
-            return self.resolve_ref(w, r, values, whole_resource).map_err(|e| format!("invalid ref '{}': {e}", p.content));
+            let r = p
+                .reference
+                .as_ref()
+                .map_err(|_| format!("invalid ref '{}'", p.content))?;
+            return self
+                .resolve_ref(w, r, values, whole_resource)
+                .map_err(|e| format!("invalid ref '{}': {e}", p.content));
         }
         let mut out = String::new();
         let mut unknown = false;
@@ -161,8 +212,13 @@ impl Context<'_> {
             match seg {
                 Segment::Literal(l) => out.push_str(&l),
                 Segment::Placeholder(p) => {
-                    let r = p.reference.as_ref().map_err(|_| format!("invalid ref '{}'", p.content))?;
-                    let v = self.resolve_ref(w, r, values, whole_resource).map_err(|e| format!("invalid ref '{}': {e}", p.content))?;
+                    let r = p
+                        .reference
+                        .as_ref()
+                        .map_err(|_| format!("invalid ref '{}'", p.content))?;
+                    let v = self
+                        .resolve_ref(w, r, values, whole_resource)
+                        .map_err(|e| format!("invalid ref '{}': {e}", p.content))?;
                     sensitive |= v.contains_sensitive();
                     if v.contains_unknown() {
                         unknown = true;
@@ -171,27 +227,53 @@ impl Context<'_> {
                     let revealed = v.reveal();
                     match revealed.to_template_string() {
                         Some(t) => out.push_str(&t),
-                        None => out.push_str(&revealed.to_json_revealed().unwrap_or(Json::Null).to_string()),
+                        None => out.push_str(
+                            &revealed
+                                .to_json_revealed()
+                                .unwrap_or(Json::Null)
+                                .to_string(),
+                        ),
                     }
                 }
             }
         }
-        let v = if unknown { Value::Unknown } else { Value::String(out) };
+        let v = if unknown {
+            Value::Unknown
+        } else {
+            Value::String(out)
+        };
         Ok(if sensitive { Value::sensitive(v) } else { v })
     }
 
-    fn substitute_json(&self, w: &LoadedWorkload, j: &Json, values: &Values) -> Result<Value, String> {
+    fn substitute_json(
+        &self,
+        w: &LoadedWorkload,
+        j: &Json,
+        values: &Values,
+    ) -> Result<Value, String> {
         Ok(match j {
             Json::String(s) => self.substitute(w, s, values, "")?,
-            Json::Array(a) => Value::List(a.iter().map(|x| self.substitute_json(w, x, values)).collect::<Result<_, _>>()?),
-            Json::Object(m) => Value::Map(m.iter().map(|(k, v)| self.substitute_json(w, v, values).map(|x| (k.clone(), x))).collect::<Result<_, _>>()?),
+            Json::Array(a) => Value::List(
+                a.iter()
+                    .map(|x| self.substitute_json(w, x, values))
+                    .collect::<Result<_, _>>()?,
+            ),
+            Json::Object(m) => Value::Map(
+                m.iter()
+                    .map(|(k, v)| self.substitute_json(w, v, values).map(|x| (k.clone(), x)))
+                    .collect::<Result<_, _>>()?,
+            ),
             other => Value::from_json(other),
         })
     }
 
     /// The typed params of a uid: Score params (placeholders substituted), converted to
     /// the module's param types, defaults applied, validations checked.
-    pub fn eval_params(&self, uid: &Uid, values: &Values) -> Result<BTreeMap<String, Value>, Diagnostic> {
+    pub fn eval_params(
+        &self,
+        uid: &Uid,
+        values: &Values,
+    ) -> Result<BTreeMap<String, Value>, Diagnostic> {
         let m = self.module(uid);
         let decl = &self.project.resources[uid];
         let at = self.spans.get(uid).copied().flatten();
@@ -202,10 +284,22 @@ impl Context<'_> {
                 let source = decl
                     .requested_by
                     .iter()
-                    .find(|(w, r)| self.workload(w).and_then(|lw| lw.workload.resources.get(r)).is_some_and(|req| req.params.as_ref() == Some(params)))
+                    .find(|(w, r)| {
+                        self.workload(w)
+                            .and_then(|lw| lw.workload.resources.get(r))
+                            .is_some_and(|req| req.params.as_ref() == Some(params))
+                    })
                     .and_then(|(w, _)| self.workload(w))
-                    .ok_or_else(|| err("internal/params", format!("internal error: no workload defines the params of {uid}"), at))?;
-                let v = self.substitute_json(source, &Json::Object(params.clone()), values).map_err(|e| err("generate/params", format!("params of `{uid}`: {e}"), at))?;
+                    .ok_or_else(|| {
+                        err(
+                            "internal/params",
+                            format!("internal error: no workload defines the params of {uid}"),
+                            at,
+                        )
+                    })?;
+                let v = self
+                    .substitute_json(source, &Json::Object(params.clone()), values)
+                    .map_err(|e| err("generate/params", format!("params of `{uid}`: {e}"), at))?;
                 v.as_map().cloned().unwrap_or_default()
             }
         };
@@ -213,13 +307,42 @@ impl Context<'_> {
         for (k, v) in &given {
             let Some(p) = m.params.iter().find(|p| &p.name == k) else {
                 let names: Vec<&str> = m.params.iter().map(|p| p.name.as_str()).collect();
-                let hint = did_you_mean(k, names.iter().copied()).map(|s| format!("did you mean `{s}`?"));
-                return Err(err("generate/unknown-param", format!("`{uid}` sets param `{k}`, which module `{}` does not declare", m.name), at)
-                    .detail(format!("params of `{}`: {}", m.name, if names.is_empty() { "none".to_string() } else { names.join(", ") }))
-                    .maybe_help(hint));
+                let hint =
+                    did_you_mean(k, names.iter().copied()).map(|s| format!("did you mean `{s}`?"));
+                return Err(err(
+                    "generate/unknown-param",
+                    format!(
+                        "`{uid}` sets param `{k}`, which module `{}` does not declare",
+                        m.name
+                    ),
+                    at,
+                )
+                .detail(format!(
+                    "params of `{}`: {}",
+                    m.name,
+                    if names.is_empty() {
+                        "none".to_string()
+                    } else {
+                        names.join(", ")
+                    }
+                ))
+                .maybe_help(hint));
             };
-            let converted = p.ty.convert(v).map_err(|why| err("generate/param-type", format!("param `{k}` of `{uid}`: {why}"), at))?;
-            out.insert(k.clone(), if p.sensitive { Value::sensitive(converted) } else { converted });
+            let converted = p.ty.convert(v).map_err(|why| {
+                err(
+                    "generate/param-type",
+                    format!("param `{k}` of `{uid}`: {why}"),
+                    at,
+                )
+            })?;
+            out.insert(
+                k.clone(),
+                if p.sensitive {
+                    Value::sensitive(converted)
+                } else {
+                    converted
+                },
+            );
         }
         for p in &m.params {
             if out.contains_key(&p.name) {
@@ -230,13 +353,30 @@ impl Context<'_> {
                     out.insert(p.name.clone(), d.clone());
                 }
                 None => {
-                    return Err(err("generate/missing-param", format!("`{uid}` needs param `{}`", p.name), at)
-                        .detail(format!("module `{}` declares it without a default{}", m.name, if p.description.is_empty() { String::new() } else { format!(": {}", p.description) }))
-                        .help(format!("set `params: {{{}: ...}}` on the resource in the Score file", p.name)))
+                    return Err(err(
+                        "generate/missing-param",
+                        format!("`{uid}` needs param `{}`", p.name),
+                        at,
+                    )
+                    .detail(format!(
+                        "module `{}` declares it without a default{}",
+                        m.name,
+                        if p.description.is_empty() {
+                            String::new()
+                        } else {
+                            format!(": {}", p.description)
+                        }
+                    ))
+                    .help(format!(
+                        "set `params: {{{}: ...}}` on the resource in the Score file",
+                        p.name
+                    )));
                 }
             }
         }
-        let mut scope = Scope { vars: BTreeMap::new() };
+        let mut scope = Scope {
+            vars: BTreeMap::new(),
+        };
         scope.vars.insert("param".into(), Value::Map(out.clone()));
         scope.vars.insert("score".into(), self.score_vars(uid));
         for p in &m.params {
@@ -244,9 +384,22 @@ impl Context<'_> {
                 match crate::expr::eval(&v.condition, &scope) {
                     Ok(c) if c.is_unknown() || c.as_bool() == Some(true) => {}
                     Ok(_) => {
-                        return Err(err("generate/param-invalid", format!("param `{}` of `{uid}`: {}", p.name, v.error_message), at).note(v.span, "checked here"));
+                        return Err(err(
+                            "generate/param-invalid",
+                            format!("param `{}` of `{uid}`: {}", p.name, v.error_message),
+                            at,
+                        )
+                        .note(v.span, "checked here"));
                     }
-                    Err(e) => return Err(hcl::eval_diagnostic(m.file, Stage::Generate, "generate/eval", e, v.span)),
+                    Err(e) => {
+                        return Err(hcl::eval_diagnostic(
+                            m.file,
+                            Stage::Generate,
+                            "generate/eval",
+                            e,
+                            v.span,
+                        ));
+                    }
                 }
             }
         }
@@ -255,10 +408,18 @@ impl Context<'_> {
 
     /// The desired attributes of primitive resource `ri` of `uid`'s module: expressions
     /// evaluated, defaults applied, computed attributes absent; sensitive ones marked.
-    pub fn eval_resource(&self, uid: &Uid, ri: usize, values: &Values) -> Result<Attrs, Diagnostic> {
+    pub fn eval_resource(
+        &self,
+        uid: &Uid,
+        ri: usize,
+        values: &Values,
+    ) -> Result<Attrs, Diagnostic> {
         let m = self.module(uid);
         let r = &m.resources[ri];
-        let schema = self.registry.schema(&r.kind).expect("kinds are checked when modules load");
+        let schema = self
+            .registry
+            .schema(&r.kind)
+            .expect("kinds are checked when modules load");
         let scope = self.scope(uid, values);
         let mut out = Attrs::new();
         for a in &schema.attributes {
@@ -267,9 +428,22 @@ impl Context<'_> {
             }
             let v = match r.attributes.get(a.name) {
                 Some((e, span)) => {
-                    let v = crate::expr::eval(e, &scope).map_err(|e| hcl::eval_diagnostic(m.file, Stage::Generate, "generate/eval", e, *span))?;
+                    let v = crate::expr::eval(e, &scope).map_err(|e| {
+                        hcl::eval_diagnostic(m.file, Stage::Generate, "generate/eval", e, *span)
+                    })?;
                     if !a.ty.accepts(&v) {
-                        return Err(err("generate/attribute-type", format!("`{}` of `{}.{}` must be {}, found {}", a.name, r.kind, r.name, a.ty.name(), v.type_name()), *span));
+                        return Err(err(
+                            "generate/attribute-type",
+                            format!(
+                                "`{}` of `{}.{}` must be {}, found {}",
+                                a.name,
+                                r.kind,
+                                r.name,
+                                a.ty.name(),
+                                v.type_name()
+                            ),
+                            *span,
+                        ));
                     }
                     if v.is_null() {
                         match a.default {
@@ -285,29 +459,55 @@ impl Context<'_> {
                     None => continue,
                 },
             };
-            out.insert(a.name.to_string(), if a.sensitive { Value::sensitive(v) } else { v });
+            out.insert(
+                a.name.to_string(),
+                if a.sensitive { Value::sensitive(v) } else { v },
+            );
         }
         Ok(out)
     }
 
     /// The outputs of `uid`.
-    pub fn eval_outputs(&self, uid: &Uid, values: &Values) -> Result<BTreeMap<String, Value>, Diagnostic> {
+    pub fn eval_outputs(
+        &self,
+        uid: &Uid,
+        values: &Values,
+    ) -> Result<BTreeMap<String, Value>, Diagnostic> {
         let m = self.module(uid);
         let scope = self.scope(uid, values);
         let mut out = BTreeMap::new();
         for o in &m.outputs {
-            let v = crate::expr::eval(&o.value, &scope).map_err(|e| hcl::eval_diagnostic(m.file, Stage::Generate, "generate/eval", e, o.span))?;
+            let v = crate::expr::eval(&o.value, &scope).map_err(|e| {
+                hcl::eval_diagnostic(m.file, Stage::Generate, "generate/eval", e, o.span)
+            })?;
             let v = if o.sensitive { Value::sensitive(v) } else { v };
             if o.name == "*" {
                 let (inner, sensitive) = v.unmark();
                 match inner {
                     Value::Map(entries) => {
                         for (k, x) in entries {
-                            out.insert(k.clone(), if sensitive { Value::sensitive(x.clone()) } else { x.clone() });
+                            out.insert(
+                                k.clone(),
+                                if sensitive {
+                                    Value::sensitive(x.clone())
+                                } else {
+                                    x.clone()
+                                },
+                            );
                         }
                     }
                     Value::Unknown => {}
-                    other => return Err(err("generate/output-star", format!("output `*` of module `{}` must be a map, found {}", m.name, other.type_name()), o.span)),
+                    other => {
+                        return Err(err(
+                            "generate/output-star",
+                            format!(
+                                "output `*` of module `{}` must be a map, found {}",
+                                m.name,
+                                other.type_name()
+                            ),
+                            o.span,
+                        ));
+                    }
                 }
             } else {
                 out.insert(o.name.clone(), v);
@@ -318,37 +518,61 @@ impl Context<'_> {
 
     /// The desired attributes of a workload's manifests node.
     pub fn eval_workload(&self, name: &str, values: &Values) -> Result<Attrs, Diagnostic> {
-        let lw = self.workload(name).expect("workload nodes come from the project");
+        let lw = self
+            .workload(name)
+            .expect("workload nodes come from the project");
         let w = &lw.workload;
         let at = lw.root.pointer("/metadata/name").map(|n| n.span);
         let fail = |pointer: String, e: String| {
             let span = lw.root.pointer(&pointer).map(|n| n.span).or(at);
-            err("generate/placeholder", format!("workload `{name}`: {e}"), span).pointer(pointer)
+            err(
+                "generate/placeholder",
+                format!("workload `{name}`: {e}"),
+                span,
+            )
+            .pointer(pointer)
         };
         let mut containers = BTreeMap::new();
         for (cname, c) in &w.containers {
             let mut variables = BTreeMap::new();
             for (k, v) in &c.variables {
                 let ptr = crate::score::yaml::to_pointer(&["containers", cname, "variables", k]);
-                let val = self.substitute(lw, v, values, "").map_err(|e| fail(ptr, e))?;
+                let val = self
+                    .substitute(lw, v, values, "")
+                    .map_err(|e| fail(ptr, e))?;
                 variables.insert(k.clone(), stringify(val));
             }
             let mut files = BTreeMap::new();
             for (target_path, f) in &c.files {
-                let ptr = crate::score::yaml::to_pointer(&["containers", cname, "files", target_path]);
+                let ptr =
+                    crate::score::yaml::to_pointer(&["containers", cname, "files", target_path]);
                 let content = if let Some(b64) = &f.binary_content {
                     use base64::Engine;
-                    let bytes = base64::engine::general_purpose::STANDARD.decode(b64.trim()).map_err(|e| fail(ptr.clone(), format!("binaryContent is not base64: {e}")))?;
+                    let bytes = base64::engine::general_purpose::STANDARD
+                        .decode(b64.trim())
+                        .map_err(|e| {
+                            fail(ptr.clone(), format!("binaryContent is not base64: {e}"))
+                        })?;
                     target::FileContent::Binary(bytes)
                 } else {
                     let text = match (&f.content, &f.source) {
                         (Some(t), _) => t.clone(),
                         (None, Some(_)) => {
-                            let bytes = self.file_sources.get(&(name.to_string(), cname.clone(), target_path.clone())).cloned().unwrap_or_default();
+                            let bytes = self
+                                .file_sources
+                                .get(&(name.to_string(), cname.clone(), target_path.clone()))
+                                .cloned()
+                                .unwrap_or_default();
                             match String::from_utf8(bytes) {
                                 Ok(s) => s,
                                 Err(e) => {
-                                    files.insert(target_path.clone(), target::ResolvedFile { content: target::FileContent::Binary(e.into_bytes()), mode: f.mode.clone() });
+                                    files.insert(
+                                        target_path.clone(),
+                                        target::ResolvedFile {
+                                            content: target::FileContent::Binary(e.into_bytes()),
+                                            mode: f.mode.clone(),
+                                        },
+                                    );
                                     continue;
                                 }
                             }
@@ -356,40 +580,84 @@ impl Context<'_> {
                         (None, None) => String::new(),
                     };
                     if f.expands() {
-                        target::FileContent::Text(stringify(self.substitute(lw, &text, values, "").map_err(|e| fail(ptr, e))?))
+                        target::FileContent::Text(stringify(
+                            self.substitute(lw, &text, values, "")
+                                .map_err(|e| fail(ptr, e))?,
+                        ))
                     } else {
                         target::FileContent::Text(Value::String(text))
                     }
                 };
-                files.insert(target_path.clone(), target::ResolvedFile { content, mode: f.mode.clone() });
+                files.insert(
+                    target_path.clone(),
+                    target::ResolvedFile {
+                        content,
+                        mode: f.mode.clone(),
+                    },
+                );
             }
             let mut volumes = BTreeMap::new();
             for (target_path, v) in &c.volumes {
-                let ptr = crate::score::yaml::to_pointer(&["containers", cname, "volumes", target_path, "source"]);
-                let source = self.substitute(lw, &v.source, values, "source").map_err(|e| fail(ptr, e))?;
-                volumes.insert(target_path.clone(), target::ResolvedVolume { source: stringify(source), path: v.path.clone(), read_only: v.read_only.unwrap_or(false) });
+                let ptr = crate::score::yaml::to_pointer(&[
+                    "containers",
+                    cname,
+                    "volumes",
+                    target_path,
+                    "source",
+                ]);
+                let source = self
+                    .substitute(lw, &v.source, values, "source")
+                    .map_err(|e| fail(ptr, e))?;
+                volumes.insert(
+                    target_path.clone(),
+                    target::ResolvedVolume {
+                        source: stringify(source),
+                        path: v.path.clone(),
+                        read_only: v.read_only.unwrap_or(false),
+                    },
+                );
             }
-            containers.insert(cname.clone(), target::ResolvedContainer { spec: c.clone(), variables, files, volumes });
+            containers.insert(
+                cname.clone(),
+                target::ResolvedContainer {
+                    spec: c.clone(),
+                    variables,
+                    files,
+                    volumes,
+                },
+            );
         }
         let annotations = w
             .metadata
             .get("annotations")
             .and_then(Json::as_object)
-            .map(|m| m.iter().filter_map(|(k, v)| v.as_str().map(|s| (k.clone(), s.to_string()))).collect())
+            .map(|m| {
+                m.iter()
+                    .filter_map(|(k, v)| v.as_str().map(|s| (k.clone(), s.to_string())))
+                    .collect()
+            })
             .unwrap_or_default();
         let resolved = target::ResolvedWorkload {
             name: name.to_string(),
             annotations,
             containers,
-            service_ports: w.service.as_ref().map(|s| s.ports.clone()).unwrap_or_default(),
+            service_ports: w
+                .service
+                .as_ref()
+                .map(|s| s.ports.clone())
+                .unwrap_or_default(),
         };
         let (dir, manifests) = match &self.env.target {
             Target::Kubernetes { dir, namespace } => {
-                let opts = target::KubernetesOptions { namespace: namespace.clone(), ..Default::default() };
+                let opts = target::KubernetesOptions {
+                    namespace: namespace.clone(),
+                };
                 (dir.clone(), target::kubernetes(&resolved, &opts))
             }
             Target::Compose { dir } => {
-                let opts = target::ComposeOptions { project: Some(name.to_string()), ..Default::default() };
+                let opts = target::ComposeOptions {
+                    project: Some(name.to_string()),
+                };
                 let ms = target::compose(std::slice::from_ref(&resolved), &opts);
                 (format!("{dir}/{name}"), ms)
             }
@@ -410,7 +678,10 @@ impl Context<'_> {
         let mut attrs = Attrs::new();
         attrs.insert("dir".into(), Value::string(dir));
         attrs.insert("files".into(), Value::Map(files));
-        attrs.insert("secret_files".into(), Value::sensitive(Value::Map(secret_files)));
+        attrs.insert(
+            "secret_files".into(),
+            Value::sensitive(Value::Map(secret_files)),
+        );
         if !base64_paths.is_empty() {
             attrs.insert("base64_paths".into(), Value::List(base64_paths));
         }
@@ -433,5 +704,9 @@ fn stringify(v: Value) -> Value {
             },
         },
     };
-    if sensitive || v.contains_sensitive() { Value::sensitive(s) } else { s }
+    if sensitive || v.contains_sensitive() {
+        Value::sensitive(s)
+    } else {
+        s
+    }
 }

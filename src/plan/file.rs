@@ -9,10 +9,10 @@
 use std::path::Path;
 
 use anyhow::Context as _;
-use serde_json::{json, Value as Json};
+use serde_json::{Value as Json, json};
 
-use super::diff::PlanOptions;
 use super::Plan;
+use super::diff::PlanOptions;
 
 /// The version of the plan-file format.
 pub const VERSION: u64 = 1;
@@ -43,17 +43,31 @@ pub fn write(path: &Path, plan: &Plan, opts: &PlanOptions, text: &str) -> anyhow
         "text": text,
     });
     let bytes = serde_json::to_vec_pretty(&doc)?;
-    crate::provider::local::write_file(path, &bytes, 0o600).map_err(|e| anyhow::anyhow!("cannot write the plan file: {e}"))
+    crate::provider::local::write_file(path, &bytes, 0o600)
+        .map_err(|e| anyhow::anyhow!("cannot write the plan file: {e}"))
 }
 
 /// Reads a plan file.
 pub fn read(path: &Path) -> anyhow::Result<Saved> {
-    let bytes = std::fs::read(path).with_context(|| format!("cannot read the plan file {}", path.display()))?;
-    let doc: Json = serde_json::from_slice(&bytes).with_context(|| format!("{} is not a baton plan file", path.display()))?;
+    let bytes = std::fs::read(path)
+        .with_context(|| format!("cannot read the plan file {}", path.display()))?;
+    let doc: Json = serde_json::from_slice(&bytes)
+        .with_context(|| format!("{} is not a baton plan file", path.display()))?;
     if doc["baton_plan_file"].as_u64() != Some(VERSION) {
-        anyhow::bail!("{} is not a baton plan file of version {VERSION}", path.display());
+        anyhow::bail!(
+            "{} is not a baton plan file of version {VERSION}",
+            path.display()
+        );
     }
-    let strings = |j: &Json| -> Vec<String> { j.as_array().map(|a| a.iter().filter_map(|x| x.as_str().map(str::to_string)).collect()).unwrap_or_default() };
+    let strings = |j: &Json| -> Vec<String> {
+        j.as_array()
+            .map(|a| {
+                a.iter()
+                    .filter_map(|x| x.as_str().map(str::to_string))
+                    .collect()
+            })
+            .unwrap_or_default()
+    };
     Ok(Saved {
         environment: doc["environment"].as_str().unwrap_or_default().to_string(),
         lineage: doc["lineage"].as_str().unwrap_or_default().to_string(),
@@ -85,11 +99,20 @@ pub fn first_difference(saved: &Json, now: &Json) -> Option<String> {
     let b = now["changes"].as_array().unwrap_or(&empty);
     for (x, y) in a.iter().zip(b.iter()) {
         if x != y {
-            return Some(format!("{} would now be {} ({})", y["address"].as_str().unwrap_or("?"), y["action"].as_str().unwrap_or("?"), y["reason"].as_str().unwrap_or("?")));
+            return Some(format!(
+                "{} would now be {} ({})",
+                y["address"].as_str().unwrap_or("?"),
+                y["action"].as_str().unwrap_or("?"),
+                y["reason"].as_str().unwrap_or("?")
+            ));
         }
     }
     if a.len() != b.len() {
-        return Some(format!("{} changes were planned, {} would be made now", a.len(), b.len()));
+        return Some(format!(
+            "{} changes were planned, {} would be made now",
+            a.len(),
+            b.len()
+        ));
     }
     None
 }

@@ -189,6 +189,9 @@ impl Plan {
 
     /// Changes by address.
     pub fn by_address(&self) -> BTreeMap<&str, &Change> {
-        self.changes.iter().map(|c| (c.address.as_str(), c)).collect()
+        self.changes
+            .iter()
+            .map(|c| (c.address.as_str(), c))
+            .collect()
     }
 }

@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 
 use sha2::{Digest, Sha256};
 
-use super::{str_attr, AttrSchema, AttrType, Attrs, KindSchema, Provider, ProviderError};
+use super::{AttrSchema, AttrType, Attrs, KindSchema, Provider, ProviderError, str_attr};
 use crate::value::Value;
 
 /// The `local` provider.
@@ -17,11 +17,14 @@ pub struct LocalProvider {
 impl LocalProvider {
     /// Paths are relative to `root` (the project directory).
     pub fn new(root: &Path) -> LocalProvider {
-        LocalProvider { root: root.to_path_buf() }
+        LocalProvider {
+            root: root.to_path_buf(),
+        }
     }
 
     fn resolve(&self, attrs: &Attrs) -> Result<PathBuf, ProviderError> {
-        let p = str_attr(attrs, "path").ok_or_else(|| ProviderError::Invalid("`path` is required".into()))?;
+        let p = str_attr(attrs, "path")
+            .ok_or_else(|| ProviderError::Invalid("`path` is required".into()))?;
         if p.is_empty() {
             return Err(ProviderError::Invalid("`path` is empty".into()));
         }
@@ -42,10 +45,24 @@ fn file_schema() -> KindSchema {
         provider: "local",
         description: "A file with the given content.",
         attributes: vec![
-            AttrSchema::required("path", AttrType::String, "Path of the file, relative to the project directory.").force_new(),
+            AttrSchema::required(
+                "path",
+                AttrType::String,
+                "Path of the file, relative to the project directory.",
+            )
+            .force_new(),
             AttrSchema::required("content", AttrType::String, "Content of the file."),
-            AttrSchema::optional("file_permission", AttrType::String, "Octal mode of the file.").default(file_mode),
-            AttrSchema::computed("content_sha256", AttrType::String, "SHA-256 of the content, hex."),
+            AttrSchema::optional(
+                "file_permission",
+                AttrType::String,
+                "Octal mode of the file.",
+            )
+            .default(file_mode),
+            AttrSchema::computed(
+                "content_sha256",
+                AttrType::String,
+                "SHA-256 of the content, hex.",
+            ),
         ],
         create_before_destroy: false,
     }
@@ -57,8 +74,18 @@ fn dir_schema() -> KindSchema {
         provider: "local",
         description: "A directory (created with its parents).",
         attributes: vec![
-            AttrSchema::required("path", AttrType::String, "Path of the directory, relative to the project directory.").force_new(),
-            AttrSchema::optional("permission", AttrType::String, "Octal mode of the directory.").default(dir_mode),
+            AttrSchema::required(
+                "path",
+                AttrType::String,
+                "Path of the directory, relative to the project directory.",
+            )
+            .force_new(),
+            AttrSchema::optional(
+                "permission",
+                AttrType::String,
+                "Octal mode of the directory.",
+            )
+            .default(dir_mode),
             AttrSchema::computed("absolute_path", AttrType::String, "The absolute path."),
         ],
         create_before_destroy: false,
@@ -68,7 +95,11 @@ fn dir_schema() -> KindSchema {
 fn parse_mode(attrs: &Attrs, name: &str, default: u32) -> Result<u32, ProviderError> {
     match str_attr(attrs, name) {
         None => Ok(default),
-        Some(s) => u32::from_str_radix(s, 8).map_err(|_| ProviderError::Invalid(format!("`{name}` must be an octal mode like \"0644\", not {s:?}"))),
+        Some(s) => u32::from_str_radix(s, 8).map_err(|_| {
+            ProviderError::Invalid(format!(
+                "`{name}` must be an octal mode like \"0644\", not {s:?}"
+            ))
+        }),
     }
 }
 
@@ -81,7 +112,10 @@ pub fn write_file(path: &Path, content: &[u8], mode: u32) -> Result<(), Provider
     if let Some(dir) = path.parent() {
         std::fs::create_dir_all(dir).map_err(|e| io("cannot create directory", dir, e))?;
     }
-    let tmp = path.with_file_name(format!(".{}.baton-tmp", path.file_name().and_then(|n| n.to_str()).unwrap_or("file")));
+    let tmp = path.with_file_name(format!(
+        ".{}.baton-tmp",
+        path.file_name().and_then(|n| n.to_str()).unwrap_or("file")
+    ));
     {
         use std::io::Write;
         #[cfg(unix)]
@@ -91,7 +125,8 @@ pub fn write_file(path: &Path, content: &[u8], mode: u32) -> Result<(), Provider
         #[cfg(unix)]
         opts.mode(mode);
         let mut f = opts.open(&tmp).map_err(|e| io("cannot write", &tmp, e))?;
-        f.write_all(content).map_err(|e| io("cannot write", &tmp, e))?;
+        f.write_all(content)
+            .map_err(|e| io("cannot write", &tmp, e))?;
         f.sync_all().map_err(|e| io("cannot write", &tmp, e))?;
     }
     set_mode(&tmp, mode)?;
@@ -102,7 +137,8 @@ fn set_mode(path: &Path, mode: u32) -> Result<(), ProviderError> {
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt;
-        std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode)).map_err(|e| io("cannot set the mode of", path, e))?;
+        std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode))
+            .map_err(|e| io("cannot set the mode of", path, e))?;
     }
     Ok(())
 }
@@ -118,8 +154,12 @@ impl LocalProvider {
         let mode = parse_mode(config, "file_permission", 0o644)?;
         write_file(&path, content.as_bytes(), mode)?;
         let mut out = config.clone();
-        out.entry("file_permission".into()).or_insert_with(file_mode);
-        out.insert("content_sha256".into(), Value::string(sha256_hex(content.as_bytes())));
+        out.entry("file_permission".into())
+            .or_insert_with(file_mode);
+        out.insert(
+            "content_sha256".into(),
+            Value::string(sha256_hex(content.as_bytes())),
+        );
         Ok(out)
     }
 
@@ -131,7 +171,10 @@ impl LocalProvider {
         let abs = std::fs::canonicalize(&path).map_err(|e| io("cannot resolve", &path, e))?;
         let mut out = config.clone();
         out.entry("permission".into()).or_insert_with(dir_mode);
-        out.insert("absolute_path".into(), Value::string(abs.display().to_string()));
+        out.insert(
+            "absolute_path".into(),
+            Value::string(abs.display().to_string()),
+        );
         Ok(out)
     }
 }
@@ -154,14 +197,23 @@ impl Provider for LocalProvider {
                     let mut out = prior.clone();
                     let sha = sha256_hex(&bytes);
                     if out.get("content_sha256").and_then(Value::as_str) != Some(sha.as_str()) {
-                        out.insert("content".into(), Value::string(String::from_utf8_lossy(&bytes).into_owned()));
+                        out.insert(
+                            "content".into(),
+                            Value::string(String::from_utf8_lossy(&bytes).into_owned()),
+                        );
                         out.insert("content_sha256".into(), Value::string(sha));
                     }
                     #[cfg(unix)]
                     {
                         use std::os::unix::fs::PermissionsExt;
                         if let Ok(meta) = std::fs::metadata(&path) {
-                            out.insert("file_permission".into(), Value::string(format!("{:04o}", meta.permissions().mode() & 0o7777)));
+                            out.insert(
+                                "file_permission".into(),
+                                Value::string(format!(
+                                    "{:04o}",
+                                    meta.permissions().mode() & 0o7777
+                                )),
+                            );
                         }
                     }
                     Ok(Some(out))
@@ -178,7 +230,10 @@ impl Provider for LocalProvider {
                 {
                     use std::os::unix::fs::PermissionsExt;
                     if let Ok(meta) = std::fs::metadata(&path) {
-                        out.insert("permission".into(), Value::string(format!("{:04o}", meta.permissions().mode() & 0o7777)));
+                        out.insert(
+                            "permission".into(),
+                            Value::string(format!("{:04o}", meta.permissions().mode() & 0o7777)),
+                        );
                     }
                 }
                 Ok(Some(out))
@@ -195,7 +250,12 @@ impl Provider for LocalProvider {
         }
     }
 
-    async fn update(&self, kind: &str, _prior: &Attrs, config: &Attrs) -> Result<Attrs, ProviderError> {
+    async fn update(
+        &self,
+        kind: &str,
+        _prior: &Attrs,
+        config: &Attrs,
+    ) -> Result<Attrs, ProviderError> {
         self.create(kind, config).await
     }
 
@@ -206,8 +266,15 @@ impl Provider for LocalProvider {
             "local_directory" => {
                 // A directory baton made inside the project is removed with its content;
                 // one outside the project only when empty, to never wipe foreign data.
-                let inside = std::fs::canonicalize(&path).ok().zip(std::fs::canonicalize(&self.root).ok()).is_some_and(|(p, r)| p.starts_with(&r) && p != r);
-                if inside { std::fs::remove_dir_all(&path) } else { std::fs::remove_dir(&path) }
+                let inside = std::fs::canonicalize(&path)
+                    .ok()
+                    .zip(std::fs::canonicalize(&self.root).ok())
+                    .is_some_and(|(p, r)| p.starts_with(&r) && p != r);
+                if inside {
+                    std::fs::remove_dir_all(&path)
+                } else {
+                    std::fs::remove_dir(&path)
+                }
             }
             other => return Err(ProviderError::Invalid(format!("unknown kind {other}"))),
         };
@@ -224,15 +291,27 @@ mod tests {
     use super::*;
 
     fn attrs(pairs: &[(&str, &str)]) -> Attrs {
-        pairs.iter().map(|(k, v)| (k.to_string(), Value::string(*v))).collect()
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), Value::string(*v)))
+            .collect()
     }
 
     #[tokio::test]
     async fn files_are_written_read_back_and_drift_is_seen() {
         let dir = tempfile::tempdir().unwrap();
         let p = LocalProvider::new(dir.path());
-        let made = p.create("local_file", &attrs(&[("path", "a/b.txt"), ("content", "hello")])).await.unwrap();
-        assert_eq!(std::fs::read_to_string(dir.path().join("a/b.txt")).unwrap(), "hello");
+        let made = p
+            .create(
+                "local_file",
+                &attrs(&[("path", "a/b.txt"), ("content", "hello")]),
+            )
+            .await
+            .unwrap();
+        assert_eq!(
+            std::fs::read_to_string(dir.path().join("a/b.txt")).unwrap(),
+            "hello"
+        );
         assert_eq!(p.read("local_file", &made).await.unwrap().unwrap(), made);
         std::fs::write(dir.path().join("a/b.txt"), "edited").unwrap();
         let read = p.read("local_file", &made).await.unwrap().unwrap();
@@ -245,7 +324,10 @@ mod tests {
     async fn directories_report_their_absolute_path() {
         let dir = tempfile::tempdir().unwrap();
         let p = LocalProvider::new(dir.path());
-        let made = p.create("local_directory", &attrs(&[("path", "vol/data")])).await.unwrap();
+        let made = p
+            .create("local_directory", &attrs(&[("path", "vol/data")]))
+            .await
+            .unwrap();
         let abs = made["absolute_path"].as_str().unwrap().to_string();
         assert!(Path::new(&abs).is_absolute() && Path::new(&abs).is_dir());
         std::fs::write(Path::new(&abs).join("x"), "1").unwrap();

@@ -97,16 +97,52 @@ pub struct AttrSchema {
 
 impl AttrSchema {
     /// A required attribute.
-    pub const fn required(name: &'static str, ty: AttrType, description: &'static str) -> AttrSchema {
-        AttrSchema { name, ty, presence: Presence::Required, force_new: false, sensitive: false, default: None, description }
+    pub const fn required(
+        name: &'static str,
+        ty: AttrType,
+        description: &'static str,
+    ) -> AttrSchema {
+        AttrSchema {
+            name,
+            ty,
+            presence: Presence::Required,
+            force_new: false,
+            sensitive: false,
+            default: None,
+            description,
+        }
     }
     /// An optional attribute.
-    pub const fn optional(name: &'static str, ty: AttrType, description: &'static str) -> AttrSchema {
-        AttrSchema { name, ty, presence: Presence::Optional, force_new: false, sensitive: false, default: None, description }
+    pub const fn optional(
+        name: &'static str,
+        ty: AttrType,
+        description: &'static str,
+    ) -> AttrSchema {
+        AttrSchema {
+            name,
+            ty,
+            presence: Presence::Optional,
+            force_new: false,
+            sensitive: false,
+            default: None,
+            description,
+        }
     }
     /// A computed attribute.
-    pub const fn computed(name: &'static str, ty: AttrType, description: &'static str) -> AttrSchema {
-        AttrSchema { name, ty, presence: Presence::Computed, force_new: false, sensitive: false, default: None, description }
+    pub const fn computed(
+        name: &'static str,
+        ty: AttrType,
+        description: &'static str,
+    ) -> AttrSchema {
+        AttrSchema {
+            name,
+            ty,
+            presence: Presence::Computed,
+            force_new: false,
+            sensitive: false,
+            default: None,
+            description,
+        }
     }
     /// Marks it force-new.
     pub const fn force_new(mut self) -> AttrSchema {
@@ -148,7 +184,11 @@ impl KindSchema {
 
     /// Names of its sensitive attributes.
     pub fn sensitive_names(&self) -> Vec<String> {
-        self.attributes.iter().filter(|a| a.sensitive).map(|a| a.name.to_string()).collect()
+        self.attributes
+            .iter()
+            .filter(|a| a.sensitive)
+            .map(|a| a.name.to_string())
+            .collect()
     }
 }
 
@@ -182,7 +222,12 @@ pub trait Provider: Send + Sync {
     async fn create(&self, kind: &str, config: &Attrs) -> Result<Attrs, ProviderError>;
 
     /// Updates an object in place.
-    async fn update(&self, kind: &str, prior: &Attrs, config: &Attrs) -> Result<Attrs, ProviderError>;
+    async fn update(
+        &self,
+        kind: &str,
+        prior: &Attrs,
+        config: &Attrs,
+    ) -> Result<Attrs, ProviderError>;
 
     /// Deletes an object.
     async fn delete(&self, kind: &str, prior: &Attrs) -> Result<(), ProviderError>;
@@ -207,7 +252,10 @@ impl Registry {
             Arc::new(time::TimeProvider),
             Arc::new(target::TargetProvider::new(root)),
         ];
-        let mut reg = Registry { providers: BTreeMap::new(), kinds: BTreeMap::new() };
+        let mut reg = Registry {
+            providers: BTreeMap::new(),
+            kinds: BTreeMap::new(),
+        };
         for p in providers {
             for k in p.kinds() {
                 reg.kinds.insert(k.kind, (k, p.name()));

@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use super::local::write_file;
-use super::{str_attr, AttrSchema, AttrType, Attrs, KindSchema, Provider, ProviderError};
+use super::{AttrSchema, AttrType, Attrs, KindSchema, Provider, ProviderError, str_attr};
 use crate::value::Value;
 
 /// The `target` provider.
@@ -18,7 +18,9 @@ pub struct TargetProvider {
 impl TargetProvider {
     /// Directories are relative to `root` (the project directory).
     pub fn new(root: &Path) -> TargetProvider {
-        TargetProvider { root: root.to_path_buf() }
+        TargetProvider {
+            root: root.to_path_buf(),
+        }
     }
 }
 
@@ -28,10 +30,24 @@ fn schema() -> KindSchema {
         provider: "target",
         description: "The deployment manifests of one workload, written as files.",
         attributes: vec![
-            AttrSchema::required("dir", AttrType::String, "Directory the files are written to, relative to the project.").force_new(),
+            AttrSchema::required(
+                "dir",
+                AttrType::String,
+                "Directory the files are written to, relative to the project.",
+            )
+            .force_new(),
             AttrSchema::optional("files", AttrType::Map, "Relative path → content."),
-            AttrSchema::optional("secret_files", AttrType::Map, "Relative path → content, written mode 0600.").sensitive(),
-            AttrSchema::optional("base64_paths", AttrType::List, "Paths whose content is base64 of the file's bytes (binary files)."),
+            AttrSchema::optional(
+                "secret_files",
+                AttrType::Map,
+                "Relative path → content, written mode 0600.",
+            )
+            .sensitive(),
+            AttrSchema::optional(
+                "base64_paths",
+                AttrType::List,
+                "Paths whose content is base64 of the file's bytes (binary files).",
+            ),
         ],
         create_before_destroy: false,
     }
@@ -41,18 +57,32 @@ fn files_of(attrs: &Attrs, name: &str) -> BTreeMap<String, String> {
     attrs
         .get(name)
         .and_then(Value::as_map)
-        .map(|m| m.iter().filter_map(|(k, v)| v.as_str().map(|s| (k.clone(), s.to_string()))).collect())
+        .map(|m| {
+            m.iter()
+                .filter_map(|(k, v)| v.as_str().map(|s| (k.clone(), s.to_string())))
+                .collect()
+        })
         .unwrap_or_default()
 }
 
 fn base64_paths(attrs: &Attrs) -> Vec<String> {
-    attrs.get("base64_paths").and_then(Value::as_list).map(|l| l.iter().filter_map(|v| v.as_str().map(str::to_string)).collect()).unwrap_or_default()
+    attrs
+        .get("base64_paths")
+        .and_then(Value::as_list)
+        .map(|l| {
+            l.iter()
+                .filter_map(|v| v.as_str().map(str::to_string))
+                .collect()
+        })
+        .unwrap_or_default()
 }
 
 fn decode(content: &str, base64: bool) -> Result<Vec<u8>, ProviderError> {
     use base64::Engine;
     if base64 {
-        base64::engine::general_purpose::STANDARD.decode(content.trim()).map_err(|e| ProviderError::Invalid(format!("binary manifest is not base64: {e}")))
+        base64::engine::general_purpose::STANDARD
+            .decode(content.trim())
+            .map_err(|e| ProviderError::Invalid(format!("binary manifest is not base64: {e}")))
     } else {
         Ok(content.as_bytes().to_vec())
     }
@@ -60,20 +90,31 @@ fn decode(content: &str, base64: bool) -> Result<Vec<u8>, ProviderError> {
 
 fn encode(bytes: Vec<u8>, base64: bool) -> String {
     use base64::Engine;
-    if base64 { base64::engine::general_purpose::STANDARD.encode(bytes) } else { String::from_utf8_lossy(&bytes).into_owned() }
+    if base64 {
+        base64::engine::general_purpose::STANDARD.encode(bytes)
+    } else {
+        String::from_utf8_lossy(&bytes).into_owned()
+    }
 }
 
 fn safe_relative(p: &str) -> Result<&Path, ProviderError> {
     let path = Path::new(p);
-    if path.is_absolute() || path.components().any(|c| matches!(c, std::path::Component::ParentDir)) {
-        return Err(ProviderError::Invalid(format!("manifest path {p:?} must stay inside the target directory")));
+    if path.is_absolute()
+        || path
+            .components()
+            .any(|c| matches!(c, std::path::Component::ParentDir))
+    {
+        return Err(ProviderError::Invalid(format!(
+            "manifest path {p:?} must stay inside the target directory"
+        )));
     }
     Ok(path)
 }
 
 impl TargetProvider {
     fn dir(&self, attrs: &Attrs) -> Result<PathBuf, ProviderError> {
-        let d = str_attr(attrs, "dir").ok_or_else(|| ProviderError::Invalid("`dir` is required".into()))?;
+        let d = str_attr(attrs, "dir")
+            .ok_or_else(|| ProviderError::Invalid("`dir` is required".into()))?;
         Ok(self.root.join(d))
     }
 
@@ -106,7 +147,12 @@ fn remove(dir: &Path, p: &str) -> Result<(), ProviderError> {
     match std::fs::remove_file(&path) {
         Ok(()) => {}
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
-        Err(e) => return Err(ProviderError::Failed(format!("cannot delete {}: {e}", path.display()))),
+        Err(e) => {
+            return Err(ProviderError::Failed(format!(
+                "cannot delete {}: {e}",
+                path.display()
+            )));
+        }
     }
     // Remove directories that became empty, up to the target directory.
     let mut parent = path.parent();
@@ -144,21 +190,39 @@ impl Provider for TargetProvider {
                         now.insert(p.clone(), Value::string(encode(bytes, b64.contains(p))));
                     }
                     Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
-                    Err(e) => return Err(ProviderError::Failed(format!("cannot read {}: {e}", path.display()))),
+                    Err(e) => {
+                        return Err(ProviderError::Failed(format!(
+                            "cannot read {}: {e}",
+                            path.display()
+                        )));
+                    }
                 }
             }
             if prior.contains_key(name) {
                 out.insert(name.into(), Value::Map(now));
             }
         }
-        Ok(if any || files_of(prior, "files").is_empty() && files_of(prior, "secret_files").is_empty() { Some(out) } else { None })
+        Ok(
+            if any
+                || files_of(prior, "files").is_empty() && files_of(prior, "secret_files").is_empty()
+            {
+                Some(out)
+            } else {
+                None
+            },
+        )
     }
 
     async fn create(&self, _kind: &str, config: &Attrs) -> Result<Attrs, ProviderError> {
         self.write_all(config, None)
     }
 
-    async fn update(&self, _kind: &str, prior: &Attrs, config: &Attrs) -> Result<Attrs, ProviderError> {
+    async fn update(
+        &self,
+        _kind: &str,
+        prior: &Attrs,
+        config: &Attrs,
+    ) -> Result<Attrs, ProviderError> {
         self.write_all(config, Some(prior))
     }
 

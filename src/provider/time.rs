@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use super::{str_attr, AttrSchema, AttrType, Attrs, KindSchema, Provider, ProviderError};
+use super::{AttrSchema, AttrType, Attrs, KindSchema, Provider, ProviderError, str_attr};
 use crate::value::Value;
 
 /// The `time` provider.
@@ -15,9 +15,23 @@ fn schema() -> KindSchema {
         provider: "time",
         description: "Waits for a duration when created (and optionally when destroyed).",
         attributes: vec![
-            AttrSchema::optional("create_duration", AttrType::String, "How long to wait on create, e.g. \"30s\", \"50ms\".").force_new(),
-            AttrSchema::optional("destroy_duration", AttrType::String, "How long to wait on destroy."),
-            AttrSchema::optional("triggers", AttrType::Map, "Arbitrary values; changing them re-creates (and waits again).").force_new(),
+            AttrSchema::optional(
+                "create_duration",
+                AttrType::String,
+                "How long to wait on create, e.g. \"30s\", \"50ms\".",
+            )
+            .force_new(),
+            AttrSchema::optional(
+                "destroy_duration",
+                AttrType::String,
+                "How long to wait on destroy.",
+            ),
+            AttrSchema::optional(
+                "triggers",
+                AttrType::Map,
+                "Arbitrary values; changing them re-creates (and waits again).",
+            )
+            .force_new(),
             AttrSchema::computed("id", AttrType::String, "When the wait finished (RFC 3339)."),
         ],
         create_before_destroy: false,
@@ -27,9 +41,11 @@ fn schema() -> KindSchema {
 fn duration(attrs: &Attrs, name: &str) -> Result<Option<Duration>, ProviderError> {
     match str_attr(attrs, name) {
         None => Ok(None),
-        Some(s) => humantime::parse_duration(s)
-            .map(Some)
-            .map_err(|e| ProviderError::Invalid(format!("`{name}` = {s:?} is not a duration like \"30s\" or \"50ms\": {e}"))),
+        Some(s) => humantime::parse_duration(s).map(Some).map_err(|e| {
+            ProviderError::Invalid(format!(
+                "`{name}` = {s:?} is not a duration like \"30s\" or \"50ms\": {e}"
+            ))
+        }),
     }
 }
 
@@ -57,7 +73,12 @@ impl Provider for TimeProvider {
         Ok(out)
     }
 
-    async fn update(&self, _kind: &str, prior: &Attrs, config: &Attrs) -> Result<Attrs, ProviderError> {
+    async fn update(
+        &self,
+        _kind: &str,
+        prior: &Attrs,
+        config: &Attrs,
+    ) -> Result<Attrs, ProviderError> {
         duration(config, "destroy_duration")?;
         let mut out = config.clone();
         out.insert("id".into(), prior.get("id").cloned().unwrap_or(Value::Null));

@@ -6,12 +6,12 @@
 use std::collections::BTreeMap;
 use std::fmt::Write;
 
-use serde_json::{json, Value as Json};
+use serde_json::{Value as Json, json};
 
 use super::Color;
 use crate::plan::{Action, Change, Plan, Reason};
 use crate::provider::Attrs;
-use crate::value::{Value, SENSITIVE_TEXT, UNKNOWN_TEXT};
+use crate::value::{SENSITIVE_TEXT, UNKNOWN_TEXT, Value};
 
 /// The JSON document of a plan.
 pub fn json(plan: &Plan) -> Json {
@@ -152,21 +152,51 @@ fn multiline(v: Option<&Value>) -> Option<&str> {
 fn attr_lines(out: &mut String, p: &Paint, c: &Change, indent: &str) {
     let empty = Attrs::new();
     let before = c.before.as_ref().unwrap_or(&empty);
-    let after = if c.action == Action::Delete { &empty } else { c.after.as_ref().unwrap_or(&empty) };
+    let after = if c.action == Action::Delete {
+        &empty
+    } else {
+        c.after.as_ref().unwrap_or(&empty)
+    };
     let keys: std::collections::BTreeSet<&String> = before.keys().chain(after.keys()).collect();
     let width = keys.iter().map(|k| k.len()).max().unwrap_or(0);
     for k in keys {
         let b = before.get(k).filter(|v| !v.is_null());
         let a = after.get(k).filter(|v| !v.is_null());
         let forces = matches!(&c.reason, Reason::ForceNew(f) if f == k);
-        let note = if forces { p.red(" # forces replacement") } else { String::new() };
+        let note = if forces {
+            p.red(" # forces replacement")
+        } else {
+            String::new()
+        };
         match (b, a) {
             (None, None) => {}
-            (None, Some(a)) => map_or_line(out, p, indent, k, width, None, Some(a), &p.green("+"), &note),
-            (Some(b), None) => map_or_line(out, p, indent, k, width, Some(b), None, &p.red("-"), &note),
+            (None, Some(a)) => map_or_line(
+                out,
+                p,
+                indent,
+                k,
+                width,
+                None,
+                Some(a),
+                &p.green("+"),
+                &note,
+            ),
+            (Some(b), None) => {
+                map_or_line(out, p, indent, k, width, Some(b), None, &p.red("-"), &note)
+            }
             (Some(b), Some(a)) => {
                 if crate::plan::diff::differs(Some(b), Some(a)) {
-                    map_or_line(out, p, indent, k, width, Some(b), Some(a), &p.yellow("~"), &note);
+                    map_or_line(
+                        out,
+                        p,
+                        indent,
+                        k,
+                        width,
+                        Some(b),
+                        Some(a),
+                        &p.yellow("~"),
+                        &note,
+                    );
                 }
             }
         }
@@ -174,7 +204,17 @@ fn attr_lines(out: &mut String, p: &Paint, c: &Change, indent: &str) {
 }
 
 #[allow(clippy::too_many_arguments)]
-fn map_or_line(out: &mut String, p: &Paint, indent: &str, k: &str, width: usize, b: Option<&Value>, a: Option<&Value>, sym: &str, note: &str) {
+fn map_or_line(
+    out: &mut String,
+    p: &Paint,
+    indent: &str,
+    k: &str,
+    width: usize,
+    b: Option<&Value>,
+    a: Option<&Value>,
+    sym: &str,
+    note: &str,
+) {
     // Maps of strings (manifest files): one entry per key, with diffs of multi-line values.
     let empty = BTreeMap::new();
     match (b, a) {
@@ -188,9 +228,35 @@ fn map_or_line(out: &mut String, p: &Paint, indent: &str, k: &str, width: usize,
             for key in keys {
                 let inner = format!("{indent}    ");
                 match (bm.get(key), am.get(key)) {
-                    (None, Some(v)) => value_line(out, p, &inner, &format!("{key:?}"), None, Some(v), &p.green("+")),
-                    (Some(v), None) => value_line(out, p, &inner, &format!("{key:?}"), Some(v), None, &p.red("-")),
-                    (Some(x), Some(y)) if crate::plan::diff::differs(Some(x), Some(y)) => value_line(out, p, &inner, &format!("{key:?}"), Some(x), Some(y), &p.yellow("~")),
+                    (None, Some(v)) => value_line(
+                        out,
+                        p,
+                        &inner,
+                        &format!("{key:?}"),
+                        None,
+                        Some(v),
+                        &p.green("+"),
+                    ),
+                    (Some(v), None) => value_line(
+                        out,
+                        p,
+                        &inner,
+                        &format!("{key:?}"),
+                        Some(v),
+                        None,
+                        &p.red("-"),
+                    ),
+                    (Some(x), Some(y)) if crate::plan::diff::differs(Some(x), Some(y)) => {
+                        value_line(
+                            out,
+                            p,
+                            &inner,
+                            &format!("{key:?}"),
+                            Some(x),
+                            Some(y),
+                            &p.yellow("~"),
+                        )
+                    }
                     _ => {}
                 }
             }
@@ -199,7 +265,15 @@ fn map_or_line(out: &mut String, p: &Paint, indent: &str, k: &str, width: usize,
         (Some(Value::Map(bm)), None) => {
             let _ = writeln!(out, "{indent}{sym} {k:<width$} = {{{note}");
             for (key, v) in bm {
-                value_line(out, p, &format!("{indent}    "), &format!("{key:?}"), Some(v), None, &p.red("-"));
+                value_line(
+                    out,
+                    p,
+                    &format!("{indent}    "),
+                    &format!("{key:?}"),
+                    Some(v),
+                    None,
+                    &p.red("-"),
+                );
             }
             let _ = writeln!(out, "{indent}  }}");
         }
@@ -214,7 +288,15 @@ fn map_or_line(out: &mut String, p: &Paint, indent: &str, k: &str, width: usize,
     }
 }
 
-fn value_line(out: &mut String, p: &Paint, indent: &str, label: &str, b: Option<&Value>, a: Option<&Value>, sym: &str) {
+fn value_line(
+    out: &mut String,
+    p: &Paint,
+    indent: &str,
+    label: &str,
+    b: Option<&Value>,
+    a: Option<&Value>,
+    sym: &str,
+) {
     match (multiline(b), multiline(a)) {
         (Some(x), Some(y)) => {
             let _ = writeln!(out, "{indent}{sym} {label} = <<-EOT");
@@ -254,8 +336,12 @@ fn diff_lines(out: &mut String, p: &Paint, indent: &str, before: &str, after: &s
             for change in diff.iter_changes(&op) {
                 let line = change.value().trim_end_matches('\n');
                 let _ = match change.tag() {
-                    similar::ChangeTag::Delete => writeln!(out, "{indent}{}", p.red(&format!("- {line}"))),
-                    similar::ChangeTag::Insert => writeln!(out, "{indent}{}", p.green(&format!("+ {line}"))),
+                    similar::ChangeTag::Delete => {
+                        writeln!(out, "{indent}{}", p.red(&format!("- {line}")))
+                    }
+                    similar::ChangeTag::Insert => {
+                        writeln!(out, "{indent}{}", p.green(&format!("+ {line}")))
+                    }
                     similar::ChangeTag::Equal => writeln!(out, "{indent}  {line}"),
                 };
             }
@@ -268,7 +354,11 @@ pub fn text(plan: &Plan, color: Color) -> String {
     let p = Paint(color);
     let mut out = String::new();
     if !plan.drift.is_empty() {
-        let _ = writeln!(out, "{}\n", p.bold("Objects changed outside baton since the last apply:"));
+        let _ = writeln!(
+            out,
+            "{}\n",
+            p.bold("Objects changed outside baton since the last apply:")
+        );
         for d in &plan.drift {
             match &d.after {
                 None => {
@@ -297,16 +387,31 @@ pub fn text(plan: &Plan, color: Color) -> String {
         }
     }
     if !plan.has_changes() {
-        let _ = writeln!(out, "{} The environment `{}` matches the configuration.", p.green("No changes."), plan.environment);
+        let _ = writeln!(
+            out,
+            "{} The environment `{}` matches the configuration.",
+            p.green("No changes."),
+            plan.environment
+        );
         return out;
     }
-    let _ = writeln!(out, "baton will perform the following actions in environment `{}`:\n", plan.environment);
+    let _ = writeln!(
+        out,
+        "baton will perform the following actions in environment `{}`:\n",
+        plan.environment
+    );
     for c in plan.changes.iter().filter(|c| c.action != Action::NoOp) {
         let reason = match c.action {
             Action::Create if c.reason == Reason::New => String::new(),
             _ => format!(" ({})", c.reason.describe()),
         };
-        let _ = writeln!(out, "  # {} {}{}", p.bold(&c.address), verb(c.action), reason);
+        let _ = writeln!(
+            out,
+            "  # {} {}{}",
+            p.bold(&c.address),
+            verb(c.action),
+            reason
+        );
         let _ = writeln!(out, "  {} {} {{", symbol(&p, c.action), c.kind);
         attr_lines(&mut out, &p, c, "      ");
         let _ = writeln!(out, "    }}\n");

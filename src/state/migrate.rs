@@ -65,36 +65,69 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
 /// The version recorded in the database (0 for a new file).
 pub fn current_version(conn: &Connection) -> rusqlite::Result<i64> {
     let has_table: Option<String> = conn
-        .query_row("SELECT name FROM sqlite_master WHERE type = 'table' AND name = 'migrations'", [], |r| r.get(0))
+        .query_row(
+            "SELECT name FROM sqlite_master WHERE type = 'table' AND name = 'migrations'",
+            [],
+            |r| r.get(0),
+        )
         .optional()?;
     if has_table.is_none() {
         return Ok(0);
     }
-    conn.query_row("SELECT COALESCE(MAX(version), 0) FROM migrations", [], |r| r.get(0))
+    conn.query_row(
+        "SELECT COALESCE(MAX(version), 0) FROM migrations",
+        [],
+        |r| r.get(0),
+    )
 }
 
 /// Brings the database to [`LATEST`], creating lineage and serial on a new database.
 pub fn migrate(conn: &mut Connection, path: &str) -> Result<(), StateError> {
-    let db = |source| StateError::Db { path: path.to_string(), source };
-    let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate).map_err(db)?;
+    let db = |source| StateError::Db {
+        path: path.to_string(),
+        source,
+    };
+    let tx = conn
+        .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
+        .map_err(db)?;
     tx.execute_batch("CREATE TABLE IF NOT EXISTS migrations (version INTEGER PRIMARY KEY, description TEXT NOT NULL, applied_at TEXT NOT NULL);")
         .map_err(db)?;
     let current = current_version(&tx).map_err(db)?;
     if current > LATEST {
-        return Err(StateError::TooNew { path: path.to_string(), found: current, supported: LATEST });
+        return Err(StateError::TooNew {
+            path: path.to_string(),
+            found: current,
+            supported: LATEST,
+        });
     }
     for (version, description, sql) in MIGRATIONS {
         if *version <= current {
             continue;
         }
         tx.execute_batch(sql).map_err(db)?;
-        tx.execute("INSERT INTO migrations (version, description, applied_at) VALUES (?1, ?2, ?3)", rusqlite::params![version, description, super::now()])
-            .map_err(db)?;
+        tx.execute(
+            "INSERT INTO migrations (version, description, applied_at) VALUES (?1, ?2, ?3)",
+            rusqlite::params![version, description, super::now()],
+        )
+        .map_err(db)?;
     }
-    let lineage: Option<String> = tx.query_row("SELECT value FROM meta WHERE key = 'lineage'", [], |r| r.get(0)).optional().map_err(db)?;
+    let lineage: Option<String> = tx
+        .query_row("SELECT value FROM meta WHERE key = 'lineage'", [], |r| {
+            r.get(0)
+        })
+        .optional()
+        .map_err(db)?;
     if lineage.is_none() {
-        tx.execute("INSERT INTO meta (key, value) VALUES ('lineage', ?1)", [uuid::Uuid::new_v4().to_string()]).map_err(db)?;
-        tx.execute("INSERT OR IGNORE INTO meta (key, value) VALUES ('serial', '0')", []).map_err(db)?;
+        tx.execute(
+            "INSERT INTO meta (key, value) VALUES ('lineage', ?1)",
+            [uuid::Uuid::new_v4().to_string()],
+        )
+        .map_err(db)?;
+        tx.execute(
+            "INSERT OR IGNORE INTO meta (key, value) VALUES ('serial', '0')",
+            [],
+        )
+        .map_err(db)?;
     }
     tx.commit().map_err(db)
 }

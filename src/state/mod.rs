@@ -43,7 +43,11 @@ impl Object {
         self.attributes
             .iter()
             .map(|(k, v)| {
-                let v = if self.sensitive.contains(k) { Value::sensitive(v.clone()) } else { v.clone() };
+                let v = if self.sensitive.contains(k) {
+                    Value::sensitive(v.clone())
+                } else {
+                    v.clone()
+                };
                 (k.clone(), v)
             })
             .collect()
@@ -139,7 +143,9 @@ pub enum StateError {
         source: rusqlite::Error,
     },
     /// The database is newer than this baton.
-    #[error("state database {path} has schema version {found}, newer than this baton understands ({supported}); upgrade baton")]
+    #[error(
+        "state database {path} has schema version {found}, newer than this baton understands ({supported}); upgrade baton"
+    )]
     TooNew {
         /// Its path.
         path: String,
@@ -171,7 +177,9 @@ pub enum StateError {
 
 /// `user@host` of this process.
 pub fn whoami() -> (String, String) {
-    let user = std::env::var("USER").or_else(|_| std::env::var("USERNAME")).unwrap_or_else(|_| "unknown".into());
+    let user = std::env::var("USER")
+        .or_else(|_| std::env::var("USERNAME"))
+        .unwrap_or_else(|_| "unknown".into());
     let host = std::fs::read_to_string("/etc/hostname")
         .map(|s| s.trim().to_string())
         .ok()

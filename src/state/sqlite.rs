@@ -7,9 +7,11 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use rusqlite::{params, Connection, OptionalExtension};
+use rusqlite::{Connection, OptionalExtension, params};
 
-use super::{migrate, redacted_json, HistoryEntry, Intent, LockInfo, Object, Record, State, StateError};
+use super::{
+    HistoryEntry, Intent, LockInfo, Object, Record, State, StateError, migrate, redacted_json,
+};
 use crate::value::Value;
 
 /// A state database.
@@ -23,17 +25,34 @@ impl SqliteStore {
     pub fn open(path: &Path) -> Result<SqliteStore, StateError> {
         let display = path.display().to_string();
         if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-            std::fs::create_dir_all(dir).map_err(|source| StateError::Io { path: display.clone(), source })?;
+            std::fs::create_dir_all(dir).map_err(|source| StateError::Io {
+                path: display.clone(),
+                source,
+            })?;
         }
         if !path.exists() {
-            create_private(path).map_err(|source| StateError::Io { path: display.clone(), source })?;
+            create_private(path).map_err(|source| StateError::Io {
+                path: display.clone(),
+                source,
+            })?;
         }
-        let conn = Connection::open(path).map_err(|source| StateError::Db { path: display.clone(), source })?;
-        let db = |source| StateError::Db { path: display.clone(), source };
+        let conn = Connection::open(path).map_err(|source| StateError::Db {
+            path: display.clone(),
+            source,
+        })?;
+        let db = |source| StateError::Db {
+            path: display.clone(),
+            source,
+        };
         conn.busy_timeout(Duration::from_secs(10)).map_err(db)?;
-        conn.pragma_update(None, "journal_mode", "WAL").map_err(db)?;
-        conn.pragma_update(None, "synchronous", "NORMAL").map_err(db)?;
-        let mut store = SqliteStore { conn, path: path.to_path_buf() };
+        conn.pragma_update(None, "journal_mode", "WAL")
+            .map_err(db)?;
+        conn.pragma_update(None, "synchronous", "NORMAL")
+            .map_err(db)?;
+        let mut store = SqliteStore {
+            conn,
+            path: path.to_path_buf(),
+        };
         migrate::migrate(&mut store.conn, &display)?;
         // WAL side files hold state data too.
         for suffix in ["-wal", "-shm"] {
@@ -49,7 +68,10 @@ impl SqliteStore {
     }
 
     fn db(&self) -> impl Fn(rusqlite::Error) -> StateError + '_ {
-        move |source| StateError::Db { path: self.path.display().to_string(), source }
+        move |source| StateError::Db {
+            path: self.path.display().to_string(),
+            source,
+        }
     }
 
     /// The lineage (fixed at creation).
@@ -59,11 +81,17 @@ impl SqliteStore {
 
     /// The serial.
     pub fn serial(&self) -> Result<u64, StateError> {
-        Ok(self.meta("serial")?.and_then(|s| s.parse().ok()).unwrap_or(0))
+        Ok(self
+            .meta("serial")?
+            .and_then(|s| s.parse().ok())
+            .unwrap_or(0))
     }
 
     fn meta(&self, key: &str) -> Result<Option<String>, StateError> {
-        self.conn.query_row("SELECT value FROM meta WHERE key = ?1", [key], |r| r.get(0)).optional().map_err(self.db())
+        self.conn
+            .query_row("SELECT value FROM meta WHERE key = ?1", [key], |r| r.get(0))
+            .optional()
+            .map_err(self.db())
     }
 
     /// Loads everything.
@@ -89,34 +117,81 @@ impl SqliteStore {
             .map_err(self.db())?;
         let mut objects = BTreeMap::new();
         for row in rows {
-            let (address, kind, provider, uid, module, attrs, sensitive, deps, status) = row.map_err(self.db())?;
-            let corrupt = |why: String| StateError::Corrupt { path: self.path.display().to_string(), address: address.clone(), why };
-            let attrs: serde_json::Value = serde_json::from_str(&attrs).map_err(|e| corrupt(e.to_string()))?;
+            let (address, kind, provider, uid, module, attrs, sensitive, deps, status) =
+                row.map_err(self.db())?;
+            let corrupt = |why: String| StateError::Corrupt {
+                path: self.path.display().to_string(),
+                address: address.clone(),
+                why,
+            };
+            let attrs: serde_json::Value =
+                serde_json::from_str(&attrs).map_err(|e| corrupt(e.to_string()))?;
             let attributes = match Value::from_json(&attrs) {
                 Value::Map(m) => m,
                 _ => return Err(corrupt("attributes are not an object".into())),
             };
-            let sensitive: Vec<String> = serde_json::from_str(&sensitive).map_err(|e| corrupt(e.to_string()))?;
-            let dependencies: Vec<String> = serde_json::from_str(&deps).map_err(|e| corrupt(e.to_string()))?;
+            let sensitive: Vec<String> =
+                serde_json::from_str(&sensitive).map_err(|e| corrupt(e.to_string()))?;
+            let dependencies: Vec<String> =
+                serde_json::from_str(&deps).map_err(|e| corrupt(e.to_string()))?;
             objects.insert(
                 address.clone(),
-                Object { address, kind, provider, uid, module, attributes, sensitive, dependencies, tainted: status == "tainted" },
+                Object {
+                    address,
+                    kind,
+                    provider,
+                    uid,
+                    module,
+                    attributes,
+                    sensitive,
+                    dependencies,
+                    tainted: status == "tainted",
+                },
             );
         }
         let mut intents = BTreeMap::new();
-        let mut stmt = self.conn.prepare("SELECT address, action, kind, planned, started_at FROM intents ORDER BY address").map_err(self.db())?;
+        let mut stmt = self
+            .conn
+            .prepare(
+                "SELECT address, action, kind, planned, started_at FROM intents ORDER BY address",
+            )
+            .map_err(self.db())?;
         let rows = stmt
-            .query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?, r.get::<_, String>(2)?, r.get::<_, String>(3)?, r.get::<_, String>(4)?)))
+            .query_map([], |r| {
+                Ok((
+                    r.get::<_, String>(0)?,
+                    r.get::<_, String>(1)?,
+                    r.get::<_, String>(2)?,
+                    r.get::<_, String>(3)?,
+                    r.get::<_, String>(4)?,
+                ))
+            })
             .map_err(self.db())?;
         for row in rows {
             let (address, action, kind, planned, started_at) = row.map_err(self.db())?;
-            let planned = match serde_json::from_str::<serde_json::Value>(&planned).map(|j| Value::from_json(&j)) {
+            let planned = match serde_json::from_str::<serde_json::Value>(&planned)
+                .map(|j| Value::from_json(&j))
+            {
                 Ok(Value::Map(m)) => m,
                 _ => BTreeMap::new(),
             };
-            intents.insert(address.clone(), Intent { address, action, kind, planned, started_at });
+            intents.insert(
+                address.clone(),
+                Intent {
+                    address,
+                    action,
+                    kind,
+                    planned,
+                    started_at,
+                },
+            );
         }
-        Ok(State { lineage: self.lineage()?, serial: self.serial()?, objects, intents })
+        Ok(State {
+            lineage: self.lineage()?,
+            serial: self.serial()?,
+            objects,
+            intents,
+        })
     }
 
     /// Takes the lock for `operation`, or says who holds it. A lock left by a process of
@@ -132,8 +207,14 @@ impl SqliteStore {
             since: super::now(),
         };
         let path = self.path.display().to_string();
-        let db = |source| StateError::Db { path: path.clone(), source };
-        let tx = self.conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate).map_err(db)?;
+        let db = |source| StateError::Db {
+            path: path.clone(),
+            source,
+        };
+        let tx = self
+            .conn
+            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
+            .map_err(db)?;
         let current = read_lock(&tx).map_err(db)?;
         let mut stale = None;
         if let Some(held) = current {
@@ -155,7 +236,10 @@ impl SqliteStore {
 
     /// Releases the lock `id`; true when it was held with that id.
     pub fn unlock(&self, id: &str) -> Result<bool, StateError> {
-        let n = self.conn.execute("DELETE FROM lock WHERE lock_id = ?1", [id]).map_err(self.db())?;
+        let n = self
+            .conn
+            .execute("DELETE FROM lock WHERE lock_id = ?1", [id])
+            .map_err(self.db())?;
         Ok(n > 0)
     }
 
@@ -166,7 +250,10 @@ impl SqliteStore {
 
     /// Records that a provider call is about to start.
     pub fn begin_intent(&self, intent: &Intent) -> Result<(), StateError> {
-        let planned = Value::Map(intent.planned.clone()).to_json_revealed().unwrap_or(serde_json::Value::Null).to_string();
+        let planned = Value::Map(intent.planned.clone())
+            .to_json_revealed()
+            .unwrap_or(serde_json::Value::Null)
+            .to_string();
         self.conn
             .execute(
                 "INSERT OR REPLACE INTO intents (address, action, kind, planned, started_at) VALUES (?1, ?2, ?3, ?4, ?5)",
@@ -178,7 +265,9 @@ impl SqliteStore {
 
     /// Clears an intent without recording a change (the call failed cleanly).
     pub fn clear_intent(&self, address: &str) -> Result<(), StateError> {
-        self.conn.execute("DELETE FROM intents WHERE address = ?1", [address]).map_err(self.db())?;
+        self.conn
+            .execute("DELETE FROM intents WHERE address = ?1", [address])
+            .map_err(self.db())?;
         Ok(())
     }
 
@@ -186,38 +275,55 @@ impl SqliteStore {
     /// the serial bump when `bump` is set. Returns the serial after the change.
     pub fn record(&mut self, record: &Record, action: &str, bump: bool) -> Result<u64, StateError> {
         let path = self.path.display().to_string();
-        let db = |source| StateError::Db { path: path.clone(), source };
+        let db = |source| StateError::Db {
+            path: path.clone(),
+            source,
+        };
         let (user, host) = super::whoami();
         let tx = self.conn.transaction().map_err(db)?;
         let mut serial: u64 = tx
-            .query_row("SELECT value FROM meta WHERE key = 'serial'", [], |r| r.get::<_, String>(0))
+            .query_row("SELECT value FROM meta WHERE key = 'serial'", [], |r| {
+                r.get::<_, String>(0)
+            })
             .optional()
             .map_err(db)?
             .and_then(|s| s.parse().ok())
             .unwrap_or(0);
         if bump {
             serial += 1;
-            tx.execute("INSERT OR REPLACE INTO meta (key, value) VALUES ('serial', ?1)", [serial.to_string()]).map_err(db)?;
+            tx.execute(
+                "INSERT OR REPLACE INTO meta (key, value) VALUES ('serial', ?1)",
+                [serial.to_string()],
+            )
+            .map_err(db)?;
         }
         let address = match record {
             Record::Put(o) => o.address.clone(),
             Record::Remove(a) => a.clone(),
         };
         let before: Option<(String, String)> = tx
-            .query_row("SELECT attributes, sensitive FROM objects WHERE address = ?1", [&address], |r| Ok((r.get(0)?, r.get(1)?)))
+            .query_row(
+                "SELECT attributes, sensitive FROM objects WHERE address = ?1",
+                [&address],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
             .optional()
             .map_err(db)?;
         let before_json = before.map(|(a, s)| {
-            let attrs = match serde_json::from_str::<serde_json::Value>(&a).map(|j| Value::from_json(&j)) {
-                Ok(Value::Map(m)) => m,
-                _ => BTreeMap::new(),
-            };
+            let attrs =
+                match serde_json::from_str::<serde_json::Value>(&a).map(|j| Value::from_json(&j)) {
+                    Ok(Value::Map(m)) => m,
+                    _ => BTreeMap::new(),
+                };
             let sens: Vec<String> = serde_json::from_str(&s).unwrap_or_default();
             redacted_json(&attrs, &sens)
         });
         let after_json = match record {
             Record::Put(o) => {
-                let attrs = Value::Map(o.attributes.clone()).to_json_revealed().unwrap_or(serde_json::Value::Null).to_string();
+                let attrs = Value::Map(o.attributes.clone())
+                    .to_json_revealed()
+                    .unwrap_or(serde_json::Value::Null)
+                    .to_string();
                 tx.execute(
                     "INSERT OR REPLACE INTO objects (address, kind, provider, uid, module, attributes, sensitive, dependencies, status, updated_serial)
                      VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
@@ -238,7 +344,8 @@ impl SqliteStore {
                 Some(redacted_json(&o.attributes, &o.sensitive))
             }
             Record::Remove(a) => {
-                tx.execute("DELETE FROM objects WHERE address = ?1", [a]).map_err(db)?;
+                tx.execute("DELETE FROM objects WHERE address = ?1", [a])
+                    .map_err(db)?;
                 None
             }
         };
@@ -255,14 +362,20 @@ impl SqliteStore {
             ],
         )
         .map_err(db)?;
-        tx.execute("DELETE FROM intents WHERE address = ?1", [&address]).map_err(db)?;
+        tx.execute("DELETE FROM intents WHERE address = ?1", [&address])
+            .map_err(db)?;
         tx.commit().map_err(db)?;
         Ok(serial)
     }
 
     /// Every recorded change, oldest first.
     pub fn history(&self) -> Result<Vec<HistoryEntry>, StateError> {
-        let mut stmt = self.conn.prepare("SELECT serial, at, address, action, who, before, after FROM history ORDER BY id").map_err(self.db())?;
+        let mut stmt = self
+            .conn
+            .prepare(
+                "SELECT serial, at, address, action, who, before, after FROM history ORDER BY id",
+            )
+            .map_err(self.db())?;
         let rows = stmt
             .query_map([], |r| {
                 let parse = |s: Option<String>| s.and_then(|s| serde_json::from_str(&s).ok());
@@ -287,9 +400,20 @@ impl SqliteStore {
 }
 
 fn read_lock(conn: &Connection) -> rusqlite::Result<Option<LockInfo>> {
-    conn.query_row("SELECT lock_id, holder, host, pid, operation, since FROM lock WHERE id = 1", [], |r| {
-        Ok(LockInfo { id: r.get(0)?, holder: r.get(1)?, host: r.get(2)?, pid: r.get::<_, i64>(3)? as u32, operation: r.get(4)?, since: r.get(5)? })
-    })
+    conn.query_row(
+        "SELECT lock_id, holder, host, pid, operation, since FROM lock WHERE id = 1",
+        [],
+        |r| {
+            Ok(LockInfo {
+                id: r.get(0)?,
+                holder: r.get(1)?,
+                host: r.get(2)?,
+                pid: r.get::<_, i64>(3)? as u32,
+                operation: r.get(4)?,
+                since: r.get(5)?,
+            })
+        },
+    )
     .optional()
 }
 
@@ -306,7 +430,10 @@ fn process_alive(pid: u32) -> bool {
     let stat = proc_root.join(pid.to_string()).join("stat");
     match std::fs::read_to_string(stat) {
         // A zombie (state Z) has exited.
-        Ok(s) => !s.rsplit(')').next().is_some_and(|rest| rest.trim_start().starts_with('Z')),
+        Ok(s) => !s
+            .rsplit(')')
+            .next()
+            .is_some_and(|rest| rest.trim_start().starts_with('Z')),
         Err(_) => false,
     }
 }
@@ -314,12 +441,21 @@ fn process_alive(pid: u32) -> bool {
 #[cfg(unix)]
 fn create_private(path: &Path) -> std::io::Result<()> {
     use std::os::unix::fs::OpenOptionsExt;
-    std::fs::OpenOptions::new().write(true).create_new(true).mode(0o600).open(path).map(drop)
+    std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(path)
+        .map(drop)
 }
 
 #[cfg(not(unix))]
 fn create_private(path: &Path) -> std::io::Result<()> {
-    std::fs::OpenOptions::new().write(true).create_new(true).open(path).map(drop)
+    std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .open(path)
+        .map(drop)
 }
 
 #[cfg(unix)]
@@ -344,7 +480,10 @@ mod tests {
             provider: "random".into(),
             uid: "secret.default#web.s".into(),
             module: "secret".into(),
-            attributes: BTreeMap::from([("length".into(), Value::int(8)), ("result".into(), Value::string(secret))]),
+            attributes: BTreeMap::from([
+                ("length".into(), Value::int(8)),
+                ("result".into(), Value::string(secret)),
+            ]),
             sensitive: vec!["result".into()],
             dependencies: vec![],
             tainted: false,
@@ -359,8 +498,16 @@ mod tests {
         let lineage = s.lineage().unwrap();
         assert_eq!(lineage.len(), 36);
         assert_eq!(s.serial().unwrap(), 0);
-        assert_eq!(s.record(&Record::Put(object("a", "pw1")), "create", true).unwrap(), 1);
-        assert_eq!(s.record(&Record::Put(object("b", "pw2")), "create", false).unwrap(), 1);
+        assert_eq!(
+            s.record(&Record::Put(object("a", "pw1")), "create", true)
+                .unwrap(),
+            1
+        );
+        assert_eq!(
+            s.record(&Record::Put(object("b", "pw2")), "create", false)
+                .unwrap(),
+            1
+        );
         drop(s);
         let s = SqliteStore::open(&path).unwrap();
         assert_eq!(s.lineage().unwrap(), lineage);
@@ -374,8 +521,10 @@ mod tests {
     fn history_is_redacted() {
         let dir = tempfile::tempdir().unwrap();
         let mut s = SqliteStore::open(&dir.path().join("s.db")).unwrap();
-        s.record(&Record::Put(object("a", "hunter2")), "create", true).unwrap();
-        s.record(&Record::Remove("a".into()), "delete", true).unwrap();
+        s.record(&Record::Put(object("a", "hunter2")), "create", true)
+            .unwrap();
+        s.record(&Record::Remove("a".into()), "delete", true)
+            .unwrap();
         let h = s.history().unwrap();
         assert_eq!(h.len(), 2);
         assert_eq!(h[0].after.as_ref().unwrap()["result"], "(sensitive)");
@@ -426,8 +575,12 @@ mod tests {
             started_at: super::super::now(),
         };
         s.begin_intent(&intent).unwrap();
-        assert_eq!(s.load().unwrap().intents["a"].planned["path"], Value::string("x"));
-        s.record(&Record::Put(object("a", "p")), "create", true).unwrap();
+        assert_eq!(
+            s.load().unwrap().intents["a"].planned["path"],
+            Value::string("x")
+        );
+        s.record(&Record::Put(object("a", "p")), "create", true)
+            .unwrap();
         assert!(s.load().unwrap().intents.is_empty());
     }
 }

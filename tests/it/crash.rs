@@ -59,21 +59,31 @@ fn wait_for(what: &str, timeout: Duration, mut cond: impl FnMut() -> bool) {
 #[test]
 fn sigkill_mid_apply_loses_nothing_and_the_next_apply_converges() {
     let sb = project();
-    let mut child = sb.command(&["apply", "--auto-approve"]).stdout(Stdio::null()).stderr(Stdio::null()).spawn().expect("start apply");
+    let mut child = sb
+        .command(&["apply", "--auto-approve"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("start apply");
     // Both early files are written well before the 4 s sleeps end.
     wait_for("the early files", Duration::from_secs(20), || {
-        sb.path().join(".baton/out/job-early.txt").exists() && sb.path().join(".baton/out/other-early.txt").exists()
+        sb.path().join(".baton/out/job-early.txt").exists()
+            && sb.path().join(".baton/out/other-early.txt").exists()
     });
     // And recorded: state list reads the WAL database while apply holds its lock.
     wait_for("the early files in state", Duration::from_secs(20), || {
         let list = sb.run(&["state", "list"]).stdout;
-        list.contains("slow.default#app.job/local_file.early") && list.contains("slow.default#app.other/local_file.early")
+        list.contains("slow.default#app.job/local_file.early")
+            && list.contains("slow.default#app.other/local_file.early")
     });
     child.kill().expect("SIGKILL the apply");
     child.wait().expect("reap");
 
     let state = sb.run(&["state", "list"]).stdout;
-    assert!(!state.contains("time_sleep.wait"), "the sleeps never finished:\n{state}");
+    assert!(
+        !state.contains("time_sleep.wait"),
+        "the sleeps never finished:\n{state}"
+    );
 
     // The next plan shows only what was not done (the killed run's lock is taken over).
     let plan = sb.run(&["plan", "--format", "json"]);
@@ -85,7 +95,13 @@ fn sigkill_mid_apply_loses_nothing_and_the_next_apply_converges() {
         .unwrap()
         .iter()
         .filter(|c| c["action"] != "no-op")
-        .map(|c| format!("{} {}", c["action"].as_str().unwrap(), c["address"].as_str().unwrap()))
+        .map(|c| {
+            format!(
+                "{} {}",
+                c["action"].as_str().unwrap(),
+                c["address"].as_str().unwrap()
+            )
+        })
         .collect();
     todo.sort();
     assert_eq!(
@@ -100,24 +116,51 @@ fn sigkill_mid_apply_loses_nothing_and_the_next_apply_converges() {
     );
     let run = sb.run(&["apply", "--auto-approve", "--parallelism", "4"]);
     assert_eq!(run.code, 0, "{}", run.transcript());
-    assert!(run.stdout.contains("5 added, 0 changed, 0 replaced, 0 destroyed"), "{}", run.stdout);
+    assert!(
+        run.stdout
+            .contains("5 added, 0 changed, 0 replaced, 0 destroyed"),
+        "{}",
+        run.stdout
+    );
     assert_eq!(sb.run(&["plan", "--detailed-exitcode"]).code, 0);
 }
 
 #[test]
 fn a_second_apply_fails_fast_naming_the_lock_holder() {
     let sb = project();
-    let mut child = sb.command(&["apply", "--auto-approve"]).stdout(Stdio::null()).stderr(Stdio::null()).spawn().expect("start apply");
-    wait_for("the first apply to start", Duration::from_secs(20), || sb.path().join(".baton/out/job-early.txt").exists());
+    let mut child = sb
+        .command(&["apply", "--auto-approve"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("start apply");
+    wait_for("the first apply to start", Duration::from_secs(20), || {
+        sb.path().join(".baton/out/job-early.txt").exists()
+    });
     let started = Instant::now();
     let second = sb.run(&["apply", "--auto-approve"]);
     let took = started.elapsed();
     assert_eq!(second.code, 1, "{}", second.transcript());
-    assert!(second.stderr.contains("the state is locked"), "{}", second.stderr);
-    assert!(second.stderr.contains(&format!("(pid {})", child.id())), "{}", second.stderr);
-    assert!(second.stderr.contains("is running `apply`"), "{}", second.stderr);
+    assert!(
+        second.stderr.contains("the state is locked"),
+        "{}",
+        second.stderr
+    );
+    assert!(
+        second.stderr.contains(&format!("(pid {})", child.id())),
+        "{}",
+        second.stderr
+    );
+    assert!(
+        second.stderr.contains("is running `apply`"),
+        "{}",
+        second.stderr
+    );
     // "Fast": it did not wait for the first run's 4 s sleeps.
-    assert!(took < Duration::from_secs(3), "the second apply waited {took:?}");
+    assert!(
+        took < Duration::from_secs(3),
+        "the second apply waited {took:?}"
+    );
     assert!(child.wait().expect("first apply").success());
     assert_eq!(sb.run(&["plan", "--detailed-exitcode"]).code, 0);
 }
@@ -143,5 +186,9 @@ fn parallelism_bounds_the_provider_calls_in_flight() {
         }
     }
     assert_eq!(now, 0, "{}", run.stdout);
-    assert_eq!(most, 2, "at most 2 in flight, and the limit is used: {}", run.stdout);
+    assert_eq!(
+        most, 2,
+        "at most 2 in flight, and the limit is used: {}",
+        run.stdout
+    );
 }

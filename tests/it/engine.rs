@@ -25,7 +25,13 @@ fn changed(plan: &Value) -> Vec<(String, String, String)> {
         .unwrap()
         .iter()
         .filter(|c| c["action"] != "no-op")
-        .map(|c| (c["action"].as_str().unwrap().to_string(), c["address"].as_str().unwrap().to_string(), c["reason"].as_str().unwrap().to_string()))
+        .map(|c| {
+            (
+                c["action"].as_str().unwrap().to_string(),
+                c["address"].as_str().unwrap().to_string(),
+                c["reason"].as_str().unwrap().to_string(),
+            )
+        })
         .collect()
 }
 
@@ -39,12 +45,21 @@ fn hello_applies_and_a_second_plan_has_no_changes() {
     let sb = hello();
     let run = sb.run(&["apply", "--auto-approve"]);
     assert_eq!(run.code, 0, "{}", run.transcript());
-    assert!(run.stdout.contains("Apply complete! 6 added, 0 changed, 0 replaced, 0 destroyed."), "{}", run.stdout);
+    assert!(
+        run.stdout
+            .contains("Apply complete! 6 added, 0 changed, 0 replaced, 0 destroyed."),
+        "{}",
+        run.stdout
+    );
     // Real results: manifests with resolved values, the secret only in the Secret.
     let web = sb.read("deploy/local/web.yaml");
     assert!(web.contains("value: http://dns-"), "{web}");
     assert!(web.contains("secretKeyRef"), "{web}");
-    assert!(sb.path().join(".baton/volumes/volume-default--job-queue").is_dir());
+    assert!(
+        sb.path()
+            .join(".baton/volumes/volume-default--job-queue")
+            .is_dir()
+    );
     let again = sb.run(&["plan", "--detailed-exitcode"]);
     assert_eq!(again.code, 0, "{}", again.transcript());
     assert!(again.stdout.contains("No changes."), "{}", again.stdout);
@@ -54,11 +69,25 @@ fn hello_applies_and_a_second_plan_has_no_changes() {
 fn editing_a_param_gives_exactly_one_update() {
     let sb = hello();
     apply(&sb);
-    let score = sb.read("web.score.yaml").replace("      path: /\n", "      path: /shop\n");
+    let score = sb
+        .read("web.score.yaml")
+        .replace("      path: /\n", "      path: /shop\n");
     sb.write("web.score.yaml", &score);
     let plan = plan_json(&sb, &[]);
-    assert_eq!(changed(&plan), vec![("update".to_string(), "route.default#web.route/local_file.route".to_string(), "changed".to_string())]);
-    let c = plan["changes"].as_array().unwrap().iter().find(|c| c["action"] == "update").unwrap();
+    assert_eq!(
+        changed(&plan),
+        vec![(
+            "update".to_string(),
+            "route.default#web.route/local_file.route".to_string(),
+            "changed".to_string()
+        )]
+    );
+    let c = plan["changes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["action"] == "update")
+        .unwrap();
     assert_eq!(c["changed_attributes"], serde_json::json!(["content"]));
     let run = sb.run(&["plan", "--detailed-exitcode"]);
     assert_eq!(run.code, 2, "{}", run.transcript());
@@ -68,10 +97,17 @@ fn editing_a_param_gives_exactly_one_update() {
 fn changing_a_force_new_attribute_gives_replace() {
     let sb = hello();
     apply(&sb);
-    let score = sb.read("web.score.yaml").replace("length: 32", "length: 40");
+    let score = sb
+        .read("web.score.yaml")
+        .replace("length: 32", "length: 40");
     sb.write("web.score.yaml", &score);
     let plan = plan_json(&sb, &[]);
-    let c = plan["changes"].as_array().unwrap().iter().find(|c| c["address"] == "secret.default#web.session/random_password.value").unwrap();
+    let c = plan["changes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["address"] == "secret.default#web.session/random_password.value")
+        .unwrap();
     assert_eq!(c["action"], "replace");
     assert_eq!(c["reason"], "force_new");
     assert_eq!(c["forced_by"], "length");
@@ -119,7 +155,11 @@ fn removing_a_resource_deletes_in_reverse_dependency_order() {
     assert_eq!(sb.read(".baton/sites/site/index.html"), "<h1>site</h1>");
     sb.write("score.yaml", "apiVersion: score.dev/v1b1\nmetadata:\n  name: web\ncontainers:\n  main:\n    image: nginx\n");
     let plan = plan_json(&sb, &[]);
-    let deletes: Vec<String> = changed(&plan).into_iter().filter(|(a, _, _)| a == "delete").map(|(_, addr, reason)| format!("{addr} {reason}")).collect();
+    let deletes: Vec<String> = changed(&plan)
+        .into_iter()
+        .filter(|(a, _, _)| a == "delete")
+        .map(|(_, addr, reason)| format!("{addr} {reason}"))
+        .collect();
     assert_eq!(
         deletes,
         vec![
@@ -142,14 +182,22 @@ fn destroy_empties_the_state() {
     assert_eq!(list.code, 0);
     assert_eq!(list.stdout, "");
     assert!(!sb.path().join("deploy/local/web.yaml").exists());
-    assert!(!sb.path().join(".baton/volumes/volume-default--web-uploads").exists());
+    assert!(
+        !sb.path()
+            .join(".baton/volumes/volume-default--web-uploads")
+            .exists()
+    );
 }
 
 #[test]
 fn plans_are_byte_identical_and_independent_of_file_order() {
     let sb = hello();
     apply(&sb);
-    sb.write("web.score.yaml", &sb.read("web.score.yaml").replace("path: /\n", "path: /v2\n"));
+    sb.write(
+        "web.score.yaml",
+        &sb.read("web.score.yaml")
+            .replace("path: /\n", "path: /v2\n"),
+    );
     let args_a = ["plan", "-f", "web.score.yaml", "-f", "worker.score.yaml"];
     let args_b = ["plan", "-f", "worker.score.yaml", "-f", "web.score.yaml"];
     for fmt in ["text", "json"] {
@@ -167,7 +215,11 @@ fn apply_refuses_without_a_terminal_unless_auto_approved() {
     let sb = hello();
     let run = sb.run(&["apply"]);
     assert_eq!(run.code, 1, "{}", run.transcript());
-    assert!(run.stderr.contains("stdin is not a terminal"), "{}", run.stderr);
+    assert!(
+        run.stderr.contains("stdin is not a terminal"),
+        "{}",
+        run.stderr
+    );
     assert_eq!(sb.run(&["state", "list"]).stdout, "", "nothing was applied");
 }
 
@@ -183,11 +235,22 @@ fn saved_plans_apply_and_are_refused_once_stale() {
     // The state moved on: the same file is refused.
     let run = sb.run(&["apply", "first.plan"]);
     assert_eq!(run.code, 1, "{}", run.transcript());
-    assert!(run.stderr.contains("the plan file is stale"), "{}", run.stderr);
+    assert!(
+        run.stderr.contains("the plan file is stale"),
+        "{}",
+        run.stderr
+    );
     // A plan whose inputs changed before apply is refused too.
-    sb.write("web.score.yaml", &sb.read("web.score.yaml").replace("path: /\n", "path: /a\n"));
+    sb.write(
+        "web.score.yaml",
+        &sb.read("web.score.yaml").replace("path: /\n", "path: /a\n"),
+    );
     assert_eq!(sb.run(&["plan", "--out", "second.plan"]).code, 0);
-    sb.write("web.score.yaml", &sb.read("web.score.yaml").replace("path: /a\n", "path: /b\n"));
+    sb.write(
+        "web.score.yaml",
+        &sb.read("web.score.yaml")
+            .replace("path: /a\n", "path: /b\n"),
+    );
     let run = sb.run(&["apply", "second.plan"]);
     assert_eq!(run.code, 1, "{}", run.transcript());
     assert!(run.stderr.contains("no longer matches"), "{}", run.stderr);
@@ -200,9 +263,15 @@ fn secrets_appear_in_no_output() {
     let out = sb.run(&["output", "--json", "--show-sensitive"]);
     assert_eq!(out.code, 0, "{}", out.transcript());
     let v: Value = serde_json::from_str(&out.stdout).unwrap();
-    let secret = v["secret.default#web.session"]["value"].as_str().unwrap().to_string();
+    let secret = v["secret.default#web.session"]["value"]
+        .as_str()
+        .unwrap()
+        .to_string();
     assert_eq!(secret.len(), 32);
-    sb.write("web.score.yaml", &sb.read("web.score.yaml").replace("path: /\n", "path: /x\n"));
+    sb.write(
+        "web.score.yaml",
+        &sb.read("web.score.yaml").replace("path: /\n", "path: /x\n"),
+    );
     let outputs = [
         sb.run(&["plan"]).transcript(),
         sb.run(&["plan", "--format", "json"]).transcript(),
@@ -210,7 +279,12 @@ fn secrets_appear_in_no_output() {
         sb.run(&["output", "--json"]).transcript(),
         sb.run(&["show"]).transcript(),
         sb.run(&["show", "--format", "json"]).transcript(),
-        sb.run(&["state", "show", "secret.default#web.session/random_password.value"]).transcript(),
+        sb.run(&[
+            "state",
+            "show",
+            "secret.default#web.session/random_password.value",
+        ])
+        .transcript(),
         sb.run(&["state", "history"]).transcript(),
         sb.run(&["apply", "--auto-approve"]).transcript(),
         sb.read("deploy/local/web.yaml"),
@@ -218,29 +292,60 @@ fn secrets_appear_in_no_output() {
     for o in outputs {
         assert!(!o.contains(&secret), "secret leaked:\n{o}");
     }
-    assert!(sb.read("deploy/local/web.secrets.yaml").contains("SESSION_SECRET"), "the Secret carries it");
+    assert!(
+        sb.read("deploy/local/web.secrets.yaml")
+            .contains("SESSION_SECRET"),
+        "the Secret carries it"
+    );
 }
 
 #[test]
 fn bad_module_input_is_a_located_error_and_touches_no_state() {
     let sb = Sandbox::new();
-    sb.write("modules/site.hcl", &SITE_MODULE.replace("local_directory.dir.path", "local_directory.dri.path"));
+    sb.write(
+        "modules/site.hcl",
+        &SITE_MODULE.replace("local_directory.dir.path", "local_directory.dri.path"),
+    );
     sb.write("score.yaml", SITE_SCORE);
     let run = sb.run(&["apply", "--auto-approve"]);
     assert_eq!(run.code, 1, "{}", run.transcript());
-    assert!(run.stderr.contains("--> ") && run.stderr.contains("site.hcl:"), "{}", run.stderr);
-    assert!(run.stderr.contains("did you mean `local_directory.dir`?"), "{}", run.stderr);
-    assert!(!sb.path().join(".baton/state.db").exists(), "no state was created");
+    assert!(
+        run.stderr.contains("--> ") && run.stderr.contains("site.hcl:"),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        run.stderr.contains("did you mean `local_directory.dir`?"),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        !sb.path().join(".baton/state.db").exists(),
+        "no state was created"
+    );
 }
 
 #[test]
 fn a_resource_no_module_provisions_names_its_uid_and_the_types() {
     let sb = Sandbox::new();
-    sb.write("score.yaml", &SITE_SCORE.replace("type: site", "type: postgress"));
+    sb.write(
+        "score.yaml",
+        &SITE_SCORE.replace("type: site", "type: postgress"),
+    );
     let run = sb.run(&["plan"]);
     assert_eq!(run.code, 1);
-    assert!(run.stderr.contains("no module provisions `postgress.default#web.site` in environment `local`"), "{}", run.stderr);
-    assert!(run.stderr.contains("types available in `local`: dns, environment, route, service-port, volume"), "{}", run.stderr);
+    assert!(
+        run.stderr
+            .contains("no module provisions `postgress.default#web.site` in environment `local`"),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        run.stderr
+            .contains("types available in `local`: dns, environment, route, service-port, volume"),
+        "{}",
+        run.stderr
+    );
 }
 
 #[test]
@@ -260,10 +365,19 @@ resource "local_file" "b" {
 }
 "#,
     );
-    sb.write("score.yaml", &SITE_SCORE.replace("type: site", "type: loop").replace("    variables:\n      URL: ${resources.site.url}\n", ""));
+    sb.write(
+        "score.yaml",
+        &SITE_SCORE
+            .replace("type: site", "type: loop")
+            .replace("    variables:\n      URL: ${resources.site.url}\n", ""),
+    );
     let run = sb.run(&["plan"]);
     assert_eq!(run.code, 1, "{}", run.transcript());
-    assert!(run.stderr.contains("error: dependency cycle"), "{}", run.stderr);
+    assert!(
+        run.stderr.contains("error: dependency cycle"),
+        "{}",
+        run.stderr
+    );
     assert!(
         run.stderr.contains("loop.default#web.site/local_file.a -> loop.default#web.site/local_file.b -> loop.default#web.site/local_file.a"),
         "{}",
@@ -275,26 +389,61 @@ resource "local_file" "b" {
 fn target_and_replace_narrow_and_force_the_plan() {
     let sb = hello();
     apply(&sb);
-    let plan = plan_json(&sb, &["--replace", "secret.default#web.session/random_password.value"]);
-    let c = plan["changes"].as_array().unwrap().iter().find(|c| c["action"] == "replace").unwrap();
+    let plan = plan_json(
+        &sb,
+        &[
+            "--replace",
+            "secret.default#web.session/random_password.value",
+        ],
+    );
+    let c = plan["changes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["action"] == "replace")
+        .unwrap();
     assert_eq!(c["reason"], "replace_requested");
-    sb.write("web.score.yaml", &sb.read("web.score.yaml").replace("path: /\n", "path: /t\n"));
-    sb.write("worker.score.yaml", &sb.read("worker.score.yaml").replace("busybox:1.36", "busybox:1.37"));
+    sb.write(
+        "web.score.yaml",
+        &sb.read("web.score.yaml").replace("path: /\n", "path: /t\n"),
+    );
+    sb.write(
+        "worker.score.yaml",
+        &sb.read("worker.score.yaml")
+            .replace("busybox:1.36", "busybox:1.37"),
+    );
     let all = changed(&plan_json(&sb, &[]));
     assert_eq!(all.len(), 2, "{all:?}");
     let only_worker = changed(&plan_json(&sb, &["--target", "workload.worker"]));
-    assert_eq!(only_worker, vec![("update".to_string(), "workload.worker".to_string(), "changed".to_string())]);
+    assert_eq!(
+        only_worker,
+        vec![(
+            "update".to_string(),
+            "workload.worker".to_string(),
+            "changed".to_string()
+        )]
+    );
 }
 
 #[test]
 fn the_compose_target_writes_a_compose_project_per_workload() {
     let sb = hello();
-    sb.write("baton.hcl", "environment \"local\" {\n  target \"compose\" { dir = \"deploy/compose\" }\n}\n");
+    sb.write(
+        "baton.hcl",
+        "environment \"local\" {\n  target \"compose\" { dir = \"deploy/compose\" }\n}\n",
+    );
     apply(&sb);
     let compose = sb.read("deploy/compose/web/compose.yaml");
     assert!(compose.contains("web-main:"), "{compose}");
-    assert!(compose.contains("env_file:"), "the secret goes into an env file: {compose}");
-    assert!(sb.path().join("deploy/compose/worker/compose.yaml").exists());
+    assert!(
+        compose.contains("env_file:"),
+        "the secret goes into an env file: {compose}"
+    );
+    assert!(
+        sb.path()
+            .join("deploy/compose/worker/compose.yaml")
+            .exists()
+    );
 }
 
 #[test]
@@ -305,8 +454,16 @@ fn graph_prints_dot_and_mermaid() {
     assert!(dot.stdout.starts_with("digraph baton {"), "{}", dot.stdout);
     assert!(dot.stdout.contains("\"workload.worker\""), "{}", dot.stdout);
     let mermaid = sb.run(&["graph", "--format", "mermaid", "--workload", "worker"]);
-    assert!(mermaid.stdout.starts_with("flowchart LR"), "{}", mermaid.stdout);
-    assert!(!mermaid.stdout.contains("workload.web"), "focused on worker: {}", mermaid.stdout);
+    assert!(
+        mermaid.stdout.starts_with("flowchart LR"),
+        "{}",
+        mermaid.stdout
+    );
+    assert!(
+        !mermaid.stdout.contains("workload.web"),
+        "focused on worker: {}",
+        mermaid.stdout
+    );
 }
 
 #[test]
@@ -337,14 +494,33 @@ resource "local_file" "second" {
     sb.write("blocker", "not a directory");
     let run = sb.run(&["apply", "--auto-approve"]);
     assert_eq!(run.code, 1, "{}", run.transcript());
-    assert!(run.stderr.contains("error: chain.default#web.broken/local_file.first: cannot create directory"), "{}", run.stderr);
-    assert!(run.stderr.contains("skipped because something they need failed: chain.default#web.broken/local_file.second"), "{}", run.stderr);
+    assert!(
+        run.stderr
+            .contains("error: chain.default#web.broken/local_file.first: cannot create directory"),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        run.stderr.contains(
+            "skipped because something they need failed: chain.default#web.broken/local_file.second"
+        ),
+        "{}",
+        run.stderr
+    );
     let state = sb.run(&["state", "list"]).stdout;
-    assert!(state.contains("chain.default#web.fine/local_file.first") && state.contains("chain.default#web.fine/local_file.second"), "{state}");
+    assert!(
+        state.contains("chain.default#web.fine/local_file.first")
+            && state.contains("chain.default#web.fine/local_file.second"),
+        "{state}"
+    );
     assert!(!state.contains("broken"), "{state}");
     // Fix the cause: the next apply does only what is missing.
     std::fs::remove_file(sb.path().join("blocker")).unwrap();
     let run = sb.run(&["apply", "--auto-approve"]);
     assert_eq!(run.code, 0, "{}", run.transcript());
-    assert!(run.stdout.contains("Apply complete! 2 added"), "{}", run.stdout);
+    assert!(
+        run.stdout.contains("Apply complete! 2 added"),
+        "{}",
+        run.stdout
+    );
 }

@@ -1,8 +1,8 @@
 //! baton's integration tests: user sessions driving the real binary.
 
-mod overrides;
-mod engine;
 mod crash;
+mod engine;
+mod overrides;
 mod state;
 mod support;
 mod validate;

@@ -7,7 +7,12 @@ use crate::support::Sandbox;
 fn hello_with(fixture: &str) -> Sandbox {
     let sb = Sandbox::new();
     sb.copy_from_repo("examples/hello");
-    let sql = std::fs::read_to_string(std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("state-fixtures").join(fixture)).expect("read fixture");
+    let sql = std::fs::read_to_string(
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("state-fixtures")
+            .join(fixture),
+    )
+    .expect("read fixture");
     std::fs::create_dir_all(sb.path().join(".baton")).unwrap();
     let conn = rusqlite::Connection::open(sb.path().join(".baton/state.db")).expect("create db");
     conn.execute_batch(&sql).expect("load fixture");
@@ -33,7 +38,11 @@ fn an_empty_state_keeps_its_lineage_and_plans_every_create() {
     assert_eq!(v["summary"]["create"], 6);
     let run = sb.run(&["apply", "--auto-approve"]);
     assert_eq!(run.code, 0, "{}", run.transcript());
-    assert_eq!(lineage(&sb), "00000000-0000-4000-8000-00000000e0e0", "apply never changes the lineage");
+    assert_eq!(
+        lineage(&sb),
+        "00000000-0000-4000-8000-00000000e0e0",
+        "apply never changes the lineage"
+    );
 }
 
 #[test]
@@ -42,16 +51,46 @@ fn a_finished_apply_is_listed_with_its_history() {
     let list = sb.run(&["state", "list"]);
     assert_eq!(list.code, 0, "{}", list.transcript());
     assert_eq!(list.stdout.lines().count(), 6, "{}", list.stdout);
-    assert!(list.stdout.contains("secret.default#web.session/random_password.value"));
+    assert!(
+        list.stdout
+            .contains("secret.default#web.session/random_password.value")
+    );
     let history = sb.run(&["state", "history"]);
     assert_eq!(history.stdout.lines().count(), 6, "{}", history.stdout);
-    assert!(history.stdout.contains("create   workload.web  (dev@laptop)"), "{}", history.stdout);
-    let show = sb.run(&["state", "show", "secret.default#web.session/random_password.value"]);
-    assert!(show.stdout.contains("result") && show.stdout.contains("(sensitive)"), "{}", show.stdout);
-    assert!(!show.stdout.contains("fixture-not-a-secret"), "{}", show.stdout);
-    let typo = sb.run(&["state", "show", "secret.default#web.session/random_password.valeu"]);
+    assert!(
+        history
+            .stdout
+            .contains("create   workload.web  (dev@laptop)"),
+        "{}",
+        history.stdout
+    );
+    let show = sb.run(&[
+        "state",
+        "show",
+        "secret.default#web.session/random_password.value",
+    ]);
+    assert!(
+        show.stdout.contains("result") && show.stdout.contains("(sensitive)"),
+        "{}",
+        show.stdout
+    );
+    assert!(
+        !show.stdout.contains("fixture-not-a-secret"),
+        "{}",
+        show.stdout
+    );
+    let typo = sb.run(&[
+        "state",
+        "show",
+        "secret.default#web.session/random_password.valeu",
+    ]);
     assert_eq!(typo.code, 1);
-    assert!(typo.stderr.contains("did you mean `secret.default#web.session/random_password.value`?"), "{}", typo.stderr);
+    assert!(
+        typo.stderr
+            .contains("did you mean `secret.default#web.session/random_password.value`?"),
+        "{}",
+        typo.stderr
+    );
 }
 
 #[test]
@@ -61,11 +100,22 @@ fn a_held_lock_stops_plan_and_apply_until_unlocked() {
         let run = sb.run(cmd);
         assert_eq!(run.code, 1, "{}", run.transcript());
         assert!(run.stderr.contains("the state is locked: ci@runner-7 is running `apply` (pid 4242) since 2026-11-25T00:00:00Z"), "{}", run.stderr);
-        assert!(run.stderr.contains("baton state unlock 7c1e2a9e-0000-4000-8000-000000000001"), "{}", run.stderr);
+        assert!(
+            run.stderr
+                .contains("baton state unlock 7c1e2a9e-0000-4000-8000-000000000001"),
+            "{}",
+            run.stderr
+        );
     }
     let wrong = sb.run(&["state", "unlock", "nope"]);
     assert_eq!(wrong.code, 1);
-    assert!(wrong.stderr.contains("locked by ci@runner-7 with id 7c1e2a9e"), "{}", wrong.stderr);
+    assert!(
+        wrong
+            .stderr
+            .contains("locked by ci@runner-7 with id 7c1e2a9e"),
+        "{}",
+        wrong.stderr
+    );
     let unlock = sb.run(&["state", "unlock", "7c1e2a9e-0000-4000-8000-000000000001"]);
     assert_eq!(unlock.code, 0, "{}", unlock.transcript());
     let run = sb.run(&["plan"]);
@@ -79,9 +129,13 @@ fn an_older_schema_is_migrated_and_its_objects_kept() {
     assert_eq!(list.code, 0, "{}", list.transcript());
     assert_eq!(list.stdout.lines().count(), 6);
     let conn = rusqlite::Connection::open(sb.path().join(".baton/state.db")).unwrap();
-    let version: i64 = conn.query_row("SELECT MAX(version) FROM migrations", [], |r| r.get(0)).unwrap();
+    let version: i64 = conn
+        .query_row("SELECT MAX(version) FROM migrations", [], |r| r.get(0))
+        .unwrap();
     assert_eq!(version, 2);
-    let status: String = conn.query_row("SELECT status FROM objects LIMIT 1", [], |r| r.get(0)).unwrap();
+    let status: String = conn
+        .query_row("SELECT status FROM objects LIMIT 1", [], |r| r.get(0))
+        .unwrap();
     assert_eq!(status, "ok");
     // The migrated state is usable: the fixture's paths are not this sandbox's, so the
     // plan sees drift and converges it, rather than failing.
@@ -94,22 +148,48 @@ fn an_older_schema_is_migrated_and_its_objects_kept() {
 fn a_newer_schema_is_refused_untouched() {
     let sb = hello_with("empty.sql");
     let conn = rusqlite::Connection::open(sb.path().join(".baton/state.db")).unwrap();
-    conn.execute("INSERT INTO migrations VALUES (99, 'from the future', '2030-01-01T00:00:00Z')", []).unwrap();
+    conn.execute(
+        "INSERT INTO migrations VALUES (99, 'from the future', '2030-01-01T00:00:00Z')",
+        [],
+    )
+    .unwrap();
     drop(conn);
     let run = sb.run(&["plan"]);
     assert_eq!(run.code, 1, "{}", run.transcript());
-    assert!(run.stderr.contains("has schema version 99, newer than this baton understands (2)"), "{}", run.stderr);
+    assert!(
+        run.stderr
+            .contains("has schema version 99, newer than this baton understands (2)"),
+        "{}",
+        run.stderr
+    );
 }
 
 #[test]
 fn state_rm_forgets_without_touching() {
     let sb = hello_with("empty.sql");
     assert_eq!(sb.run(&["apply", "--auto-approve"]).code, 0);
-    let run = sb.run(&["state", "rm", "volume.default#web.uploads/local_directory.data"]);
+    let run = sb.run(&[
+        "state",
+        "rm",
+        "volume.default#web.uploads/local_directory.data",
+    ]);
     assert_eq!(run.code, 0, "{}", run.transcript());
-    assert!(sb.path().join(".baton/volumes/volume-default--web-uploads").is_dir(), "the directory stays");
+    assert!(
+        sb.path()
+            .join(".baton/volumes/volume-default--web-uploads")
+            .is_dir(),
+        "the directory stays"
+    );
     let plan = sb.run(&["plan", "--format", "json"]);
     let v: serde_json::Value = serde_json::from_str(&plan.stdout).unwrap();
-    assert_eq!(v["summary"]["create"], 1, "forgotten, so planned again: {}", plan.stdout);
-    assert!(sb.run(&["state", "history"]).stdout.contains("rm       volume.default#web.uploads/local_directory.data"));
+    assert_eq!(
+        v["summary"]["create"], 1,
+        "forgotten, so planned again: {}",
+        plan.stdout
+    );
+    assert!(
+        sb.run(&["state", "history"])
+            .stdout
+            .contains("rm       volume.default#web.uploads/local_directory.data")
+    );
 }

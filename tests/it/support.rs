@@ -49,24 +49,34 @@ impl Sandbox {
 
     /// Copies a folder of the repository (e.g. `examples/hello`) into the sandbox root.
     pub fn copy_from_repo(&self, rel: &str) {
-        copy_dir(&std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(rel), self.dir.path());
+        copy_dir(
+            &std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(rel),
+            self.dir.path(),
+        );
     }
 
     /// Reads a file of the sandbox.
     pub fn read(&self, name: &str) -> String {
-        std::fs::read_to_string(self.dir.path().join(name)).unwrap_or_else(|e| panic!("read {name}: {e}"))
+        std::fs::read_to_string(self.dir.path().join(name))
+            .unwrap_or_else(|e| panic!("read {name}: {e}"))
     }
 
     /// A command for baton in the sandbox (for background runs).
     pub fn command(&self, args: &[&str]) -> Command {
         let mut c = Command::new(env!("CARGO_BIN_EXE_baton"));
-        c.current_dir(self.dir.path()).env("NO_COLOR", "1").args(args);
+        c.current_dir(self.dir.path())
+            .env("NO_COLOR", "1")
+            .args(args);
         c
     }
 
     /// Runs baton with `args` in the sandbox, without colour.
     pub fn run(&self, args: &[&str]) -> Run {
-        let out = self.command(args).stdin(std::process::Stdio::null()).output().expect("run baton");
+        let out = self
+            .command(args)
+            .stdin(std::process::Stdio::null())
+            .output()
+            .expect("run baton");
         Run {
             code: out.status.code().unwrap_or(-1),
             stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
