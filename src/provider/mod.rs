@@ -7,6 +7,7 @@
 
 pub mod local;
 pub mod random;
+pub mod retry;
 pub mod target;
 pub mod time;
 
@@ -204,6 +205,10 @@ pub enum ProviderError {
     /// The call was interrupted (Ctrl-C).
     #[error("interrupted")]
     Interrupted,
+    /// A fault that may go away (connection refused, server restarting, throttled);
+    /// callers retry these with backoff for a bounded time (see `retry`).
+    #[error("{0}")]
+    Transient(String),
 }
 
 /// A provider.
@@ -214,6 +219,13 @@ pub trait Provider: Send + Sync {
 
     /// The kinds it serves.
     fn kinds(&self) -> Vec<KindSchema>;
+
+    /// What modules read as `provider.NAME.KEY` (e.g. host and port of the server),
+    /// derived from the environment's `provider "NAME" { … }` block and defaults.
+    /// Secrets among them must be `Value::Sensitive`.
+    fn vars(&self) -> BTreeMap<String, Value> {
+        BTreeMap::new()
+    }
 
     /// Reads the object as it really is; `None` when it no longer exists.
     async fn read(&self, kind: &str, prior: &Attrs) -> Result<Option<Attrs>, ProviderError>;
