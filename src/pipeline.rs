@@ -74,8 +74,8 @@ pub fn prepare(
             diagnostics: diags,
         });
     };
-    let registry = Registry::builtin(root);
-    let providers: Vec<String> = env.providers.keys().cloned().collect();
+    let registry = Registry::new(root, &env.providers);
+    let providers: Vec<String> = registry.provider_names();
     let mut modules = Vec::new();
     for dir in &env.module_dirs {
         modules.extend(module::load::load_dir(

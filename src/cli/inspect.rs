@@ -255,11 +255,11 @@ pub fn modules(
     let mut sources = Sources::new();
     let mut out = Vec::new();
     let environment = crate::config::load(root, env, &mut sources, &mut out);
-    let registry = crate::provider::Registry::builtin(root);
-    let providers: Vec<String> = environment
-        .as_ref()
-        .map(|e| e.providers.keys().cloned().collect())
-        .unwrap_or_default();
+    let registry = match &environment {
+        Some(e) => crate::provider::Registry::new(root, &e.providers),
+        None => crate::provider::Registry::builtin(root),
+    };
+    let providers: Vec<String> = registry.provider_names();
     let mut modules = Vec::new();
     if let Some(e) = &environment {
         for d in &e.module_dirs {

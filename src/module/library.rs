@@ -80,7 +80,7 @@ mod tests {
         let reg = Registry::builtin(std::path::Path::new("."));
         let mut sources = Sources::new();
         let mut out = Vec::new();
-        let modules = load(&reg, &[], &mut sources, &mut out);
+        let modules = load(&reg, &reg.provider_names(), &mut sources, &mut out);
         assert!(out.is_empty(), "{out:#?}");
         assert_eq!(modules.len(), BUILTIN.len());
     }

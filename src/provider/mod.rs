@@ -256,18 +256,22 @@ pub struct Registry {
 }
 
 impl Registry {
-    /// The built-in providers, configured for a project rooted at `root`.
+    /// The built-in providers with default configuration, for a project rooted at `root`.
     pub fn builtin(root: &std::path::Path) -> Registry {
+        Registry::new(root, &ProviderConfigs::new())
+    }
+
+    /// The built-in providers, configured from the environment's `provider` blocks.
+    pub fn new(root: &std::path::Path, configs: &ProviderConfigs) -> Registry {
+        let empty = Attrs::new();
+        let _config = |name: &str| configs.get(name).unwrap_or(&empty);
         let providers: Vec<Arc<dyn Provider>> = vec![
             Arc::new(random::RandomProvider),
             Arc::new(local::LocalProvider::new(root)),
             Arc::new(time::TimeProvider),
             Arc::new(target::TargetProvider::new(root)),
         ];
-        let mut reg = Registry {
-            providers: BTreeMap::new(),
-            kinds: BTreeMap::new(),
-        };
+        let mut reg = Registry { providers: BTreeMap::new(), kinds: BTreeMap::new() };
         for p in providers {
             for k in p.kinds() {
                 reg.kinds.insert(k.kind, (k, p.name()));
@@ -275,6 +279,16 @@ impl Registry {
             reg.providers.insert(p.name(), p);
         }
         reg
+    }
+
+    /// Names of all providers, sorted.
+    pub fn provider_names(&self) -> Vec<String> {
+        self.providers.keys().map(|k| k.to_string()).collect()
+    }
+
+    /// `provider.NAME.KEY` for modules: each provider's `vars()`.
+    pub fn vars(&self) -> Value {
+        Value::Map(self.providers.iter().map(|(name, p)| (name.to_string(), Value::Map(p.vars()))).collect())
     }
 
     /// The schema of a kind.
