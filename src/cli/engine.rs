@@ -355,3 +355,35 @@ fn ed(a: Action) -> &'static str {
         Action::NoOp => "Read",
     }
 }
+
+/// `baton drift`: refresh only; exit 0 when nothing drifted, 2 when something did.
+pub fn drift(root: &Path, env: &str, format: super::DriftFormat, parallelism: usize, term: &Terminal) -> anyhow::Result<Outcome> {
+    let mut sources = crate::diag::Sources::new();
+    let mut out = Vec::new();
+    let Some(environment) = crate::config::load(root, env, &mut sources, &mut out) else {
+        let mut d = Diagnostics::new();
+        d.extend(out);
+        eprint!("{}", render::diagnostics::text(&d, &sources, term.stderr_color));
+        return Ok(Outcome::Failure);
+    };
+    let registry = crate::provider::Registry::new(root, &environment.providers);
+    let store = pipeline::open_state(root, &environment)?;
+    let state = store.load()?;
+    let rt = runtime()?;
+    let refreshed = match rt.block_on(crate::refresh::refresh(&state, &registry, parallelism, None)) {
+        Ok(r) => r,
+        Err(errors) => {
+            let mut d = Diagnostics::new();
+            d.extend(errors);
+            eprint!("{}", render::diagnostics::text(&d, &sources, term.stderr_color));
+            return Ok(Outcome::Failure);
+        }
+    };
+    let drift = refreshed.drift;
+    match format {
+        super::DriftFormat::Text => print!("{}", render::drift::text(&environment.name, &drift, term.stdout_color)),
+        super::DriftFormat::Markdown => print!("{}", render::drift::markdown(&environment.name, &drift)),
+        super::DriftFormat::Json => println!("{}", serde_json::to_string_pretty(&render::drift::json(&environment.name, &drift))?),
+    }
+    Ok(if drift.is_empty() { Outcome::Success } else { Outcome::Changes })
+}

@@ -49,6 +49,8 @@ pub enum Command {
     Apply(ApplyArgs),
     /// Delete everything baton made in the environment.
     Destroy(DestroyArgs),
+    /// Read every object and report what changed outside baton (exit 2 when something did).
+    Drift(DriftArgs),
     /// Show a saved plan file, or the state.
     Show(ShowArgs),
     /// Print the outputs of the resources.
@@ -134,6 +136,28 @@ pub struct DestroyArgs {
     /// Do not ask for confirmation.
     #[arg(long)]
     pub auto_approve: bool,
+}
+
+/// Output format of `drift`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum DriftFormat {
+    /// For people.
+    Text,
+    /// For a pull request or issue comment.
+    Markdown,
+    /// For tools.
+    Json,
+}
+
+/// `baton drift`.
+#[derive(Debug, Args)]
+pub struct DriftArgs {
+    /// Output format.
+    #[arg(long, value_enum, default_value = "text")]
+    pub format: DriftFormat,
+    /// At most this many reads at once.
+    #[arg(long, default_value_t = 10, value_name = "N")]
+    pub parallelism: usize,
 }
 
 /// `baton show`.
@@ -378,6 +402,7 @@ pub fn run(cli: Cli) -> anyhow::Result<Outcome> {
             a.auto_approve,
             &term,
         ),
+        Command::Drift(a) => engine::drift(&root, env, a.format, a.parallelism.max(1), &term),
         Command::Show(a) => inspect::show(&root, env, a.plan_file.as_deref(), a.format),
         Command::Output(a) => {
             let flags = PlanFlags {

@@ -2,6 +2,7 @@
 //! Nothing else in the crate prints.
 
 pub mod diagnostics;
+pub mod drift;
 pub mod plan;
 pub mod validate;
 

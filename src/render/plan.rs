@@ -353,39 +353,7 @@ fn diff_lines(out: &mut String, p: &Paint, indent: &str, before: &str, after: &s
 pub fn text(plan: &Plan, color: Color) -> String {
     let p = Paint(color);
     let mut out = String::new();
-    if !plan.drift.is_empty() {
-        let _ = writeln!(
-            out,
-            "{}\n",
-            p.bold("Objects changed outside baton since the last apply:")
-        );
-        for d in &plan.drift {
-            match &d.after {
-                None => {
-                    let _ = writeln!(out, "  # {} was deleted outside baton", p.bold(&d.address));
-                }
-                Some(after) => {
-                    let _ = writeln!(out, "  # {} was changed outside baton", p.bold(&d.address));
-                    let c = Change {
-                        address: d.address.clone(),
-                        uid: String::new(),
-                        kind: d.kind.clone(),
-                        provider: String::new(),
-                        module: String::new(),
-                        workloads: Vec::new(),
-                        action: Action::Update,
-                        reason: Reason::Drift,
-                        before: Some(d.before.clone()),
-                        after: Some(after.clone()),
-                        depends_on: Vec::new(),
-                        create_before_destroy: false,
-                    };
-                    attr_lines(&mut out, &p, &c, "      ");
-                }
-            }
-            out.push('\n');
-        }
-    }
+    out.push_str(&drift_text(&plan.drift, color));
     if !plan.has_changes() {
         let _ = writeln!(
             out,
@@ -427,4 +395,49 @@ pub fn text(plan: &Plan, color: Color) -> String {
         s.delete
     );
     out
+}
+
+/// The "changed outside baton" section (empty when there is no drift).
+pub fn drift_text(drift: &[crate::plan::Drift], color: Color) -> String {
+    let p = Paint(color);
+    let mut out = String::new();
+    let plan = DriftOnly { drift };
+    if !plan.drift.is_empty() {
+        let _ = writeln!(
+            out,
+            "{}\n",
+            p.bold("Objects changed outside baton since the last apply:")
+        );
+        for d in plan.drift {
+            match &d.after {
+                None => {
+                    let _ = writeln!(out, "  # {} was deleted outside baton", p.bold(&d.address));
+                }
+                Some(after) => {
+                    let _ = writeln!(out, "  # {} was changed outside baton", p.bold(&d.address));
+                    let c = Change {
+                        address: d.address.clone(),
+                        uid: String::new(),
+                        kind: d.kind.clone(),
+                        provider: String::new(),
+                        module: String::new(),
+                        workloads: Vec::new(),
+                        action: Action::Update,
+                        reason: Reason::Drift,
+                        before: Some(d.before.clone()),
+                        after: Some(after.clone()),
+                        depends_on: Vec::new(),
+                        create_before_destroy: false,
+                    };
+                    attr_lines(&mut out, &p, &c, "      ");
+                }
+            }
+            out.push('\n');
+        }
+    }
+    out
+}
+
+struct DriftOnly<'a> {
+    drift: &'a [crate::plan::Drift],
 }
