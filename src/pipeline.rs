@@ -215,6 +215,35 @@ fn read_file_sources(
     out
 }
 
+/// Checks what `validate` checks beyond the Score files: `baton.hcl` and every module
+/// (errors), and whether a module provisions each resource (warnings: only `plan` needs
+/// them, and Score files are often validated before the platform has modules).
+pub fn check_environment(root: &Path, env_name: &str, project: &Project, sources: &mut Sources, diags: &mut Diagnostics) {
+    let mut out = Vec::new();
+    let Some(env) = config::load(root, env_name, sources, &mut out) else {
+        diags.extend(out);
+        return;
+    };
+    let registry = Registry::new(root, &env.providers);
+    let providers = registry.provider_names();
+    let mut modules = Vec::new();
+    for dir in &env.module_dirs {
+        modules.extend(module::load::load_dir(&root.join(dir), &registry, &providers, sources, &mut out));
+    }
+    modules.extend(module::library::load(&registry, &providers, sources, &mut out));
+    diags.extend(out);
+    for (uid, decl) in &project.resources {
+        let span = decl.requested_by.first().and_then(|(w, r)| {
+            let lw = project.workloads.iter().find(|x| x.workload.name() == w)?;
+            lw.root.pointer(&score::yaml::to_pointer(&["resources", r, "type"])).map(|n| n.span)
+        });
+        if let Err(mut d) = module::matching::select(&modules, uid, &env.name, span) {
+            d.severity = crate::diag::Severity::Warning;
+            diags.push(d);
+        }
+    }
+}
+
 impl Prepared {
     /// The evaluation context.
     pub fn context(&self) -> Context<'_> {

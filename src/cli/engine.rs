@@ -120,6 +120,7 @@ pub fn plan(
     root: &Path,
     opts: &RunOptions,
     format: PlanFormat,
+    compact: bool,
     out: Option<&Path>,
     detailed: bool,
     term: &Terminal,
@@ -148,9 +149,10 @@ pub fn plan(
         Err(errors) => return Ok(print_plan_errors(errors, &prepared, term)),
     };
     let plan = &planned.plan;
-    let text = render::plan::text(plan, term.stdout_color);
     match format {
-        PlanFormat::Text => print!("{text}"),
+        PlanFormat::Text if compact => print!("{}", render::plan::compact(plan, term.stdout_color)),
+        PlanFormat::Text => print!("{}", render::plan::text(plan, term.stdout_color)),
+        PlanFormat::Markdown => print!("{}", render::markdown::render(plan, &Default::default())),
         PlanFormat::Json => println!(
             "{}",
             serde_json::to_string_pretty(&render::plan::json(plan))?

@@ -23,6 +23,7 @@ pub fn show(
     if let Some(p) = plan_file {
         match format {
             PlanFormat::Text => print!("{}", crate::plan::file::text(p)?),
+            PlanFormat::Markdown => print!("{}", crate::plan::file::markdown(p)?),
             PlanFormat::Json => println!(
                 "{}",
                 serde_json::to_string_pretty(&crate::plan::file::plan_json(p)?)?
@@ -33,6 +34,7 @@ pub fn show(
     let store = open(root, env)?;
     let state = store.load()?;
     match format {
+        PlanFormat::Markdown => anyhow::bail!("the state has no Markdown form; use --format text or json"),
         PlanFormat::Json => {
             let objects: Vec<serde_json::Value> = state
                 .objects

@@ -90,6 +90,8 @@ pub struct PlanFlags {
 pub enum PlanFormat {
     /// For people.
     Text,
+    /// For a pull-request comment.
+    Markdown,
     /// For tools (docs/plan-json.md).
     Json,
 }
@@ -109,6 +111,9 @@ pub struct PlanArgs {
     /// Exit 2 when there are changes, 0 when there are none.
     #[arg(long)]
     pub detailed_exitcode: bool,
+    /// One line per change (text format).
+    #[arg(long)]
+    pub compact: bool,
     /// Plan to destroy everything.
     #[arg(long)]
     pub destroy: bool,
@@ -379,11 +384,12 @@ pub fn run(cli: Cli) -> anyhow::Result<Outcome> {
     let env = cli.env.as_str();
     match cli.command {
         Command::Init => inspect::init(&root),
-        Command::Validate(args) => validate::run(&args, &term),
+        Command::Validate(args) => validate::run(&args, env, &term),
         Command::Plan(a) => engine::plan(
             &root,
             &a.flags.run_options(env, a.destroy),
             a.format,
+            a.compact,
             a.out.as_deref(),
             a.detailed_exitcode,
             &term,

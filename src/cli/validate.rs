@@ -8,7 +8,7 @@ use crate::render;
 use crate::score;
 
 /// Runs `validate`.
-pub fn run(args: &ValidateArgs, term: &Terminal) -> anyhow::Result<Outcome> {
+pub fn run(args: &ValidateArgs, env: &str, term: &Terminal) -> anyhow::Result<Outcome> {
     let mut sources = Sources::new();
     let mut diags = Diagnostics::new();
     let project = score::load(
@@ -17,6 +17,10 @@ pub fn run(args: &ValidateArgs, term: &Terminal) -> anyhow::Result<Outcome> {
         &mut sources,
         &mut diags,
     );
+    if !diags.has_errors() {
+        let root = std::env::current_dir()?;
+        crate::pipeline::check_environment(&root, env, &project, &mut sources, &mut diags);
+    }
     diags.sort(&sources);
     let outcome = if diags.has_errors() {
         Outcome::Failure

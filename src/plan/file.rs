@@ -41,6 +41,7 @@ pub fn write(path: &Path, plan: &Plan, opts: &PlanOptions, text: &str) -> anyhow
         "options": { "destroy": opts.destroy, "targets": opts.targets, "replace": opts.replace },
         "plan": crate::render::plan::json(plan),
         "text": text,
+        "markdown": crate::render::markdown::render(plan, &Default::default()),
     });
     let bytes = serde_json::to_vec_pretty(&doc)?;
     crate::provider::local::write_file(path, &bytes, 0o600)
@@ -85,6 +86,12 @@ pub fn read(path: &Path) -> anyhow::Result<Saved> {
 pub fn text(path: &Path) -> anyhow::Result<String> {
     let doc: Json = serde_json::from_slice(&std::fs::read(path)?)?;
     Ok(doc["text"].as_str().unwrap_or_default().to_string())
+}
+
+/// The saved plan's Markdown rendering.
+pub fn markdown(path: &Path) -> anyhow::Result<String> {
+    let doc: Json = serde_json::from_slice(&std::fs::read(path)?)?;
+    Ok(doc["markdown"].as_str().unwrap_or_default().to_string())
 }
 
 /// The saved plan's JSON.

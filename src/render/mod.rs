@@ -3,6 +3,7 @@
 
 pub mod diagnostics;
 pub mod drift;
+pub mod markdown;
 pub mod plan;
 pub mod validate;
 

@@ -349,6 +349,40 @@ fn diff_lines(out: &mut String, p: &Paint, indent: &str, before: &str, after: &s
     }
 }
 
+/// Changes grouped by the workloads that need them: one group per workload, one per
+/// set of workloads sharing a resource, and one for objects no workload needs any more.
+fn groups(plan: &Plan) -> Vec<(String, Vec<&Change>)> {
+    let mut groups: BTreeMap<(u8, String), Vec<&Change>> = BTreeMap::new();
+    for c in plan.changes.iter().filter(|c| c.action != Action::NoOp) {
+        let key = match c.workloads.as_slice() {
+            [] => (2, "no longer needed by any workload".to_string()),
+            [w] => (0, format!("workload {w}")),
+            many => (1, format!("shared by {}", many.join(", "))),
+        };
+        groups.entry(key).or_default().push(c);
+    }
+    groups.into_iter().map(|((_, k), v)| (k, v)).collect()
+}
+
+/// One line per change.
+pub fn compact(plan: &Plan, color: Color) -> String {
+    let p = Paint(color);
+    let mut out = drift_text(&plan.drift, color);
+    if !plan.has_changes() {
+        let _ = writeln!(out, "{} The environment `{}` matches the configuration.", p.green("No changes."), plan.environment);
+        return out;
+    }
+    for (group, changes) in groups(plan) {
+        let _ = writeln!(out, "{}", p.bold(&group));
+        for c in changes {
+            let _ = writeln!(out, "  {:<3} {:<8} {}  ({})", symbol(&p, c.action), c.action.as_str(), c.address, c.reason.describe());
+        }
+    }
+    let s = plan.summary();
+    let _ = writeln!(out, "{} {} to add, {} to change, {} to replace, {} to destroy.", p.bold("Plan:"), s.create, s.update, s.replace, s.delete);
+    out
+}
+
 /// The text rendering.
 pub fn text(plan: &Plan, color: Color) -> String {
     let p = Paint(color);
@@ -368,21 +402,24 @@ pub fn text(plan: &Plan, color: Color) -> String {
         "baton will perform the following actions in environment `{}`:\n",
         plan.environment
     );
-    for c in plan.changes.iter().filter(|c| c.action != Action::NoOp) {
-        let reason = match c.action {
-            Action::Create if c.reason == Reason::New => String::new(),
-            _ => format!(" ({})", c.reason.describe()),
-        };
-        let _ = writeln!(
-            out,
-            "  # {} {}{}",
-            p.bold(&c.address),
-            verb(c.action),
-            reason
-        );
-        let _ = writeln!(out, "  {} {} {{", symbol(&p, c.action), c.kind);
-        attr_lines(&mut out, &p, c, "      ");
-        let _ = writeln!(out, "    }}\n");
+    for (group, changes) in groups(plan) {
+        let _ = writeln!(out, "{}", p.bold(&group));
+        for c in changes {
+            let reason = match c.action {
+                Action::Create if c.reason == Reason::New => String::new(),
+                _ => format!(" ({})", c.reason.describe()),
+            };
+            let _ = writeln!(
+                out,
+                "  # {} {}{}",
+                p.bold(&c.address),
+                verb(c.action),
+                reason
+            );
+            let _ = writeln!(out, "  {} {} {{", symbol(&p, c.action), c.kind);
+            attr_lines(&mut out, &p, c, "      ");
+            let _ = writeln!(out, "    }}\n");
+        }
     }
     let s = plan.summary();
     let _ = writeln!(

@@ -1,0 +1,326 @@
+//! Plans as Markdown for a pull-request comment: colour-free, stable, and written so a
+//! reviewer decides from the first screen. Order of importance, which is also the order
+//! in which content is cut to stay under GitHub's comment limit:
+//!
+//! 1. the verdict line and counts, destroys and replaces called out first and loudly;
+//! 2. a table of every change: action, address, Score uid, workloads, why;
+//! 3. drift, in its own section before the changes;
+//! 4. a mermaid graph of the changed part of the graph;
+//! 5. per-resource `<details>` with attribute diffs (manifests as unified diffs).
+//!
+//! Secrets are redacted by `Value`; nothing here can reveal one.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::fmt::Write;
+
+use crate::plan::{Action, Change, Drift, Plan, Reason};
+use crate::provider::Attrs;
+use crate::value::{Value, SENSITIVE_TEXT, UNKNOWN_TEXT};
+
+/// GitHub's limit on a comment body, in characters.
+pub const GITHUB_LIMIT: usize = 65_536;
+
+/// Options of the Markdown rendering.
+#[derive(Debug, Clone)]
+pub struct MarkdownOptions {
+    /// Largest output, in characters.
+    pub limit: usize,
+    /// Include the mermaid graph.
+    pub graph: bool,
+}
+
+impl Default for MarkdownOptions {
+    fn default() -> MarkdownOptions {
+        MarkdownOptions { limit: GITHUB_LIMIT, graph: true }
+    }
+}
+
+fn icon(a: Action) -> &'static str {
+    match a {
+        Action::Create => "🟢",
+        Action::Update => "🟡",
+        Action::Replace => "🟠",
+        Action::Delete => "🔴",
+        Action::NoOp => "⚪",
+    }
+}
+
+/// The reason in words a reviewer reads.
+pub fn why(c: &Change) -> String {
+    match &c.reason {
+        Reason::New => "new".into(),
+        Reason::Changed(attrs) => format!("changed: {}", attrs.iter().map(|a| format!("`{a}`")).collect::<Vec<_>>().join(", ")),
+        Reason::ForceNew(a) => format!("force-new attribute `{a}` changed"),
+        Reason::Drift => "drift correction".into(),
+        Reason::Tainted => "an earlier create did not finish".into(),
+        Reason::ReplaceRequested => "replacement requested".into(),
+        Reason::NoLongerReferenced => "no longer referenced".into(),
+        Reason::Unchanged => "unchanged".into(),
+    }
+}
+
+fn escape_cell(s: &str) -> String {
+    s.replace('|', "\\|").replace('\n', " ")
+}
+
+fn verdict(plan: &Plan) -> String {
+    let s = plan.summary();
+    let env = &plan.environment;
+    if !plan.has_changes() {
+        let drift = if plan.drift.is_empty() { String::new() } else { format!(" ({} changed outside baton, see below)", plan.drift.len()) };
+        return format!("### ✅ baton plan `{env}`: no changes{drift}\n");
+    }
+    let mut loud = Vec::new();
+    if s.delete > 0 {
+        loud.push(format!("🔴 **{} to destroy**", s.delete));
+    }
+    if s.replace > 0 {
+        loud.push(format!("🟠 **{} to replace**", s.replace));
+    }
+    let head = if loud.is_empty() { "📋" } else { "⚠️" };
+    let mut line = format!("### {head} baton plan `{env}`: ");
+    if !loud.is_empty() {
+        line.push_str(&loud.join(", "));
+        line.push_str(" · ");
+    }
+    let _ = write!(line, "{} to add, {} to change, {} to replace, {} to destroy", s.create, s.update, s.replace, s.delete);
+    line.push('\n');
+    let dangerous: Vec<&Change> = plan.changes.iter().filter(|c| matches!(c.action, Action::Delete | Action::Replace)).collect();
+    if !dangerous.is_empty() {
+        line.push('\n');
+        for c in dangerous.iter().take(10) {
+            let _ = writeln!(line, "> {} **{}** `{}`: {}", icon(c.action), c.action.as_str(), c.address, why(c));
+        }
+        if dangerous.len() > 10 {
+            let _ = writeln!(line, "> … and {} more destroys or replaces (see the table)", dangerous.len() - 10);
+        }
+    }
+    line
+}
+
+fn table(changes: &[&Change], limit_rows: usize) -> (String, usize) {
+    let mut out = String::from("| | action | address | uid | workloads | why |\n|---|---|---|---|---|---|\n");
+    let mut shown = 0;
+    for c in changes.iter().take(limit_rows) {
+        let uid = if c.uid.is_empty() { String::new() } else { format!("`{}`", c.uid) };
+        let _ = writeln!(out, "| {} | {} | `{}` | {} | {} | {} |", icon(c.action), c.action.as_str(), escape_cell(&c.address), uid, c.workloads.join(", "), escape_cell(&why(c)));
+        shown += 1;
+    }
+    (out, changes.len() - shown)
+}
+
+fn inline(v: &Value) -> String {
+    match v {
+        Value::String(s) => format!("{s:?}"),
+        Value::Unknown => UNKNOWN_TEXT.to_string(),
+        Value::Sensitive(_) => SENSITIVE_TEXT.to_string(),
+        other => other.to_json_redacted().to_string(),
+    }
+}
+
+fn unified(label: &str, before: &str, after: &str, out: &mut String) {
+    let diff = similar::TextDiff::from_lines(before, after);
+    let text = diff.unified_diff().context_radius(3).header(&format!("a/{label}"), &format!("b/{label}")).to_string();
+    out.push_str(&text);
+    if !text.ends_with('\n') {
+        out.push('\n');
+    }
+}
+
+fn value_diff(label: &str, b: Option<&Value>, a: Option<&Value>, out: &mut String) {
+    match (b, a) {
+        (Some(Value::String(x)), Some(Value::String(y))) if x.contains('\n') || y.contains('\n') => unified(label, x, y, out),
+        (None, Some(Value::String(y))) if y.contains('\n') => unified(label, "", y, out),
+        (Some(Value::String(x)), None) if x.contains('\n') => unified(label, x, "", out),
+        (Some(Value::Map(bm)), Some(Value::Map(am))) => map_diff(label, bm, am, out),
+        (None, Some(Value::Map(am))) => map_diff(label, &BTreeMap::new(), am, out),
+        (Some(Value::Map(bm)), None) => map_diff(label, bm, &BTreeMap::new(), out),
+        _ => {
+            if let Some(b) = b {
+                let _ = writeln!(out, "- {label} = {}", inline(b));
+            }
+            if let Some(a) = a {
+                let _ = writeln!(out, "+ {label} = {}", inline(a));
+            }
+        }
+    }
+}
+
+fn map_diff(label: &str, b: &BTreeMap<String, Value>, a: &BTreeMap<String, Value>, out: &mut String) {
+    let keys: BTreeSet<&String> = b.keys().chain(a.keys()).collect();
+    for k in keys {
+        let (x, y) = (b.get(k), a.get(k));
+        if crate::plan::diff::differs(x, y) {
+            value_diff(&format!("{label}/{k}"), x, y, out);
+        }
+    }
+}
+
+/// The attribute diff of one change, in `diff` syntax.
+pub fn change_diff(c: &Change) -> String {
+    let empty = Attrs::new();
+    let before = c.before.as_ref().unwrap_or(&empty);
+    let after = if c.action == Action::Delete { &empty } else { c.after.as_ref().unwrap_or(&empty) };
+    let keys: BTreeSet<&String> = before.keys().chain(after.keys()).collect();
+    let mut out = String::new();
+    for k in keys {
+        let (b, a) = (before.get(k).filter(|v| !v.is_null()), after.get(k).filter(|v| !v.is_null()));
+        if c.action == Action::Delete || c.before.is_none() || crate::plan::diff::differs(b, a) {
+            value_diff(k, b, a, &mut out);
+        }
+    }
+    out
+}
+
+fn details(c: &Change) -> String {
+    let mut out = String::new();
+    let _ = writeln!(out, "<details><summary>{} {} <code>{}</code> — {}</summary>\n", icon(c.action), c.action.as_str(), c.address, why(c));
+    let _ = writeln!(out, "```diff\n{}```\n</details>\n", change_diff(c));
+    out
+}
+
+fn drift_section(drift: &[Drift]) -> String {
+    if drift.is_empty() {
+        return String::new();
+    }
+    let mut out = format!("#### Changed outside baton ({})\n\nThe plan below converges these back to the configuration.\n\n", drift.len());
+    for d in drift {
+        let c = Change {
+            address: d.address.clone(),
+            uid: String::new(),
+            kind: d.kind.clone(),
+            provider: String::new(),
+            module: String::new(),
+            workloads: Vec::new(),
+            action: if d.after.is_none() { Action::Delete } else { Action::Update },
+            reason: Reason::Drift,
+            before: Some(d.before.clone()),
+            after: d.after.clone(),
+            depends_on: Vec::new(),
+            create_before_destroy: false,
+        };
+        let what = if d.after.is_none() { "deleted outside baton" } else { "changed outside baton" };
+        let _ = writeln!(out, "<details><summary><code>{}</code> {what}</summary>\n\n```diff\n{}```\n</details>\n", d.address, change_diff(&c));
+    }
+    out
+}
+
+/// A mermaid flowchart of the changed objects and their direct neighbours, coloured by
+/// action.
+pub fn mermaid(plan: &Plan) -> String {
+    let changed: Vec<&Change> = plan.changes.iter().filter(|c| c.action != Action::NoOp).collect();
+    if changed.is_empty() {
+        return String::new();
+    }
+    let by_addr = plan.by_address();
+    let mut nodes: BTreeSet<&str> = changed.iter().map(|c| c.address.as_str()).collect();
+    let mut edges: BTreeSet<(&str, &str)> = BTreeSet::new();
+    for c in &plan.changes {
+        for d in &c.depends_on {
+            let d = d.as_str();
+            let touches = nodes.contains(c.address.as_str()) || nodes.contains(d);
+            if touches && by_addr.contains_key(d) {
+                edges.insert((d, c.address.as_str()));
+            }
+        }
+    }
+    for (a, b) in &edges {
+        nodes.insert(a);
+        nodes.insert(b);
+    }
+    let ids: BTreeMap<&str, String> = nodes.iter().enumerate().map(|(i, n)| (*n, format!("n{i}"))).collect();
+    let mut out = String::from("```mermaid\nflowchart LR\n");
+    for n in &nodes {
+        let action = by_addr.get(n).map(|c| c.action).unwrap_or(Action::NoOp);
+        let label = n.replace('"', "'");
+        let _ = writeln!(out, "  {}[\"{}\"]:::{}", ids[n], label, action.as_str().replace('-', ""));
+    }
+    for (a, b) in &edges {
+        let _ = writeln!(out, "  {} --> {}", ids[a], ids[b]);
+    }
+    out.push_str("  classDef create fill:#d4f7d4,stroke:#2da44e\n");
+    out.push_str("  classDef update fill:#fff5c2,stroke:#bf8700\n");
+    out.push_str("  classDef replace fill:#ffe2c2,stroke:#bc4c00\n");
+    out.push_str("  classDef delete fill:#ffd7d5,stroke:#cf222e\n");
+    out.push_str("  classDef noop fill:#f6f8fa,stroke:#8c959f\n");
+    out.push_str("```\n");
+    out
+}
+
+/// The Markdown rendering, cut to `opts.limit` characters by dropping the least
+/// important content first and saying what was cut.
+pub fn render(plan: &Plan, opts: &MarkdownOptions) -> String {
+    let head = verdict(plan);
+    let changed: Vec<&Change> = plan.changes.iter().filter(|c| c.action != Action::NoOp).collect();
+    let drift = drift_section(&plan.drift);
+    let graph = if opts.graph { mermaid(plan) } else { String::new() };
+    let all_details: Vec<String> = changed.iter().map(|c| details(c)).collect();
+    let footer_room = 400;
+    let budget = opts.limit.saturating_sub(footer_room);
+    let chars = |s: &str| s.chars().count();
+
+    let mut cut: Vec<String> = Vec::new();
+    // The table: all rows if they fit, else as many as fit.
+    let (mut tbl, mut hidden_rows) = table(&changed, changed.len());
+    if chars(&head) + chars(&tbl) > budget {
+        let mut rows = changed.len();
+        while rows > 0 && chars(&head) + chars(&table(&changed, rows).0) > budget {
+            rows = rows * 9 / 10;
+        }
+        let t = table(&changed, rows);
+        tbl = t.0;
+        hidden_rows = t.1;
+    }
+    if hidden_rows > 0 {
+        cut.push(format!("{hidden_rows} rows of the table"));
+    }
+    let mut used = chars(&head) + chars(&tbl);
+    let drift_part = if !drift.is_empty() && used + chars(&drift) <= budget {
+        used += chars(&drift);
+        drift
+    } else {
+        if !drift.is_empty() {
+            cut.push("the drift details".into());
+        }
+        String::new()
+    };
+    let graph_part = if !graph.is_empty() && used + chars(&graph) <= budget {
+        used += chars(&graph);
+        graph
+    } else {
+        if !graph.is_empty() {
+            cut.push("the graph".into());
+        }
+        String::new()
+    };
+    let mut details_part = String::new();
+    let mut details_cut = 0;
+    for d in &all_details {
+        if used + chars(d) <= budget {
+            used += chars(d);
+            details_part.push_str(d);
+        } else {
+            details_cut += 1;
+        }
+    }
+    if details_cut > 0 {
+        cut.insert(0, format!("details of {details_cut} change{}", if details_cut == 1 { "" } else { "s" }));
+    }
+
+    let mut out = head;
+    out.push('\n');
+    if !changed.is_empty() {
+        out.push_str(&tbl);
+        out.push('\n');
+    }
+    out.push_str(&drift_part);
+    if !graph_part.is_empty() {
+        out.push_str(&graph_part);
+        out.push('\n');
+    }
+    out.push_str(&details_part);
+    if !cut.is_empty() {
+        let _ = writeln!(out, "_Cut to stay under GitHub's {} character limit: {}. Run `baton plan` for the whole plan._", opts.limit, cut.join(", "));
+    }
+    out
+}
