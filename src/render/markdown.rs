@@ -113,6 +113,7 @@ fn inline(v: &Value) -> String {
     match v {
         Value::String(s) => format!("{s:?}"),
         Value::Unknown => UNKNOWN_TEXT.to_string(),
+        Value::Sensitive(inner) if inner.is_unknown() => "(sensitive, known after apply)".to_string(),
         Value::Sensitive(_) => SENSITIVE_TEXT.to_string(),
         other => other.to_json_redacted().to_string(),
     }
@@ -263,11 +264,13 @@ pub fn render(plan: &Plan, opts: &MarkdownOptions) -> String {
     // The table: all rows if they fit, else as many as fit.
     let (mut tbl, mut hidden_rows) = table(&changed, changed.len());
     if chars(&head) + chars(&tbl) > budget {
-        let mut rows = changed.len();
-        while rows > 0 && chars(&head) + chars(&table(&changed, rows).0) > budget {
-            rows = rows * 9 / 10;
+        // The most rows that fit (binary search; each row costs about the same).
+        let (mut lo, mut hi) = (0usize, changed.len());
+        while lo < hi {
+            let mid = (lo + hi).div_ceil(2);
+            if chars(&head) + chars(&table(&changed, mid).0) <= budget { lo = mid } else { hi = mid - 1 }
         }
-        let t = table(&changed, rows);
+        let t = table(&changed, lo);
         tbl = t.0;
         hidden_rows = t.1;
     }
@@ -296,7 +299,8 @@ pub fn render(plan: &Plan, opts: &MarkdownOptions) -> String {
     let mut details_part = String::new();
     let mut details_cut = 0;
     for d in &all_details {
-        if used + chars(d) <= budget {
+        // When not even the table fits, no detail is worth a row of it.
+        if hidden_rows == 0 && used + chars(d) <= budget {
             used += chars(d);
             details_part.push_str(d);
         } else {

@@ -7,6 +7,9 @@ pub mod markdown;
 pub mod plan;
 pub mod validate;
 
+#[cfg(test)]
+mod tests;
+
 /// Whether output may use colour.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Color {

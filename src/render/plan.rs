@@ -136,6 +136,7 @@ fn inline(v: &Value) -> String {
     match v {
         Value::String(s) => format!("{s:?}"),
         Value::Unknown => UNKNOWN_TEXT.to_string(),
+        Value::Sensitive(inner) if inner.is_unknown() => "(sensitive, known after apply)".to_string(),
         Value::Sensitive(_) => SENSITIVE_TEXT.to_string(),
         other => other.to_json_redacted().to_string(),
     }
