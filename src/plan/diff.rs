@@ -428,6 +428,12 @@ fn decide(input: DecideInput<'_>) -> Change {
                 }
             }
         }
+        // Computed attributes the provider recomputes on update are known after apply.
+        for a in &schema.attributes {
+            if a.presence == Presence::Computed && a.volatile {
+                after.insert(a.name.to_string(), Value::Unknown);
+            }
+        }
         let reason = if by_drift {
             Reason::Drift
         } else {

@@ -62,7 +62,8 @@ fn file_schema() -> KindSchema {
                 "content_sha256",
                 AttrType::String,
                 "SHA-256 of the content, hex.",
-            ),
+            )
+            .volatile(),
         ],
         create_before_destroy: false,
     }

@@ -5,6 +5,7 @@
 //! Providers receive attributes with secrets revealed and return plain values; the engine
 //! marks sensitive attributes from the schema. Errors are typed and never include secrets.
 
+pub mod data;
 pub mod local;
 pub mod random;
 pub mod retry;
@@ -90,6 +91,9 @@ pub struct AttrSchema {
     pub force_new: bool,
     /// A secret.
     pub sensitive: bool,
+    /// A computed attribute the provider computes again on every update (so a plan
+    /// shows it as known after apply), rather than one fixed at create.
+    pub volatile: bool,
     /// The value used when an optional attribute is not set.
     pub default: Option<fn() -> Value>,
     /// What it is.
@@ -109,6 +113,7 @@ impl AttrSchema {
             presence: Presence::Required,
             force_new: false,
             sensitive: false,
+            volatile: false,
             default: None,
             description,
         }
@@ -125,6 +130,7 @@ impl AttrSchema {
             presence: Presence::Optional,
             force_new: false,
             sensitive: false,
+            volatile: false,
             default: None,
             description,
         }
@@ -141,6 +147,7 @@ impl AttrSchema {
             presence: Presence::Computed,
             force_new: false,
             sensitive: false,
+            volatile: false,
             default: None,
             description,
         }
@@ -148,6 +155,11 @@ impl AttrSchema {
     /// Marks it force-new.
     pub const fn force_new(mut self) -> AttrSchema {
         self.force_new = true;
+        self
+    }
+    /// Marks a computed attribute as recomputed on every update.
+    pub const fn volatile(mut self) -> AttrSchema {
+        self.volatile = true;
         self
     }
     /// Marks it sensitive.
@@ -266,6 +278,7 @@ impl Registry {
         let empty = Attrs::new();
         let _config = |name: &str| configs.get(name).unwrap_or(&empty);
         let providers: Vec<Arc<dyn Provider>> = vec![
+            Arc::new(data::DataProvider),
             Arc::new(random::RandomProvider),
             Arc::new(local::LocalProvider::new(root)),
             Arc::new(time::TimeProvider),
