@@ -5,9 +5,12 @@
 //! Providers receive attributes with secrets revealed and return plain values; the engine
 //! marks sensitive attributes from the schema. Errors are typed and never include secrets.
 
+pub mod amqp;
 pub mod local;
 pub mod random;
+pub mod redis;
 pub mod retry;
+pub mod server;
 pub mod target;
 pub mod time;
 
