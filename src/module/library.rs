@@ -8,24 +8,15 @@ use crate::diag::{Diagnostic, Sources};
 use crate::provider::Registry;
 
 /// Path under `modules/` and text of every built-in module.
+#[rustfmt::skip]
 pub const BUILTIN: &[(&str, &str)] = &[
+    ("amqp/local.hcl", include_str!("../../modules/amqp/local.hcl")),
     ("dns/local.hcl", include_str!("../../modules/dns/local.hcl")),
-    (
-        "environment/local.hcl",
-        include_str!("../../modules/environment/local.hcl"),
-    ),
-    (
-        "route/local.hcl",
-        include_str!("../../modules/route/local.hcl"),
-    ),
-    (
-        "service-port/local.hcl",
-        include_str!("../../modules/service-port/local.hcl"),
-    ),
-    (
-        "volume/local.hcl",
-        include_str!("../../modules/volume/local.hcl"),
-    ),
+    ("environment/local.hcl", include_str!("../../modules/environment/local.hcl")),
+    ("redis/local.hcl", include_str!("../../modules/redis/local.hcl")),
+    ("route/local.hcl", include_str!("../../modules/route/local.hcl")),
+    ("service-port/local.hcl", include_str!("../../modules/service-port/local.hcl")),
+    ("volume/local.hcl", include_str!("../../modules/volume/local.hcl")),
 ];
 
 /// Loads the built-in modules.

@@ -5,10 +5,13 @@
 //! Providers receive attributes with secrets revealed and return plain values; the engine
 //! marks sensitive attributes from the schema. Errors are typed and never include secrets.
 
+pub mod amqp;
 pub mod data;
 pub mod local;
 pub mod random;
+pub mod redis;
 pub mod retry;
+pub mod server;
 pub mod target;
 pub mod time;
 
@@ -276,9 +279,11 @@ impl Registry {
     /// The built-in providers, configured from the environment's `provider` blocks.
     pub fn new(root: &std::path::Path, configs: &ProviderConfigs) -> Registry {
         let empty = Attrs::new();
-        let _config = |name: &str| configs.get(name).unwrap_or(&empty);
+        let config = |name: &str| configs.get(name).unwrap_or(&empty);
         let providers: Vec<Arc<dyn Provider>> = vec![
+            Arc::new(amqp::AmqpProvider::new(config("amqp"))),
             Arc::new(data::DataProvider),
+            Arc::new(redis::RedisProvider::new(config("redis"))),
             Arc::new(random::RandomProvider),
             Arc::new(local::LocalProvider::new(root)),
             Arc::new(time::TimeProvider),
