@@ -87,13 +87,7 @@ impl Context<'_> {
     }
 
     fn provider_vars(&self) -> Value {
-        Value::Map(
-            self.env
-                .providers
-                .iter()
-                .map(|(k, v)| (k.clone(), Value::Map(v.clone())))
-                .collect(),
-        )
+        self.registry.vars()
     }
 
     /// The scope of expressions in a uid's module.

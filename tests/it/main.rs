@@ -4,5 +4,6 @@ mod crash;
 mod engine;
 mod overrides;
 mod state;
+mod servers;
 mod support;
 mod validate;
