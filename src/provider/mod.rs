@@ -6,8 +6,11 @@
 //! marks sensitive attributes from the schema. Errors are typed and never include secrets.
 
 pub mod local;
+pub mod mysql;
+pub mod postgres;
 pub mod random;
 pub mod retry;
+mod sql;
 pub mod target;
 pub mod time;
 
