@@ -13,6 +13,8 @@ pub const BUILTIN: &[(&str, &str)] = &[
     ("amqp/local.hcl", include_str!("../../modules/amqp/local.hcl")),
     ("dns/local.hcl", include_str!("../../modules/dns/local.hcl")),
     ("environment/local.hcl", include_str!("../../modules/environment/local.hcl")),
+    ("mysql/local.hcl", include_str!("../../modules/mysql/local.hcl")),
+    ("postgres/local.hcl", include_str!("../../modules/postgres/local.hcl")),
     ("redis/local.hcl", include_str!("../../modules/redis/local.hcl")),
     ("route/local.hcl", include_str!("../../modules/route/local.hcl")),
     ("service-port/local.hcl", include_str!("../../modules/service-port/local.hcl")),

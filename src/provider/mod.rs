@@ -8,10 +8,13 @@
 pub mod amqp;
 pub mod data;
 pub mod local;
+pub mod mysql;
+pub mod postgres;
 pub mod random;
 pub mod redis;
 pub mod retry;
 pub mod server;
+mod sql;
 pub mod target;
 pub mod time;
 
@@ -283,6 +286,8 @@ impl Registry {
         let providers: Vec<Arc<dyn Provider>> = vec![
             Arc::new(amqp::AmqpProvider::new(config("amqp"))),
             Arc::new(data::DataProvider),
+            Arc::new(mysql::MysqlProvider::new(config("mysql"))),
+            Arc::new(postgres::PostgresProvider::new(config("postgres"))),
             Arc::new(redis::RedisProvider::new(config("redis"))),
             Arc::new(random::RandomProvider),
             Arc::new(local::LocalProvider::new(root)),

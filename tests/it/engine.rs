@@ -327,6 +327,7 @@ fn bad_module_input_is_a_located_error_and_touches_no_state() {
 
 #[test]
 fn a_resource_no_module_provisions_names_its_uid_and_the_types() {
+    // (and suggests the closest type)
     let sb = Sandbox::new();
     sb.write(
         "score.yaml",
@@ -342,7 +343,7 @@ fn a_resource_no_module_provisions_names_its_uid_and_the_types() {
     );
     assert!(
         run.stderr
-            .contains("types available in `local`: dns, environment, route, service-port, volume"),
+            .contains("types available in `local`: amqp, dns, environment, mysql, postgres, redis, route, service-port, volume"),
         "{}",
         run.stderr
     );

@@ -5,5 +5,6 @@ mod engine;
 mod overrides;
 mod state;
 mod servers;
+mod outage;
 mod support;
 mod validate;

@@ -1,0 +1,322 @@
+//! `postgres`: roles, databases and grants on a PostgreSQL server.
+//!
+//! The provider connects lazily (never in `new`), keeps one client per database (schema
+//! grants must be made while connected to their database) and reconnects when a client
+//! is closed. Every statement that names something is built by the server itself with
+//! `format('… %I … %L', …)` from a constant template, so names and literals are quoted
+//! by PostgreSQL's own rules; passwords are hashed here (SCRAM-SHA-256) and only the
+//! verifier is sent, so no cleartext password reaches the server's logs.
+//!
+//! Connection faults and "server starting / shutting down" are `Transient` and retried
+//! with backoff; other errors name the object and carry the server's message, with
+//! secrets removed.
+
+mod database;
+mod grant;
+mod role;
+#[cfg(test)]
+mod tests;
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio_postgres::{Client, NoTls};
+
+use super::retry::{Backoff, retry};
+use super::sql::{redact, redact_url};
+use super::{Attrs, KindSchema, Provider, ProviderError};
+use crate::value::Value;
+
+/// The server used when `provider "postgres" { url = … }` is not given.
+pub const DEFAULT_URL: &str = "postgres://postgres@127.0.0.1:5432/postgres";
+
+/// How long one connection attempt may take before it counts as a transient fault.
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// The `postgres` provider.
+pub struct PostgresProvider {
+    /// The parsed URL, or why it does not parse (reported on first use, not in `new`).
+    config: Result<tokio_postgres::Config, String>,
+    /// The URL without its password, for messages.
+    shown_url: String,
+    /// The password of the URL, removed from every message.
+    url_password: Option<String>,
+    /// Connected clients by database name (`None`: the URL's database).
+    clients: tokio::sync::Mutex<HashMap<Option<String>, Arc<Client>>>,
+    /// Serialises GRANT/REVOKE: concurrent ACL changes on one object fail with "tuple
+    /// concurrently updated" in PostgreSQL.
+    acl_lock: tokio::sync::Mutex<()>,
+    /// How transient faults are retried.
+    backoff: Backoff,
+}
+
+impl PostgresProvider {
+    /// A provider for the server of `config.url` (or [`DEFAULT_URL`]); does not connect.
+    pub fn new(config: &Attrs) -> PostgresProvider {
+        let url = config
+            .get("url")
+            .and_then(Value::as_str)
+            .unwrap_or(DEFAULT_URL)
+            .to_string();
+        let shown_url = redact_url(&url);
+        let parsed = url
+            .parse::<tokio_postgres::Config>()
+            .map_err(|e| format!("invalid `url` {shown_url:?} for provider postgres: {e}"));
+        let url_password = parsed
+            .as_ref()
+            .ok()
+            .and_then(|c| c.get_password())
+            .map(|p| String::from_utf8_lossy(p).into_owned());
+        PostgresProvider {
+            config: parsed,
+            shown_url,
+            url_password,
+            clients: tokio::sync::Mutex::new(HashMap::new()),
+            acl_lock: tokio::sync::Mutex::new(()),
+            backoff: Backoff::from_env(),
+        }
+    }
+
+    /// A connected client for `database` (`None`: the URL's), connecting if needed.
+    async fn client(&self, database: Option<&str>) -> Result<Arc<Client>, ProviderError> {
+        let base = self
+            .config
+            .as_ref()
+            .map_err(|e| ProviderError::Invalid(e.clone()))?;
+        let key = database.map(str::to_string);
+        let mut clients = self.clients.lock().await;
+        if let Some(c) = clients.get(&key)
+            && !c.is_closed()
+        {
+            return Ok(c.clone());
+        }
+        let mut cfg = base.clone();
+        if let Some(db) = database {
+            cfg.dbname(db);
+        }
+        if cfg.get_connect_timeout().is_none() {
+            cfg.connect_timeout(CONNECT_TIMEOUT);
+        }
+        let target = match database {
+            Some(db) => format!("database {db:?} at {}", self.shown_url),
+            None => self.shown_url.clone(),
+        };
+        let (client, connection) = cfg.connect(NoTls).await.map_err(|e| {
+            self.error(&format!("cannot connect to PostgreSQL ({target})"), &e, &[])
+        })?;
+        // The connection future drives the socket; it ends when the client is dropped or
+        // the server goes away (then `is_closed` makes the next call reconnect).
+        tokio::spawn(async move {
+            let _ = connection.await;
+        });
+        let client = Arc::new(client);
+        clients.insert(key, client.clone());
+        Ok(client)
+    }
+
+    /// Drops the cached client of `database` (before dropping that database: PostgreSQL
+    /// refuses to drop a database someone is connected to, including us).
+    async fn forget(&self, database: &str) {
+        self.clients
+            .lock()
+            .await
+            .remove(&Some(database.to_string()));
+    }
+
+    /// A provider error for a failed call about `what`, classified as transient or not,
+    /// with `secrets` (and the URL's password) removed from the message.
+    fn error(&self, what: &str, e: &tokio_postgres::Error, secrets: &[&str]) -> ProviderError {
+        let mut all: Vec<&str> = secrets.to_vec();
+        if let Some(p) = &self.url_password {
+            all.push(p);
+        }
+        let msg = redact(&format!("{what}: {}", describe(e)), &all);
+        if is_transient(e) {
+            ProviderError::Transient(msg)
+        } else {
+            ProviderError::Failed(msg)
+        }
+    }
+}
+
+/// The server's message (with detail and hint) or the client's description of a fault.
+fn describe(e: &tokio_postgres::Error) -> String {
+    match e.as_db_error() {
+        Some(db) => {
+            let mut s = format!("{} (SQLSTATE {})", db.message(), db.code().code());
+            if let Some(d) = db.detail() {
+                s.push_str(&format!("; {d}"));
+            }
+            if let Some(h) = db.hint() {
+                s.push_str(&format!("; hint: {h}"));
+            }
+            s
+        }
+        None => {
+            // The client's own text is generic ("error connecting to server"); the cause
+            // (e.g. "Connection refused") is in the source chain.
+            let mut s = e.to_string();
+            let mut source = std::error::Error::source(e);
+            while let Some(cause) = source {
+                let c = cause.to_string();
+                if !s.contains(&c) {
+                    s.push_str(&format!(": {c}"));
+                }
+                source = cause.source();
+            }
+            s
+        }
+    }
+}
+
+/// Whether a fault may go away by itself: lost or refused connections, a server that is
+/// starting or shutting down, too many connections, lock conflicts between concurrent
+/// changes, a database still in use while its sessions end.
+fn is_transient(e: &tokio_postgres::Error) -> bool {
+    if let Some(code) = e.code() {
+        let c = code.code();
+        return c.starts_with("08")
+            || matches!(
+                c,
+                "57P01" | "57P02" | "57P03" | "53300" | "40001" | "40P01" | "55006" | "55P03"
+            )
+            || (c == "XX000"
+                && e.as_db_error()
+                    .is_some_and(|d| d.message().contains("concurrently updated")));
+    }
+    if e.is_closed() {
+        return true;
+    }
+    // Connection refused, reset, timed out: an I/O error somewhere in the chain.
+    let mut source = std::error::Error::source(e);
+    while let Some(s) = source {
+        if s.is::<std::io::Error>() {
+            return true;
+        }
+        source = s.source();
+    }
+    e.to_string().contains("timeout")
+}
+
+/// The SQLSTATE of an error, if the server sent one.
+fn sqlstate(e: &tokio_postgres::Error) -> Option<&str> {
+    e.code().map(|c| c.code())
+}
+
+/// Runs a DDL statement that the server builds from `template` (constant text with
+/// `%I` identifiers, `%L` literals and `%s` numbers) and `args`. Executed with the
+/// extended protocol, which accepts exactly one statement.
+async fn ddl(client: &Client, template: &str, args: &[&str]) -> Result<(), tokio_postgres::Error> {
+    let args: Vec<&str> = args.to_vec();
+    let row = client
+        .query_one(
+            "SELECT format($1::text, VARIADIC $2::text[])",
+            &[&template, &args],
+        )
+        .await?;
+    let statement: String = row.get(0);
+    client.execute(statement.as_str(), &[]).await?;
+    Ok(())
+}
+
+/// Checks a name PostgreSQL stores as an identifier (`name` type): not empty, no NUL,
+/// at most 63 bytes (longer names would be silently truncated by the server).
+fn check_identifier(what: &str, name: &str) -> Result<(), ProviderError> {
+    if name.is_empty() {
+        return Err(ProviderError::Invalid(format!("{what} name is empty")));
+    }
+    if name.contains('\0') {
+        return Err(ProviderError::Invalid(format!(
+            "{what} name {name:?} contains a NUL character"
+        )));
+    }
+    if name.len() > 63 {
+        return Err(ProviderError::Invalid(format!(
+            "{what} name {name:?} is longer than 63 bytes (PostgreSQL would truncate it)"
+        )));
+    }
+    Ok(())
+}
+
+#[async_trait::async_trait]
+impl Provider for PostgresProvider {
+    fn name(&self) -> &'static str {
+        "postgres"
+    }
+
+    fn kinds(&self) -> Vec<KindSchema> {
+        vec![role::schema(), database::schema(), grant::schema()]
+    }
+
+    fn vars(&self) -> BTreeMap<String, Value> {
+        let mut vars = BTreeMap::new();
+        let Ok(cfg) = &self.config else {
+            return vars;
+        };
+        if let Some(host) = cfg.get_hosts().first() {
+            let host = match host {
+                tokio_postgres::config::Host::Tcp(h) => h.clone(),
+                tokio_postgres::config::Host::Unix(p) => p.display().to_string(),
+            };
+            vars.insert("host".into(), Value::string(host));
+        }
+        let port = cfg.get_ports().first().copied().unwrap_or(5432);
+        vars.insert("port".into(), Value::int(port.into()));
+        if let Some(user) = cfg.get_user() {
+            vars.insert("username".into(), Value::string(user));
+        }
+        if let Some(p) = &self.url_password {
+            vars.insert(
+                "password".into(),
+                Value::sensitive(Value::string(p.clone())),
+            );
+        }
+        vars
+    }
+
+    async fn read(&self, kind: &str, prior: &Attrs) -> Result<Option<Attrs>, ProviderError> {
+        match kind {
+            "postgres_role" => retry(self.backoff, || role::read(self, prior)).await,
+            "postgres_database" => retry(self.backoff, || database::read(self, prior)).await,
+            "postgres_grant" => retry(self.backoff, || grant::read(self, prior)).await,
+            other => Err(unknown(other)),
+        }
+    }
+
+    async fn create(&self, kind: &str, config: &Attrs) -> Result<Attrs, ProviderError> {
+        match kind {
+            "postgres_role" => retry(self.backoff, || role::create(self, config)).await,
+            "postgres_database" => retry(self.backoff, || database::create(self, config)).await,
+            "postgres_grant" => retry(self.backoff, || grant::apply(self, config)).await,
+            other => Err(unknown(other)),
+        }
+    }
+
+    async fn update(
+        &self,
+        kind: &str,
+        prior: &Attrs,
+        config: &Attrs,
+    ) -> Result<Attrs, ProviderError> {
+        match kind {
+            "postgres_role" => retry(self.backoff, || role::update(self, prior, config)).await,
+            "postgres_database" => retry(self.backoff, || database::update(self, config)).await,
+            "postgres_grant" => retry(self.backoff, || grant::apply(self, config)).await,
+            other => Err(unknown(other)),
+        }
+    }
+
+    async fn delete(&self, kind: &str, prior: &Attrs) -> Result<(), ProviderError> {
+        match kind {
+            "postgres_role" => retry(self.backoff, || role::delete(self, prior)).await,
+            "postgres_database" => retry(self.backoff, || database::delete(self, prior)).await,
+            "postgres_grant" => retry(self.backoff, || grant::delete(self, prior)).await,
+            other => Err(unknown(other)),
+        }
+    }
+}
+
+fn unknown(kind: &str) -> ProviderError {
+    ProviderError::Invalid(format!("provider postgres has no kind {kind}"))
+}
