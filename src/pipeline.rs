@@ -284,13 +284,20 @@ pub async fn plan(
 ) -> Result<Planned, Vec<Diagnostic>> {
     let refreshed: Refreshed = if refresh {
         let targets = opts.targets.clone();
+        // Read only what the plan can touch: the targets, and the objects of the named
+        // workloads (plus the shared resources they use) when -f narrows the project.
+        let desired: std::collections::BTreeSet<String> = prepared.graph.index.keys().cloned().collect();
+        let scope = opts.clone();
+        let uids: std::collections::BTreeMap<String, String> = state.objects.values().map(|o| (o.address.clone(), o.uid.clone())).collect();
         let only = move |addr: &str| {
-            targets.is_empty()
+            let targeted = targets.is_empty()
                 || targets.iter().any(|t| {
                     addr == t
                         || addr.starts_with(&format!("{t}/"))
                         || addr == format!("workload.{t}")
-                })
+                });
+            let uid = uids.get(addr).map(String::as_str).unwrap_or("");
+            targeted && (scope.workloads.is_none() || desired.contains(addr) || scope.in_scope(addr, uid))
         };
         refresh::refresh(state, &prepared.registry, parallelism, Some(&only)).await?
     } else {

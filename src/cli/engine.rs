@@ -32,6 +32,19 @@ pub struct RunOptions {
     pub plan: PlanOptions,
     /// Provider-call limit.
     pub parallelism: usize,
+    /// Score files were named with `-f`: the run covers only their workloads.
+    pub narrowed: bool,
+}
+
+impl RunOptions {
+    /// The plan options, scoped to the loaded workloads when `-f` narrowed the run.
+    fn plan_options(&self, prepared: &Prepared) -> PlanOptions {
+        let mut p = self.plan.clone();
+        if self.narrowed {
+            p.workloads = Some(prepared.project.workloads.iter().map(|w| w.workload.name().to_string()).collect());
+        }
+        p
+    }
 }
 
 /// Prints diagnostics of a failed preparation and returns the failure outcome.
@@ -136,12 +149,12 @@ pub fn plan(
         if opts.refresh {
             locked(&mut store, "plan", async |s: &mut SqliteStore| {
                 let state = s.load()?;
-                Ok(pipeline::plan(&prepared, &state, true, opts.parallelism, &opts.plan).await)
+                Ok(pipeline::plan(&prepared, &state, true, opts.parallelism, &opts.plan_options(&prepared)).await)
             })
             .await
         } else {
             let state = store.load()?;
-            Ok(pipeline::plan(&prepared, &state, false, opts.parallelism, &opts.plan).await)
+            Ok(pipeline::plan(&prepared, &state, false, opts.parallelism, &opts.plan_options(&prepared)).await)
         }
     })?;
     let planned = match planned {
@@ -162,7 +175,7 @@ pub fn plan(
         crate::plan::file::write(
             path,
             plan,
-            &opts.plan,
+            &opts.plan_options(&prepared),
             &render::plan::text(plan, render::Color::Never),
         )?;
         if format == PlanFormat::Text {
@@ -215,7 +228,7 @@ pub fn apply(
     };
     let outcome = rt.block_on(locked(&mut store, operation, async |store: &mut SqliteStore| {
         let state = store.load()?;
-        let mut plan_opts = opts.plan.clone();
+        let mut plan_opts = opts.plan_options(&prepared);
         if let Some(saved) = &saved {
             if saved.lineage != state.lineage || saved.serial != state.serial {
                 anyhow::bail!(

@@ -261,7 +261,9 @@ impl PlanFlags {
                 destroy,
                 targets: self.target.clone(),
                 replace: self.replace.clone(),
+                workloads: None,
             },
+            narrowed: !self.score.files.is_empty(),
             parallelism: self.parallelism.max(1),
         }
     }

@@ -23,6 +23,25 @@ pub struct PlanOptions {
     pub targets: Vec<String>,
     /// Replace these addresses even if unchanged.
     pub replace: Vec<String>,
+    /// Only the objects of these workloads (set when Score files are named with `-f`):
+    /// objects of other workloads, and shared resources, are neither read nor deleted.
+    pub workloads: Option<Vec<String>>,
+}
+
+impl PlanOptions {
+    /// Whether the object at `address` of Score uid `uid` is within the workloads in scope.
+    pub fn in_scope(&self, address: &str, uid: &str) -> bool {
+        let Some(ws) = &self.workloads else { return true };
+        if let Some(w) = address.strip_prefix("workload.") {
+            return ws.iter().any(|x| x == w);
+        }
+        match crate::addr::Uid::parse(uid).map(|u| u.scope) {
+            Some(crate::addr::UidScope::Workload { workload, .. }) => ws.iter().any(|x| *x == workload),
+            // Shared resources belong to every workload that names them: only a run over
+            // the whole project may delete one.
+            _ => false,
+        }
+    }
 }
 
 /// The result of planning: the plan, and the values it computed (for `output`).
@@ -175,7 +194,7 @@ pub fn plan(
     let doomed: Vec<&Object> = stored
         .objects
         .values()
-        .filter(|o| !desired_addresses.contains(&o.address) && targeted_delete(&o.address))
+        .filter(|o| !desired_addresses.contains(&o.address) && targeted_delete(&o.address) && opts.in_scope(&o.address, &o.uid))
         .collect();
     for o in reverse_dependency_order(&doomed) {
         let before = refreshed.get(&o.address).unwrap_or(o);

@@ -38,7 +38,7 @@ pub fn write(path: &Path, plan: &Plan, opts: &PlanOptions, text: &str) -> anyhow
         "environment": plan.environment,
         "lineage": plan.lineage,
         "serial": plan.serial,
-        "options": { "destroy": opts.destroy, "targets": opts.targets, "replace": opts.replace },
+        "options": { "destroy": opts.destroy, "targets": opts.targets, "replace": opts.replace, "workloads": opts.workloads },
         "plan": crate::render::plan::json(plan),
         "text": text,
         "markdown": crate::render::markdown::render(plan, &Default::default()),
@@ -77,6 +77,7 @@ pub fn read(path: &Path) -> anyhow::Result<Saved> {
             destroy: doc["options"]["destroy"].as_bool().unwrap_or(false),
             targets: strings(&doc["options"]["targets"]),
             replace: strings(&doc["options"]["replace"]),
+            workloads: doc["options"]["workloads"].as_array().map(|a| a.iter().filter_map(|x| x.as_str().map(str::to_string)).collect()),
         },
         plan: doc["plan"].clone(),
     })

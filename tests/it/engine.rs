@@ -525,3 +525,19 @@ resource "local_file" "second" {
         run.stdout
     );
 }
+
+#[test]
+fn naming_score_files_narrows_the_run_to_their_workloads() {
+    let sb = hello();
+    apply(&sb);
+    // Only the worker's file: the web workload's objects are out of scope, not deleted.
+    let plan = plan_json(&sb, &["-f", "worker.score.yaml"]);
+    assert_eq!(changed(&plan), vec![], "{plan}");
+    sb.write("worker.score.yaml", &sb.read("worker.score.yaml").replace("busybox:1.36", "busybox:1.37"));
+    let plan = plan_json(&sb, &["-f", "worker.score.yaml"]);
+    assert_eq!(changed(&plan), vec![("update".to_string(), "workload.worker".to_string(), "changed".to_string())]);
+    let run = sb.run(&["apply", "--auto-approve", "-f", "worker.score.yaml"]);
+    assert_eq!(run.code, 0, "{}", run.transcript());
+    // The whole project still sees everything in place.
+    assert_eq!(sb.run(&["plan", "--detailed-exitcode"]).code, 0);
+}
