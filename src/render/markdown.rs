@@ -49,7 +49,25 @@ fn icon(a: Action) -> &'static str {
 pub fn why(c: &Change) -> String {
     match &c.reason {
         Reason::New => "new".into(),
-        Reason::Changed(attrs) => format!("changed: {}", attrs.iter().map(|a| format!("`{a}`")).collect::<Vec<_>>().join(", ")),
+        Reason::Changed(attrs) => {
+            let parts: Vec<String> = attrs
+                .iter()
+                .map(|a| {
+                    // For maps (manifest files), say which entries changed.
+                    let b = c.before.as_ref().and_then(|x| x.get(a)).and_then(Value::as_map);
+                    let n = c.after.as_ref().and_then(|x| x.get(a)).and_then(Value::as_map);
+                    match (b, n) {
+                        (Some(b), Some(n)) if !c.after.as_ref().and_then(|x| x.get(a)).is_some_and(Value::is_sensitive) => {
+                            let keys: BTreeSet<&String> = b.keys().chain(n.keys()).collect();
+                            let changed: Vec<&str> = keys.into_iter().filter(|k| crate::plan::diff::differs(b.get(*k), n.get(*k))).map(String::as_str).collect();
+                            format!("`{a}` ({})", changed.join(", "))
+                        }
+                        _ => format!("`{a}`"),
+                    }
+                })
+                .collect();
+            format!("changed: {}", parts.join(", "))
+        }
         Reason::ForceNew(a) => format!("force-new attribute `{a}` changed"),
         Reason::Drift => "drift correction".into(),
         Reason::Tainted => "an earlier create did not finish".into(),

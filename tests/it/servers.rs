@@ -173,6 +173,17 @@ fn the_shop_example_provisions_exactly_what_its_workloads_need() {
     assert_eq!(String::from_utf8_lossy(&login.stdout).trim(), db, "{}", String::from_utf8_lossy(&login.stderr));
 
     assert_eq!(sb.run(&["plan", "--detailed-exitcode"]).code, 0);
+
+    // A changed param: the Markdown's first screen says what changes and why, before
+    // any <details>.
+    sb.write("storefront.score.yaml", &sb.read("storefront.score.yaml").replace("port: 8080\n", "port: 9090\n"));
+    let md = sb.run(&["plan", "--format", "markdown"]);
+    assert_eq!(md.code, 0, "{}", md.transcript());
+    let first_screen: String = md.stdout.split("<details>").next().unwrap().to_string();
+    assert!(first_screen.starts_with("### 📋 baton plan `local`: 0 to add, 1 to change, 0 to replace, 0 to destroy"), "{first_screen}");
+    assert!(first_screen.contains(&format!("| 🟡 | update | `workload.storefront-{suffix}` |  | storefront-{suffix} | changed: `files` (storefront-{suffix}.yaml) |")), "{first_screen}");
+    assert!(first_screen.lines().count() < 40, "{first_screen}");
+
     assert_eq!(sb.run(&["destroy", "--auto-approve"]).code, 0);
     assert_eq!(psql(&format!("SELECT count(*) FROM pg_roles WHERE rolname LIKE '%{suffix}%'")), "0");
     assert!(!redis(&["ACL", "USERS"]).contains(&suffix));
