@@ -269,8 +269,9 @@ impl Prepared {
 
 /// Opens an environment's state store.
 pub fn open_state(root: &Path, env: &Environment) -> Result<SqliteStore, StateError> {
+    let key = crate::state::crypto::StateKey::from_env().map_err(|why| StateError::Key { path: "(state key)".into(), why })?;
     match &env.state {
-        StateBackend::Sqlite(p) => SqliteStore::open(&root.join(p)),
+        StateBackend::Sqlite(p) => Ok(SqliteStore::open(&root.join(p))?.with_key(key)),
     }
 }
 

@@ -220,6 +220,12 @@ pub fn apply(
         );
     }
     let mut store = prepared.open_state()?;
+    if !store.has_key() {
+        eprintln!(
+            "warning: secrets are stored in clear in {}; set BATON_STATE_KEY to seal them (`baton state keygen` makes a key, `baton state rekey` seals what is there)",
+            store.path().display()
+        );
+    }
     let rt = runtime()?;
     let operation = if opts.plan.destroy {
         "destroy"

@@ -184,6 +184,10 @@ pub fn output(
 
 /// `baton state list|show|rm|history|unlock`.
 pub fn state(root: &Path, env: &str, cmd: &super::StateCommand) -> anyhow::Result<Outcome> {
+    if let super::StateCommand::Keygen = cmd {
+        println!("{}", crate::state::crypto::StateKey::generate());
+        return Ok(Outcome::Success);
+    }
     let mut store = open(root, env)?;
     match cmd {
         super::StateCommand::List => {
@@ -227,6 +231,19 @@ pub fn state(root: &Path, env: &str, cmd: &super::StateCommand) -> anyhow::Resul
                     "{:>4}  {}  {:<8} {}  ({})",
                     h.serial, h.at, h.action, h.address, h.who
                 );
+            }
+        }
+        super::StateCommand::Keygen => unreachable!("handled above"),
+        super::StateCommand::Rekey => {
+            let new = crate::state::crypto::StateKey::from_vars("BATON_NEW_STATE_KEY", "BATON_NEW_STATE_KEY_FILE").map_err(|e| anyhow::anyhow!(e))?;
+            let (lock, _) = store.lock("state rekey").map_err(|e| anyhow::anyhow!("{e}"))?;
+            let fingerprint = new.as_ref().map(|k| k.fingerprint().to_string());
+            let r = store.rekey(new);
+            store.unlock(&lock.id)?;
+            let n = r?;
+            match fingerprint {
+                Some(f) => println!("Re-sealed the secrets of {n} objects with key {f}. Use it from now on: BATON_STATE_KEY=<the new key>."),
+                None => println!("Stored the secrets of {n} objects in clear (no new key was given)."),
             }
         }
         super::StateCommand::Unlock { lock_id } => {

@@ -236,6 +236,11 @@ pub enum StateCommand {
         /// The lock id printed by the run that found it.
         lock_id: String,
     },
+    /// Print a new random state key (for BATON_STATE_KEY).
+    Keygen,
+    /// Re-seal every secret in the state with the key in BATON_NEW_STATE_KEY (or
+    /// BATON_NEW_STATE_KEY_FILE); with neither set, store them in clear.
+    Rekey,
 }
 
 /// `baton modules …`.

@@ -5,6 +5,7 @@
 //! Attributes are stored with secrets in them (providers need them back), so state
 //! files are created mode 0600; history rows hold redacted values only.
 
+pub mod crypto;
 pub mod migrate;
 pub mod sqlite;
 
@@ -162,6 +163,14 @@ pub enum StateError {
         /// The object.
         address: String,
         /// What was wrong.
+        why: String,
+    },
+    /// Sealed secrets cannot be opened (no key, wrong key, tampering).
+    #[error("state database {path}: {why}")]
+    Key {
+        /// Its path.
+        path: String,
+        /// What is wrong, naming the keys involved.
         why: String,
     },
     /// Filesystem trouble around the database.

@@ -9,6 +9,7 @@ use std::time::Duration;
 
 use rusqlite::{Connection, OptionalExtension, params};
 
+use super::crypto::{self, StateKey};
 use super::{
     HistoryEntry, Intent, LockInfo, Object, Record, State, StateError, migrate, redacted_json,
 };
@@ -18,6 +19,7 @@ use crate::value::Value;
 pub struct SqliteStore {
     conn: Connection,
     path: PathBuf,
+    key: Option<StateKey>,
 }
 
 impl SqliteStore {
@@ -52,6 +54,7 @@ impl SqliteStore {
         let mut store = SqliteStore {
             conn,
             path: path.to_path_buf(),
+            key: None,
         };
         migrate::migrate(&mut store.conn, &display)?;
         // WAL side files hold state data too.
@@ -60,6 +63,90 @@ impl SqliteStore {
             set_private(&side);
         }
         Ok(store)
+    }
+
+    /// Seals secrets with `key` from now on (and opens sealed ones with it).
+    pub fn with_key(mut self, key: Option<StateKey>) -> SqliteStore {
+        self.key = key;
+        self
+    }
+
+    /// Whether secrets are sealed.
+    pub fn has_key(&self) -> bool {
+        self.key.is_some()
+    }
+
+    fn key_error(&self, why: String) -> StateError {
+        StateError::Key { path: self.path.display().to_string(), why }
+    }
+
+    /// Replaces sealed values (at the top level of an object) with their plain values.
+    fn open_sealed(&self, j: serde_json::Value) -> Result<serde_json::Value, StateError> {
+        let open_one = |v: serde_json::Value| -> Result<serde_json::Value, StateError> {
+            if !crypto::is_sealed(&v) {
+                return Ok(v);
+            }
+            match &self.key {
+                Some(k) => k.open(&v).map_err(|e| self.key_error(e)),
+                None => Err(self.key_error(format!(
+                    "the state holds secrets sealed with key {}; set BATON_STATE_KEY (or BATON_STATE_KEY_FILE) to that key",
+                    crypto::sealed_with(&v).unwrap_or("?")
+                ))),
+            }
+        };
+        match j {
+            serde_json::Value::Object(m) if !crypto::is_sealed(&serde_json::Value::Object(m.clone())) => {
+                let mut out = serde_json::Map::new();
+                for (k, v) in m {
+                    out.insert(k, open_one(v)?);
+                }
+                Ok(serde_json::Value::Object(out))
+            }
+            other => open_one(other),
+        }
+    }
+
+    /// JSON of attributes, the sensitive ones sealed when a key is set.
+    fn seal_attributes(&self, attrs: &BTreeMap<String, Value>, sensitive: &[String]) -> String {
+        let plain = Value::Map(attrs.clone()).to_json_revealed().unwrap_or(serde_json::Value::Null);
+        let (Some(key), serde_json::Value::Object(m)) = (&self.key, &plain) else { return plain.to_string() };
+        let sealed: serde_json::Map<String, serde_json::Value> = m
+            .iter()
+            .map(|(k, v)| (k.clone(), if sensitive.contains(k) { key.seal(v) } else { v.clone() }))
+            .collect();
+        serde_json::Value::Object(sealed).to_string()
+    }
+
+    /// Re-seals every secret with `new` (or stores them in clear when `None`), in one
+    /// transaction. Returns how many objects were rewritten.
+    pub fn rekey(&mut self, new: Option<StateKey>) -> Result<usize, StateError> {
+        let state = self.load()?;
+        let old = self.key.take();
+        self.key = new;
+        let path = self.path.display().to_string();
+        let db = |source| StateError::Db { path: path.clone(), source };
+        let rows: Vec<(String, String)> = state.objects.values().map(|o| (o.address.clone(), self.seal_attributes(&o.attributes, &o.sensitive))).collect();
+        let intents: Vec<(String, String)> = state.intents.values().map(|i| (i.address.clone(), self.seal_planned(&i.planned))).collect();
+        let tx = self.conn.transaction().map_err(db)?;
+        for (address, attrs) in &rows {
+            tx.execute("UPDATE objects SET attributes = ?1 WHERE address = ?2", params![attrs, address]).map_err(db)?;
+        }
+        for (address, planned) in &intents {
+            tx.execute("UPDATE intents SET planned = ?1 WHERE address = ?2", params![planned, address]).map_err(db)?;
+        }
+        if let Err(e) = tx.commit() {
+            self.key = old;
+            return Err(db(e));
+        }
+        Ok(rows.len())
+    }
+
+    fn seal_planned(&self, planned: &BTreeMap<String, Value>) -> String {
+        let plain = Value::Map(planned.clone()).to_json_revealed().unwrap_or(serde_json::Value::Null);
+        match &self.key {
+            Some(k) => k.seal(&plain).to_string(),
+            None => plain.to_string(),
+        }
     }
 
     /// Where the database is.
@@ -126,6 +213,7 @@ impl SqliteStore {
             };
             let attrs: serde_json::Value =
                 serde_json::from_str(&attrs).map_err(|e| corrupt(e.to_string()))?;
+            let attrs = self.open_sealed(attrs)?;
             let attributes = match Value::from_json(&attrs) {
                 Value::Map(m) => m,
                 _ => return Err(corrupt("attributes are not an object".into())),
@@ -169,11 +257,12 @@ impl SqliteStore {
             .map_err(self.db())?;
         for row in rows {
             let (address, action, kind, planned, started_at) = row.map_err(self.db())?;
-            let planned = match serde_json::from_str::<serde_json::Value>(&planned)
-                .map(|j| Value::from_json(&j))
-            {
-                Ok(Value::Map(m)) => m,
-                _ => BTreeMap::new(),
+            let planned = match serde_json::from_str::<serde_json::Value>(&planned) {
+                Ok(j) => match Value::from_json(&self.open_sealed(j)?) {
+                    Value::Map(m) => m,
+                    _ => BTreeMap::new(),
+                },
+                Err(_) => BTreeMap::new(),
             };
             intents.insert(
                 address.clone(),
@@ -250,10 +339,7 @@ impl SqliteStore {
 
     /// Records that a provider call is about to start.
     pub fn begin_intent(&self, intent: &Intent) -> Result<(), StateError> {
-        let planned = Value::Map(intent.planned.clone())
-            .to_json_revealed()
-            .unwrap_or(serde_json::Value::Null)
-            .to_string();
+        let planned = self.seal_planned(&intent.planned);
         self.conn
             .execute(
                 "INSERT OR REPLACE INTO intents (address, action, kind, planned, started_at) VALUES (?1, ?2, ?3, ?4, ?5)",
@@ -280,6 +366,10 @@ impl SqliteStore {
             source,
         };
         let (user, host) = super::whoami();
+        let sealed_attrs = match record {
+            Record::Put(o) => Some(self.seal_attributes(&o.attributes, &o.sensitive)),
+            Record::Remove(_) => None,
+        };
         let tx = self.conn.transaction().map_err(db)?;
         let mut serial: u64 = tx
             .query_row("SELECT value FROM meta WHERE key = 'serial'", [], |r| {
@@ -320,10 +410,7 @@ impl SqliteStore {
         });
         let after_json = match record {
             Record::Put(o) => {
-                let attrs = Value::Map(o.attributes.clone())
-                    .to_json_revealed()
-                    .unwrap_or(serde_json::Value::Null)
-                    .to_string();
+                let attrs = sealed_attrs.clone().unwrap_or_default();
                 tx.execute(
                     "INSERT OR REPLACE INTO objects (address, kind, provider, uid, module, attributes, sensitive, dependencies, status, updated_serial)
                      VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
