@@ -82,6 +82,8 @@ pub async fn refresh(
                 .unwrap_or_default(),
             dependencies: Vec::new(),
             tainted: true,
+            protected: false,
+            triggers: None,
         };
         tasks.spawn(async move {
             let _permit = sem.acquire_owned().await;

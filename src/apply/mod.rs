@@ -176,6 +176,7 @@ pub async fn apply(
     // holding it, so progress shows exactly what is in flight.
     let (started_tx, mut started_rx) = tokio::sync::mpsc::unbounded_channel::<Event>();
     let mut bumped = false;
+    let mut final_triggers: BTreeMap<String, Option<serde_json::Value>> = BTreeMap::new();
     let mut interrupted = false;
     let ctrl_c = tokio::signal::ctrl_c();
     tokio::pin!(ctrl_c);
@@ -284,6 +285,12 @@ pub async fn apply(
                                     Ok(true)
                                 }
                                 action => {
+                                    if let NodeKind::Resource(uid, ri) = &node.kind {
+                                        // The replace_triggered_by values as applied (unknown at plan time when
+                                        // they come from objects made in this run).
+                                        let lc = ctx.eval_lifecycle(uid, *ri, &values).map_err(|d| d.summary)?;
+                                        final_triggers.insert(node.address.clone(), lc.triggers.flatten());
+                                    }
                                     let config = match &node.kind {
                                         NodeKind::Resource(uid, ri) => ctx
                                             .eval_resource(uid, *ri, &values)
@@ -400,6 +407,8 @@ pub async fn apply(
                             sensitive: sensitive_names(schema, &marked_config),
                             dependencies: change.depends_on.clone(),
                             tainted: false,
+                            protected: change.protected,
+                            triggers: final_triggers.remove(&address).unwrap_or_else(|| change.triggers.clone()),
                         };
                         values
                             .resources

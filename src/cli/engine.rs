@@ -86,6 +86,40 @@ fn print_plan_errors(errors: Vec<Diagnostic>, p: &Prepared, term: &Terminal) -> 
     Outcome::Failure
 }
 
+/// A failed plan in the requested format: JSON and Markdown on stdout as well, so a CI
+/// job that posts the plan posts the failure (diagnostics also go to stderr).
+fn report_plan_errors(errors: Vec<Diagnostic>, p: &Prepared, format: PlanFormat, term: &Terminal) -> Outcome {
+    let mut d = Diagnostics::new();
+    d.extend(errors.clone());
+    d.sort(&p.sources);
+    match format {
+        PlanFormat::Json => {
+            let doc = serde_json::json!({
+                "format_version": "1",
+                "environment": p.env.name,
+                "error": true,
+                "diagnostics": render::diagnostics::json(&d, &p.sources),
+            });
+            println!("{}", serde_json::to_string_pretty(&doc).unwrap_or_default());
+        }
+        PlanFormat::Markdown => {
+            let mut out = format!("### ❌ baton plan `{}` failed: nothing will change\n\n", p.env.name);
+            for x in d.iter().filter(|x| x.is_error()) {
+                out.push_str(&format!("- **{}**\n", x.summary));
+                for line in &x.detail {
+                    out.push_str(&format!("  {line}\n"));
+                }
+                if let Some(h) = &x.help {
+                    out.push_str(&format!("  _{h}_\n"));
+                }
+            }
+            print!("{out}");
+        }
+        PlanFormat::Text => {}
+    }
+    print_plan_errors(errors, p, term)
+}
+
 /// Runs `f` with the state locked for `operation`, always unlocking afterwards.
 async fn locked<T>(
     store: &mut SqliteStore,
@@ -159,7 +193,7 @@ pub fn plan(
     })?;
     let planned = match planned {
         Ok(p) => p,
-        Err(errors) => return Ok(print_plan_errors(errors, &prepared, term)),
+        Err(errors) => return Ok(report_plan_errors(errors, &prepared, format, term)),
     };
     let plan = &planned.plan;
     match format {

@@ -451,11 +451,12 @@ fn load_resources(
             file,
             &block.body,
             &allowed,
-            &[],
+            &["lifecycle"],
             &format!("resource `{kind}.{name}`"),
             STAGE,
             out,
         );
+        let lifecycle = load_lifecycle(file, &block.body, schema, &kind, &name, out);
         for a in &schema.attributes {
             if a.presence == Presence::Required && block.body.get_attribute(a.name).is_none() {
                 out.push(
@@ -493,10 +494,59 @@ fn load_resources(
             name,
             attributes,
             depends_on,
+            lifecycle,
             span,
         });
     }
     resources
+}
+
+fn load_lifecycle(file: FileId, body: &Body, schema: &crate::provider::KindSchema, kind: &str, name: &str, out: &mut Vec<Diagnostic>) -> super::Lifecycle {
+    let mut lc = super::Lifecycle::default();
+    for block in body.blocks().filter(|b| b.ident.as_str() == "lifecycle") {
+        hcl::check_keys(
+            file,
+            &block.body,
+            &["prevent_destroy", "ignore_changes", "create_before_destroy", "replace_triggered_by"],
+            &[],
+            &format!("the lifecycle of `{kind}.{name}`"),
+            STAGE,
+            out,
+        );
+        let expr = |key: &str| block.body.get_attribute(key).map(|a| (a.value.clone(), hcl::expr_span(file, &a.value)));
+        lc.prevent_destroy = expr("prevent_destroy");
+        lc.create_before_destroy = expr("create_before_destroy");
+        lc.replace_triggered_by = expr("replace_triggered_by");
+        if let Some(a) = block.body.get_attribute("ignore_changes") {
+            // A list of attribute names, written bare (`[password]`) or quoted.
+            let names: Vec<String> = match &a.value {
+                Expression::Array(items) => items
+                    .iter()
+                    .filter_map(|e| match e {
+                        Expression::Variable(v) => Some(v.as_str().to_string()),
+                        Expression::String(s) => Some(s.as_str().to_string()),
+                        _ => None,
+                    })
+                    .collect(),
+                _ => Vec::new(),
+            };
+            for n in &names {
+                if schema.attr(n).is_none() {
+                    let known: Vec<&str> = schema.attributes.iter().map(|x| x.name).collect();
+                    out.push(
+                        Diagnostic::error(STAGE, "module/ignore-changes", format!("`ignore_changes` of `{kind}.{name}` names `{n}`, which `{kind}` does not have"))
+                            .at(hcl::expr_span(file, &a.value))
+                            .maybe_help(did_you_mean(n, known.iter().copied()).map(|s| format!("did you mean `{s}`?"))),
+                    );
+                }
+            }
+            if names.is_empty() && !matches!(&a.value, Expression::Array(items) if items.is_empty()) {
+                out.push(Diagnostic::error(STAGE, "module/ignore-changes", "`ignore_changes` takes a list of attribute names, e.g. `[password]`").at(hcl::expr_span(file, &a.value)));
+            }
+            lc.ignore_changes = names;
+        }
+    }
+    lc
 }
 
 fn load_outputs(file: FileId, body: &Body, out: &mut Vec<Diagnostic>) -> Vec<OutputBlock> {
@@ -581,6 +631,15 @@ fn check_references(
     }
     let mut exprs: Vec<(&Expression, String)> = Vec::new();
     for r in &m.resources {
+        for (rule, e) in [
+            ("prevent_destroy", &r.lifecycle.prevent_destroy),
+            ("create_before_destroy", &r.lifecycle.create_before_destroy),
+            ("replace_triggered_by", &r.lifecycle.replace_triggered_by),
+        ] {
+            if let Some((e, _)) = e {
+                exprs.push((e, format!("`{rule}` of resource `{}.{}`", r.kind, r.name)));
+            }
+        }
         for (k, (e, _)) in &r.attributes {
             exprs.push((e, format!("`{}` of resource `{}.{}`", k, r.kind, r.name)));
         }
@@ -601,7 +660,7 @@ fn check_references(
             exprs.push((&v.condition, format!("validation of param `{}`", p.name)));
         }
     }
-    let mut roots: Vec<&str> = vec!["param", "score", "env", "provider"];
+    let mut roots: Vec<&str> = vec!["param", "score", "env", "provider", "environment"];
     roots.extend(by_kind.keys().copied());
     for (e, context) in exprs {
         for r in crate::expr::references(e) {
@@ -619,7 +678,7 @@ fn check_references(
                     Some(k) => Some((format!("{context} reads `score.{k}`, which does not exist"), Some(did_you_mean(k, SCORE_KEYS.iter().copied()).map(|s| format!("did you mean `score.{s}`?")).unwrap_or_else(|| format!("`score` has: {}", SCORE_KEYS.join(", ")))))),
                     None => None,
                 },
-                "env" => None,
+                "env" | "environment" => None,
                 "provider" => match second {
                     Some(p) if providers.iter().any(|x| x == p) => None,
                     Some(p) => Some((format!("{context} reads `provider.{p}`, which is not a configured provider"), Some(format!("configured providers: {}", providers.join(", "))))),

@@ -185,8 +185,25 @@ pub struct ResourceBlock {
     pub attributes: BTreeMap<String, (Expression, Option<Span>)>,
     /// Extra ordering: `kind.name` of resources of this module it must follow.
     pub depends_on: Vec<(String, String)>,
+    /// The `lifecycle` block.
+    pub lifecycle: Lifecycle,
     /// Where the block is.
     pub span: Option<Span>,
+}
+
+/// A resource's `lifecycle` block. Each rule is an expression, evaluated when planning
+/// with `environment.name`, `param.*` and `score.*` in scope, so a rule can depend on
+/// the environment (e.g. `prevent_destroy = environment.name == "prod"`).
+#[derive(Debug, Clone, Default)]
+pub struct Lifecycle {
+    /// A plan that would delete or replace the object fails.
+    pub prevent_destroy: Option<(Expression, Option<Span>)>,
+    /// Attributes whose changes in configuration are ignored after create.
+    pub ignore_changes: Vec<String>,
+    /// Replace by creating the new object before deleting the old one.
+    pub create_before_destroy: Option<(Expression, Option<Span>)>,
+    /// Replace when the value of any of these expressions changes.
+    pub replace_triggered_by: Option<(Expression, Option<Span>)>,
 }
 
 /// An `output` block.

@@ -62,6 +62,8 @@ pub fn plan(
     opts: &PlanOptions,
 ) -> Result<Planned, Vec<Diagnostic>> {
     let mut values = Values::default();
+    // Where each protection comes from, for messages.
+    let mut rules: BTreeMap<String, String> = BTreeMap::new();
     let mut errors = Vec::new();
     let mut changes = Vec::new();
     let drifted: BTreeMap<&str, BTreeSet<String>> = drift
@@ -125,12 +127,17 @@ pub fn plan(
                         let r = &m.resources[*ri];
                         let schema = ctx.registry.schema(&r.kind).expect("checked at load");
                         let desired = ctx.eval_resource(uid, *ri, &values)?;
+                        let lifecycle = ctx.eval_lifecycle(uid, *ri, &values)?;
+                        if lifecycle.prevent_destroy {
+                            rules.insert(node.address.clone(), lifecycle.rule.clone());
+                        }
                         let workloads = ctx.project.resources[uid]
                             .requested_by
                             .iter()
                             .map(|(w, _)| w.clone())
                             .collect();
                         let change = decide(DecideInput {
+                            lifecycle,
                             address: &node.address,
                             uid: &uid.to_string(),
                             module: &m.name,
@@ -156,6 +163,7 @@ pub fn plan(
                             .expect("built-in kind");
                         let desired = ctx.eval_workload(name, &values)?;
                         let change = decide(DecideInput {
+                            lifecycle: Default::default(),
                             address: &node.address,
                             uid: "",
                             module: "",
@@ -211,7 +219,28 @@ pub fn plan(
             after: None,
             depends_on: o.dependencies.clone(),
             create_before_destroy: false,
+            protected: o.protected,
+            triggers: None,
         });
+    }
+    // Protected objects are never deleted or replaced by a plan.
+    let protection_errors: Vec<Diagnostic> = changes
+        .iter()
+        .filter(|c| matches!(c.action, Action::Delete | Action::Replace) && c.protected)
+        .map(|c| {
+            let rule = rules.get(&c.address).cloned().unwrap_or_else(|| "`prevent_destroy`, recorded in the state when it was last applied".to_string());
+            let verb = if c.action == Action::Delete { "delete" } else { "replace" };
+            Diagnostic::error(crate::diag::Stage::Generate, "plan/prevent-destroy", format!("`{}` is protected and this plan would {verb} it ({})", c.address, c.reason.describe()))
+                .detail(format!("protected by {rule}"))
+                .help(if c.action == Action::Delete {
+                    "keep the resource, or first apply with the protection removed (set `prevent_destroy = false` or drop the annotation), then delete it"
+                } else {
+                    "undo the change that forces replacement, or first apply with the protection removed"
+                })
+        })
+        .collect();
+    if !protection_errors.is_empty() {
+        return Err(protection_errors);
     }
     Ok(Planned {
         plan: Plan {
@@ -312,6 +341,7 @@ pub fn reverse_dependency_order<'o>(objects: &[&'o Object]) -> Vec<&'o Object> {
 }
 
 struct DecideInput<'a> {
+    lifecycle: crate::plan::eval::LifecycleValues,
     address: &'a str,
     uid: &'a str,
     module: &'a str,
@@ -373,7 +403,9 @@ fn decide(input: DecideInput<'_>) -> Change {
             before,
             after,
             depends_on: input.depends_on.clone(),
-            create_before_destroy: schema.create_before_destroy,
+            create_before_destroy: schema.create_before_destroy || input.lifecycle.create_before_destroy,
+            protected: input.lifecycle.prevent_destroy,
+            triggers: input.lifecycle.triggers.clone().flatten(),
         };
     let Some(prior) = input.prior else {
         let reason = if input.was_gone {
@@ -389,6 +421,24 @@ fn decide(input: DecideInput<'_>) -> Change {
         );
     };
     let before = prior.marked_attributes();
+    // ignore_changes: keep what the object has for these attributes.
+    let mut desired = input.desired.clone();
+    for a in &input.lifecycle.ignore_changes {
+        match prior.attributes.get(a) {
+            Some(v) => {
+                let sensitive = schema.attr(a).is_some_and(|x| x.sensitive);
+                desired.insert(a.clone(), if sensitive { Value::sensitive(v.clone()) } else { v.clone() });
+            }
+            None => {
+                desired.remove(a);
+            }
+        }
+    }
+    let triggered = match (&prior.triggers, &input.lifecycle.triggers) {
+        (Some(old), Some(Some(new))) => old != new,
+        (Some(_), Some(None)) => true,
+        _ => false,
+    };
     let settable: Vec<&str> = schema
         .attributes
         .iter()
@@ -397,7 +447,7 @@ fn decide(input: DecideInput<'_>) -> Change {
         .collect();
     let changed: Vec<String> = settable
         .iter()
-        .filter(|k| !same(input.desired.get(**k), prior.attributes.get(**k)))
+        .filter(|k| !same(desired.get(**k), prior.attributes.get(**k)))
         .map(|k| k.to_string())
         .collect();
     let force: Option<&String> = changed
@@ -410,6 +460,9 @@ fn decide(input: DecideInput<'_>) -> Change {
             Some(before),
             Some(mark(fresh_after(&input.desired))),
         );
+    }
+    if triggered {
+        return base(Action::Replace, Reason::ReplaceTriggered, Some(before), Some(mark(fresh_after(&input.desired))));
     }
     if input.replace {
         return base(
@@ -438,7 +491,7 @@ fn decide(input: DecideInput<'_>) -> Change {
     if !changed.is_empty() {
         let mut after = prior.attributes.clone();
         for k in &settable {
-            match input.desired.get(*k) {
+            match desired.get(*k) {
                 Some(v) => {
                     after.insert(k.to_string(), v.clone());
                 }

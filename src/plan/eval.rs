@@ -20,6 +20,21 @@ use crate::score::{LoadedWorkload, Project};
 use crate::target;
 use crate::value::Value;
 
+/// A resource's lifecycle rules, evaluated.
+#[derive(Debug, Clone, Default)]
+pub struct LifecycleValues {
+    /// Deleting or replacing it must fail.
+    pub prevent_destroy: bool,
+    /// Where the protection comes from, for messages.
+    pub rule: String,
+    /// Replace by creating first.
+    pub create_before_destroy: bool,
+    /// The `replace_triggered_by` values (`Some(None)` when not known until apply).
+    pub triggers: Option<Option<Json>>,
+    /// Attributes whose configuration changes are ignored.
+    pub ignore_changes: Vec<String>,
+}
+
 /// Values computed so far, by node.
 #[derive(Debug, Clone, Default)]
 pub struct Values {
@@ -459,6 +474,46 @@ impl Context<'_> {
             );
         }
         Ok(out)
+    }
+
+    /// The lifecycle rules of resource `ri` of `uid`, evaluated for this environment,
+    /// with the Score annotation `baton.dev/prevent-destroy: "true"` folded in.
+    pub fn eval_lifecycle(&self, uid: &Uid, ri: usize, values: &Values) -> Result<LifecycleValues, Diagnostic> {
+        let m = self.module(uid);
+        let r = &m.resources[ri];
+        let mut scope = self.scope(uid, values);
+        scope.vars.insert("environment".into(), Value::Map(BTreeMap::from([("name".to_string(), Value::string(self.env.name.clone()))])));
+        let eval = |e: &Option<(hcl_edit::expr::Expression, Option<Span>)>| -> Result<Option<Value>, Diagnostic> {
+            match e {
+                None => Ok(None),
+                Some((e, span)) => crate::expr::eval(e, &scope).map(Some).map_err(|err| hcl::eval_diagnostic(m.file, Stage::Generate, "generate/eval", err, *span)),
+            }
+        };
+        let flag = |v: Option<Value>, what: &str, span: Option<Span>| -> Result<bool, Diagnostic> {
+            match v {
+                None => Ok(false),
+                Some(v) if v.is_unknown() => Err(err("generate/lifecycle", format!("`{what}` of `{}.{}` must be known when planning", r.kind, r.name), span)),
+                Some(v) => v.as_bool().ok_or_else(|| err("generate/lifecycle", format!("`{what}` of `{}.{}` must be true or false", r.kind, r.name), span)),
+            }
+        };
+        let mut prevent = flag(eval(&r.lifecycle.prevent_destroy)?, "prevent_destroy", r.lifecycle.prevent_destroy.as_ref().and_then(|x| x.1))?;
+        let mut rule = if prevent { format!("`prevent_destroy` of `{}.{}` in module `{}` (environment `{}`)", r.kind, r.name, m.name, self.env.name) } else { String::new() };
+        let decl = &self.project.resources[uid];
+        let annotated = decl
+            .metadata
+            .as_ref()
+            .and_then(|md| md.get("annotations"))
+            .and_then(|a| a.get("baton.dev/prevent-destroy"))
+            .and_then(Json::as_str)
+            .is_some_and(|v| v == "true");
+        if annotated && !prevent {
+            prevent = true;
+            let (w, res) = decl.requested_by.first().cloned().unwrap_or_default();
+            rule = format!("the Score annotation `baton.dev/prevent-destroy: \"true\"` on resource `{res}` of workload `{w}`");
+        }
+        let cbd = flag(eval(&r.lifecycle.create_before_destroy)?, "create_before_destroy", r.lifecycle.create_before_destroy.as_ref().and_then(|x| x.1))?;
+        let triggers = eval(&r.lifecycle.replace_triggered_by)?.map(|v| v.to_json_revealed());
+        Ok(LifecycleValues { prevent_destroy: prevent, rule, create_before_destroy: cbd, triggers, ignore_changes: r.lifecycle.ignore_changes.clone() })
     }
 
     /// The outputs of `uid`.

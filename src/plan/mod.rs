@@ -58,6 +58,8 @@ pub enum Reason {
     ReplaceRequested,
     /// No workload needs it any more (or `--destroy`).
     NoLongerReferenced,
+    /// A value named in `replace_triggered_by` changed.
+    ReplaceTriggered,
     /// Nothing to do.
     Unchanged,
 }
@@ -73,6 +75,7 @@ impl Reason {
             Reason::Tainted => "tainted",
             Reason::ReplaceRequested => "replace_requested",
             Reason::NoLongerReferenced => "no_longer_referenced",
+            Reason::ReplaceTriggered => "replace_triggered",
             Reason::Unchanged => "unchanged",
         }
     }
@@ -87,6 +90,7 @@ impl Reason {
             Reason::Tainted => "an earlier create did not finish".into(),
             Reason::ReplaceRequested => "replacement requested".into(),
             Reason::NoLongerReferenced => "no longer referenced".into(),
+            Reason::ReplaceTriggered => "a value in `replace_triggered_by` changed".into(),
             Reason::Unchanged => "unchanged".into(),
         }
     }
@@ -119,6 +123,10 @@ pub struct Change {
     pub depends_on: Vec<String>,
     /// Replace by creating first.
     pub create_before_destroy: bool,
+    /// `prevent_destroy` is in force for the object after this change.
+    pub protected: bool,
+    /// The `replace_triggered_by` values to record.
+    pub triggers: Option<serde_json::Value>,
 }
 
 /// An object changed outside baton.

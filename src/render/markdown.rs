@@ -73,6 +73,7 @@ pub fn why(c: &Change) -> String {
         Reason::Tainted => "an earlier create did not finish".into(),
         Reason::ReplaceRequested => "replacement requested".into(),
         Reason::NoLongerReferenced => "no longer referenced".into(),
+        Reason::ReplaceTriggered => "replace triggered by a changed value".into(),
         Reason::Unchanged => "unchanged".into(),
     }
 }
@@ -217,6 +218,8 @@ fn drift_section(drift: &[Drift]) -> String {
             after: d.after.clone(),
             depends_on: Vec::new(),
             create_before_destroy: false,
+            protected: false,
+            triggers: None,
         };
         let what = if d.after.is_none() { "deleted outside baton" } else { "changed outside baton" };
         let _ = writeln!(out, "<details><summary><code>{}</code> {what}</summary>\n\n```diff\n{}```\n</details>\n", d.address, change_diff(&c));

@@ -466,6 +466,8 @@ pub fn drift_text(drift: &[crate::plan::Drift], color: Color) -> String {
                         after: Some(after.clone()),
                         depends_on: Vec::new(),
                         create_before_destroy: false,
+                        protected: false,
+                        triggers: None,
                     };
                     attr_lines(&mut out, &p, &c, "      ");
                 }

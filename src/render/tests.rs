@@ -32,6 +32,8 @@ fn change(address: &str, kind: &str, action: Action, reason: Reason, before: Opt
         after,
         depends_on: Vec::new(),
         create_before_destroy: false,
+        protected: false,
+        triggers: None,
     }
 }
 

@@ -4,13 +4,15 @@
 //!
 //! - 1: meta (lineage, serial), objects, history, lock.
 //! - 2: intents (interrupted provider calls) and `objects.status` (tainted objects).
+//! - 3: `objects.lifecycle` (JSON: `prevent_destroy`, and the `replace_triggered_by`
+//!   values of the last apply), so protection outlives the configuration that set it.
 
 use rusqlite::{Connection, OptionalExtension};
 
 use super::StateError;
 
 /// The newest schema version this build writes.
-pub const LATEST: i64 = 2;
+pub const LATEST: i64 = 3;
 
 const MIGRATIONS: &[(i64, &str, &str)] = &[
     (
@@ -60,6 +62,7 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
          );
          ALTER TABLE objects ADD COLUMN status TEXT NOT NULL DEFAULT 'ok';",
     ),
+    (3, "lifecycle rules recorded per object", "ALTER TABLE objects ADD COLUMN lifecycle TEXT NOT NULL DEFAULT '{}';"),
 ];
 
 /// The version recorded in the database (0 for a new file).

@@ -36,6 +36,11 @@ pub struct Object {
     pub dependencies: Vec<String>,
     /// Whether an earlier create or replace failed midway.
     pub tainted: bool,
+    /// `prevent_destroy` was in force when it was last applied: deleting it needs the
+    /// protection removed first, even when its configuration is gone.
+    pub protected: bool,
+    /// The `replace_triggered_by` values at the last apply.
+    pub triggers: Option<serde_json::Value>,
 }
 
 impl Object {

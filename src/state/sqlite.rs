@@ -185,7 +185,7 @@ impl SqliteStore {
     pub fn load(&self) -> Result<State, StateError> {
         let mut stmt = self
             .conn
-            .prepare("SELECT address, kind, provider, uid, module, attributes, sensitive, dependencies, status FROM objects ORDER BY address")
+            .prepare("SELECT address, kind, provider, uid, module, attributes, sensitive, dependencies, status, lifecycle FROM objects ORDER BY address")
             .map_err(self.db())?;
         let rows = stmt
             .query_map([], |r| {
@@ -199,13 +199,15 @@ impl SqliteStore {
                     r.get::<_, String>(6)?,
                     r.get::<_, String>(7)?,
                     r.get::<_, String>(8)?,
+                    r.get::<_, String>(9)?,
                 ))
             })
             .map_err(self.db())?;
         let mut objects = BTreeMap::new();
         for row in rows {
-            let (address, kind, provider, uid, module, attrs, sensitive, deps, status) =
+            let (address, kind, provider, uid, module, attrs, sensitive, deps, status, lifecycle) =
                 row.map_err(self.db())?;
+            let lifecycle: serde_json::Value = serde_json::from_str(&lifecycle).unwrap_or_default();
             let corrupt = |why: String| StateError::Corrupt {
                 path: self.path.display().to_string(),
                 address: address.clone(),
@@ -234,6 +236,8 @@ impl SqliteStore {
                     sensitive,
                     dependencies,
                     tainted: status == "tainted",
+                    protected: lifecycle["prevent_destroy"].as_bool().unwrap_or(false),
+                    triggers: lifecycle.get("triggers").cloned().filter(|t| !t.is_null()),
                 },
             );
         }
@@ -412,8 +416,8 @@ impl SqliteStore {
             Record::Put(o) => {
                 let attrs = sealed_attrs.clone().unwrap_or_default();
                 tx.execute(
-                    "INSERT OR REPLACE INTO objects (address, kind, provider, uid, module, attributes, sensitive, dependencies, status, updated_serial)
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+                    "INSERT OR REPLACE INTO objects (address, kind, provider, uid, module, attributes, sensitive, dependencies, status, updated_serial, lifecycle)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
                     params![
                         o.address,
                         o.kind,
@@ -425,6 +429,7 @@ impl SqliteStore {
                         serde_json::to_string(&o.dependencies).unwrap_or_else(|_| "[]".into()),
                         if o.tainted { "tainted" } else { "ok" },
                         serial as i64,
+                        serde_json::json!({ "prevent_destroy": o.protected, "triggers": o.triggers }).to_string(),
                     ],
                 )
                 .map_err(db)?;
@@ -574,6 +579,8 @@ mod tests {
             sensitive: vec!["result".into()],
             dependencies: vec![],
             tainted: false,
+            protected: false,
+            triggers: None,
         }
     }
 

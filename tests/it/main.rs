@@ -6,5 +6,6 @@ mod overrides;
 mod state;
 mod servers;
 mod outage;
+mod lifecycle;
 mod support;
 mod validate;
