@@ -253,9 +253,9 @@ impl Prepared {
             graph: &self.graph,
             env: &self.env,
             registry: &self.registry,
-            env_vars: std::env::vars()
-                .map(|(k, v)| (k, Value::String(v)))
-                .collect(),
+            env_vars: Value::Map(std::env::vars().map(|(k, v)| (k, Value::String(v))).collect()),
+            provider_vars: self.registry.vars(),
+            module_roots: self.modules.iter().map(crate::plan::eval::module_roots).collect(),
             file_sources: self.file_sources.clone(),
             spans: self.spans.clone(),
         }

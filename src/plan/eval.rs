@@ -58,12 +58,37 @@ pub struct Context<'a> {
     pub env: &'a Environment,
     /// Provider schemas.
     pub registry: &'a Registry,
-    /// The process environment (`env.*` in modules).
-    pub env_vars: BTreeMap<String, Value>,
+    /// The process environment (`env.*` in modules), as one map value.
+    pub env_vars: Value,
+    /// `provider.*` for modules, computed once.
+    pub provider_vars: Value,
+    /// Per module (by index), the roots its expressions read, so a scope holds only those.
+    pub module_roots: Vec<std::collections::BTreeSet<String>>,
     /// File contents referenced by Score `files.*.source`, by (workload, container, target).
     pub file_sources: BTreeMap<(String, String, String), Vec<u8>>,
     /// Where each uid is requested in the Score files (for messages).
     pub spans: BTreeMap<Uid, Option<Span>>,
+}
+
+/// The roots (`param`, `env`, `provider`, kinds, …) the expressions of a module read.
+pub fn module_roots(m: &Module) -> std::collections::BTreeSet<String> {
+    let mut out = std::collections::BTreeSet::new();
+    let mut add = |e: &hcl_edit::expr::Expression| {
+        for r in crate::expr::references(e) {
+            out.insert(r.path[0].clone());
+        }
+    };
+    for r in &m.resources {
+        r.attributes.values().for_each(|(e, _)| add(e));
+        for (e, _) in [&r.lifecycle.prevent_destroy, &r.lifecycle.create_before_destroy, &r.lifecycle.replace_triggered_by].into_iter().flatten() {
+            add(e);
+        }
+    }
+    m.outputs.iter().for_each(|o| add(&o.value));
+    for p in &m.params {
+        p.validations.iter().for_each(|v| add(&v.condition));
+    }
+    out
 }
 
 fn err(code: &'static str, summary: String, at: Option<Span>) -> Diagnostic {
@@ -102,7 +127,7 @@ impl Context<'_> {
     }
 
     fn provider_vars(&self) -> Value {
-        self.registry.vars()
+        self.provider_vars.clone()
     }
 
     /// The scope of expressions in a uid's module.
@@ -114,8 +139,16 @@ impl Context<'_> {
             Value::Map(values.params.get(uid).cloned().unwrap_or_default()),
         );
         vars.insert("score".into(), self.score_vars(uid));
-        vars.insert("env".into(), Value::Map(self.env_vars.clone()));
-        vars.insert("provider".into(), self.provider_vars());
+        // Only the roots the module reads: the environment and the provider map are
+        // large, and a scope is built for every evaluation.
+        let roots = self.module_roots.get(self.graph.module_of[uid]);
+        let reads = |root: &str| roots.is_none_or(|r| r.contains(root));
+        if reads("env") {
+            vars.insert("env".into(), self.env_vars.clone());
+        }
+        if reads("provider") {
+            vars.insert("provider".into(), self.provider_vars());
+        }
         for r in &m.resources {
             let attrs = values
                 .resources
