@@ -208,11 +208,12 @@ pub fn parse(file: FileId, text: &str) -> Document {
         anchors: HashMap::new(),
         docs: Vec::new(),
         diagnostics: Vec::new(),
+        chars: char_table(text),
     };
     let mut parser = Parser::new_from_str(text);
     if let Err(e) = parser.load(&mut builder, true) {
         let m = e.marker();
-        let at = offset_of(text, m);
+        let at = offset_of(text, char_table(text).as_deref(), m);
         let d = Diagnostic::error(
             Stage::Load,
             "load/yaml-syntax",
@@ -250,16 +251,18 @@ pub fn parse(file: FileId, text: &str) -> Document {
     Document { root, diagnostics }
 }
 
-/// yaml-rust2 markers count characters; spans count bytes.
-fn offset_of(text: &str, m: &Marker) -> usize {
+/// yaml-rust2 markers count characters; spans count bytes. For non-ASCII texts the
+/// table maps a character index to its byte offset (built once per file).
+fn offset_of(text: &str, chars: Option<&[usize]>, m: &Marker) -> usize {
     let idx = m.index();
-    if text.is_ascii() {
-        return idx.min(text.len());
+    match chars {
+        None => idx.min(text.len()),
+        Some(table) => table.get(idx).copied().unwrap_or(text.len()),
     }
-    text.char_indices()
-        .nth(idx)
-        .map(|(i, _)| i)
-        .unwrap_or(text.len())
+}
+
+fn char_table(text: &str) -> Option<Vec<usize>> {
+    (!text.is_ascii()).then(|| text.char_indices().map(|(i, _)| i).collect())
 }
 
 enum Frame {
@@ -284,6 +287,7 @@ struct Builder<'t> {
     anchors: HashMap<usize, Node>,
     docs: Vec<Node>,
     diagnostics: Vec<Diagnostic>,
+    chars: Option<Vec<usize>>,
 }
 
 impl Builder<'_> {
@@ -383,7 +387,7 @@ impl Builder<'_> {
 
 impl MarkedEventReceiver for Builder<'_> {
     fn on_event(&mut self, ev: Event, mark: Marker) {
-        let at = offset_of(self.text, &mark);
+        let at = offset_of(self.text, self.chars.as_deref(), &mark);
         match ev {
             Event::SequenceStart(anchor, _) => {
                 self.stack.push(Frame::Seq {
