@@ -90,6 +90,8 @@ struct Step {
     deps: Vec<usize>,
 }
 
+type CallFuture = std::pin::Pin<Box<dyn std::future::Future<Output = CallResult> + Send>>;
+type PendingCall = (Intent, CallFuture);
 type CallResult = (
     usize,
     Action,
@@ -177,6 +179,8 @@ pub async fn apply(
     let (started_tx, mut started_rx) = tokio::sync::mpsc::unbounded_channel::<Event>();
     let mut bumped = false;
     let mut final_triggers: BTreeMap<String, Option<serde_json::Value>> = BTreeMap::new();
+    // Calls ready to start: their intents are committed together, then they run.
+    let mut pending: Vec<PendingCall> = Vec::new();
     let mut interrupted = false;
     let ctrl_c = tokio::signal::ctrl_c();
     tokio::pin!(ctrl_c);
@@ -230,8 +234,7 @@ pub async fn apply(
                     match provider {
                         Some(p) => {
                             start_call(
-                                store,
-                                &mut running,
+                                &mut pending,
                                 &sem,
                                 &started_tx,
                                 s,
@@ -311,8 +314,7 @@ pub async fn apply(
                                         })?;
                                     let prior = c.before.clone();
                                     start_call(
-                                        store,
-                                        &mut running,
+                                        &mut pending,
                                         &sem,
                                         &started_tx,
                                         s,
@@ -359,6 +361,13 @@ pub async fn apply(
                 }
             }
         }
+        if !pending.is_empty() {
+            let intents: Vec<Intent> = pending.iter().map(|(i, _)| i.clone()).collect();
+            store.begin_intents(&intents)?;
+            for (_, task) in pending.drain(..) {
+                running.spawn(task);
+            }
+        }
         if running.is_empty() {
             break;
         }
@@ -372,80 +381,68 @@ pub async fn apply(
         while let Ok(event) = started_rx.try_recv() {
             on_event(event);
         }
-        let Some(joined) = joined else { break };
-        let (s, action, result, _elapsed, config) = match joined {
-            Ok(r) => r,
-            Err(e) => {
-                report
-                    .failed
-                    .push(("(task)".into(), format!("internal error: {e}")));
-                continue;
+        let Some(first) = joined else { break };
+        // Every call that has finished by now is recorded in one commit.
+        let mut finished_calls = vec![first];
+        while let Some(more) = running.try_join_next() {
+            finished_calls.push(more);
+        }
+        while let Ok(event) = started_rx.try_recv() {
+            on_event(event);
+        }
+        let mut records: Vec<(usize, Action, Record)> = Vec::new();
+        for joined in finished_calls {
+            let (s, action, result, _elapsed, config) = match joined {
+                Ok(r) => r,
+                Err(e) => {
+                    report.failed.push(("(task)".into(), format!("internal error: {e}")));
+                    continue;
+                }
+            };
+            let address = steps[s].address.clone();
+            let change: &Change = changes[address.as_str()];
+            match result {
+                Ok(attrs) => {
+                    let record = match attrs {
+                        None => Record::Remove(address.clone()),
+                        Some(attrs) => {
+                            let schema = ctx.registry.schema(&change.kind).expect("kind has a schema");
+                            let marked_config = config.clone().unwrap_or_default();
+                            let object = Object {
+                                address: address.clone(),
+                                kind: change.kind.clone(),
+                                provider: change.provider.clone(),
+                                uid: change.uid.clone(),
+                                module: change.module.clone(),
+                                attributes: attrs.iter().map(|(k, v)| (k.clone(), v.reveal())).collect(),
+                                sensitive: sensitive_names(schema, &marked_config),
+                                dependencies: change.depends_on.clone(),
+                                tainted: false,
+                                protected: change.protected,
+                                triggers: final_triggers.remove(&address).unwrap_or_else(|| change.triggers.clone()),
+                            };
+                            values.resources.insert(address.clone(), object.marked_attributes());
+                            Record::Put(object)
+                        }
+                    };
+                    records.push((s, action, record));
+                }
+                Err(e) => {
+                    store.clear_intent(&address)?;
+                    let msg = e.to_string();
+                    on_event(Event::Failed { address: address.clone(), error: msg.clone() });
+                    report.failed.push((address.clone(), msg));
+                    finish(s, false, &steps, &dependents, &mut waiting, &mut ready, &mut failed);
+                }
             }
-        };
-        let address = steps[s].address.clone();
-        let change: &Change = changes[address.as_str()];
-        match result {
-            Ok(attrs) => {
-                let record = match attrs {
-                    None => Record::Remove(address.clone()),
-                    Some(attrs) => {
-                        let schema = ctx
-                            .registry
-                            .schema(&change.kind)
-                            .expect("kind has a schema");
-                        let marked_config = config.clone().unwrap_or_default();
-                        let object = Object {
-                            address: address.clone(),
-                            kind: change.kind.clone(),
-                            provider: change.provider.clone(),
-                            uid: change.uid.clone(),
-                            module: change.module.clone(),
-                            attributes: attrs
-                                .iter()
-                                .map(|(k, v)| (k.clone(), v.reveal()))
-                                .collect(),
-                            sensitive: sensitive_names(schema, &marked_config),
-                            dependencies: change.depends_on.clone(),
-                            tainted: false,
-                            protected: change.protected,
-                            triggers: final_triggers.remove(&address).unwrap_or_else(|| change.triggers.clone()),
-                        };
-                        values
-                            .resources
-                            .insert(address.clone(), object.marked_attributes());
-                        Record::Put(object)
-                    }
-                };
-                store.record(&record, action.as_str(), !bumped)?;
-                bumped = true;
+        }
+        if !records.is_empty() {
+            let batch: Vec<(&Record, &str)> = records.iter().map(|(_, a, r)| (r, a.as_str())).collect();
+            store.record_many(&batch, !bumped)?;
+            bumped = true;
+            for (s, action, _) in &records {
                 *report.done.entry(action.as_str()).or_default() += 1;
-                finish(
-                    s,
-                    true,
-                    &steps,
-                    &dependents,
-                    &mut waiting,
-                    &mut ready,
-                    &mut failed,
-                );
-            }
-            Err(e) => {
-                store.clear_intent(&address)?;
-                let msg = e.to_string();
-                on_event(Event::Failed {
-                    address: address.clone(),
-                    error: msg.clone(),
-                });
-                report.failed.push((address.clone(), msg));
-                finish(
-                    s,
-                    false,
-                    &steps,
-                    &dependents,
-                    &mut waiting,
-                    &mut ready,
-                    &mut failed,
-                );
+                finish(*s, true, &steps, &dependents, &mut waiting, &mut ready, &mut failed);
             }
         }
     }
@@ -458,8 +455,7 @@ pub async fn apply(
 /// the parallelism limit only around the call itself.
 #[allow(clippy::too_many_arguments)]
 fn start_call(
-    store: &SqliteStore,
-    running: &mut tokio::task::JoinSet<CallResult>,
+    pending: &mut Vec<PendingCall>,
     sem: &Arc<tokio::sync::Semaphore>,
     started: &tokio::sync::mpsc::UnboundedSender<Event>,
     step: usize,
@@ -470,7 +466,7 @@ fn start_call(
     config: Option<Attrs>,
 ) -> Result<(), StateError> {
     let planned = config.clone().unwrap_or_else(|| prior.clone());
-    store.begin_intent(&Intent {
+    let intent = Intent {
         address: change.address.clone(),
         action: match action {
             Action::Create | Action::Replace => "create".into(),
@@ -482,13 +478,13 @@ fn start_call(
             .map(|(k, v)| (k.clone(), v.reveal()))
             .collect(),
         started_at: crate::state::now(),
-    })?;
+    };
     let sem = sem.clone();
     let started = started.clone();
     let address = change.address.clone();
     let kind = change.kind.clone();
     let cbd = change.create_before_destroy;
-    running.spawn(async move {
+    let task: CallFuture = Box::pin(async move {
         let _permit = sem.acquire_owned().await;
         let _ = started.send(Event::Started {
             address: address.clone(),
@@ -542,5 +538,6 @@ fn start_call(
         drop(_permit);
         (step, action, result, elapsed, config)
     });
+    pending.push((intent, task));
     Ok(())
 }

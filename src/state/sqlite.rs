@@ -364,100 +364,115 @@ impl SqliteStore {
     /// Records one change atomically: the object, a history row, the cleared intent, and
     /// the serial bump when `bump` is set. Returns the serial after the change.
     pub fn record(&mut self, record: &Record, action: &str, bump: bool) -> Result<u64, StateError> {
+        self.record_many(&[(record, action)], bump)
+    }
+
+    /// Records several finished changes in one transaction (apply records the calls that
+    /// finished together in one commit; each still commits before its dependents start).
+    pub fn record_many(&mut self, records: &[(&Record, &str)], bump: bool) -> Result<u64, StateError> {
         let path = self.path.display().to_string();
-        let db = |source| StateError::Db {
-            path: path.clone(),
-            source,
-        };
+        let db = |source| StateError::Db { path: path.clone(), source };
         let (user, host) = super::whoami();
-        let sealed_attrs = match record {
-            Record::Put(o) => Some(self.seal_attributes(&o.attributes, &o.sensitive)),
-            Record::Remove(_) => None,
-        };
+        let who = format!("{user}@{host}");
+        let sealed: Vec<Option<String>> = records
+            .iter()
+            .map(|(r, _)| match r {
+                Record::Put(o) => Some(self.seal_attributes(&o.attributes, &o.sensitive)),
+                Record::Remove(_) => None,
+            })
+            .collect();
         let tx = self.conn.transaction().map_err(db)?;
         let mut serial: u64 = tx
-            .query_row("SELECT value FROM meta WHERE key = 'serial'", [], |r| {
-                r.get::<_, String>(0)
-            })
+            .query_row("SELECT value FROM meta WHERE key = 'serial'", [], |r| r.get::<_, String>(0))
             .optional()
             .map_err(db)?
             .and_then(|s| s.parse().ok())
             .unwrap_or(0);
         if bump {
             serial += 1;
-            tx.execute(
-                "INSERT OR REPLACE INTO meta (key, value) VALUES ('serial', ?1)",
-                [serial.to_string()],
-            )
-            .map_err(db)?;
+            tx.execute("INSERT OR REPLACE INTO meta (key, value) VALUES ('serial', ?1)", [serial.to_string()]).map_err(db)?;
         }
-        let address = match record {
-            Record::Put(o) => o.address.clone(),
-            Record::Remove(a) => a.clone(),
-        };
-        let before: Option<(String, String)> = tx
-            .query_row(
-                "SELECT attributes, sensitive FROM objects WHERE address = ?1",
-                [&address],
-                |r| Ok((r.get(0)?, r.get(1)?)),
-            )
-            .optional()
-            .map_err(db)?;
-        let before_json = before.map(|(a, s)| {
-            let attrs =
-                match serde_json::from_str::<serde_json::Value>(&a).map(|j| Value::from_json(&j)) {
+        let now = super::now();
+        for ((record, action), sealed_attrs) in records.iter().zip(sealed) {
+            let address = match record {
+                Record::Put(o) => o.address.clone(),
+                Record::Remove(a) => a.clone(),
+            };
+            let before: Option<(String, String)> = tx
+                .prepare_cached("SELECT attributes, sensitive FROM objects WHERE address = ?1")
+                .and_then(|mut st| st.query_row([&address], |r| Ok((r.get(0)?, r.get(1)?))).optional())
+                .map_err(db)?;
+            let before_json = before.map(|(a, s)| {
+                let attrs = match serde_json::from_str::<serde_json::Value>(&a).map(|j| Value::from_json(&j)) {
                     Ok(Value::Map(m)) => m,
                     _ => BTreeMap::new(),
                 };
-            let sens: Vec<String> = serde_json::from_str(&s).unwrap_or_default();
-            redacted_json(&attrs, &sens)
-        });
-        let after_json = match record {
-            Record::Put(o) => {
-                let attrs = sealed_attrs.clone().unwrap_or_default();
-                tx.execute(
-                    "INSERT OR REPLACE INTO objects (address, kind, provider, uid, module, attributes, sensitive, dependencies, status, updated_serial, lifecycle)
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
-                    params![
-                        o.address,
-                        o.kind,
-                        o.provider,
-                        o.uid,
-                        o.module,
-                        attrs,
-                        serde_json::to_string(&o.sensitive).unwrap_or_else(|_| "[]".into()),
-                        serde_json::to_string(&o.dependencies).unwrap_or_else(|_| "[]".into()),
-                        if o.tainted { "tainted" } else { "ok" },
-                        serial as i64,
-                        serde_json::json!({ "prevent_destroy": o.protected, "triggers": o.triggers }).to_string(),
-                    ],
-                )
-                .map_err(db)?;
-                Some(redacted_json(&o.attributes, &o.sensitive))
-            }
-            Record::Remove(a) => {
-                tx.execute("DELETE FROM objects WHERE address = ?1", [a])
+                let sens: Vec<String> = serde_json::from_str(&s).unwrap_or_default();
+                redacted_json(&attrs, &sens)
+            });
+            let after_json = match record {
+                Record::Put(o) => {
+                    tx.prepare_cached(
+                        "INSERT OR REPLACE INTO objects (address, kind, provider, uid, module, attributes, sensitive, dependencies, status, updated_serial, lifecycle)
+                         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
+                    )
+                    .and_then(|mut st| {
+                        st.execute(params![
+                            o.address,
+                            o.kind,
+                            o.provider,
+                            o.uid,
+                            o.module,
+                            sealed_attrs.unwrap_or_default(),
+                            serde_json::to_string(&o.sensitive).unwrap_or_else(|_| "[]".into()),
+                            serde_json::to_string(&o.dependencies).unwrap_or_else(|_| "[]".into()),
+                            if o.tainted { "tainted" } else { "ok" },
+                            serial as i64,
+                            serde_json::json!({ "prevent_destroy": o.protected, "triggers": o.triggers }).to_string(),
+                        ])
+                    })
                     .map_err(db)?;
-                None
-            }
-        };
-        tx.execute(
-            "INSERT INTO history (serial, at, address, action, who, before, after) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-            params![
-                serial as i64,
-                super::now(),
-                address,
-                action,
-                format!("{user}@{host}"),
-                before_json.map(|j| j.to_string()),
-                after_json.map(|j| j.to_string()),
-            ],
-        )
-        .map_err(db)?;
-        tx.execute("DELETE FROM intents WHERE address = ?1", [&address])
-            .map_err(db)?;
+                    Some(redacted_json(&o.attributes, &o.sensitive))
+                }
+                Record::Remove(a) => {
+                    tx.prepare_cached("DELETE FROM objects WHERE address = ?1").and_then(|mut st| st.execute([a])).map_err(db)?;
+                    None
+                }
+            };
+            tx.prepare_cached("INSERT INTO history (serial, at, address, action, who, before, after) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)")
+                .and_then(|mut st| {
+                    st.execute(params![
+                        serial as i64,
+                        now,
+                        address,
+                        action,
+                        who,
+                        before_json.map(|j| j.to_string()),
+                        after_json.map(|j| j.to_string()),
+                    ])
+                })
+                .map_err(db)?;
+            tx.prepare_cached("DELETE FROM intents WHERE address = ?1").and_then(|mut st| st.execute([&address])).map_err(db)?;
+        }
         tx.commit().map_err(db)?;
         Ok(serial)
+    }
+
+    /// Records that several provider calls are about to start, in one transaction.
+    pub fn begin_intents(&mut self, intents: &[Intent]) -> Result<(), StateError> {
+        let rows: Vec<(String, String, String, String, String)> = intents
+            .iter()
+            .map(|i| (i.address.clone(), i.action.clone(), i.kind.clone(), self.seal_planned(&i.planned), i.started_at.clone()))
+            .collect();
+        let path = self.path.display().to_string();
+        let db = |source| StateError::Db { path: path.clone(), source };
+        let tx = self.conn.transaction().map_err(db)?;
+        for r in &rows {
+            tx.prepare_cached("INSERT OR REPLACE INTO intents (address, action, kind, planned, started_at) VALUES (?1, ?2, ?3, ?4, ?5)")
+                .and_then(|mut st| st.execute(params![r.0, r.1, r.2, r.3, r.4]))
+                .map_err(db)?;
+        }
+        tx.commit().map_err(db)
     }
 
     /// Every recorded change, oldest first.
