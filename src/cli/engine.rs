@@ -442,3 +442,60 @@ pub fn drift(root: &Path, env: &str, format: super::DriftFormat, parallelism: us
     }
     Ok(if drift.is_empty() { Outcome::Success } else { Outcome::Changes })
 }
+
+/// `baton import ADDR ID`: reads an existing object into the state at an address the
+/// configuration declares. ID is the value of the kind's identifying attribute (the
+/// first required attribute that forces replacement: `name`, `path`, `user`, …).
+pub fn import(root: &Path, opts: &RunOptions, address: &str, id: &str, term: &Terminal) -> anyhow::Result<Outcome> {
+    let prepared = match pipeline::prepare(root, &opts.env, &opts.files, &opts.load) {
+        Ok(p) => p,
+        Err(f) => return Ok(report_failed(f, term)),
+    };
+    let Some(node) = prepared.graph.node(address).cloned() else {
+        let known: Vec<&str> = prepared.graph.index.keys().filter(|a| !a.ends_with("/params") && !a.ends_with("/outputs")).map(String::as_str).collect();
+        let hint = crate::diag::did_you_mean(address, known.iter().copied()).map(|s| format!("; did you mean `{s}`?")).unwrap_or_default();
+        anyhow::bail!("the configuration declares no object at `{address}`{hint}");
+    };
+    let crate::graph::NodeKind::Resource(uid, ri) = &node.kind else {
+        anyhow::bail!("`{address}` is not a resource of a module; only resources can be imported");
+    };
+    let module = &prepared.modules[prepared.graph.module_of[uid]];
+    let block = &module.resources[*ri];
+    let schema = prepared.registry.schema(&block.kind).expect("checked at load");
+    let provider = prepared.registry.provider_for(&block.kind).expect("checked at load");
+    let id_attr = schema
+        .attributes
+        .iter()
+        .find(|a| a.presence == crate::provider::Presence::Required && a.force_new)
+        .ok_or_else(|| anyhow::anyhow!("`{}` objects cannot be imported: the kind has no identifying attribute", block.kind))?;
+    let mut store = prepared.open_state()?;
+    let rt = runtime()?;
+    rt.block_on(locked(&mut store, "import", async |store: &mut SqliteStore| {
+        let state = store.load()?;
+        if state.objects.contains_key(address) {
+            anyhow::bail!("`{address}` is already in the state; `baton state rm` it first to import another object");
+        }
+        let mut probe = crate::provider::Attrs::new();
+        probe.insert(id_attr.name.to_string(), crate::value::Value::string(id));
+        let found = provider.read(&block.kind, &probe).await.map_err(|e| anyhow::anyhow!("reading {} `{id}`: {e}", block.kind))?;
+        let Some(attrs) = found else {
+            anyhow::bail!("no {} with {} `{id}` exists", block.kind, id_attr.name);
+        };
+        let object = crate::state::Object {
+            address: address.to_string(),
+            kind: block.kind.clone(),
+            provider: schema.provider.to_string(),
+            uid: uid.to_string(),
+            module: module.name.clone(),
+            attributes: attrs.iter().map(|(k, v)| (k.clone(), v.reveal())).collect(),
+            sensitive: schema.sensitive_names(),
+            dependencies: Vec::new(),
+            tainted: false,
+            protected: false,
+            triggers: None,
+        };
+        store.record(&crate::state::Record::Put(object), "import", true)?;
+        println!("Imported {} `{id}` as {address}. `baton plan` shows how it differs from the configuration.", block.kind);
+        Ok(Outcome::Success)
+    }))
+}

@@ -51,6 +51,8 @@ pub enum Command {
     Destroy(DestroyArgs),
     /// Read every object and report what changed outside baton (exit 2 when something did).
     Drift(DriftArgs),
+    /// Read an existing object into the state at an address the configuration declares.
+    Import(ImportArgs),
     /// Show a saved plan file, or the state.
     Show(ShowArgs),
     /// Print the outputs of the resources.
@@ -163,6 +165,18 @@ pub struct DriftArgs {
     /// At most this many reads at once.
     #[arg(long, default_value_t = 10, value_name = "N")]
     pub parallelism: usize,
+}
+
+/// `baton import`.
+#[derive(Debug, Args)]
+pub struct ImportArgs {
+    /// The address, e.g. `postgres.default#web.db/postgres_role.owner`.
+    pub address: String,
+    /// The object's identifier: the value of its identifying attribute (`name`, `path`, …).
+    pub id: String,
+    /// Score inputs.
+    #[command(flatten)]
+    pub score: ScoreArgs,
 }
 
 /// `baton show`.
@@ -415,6 +429,10 @@ pub fn run(cli: Cli) -> anyhow::Result<Outcome> {
             a.auto_approve,
             &term,
         ),
+        Command::Import(a) => {
+            let flags = PlanFlags { score: a.score.clone(), refresh: false, target: vec![], replace: vec![], parallelism: 1 };
+            engine::import(&root, &flags.run_options(env, false), &a.address, &a.id, &term)
+        }
         Command::Drift(a) => engine::drift(&root, env, a.format, a.parallelism.max(1), &term),
         Command::Show(a) => inspect::show(&root, env, a.plan_file.as_deref(), a.format),
         Command::Output(a) => {

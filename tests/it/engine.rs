@@ -541,3 +541,26 @@ fn naming_score_files_narrows_the_run_to_their_workloads() {
     // The whole project still sees everything in place.
     assert_eq!(sb.run(&["plan", "--detailed-exitcode"]).code, 0);
 }
+
+#[test]
+fn import_reads_an_existing_object_into_the_state() {
+    let sb = Sandbox::new();
+    sb.write("modules/site.hcl", SITE_MODULE);
+    sb.write("score.yaml", SITE_SCORE);
+    // Made by hand before baton managed it.
+    sb.write(".baton/sites/site/index.html", "<h1>site</h1>");
+    let run = sb.run(&["import", "site.default#web.site/local_file.index", ".baton/sites/site/index.html"]);
+    assert_eq!(run.code, 0, "{}", run.transcript());
+    assert!(sb.run(&["state", "list"]).stdout.contains("site.default#web.site/local_file.index"));
+    let plan = plan_json(&sb, &[]);
+    let index = plan["changes"].as_array().unwrap().iter().find(|c| c["address"] == "site.default#web.site/local_file.index").unwrap();
+    assert_eq!(index["action"], "no-op", "the imported file matches the configuration: {plan}");
+    // Errors name what is wrong.
+    let missing = sb.run(&["import", "site.default#web.site/local_directory.dir", "nowhere"]);
+    assert_eq!(missing.code, 1);
+    assert!(missing.stderr.contains("no local_directory with path `nowhere` exists"), "{}", missing.stderr);
+    let typo = sb.run(&["import", "site.default#web.site/local_file.indx", "x"]);
+    assert!(typo.stderr.contains("did you mean `site.default#web.site/local_file.index`?"), "{}", typo.stderr);
+    let twice = sb.run(&["import", "site.default#web.site/local_file.index", ".baton/sites/site/index.html"]);
+    assert!(twice.stderr.contains("already in the state"), "{}", twice.stderr);
+}
