@@ -225,12 +225,24 @@ pub fn state(root: &Path, env: &str, cmd: &super::StateCommand) -> anyhow::Resul
             r?;
             println!("Removed {address} from the state; the object itself was not touched.");
         }
-        super::StateCommand::History => {
+        super::StateCommand::History { changes: true } => {
             for h in store.history()? {
-                println!(
-                    "{:>4}  {}  {:<8} {}  ({})",
-                    h.serial, h.at, h.action, h.address, h.who
-                );
+                println!("{:>4}  {}  {:<8} {}  ({})", h.serial, h.at, h.action, h.address, h.who);
+            }
+        }
+        super::StateCommand::History { changes: false } => {
+            // One line per serial: who, when (first change), and what it did.
+            let mut by_serial: std::collections::BTreeMap<u64, (String, String, std::collections::BTreeMap<String, usize>)> = std::collections::BTreeMap::new();
+            for h in store.history()? {
+                let e = by_serial.entry(h.serial).or_insert_with(|| (h.at.clone(), h.who.clone(), Default::default()));
+                *e.2.entry(h.action.clone()).or_default() += 1;
+            }
+            if by_serial.is_empty() {
+                println!("No applies recorded yet.");
+            }
+            for (serial, (at, who, counts)) in by_serial {
+                let what: Vec<String> = counts.iter().map(|(a, n)| format!("{n} {a}")).collect();
+                println!("serial {serial:>4}  {at}  {who}  {}", what.join(", "));
             }
         }
         super::StateCommand::Keygen => unreachable!("handled above"),

@@ -243,8 +243,12 @@ pub enum StateCommand {
         /// Address.
         address: String,
     },
-    /// Every recorded change.
-    History,
+    /// The applies (serial, when, who, what they did); `--changes` lists every change.
+    History {
+        /// One line per recorded change instead of per apply.
+        #[arg(long)]
+        changes: bool,
+    },
     /// Release a lock left by a run that is gone.
     Unlock {
         /// The lock id printed by the run that found it.

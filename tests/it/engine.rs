@@ -285,7 +285,7 @@ fn secrets_appear_in_no_output() {
             "secret.default#web.session/random_password.value",
         ])
         .transcript(),
-        sb.run(&["state", "history"]).transcript(),
+        sb.run(&["state", "history", "--changes"]).transcript(),
         sb.run(&["apply", "--auto-approve"]).transcript(),
         sb.read("deploy/local/web.yaml"),
     ];

@@ -55,7 +55,7 @@ fn a_finished_apply_is_listed_with_its_history() {
         list.stdout
             .contains("secret.default#web.session/random_password.value")
     );
-    let history = sb.run(&["state", "history"]);
+    let history = sb.run(&["state", "history", "--changes"]);
     assert_eq!(history.stdout.lines().count(), 6, "{}", history.stdout);
     assert!(
         history
@@ -188,7 +188,7 @@ fn state_rm_forgets_without_touching() {
         plan.stdout
     );
     assert!(
-        sb.run(&["state", "history"])
+        sb.run(&["state", "history", "--changes"])
             .stdout
             .contains("rm       volume.default#web.uploads/local_directory.data")
     );
@@ -256,4 +256,12 @@ fn without_a_key_apply_warns_that_secrets_are_in_clear() {
     let run = sb.run(&["apply", "--auto-approve"]);
     assert_eq!(run.code, 0);
     assert!(run.stderr.contains("warning: secrets are stored in clear"), "{}", run.stderr);
+}
+
+#[test]
+fn history_lists_applies_with_who_when_and_what() {
+    let sb = hello_with("applied.sql");
+    let run = sb.run(&["state", "history"]);
+    assert_eq!(run.code, 0, "{}", run.transcript());
+    assert_eq!(run.stdout.trim(), "serial    1  2026-11-25T00:00:00Z  dev@laptop  6 create");
 }
