@@ -126,7 +126,23 @@ async fn locked<T>(
     operation: &str,
     f: impl AsyncFnOnce(&mut SqliteStore) -> anyhow::Result<T>,
 ) -> anyhow::Result<T> {
-    let (lock, stale) = match store.lock(operation) {
+    // Wait up to BATON_LOCK_TIMEOUT (set from --lock-timeout) for a held lock.
+    let timeout = std::env::var("BATON_LOCK_TIMEOUT").ok().and_then(|s| humantime::parse_duration(&s).ok()).unwrap_or_default();
+    let started = std::time::Instant::now();
+    let mut waiting_said = false;
+    let attempt = loop {
+        match store.lock(operation) {
+            Err(StateError::Locked(info)) if started.elapsed() < timeout => {
+                if !waiting_said {
+                    eprintln!("waiting for the state lock held by {} (`{}`, pid {}), up to {}", info.holder, info.operation, info.pid, humantime::format_duration(timeout));
+                    waiting_said = true;
+                }
+                tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+            }
+            other => break other,
+        }
+    };
+    let (lock, stale) = match attempt {
         Ok(l) => l,
         Err(StateError::Locked(info)) => {
             anyhow::bail!(

@@ -31,6 +31,10 @@ pub struct Cli {
     /// Never colour the output (the NO_COLOR variable does the same).
     #[arg(long, global = true)]
     pub no_color: bool,
+    /// Wait this long for the state lock held by another run (e.g. `30s`, `5m`)
+    /// instead of failing at once.
+    #[arg(long, global = true, value_name = "DURATION")]
+    pub lock_timeout: Option<String>,
     /// What to do.
     #[command(subcommand)]
     pub command: Command,
@@ -405,6 +409,12 @@ pub fn run(cli: Cli) -> anyhow::Result<Outcome> {
         stderr_color: Color::detect(cli.no_color, std::io::stderr().is_terminal()),
         stdout_color: Color::detect(cli.no_color, std::io::stdout().is_terminal()),
     };
+    if let Some(t) = &cli.lock_timeout {
+        humantime::parse_duration(t).map_err(|e| anyhow::anyhow!("--lock-timeout {t:?}: {e} (write e.g. 30s or 5m)"))?;
+        // SAFETY: no other thread exists yet (the async runtime starts later); the
+        // lock loop of this process reads it.
+        unsafe { std::env::set_var("BATON_LOCK_TIMEOUT", t) };
+    }
     let root = std::env::current_dir()?;
     let env = cli.env.as_str();
     match cli.command {

@@ -192,3 +192,15 @@ fn parallelism_bounds_the_provider_calls_in_flight() {
         run.stdout
     );
 }
+
+#[test]
+fn with_a_lock_timeout_a_second_apply_waits_and_then_runs() {
+    let sb = project();
+    let mut child = sb.command(&["apply", "--auto-approve"]).stdout(Stdio::null()).stderr(Stdio::null()).spawn().expect("start apply");
+    wait_for("the first apply to start", Duration::from_secs(20), || sb.path().join(".baton/out/job-early.txt").exists());
+    let second = sb.run(&["--lock-timeout", "60s", "apply", "--auto-approve"]);
+    assert_eq!(second.code, 0, "{}", second.transcript());
+    assert!(second.stderr.contains("waiting for the state lock held by"), "{}", second.stderr);
+    assert!(second.stdout.contains("No changes."), "the first apply did everything: {}", second.stdout);
+    assert!(child.wait().unwrap().success());
+}
