@@ -231,7 +231,10 @@ pub async fn update(c: &Clients, _prior: &Attrs, config: &Attrs) -> Result<Attrs
         }
     }
     let arn = table.table_arn().unwrap_or_default().to_string();
-    let (set, remove) = tag_changes(&actual_tags(c, &arn, &w).await?, &tags(config, &w)?);
+    let (set, mut remove) = tag_changes(&actual_tags(c, &arn, &w).await?, &tags(config, &w)?);
+    // A changed value is removed first: TagResource overwrites on AWS, but moto adds a
+    // second tag of the same key. Costs one call, and is correct on both.
+    remove.extend(set.keys().cloned());
     if !remove.is_empty() {
         c.dynamodb.untag_resource().resource_arn(&arn).set_tag_keys(Some(remove)).send().await.named(&w)?;
     }

@@ -225,7 +225,7 @@ pub async fn put_user_policy(c: &Clients, config: &Attrs) -> Result<Attrs, Provi
 }
 
 /// A policy document as IAM returns it (URL-encoded), decoded.
-fn decode_policy(doc: &str) -> String {
+pub(super) fn decode_policy(doc: &str) -> String {
     if serde_json::from_str::<serde_json::Value>(doc).is_ok() {
         return doc.to_string();
     }

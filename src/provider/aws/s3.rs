@@ -104,6 +104,13 @@ fn arn(c: &Clients, bucket: &str) -> String {
 pub async fn create(c: &Clients, config: &Attrs) -> Result<Attrs, ProviderError> {
     let spec = Spec::from(config)?;
     let w = what(&spec.bucket);
+    // In us-east-1, creating a bucket one already owns succeeds (a legacy of S3), so
+    // existence is checked first: taking over a bucket would silently adopt its contents.
+    if c.s3.head_bucket().bucket(&spec.bucket).send().await.or_missing(&w, &["NotFound", "NoSuchBucket"])?.is_some() {
+        return Err(ProviderError::Failed(format!(
+            "{w} already exists (not created by this configuration); delete it or choose another name"
+        )));
+    }
     let mut req = c.s3.create_bucket().bucket(&spec.bucket);
     // us-east-1 is the one region that refuses a location constraint.
     if c.region != "us-east-1" {
