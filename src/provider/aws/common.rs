@@ -87,7 +87,12 @@ pub fn tags_value(actual: Tags, prior: &Attrs) -> Option<Value> {
     {
         return Some(rec.clone());
     }
-    Some(Value::Map(actual.into_iter().map(|(k, v)| (k, Value::string(v))).collect()))
+    Some(Value::Map(
+        actual
+            .into_iter()
+            .map(|(k, v)| (k, Value::string(v)))
+            .collect(),
+    ))
 }
 
 /// Sets `out.tags` from what AWS reports.
@@ -105,7 +110,11 @@ pub fn tag_changes(old: &Tags, new: &Tags) -> (Tags, Vec<String>) {
         .filter(|(k, v)| old.get(*k) != Some(*v))
         .map(|(k, v)| (k.clone(), v.clone()))
         .collect();
-    let remove = old.keys().filter(|k| !new.contains_key(*k)).cloned().collect();
+    let remove = old
+        .keys()
+        .filter(|k| !new.contains_key(*k))
+        .cloned()
+        .collect();
     (set, remove)
 }
 
@@ -127,7 +136,10 @@ pub fn put_observed(out: &mut Attrs, name: &str, actual: Value) {
 /// Two JSON texts with the same meaning (key order and spacing aside). Text that is not
 /// JSON is compared as is.
 pub fn same_json(a: &str, b: &str) -> bool {
-    match (serde_json::from_str::<serde_json::Value>(a), serde_json::from_str::<serde_json::Value>(b)) {
+    match (
+        serde_json::from_str::<serde_json::Value>(a),
+        serde_json::from_str::<serde_json::Value>(b),
+    ) {
         (Ok(x), Ok(y)) => x == y,
         _ => a == b,
     }
@@ -147,13 +159,19 @@ mod tests {
         assert_eq!(t["n"], "1");
         assert_eq!(tags_value(t.clone(), &prior), prior.get("tags").cloned());
         assert_eq!(tags_value(Tags::new(), &Attrs::new()), None);
-        assert_eq!(tags_value(Tags::new(), &prior), Some(Value::Map(BTreeMap::new())));
+        assert_eq!(
+            tags_value(Tags::new(), &prior),
+            Some(Value::Map(BTreeMap::new()))
+        );
         let (set, remove) = tag_changes(
             &Tags::from([("a".into(), "1".into()), ("b".into(), "2".into())]),
             &Tags::from([("a".into(), "1".into()), ("c".into(), "3".into())]),
         );
         assert_eq!((set.len(), remove), (1, vec!["b".to_string()]));
-        assert!(same_json(r#"{"a": [1, 2], "b": "x"}"#, r#"{"b":"x","a":[1,2]}"#));
+        assert!(same_json(
+            r#"{"a": [1, 2], "b": "x"}"#,
+            r#"{"b":"x","a":[1,2]}"#
+        ));
         assert!(!same_json(r#"{"a": 1}"#, r#"{"a": 2}"#));
         let mut out = Attrs::from([("n".to_string(), Value::int(30))]);
         put_observed(&mut out, "n", Value::string("30"));

@@ -86,9 +86,10 @@ impl Settings {
             match url::Url::parse(e) {
                 Ok(u) if matches!(u.scheme(), "http" | "https") && u.host_str().is_some() => {}
                 _ => {
-                    return Err(format!(
+                    return Err(
                         "provider \"aws\": `endpoint` must be an http(s) URL like \"http://127.0.0.1:5000\""
-                    ));
+                            .into(),
+                    );
                 }
             }
         }
@@ -150,8 +151,14 @@ impl Settings {
         let opt = |v: &Option<String>| v.as_ref().map_or(Value::Null, Value::string);
         BTreeMap::from([
             ("region".to_string(), Value::string(&self.region)),
-            ("endpoint".to_string(), Value::string(self.service_endpoint("s3"))),
-            ("sqs_endpoint".to_string(), Value::string(self.service_endpoint("sqs"))),
+            (
+                "endpoint".to_string(),
+                Value::string(self.service_endpoint("s3")),
+            ),
+            (
+                "sqs_endpoint".to_string(),
+                Value::string(self.service_endpoint("sqs")),
+            ),
             ("zone_id".to_string(), opt(&self.zone_id)),
             ("domain".to_string(), opt(&self.domain)),
             ("dns_target".to_string(), opt(&self.dns_target)),

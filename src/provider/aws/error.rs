@@ -58,7 +58,11 @@ where
                         Some(s) => format!("HTTP {s}"),
                         None => DisplayErrorContext(&e).to_string(),
                     });
-                Fault { code, message, transient }
+                Fault {
+                    code,
+                    message,
+                    transient,
+                }
             }
             // No answer: the endpoint is unreachable, or it timed out. A failure before
             // sending (no credentials, a bad request) is permanent.
@@ -72,7 +76,11 @@ where
                 transient: true,
                 message: DisplayErrorContext(&e).to_string(),
             },
-            _ => Fault { code: None, transient: false, message: DisplayErrorContext(&e).to_string() },
+            _ => Fault {
+                code: None,
+                transient: false,
+                message: DisplayErrorContext(&e).to_string(),
+            },
         }
     }
 }
@@ -126,7 +134,11 @@ where
             Ok(v) => Ok(Some(v)),
             Err(e) => {
                 let f = Fault::from(e);
-                if f.is(missing) { Ok(None) } else { Err(f.error(what, &[])) }
+                if f.is(missing) {
+                    Ok(None)
+                } else {
+                    Err(f.error(what, &[]))
+                }
             }
         }
     }
@@ -143,11 +155,31 @@ mod tests {
 
     #[test]
     fn messages_name_the_object_and_hide_secrets() {
-        let f = Fault { code: Some("AccessDenied".into()), message: "no for hunter2".into(), transient: false };
+        let f = Fault {
+            code: Some("AccessDenied".into()),
+            message: "no for hunter2".into(),
+            transient: false,
+        };
         let e = f.error("aws_s3_bucket \"b\"", &["hunter2"]);
-        assert!(matches!(&e, ProviderError::Failed(m) if m == "aws_s3_bucket \"b\": AccessDenied: no for (sensitive)"), "{e:?}");
-        let f = Fault { code: None, message: "connection refused".into(), transient: true };
-        assert!(matches!(f.error("x", &[]), ProviderError::Transient(m) if m.contains("not reachable")));
-        assert!(Fault { code: Some("NoSuchKey".into()), message: String::new(), transient: false }.is(&["NoSuchKey"]));
+        assert!(
+            matches!(&e, ProviderError::Failed(m) if m == "aws_s3_bucket \"b\": AccessDenied: no for (sensitive)"),
+            "{e:?}"
+        );
+        let f = Fault {
+            code: None,
+            message: "connection refused".into(),
+            transient: true,
+        };
+        assert!(
+            matches!(f.error("x", &[]), ProviderError::Transient(m) if m.contains("not reachable"))
+        );
+        assert!(
+            Fault {
+                code: Some("NoSuchKey".into()),
+                message: String::new(),
+                transient: false
+            }
+            .is(&["NoSuchKey"])
+        );
     }
 }

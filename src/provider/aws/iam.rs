@@ -34,7 +34,8 @@ pub fn user_schema() -> KindSchema {
         description: "An IAM user (for workloads' access keys).",
         attributes: vec![
             AttrSchema::required("name", AttrType::String, "User name.").force_new(),
-            AttrSchema::optional("path", AttrType::String, "Path, e.g. \"/baton/\".").default(root_path),
+            AttrSchema::optional("path", AttrType::String, "Path, e.g. \"/baton/\".")
+                .default(root_path),
             AttrSchema::optional("tags", AttrType::Map, "Tags."),
             AttrSchema::computed("arn", AttrType::String, "The user's ARN."),
         ],
@@ -51,7 +52,8 @@ pub fn access_key_schema() -> KindSchema {
         attributes: vec![
             AttrSchema::required("user", AttrType::String, "The user.").force_new(),
             AttrSchema::computed("access_key_id", AttrType::String, "The key's id."),
-            AttrSchema::computed("secret_access_key", AttrType::String, "The secret key.").sensitive(),
+            AttrSchema::computed("secret_access_key", AttrType::String, "The secret key.")
+                .sensitive(),
         ],
         create_before_destroy: false,
     }
@@ -66,7 +68,11 @@ pub fn user_policy_schema() -> KindSchema {
         attributes: vec![
             AttrSchema::required("user", AttrType::String, "The user.").force_new(),
             AttrSchema::required("name", AttrType::String, "Policy name.").force_new(),
-            AttrSchema::required("policy", AttrType::String, "The policy document (JSON, e.g. from jsonencode)."),
+            AttrSchema::required(
+                "policy",
+                AttrType::String,
+                "The policy document (JSON, e.g. from jsonencode).",
+            ),
         ],
         create_before_destroy: false,
     }
@@ -77,7 +83,10 @@ fn user_what(name: &str) -> String {
 }
 
 fn tag_list(t: Tags, w: &str) -> Result<Vec<Tag>, ProviderError> {
-    t.into_iter().map(|(k, v)| Tag::builder().key(k).value(v).build()).collect::<Result<_, _>>().map_err(|e| build_error(w, e))
+    t.into_iter()
+        .map(|(k, v)| Tag::builder().key(k).value(v).build())
+        .collect::<Result<_, _>>()
+        .map_err(|e| build_error(w, e))
 }
 
 /// Creates the user.
@@ -106,33 +115,77 @@ pub async fn create_user(c: &Clients, config: &Attrs) -> Result<Attrs, ProviderE
         }
     };
     let mut result = config.clone();
-    result.insert("arn".into(), Value::string(out.user().map(|u| u.arn()).unwrap_or_default()));
+    result.insert(
+        "arn".into(),
+        Value::string(out.user().map(|u| u.arn()).unwrap_or_default()),
+    );
     Ok(result)
 }
 
 async fn user_tags(c: &Clients, name: &str, w: &str) -> Result<Tags, ProviderError> {
-    let out = c.iam.list_user_tags().user_name(name).send().await.named(w)?;
-    Ok(out.tags().iter().map(|t| (t.key().to_string(), t.value().to_string())).collect())
+    let out = c
+        .iam
+        .list_user_tags()
+        .user_name(name)
+        .send()
+        .await
+        .named(w)?;
+    Ok(out
+        .tags()
+        .iter()
+        .map(|t| (t.key().to_string(), t.value().to_string()))
+        .collect())
 }
 
 /// Sets the path and tags.
-pub async fn update_user(c: &Clients, _prior: &Attrs, config: &Attrs) -> Result<Attrs, ProviderError> {
+pub async fn update_user(
+    c: &Clients,
+    _prior: &Attrs,
+    config: &Attrs,
+) -> Result<Attrs, ProviderError> {
     let name = required(config, "name", USER)?;
     let w = user_what(name);
     let user = c.iam.get_user().user_name(name).send().await.named(&w)?;
     let path = optional(config, "path").unwrap_or("/");
     let mut arn = user.user().map(|u| u.arn().to_string()).unwrap_or_default();
     if user.user().map(|u| u.path()) != Some(path) {
-        c.iam.update_user().user_name(name).new_path(path).send().await.named(&w)?;
+        c.iam
+            .update_user()
+            .user_name(name)
+            .new_path(path)
+            .send()
+            .await
+            .named(&w)?;
         // The ARN holds the path.
-        arn = c.iam.get_user().user_name(name).send().await.named(&w)?.user().map(|u| u.arn().to_string()).unwrap_or_default();
+        arn = c
+            .iam
+            .get_user()
+            .user_name(name)
+            .send()
+            .await
+            .named(&w)?
+            .user()
+            .map(|u| u.arn().to_string())
+            .unwrap_or_default();
     }
     let (set, remove) = tag_changes(&user_tags(c, name, &w).await?, &tags(config, &w)?);
     if !remove.is_empty() {
-        c.iam.untag_user().user_name(name).set_tag_keys(Some(remove)).send().await.named(&w)?;
+        c.iam
+            .untag_user()
+            .user_name(name)
+            .set_tag_keys(Some(remove))
+            .send()
+            .await
+            .named(&w)?;
     }
     if !set.is_empty() {
-        c.iam.tag_user().user_name(name).set_tags(Some(tag_list(set, &w)?)).send().await.named(&w)?;
+        c.iam
+            .tag_user()
+            .user_name(name)
+            .set_tags(Some(tag_list(set, &w)?))
+            .send()
+            .await
+            .named(&w)?;
     }
     let mut result = config.clone();
     result.insert("arn".into(), Value::string(arn));
@@ -143,8 +196,19 @@ pub async fn update_user(c: &Clients, _prior: &Attrs, config: &Attrs) -> Result<
 pub async fn read_user(c: &Clients, prior: &Attrs) -> Result<Option<Attrs>, ProviderError> {
     let name = required(prior, "name", USER)?;
     let w = user_what(name);
-    let Some(out) = c.iam.get_user().user_name(name).send().await.or_missing(&w, MISSING)? else { return Ok(None) };
-    let Some(user) = out.user() else { return Ok(None) };
+    let Some(out) = c
+        .iam
+        .get_user()
+        .user_name(name)
+        .send()
+        .await
+        .or_missing(&w, MISSING)?
+    else {
+        return Ok(None);
+    };
+    let Some(user) = out.user() else {
+        return Ok(None);
+    };
     let mut attrs = prior.clone();
     attrs.insert("path".into(), Value::string(user.path()));
     attrs.insert("arn".into(), Value::string(user.arn()));
@@ -156,7 +220,12 @@ pub async fn read_user(c: &Clients, prior: &Attrs) -> Result<Option<Attrs>, Prov
 /// own, deleted before it.
 pub async fn delete_user(c: &Clients, prior: &Attrs) -> Result<(), ProviderError> {
     let name = required(prior, "name", USER)?;
-    c.iam.delete_user().user_name(name).send().await.or_missing(&user_what(name), MISSING)?;
+    c.iam
+        .delete_user()
+        .user_name(name)
+        .send()
+        .await
+        .or_missing(&user_what(name), MISSING)?;
     Ok(())
 }
 
@@ -168,11 +237,22 @@ fn key_what(user: &str) -> String {
 pub async fn create_access_key(c: &Clients, config: &Attrs) -> Result<Attrs, ProviderError> {
     let user = required(config, "user", ACCESS_KEY)?;
     let w = key_what(user);
-    let out = c.iam.create_access_key().user_name(user).send().await.named(&w)?;
-    let key = out.access_key().ok_or_else(|| ProviderError::Failed(format!("{w}: IAM returned no key")))?;
+    let out = c
+        .iam
+        .create_access_key()
+        .user_name(user)
+        .send()
+        .await
+        .named(&w)?;
+    let key = out
+        .access_key()
+        .ok_or_else(|| ProviderError::Failed(format!("{w}: IAM returned no key")))?;
     let mut result = config.clone();
     result.insert("access_key_id".into(), Value::string(key.access_key_id()));
-    result.insert("secret_access_key".into(), Value::string(key.secret_access_key()));
+    result.insert(
+        "secret_access_key".into(),
+        Value::string(key.secret_access_key()),
+    );
     Ok(result)
 }
 
@@ -191,19 +271,39 @@ pub fn update_access_key(prior: &Attrs, config: &Attrs) -> Result<Attrs, Provide
 pub async fn read_access_key(c: &Clients, prior: &Attrs) -> Result<Option<Attrs>, ProviderError> {
     let user = required(prior, "user", ACCESS_KEY)?;
     let w = key_what(user);
-    let Some(id) = str_attr(prior, "access_key_id") else { return Ok(None) };
-    let Some(out) = c.iam.list_access_keys().user_name(user).send().await.or_missing(&w, MISSING)? else {
+    let Some(id) = str_attr(prior, "access_key_id") else {
         return Ok(None);
     };
-    let found = out.access_key_metadata().iter().any(|k| k.access_key_id() == Some(id));
+    let Some(out) = c
+        .iam
+        .list_access_keys()
+        .user_name(user)
+        .send()
+        .await
+        .or_missing(&w, MISSING)?
+    else {
+        return Ok(None);
+    };
+    let found = out
+        .access_key_metadata()
+        .iter()
+        .any(|k| k.access_key_id() == Some(id));
     Ok(found.then(|| prior.clone()))
 }
 
 /// Deletes the key (gone already is fine).
 pub async fn delete_access_key(c: &Clients, prior: &Attrs) -> Result<(), ProviderError> {
     let user = required(prior, "user", ACCESS_KEY)?;
-    let Some(id) = str_attr(prior, "access_key_id") else { return Ok(()) };
-    c.iam.delete_access_key().user_name(user).access_key_id(id).send().await.or_missing(&key_what(user), MISSING)?;
+    let Some(id) = str_attr(prior, "access_key_id") else {
+        return Ok(());
+    };
+    c.iam
+        .delete_access_key()
+        .user_name(user)
+        .access_key_id(id)
+        .send()
+        .await
+        .or_missing(&key_what(user), MISSING)?;
     Ok(())
 }
 
@@ -216,11 +316,21 @@ pub async fn put_user_policy(c: &Clients, config: &Attrs) -> Result<Attrs, Provi
     let user = required(config, "user", USER_POLICY)?;
     let name = required(config, "name", USER_POLICY)?;
     let w = policy_what(user, name);
-    let policy = str_attr(config, "policy").ok_or_else(|| ProviderError::Invalid(format!("{w}: `policy` is required")))?;
+    let policy = str_attr(config, "policy")
+        .ok_or_else(|| ProviderError::Invalid(format!("{w}: `policy` is required")))?;
     if let Err(e) = serde_json::from_str::<serde_json::Value>(policy) {
-        return Err(ProviderError::Invalid(format!("{w}: `policy` is not JSON ({e})")));
+        return Err(ProviderError::Invalid(format!(
+            "{w}: `policy` is not JSON ({e})"
+        )));
     }
-    c.iam.put_user_policy().user_name(user).policy_name(name).policy_document(policy).send().await.named(&w)?;
+    c.iam
+        .put_user_policy()
+        .user_name(user)
+        .policy_name(name)
+        .policy_document(policy)
+        .send()
+        .await
+        .named(&w)?;
     Ok(config.clone())
 }
 
@@ -229,7 +339,9 @@ pub(super) fn decode_policy(doc: &str) -> String {
     if serde_json::from_str::<serde_json::Value>(doc).is_ok() {
         return doc.to_string();
     }
-    percent_encoding::percent_decode_str(doc).decode_utf8_lossy().into_owned()
+    percent_encoding::percent_decode_str(doc)
+        .decode_utf8_lossy()
+        .into_owned()
 }
 
 /// The policy as it is: the recorded text while it means the same, else IAM's.
@@ -237,7 +349,15 @@ pub async fn read_user_policy(c: &Clients, prior: &Attrs) -> Result<Option<Attrs
     let user = required(prior, "user", USER_POLICY)?;
     let name = required(prior, "name", USER_POLICY)?;
     let w = policy_what(user, name);
-    let Some(out) = c.iam.get_user_policy().user_name(user).policy_name(name).send().await.or_missing(&w, MISSING)? else {
+    let Some(out) = c
+        .iam
+        .get_user_policy()
+        .user_name(user)
+        .policy_name(name)
+        .send()
+        .await
+        .or_missing(&w, MISSING)?
+    else {
         return Ok(None);
     };
     let actual = decode_policy(out.policy_document());
@@ -252,7 +372,13 @@ pub async fn read_user_policy(c: &Clients, prior: &Attrs) -> Result<Option<Attrs
 pub async fn delete_user_policy(c: &Clients, prior: &Attrs) -> Result<(), ProviderError> {
     let user = required(prior, "user", USER_POLICY)?;
     let name = required(prior, "name", USER_POLICY)?;
-    c.iam.delete_user_policy().user_name(user).policy_name(name).send().await.or_missing(&policy_what(user, name), MISSING)?;
+    c.iam
+        .delete_user_policy()
+        .user_name(user)
+        .policy_name(name)
+        .send()
+        .await
+        .or_missing(&policy_what(user, name), MISSING)?;
     Ok(())
 }
 
@@ -266,6 +392,9 @@ mod tests {
         let encoded = "%7B%22Version%22%3A%222012-10-17%22%2C%22Statement%22%3A%5B%5D%7D";
         assert_eq!(decode_policy(encoded), doc);
         assert_eq!(decode_policy(doc), doc);
-        assert!(same_json(&decode_policy(encoded), "{\"Statement\": [], \"Version\": \"2012-10-17\"}"));
+        assert!(same_json(
+            &decode_policy(encoded),
+            "{\"Statement\": [], \"Version\": \"2012-10-17\"}"
+        ));
     }
 }

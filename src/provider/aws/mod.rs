@@ -17,13 +17,13 @@ mod config;
 mod dynamodb;
 mod error;
 mod iam;
+#[cfg(test)]
+mod moto;
 mod route53;
 mod s3;
 mod secretsmanager;
 mod sqs;
 mod ssm;
-#[cfg(test)]
-mod moto;
 #[cfg(test)]
 mod tests;
 
@@ -80,7 +80,10 @@ impl AwsProvider {
         let settings = self.settings()?;
         // A table or a DNS change may take minutes on AWS; never less than the budget.
         let settle = self.backoff.budget.max(Duration::from_secs(300));
-        Ok(self.clients.get_or_init(|| Clients::build(settings, settle)).await)
+        Ok(self
+            .clients
+            .get_or_init(|| Clients::build(settings, settle))
+            .await)
     }
 
     fn created_recently(&self, key: &str) -> bool {
@@ -98,7 +101,12 @@ impl AwsProvider {
         }
     }
 
-    async fn read_once(&self, c: &Clients, kind: &str, prior: &Attrs) -> Result<Option<Attrs>, ProviderError> {
+    async fn read_once(
+        &self,
+        c: &Clients,
+        kind: &str,
+        prior: &Attrs,
+    ) -> Result<Option<Attrs>, ProviderError> {
         match kind {
             s3::BUCKET => s3::read(c, prior).await,
             sqs::QUEUE => sqs::read(c, prior).await,
@@ -115,7 +123,10 @@ impl AwsProvider {
     }
 
     fn schema(&self, kind: &str) -> Result<KindSchema, ProviderError> {
-        self.kinds().into_iter().find(|k| k.kind == kind).ok_or_else(|| unknown(kind))
+        self.kinds()
+            .into_iter()
+            .find(|k| k.kind == kind)
+            .ok_or_else(|| unknown(kind))
     }
 }
 
@@ -129,7 +140,10 @@ fn identity(kind: &str, attrs: &Attrs) -> String {
         iam::USER_POLICY => &["user", "name"],
         _ => &["name"],
     };
-    let parts: Vec<&str> = keys.iter().map(|k| str_attr(attrs, k).unwrap_or("")).collect();
+    let parts: Vec<&str> = keys
+        .iter()
+        .map(|k| str_attr(attrs, k).unwrap_or(""))
+        .collect();
     format!("{kind}\u{0}{}", parts.join("\u{0}"))
 }
 
@@ -165,7 +179,9 @@ impl Provider for AwsProvider {
         match &self.settings {
             Ok(s) => s.vars(),
             // Calls report the error; modules still load.
-            Err(_) => Settings::from_config(&Attrs::new()).map(|s| s.vars()).unwrap_or_default(),
+            Err(_) => Settings::from_config(&Attrs::new())
+                .map(|s| s.vars())
+                .unwrap_or_default(),
         }
     }
 
@@ -210,7 +226,12 @@ impl Provider for AwsProvider {
         Ok(out)
     }
 
-    async fn update(&self, kind: &str, prior: &Attrs, config: &Attrs) -> Result<Attrs, ProviderError> {
+    async fn update(
+        &self,
+        kind: &str,
+        prior: &Attrs,
+        config: &Attrs,
+    ) -> Result<Attrs, ProviderError> {
         let config = common::with_defaults(&self.schema(kind)?, config);
         let c = self.clients().await?;
         match kind {

@@ -81,7 +81,10 @@ fn executable() -> Result<PathBuf, String> {
         return if p.exists() {
             Ok(p)
         } else {
-            Err(format!("BATON_MOTO_SERVER={} does not exist; {HOW}", p.display()))
+            Err(format!(
+                "BATON_MOTO_SERVER={} does not exist; {HOW}",
+                p.display()
+            ))
         };
     }
     let venv = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target/moto-venv");
@@ -92,14 +95,20 @@ fn executable() -> Result<PathBuf, String> {
         return Ok(exe);
     }
     let run = |cmd: &mut Command| -> Result<(), String> {
-        let out = cmd.output().map_err(|e| format!("cannot run {cmd:?}: {e}; {HOW}"))?;
+        let out = cmd
+            .output()
+            .map_err(|e| format!("cannot run {cmd:?}: {e}; {HOW}"))?;
         if out.status.success() {
             Ok(())
         } else {
             let err = String::from_utf8_lossy(&out.stderr);
             let tail: Vec<&str> = err.lines().rev().take(15).collect();
             let tail: Vec<&str> = tail.into_iter().rev().collect();
-            Err(format!("{cmd:?} failed ({}):\n{}\n{HOW}", out.status, tail.join("\n")))
+            Err(format!(
+                "{cmd:?} failed ({}):\n{}\n{HOW}",
+                out.status,
+                tail.join("\n")
+            ))
         }
     };
     eprintln!("installing {MOTO} into {} (once)…", venv.display());
@@ -108,7 +117,11 @@ fn executable() -> Result<PathBuf, String> {
     }
     run(Command::new(venv.join("bin/pip")).args(["install", "--quiet", MOTO]))?;
     std::fs::write(&marker, MOTO).map_err(|e| format!("cannot write {}: {e}", marker.display()))?;
-    if exe.exists() { Ok(exe) } else { Err(format!("{} was not installed; {HOW}", exe.display())) }
+    if exe.exists() {
+        Ok(exe)
+    } else {
+        Err(format!("{} was not installed; {HOW}", exe.display()))
+    }
 }
 
 /// How to run the server at `exe`: through its Python interpreter (read from its `#!`
@@ -116,7 +129,11 @@ fn executable() -> Result<PathBuf, String> {
 fn server_command(exe: &Path) -> Vec<String> {
     let first_line = std::fs::read(exe)
         .ok()
-        .and_then(|b| b.split(|c| *c == b'\n').next().map(|l| String::from_utf8_lossy(l).into_owned()))
+        .and_then(|b| {
+            b.split(|c| *c == b'\n')
+                .next()
+                .map(|l| String::from_utf8_lossy(l).into_owned())
+        })
         .unwrap_or_default();
     match first_line.strip_prefix("#!") {
         Some(interp) if interp.contains("python") => {
@@ -135,9 +152,15 @@ fn start() -> Result<Moto, String> {
         .map_err(|e| format!("no free loopback port: {e}"))?
         .port();
     let log = std::env::temp_dir().join(format!("baton-moto-{}.log", std::process::id()));
-    let log_file = std::fs::File::create(&log).map_err(|e| format!("cannot create {}: {e}", log.display()))?;
+    let log_file =
+        std::fs::File::create(&log).map_err(|e| format!("cannot create {}: {e}", log.display()))?;
     let mut argv = server_command(&exe);
-    argv.extend(["-H".into(), "127.0.0.1".into(), "-p".into(), port.to_string()]);
+    argv.extend([
+        "-H".into(),
+        "127.0.0.1".into(),
+        "-p".into(),
+        port.to_string(),
+    ]);
     // `cat` returns at end of input, i.e. when this process is gone; then moto is killed.
     let script = r#""$@" </dev/null & m=$!; cat >/dev/null; kill "$m" 2>/dev/null; wait "$m""#;
     let child = Command::new("sh")
@@ -164,10 +187,15 @@ fn start() -> Result<Moto, String> {
             return Err(format!(
                 "moto_server ({}) did not answer on 127.0.0.1:{port}{}; its output:\n{text}\n{HOW}",
                 exe.display(),
-                exited.map(|s| format!(" (exited: {s})")).unwrap_or_default()
+                exited
+                    .map(|s| format!(" (exited: {s})"))
+                    .unwrap_or_default()
             ));
         }
         std::thread::sleep(Duration::from_millis(100));
     }
-    Ok(Moto { endpoint: format!("http://127.0.0.1:{port}"), _wrapper: Mutex::new(wrapper) })
+    Ok(Moto {
+        endpoint: format!("http://127.0.0.1:{port}"),
+        _wrapper: Mutex::new(wrapper),
+    })
 }

@@ -36,10 +36,23 @@ pub fn zone_schema() -> KindSchema {
         provider: "aws",
         description: "A public Route 53 hosted zone.",
         attributes: vec![
-            AttrSchema::required("name", AttrType::String, "The domain, e.g. \"example.com\".").force_new(),
+            AttrSchema::required(
+                "name",
+                AttrType::String,
+                "The domain, e.g. \"example.com\".",
+            )
+            .force_new(),
             AttrSchema::optional("comment", AttrType::String, "Comment."),
-            AttrSchema::computed("zone_id", AttrType::String, "The zone's id (without \"/hostedzone/\")."),
-            AttrSchema::computed("name_servers", AttrType::List, "The zone's name servers, to delegate the domain to."),
+            AttrSchema::computed(
+                "zone_id",
+                AttrType::String,
+                "The zone's id (without \"/hostedzone/\").",
+            ),
+            AttrSchema::computed(
+                "name_servers",
+                AttrType::List,
+                "The zone's name servers, to delegate the domain to.",
+            ),
         ],
         create_before_destroy: false,
     }
@@ -53,10 +66,21 @@ pub fn record_schema() -> KindSchema {
         description: "A Route 53 record set; values or TTL changed outside baton show as drift.",
         attributes: vec![
             AttrSchema::required("zone_id", AttrType::String, "The hosted zone's id.").force_new(),
-            AttrSchema::required("name", AttrType::String, "Full name, e.g. \"www.example.com\".").force_new(),
-            AttrSchema::required("type", AttrType::String, "A, AAAA, CNAME, TXT, MX, …").force_new(),
-            AttrSchema::optional("ttl", AttrType::Number, "Seconds resolvers may cache it.").default(ttl_300),
-            AttrSchema::required("records", AttrType::List, "The values (TXT values in double quotes)."),
+            AttrSchema::required(
+                "name",
+                AttrType::String,
+                "Full name, e.g. \"www.example.com\".",
+            )
+            .force_new(),
+            AttrSchema::required("type", AttrType::String, "A, AAAA, CNAME, TXT, MX, …")
+                .force_new(),
+            AttrSchema::optional("ttl", AttrType::Number, "Seconds resolvers may cache it.")
+                .default(ttl_300),
+            AttrSchema::required(
+                "records",
+                AttrType::List,
+                "The values (TXT values in double quotes).",
+            ),
         ],
         create_before_destroy: false,
     }
@@ -64,7 +88,10 @@ pub fn record_schema() -> KindSchema {
 
 /// A DNS name in Route 53's form: lower-case, no trailing dot, `\052` as `*`.
 pub fn normal_name(name: &str) -> String {
-    name.trim_end_matches('.').replace("\\052", "*").replace("\\100", "@").to_ascii_lowercase()
+    name.trim_end_matches('.')
+        .replace("\\052", "*")
+        .replace("\\100", "@")
+        .to_ascii_lowercase()
 }
 
 fn bare_zone_id(id: &str) -> &str {
@@ -79,13 +106,23 @@ fn zone_what(name: &str) -> String {
 pub async fn create_zone(c: &Clients, config: &Attrs) -> Result<Attrs, ProviderError> {
     let name = required(config, "name", ZONE)?;
     let w = zone_what(name);
-    let mut req = c.route53.create_hosted_zone().name(name).caller_reference(format!("baton-{}", uuid::Uuid::new_v4()));
+    let mut req = c
+        .route53
+        .create_hosted_zone()
+        .name(name)
+        .caller_reference(format!("baton-{}", uuid::Uuid::new_v4()));
     if let Some(comment) = optional(config, "comment") {
         req = req.hosted_zone_config(HostedZoneConfig::builder().comment(comment).build());
     }
     let out = req.send().await.named(&w)?;
-    let id = out.hosted_zone().map(|z| bare_zone_id(z.id()).to_string()).unwrap_or_default();
-    let servers: Vec<String> = out.delegation_set().map(|d| d.name_servers().to_vec()).unwrap_or_default();
+    let id = out
+        .hosted_zone()
+        .map(|z| bare_zone_id(z.id()).to_string())
+        .unwrap_or_default();
+    let servers: Vec<String> = out
+        .delegation_set()
+        .map(|d| d.name_servers().to_vec())
+        .unwrap_or_default();
     let mut result = config.clone();
     result.insert("zone_id".into(), Value::string(id));
     result.insert("name_servers".into(), list_value(&servers));
@@ -93,11 +130,21 @@ pub async fn create_zone(c: &Clients, config: &Attrs) -> Result<Attrs, ProviderE
 }
 
 /// Sets the comment.
-pub async fn update_zone(c: &Clients, prior: &Attrs, config: &Attrs) -> Result<Attrs, ProviderError> {
+pub async fn update_zone(
+    c: &Clients,
+    prior: &Attrs,
+    config: &Attrs,
+) -> Result<Attrs, ProviderError> {
     let name = required(config, "name", ZONE)?;
     let w = zone_what(name);
     let id = required(prior, "zone_id", ZONE)?;
-    c.route53.update_hosted_zone_comment().id(id).comment(optional(config, "comment").unwrap_or("")).send().await.named(&w)?;
+    c.route53
+        .update_hosted_zone_comment()
+        .id(id)
+        .comment(optional(config, "comment").unwrap_or(""))
+        .send()
+        .await
+        .named(&w)?;
     let mut result = config.clone();
     for k in ["zone_id", "name_servers"] {
         if let Some(v) = prior.get(k) {
@@ -111,19 +158,38 @@ pub async fn update_zone(c: &Clients, prior: &Attrs, config: &Attrs) -> Result<A
 pub async fn read_zone(c: &Clients, prior: &Attrs) -> Result<Option<Attrs>, ProviderError> {
     let id = required(prior, "zone_id", ZONE)?;
     let w = zone_what(optional(prior, "name").unwrap_or(id));
-    let Some(out) = c.route53.get_hosted_zone().id(id).send().await.or_missing(&w, NO_ZONE)? else {
+    let Some(out) = c
+        .route53
+        .get_hosted_zone()
+        .id(id)
+        .send()
+        .await
+        .or_missing(&w, NO_ZONE)?
+    else {
         return Ok(None);
     };
-    let Some(zone) = out.hosted_zone() else { return Ok(None) };
+    let Some(zone) = out.hosted_zone() else {
+        return Ok(None);
+    };
     let mut attrs = prior.clone();
     if optional(prior, "name").map(normal_name) != Some(normal_name(zone.name())) {
-        attrs.insert("name".into(), Value::string(zone.name().trim_end_matches('.')));
+        attrs.insert(
+            "name".into(),
+            Value::string(zone.name().trim_end_matches('.')),
+        );
     }
-    match zone.config().and_then(|c| c.comment()).filter(|s| !s.is_empty()) {
+    match zone
+        .config()
+        .and_then(|c| c.comment())
+        .filter(|s| !s.is_empty())
+    {
         Some(comment) => attrs.insert("comment".into(), Value::string(comment)),
         None => attrs.remove("comment"),
     };
-    let servers: Vec<String> = out.delegation_set().map(|d| d.name_servers().to_vec()).unwrap_or_default();
+    let servers: Vec<String> = out
+        .delegation_set()
+        .map(|d| d.name_servers().to_vec())
+        .unwrap_or_default();
     attrs.insert("name_servers".into(), list_value(&servers));
     Ok(Some(attrs))
 }
@@ -133,7 +199,12 @@ pub async fn read_zone(c: &Clients, prior: &Attrs) -> Result<Option<Attrs>, Prov
 pub async fn delete_zone(c: &Clients, prior: &Attrs) -> Result<(), ProviderError> {
     let id = required(prior, "zone_id", ZONE)?;
     let w = zone_what(optional(prior, "name").unwrap_or(id));
-    c.route53.delete_hosted_zone().id(id).send().await.or_missing(&w, NO_ZONE)?;
+    c.route53
+        .delete_hosted_zone()
+        .id(id)
+        .send()
+        .await
+        .or_missing(&w, NO_ZONE)?;
     Ok(())
 }
 
@@ -159,12 +230,18 @@ impl RecordSpec {
         let w = record_what(config);
         let records = string_list(config, "records")?.unwrap_or_default();
         if records.is_empty() {
-            return Err(ProviderError::Invalid(format!("{w}: `records` needs at least one value")));
+            return Err(ProviderError::Invalid(format!(
+                "{w}: `records` needs at least one value"
+            )));
         }
         Ok(RecordSpec {
             zone_id: bare_zone_id(required(config, "zone_id", RECORD)?).to_string(),
             name: required(config, "name", RECORD)?.to_string(),
-            rtype: RrType::from(required(config, "type", RECORD)?.to_ascii_uppercase().as_str()),
+            rtype: RrType::from(
+                required(config, "type", RECORD)?
+                    .to_ascii_uppercase()
+                    .as_str(),
+            ),
             ttl: int_attr(config, "ttl").unwrap_or(300),
             records,
         })
@@ -188,11 +265,33 @@ impl RecordSpec {
 }
 
 /// Sends one change and waits until it is in sync.
-async fn change(c: &Clients, zone_id: &str, action: ChangeAction, set: ResourceRecordSet, w: &str) -> Result<(), ProviderError> {
-    let change = Change::builder().action(action).resource_record_set(set).build().map_err(|e| build_error(w, e))?;
-    let batch = ChangeBatch::builder().changes(change).build().map_err(|e| build_error(w, e))?;
-    let out = c.route53.change_resource_record_sets().hosted_zone_id(zone_id).change_batch(batch).send().await.named(w)?;
-    let Some(info) = out.change_info() else { return Ok(()) };
+async fn change(
+    c: &Clients,
+    zone_id: &str,
+    action: ChangeAction,
+    set: ResourceRecordSet,
+    w: &str,
+) -> Result<(), ProviderError> {
+    let change = Change::builder()
+        .action(action)
+        .resource_record_set(set)
+        .build()
+        .map_err(|e| build_error(w, e))?;
+    let batch = ChangeBatch::builder()
+        .changes(change)
+        .build()
+        .map_err(|e| build_error(w, e))?;
+    let out = c
+        .route53
+        .change_resource_record_sets()
+        .hosted_zone_id(zone_id)
+        .change_batch(batch)
+        .send()
+        .await
+        .named(w)?;
+    let Some(info) = out.change_info() else {
+        return Ok(());
+    };
     let start = Instant::now();
     let mut delay = Duration::from_millis(500);
     let mut status = info.status().clone();
@@ -203,7 +302,16 @@ async fn change(c: &Clients, zone_id: &str, action: ChangeAction, set: ResourceR
         }
         tokio::time::sleep(delay).await;
         delay = (delay * 2).min(Duration::from_secs(10));
-        status = c.route53.get_change().id(info.id()).send().await.named(w)?.change_info().map(|i| i.status().clone()).unwrap_or(ChangeStatus::Insync);
+        status = c
+            .route53
+            .get_change()
+            .id(info.id())
+            .send()
+            .await
+            .named(w)?
+            .change_info()
+            .map(|i| i.status().clone())
+            .unwrap_or(ChangeStatus::Insync);
     }
     Ok(())
 }
@@ -213,16 +321,22 @@ pub async fn create_record(c: &Clients, config: &Attrs) -> Result<Attrs, Provide
     let spec = RecordSpec::from(config)?;
     let w = record_what(config);
     match change(c, &spec.zone_id, ChangeAction::Create, spec.set(&w)?, &w).await {
-        Err(ProviderError::Failed(m)) if m.contains("already exists") => Err(ProviderError::Failed(format!(
-            "{w} already exists (not created by this configuration); delete it or choose another name ({m})"
-        ))),
+        Err(ProviderError::Failed(m)) if m.contains("already exists") => {
+            Err(ProviderError::Failed(format!(
+                "{w} already exists (not created by this configuration); delete it or choose another name ({m})"
+            )))
+        }
         other => other,
     }?;
     Ok(config.clone())
 }
 
 /// Replaces TTL and values (`UPSERT`).
-pub async fn update_record(c: &Clients, _prior: &Attrs, config: &Attrs) -> Result<Attrs, ProviderError> {
+pub async fn update_record(
+    c: &Clients,
+    _prior: &Attrs,
+    config: &Attrs,
+) -> Result<Attrs, ProviderError> {
     let spec = RecordSpec::from(config)?;
     let w = record_what(config);
     change(c, &spec.zone_id, ChangeAction::Upsert, spec.set(&w)?, &w).await?;
@@ -230,7 +344,13 @@ pub async fn update_record(c: &Clients, _prior: &Attrs, config: &Attrs) -> Resul
 }
 
 /// The record set of that name and type as Route 53 has it.
-async fn find(c: &Clients, zone_id: &str, name: &str, rtype: &RrType, w: &str) -> Result<Option<ResourceRecordSet>, ProviderError> {
+async fn find(
+    c: &Clients,
+    zone_id: &str,
+    name: &str,
+    rtype: &RrType,
+    w: &str,
+) -> Result<Option<ResourceRecordSet>, ProviderError> {
     let Some(out) = c
         .route53
         .list_resource_record_sets()
@@ -255,20 +375,33 @@ async fn find(c: &Clients, zone_id: &str, name: &str, rtype: &RrType, w: &str) -
 pub async fn read_record(c: &Clients, prior: &Attrs) -> Result<Option<Attrs>, ProviderError> {
     let zone_id = bare_zone_id(required(prior, "zone_id", RECORD)?);
     let name = required(prior, "name", RECORD)?;
-    let rtype = RrType::from(required(prior, "type", RECORD)?.to_ascii_uppercase().as_str());
+    let rtype = RrType::from(
+        required(prior, "type", RECORD)?
+            .to_ascii_uppercase()
+            .as_str(),
+    );
     let w = record_what(prior);
-    let Some(set) = find(c, zone_id, name, &rtype, &w).await? else { return Ok(None) };
+    let Some(set) = find(c, zone_id, name, &rtype, &w).await? else {
+        return Ok(None);
+    };
     let mut out = prior.clone();
     if let Some(ttl) = set.ttl()
         && int_attr(prior, "ttl") != Some(ttl)
     {
         out.insert("ttl".into(), Value::int(ttl));
     }
-    let actual: Vec<String> = set.resource_records().iter().map(|r| r.value().to_string()).collect();
+    let actual: Vec<String> = set
+        .resource_records()
+        .iter()
+        .map(|r| r.value().to_string())
+        .collect();
     // The same values in another order are the same record set.
     let mut a = actual.clone();
     a.sort();
-    let mut recorded = string_list(prior, "records").ok().flatten().unwrap_or_default();
+    let mut recorded = string_list(prior, "records")
+        .ok()
+        .flatten()
+        .unwrap_or_default();
     recorded.sort();
     if a != recorded {
         out.insert("records".into(), list_value(&actual));
@@ -281,9 +414,15 @@ pub async fn read_record(c: &Clients, prior: &Attrs) -> Result<Option<Attrs>, Pr
 pub async fn delete_record(c: &Clients, prior: &Attrs) -> Result<(), ProviderError> {
     let zone_id = bare_zone_id(required(prior, "zone_id", RECORD)?);
     let name = required(prior, "name", RECORD)?;
-    let rtype = RrType::from(required(prior, "type", RECORD)?.to_ascii_uppercase().as_str());
+    let rtype = RrType::from(
+        required(prior, "type", RECORD)?
+            .to_ascii_uppercase()
+            .as_str(),
+    );
     let w = record_what(prior);
-    let Some(set) = find(c, zone_id, name, &rtype, &w).await? else { return Ok(()) };
+    let Some(set) = find(c, zone_id, name, &rtype, &w).await? else {
+        return Ok(());
+    };
     match change(c, zone_id, ChangeAction::Delete, set, &w).await {
         // Deleted by someone else in between.
         Err(ProviderError::Failed(m)) if m.contains("not found") => Ok(()),

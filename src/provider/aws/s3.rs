@@ -106,7 +106,14 @@ pub async fn create(c: &Clients, config: &Attrs) -> Result<Attrs, ProviderError>
     let w = what(&spec.bucket);
     // In us-east-1, creating a bucket one already owns succeeds (a legacy of S3), so
     // existence is checked first: taking over a bucket would silently adopt its contents.
-    if c.s3.head_bucket().bucket(&spec.bucket).send().await.or_missing(&w, &["NotFound", "NoSuchBucket"])?.is_some() {
+    if c.s3
+        .head_bucket()
+        .bucket(&spec.bucket)
+        .send()
+        .await
+        .or_missing(&w, &["NotFound", "NoSuchBucket"])?
+        .is_some()
+    {
         return Err(ProviderError::Failed(format!(
             "{w} already exists (not created by this configuration); delete it or choose another name"
         )));
@@ -146,7 +153,11 @@ async fn apply(c: &Clients, spec: &Spec, prior: Option<&Spec>) -> Result<(), Pro
     // A new bucket is unversioned (and then cannot be "suspended"), so without a record
     // only enabling is needed.
     if prior.map_or(spec.versioning, |p| p.versioning != spec.versioning) {
-        let status = if spec.versioning { BucketVersioningStatus::Enabled } else { BucketVersioningStatus::Suspended };
+        let status = if spec.versioning {
+            BucketVersioningStatus::Enabled
+        } else {
+            BucketVersioningStatus::Suspended
+        };
         c.s3.put_bucket_versioning()
             .bucket(b)
             .versioning_configuration(VersioningConfiguration::builder().status(status).build())
@@ -156,7 +167,11 @@ async fn apply(c: &Clients, spec: &Spec, prior: Option<&Spec>) -> Result<(), Pro
     }
     if prior.map_or(!spec.tags.is_empty(), |p| p.tags != spec.tags) {
         if spec.tags.is_empty() {
-            c.s3.delete_bucket_tagging().bucket(b).send().await.named(&w)?;
+            c.s3.delete_bucket_tagging()
+                .bucket(b)
+                .send()
+                .await
+                .named(&w)?;
         } else {
             let tag_set = spec
                 .tags
@@ -164,8 +179,16 @@ async fn apply(c: &Clients, spec: &Spec, prior: Option<&Spec>) -> Result<(), Pro
                 .map(|(k, v)| Tag::builder().key(k).value(v).build())
                 .collect::<Result<Vec<_>, _>>()
                 .map_err(|e| build_error(&w, e))?;
-            let tagging = Tagging::builder().set_tag_set(Some(tag_set)).build().map_err(|e| build_error(&w, e))?;
-            c.s3.put_bucket_tagging().bucket(b).tagging(tagging).send().await.named(&w)?;
+            let tagging = Tagging::builder()
+                .set_tag_set(Some(tag_set))
+                .build()
+                .map_err(|e| build_error(&w, e))?;
+            c.s3.put_bucket_tagging()
+                .bucket(b)
+                .tagging(tagging)
+                .send()
+                .await
+                .named(&w)?;
         }
     }
     if changed(|s| s.block_public_access.to_string()) {
@@ -176,9 +199,18 @@ async fn apply(c: &Clients, spec: &Spec, prior: Option<&Spec>) -> Result<(), Pro
                 .block_public_policy(true)
                 .restrict_public_buckets(true)
                 .build();
-            c.s3.put_public_access_block().bucket(b).public_access_block_configuration(all).send().await.named(&w)?;
+            c.s3.put_public_access_block()
+                .bucket(b)
+                .public_access_block_configuration(all)
+                .send()
+                .await
+                .named(&w)?;
         } else {
-            c.s3.delete_public_access_block().bucket(b).send().await.named(&w)?;
+            c.s3.delete_public_access_block()
+                .bucket(b)
+                .send()
+                .await
+                .named(&w)?;
         }
     }
     if changed(|s| s.encryption.as_str().to_string()) {
@@ -186,9 +218,19 @@ async fn apply(c: &Clients, spec: &Spec, prior: Option<&Spec>) -> Result<(), Pro
             .sse_algorithm(spec.encryption.clone())
             .build()
             .map_err(|e| build_error(&w, e))?;
-        let rule = ServerSideEncryptionRule::builder().apply_server_side_encryption_by_default(by_default).build();
-        let sse = ServerSideEncryptionConfiguration::builder().rules(rule).build().map_err(|e| build_error(&w, e))?;
-        c.s3.put_bucket_encryption().bucket(b).server_side_encryption_configuration(sse).send().await.named(&w)?;
+        let rule = ServerSideEncryptionRule::builder()
+            .apply_server_side_encryption_by_default(by_default)
+            .build();
+        let sse = ServerSideEncryptionConfiguration::builder()
+            .rules(rule)
+            .build()
+            .map_err(|e| build_error(&w, e))?;
+        c.s3.put_bucket_encryption()
+            .bucket(b)
+            .server_side_encryption_configuration(sse)
+            .send()
+            .await
+            .named(&w)?;
     }
     Ok(())
 }
@@ -213,37 +255,90 @@ pub async fn update(c: &Clients, prior: &Attrs, config: &Attrs) -> Result<Attrs,
 pub async fn read(c: &Clients, prior: &Attrs) -> Result<Option<Attrs>, ProviderError> {
     let b = required(prior, "bucket", BUCKET)?;
     let w = what(b);
-    if c.s3.head_bucket().bucket(b).send().await.or_missing(&w, &["NotFound", "NoSuchBucket"])?.is_none() {
+    if c.s3
+        .head_bucket()
+        .bucket(b)
+        .send()
+        .await
+        .or_missing(&w, &["NotFound", "NoSuchBucket"])?
+        .is_none()
+    {
         return Ok(None);
     }
     let mut out = prior.clone();
 
-    let versioning = c.s3.get_bucket_versioning().bucket(b).send().await.named(&w)?;
-    out.insert("versioning".into(), Value::Bool(versioning.status() == Some(&BucketVersioningStatus::Enabled)));
+    let versioning =
+        c.s3.get_bucket_versioning()
+            .bucket(b)
+            .send()
+            .await
+            .named(&w)?;
+    out.insert(
+        "versioning".into(),
+        Value::Bool(versioning.status() == Some(&BucketVersioningStatus::Enabled)),
+    );
 
-    let tags = c.s3.get_bucket_tagging().bucket(b).send().await.or_missing(&w, &["NoSuchTagSet", "NoSuchTagSetError"])?;
+    let tags =
+        c.s3.get_bucket_tagging()
+            .bucket(b)
+            .send()
+            .await
+            .or_missing(&w, &["NoSuchTagSet", "NoSuchTagSetError"])?;
     let actual: Tags = tags
-        .map(|t| t.tag_set().iter().map(|t| (t.key().to_string(), t.value().to_string())).collect())
+        .map(|t| {
+            t.tag_set()
+                .iter()
+                .map(|t| (t.key().to_string(), t.value().to_string()))
+                .collect()
+        })
         .unwrap_or_default();
     put_tags(&mut out, actual, prior);
 
-    let pab = c.s3.get_public_access_block().bucket(b).send().await.or_missing(&w, &["NoSuchPublicAccessBlockConfiguration"])?;
-    let blocked = pab.and_then(|p| p.public_access_block_configuration().cloned()).is_some_and(|p| {
-        [p.block_public_acls(), p.ignore_public_acls(), p.block_public_policy(), p.restrict_public_buckets()]
+    let pab =
+        c.s3.get_public_access_block()
+            .bucket(b)
+            .send()
+            .await
+            .or_missing(&w, &["NoSuchPublicAccessBlockConfiguration"])?;
+    let blocked = pab
+        .and_then(|p| p.public_access_block_configuration().cloned())
+        .is_some_and(|p| {
+            [
+                p.block_public_acls(),
+                p.ignore_public_acls(),
+                p.block_public_policy(),
+                p.restrict_public_buckets(),
+            ]
             .iter()
             .all(|v| *v == Some(true))
-    });
+        });
     out.insert("block_public_access".into(), Value::Bool(blocked));
 
-    let sse = c.s3.get_bucket_encryption().bucket(b).send().await.or_missing(&w, &["ServerSideEncryptionConfigurationNotFoundError"])?;
+    let sse =
+        c.s3.get_bucket_encryption()
+            .bucket(b)
+            .send()
+            .await
+            .or_missing(&w, &["ServerSideEncryptionConfigurationNotFoundError"])?;
     let algorithm = sse
         .and_then(|s| s.server_side_encryption_configuration().cloned())
         .and_then(|s| s.rules().first().cloned())
-        .and_then(|r| r.apply_server_side_encryption_by_default().map(|d| d.sse_algorithm().as_str().to_string()));
+        .and_then(|r| {
+            r.apply_server_side_encryption_by_default()
+                .map(|d| d.sse_algorithm().as_str().to_string())
+        });
     // No rule means AWS's default, which is AES256 for every bucket since 2023.
-    out.insert("encryption".into(), Value::string(algorithm.unwrap_or_else(|| "AES256".into())));
+    out.insert(
+        "encryption".into(),
+        Value::string(algorithm.unwrap_or_else(|| "AES256".into())),
+    );
 
-    let location = c.s3.get_bucket_location().bucket(b).send().await.named(&w)?;
+    let location =
+        c.s3.get_bucket_location()
+            .bucket(b)
+            .send()
+            .await
+            .named(&w)?;
     let region = match location.location_constraint().map(|l| l.as_str()) {
         None | Some("") => "us-east-1".to_string(),
         Some("EU") => "eu-west-1".to_string(),
@@ -282,14 +377,26 @@ pub async fn delete(c: &Clients, prior: &Attrs) -> Result<(), ProviderError> {
 async fn empty(c: &Clients, b: &str) -> Result<(), ProviderError> {
     let w = what(b);
     loop {
-        let page = c.s3.list_object_versions().bucket(b).max_keys(1000).send().await.or_missing(&w, &["NoSuchBucket"])?;
+        let page =
+            c.s3.list_object_versions()
+                .bucket(b)
+                .max_keys(1000)
+                .send()
+                .await
+                .or_missing(&w, &["NoSuchBucket"])?;
         let Some(page) = page else { return Ok(()) };
         let mut ids = Vec::new();
         for v in page.versions() {
-            ids.push((v.key().unwrap_or_default().to_string(), v.version_id().map(str::to_string)));
+            ids.push((
+                v.key().unwrap_or_default().to_string(),
+                v.version_id().map(str::to_string),
+            ));
         }
         for m in page.delete_markers() {
-            ids.push((m.key().unwrap_or_default().to_string(), m.version_id().map(str::to_string)));
+            ids.push((
+                m.key().unwrap_or_default().to_string(),
+                m.version_id().map(str::to_string),
+            ));
         }
         if ids.is_empty() {
             break;
@@ -299,8 +406,18 @@ async fn empty(c: &Clients, b: &str) -> Result<(), ProviderError> {
             .map(|(k, v)| ObjectIdentifier::builder().key(k).set_version_id(v).build())
             .collect::<Result<Vec<_>, _>>()
             .map_err(|e| build_error(&w, e))?;
-        let delete = Delete::builder().set_objects(Some(objects)).quiet(true).build().map_err(|e| build_error(&w, e))?;
-        let out = c.s3.delete_objects().bucket(b).delete(delete).send().await.named(&w)?;
+        let delete = Delete::builder()
+            .set_objects(Some(objects))
+            .quiet(true)
+            .build()
+            .map_err(|e| build_error(&w, e))?;
+        let out =
+            c.s3.delete_objects()
+                .bucket(b)
+                .delete(delete)
+                .send()
+                .await
+                .named(&w)?;
         if let Some(err) = out.errors().first() {
             return Err(ProviderError::Failed(format!(
                 "{w}: cannot delete object {:?}: {}: {}",
@@ -311,7 +428,12 @@ async fn empty(c: &Clients, b: &str) -> Result<(), ProviderError> {
         }
         // Deleting changes the listing, so each round starts from the beginning.
     }
-    let uploads = c.s3.list_multipart_uploads().bucket(b).send().await.named(&w)?;
+    let uploads =
+        c.s3.list_multipart_uploads()
+            .bucket(b)
+            .send()
+            .await
+            .named(&w)?;
     for u in uploads.uploads() {
         c.s3.abort_multipart_upload()
             .bucket(b)

@@ -29,7 +29,12 @@ pub fn schema() -> KindSchema {
         attributes: vec![
             AttrSchema::required("name", AttrType::String, "Secret name.").force_new(),
             AttrSchema::optional("description", AttrType::String, "Description."),
-            AttrSchema::optional("value", AttrType::String, "The secret's value (a new version on each change).").sensitive(),
+            AttrSchema::optional(
+                "value",
+                AttrType::String,
+                "The secret's value (a new version on each change).",
+            )
+            .sensitive(),
             AttrSchema::optional("tags", AttrType::Map, "Tags."),
             AttrSchema::optional(
                 "recovery_window_days",
@@ -48,13 +53,17 @@ fn what(name: &str) -> String {
 }
 
 fn tag_list(t: Tags) -> Vec<Tag> {
-    t.into_iter().map(|(k, v)| Tag::builder().key(k).value(v).build()).collect()
+    t.into_iter()
+        .map(|(k, v)| Tag::builder().key(k).value(v).build())
+        .collect()
 }
 
 fn recovery_window(attrs: &Attrs, w: &str) -> Result<i64, ProviderError> {
     match int_attr(attrs, "recovery_window_days").unwrap_or(0) {
         n @ (0 | 7..=30) => Ok(n),
-        n => Err(ProviderError::Invalid(format!("{w}: recovery_window_days {n} is not 0 or 7–30"))),
+        n => Err(ProviderError::Invalid(format!(
+            "{w}: recovery_window_days {n} is not 0 or 7–30"
+        ))),
     }
 }
 
@@ -99,7 +108,14 @@ pub async fn update(c: &Clients, _prior: &Attrs, config: &Attrs) -> Result<Attrs
     recovery_window(config, &w)?;
     let value = str_attr(config, "value");
     let secrets: Vec<&str> = value.into_iter().collect();
-    let Some(described) = c.secrets.describe_secret().secret_id(name).send().await.or_missing(&w, MISSING)? else {
+    let Some(described) = c
+        .secrets
+        .describe_secret()
+        .secret_id(name)
+        .send()
+        .await
+        .or_missing(&w, MISSING)?
+    else {
         return Err(ProviderError::Failed(format!("{w} does not exist")));
     };
     // Compared with the secret's current value, not the record: a value changed
@@ -107,29 +123,71 @@ pub async fn update(c: &Clients, _prior: &Attrs, config: &Attrs) -> Result<Attrs
     if let Some(v) = value
         && current_value(c, name, &w).await?.as_deref() != Some(v)
     {
-        c.secrets.put_secret_value().secret_id(name).secret_string(v).send().await.named_secret(&w, &secrets)?;
+        c.secrets
+            .put_secret_value()
+            .secret_id(name)
+            .secret_string(v)
+            .send()
+            .await
+            .named_secret(&w, &secrets)?;
     }
     let description = optional(config, "description").unwrap_or("");
     if described.description().unwrap_or("") != description {
-        c.secrets.update_secret().secret_id(name).description(description).send().await.named_secret(&w, &secrets)?;
+        c.secrets
+            .update_secret()
+            .secret_id(name)
+            .description(description)
+            .send()
+            .await
+            .named_secret(&w, &secrets)?;
     }
-    let actual: Tags = described.tags().iter().map(|t| (t.key().unwrap_or("").to_string(), t.value().unwrap_or("").to_string())).collect();
+    let actual: Tags = described
+        .tags()
+        .iter()
+        .map(|t| {
+            (
+                t.key().unwrap_or("").to_string(),
+                t.value().unwrap_or("").to_string(),
+            )
+        })
+        .collect();
     let (set, remove) = tag_changes(&actual, &tags(config, &w)?);
     if !remove.is_empty() {
-        c.secrets.untag_resource().secret_id(name).set_tag_keys(Some(remove)).send().await.named(&w)?;
+        c.secrets
+            .untag_resource()
+            .secret_id(name)
+            .set_tag_keys(Some(remove))
+            .send()
+            .await
+            .named(&w)?;
     }
     if !set.is_empty() {
-        c.secrets.tag_resource().secret_id(name).set_tags(Some(tag_list(set))).send().await.named(&w)?;
+        c.secrets
+            .tag_resource()
+            .secret_id(name)
+            .set_tags(Some(tag_list(set)))
+            .send()
+            .await
+            .named(&w)?;
     }
     let mut result = config.clone();
-    result.insert("arn".into(), Value::string(described.arn().unwrap_or_default()));
+    result.insert(
+        "arn".into(),
+        Value::string(described.arn().unwrap_or_default()),
+    );
     Ok(result)
 }
 
 /// The current value; `None` when the secret has none yet.
 async fn current_value(c: &Clients, name: &str, w: &str) -> Result<Option<String>, ProviderError> {
     // A secret without any version answers ResourceNotFoundException too.
-    let out = c.secrets.get_secret_value().secret_id(name).send().await.or_missing(w, MISSING)?;
+    let out = c
+        .secrets
+        .get_secret_value()
+        .secret_id(name)
+        .send()
+        .await
+        .or_missing(w, MISSING)?;
     Ok(out.and_then(|o| o.secret_string().map(str::to_string)))
 }
 
@@ -137,7 +195,14 @@ async fn current_value(c: &Clients, name: &str, w: &str) -> Result<Option<String
 pub async fn read(c: &Clients, prior: &Attrs) -> Result<Option<Attrs>, ProviderError> {
     let name = required(prior, "name", SECRET)?;
     let w = what(name);
-    let Some(d) = c.secrets.describe_secret().secret_id(name).send().await.or_missing(&w, MISSING)? else {
+    let Some(d) = c
+        .secrets
+        .describe_secret()
+        .secret_id(name)
+        .send()
+        .await
+        .or_missing(&w, MISSING)?
+    else {
         return Ok(None);
     };
     if d.deleted_date().is_some() {
@@ -155,7 +220,16 @@ pub async fn read(c: &Clients, prior: &Attrs) -> Result<Option<Attrs>, ProviderE
     {
         out.insert("value".into(), Value::string(v));
     }
-    let actual: Tags = d.tags().iter().map(|t| (t.key().unwrap_or("").to_string(), t.value().unwrap_or("").to_string())).collect();
+    let actual: Tags = d
+        .tags()
+        .iter()
+        .map(|t| {
+            (
+                t.key().unwrap_or("").to_string(),
+                t.value().unwrap_or("").to_string(),
+            )
+        })
+        .collect();
     put_tags(&mut out, actual, prior);
     out.insert("arn".into(), Value::string(d.arn().unwrap_or_default()));
     Ok(Some(out))
@@ -167,7 +241,11 @@ pub async fn delete(c: &Clients, prior: &Attrs) -> Result<(), ProviderError> {
     let w = what(name);
     let days = recovery_window(prior, &w)?;
     let mut req = c.secrets.delete_secret().secret_id(name);
-    req = if days == 0 { req.force_delete_without_recovery(true) } else { req.recovery_window_in_days(days) };
+    req = if days == 0 {
+        req.force_delete_without_recovery(true)
+    } else {
+        req.recovery_window_in_days(days)
+    };
     req.send().await.or_missing(&w, MISSING)?;
     Ok(())
 }

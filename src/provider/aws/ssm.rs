@@ -26,8 +26,15 @@ pub fn schema() -> KindSchema {
         provider: "aws",
         description: "An SSM Parameter Store parameter; a value changed outside baton shows as drift.",
         attributes: vec![
-            AttrSchema::required("name", AttrType::String, "Parameter name, e.g. \"/app/db/url\".").force_new(),
-            AttrSchema::optional("type", AttrType::String, "String or SecureString.").default(string_type).force_new(),
+            AttrSchema::required(
+                "name",
+                AttrType::String,
+                "Parameter name, e.g. \"/app/db/url\".",
+            )
+            .force_new(),
+            AttrSchema::optional("type", AttrType::String, "String or SecureString.")
+                .default(string_type)
+                .force_new(),
             AttrSchema::required("value", AttrType::String, "The value.").sensitive(),
             AttrSchema::optional("description", AttrType::String, "Description."),
             AttrSchema::optional("tags", AttrType::Map, "Tags."),
@@ -45,7 +52,9 @@ fn parameter_type(config: &Attrs, w: &str) -> Result<ParameterType, ProviderErro
     match optional(config, "type").unwrap_or("String") {
         "String" => Ok(ParameterType::String),
         "SecureString" => Ok(ParameterType::SecureString),
-        other => Err(ProviderError::Invalid(format!("{w}: type {other:?} is not String or SecureString"))),
+        other => Err(ProviderError::Invalid(format!(
+            "{w}: type {other:?} is not String or SecureString"
+        ))),
     }
 }
 
@@ -53,11 +62,16 @@ fn parameter_type(config: &Attrs, w: &str) -> Result<ParameterType, ProviderErro
 fn value<'a>(config: &'a Attrs, w: &str) -> Result<&'a str, ProviderError> {
     str_attr(config, "value")
         .filter(|v| !v.is_empty())
-        .ok_or_else(|| ProviderError::Invalid(format!("{w}: `value` is required and must not be empty")))
+        .ok_or_else(|| {
+            ProviderError::Invalid(format!("{w}: `value` is required and must not be empty"))
+        })
 }
 
 fn tag_list(t: Tags, w: &str) -> Result<Vec<Tag>, ProviderError> {
-    t.into_iter().map(|(k, v)| Tag::builder().key(k).value(v).build()).collect::<Result<_, _>>().map_err(|e| build_error(w, e))
+    t.into_iter()
+        .map(|(k, v)| Tag::builder().key(k).value(v).build())
+        .collect::<Result<_, _>>()
+        .map_err(|e| build_error(w, e))
 }
 
 /// Creates the parameter (refusing one that exists), then reads its ARN.
@@ -87,12 +101,21 @@ pub async fn create(c: &Clients, config: &Attrs) -> Result<Attrs, ProviderError>
         return Err(f.error(&w, &[value]));
     }
     let mut result = config.clone();
-    result.insert("arn".into(), Value::string(arn(c, name, &w).await?.unwrap_or_default()));
+    result.insert(
+        "arn".into(),
+        Value::string(arn(c, name, &w).await?.unwrap_or_default()),
+    );
     Ok(result)
 }
 
 async fn arn(c: &Clients, name: &str, w: &str) -> Result<Option<String>, ProviderError> {
-    let out = c.ssm.get_parameter().name(name).send().await.or_missing(w, MISSING)?;
+    let out = c
+        .ssm
+        .get_parameter()
+        .name(name)
+        .send()
+        .await
+        .or_missing(w, MISSING)?;
     Ok(out.and_then(|o| o.parameter().and_then(|p| p.arn().map(str::to_string))))
 }
 
@@ -105,14 +128,33 @@ async fn actual_tags(c: &Clients, name: &str, w: &str) -> Result<Tags, ProviderE
         .send()
         .await
         .named(w)?;
-    Ok(out.tag_list().iter().map(|t| (t.key().to_string(), t.value().to_string())).collect())
+    Ok(out
+        .tag_list()
+        .iter()
+        .map(|t| (t.key().to_string(), t.value().to_string()))
+        .collect())
 }
 
 /// The parameter's description (`DescribeParameters`, the only call that has it).
 async fn description(c: &Clients, name: &str, w: &str) -> Result<Option<String>, ProviderError> {
-    let filter = ParameterStringFilter::builder().key("Name").option("Equals").values(name).build().map_err(|e| build_error(w, e))?;
-    let out = c.ssm.describe_parameters().parameter_filters(filter).send().await.named(w)?;
-    Ok(out.parameters().iter().find(|p| p.name() == Some(name)).and_then(|p| p.description().map(str::to_string)))
+    let filter = ParameterStringFilter::builder()
+        .key("Name")
+        .option("Equals")
+        .values(name)
+        .build()
+        .map_err(|e| build_error(w, e))?;
+    let out = c
+        .ssm
+        .describe_parameters()
+        .parameter_filters(filter)
+        .send()
+        .await
+        .named(w)?;
+    Ok(out
+        .parameters()
+        .iter()
+        .find(|p| p.name() == Some(name))
+        .and_then(|p| p.description().map(str::to_string)))
 }
 
 /// Overwrites value and description, and sets the tags.
@@ -154,7 +196,10 @@ pub async fn update(c: &Clients, _prior: &Attrs, config: &Attrs) -> Result<Attrs
             .named(&w)?;
     }
     let mut result = config.clone();
-    result.insert("arn".into(), Value::string(arn(c, name, &w).await?.unwrap_or_default()));
+    result.insert(
+        "arn".into(),
+        Value::string(arn(c, name, &w).await?.unwrap_or_default()),
+    );
     Ok(result)
 }
 
@@ -162,10 +207,20 @@ pub async fn update(c: &Clients, _prior: &Attrs, config: &Attrs) -> Result<Attrs
 pub async fn read(c: &Clients, prior: &Attrs) -> Result<Option<Attrs>, ProviderError> {
     let name = required(prior, "name", PARAMETER)?;
     let w = what(name);
-    let Some(out) = c.ssm.get_parameter().name(name).with_decryption(true).send().await.or_missing(&w, MISSING)? else {
+    let Some(out) = c
+        .ssm
+        .get_parameter()
+        .name(name)
+        .with_decryption(true)
+        .send()
+        .await
+        .or_missing(&w, MISSING)?
+    else {
         return Ok(None);
     };
-    let Some(p) = out.parameter() else { return Ok(None) };
+    let Some(p) = out.parameter() else {
+        return Ok(None);
+    };
     let mut attrs = prior.clone();
     attrs.insert("value".into(), Value::string(p.value().unwrap_or_default()));
     if let Some(t) = p.r#type() {
@@ -183,6 +238,11 @@ pub async fn read(c: &Clients, prior: &Attrs) -> Result<Option<Attrs>, ProviderE
 /// Deletes the parameter (gone already is fine).
 pub async fn delete(c: &Clients, prior: &Attrs) -> Result<(), ProviderError> {
     let name = required(prior, "name", PARAMETER)?;
-    c.ssm.delete_parameter().name(name).send().await.or_missing(&what(name), MISSING)?;
+    c.ssm
+        .delete_parameter()
+        .name(name)
+        .send()
+        .await
+        .or_missing(&what(name), MISSING)?;
     Ok(())
 }
