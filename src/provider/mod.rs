@@ -6,6 +6,7 @@
 //! marks sensitive attributes from the schema. Errors are typed and never include secrets.
 
 pub mod amqp;
+pub mod aws;
 pub mod data;
 pub mod local;
 pub mod mysql;
@@ -285,6 +286,7 @@ impl Registry {
         let config = |name: &str| configs.get(name).unwrap_or(&empty);
         let providers: Vec<Arc<dyn Provider>> = vec![
             Arc::new(amqp::AmqpProvider::new(config("amqp"))),
+            Arc::new(aws::AwsProvider::new(config("aws"))),
             Arc::new(data::DataProvider),
             Arc::new(mysql::MysqlProvider::new(config("mysql"))),
             Arc::new(postgres::PostgresProvider::new(config("postgres"))),

@@ -1,0 +1,271 @@
+//! `aws`: S3 buckets, SQS queues, DynamoDB tables, Secrets Manager secrets, SSM
+//! parameters, Route 53 zones and records, and IAM users with their access keys and
+//! inline policies, on the AWS SDK for Rust.
+//!
+//! The provider is built from the environment's `provider "aws" { … }` block without
+//! contacting AWS; the SDK clients are made on the first call (see `config`). Every
+//! call goes through the SDK's standard retry (throttling, 5xx, connection faults);
+//! what still fails is classified in `error`.
+//!
+//! AWS is eventually consistent: right after a create, a read may briefly not find the
+//! object. The provider remembers what it created in the last minute, and a read of
+//! such an object that finds nothing asks again with backoff before reporting it gone.
+//! Reads of older objects report a disappearance at once (drift is seen without delay).
+
+mod common;
+mod config;
+mod dynamodb;
+mod error;
+mod iam;
+#[cfg(test)]
+mod moto;
+mod route53;
+mod s3;
+mod secretsmanager;
+mod sqs;
+mod ssm;
+#[cfg(test)]
+mod tests;
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+use tokio::sync::OnceCell;
+
+use self::config::{Clients, Settings};
+use super::retry::Backoff;
+use super::{Attrs, KindSchema, Provider, ProviderError, str_attr};
+use crate::value::Value;
+
+pub use self::config::DEFAULT_REGION;
+
+/// How long after a create a read that finds nothing is retried.
+const CREATED_RECENTLY: Duration = Duration::from_secs(60);
+
+/// The `aws` provider.
+pub struct AwsProvider {
+    settings: Result<Settings, String>,
+    clients: OnceCell<Clients>,
+    /// Retries of read-after-create, and how long to wait for objects to settle.
+    backoff: Backoff,
+    /// Objects created by this provider, by identity, and when.
+    created: Mutex<HashMap<String, Instant>>,
+}
+
+impl AwsProvider {
+    /// A provider for the `provider "aws"` block `config` (region default
+    /// [`DEFAULT_REGION`]); nothing is contacted until a call. A bad block is reported
+    /// by each call.
+    pub fn new(config: &Attrs) -> AwsProvider {
+        AwsProvider {
+            settings: Settings::from_config(config),
+            clients: OnceCell::new(),
+            backoff: Backoff::from_env(),
+            created: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// The same provider with another retry policy (read-after-create and waits).
+    pub fn with_backoff(mut self, backoff: Backoff) -> AwsProvider {
+        self.backoff = backoff;
+        self
+    }
+
+    fn settings(&self) -> Result<&Settings, ProviderError> {
+        self.settings.as_ref().map_err(|e| config::invalid(e))
+    }
+
+    async fn clients(&self) -> Result<&Clients, ProviderError> {
+        let settings = self.settings()?;
+        // A table or a DNS change may take minutes on AWS; never less than the budget.
+        let settle = self.backoff.budget.max(Duration::from_secs(300));
+        Ok(self
+            .clients
+            .get_or_init(|| Clients::build(settings, settle))
+            .await)
+    }
+
+    fn created_recently(&self, key: &str) -> bool {
+        let mut created = self.created.lock().unwrap_or_else(|e| e.into_inner());
+        created.retain(|_, at| at.elapsed() < CREATED_RECENTLY);
+        created.contains_key(key)
+    }
+
+    fn remember(&self, key: String, created: bool) {
+        let mut map = self.created.lock().unwrap_or_else(|e| e.into_inner());
+        if created {
+            map.insert(key, Instant::now());
+        } else {
+            map.remove(&key);
+        }
+    }
+
+    async fn read_once(
+        &self,
+        c: &Clients,
+        kind: &str,
+        prior: &Attrs,
+    ) -> Result<Option<Attrs>, ProviderError> {
+        match kind {
+            s3::BUCKET => s3::read(c, prior).await,
+            sqs::QUEUE => sqs::read(c, prior).await,
+            dynamodb::TABLE => dynamodb::read(c, prior).await,
+            secretsmanager::SECRET => secretsmanager::read(c, prior).await,
+            ssm::PARAMETER => ssm::read(c, prior).await,
+            route53::ZONE => route53::read_zone(c, prior).await,
+            route53::RECORD => route53::read_record(c, prior).await,
+            iam::USER => iam::read_user(c, prior).await,
+            iam::ACCESS_KEY => iam::read_access_key(c, prior).await,
+            iam::USER_POLICY => iam::read_user_policy(c, prior).await,
+            other => Err(unknown(other)),
+        }
+    }
+
+    fn schema(&self, kind: &str) -> Result<KindSchema, ProviderError> {
+        self.kinds()
+            .into_iter()
+            .find(|k| k.kind == kind)
+            .ok_or_else(|| unknown(kind))
+    }
+}
+
+/// What identifies an object of `kind` among all of its kind (for read-after-create).
+fn identity(kind: &str, attrs: &Attrs) -> String {
+    let keys: &[&str] = match kind {
+        s3::BUCKET => &["bucket"],
+        route53::ZONE => &["zone_id"],
+        route53::RECORD => &["zone_id", "name", "type"],
+        iam::ACCESS_KEY => &["access_key_id"],
+        iam::USER_POLICY => &["user", "name"],
+        _ => &["name"],
+    };
+    let parts: Vec<&str> = keys
+        .iter()
+        .map(|k| str_attr(attrs, k).unwrap_or(""))
+        .collect();
+    format!("{kind}\u{0}{}", parts.join("\u{0}"))
+}
+
+fn unknown(kind: &str) -> ProviderError {
+    ProviderError::Invalid(format!("the aws provider has no kind {kind}"))
+}
+
+#[async_trait::async_trait]
+impl Provider for AwsProvider {
+    fn name(&self) -> &'static str {
+        "aws"
+    }
+
+    fn kinds(&self) -> Vec<KindSchema> {
+        vec![
+            s3::schema(),
+            sqs::schema(),
+            dynamodb::schema(),
+            secretsmanager::schema(),
+            ssm::schema(),
+            route53::zone_schema(),
+            route53::record_schema(),
+            iam::user_schema(),
+            iam::access_key_schema(),
+            iam::user_policy_schema(),
+        ]
+    }
+
+    /// `region`; `endpoint` (for S3) and `sqs_endpoint`: the configured endpoint, or
+    /// AWS's regional one; `zone_id`, `domain`, `dns_target` as configured (or null),
+    /// for the `dns` and `route` modules.
+    fn vars(&self) -> BTreeMap<String, Value> {
+        match &self.settings {
+            Ok(s) => s.vars(),
+            // Calls report the error; modules still load.
+            Err(_) => Settings::from_config(&Attrs::new())
+                .map(|s| s.vars())
+                .unwrap_or_default(),
+        }
+    }
+
+    async fn read(&self, kind: &str, prior: &Attrs) -> Result<Option<Attrs>, ProviderError> {
+        self.schema(kind)?;
+        let c = self.clients().await?;
+        let first = self.read_once(c, kind, prior).await?;
+        let key = identity(kind, prior);
+        if first.is_some() || !self.created_recently(&key) {
+            return Ok(first);
+        }
+        // Just created here, yet not found: most likely not visible yet.
+        let start = Instant::now();
+        let mut delay = self.backoff.initial;
+        while start.elapsed() + delay <= self.backoff.budget.min(CREATED_RECENTLY) {
+            tokio::time::sleep(delay).await;
+            if let Some(found) = self.read_once(c, kind, prior).await? {
+                return Ok(Some(found));
+            }
+            delay = (delay * 2).min(self.backoff.max_delay);
+        }
+        Ok(None)
+    }
+
+    async fn create(&self, kind: &str, config: &Attrs) -> Result<Attrs, ProviderError> {
+        let config = common::with_defaults(&self.schema(kind)?, config);
+        let c = self.clients().await?;
+        let out = match kind {
+            s3::BUCKET => s3::create(c, &config).await,
+            sqs::QUEUE => sqs::create(c, &config).await,
+            dynamodb::TABLE => dynamodb::create(c, &config).await,
+            secretsmanager::SECRET => secretsmanager::create(c, &config).await,
+            ssm::PARAMETER => ssm::create(c, &config).await,
+            route53::ZONE => route53::create_zone(c, &config).await,
+            route53::RECORD => route53::create_record(c, &config).await,
+            iam::USER => iam::create_user(c, &config).await,
+            iam::ACCESS_KEY => iam::create_access_key(c, &config).await,
+            iam::USER_POLICY => iam::put_user_policy(c, &config).await,
+            other => Err(unknown(other)),
+        }?;
+        self.remember(identity(kind, &out), true);
+        Ok(out)
+    }
+
+    async fn update(
+        &self,
+        kind: &str,
+        prior: &Attrs,
+        config: &Attrs,
+    ) -> Result<Attrs, ProviderError> {
+        let config = common::with_defaults(&self.schema(kind)?, config);
+        let c = self.clients().await?;
+        match kind {
+            s3::BUCKET => s3::update(c, prior, &config).await,
+            sqs::QUEUE => sqs::update(c, prior, &config).await,
+            dynamodb::TABLE => dynamodb::update(c, prior, &config).await,
+            secretsmanager::SECRET => secretsmanager::update(c, prior, &config).await,
+            ssm::PARAMETER => ssm::update(c, prior, &config).await,
+            route53::ZONE => route53::update_zone(c, prior, &config).await,
+            route53::RECORD => route53::update_record(c, prior, &config).await,
+            iam::USER => iam::update_user(c, prior, &config).await,
+            iam::ACCESS_KEY => iam::update_access_key(prior, &config),
+            iam::USER_POLICY => iam::put_user_policy(c, &config).await,
+            other => Err(unknown(other)),
+        }
+    }
+
+    async fn delete(&self, kind: &str, prior: &Attrs) -> Result<(), ProviderError> {
+        self.schema(kind)?;
+        let c = self.clients().await?;
+        match kind {
+            s3::BUCKET => s3::delete(c, prior).await,
+            sqs::QUEUE => sqs::delete(c, prior).await,
+            dynamodb::TABLE => dynamodb::delete(c, prior).await,
+            secretsmanager::SECRET => secretsmanager::delete(c, prior).await,
+            ssm::PARAMETER => ssm::delete(c, prior).await,
+            route53::ZONE => route53::delete_zone(c, prior).await,
+            route53::RECORD => route53::delete_record(c, prior).await,
+            iam::USER => iam::delete_user(c, prior).await,
+            iam::ACCESS_KEY => iam::delete_access_key(c, prior).await,
+            iam::USER_POLICY => iam::delete_user_policy(c, prior).await,
+            other => Err(unknown(other)),
+        }?;
+        self.remember(identity(kind, prior), false);
+        Ok(())
+    }
+}
