@@ -237,9 +237,24 @@ pub fn check_environment(root: &Path, env_name: &str, project: &Project, sources
             let lw = project.workloads.iter().find(|x| x.workload.name() == w)?;
             lw.root.pointer(&score::yaml::to_pointer(&["resources", r, "type"])).map(|n| n.span)
         });
-        if let Err(mut d) = module::matching::select(&modules, uid, &env.name, span) {
-            d.severity = crate::diag::Severity::Warning;
-            diags.push(d);
+        match module::matching::select(&modules, uid, &env.name, span) {
+            Err(mut d) => {
+                d.severity = crate::diag::Severity::Warning;
+                diags.push(d);
+            }
+            Ok(m) => {
+                let names: Vec<&str> = m.params.iter().map(|p| p.name.as_str()).collect();
+                for k in decl.params.iter().flat_map(|p| p.keys()) {
+                    if !names.contains(&k.as_str()) {
+                        diags.push(
+                            Diagnostic::warning(Stage::Generate, "generate/unknown-param", format!("param `{k}` of `{uid}` is ignored in environment `{}`: module `{}` does not declare it", env.name, m.name))
+                                .at(span)
+                                .detail(format!("params of `{}`: {}", m.name, if names.is_empty() { "none".to_string() } else { names.join(", ") }))
+                                .maybe_help(crate::diag::did_you_mean(k, names.iter().copied()).map(|s| format!("did you mean `{s}`?"))),
+                        );
+                    }
+                }
+            }
         }
     }
 }

@@ -347,28 +347,11 @@ impl Context<'_> {
         };
         let mut out = BTreeMap::new();
         for (k, v) in &given {
+            // A Score file may carry params meant for another environment's module (the
+            // same file plans everywhere); params this module does not declare are ignored.
+            // `baton validate` warns about them, with a "did you mean".
             let Some(p) = m.params.iter().find(|p| &p.name == k) else {
-                let names: Vec<&str> = m.params.iter().map(|p| p.name.as_str()).collect();
-                let hint =
-                    did_you_mean(k, names.iter().copied()).map(|s| format!("did you mean `{s}`?"));
-                return Err(err(
-                    "generate/unknown-param",
-                    format!(
-                        "`{uid}` sets param `{k}`, which module `{}` does not declare",
-                        m.name
-                    ),
-                    at,
-                )
-                .detail(format!(
-                    "params of `{}`: {}",
-                    m.name,
-                    if names.is_empty() {
-                        "none".to_string()
-                    } else {
-                        names.join(", ")
-                    }
-                ))
-                .maybe_help(hint));
+                continue;
             };
             let converted = p.ty.convert(v).map_err(|why| {
                 err(
