@@ -218,7 +218,13 @@ fn read_file_sources(
 /// Checks what `validate` checks beyond the Score files: `baton.hcl` and every module
 /// (errors), and whether a module provisions each resource (warnings: only `plan` needs
 /// them, and Score files are often validated before the platform has modules).
-pub fn check_environment(root: &Path, env_name: &str, project: &Project, sources: &mut Sources, diags: &mut Diagnostics) {
+pub fn check_environment(
+    root: &Path,
+    env_name: &str,
+    project: &Project,
+    sources: &mut Sources,
+    diags: &mut Diagnostics,
+) {
     let mut out = Vec::new();
     let Some(env) = config::load(root, env_name, sources, &mut out) else {
         diags.extend(out);
@@ -228,14 +234,24 @@ pub fn check_environment(root: &Path, env_name: &str, project: &Project, sources
     let providers = registry.provider_names();
     let mut modules = Vec::new();
     for dir in &env.module_dirs {
-        modules.extend(module::load::load_dir(&root.join(dir), &registry, &providers, sources, &mut out));
+        modules.extend(module::load::load_dir(
+            &root.join(dir),
+            &registry,
+            &providers,
+            sources,
+            &mut out,
+        ));
     }
-    modules.extend(module::library::load(&registry, &providers, sources, &mut out));
+    modules.extend(module::library::load(
+        &registry, &providers, sources, &mut out,
+    ));
     diags.extend(out);
     for (uid, decl) in &project.resources {
         let span = decl.requested_by.first().and_then(|(w, r)| {
             let lw = project.workloads.iter().find(|x| x.workload.name() == w)?;
-            lw.root.pointer(&score::yaml::to_pointer(&["resources", r, "type"])).map(|n| n.span)
+            lw.root
+                .pointer(&score::yaml::to_pointer(&["resources", r, "type"]))
+                .map(|n| n.span)
         });
         match module::matching::select(&modules, uid, &env.name, span) {
             Err(mut d) => {
@@ -268,9 +284,17 @@ impl Prepared {
             graph: &self.graph,
             env: &self.env,
             registry: &self.registry,
-            env_vars: Value::Map(std::env::vars().map(|(k, v)| (k, Value::String(v))).collect()),
+            env_vars: Value::Map(
+                std::env::vars()
+                    .map(|(k, v)| (k, Value::String(v)))
+                    .collect(),
+            ),
             provider_vars: self.registry.vars(),
-            module_roots: self.modules.iter().map(crate::plan::eval::module_roots).collect(),
+            module_roots: self
+                .modules
+                .iter()
+                .map(crate::plan::eval::module_roots)
+                .collect(),
             file_sources: self.file_sources.clone(),
             spans: self.spans.clone(),
         }
@@ -284,7 +308,10 @@ impl Prepared {
 
 /// Opens an environment's state store.
 pub fn open_state(root: &Path, env: &Environment) -> Result<SqliteStore, StateError> {
-    let key = crate::state::crypto::StateKey::from_env().map_err(|why| StateError::Key { path: "(state key)".into(), why })?;
+    let key = crate::state::crypto::StateKey::from_env().map_err(|why| StateError::Key {
+        path: "(state key)".into(),
+        why,
+    })?;
     match &env.state {
         StateBackend::Sqlite(p) => Ok(SqliteStore::open(&root.join(p))?.with_key(key)),
     }
@@ -302,9 +329,14 @@ pub async fn plan(
         let targets = opts.targets.clone();
         // Read only what the plan can touch: the targets, and the objects of the named
         // workloads (plus the shared resources they use) when -f narrows the project.
-        let desired: std::collections::BTreeSet<String> = prepared.graph.index.keys().cloned().collect();
+        let desired: std::collections::BTreeSet<String> =
+            prepared.graph.index.keys().cloned().collect();
         let scope = opts.clone();
-        let uids: std::collections::BTreeMap<String, String> = state.objects.values().map(|o| (o.address.clone(), o.uid.clone())).collect();
+        let uids: std::collections::BTreeMap<String, String> = state
+            .objects
+            .values()
+            .map(|o| (o.address.clone(), o.uid.clone()))
+            .collect();
         let only = move |addr: &str| {
             let targeted = targets.is_empty()
                 || targets.iter().any(|t| {
@@ -313,7 +345,10 @@ pub async fn plan(
                         || addr == format!("workload.{t}")
                 });
             let uid = uids.get(addr).map(String::as_str).unwrap_or("");
-            targeted && (scope.workloads.is_none() || desired.contains(addr) || scope.in_scope(addr, uid))
+            targeted
+                && (scope.workloads.is_none()
+                    || desired.contains(addr)
+                    || scope.in_scope(addr, uid))
         };
         refresh::refresh(state, &prepared.registry, parallelism, Some(&only)).await?
     } else {

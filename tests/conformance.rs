@@ -175,7 +175,17 @@ fn check(case: &Case) -> Result<(), Failed> {
 }
 
 /// Resource types the built-in library provisions in the `local` environment.
-const LOCAL_TYPES: &[&str] = &["amqp", "dns", "environment", "mysql", "postgres", "redis", "route", "service-port", "volume"];
+const LOCAL_TYPES: &[&str] = &[
+    "amqp",
+    "dns",
+    "environment",
+    "mysql",
+    "postgres",
+    "redis",
+    "route",
+    "service-port",
+    "volume",
+];
 
 /// The resource types a case requests (from `validate --format json`).
 fn types_of(case: &Case) -> Vec<String> {

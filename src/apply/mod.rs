@@ -291,8 +291,11 @@ pub async fn apply(
                                     if let NodeKind::Resource(uid, ri) = &node.kind {
                                         // The replace_triggered_by values as applied (unknown at plan time when
                                         // they come from objects made in this run).
-                                        let lc = ctx.eval_lifecycle(uid, *ri, &values).map_err(|d| d.summary)?;
-                                        final_triggers.insert(node.address.clone(), lc.triggers.flatten());
+                                        let lc = ctx
+                                            .eval_lifecycle(uid, *ri, &values)
+                                            .map_err(|d| d.summary)?;
+                                        final_triggers
+                                            .insert(node.address.clone(), lc.triggers.flatten());
                                     }
                                     let config = match &node.kind {
                                         NodeKind::Resource(uid, ri) => ctx
@@ -395,7 +398,9 @@ pub async fn apply(
             let (s, action, result, _elapsed, config) = match joined {
                 Ok(r) => r,
                 Err(e) => {
-                    report.failed.push(("(task)".into(), format!("internal error: {e}")));
+                    report
+                        .failed
+                        .push(("(task)".into(), format!("internal error: {e}")));
                     continue;
                 }
             };
@@ -406,7 +411,10 @@ pub async fn apply(
                     let record = match attrs {
                         None => Record::Remove(address.clone()),
                         Some(attrs) => {
-                            let schema = ctx.registry.schema(&change.kind).expect("kind has a schema");
+                            let schema = ctx
+                                .registry
+                                .schema(&change.kind)
+                                .expect("kind has a schema");
                             let marked_config = config.clone().unwrap_or_default();
                             let object = Object {
                                 address: address.clone(),
@@ -414,14 +422,21 @@ pub async fn apply(
                                 provider: change.provider.clone(),
                                 uid: change.uid.clone(),
                                 module: change.module.clone(),
-                                attributes: attrs.iter().map(|(k, v)| (k.clone(), v.reveal())).collect(),
+                                attributes: attrs
+                                    .iter()
+                                    .map(|(k, v)| (k.clone(), v.reveal()))
+                                    .collect(),
                                 sensitive: sensitive_names(schema, &marked_config),
                                 dependencies: change.depends_on.clone(),
                                 tainted: false,
                                 protected: change.protected,
-                                triggers: final_triggers.remove(&address).unwrap_or_else(|| change.triggers.clone()),
+                                triggers: final_triggers
+                                    .remove(&address)
+                                    .unwrap_or_else(|| change.triggers.clone()),
                             };
-                            values.resources.insert(address.clone(), object.marked_attributes());
+                            values
+                                .resources
+                                .insert(address.clone(), object.marked_attributes());
                             Record::Put(object)
                         }
                     };
@@ -430,19 +445,39 @@ pub async fn apply(
                 Err(e) => {
                     store.clear_intent(&address)?;
                     let msg = e.to_string();
-                    on_event(Event::Failed { address: address.clone(), error: msg.clone() });
+                    on_event(Event::Failed {
+                        address: address.clone(),
+                        error: msg.clone(),
+                    });
                     report.failed.push((address.clone(), msg));
-                    finish(s, false, &steps, &dependents, &mut waiting, &mut ready, &mut failed);
+                    finish(
+                        s,
+                        false,
+                        &steps,
+                        &dependents,
+                        &mut waiting,
+                        &mut ready,
+                        &mut failed,
+                    );
                 }
             }
         }
         if !records.is_empty() {
-            let batch: Vec<(&Record, &str)> = records.iter().map(|(_, a, r)| (r, a.as_str())).collect();
+            let batch: Vec<(&Record, &str)> =
+                records.iter().map(|(_, a, r)| (r, a.as_str())).collect();
             store.record_many(&batch, !bumped)?;
             bumped = true;
             for (s, action, _) in &records {
                 *report.done.entry(action.as_str()).or_default() += 1;
-                finish(*s, true, &steps, &dependents, &mut waiting, &mut ready, &mut failed);
+                finish(
+                    *s,
+                    true,
+                    &steps,
+                    &dependents,
+                    &mut waiting,
+                    &mut ready,
+                    &mut failed,
+                );
             }
         }
     }

@@ -41,7 +41,14 @@ impl RunOptions {
     fn plan_options(&self, prepared: &Prepared) -> PlanOptions {
         let mut p = self.plan.clone();
         if self.narrowed {
-            p.workloads = Some(prepared.project.workloads.iter().map(|w| w.workload.name().to_string()).collect());
+            p.workloads = Some(
+                prepared
+                    .project
+                    .workloads
+                    .iter()
+                    .map(|w| w.workload.name().to_string())
+                    .collect(),
+            );
         }
         p
     }
@@ -88,7 +95,12 @@ fn print_plan_errors(errors: Vec<Diagnostic>, p: &Prepared, term: &Terminal) -> 
 
 /// A failed plan in the requested format: JSON and Markdown on stdout as well, so a CI
 /// job that posts the plan posts the failure (diagnostics also go to stderr).
-fn report_plan_errors(errors: Vec<Diagnostic>, p: &Prepared, format: PlanFormat, term: &Terminal) -> Outcome {
+fn report_plan_errors(
+    errors: Vec<Diagnostic>,
+    p: &Prepared,
+    format: PlanFormat,
+    term: &Terminal,
+) -> Outcome {
     let mut d = Diagnostics::new();
     d.extend(errors.clone());
     d.sort(&p.sources);
@@ -103,7 +115,10 @@ fn report_plan_errors(errors: Vec<Diagnostic>, p: &Prepared, format: PlanFormat,
             println!("{}", serde_json::to_string_pretty(&doc).unwrap_or_default());
         }
         PlanFormat::Markdown => {
-            let mut out = format!("### ❌ baton plan `{}` failed: nothing will change\n\n", p.env.name);
+            let mut out = format!(
+                "### ❌ baton plan `{}` failed: nothing will change\n\n",
+                p.env.name
+            );
             for x in d.iter().filter(|x| x.is_error()) {
                 out.push_str(&format!("- **{}**\n", x.summary));
                 for line in &x.detail {
@@ -127,14 +142,23 @@ async fn locked<T>(
     f: impl AsyncFnOnce(&mut SqliteStore) -> anyhow::Result<T>,
 ) -> anyhow::Result<T> {
     // Wait up to BATON_LOCK_TIMEOUT (set from --lock-timeout) for a held lock.
-    let timeout = std::env::var("BATON_LOCK_TIMEOUT").ok().and_then(|s| humantime::parse_duration(&s).ok()).unwrap_or_default();
+    let timeout = std::env::var("BATON_LOCK_TIMEOUT")
+        .ok()
+        .and_then(|s| humantime::parse_duration(&s).ok())
+        .unwrap_or_default();
     let started = std::time::Instant::now();
     let mut waiting_said = false;
     let attempt = loop {
         match store.lock(operation) {
             Err(StateError::Locked(info)) if started.elapsed() < timeout => {
                 if !waiting_said {
-                    eprintln!("waiting for the state lock held by {} (`{}`, pid {}), up to {}", info.holder, info.operation, info.pid, humantime::format_duration(timeout));
+                    eprintln!(
+                        "waiting for the state lock held by {} (`{}`, pid {}), up to {}",
+                        info.holder,
+                        info.operation,
+                        info.pid,
+                        humantime::format_duration(timeout)
+                    );
                     waiting_said = true;
                 }
                 tokio::time::sleep(std::time::Duration::from_millis(200)).await;
@@ -199,12 +223,26 @@ pub fn plan(
         if opts.refresh {
             locked(&mut store, "plan", async |s: &mut SqliteStore| {
                 let state = s.load()?;
-                Ok(pipeline::plan(&prepared, &state, true, opts.parallelism, &opts.plan_options(&prepared)).await)
+                Ok(pipeline::plan(
+                    &prepared,
+                    &state,
+                    true,
+                    opts.parallelism,
+                    &opts.plan_options(&prepared),
+                )
+                .await)
             })
             .await
         } else {
             let state = store.load()?;
-            Ok(pipeline::plan(&prepared, &state, false, opts.parallelism, &opts.plan_options(&prepared)).await)
+            Ok(pipeline::plan(
+                &prepared,
+                &state,
+                false,
+                opts.parallelism,
+                &opts.plan_options(&prepared),
+            )
+            .await)
         }
     })?;
     let planned = match planned {
@@ -428,48 +466,91 @@ fn ed(a: Action) -> &'static str {
 }
 
 /// `baton drift`: refresh only; exit 0 when nothing drifted, 2 when something did.
-pub fn drift(root: &Path, env: &str, format: super::DriftFormat, parallelism: usize, term: &Terminal) -> anyhow::Result<Outcome> {
+pub fn drift(
+    root: &Path,
+    env: &str,
+    format: super::DriftFormat,
+    parallelism: usize,
+    term: &Terminal,
+) -> anyhow::Result<Outcome> {
     let mut sources = crate::diag::Sources::new();
     let mut out = Vec::new();
     let Some(environment) = crate::config::load(root, env, &mut sources, &mut out) else {
         let mut d = Diagnostics::new();
         d.extend(out);
-        eprint!("{}", render::diagnostics::text(&d, &sources, term.stderr_color));
+        eprint!(
+            "{}",
+            render::diagnostics::text(&d, &sources, term.stderr_color)
+        );
         return Ok(Outcome::Failure);
     };
     let registry = crate::provider::Registry::new(root, &environment.providers);
     let store = pipeline::open_state(root, &environment)?;
     let state = store.load()?;
     let rt = runtime()?;
-    let refreshed = match rt.block_on(crate::refresh::refresh(&state, &registry, parallelism, None)) {
+    let refreshed = match rt.block_on(crate::refresh::refresh(
+        &state,
+        &registry,
+        parallelism,
+        None,
+    )) {
         Ok(r) => r,
         Err(errors) => {
             let mut d = Diagnostics::new();
             d.extend(errors);
-            eprint!("{}", render::diagnostics::text(&d, &sources, term.stderr_color));
+            eprint!(
+                "{}",
+                render::diagnostics::text(&d, &sources, term.stderr_color)
+            );
             return Ok(Outcome::Failure);
         }
     };
     let drift = refreshed.drift;
     match format {
-        super::DriftFormat::Text => print!("{}", render::drift::text(&environment.name, &drift, term.stdout_color)),
-        super::DriftFormat::Markdown => print!("{}", render::drift::markdown(&environment.name, &drift)),
-        super::DriftFormat::Json => println!("{}", serde_json::to_string_pretty(&render::drift::json(&environment.name, &drift))?),
+        super::DriftFormat::Text => print!(
+            "{}",
+            render::drift::text(&environment.name, &drift, term.stdout_color)
+        ),
+        super::DriftFormat::Markdown => {
+            print!("{}", render::drift::markdown(&environment.name, &drift))
+        }
+        super::DriftFormat::Json => println!(
+            "{}",
+            serde_json::to_string_pretty(&render::drift::json(&environment.name, &drift))?
+        ),
     }
-    Ok(if drift.is_empty() { Outcome::Success } else { Outcome::Changes })
+    Ok(if drift.is_empty() {
+        Outcome::Success
+    } else {
+        Outcome::Changes
+    })
 }
 
 /// `baton import ADDR ID`: reads an existing object into the state at an address the
 /// configuration declares. ID is the value of the kind's identifying attribute (the
 /// first required attribute that forces replacement: `name`, `path`, `user`, …).
-pub fn import(root: &Path, opts: &RunOptions, address: &str, id: &str, term: &Terminal) -> anyhow::Result<Outcome> {
+pub fn import(
+    root: &Path,
+    opts: &RunOptions,
+    address: &str,
+    id: &str,
+    term: &Terminal,
+) -> anyhow::Result<Outcome> {
     let prepared = match pipeline::prepare(root, &opts.env, &opts.files, &opts.load) {
         Ok(p) => p,
         Err(f) => return Ok(report_failed(f, term)),
     };
     let Some(node) = prepared.graph.node(address).cloned() else {
-        let known: Vec<&str> = prepared.graph.index.keys().filter(|a| !a.ends_with("/params") && !a.ends_with("/outputs")).map(String::as_str).collect();
-        let hint = crate::diag::did_you_mean(address, known.iter().copied()).map(|s| format!("; did you mean `{s}`?")).unwrap_or_default();
+        let known: Vec<&str> = prepared
+            .graph
+            .index
+            .keys()
+            .filter(|a| !a.ends_with("/params") && !a.ends_with("/outputs"))
+            .map(String::as_str)
+            .collect();
+        let hint = crate::diag::did_you_mean(address, known.iter().copied())
+            .map(|s| format!("; did you mean `{s}`?"))
+            .unwrap_or_default();
         anyhow::bail!("the configuration declares no object at `{address}`{hint}");
     };
     let crate::graph::NodeKind::Resource(uid, ri) = &node.kind else {
@@ -477,13 +558,24 @@ pub fn import(root: &Path, opts: &RunOptions, address: &str, id: &str, term: &Te
     };
     let module = &prepared.modules[prepared.graph.module_of[uid]];
     let block = &module.resources[*ri];
-    let schema = prepared.registry.schema(&block.kind).expect("checked at load");
-    let provider = prepared.registry.provider_for(&block.kind).expect("checked at load");
+    let schema = prepared
+        .registry
+        .schema(&block.kind)
+        .expect("checked at load");
+    let provider = prepared
+        .registry
+        .provider_for(&block.kind)
+        .expect("checked at load");
     let id_attr = schema
         .attributes
         .iter()
         .find(|a| a.presence == crate::provider::Presence::Required && a.force_new)
-        .ok_or_else(|| anyhow::anyhow!("`{}` objects cannot be imported: the kind has no identifying attribute", block.kind))?;
+        .ok_or_else(|| {
+            anyhow::anyhow!(
+                "`{}` objects cannot be imported: the kind has no identifying attribute",
+                block.kind
+            )
+        })?;
     let mut store = prepared.open_state()?;
     let rt = runtime()?;
     rt.block_on(locked(&mut store, "import", async |store: &mut SqliteStore| {

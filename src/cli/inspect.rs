@@ -34,7 +34,9 @@ pub fn show(
     let store = open(root, env)?;
     let state = store.load()?;
     match format {
-        PlanFormat::Markdown => anyhow::bail!("the state has no Markdown form; use --format text or json"),
+        PlanFormat::Markdown => {
+            anyhow::bail!("the state has no Markdown form; use --format text or json")
+        }
         PlanFormat::Json => {
             let objects: Vec<serde_json::Value> = state
                 .objects
@@ -227,14 +229,22 @@ pub fn state(root: &Path, env: &str, cmd: &super::StateCommand) -> anyhow::Resul
         }
         super::StateCommand::History { changes: true } => {
             for h in store.history()? {
-                println!("{:>4}  {}  {:<8} {}  ({})", h.serial, h.at, h.action, h.address, h.who);
+                println!(
+                    "{:>4}  {}  {:<8} {}  ({})",
+                    h.serial, h.at, h.action, h.address, h.who
+                );
             }
         }
         super::StateCommand::History { changes: false } => {
             // One line per serial: who, when (first change), and what it did.
-            let mut by_serial: std::collections::BTreeMap<u64, (String, String, std::collections::BTreeMap<String, usize>)> = std::collections::BTreeMap::new();
+            let mut by_serial: std::collections::BTreeMap<
+                u64,
+                (String, String, std::collections::BTreeMap<String, usize>),
+            > = std::collections::BTreeMap::new();
             for h in store.history()? {
-                let e = by_serial.entry(h.serial).or_insert_with(|| (h.at.clone(), h.who.clone(), Default::default()));
+                let e = by_serial
+                    .entry(h.serial)
+                    .or_insert_with(|| (h.at.clone(), h.who.clone(), Default::default()));
                 *e.2.entry(h.action.clone()).or_default() += 1;
             }
             if by_serial.is_empty() {
@@ -247,15 +257,25 @@ pub fn state(root: &Path, env: &str, cmd: &super::StateCommand) -> anyhow::Resul
         }
         super::StateCommand::Keygen => unreachable!("handled above"),
         super::StateCommand::Rekey => {
-            let new = crate::state::crypto::StateKey::from_vars("BATON_NEW_STATE_KEY", "BATON_NEW_STATE_KEY_FILE").map_err(|e| anyhow::anyhow!(e))?;
-            let (lock, _) = store.lock("state rekey").map_err(|e| anyhow::anyhow!("{e}"))?;
+            let new = crate::state::crypto::StateKey::from_vars(
+                "BATON_NEW_STATE_KEY",
+                "BATON_NEW_STATE_KEY_FILE",
+            )
+            .map_err(|e| anyhow::anyhow!(e))?;
+            let (lock, _) = store
+                .lock("state rekey")
+                .map_err(|e| anyhow::anyhow!("{e}"))?;
             let fingerprint = new.as_ref().map(|k| k.fingerprint().to_string());
             let r = store.rekey(new);
             store.unlock(&lock.id)?;
             let n = r?;
             match fingerprint {
-                Some(f) => println!("Re-sealed the secrets of {n} objects with key {f}. Use it from now on: BATON_STATE_KEY=<the new key>."),
-                None => println!("Stored the secrets of {n} objects in clear (no new key was given)."),
+                Some(f) => println!(
+                    "Re-sealed the secrets of {n} objects with key {f}. Use it from now on: BATON_STATE_KEY=<the new key>."
+                ),
+                None => {
+                    println!("Stored the secrets of {n} objects in clear (no new key was given).")
+                }
             }
         }
         super::StateCommand::Unlock { lock_id } => {

@@ -410,7 +410,8 @@ pub fn run(cli: Cli) -> anyhow::Result<Outcome> {
         stdout_color: Color::detect(cli.no_color, std::io::stdout().is_terminal()),
     };
     if let Some(t) = &cli.lock_timeout {
-        humantime::parse_duration(t).map_err(|e| anyhow::anyhow!("--lock-timeout {t:?}: {e} (write e.g. 30s or 5m)"))?;
+        humantime::parse_duration(t)
+            .map_err(|e| anyhow::anyhow!("--lock-timeout {t:?}: {e} (write e.g. 30s or 5m)"))?;
         // SAFETY: no other thread exists yet (the async runtime starts later); the
         // lock loop of this process reads it.
         unsafe { std::env::set_var("BATON_LOCK_TIMEOUT", t) };
@@ -444,8 +445,20 @@ pub fn run(cli: Cli) -> anyhow::Result<Outcome> {
             &term,
         ),
         Command::Import(a) => {
-            let flags = PlanFlags { score: a.score.clone(), refresh: false, target: vec![], replace: vec![], parallelism: 1 };
-            engine::import(&root, &flags.run_options(env, false), &a.address, &a.id, &term)
+            let flags = PlanFlags {
+                score: a.score.clone(),
+                refresh: false,
+                target: vec![],
+                replace: vec![],
+                parallelism: 1,
+            };
+            engine::import(
+                &root,
+                &flags.run_options(env, false),
+                &a.address,
+                &a.id,
+                &term,
+            )
         }
         Command::Drift(a) => engine::drift(&root, env, a.format, a.parallelism.max(1), &term),
         Command::Show(a) => inspect::show(&root, env, a.plan_file.as_deref(), a.format),

@@ -126,8 +126,17 @@ impl Graph {
             for r in &m.resources {
                 let me = resource_address(uid, &r.kind, &r.name);
                 edges.insert((params.clone(), me.clone()));
-                let lifecycle = [&r.lifecycle.prevent_destroy, &r.lifecycle.create_before_destroy, &r.lifecycle.replace_triggered_by];
-                for e in r.attributes.values().map(|(e, _)| e).chain(lifecycle.into_iter().flatten().map(|(e, _)| e)) {
+                let lifecycle = [
+                    &r.lifecycle.prevent_destroy,
+                    &r.lifecycle.create_before_destroy,
+                    &r.lifecycle.replace_triggered_by,
+                ];
+                for e in r
+                    .attributes
+                    .values()
+                    .map(|(e, _)| e)
+                    .chain(lifecycle.into_iter().flatten().map(|(e, _)| e))
+                {
                     for reference in crate::expr::references(e) {
                         if reference.path.len() >= 2
                             && local(&reference.path[0], &reference.path[1])

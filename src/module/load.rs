@@ -501,19 +501,36 @@ fn load_resources(
     resources
 }
 
-fn load_lifecycle(file: FileId, body: &Body, schema: &crate::provider::KindSchema, kind: &str, name: &str, out: &mut Vec<Diagnostic>) -> super::Lifecycle {
+fn load_lifecycle(
+    file: FileId,
+    body: &Body,
+    schema: &crate::provider::KindSchema,
+    kind: &str,
+    name: &str,
+    out: &mut Vec<Diagnostic>,
+) -> super::Lifecycle {
     let mut lc = super::Lifecycle::default();
     for block in body.blocks().filter(|b| b.ident.as_str() == "lifecycle") {
         hcl::check_keys(
             file,
             &block.body,
-            &["prevent_destroy", "ignore_changes", "create_before_destroy", "replace_triggered_by"],
+            &[
+                "prevent_destroy",
+                "ignore_changes",
+                "create_before_destroy",
+                "replace_triggered_by",
+            ],
             &[],
             &format!("the lifecycle of `{kind}.{name}`"),
             STAGE,
             out,
         );
-        let expr = |key: &str| block.body.get_attribute(key).map(|a| (a.value.clone(), hcl::expr_span(file, &a.value)));
+        let expr = |key: &str| {
+            block
+                .body
+                .get_attribute(key)
+                .map(|a| (a.value.clone(), hcl::expr_span(file, &a.value)))
+        };
         lc.prevent_destroy = expr("prevent_destroy");
         lc.create_before_destroy = expr("create_before_destroy");
         lc.replace_triggered_by = expr("replace_triggered_by");
@@ -540,8 +557,16 @@ fn load_lifecycle(file: FileId, body: &Body, schema: &crate::provider::KindSchem
                     );
                 }
             }
-            if names.is_empty() && !matches!(&a.value, Expression::Array(items) if items.is_empty()) {
-                out.push(Diagnostic::error(STAGE, "module/ignore-changes", "`ignore_changes` takes a list of attribute names, e.g. `[password]`").at(hcl::expr_span(file, &a.value)));
+            if names.is_empty() && !matches!(&a.value, Expression::Array(items) if items.is_empty())
+            {
+                out.push(
+                    Diagnostic::error(
+                        STAGE,
+                        "module/ignore-changes",
+                        "`ignore_changes` takes a list of attribute names, e.g. `[password]`",
+                    )
+                    .at(hcl::expr_span(file, &a.value)),
+                );
             }
             lc.ignore_changes = names;
         }

@@ -31,12 +31,16 @@ pub struct PlanOptions {
 impl PlanOptions {
     /// Whether the object at `address` of Score uid `uid` is within the workloads in scope.
     pub fn in_scope(&self, address: &str, uid: &str) -> bool {
-        let Some(ws) = &self.workloads else { return true };
+        let Some(ws) = &self.workloads else {
+            return true;
+        };
         if let Some(w) = address.strip_prefix("workload.") {
             return ws.iter().any(|x| x == w);
         }
         match crate::addr::Uid::parse(uid).map(|u| u.scope) {
-            Some(crate::addr::UidScope::Workload { workload, .. }) => ws.iter().any(|x| *x == workload),
+            Some(crate::addr::UidScope::Workload { workload, .. }) => {
+                ws.iter().any(|x| *x == workload)
+            }
             // Shared resources belong to every workload that names them: only a run over
             // the whole project may delete one.
             _ => false,
@@ -202,7 +206,11 @@ pub fn plan(
     let doomed: Vec<&Object> = stored
         .objects
         .values()
-        .filter(|o| !desired_addresses.contains(&o.address) && targeted_delete(&o.address) && opts.in_scope(&o.address, &o.uid))
+        .filter(|o| {
+            !desired_addresses.contains(&o.address)
+                && targeted_delete(&o.address)
+                && opts.in_scope(&o.address, &o.uid)
+        })
         .collect();
     for o in reverse_dependency_order(&doomed) {
         let before = refreshed.get(&o.address).unwrap_or(o);
@@ -403,7 +411,8 @@ fn decide(input: DecideInput<'_>) -> Change {
             before,
             after,
             depends_on: input.depends_on.clone(),
-            create_before_destroy: schema.create_before_destroy || input.lifecycle.create_before_destroy,
+            create_before_destroy: schema.create_before_destroy
+                || input.lifecycle.create_before_destroy,
             protected: input.lifecycle.prevent_destroy,
             triggers: input.lifecycle.triggers.clone().flatten(),
         };
@@ -427,7 +436,14 @@ fn decide(input: DecideInput<'_>) -> Change {
         match prior.attributes.get(a) {
             Some(v) => {
                 let sensitive = schema.attr(a).is_some_and(|x| x.sensitive);
-                desired.insert(a.clone(), if sensitive { Value::sensitive(v.clone()) } else { v.clone() });
+                desired.insert(
+                    a.clone(),
+                    if sensitive {
+                        Value::sensitive(v.clone())
+                    } else {
+                        v.clone()
+                    },
+                );
             }
             None => {
                 desired.remove(a);
@@ -462,7 +478,12 @@ fn decide(input: DecideInput<'_>) -> Change {
         );
     }
     if triggered {
-        return base(Action::Replace, Reason::ReplaceTriggered, Some(before), Some(mark(fresh_after(&input.desired))));
+        return base(
+            Action::Replace,
+            Reason::ReplaceTriggered,
+            Some(before),
+            Some(mark(fresh_after(&input.desired))),
+        );
     }
     if input.replace {
         return base(

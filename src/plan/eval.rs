@@ -80,7 +80,14 @@ pub fn module_roots(m: &Module) -> std::collections::BTreeSet<String> {
     };
     for r in &m.resources {
         r.attributes.values().for_each(|(e, _)| add(e));
-        for (e, _) in [&r.lifecycle.prevent_destroy, &r.lifecycle.create_before_destroy, &r.lifecycle.replace_triggered_by].into_iter().flatten() {
+        for (e, _) in [
+            &r.lifecycle.prevent_destroy,
+            &r.lifecycle.create_before_destroy,
+            &r.lifecycle.replace_triggered_by,
+        ]
+        .into_iter()
+        .flatten()
+        {
             add(e);
         }
     }
@@ -494,11 +501,22 @@ impl Context<'_> {
 
     /// The lifecycle rules of resource `ri` of `uid`, evaluated for this environment,
     /// with the Score annotation `baton.dev/prevent-destroy: "true"` folded in.
-    pub fn eval_lifecycle(&self, uid: &Uid, ri: usize, values: &Values) -> Result<LifecycleValues, Diagnostic> {
+    pub fn eval_lifecycle(
+        &self,
+        uid: &Uid,
+        ri: usize,
+        values: &Values,
+    ) -> Result<LifecycleValues, Diagnostic> {
         let m = self.module(uid);
         let r = &m.resources[ri];
         let mut scope = self.scope(uid, values);
-        scope.vars.insert("environment".into(), Value::Map(BTreeMap::from([("name".to_string(), Value::string(self.env.name.clone()))])));
+        scope.vars.insert(
+            "environment".into(),
+            Value::Map(BTreeMap::from([(
+                "name".to_string(),
+                Value::string(self.env.name.clone()),
+            )])),
+        );
         let eval = |e: &Option<(hcl_edit::expr::Expression, Option<Span>)>| -> Result<Option<Value>, Diagnostic> {
             match e {
                 None => Ok(None),
@@ -508,12 +526,36 @@ impl Context<'_> {
         let flag = |v: Option<Value>, what: &str, span: Option<Span>| -> Result<bool, Diagnostic> {
             match v {
                 None => Ok(false),
-                Some(v) if v.is_unknown() => Err(err("generate/lifecycle", format!("`{what}` of `{}.{}` must be known when planning", r.kind, r.name), span)),
-                Some(v) => v.as_bool().ok_or_else(|| err("generate/lifecycle", format!("`{what}` of `{}.{}` must be true or false", r.kind, r.name), span)),
+                Some(v) if v.is_unknown() => Err(err(
+                    "generate/lifecycle",
+                    format!(
+                        "`{what}` of `{}.{}` must be known when planning",
+                        r.kind, r.name
+                    ),
+                    span,
+                )),
+                Some(v) => v.as_bool().ok_or_else(|| {
+                    err(
+                        "generate/lifecycle",
+                        format!("`{what}` of `{}.{}` must be true or false", r.kind, r.name),
+                        span,
+                    )
+                }),
             }
         };
-        let mut prevent = flag(eval(&r.lifecycle.prevent_destroy)?, "prevent_destroy", r.lifecycle.prevent_destroy.as_ref().and_then(|x| x.1))?;
-        let mut rule = if prevent { format!("`prevent_destroy` of `{}.{}` in module `{}` (environment `{}`)", r.kind, r.name, m.name, self.env.name) } else { String::new() };
+        let mut prevent = flag(
+            eval(&r.lifecycle.prevent_destroy)?,
+            "prevent_destroy",
+            r.lifecycle.prevent_destroy.as_ref().and_then(|x| x.1),
+        )?;
+        let mut rule = if prevent {
+            format!(
+                "`prevent_destroy` of `{}.{}` in module `{}` (environment `{}`)",
+                r.kind, r.name, m.name, self.env.name
+            )
+        } else {
+            String::new()
+        };
         let decl = &self.project.resources[uid];
         let annotated = decl
             .metadata
@@ -525,11 +567,23 @@ impl Context<'_> {
         if annotated && !prevent {
             prevent = true;
             let (w, res) = decl.requested_by.first().cloned().unwrap_or_default();
-            rule = format!("the Score annotation `baton.dev/prevent-destroy: \"true\"` on resource `{res}` of workload `{w}`");
+            rule = format!(
+                "the Score annotation `baton.dev/prevent-destroy: \"true\"` on resource `{res}` of workload `{w}`"
+            );
         }
-        let cbd = flag(eval(&r.lifecycle.create_before_destroy)?, "create_before_destroy", r.lifecycle.create_before_destroy.as_ref().and_then(|x| x.1))?;
+        let cbd = flag(
+            eval(&r.lifecycle.create_before_destroy)?,
+            "create_before_destroy",
+            r.lifecycle.create_before_destroy.as_ref().and_then(|x| x.1),
+        )?;
         let triggers = eval(&r.lifecycle.replace_triggered_by)?.map(|v| v.to_json_revealed());
-        Ok(LifecycleValues { prevent_destroy: prevent, rule, create_before_destroy: cbd, triggers, ignore_changes: r.lifecycle.ignore_changes.clone() })
+        Ok(LifecycleValues {
+            prevent_destroy: prevent,
+            rule,
+            create_before_destroy: cbd,
+            triggers,
+            ignore_changes: r.lifecycle.ignore_changes.clone(),
+        })
     }
 
     /// The outputs of `uid`.

@@ -77,7 +77,11 @@ pub fn read(path: &Path) -> anyhow::Result<Saved> {
             destroy: doc["options"]["destroy"].as_bool().unwrap_or(false),
             targets: strings(&doc["options"]["targets"]),
             replace: strings(&doc["options"]["replace"]),
-            workloads: doc["options"]["workloads"].as_array().map(|a| a.iter().filter_map(|x| x.as_str().map(str::to_string)).collect()),
+            workloads: doc["options"]["workloads"].as_array().map(|a| {
+                a.iter()
+                    .filter_map(|x| x.as_str().map(str::to_string))
+                    .collect()
+            }),
         },
         plan: doc["plan"].clone(),
     })

@@ -15,9 +15,19 @@ fn schema() -> KindSchema {
         provider: "baton",
         description: "A value stored in state: `output` is `input`; `triggers_replace` forces replacement.",
         attributes: vec![
-            AttrSchema::optional("input", AttrType::Any, "Any value; copied to `output` on apply."),
-            AttrSchema::optional("triggers_replace", AttrType::Any, "Any value; a change replaces the object.").force_new(),
-            AttrSchema::computed("output", AttrType::Any, "`input` as of the last apply.").volatile(),
+            AttrSchema::optional(
+                "input",
+                AttrType::Any,
+                "Any value; copied to `output` on apply.",
+            ),
+            AttrSchema::optional(
+                "triggers_replace",
+                AttrType::Any,
+                "Any value; a change replaces the object.",
+            )
+            .force_new(),
+            AttrSchema::computed("output", AttrType::Any, "`input` as of the last apply.")
+                .volatile(),
             AttrSchema::computed("id", AttrType::String, "A unique id, fixed at create."),
         ],
         create_before_destroy: false,
@@ -41,14 +51,25 @@ impl Provider for DataProvider {
 
     async fn create(&self, _kind: &str, config: &Attrs) -> Result<Attrs, ProviderError> {
         let mut out = config.clone();
-        out.insert("output".into(), config.get("input").cloned().unwrap_or(Value::Null));
+        out.insert(
+            "output".into(),
+            config.get("input").cloned().unwrap_or(Value::Null),
+        );
         out.insert("id".into(), Value::string(uuid::Uuid::new_v4().to_string()));
         Ok(out)
     }
 
-    async fn update(&self, _kind: &str, prior: &Attrs, config: &Attrs) -> Result<Attrs, ProviderError> {
+    async fn update(
+        &self,
+        _kind: &str,
+        prior: &Attrs,
+        config: &Attrs,
+    ) -> Result<Attrs, ProviderError> {
         let mut out = config.clone();
-        out.insert("output".into(), config.get("input").cloned().unwrap_or(Value::Null));
+        out.insert(
+            "output".into(),
+            config.get("input").cloned().unwrap_or(Value::Null),
+        );
         out.insert("id".into(), prior.get("id").cloned().unwrap_or(Value::Null));
         Ok(out)
     }

@@ -296,7 +296,10 @@ impl Registry {
             Arc::new(time::TimeProvider),
             Arc::new(target::TargetProvider::new(root)),
         ];
-        let mut reg = Registry { providers: BTreeMap::new(), kinds: BTreeMap::new() };
+        let mut reg = Registry {
+            providers: BTreeMap::new(),
+            kinds: BTreeMap::new(),
+        };
         for p in providers {
             for k in p.kinds() {
                 reg.kinds.insert(k.kind, (k, p.name()));
@@ -313,7 +316,12 @@ impl Registry {
 
     /// `provider.NAME.KEY` for modules: each provider's `vars()`.
     pub fn vars(&self) -> Value {
-        Value::Map(self.providers.iter().map(|(name, p)| (name.to_string(), Value::Map(p.vars()))).collect())
+        Value::Map(
+            self.providers
+                .iter()
+                .map(|(name, p)| (name.to_string(), Value::Map(p.vars())))
+                .collect(),
+        )
     }
 
     /// The schema of a kind.

@@ -20,7 +20,11 @@ pub struct Backoff {
 
 impl Default for Backoff {
     fn default() -> Backoff {
-        Backoff { initial: Duration::from_millis(100), max_delay: Duration::from_secs(2), budget: Duration::from_secs(20) }
+        Backoff {
+            initial: Duration::from_millis(100),
+            max_delay: Duration::from_secs(2),
+            budget: Duration::from_secs(20),
+        }
     }
 }
 
@@ -28,7 +32,10 @@ impl Backoff {
     /// The budget from `BATON_RETRY_BUDGET` (seconds) when set, else the default.
     pub fn from_env() -> Backoff {
         let mut b = Backoff::default();
-        if let Some(secs) = std::env::var("BATON_RETRY_BUDGET").ok().and_then(|s| s.parse::<f64>().ok()) {
+        if let Some(secs) = std::env::var("BATON_RETRY_BUDGET")
+            .ok()
+            .and_then(|s| s.parse::<f64>().ok())
+        {
             b.budget = Duration::from_secs_f64(secs.max(0.0));
         }
         b
@@ -47,7 +54,10 @@ where
         match op().await {
             Err(ProviderError::Transient(msg)) => {
                 if start.elapsed() + delay > backoff.budget {
-                    return Err(ProviderError::Transient(format!("{msg} (gave up after {:.0?})", start.elapsed())));
+                    return Err(ProviderError::Transient(format!(
+                        "{msg} (gave up after {:.0?})",
+                        start.elapsed()
+                    )));
                 }
                 tokio::time::sleep(delay).await;
                 delay = (delay * 2).min(backoff.max_delay);
@@ -65,9 +75,17 @@ mod tests {
     #[tokio::test]
     async fn transient_faults_are_retried_until_they_pass() {
         let calls = AtomicU32::new(0);
-        let b = Backoff { initial: Duration::from_millis(1), max_delay: Duration::from_millis(2), budget: Duration::from_secs(5) };
+        let b = Backoff {
+            initial: Duration::from_millis(1),
+            max_delay: Duration::from_millis(2),
+            budget: Duration::from_secs(5),
+        };
         let r = retry(b, || async {
-            if calls.fetch_add(1, Ordering::SeqCst) < 3 { Err(ProviderError::Transient("refused".into())) } else { Ok(7) }
+            if calls.fetch_add(1, Ordering::SeqCst) < 3 {
+                Err(ProviderError::Transient("refused".into()))
+            } else {
+                Ok(7)
+            }
         })
         .await;
         assert_eq!(r.unwrap(), 7);
@@ -76,7 +94,11 @@ mod tests {
 
     #[tokio::test]
     async fn permanent_errors_and_spent_budgets_stop() {
-        let b = Backoff { initial: Duration::from_millis(1), max_delay: Duration::from_millis(1), budget: Duration::from_millis(20) };
+        let b = Backoff {
+            initial: Duration::from_millis(1),
+            max_delay: Duration::from_millis(1),
+            budget: Duration::from_millis(20),
+        };
         let calls = AtomicU32::new(0);
         let r: Result<(), _> = retry(b, || async {
             calls.fetch_add(1, Ordering::SeqCst);
@@ -85,7 +107,8 @@ mod tests {
         .await;
         assert!(matches!(r, Err(ProviderError::Failed(_))));
         assert_eq!(calls.load(Ordering::SeqCst), 1);
-        let r: Result<(), _> = retry(b, || async { Err(ProviderError::Transient("down".into())) }).await;
+        let r: Result<(), _> =
+            retry(b, || async { Err(ProviderError::Transient("down".into())) }).await;
         assert!(r.unwrap_err().to_string().contains("gave up after"));
     }
 }

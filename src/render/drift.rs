@@ -15,7 +15,12 @@ pub fn text(environment: &str, drift: &[Drift], color: Color) -> String {
         return format!("No drift: every object of `{environment}` matches what baton recorded.\n");
     }
     let mut out = super::plan::drift_text(drift, color);
-    let _ = writeln!(out, "{} object{} changed outside baton. `baton plan` shows how to converge.", drift.len(), if drift.len() == 1 { "" } else { "s" });
+    let _ = writeln!(
+        out,
+        "{} object{} changed outside baton. `baton plan` shows how to converge.",
+        drift.len(),
+        if drift.len() == 1 { "" } else { "s" }
+    );
     out
 }
 
@@ -23,7 +28,8 @@ fn what(d: &Drift) -> String {
     match &d.after {
         None => "deleted".into(),
         Some(after) => {
-            let keys: std::collections::BTreeSet<&String> = d.before.keys().chain(after.keys()).collect();
+            let keys: std::collections::BTreeSet<&String> =
+                d.before.keys().chain(after.keys()).collect();
             let changed: Vec<&str> = keys
                 .into_iter()
                 .filter(|k| d.before.get(*k).map(Value::reveal) != after.get(*k).map(Value::reveal))
@@ -41,14 +47,23 @@ pub fn markdown(environment: &str, drift: &[Drift]) -> String {
         let _ = writeln!(out, "### ✅ baton drift: none in `{environment}`");
         return out;
     }
-    let _ = writeln!(out, "### ⚠️ baton drift: {} object{} changed outside baton in `{environment}`\n", drift.len(), if drift.len() == 1 { "" } else { "s" });
+    let _ = writeln!(
+        out,
+        "### ⚠️ baton drift: {} object{} changed outside baton in `{environment}`\n",
+        drift.len(),
+        if drift.len() == 1 { "" } else { "s" }
+    );
     let _ = writeln!(out, "| object | kind | what |\n|---|---|---|");
     for d in drift {
         let _ = writeln!(out, "| `{}` | {} | {} |", d.address, d.kind, what(d));
     }
     out.push('\n');
     for d in drift {
-        let _ = writeln!(out, "<details><summary><code>{}</code></summary>\n\n```diff", d.address);
+        let _ = writeln!(
+            out,
+            "<details><summary><code>{}</code></summary>\n\n```diff",
+            d.address
+        );
         let section = super::plan::drift_text(std::slice::from_ref(d), Color::Never);
         for line in section.lines().skip(2) {
             let _ = writeln!(out, "{line}");
@@ -60,7 +75,13 @@ pub fn markdown(environment: &str, drift: &[Drift]) -> String {
 
 /// JSON (format version 1).
 pub fn json(environment: &str, drift: &[Drift]) -> serde_json::Value {
-    let redact = |a: &crate::provider::Attrs| serde_json::Value::Object(a.iter().map(|(k, v)| (k.clone(), v.to_json_redacted())).collect());
+    let redact = |a: &crate::provider::Attrs| {
+        serde_json::Value::Object(
+            a.iter()
+                .map(|(k, v)| (k.clone(), v.to_json_redacted()))
+                .collect(),
+        )
+    };
     json!({
         "format_version": "1",
         "environment": environment,

@@ -15,7 +15,7 @@ use std::fmt::Write;
 
 use crate::plan::{Action, Change, Drift, Plan, Reason};
 use crate::provider::Attrs;
-use crate::value::{Value, SENSITIVE_TEXT, UNKNOWN_TEXT};
+use crate::value::{SENSITIVE_TEXT, UNKNOWN_TEXT, Value};
 
 /// GitHub's limit on a comment body, in characters.
 pub const GITHUB_LIMIT: usize = 65_536;
@@ -31,7 +31,10 @@ pub struct MarkdownOptions {
 
 impl Default for MarkdownOptions {
     fn default() -> MarkdownOptions {
-        MarkdownOptions { limit: GITHUB_LIMIT, graph: true }
+        MarkdownOptions {
+            limit: GITHUB_LIMIT,
+            graph: true,
+        }
     }
 }
 
@@ -54,12 +57,30 @@ pub fn why(c: &Change) -> String {
                 .iter()
                 .map(|a| {
                     // For maps (manifest files), say which entries changed.
-                    let b = c.before.as_ref().and_then(|x| x.get(a)).and_then(Value::as_map);
-                    let n = c.after.as_ref().and_then(|x| x.get(a)).and_then(Value::as_map);
+                    let b = c
+                        .before
+                        .as_ref()
+                        .and_then(|x| x.get(a))
+                        .and_then(Value::as_map);
+                    let n = c
+                        .after
+                        .as_ref()
+                        .and_then(|x| x.get(a))
+                        .and_then(Value::as_map);
                     match (b, n) {
-                        (Some(b), Some(n)) if !c.after.as_ref().and_then(|x| x.get(a)).is_some_and(Value::is_sensitive) => {
+                        (Some(b), Some(n))
+                            if !c
+                                .after
+                                .as_ref()
+                                .and_then(|x| x.get(a))
+                                .is_some_and(Value::is_sensitive) =>
+                        {
                             let keys: BTreeSet<&String> = b.keys().chain(n.keys()).collect();
-                            let changed: Vec<&str> = keys.into_iter().filter(|k| crate::plan::diff::differs(b.get(*k), n.get(*k))).map(String::as_str).collect();
+                            let changed: Vec<&str> = keys
+                                .into_iter()
+                                .filter(|k| crate::plan::diff::differs(b.get(*k), n.get(*k)))
+                                .map(String::as_str)
+                                .collect();
                             format!("`{a}` ({})", changed.join(", "))
                         }
                         _ => format!("`{a}`"),
@@ -86,7 +107,11 @@ fn verdict(plan: &Plan) -> String {
     let s = plan.summary();
     let env = &plan.environment;
     if !plan.has_changes() {
-        let drift = if plan.drift.is_empty() { String::new() } else { format!(" ({} changed outside baton, see below)", plan.drift.len()) };
+        let drift = if plan.drift.is_empty() {
+            String::new()
+        } else {
+            format!(" ({} changed outside baton, see below)", plan.drift.len())
+        };
         return format!("### ✅ baton plan `{env}`: no changes{drift}\n");
     }
     let mut loud = Vec::new();
@@ -102,27 +127,60 @@ fn verdict(plan: &Plan) -> String {
         line.push_str(&loud.join(", "));
         line.push_str(" · ");
     }
-    let _ = write!(line, "{} to add, {} to change, {} to replace, {} to destroy", s.create, s.update, s.replace, s.delete);
+    let _ = write!(
+        line,
+        "{} to add, {} to change, {} to replace, {} to destroy",
+        s.create, s.update, s.replace, s.delete
+    );
     line.push('\n');
-    let dangerous: Vec<&Change> = plan.changes.iter().filter(|c| matches!(c.action, Action::Delete | Action::Replace)).collect();
+    let dangerous: Vec<&Change> = plan
+        .changes
+        .iter()
+        .filter(|c| matches!(c.action, Action::Delete | Action::Replace))
+        .collect();
     if !dangerous.is_empty() {
         line.push('\n');
         for c in dangerous.iter().take(10) {
-            let _ = writeln!(line, "> {} **{}** `{}`: {}", icon(c.action), c.action.as_str(), c.address, why(c));
+            let _ = writeln!(
+                line,
+                "> {} **{}** `{}`: {}",
+                icon(c.action),
+                c.action.as_str(),
+                c.address,
+                why(c)
+            );
         }
         if dangerous.len() > 10 {
-            let _ = writeln!(line, "> … and {} more destroys or replaces (see the table)", dangerous.len() - 10);
+            let _ = writeln!(
+                line,
+                "> … and {} more destroys or replaces (see the table)",
+                dangerous.len() - 10
+            );
         }
     }
     line
 }
 
 fn table(changes: &[&Change], limit_rows: usize) -> (String, usize) {
-    let mut out = String::from("| | action | address | uid | workloads | why |\n|---|---|---|---|---|---|\n");
+    let mut out =
+        String::from("| | action | address | uid | workloads | why |\n|---|---|---|---|---|---|\n");
     let mut shown = 0;
     for c in changes.iter().take(limit_rows) {
-        let uid = if c.uid.is_empty() { String::new() } else { format!("`{}`", c.uid) };
-        let _ = writeln!(out, "| {} | {} | `{}` | {} | {} | {} |", icon(c.action), c.action.as_str(), escape_cell(&c.address), uid, c.workloads.join(", "), escape_cell(&why(c)));
+        let uid = if c.uid.is_empty() {
+            String::new()
+        } else {
+            format!("`{}`", c.uid)
+        };
+        let _ = writeln!(
+            out,
+            "| {} | {} | `{}` | {} | {} | {} |",
+            icon(c.action),
+            c.action.as_str(),
+            escape_cell(&c.address),
+            uid,
+            c.workloads.join(", "),
+            escape_cell(&why(c))
+        );
         shown += 1;
     }
     (out, changes.len() - shown)
@@ -132,7 +190,9 @@ fn inline(v: &Value) -> String {
     match v {
         Value::String(s) => format!("{s:?}"),
         Value::Unknown => UNKNOWN_TEXT.to_string(),
-        Value::Sensitive(inner) if inner.is_unknown() => "(sensitive, known after apply)".to_string(),
+        Value::Sensitive(inner) if inner.is_unknown() => {
+            "(sensitive, known after apply)".to_string()
+        }
         Value::Sensitive(_) => SENSITIVE_TEXT.to_string(),
         other => other.to_json_redacted().to_string(),
     }
@@ -140,7 +200,11 @@ fn inline(v: &Value) -> String {
 
 fn unified(label: &str, before: &str, after: &str, out: &mut String) {
     let diff = similar::TextDiff::from_lines(before, after);
-    let text = diff.unified_diff().context_radius(3).header(&format!("a/{label}"), &format!("b/{label}")).to_string();
+    let text = diff
+        .unified_diff()
+        .context_radius(3)
+        .header(&format!("a/{label}"), &format!("b/{label}"))
+        .to_string();
     out.push_str(&text);
     if !text.ends_with('\n') {
         out.push('\n');
@@ -149,7 +213,11 @@ fn unified(label: &str, before: &str, after: &str, out: &mut String) {
 
 fn value_diff(label: &str, b: Option<&Value>, a: Option<&Value>, out: &mut String) {
     match (b, a) {
-        (Some(Value::String(x)), Some(Value::String(y))) if x.contains('\n') || y.contains('\n') => unified(label, x, y, out),
+        (Some(Value::String(x)), Some(Value::String(y)))
+            if x.contains('\n') || y.contains('\n') =>
+        {
+            unified(label, x, y, out)
+        }
         (None, Some(Value::String(y))) if y.contains('\n') => unified(label, "", y, out),
         (Some(Value::String(x)), None) if x.contains('\n') => unified(label, x, "", out),
         (Some(Value::Map(bm)), Some(Value::Map(am))) => map_diff(label, bm, am, out),
@@ -166,7 +234,12 @@ fn value_diff(label: &str, b: Option<&Value>, a: Option<&Value>, out: &mut Strin
     }
 }
 
-fn map_diff(label: &str, b: &BTreeMap<String, Value>, a: &BTreeMap<String, Value>, out: &mut String) {
+fn map_diff(
+    label: &str,
+    b: &BTreeMap<String, Value>,
+    a: &BTreeMap<String, Value>,
+    out: &mut String,
+) {
     let keys: BTreeSet<&String> = b.keys().chain(a.keys()).collect();
     for k in keys {
         let (x, y) = (b.get(k), a.get(k));
@@ -180,11 +253,18 @@ fn map_diff(label: &str, b: &BTreeMap<String, Value>, a: &BTreeMap<String, Value
 pub fn change_diff(c: &Change) -> String {
     let empty = Attrs::new();
     let before = c.before.as_ref().unwrap_or(&empty);
-    let after = if c.action == Action::Delete { &empty } else { c.after.as_ref().unwrap_or(&empty) };
+    let after = if c.action == Action::Delete {
+        &empty
+    } else {
+        c.after.as_ref().unwrap_or(&empty)
+    };
     let keys: BTreeSet<&String> = before.keys().chain(after.keys()).collect();
     let mut out = String::new();
     for k in keys {
-        let (b, a) = (before.get(k).filter(|v| !v.is_null()), after.get(k).filter(|v| !v.is_null()));
+        let (b, a) = (
+            before.get(k).filter(|v| !v.is_null()),
+            after.get(k).filter(|v| !v.is_null()),
+        );
         if c.action == Action::Delete || c.before.is_none() || crate::plan::diff::differs(b, a) {
             value_diff(k, b, a, &mut out);
         }
@@ -194,7 +274,14 @@ pub fn change_diff(c: &Change) -> String {
 
 fn details(c: &Change) -> String {
     let mut out = String::new();
-    let _ = writeln!(out, "<details><summary>{} {} <code>{}</code> — {}</summary>\n", icon(c.action), c.action.as_str(), c.address, why(c));
+    let _ = writeln!(
+        out,
+        "<details><summary>{} {} <code>{}</code> — {}</summary>\n",
+        icon(c.action),
+        c.action.as_str(),
+        c.address,
+        why(c)
+    );
     let _ = writeln!(out, "```diff\n{}```\n</details>\n", change_diff(c));
     out
 }
@@ -203,7 +290,10 @@ fn drift_section(drift: &[Drift]) -> String {
     if drift.is_empty() {
         return String::new();
     }
-    let mut out = format!("#### Changed outside baton ({})\n\nThe plan below converges these back to the configuration.\n\n", drift.len());
+    let mut out = format!(
+        "#### Changed outside baton ({})\n\nThe plan below converges these back to the configuration.\n\n",
+        drift.len()
+    );
     for d in drift {
         let c = Change {
             address: d.address.clone(),
@@ -212,7 +302,11 @@ fn drift_section(drift: &[Drift]) -> String {
             provider: String::new(),
             module: String::new(),
             workloads: Vec::new(),
-            action: if d.after.is_none() { Action::Delete } else { Action::Update },
+            action: if d.after.is_none() {
+                Action::Delete
+            } else {
+                Action::Update
+            },
             reason: Reason::Drift,
             before: Some(d.before.clone()),
             after: d.after.clone(),
@@ -221,8 +315,17 @@ fn drift_section(drift: &[Drift]) -> String {
             protected: false,
             triggers: None,
         };
-        let what = if d.after.is_none() { "deleted outside baton" } else { "changed outside baton" };
-        let _ = writeln!(out, "<details><summary><code>{}</code> {what}</summary>\n\n```diff\n{}```\n</details>\n", d.address, change_diff(&c));
+        let what = if d.after.is_none() {
+            "deleted outside baton"
+        } else {
+            "changed outside baton"
+        };
+        let _ = writeln!(
+            out,
+            "<details><summary><code>{}</code> {what}</summary>\n\n```diff\n{}```\n</details>\n",
+            d.address,
+            change_diff(&c)
+        );
     }
     out
 }
@@ -230,7 +333,11 @@ fn drift_section(drift: &[Drift]) -> String {
 /// A mermaid flowchart of the changed objects and their direct neighbours, coloured by
 /// action.
 pub fn mermaid(plan: &Plan) -> String {
-    let changed: Vec<&Change> = plan.changes.iter().filter(|c| c.action != Action::NoOp).collect();
+    let changed: Vec<&Change> = plan
+        .changes
+        .iter()
+        .filter(|c| c.action != Action::NoOp)
+        .collect();
     if changed.is_empty() {
         return String::new();
     }
@@ -250,12 +357,22 @@ pub fn mermaid(plan: &Plan) -> String {
         nodes.insert(a);
         nodes.insert(b);
     }
-    let ids: BTreeMap<&str, String> = nodes.iter().enumerate().map(|(i, n)| (*n, format!("n{i}"))).collect();
+    let ids: BTreeMap<&str, String> = nodes
+        .iter()
+        .enumerate()
+        .map(|(i, n)| (*n, format!("n{i}")))
+        .collect();
     let mut out = String::from("```mermaid\nflowchart LR\n");
     for n in &nodes {
         let action = by_addr.get(n).map(|c| c.action).unwrap_or(Action::NoOp);
         let label = n.replace('"', "'");
-        let _ = writeln!(out, "  {}[\"{}\"]:::{}", ids[n], label, action.as_str().replace('-', ""));
+        let _ = writeln!(
+            out,
+            "  {}[\"{}\"]:::{}",
+            ids[n],
+            label,
+            action.as_str().replace('-', "")
+        );
     }
     for (a, b) in &edges {
         let _ = writeln!(out, "  {} --> {}", ids[a], ids[b]);
@@ -273,9 +390,17 @@ pub fn mermaid(plan: &Plan) -> String {
 /// important content first and saying what was cut.
 pub fn render(plan: &Plan, opts: &MarkdownOptions) -> String {
     let head = verdict(plan);
-    let changed: Vec<&Change> = plan.changes.iter().filter(|c| c.action != Action::NoOp).collect();
+    let changed: Vec<&Change> = plan
+        .changes
+        .iter()
+        .filter(|c| c.action != Action::NoOp)
+        .collect();
     let drift = drift_section(&plan.drift);
-    let graph = if opts.graph { mermaid(plan) } else { String::new() };
+    let graph = if opts.graph {
+        mermaid(plan)
+    } else {
+        String::new()
+    };
     let all_details: Vec<String> = changed.iter().map(|c| details(c)).collect();
     let footer_room = 400;
     let budget = opts.limit.saturating_sub(footer_room);
@@ -289,7 +414,11 @@ pub fn render(plan: &Plan, opts: &MarkdownOptions) -> String {
         let (mut lo, mut hi) = (0usize, changed.len());
         while lo < hi {
             let mid = (lo + hi).div_ceil(2);
-            if chars(&head) + chars(&table(&changed, mid).0) <= budget { lo = mid } else { hi = mid - 1 }
+            if chars(&head) + chars(&table(&changed, mid).0) <= budget {
+                lo = mid
+            } else {
+                hi = mid - 1
+            }
         }
         let t = table(&changed, lo);
         tbl = t.0;
@@ -329,7 +458,13 @@ pub fn render(plan: &Plan, opts: &MarkdownOptions) -> String {
         }
     }
     if details_cut > 0 {
-        cut.insert(0, format!("details of {details_cut} change{}", if details_cut == 1 { "" } else { "s" }));
+        cut.insert(
+            0,
+            format!(
+                "details of {details_cut} change{}",
+                if details_cut == 1 { "" } else { "s" }
+            ),
+        );
     }
 
     let mut out = head;
@@ -345,7 +480,12 @@ pub fn render(plan: &Plan, opts: &MarkdownOptions) -> String {
     }
     out.push_str(&details_part);
     if !cut.is_empty() {
-        let _ = writeln!(out, "_Cut to stay under GitHub's {} character limit: {}. Run `baton plan` for the whole plan._", opts.limit, cut.join(", "));
+        let _ = writeln!(
+            out,
+            "_Cut to stay under GitHub's {} character limit: {}. Run `baton plan` for the whole plan._",
+            opts.limit,
+            cut.join(", ")
+        );
     }
     out
 }

@@ -136,7 +136,9 @@ fn inline(v: &Value) -> String {
     match v {
         Value::String(s) => format!("{s:?}"),
         Value::Unknown => UNKNOWN_TEXT.to_string(),
-        Value::Sensitive(inner) if inner.is_unknown() => "(sensitive, known after apply)".to_string(),
+        Value::Sensitive(inner) if inner.is_unknown() => {
+            "(sensitive, known after apply)".to_string()
+        }
         Value::Sensitive(_) => SENSITIVE_TEXT.to_string(),
         other => other.to_json_redacted().to_string(),
     }
@@ -370,17 +372,37 @@ pub fn compact(plan: &Plan, color: Color) -> String {
     let p = Paint(color);
     let mut out = drift_text(&plan.drift, color);
     if !plan.has_changes() {
-        let _ = writeln!(out, "{} The environment `{}` matches the configuration.", p.green("No changes."), plan.environment);
+        let _ = writeln!(
+            out,
+            "{} The environment `{}` matches the configuration.",
+            p.green("No changes."),
+            plan.environment
+        );
         return out;
     }
     for (group, changes) in groups(plan) {
         let _ = writeln!(out, "{}", p.bold(&group));
         for c in changes {
-            let _ = writeln!(out, "  {:<3} {:<8} {}  ({})", symbol(&p, c.action), c.action.as_str(), c.address, c.reason.describe());
+            let _ = writeln!(
+                out,
+                "  {:<3} {:<8} {}  ({})",
+                symbol(&p, c.action),
+                c.action.as_str(),
+                c.address,
+                c.reason.describe()
+            );
         }
     }
     let s = plan.summary();
-    let _ = writeln!(out, "{} {} to add, {} to change, {} to replace, {} to destroy.", p.bold("Plan:"), s.create, s.update, s.replace, s.delete);
+    let _ = writeln!(
+        out,
+        "{} {} to add, {} to change, {} to replace, {} to destroy.",
+        p.bold("Plan:"),
+        s.create,
+        s.update,
+        s.replace,
+        s.delete
+    );
     out
 }
 

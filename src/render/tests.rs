@@ -6,7 +6,7 @@
 use std::collections::BTreeMap;
 
 use super::markdown::{self, MarkdownOptions};
-use super::{plan as plan_render, Color};
+use super::{Color, plan as plan_render};
 use crate::plan::{Action, Change, Drift, Plan, Reason};
 use crate::provider::Attrs;
 use crate::value::Value;
@@ -14,11 +14,26 @@ use crate::value::Value;
 const SECRET: &str = "s3cr3t-canary-value-9f8e7d";
 
 fn attrs(pairs: &[(&str, Value)]) -> Attrs {
-    pairs.iter().map(|(k, v)| (k.to_string(), v.clone())).collect()
+    pairs
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.clone()))
+        .collect()
 }
 
-fn change(address: &str, kind: &str, action: Action, reason: Reason, before: Option<Attrs>, after: Option<Attrs>) -> Change {
-    let uid = address.split('/').next().filter(|u| u.contains('#')).unwrap_or("").to_string();
+fn change(
+    address: &str,
+    kind: &str,
+    action: Action,
+    reason: Reason,
+    before: Option<Attrs>,
+    after: Option<Attrs>,
+) -> Change {
+    let uid = address
+        .split('/')
+        .next()
+        .filter(|u| u.contains('#'))
+        .unwrap_or("")
+        .to_string();
     Change {
         address: address.into(),
         uid,
@@ -38,11 +53,20 @@ fn change(address: &str, kind: &str, action: Action, reason: Reason, before: Opt
 }
 
 fn plan(changes: Vec<Change>, drift: Vec<Drift>) -> Plan {
-    Plan { environment: "local".into(), lineage: "00000000-0000-4000-8000-00000000e0e0".into(), serial: 3, changes, drift, destroy: false }
+    Plan {
+        environment: "local".into(),
+        lineage: "00000000-0000-4000-8000-00000000e0e0".into(),
+        serial: 3,
+        changes,
+        drift,
+        destroy: false,
+    }
 }
 
 fn manifest(image: &str) -> String {
-    format!("apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: web\nspec:\n  template:\n    spec:\n      containers:\n      - image: {image}\n        name: main\n")
+    format!(
+        "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: web\nspec:\n  template:\n    spec:\n      containers:\n      - image: {image}\n        name: main\n"
+    )
 }
 
 fn first_apply() -> Plan {
@@ -52,7 +76,11 @@ fn first_apply() -> Plan {
         Action::Create,
         Reason::New,
         None,
-        Some(attrs(&[("path", Value::string(".baton/routes/r.json")), ("content", Value::string("{\"port\":80}")), ("content_sha256", Value::Unknown)])),
+        Some(attrs(&[
+            ("path", Value::string(".baton/routes/r.json")),
+            ("content", Value::string("{\"port\":80}")),
+            ("content_sha256", Value::Unknown),
+        ])),
     );
     file.depends_on = vec![];
     let mut w = change(
@@ -61,7 +89,13 @@ fn first_apply() -> Plan {
         Action::Create,
         Reason::New,
         None,
-        Some(attrs(&[("dir", Value::string("deploy/local")), ("files", Value::Map(BTreeMap::from([("web.yaml".to_string(), Value::Unknown)])))])),
+        Some(attrs(&[
+            ("dir", Value::string("deploy/local")),
+            (
+                "files",
+                Value::Map(BTreeMap::from([("web.yaml".to_string(), Value::Unknown)])),
+            ),
+        ])),
     );
     w.uid = String::new();
     w.depends_on = vec!["route.default#web.route/local_file.route".into()];
@@ -69,48 +103,166 @@ fn first_apply() -> Plan {
 }
 
 fn update() -> Plan {
-    let before = attrs(&[("dir", Value::string("deploy/local")), ("files", Value::Map(BTreeMap::from([("web.yaml".to_string(), Value::string(manifest("nginx:1.26")))])))]);
-    let after = attrs(&[("dir", Value::string("deploy/local")), ("files", Value::Map(BTreeMap::from([("web.yaml".to_string(), Value::string(manifest("nginx:1.27")))])))]);
-    let mut w = change("workload.web", "workload_manifests", Action::Update, Reason::Changed(vec!["files".into()]), Some(before), Some(after));
+    let before = attrs(&[
+        ("dir", Value::string("deploy/local")),
+        (
+            "files",
+            Value::Map(BTreeMap::from([(
+                "web.yaml".to_string(),
+                Value::string(manifest("nginx:1.26")),
+            )])),
+        ),
+    ]);
+    let after = attrs(&[
+        ("dir", Value::string("deploy/local")),
+        (
+            "files",
+            Value::Map(BTreeMap::from([(
+                "web.yaml".to_string(),
+                Value::string(manifest("nginx:1.27")),
+            )])),
+        ),
+    ]);
+    let mut w = change(
+        "workload.web",
+        "workload_manifests",
+        Action::Update,
+        Reason::Changed(vec!["files".into()]),
+        Some(before),
+        Some(after),
+    );
     w.uid = String::new();
     plan(vec![w], vec![])
 }
 
 fn replace() -> Plan {
-    let before = attrs(&[("length", Value::int(32)), ("result", Value::sensitive(Value::string(SECRET)))]);
-    let after = attrs(&[("length", Value::int(40)), ("result", Value::sensitive(Value::Unknown))]);
-    plan(vec![change("secret.default#web.session/random_password.value", "random_password", Action::Replace, Reason::ForceNew("length".into()), Some(before), Some(after))], vec![])
+    let before = attrs(&[
+        ("length", Value::int(32)),
+        ("result", Value::sensitive(Value::string(SECRET))),
+    ]);
+    let after = attrs(&[
+        ("length", Value::int(40)),
+        ("result", Value::sensitive(Value::Unknown)),
+    ]);
+    plan(
+        vec![change(
+            "secret.default#web.session/random_password.value",
+            "random_password",
+            Action::Replace,
+            Reason::ForceNew("length".into()),
+            Some(before),
+            Some(after),
+        )],
+        vec![],
+    )
 }
 
 fn delete() -> Plan {
-    let before = attrs(&[("path", Value::string(".baton/volumes/v")), ("absolute_path", Value::string("/p/.baton/volumes/v"))]);
-    let mut c = change("volume.default#web.uploads/local_directory.data", "local_directory", Action::Delete, Reason::NoLongerReferenced, Some(before), None);
+    let before = attrs(&[
+        ("path", Value::string(".baton/volumes/v")),
+        ("absolute_path", Value::string("/p/.baton/volumes/v")),
+    ]);
+    let mut c = change(
+        "volume.default#web.uploads/local_directory.data",
+        "local_directory",
+        Action::Delete,
+        Reason::NoLongerReferenced,
+        Some(before),
+        None,
+    );
     c.workloads = vec![];
     plan(vec![c], vec![])
 }
 
 fn drift() -> Plan {
-    let recorded = attrs(&[("path", Value::string("a.txt")), ("content", Value::string("line 1\nline 2\n"))]);
-    let now = attrs(&[("path", Value::string("a.txt")), ("content", Value::string("line 1\nedited\n"))]);
-    let d = Drift { address: "site.default#web.site/local_file.index".into(), kind: "local_file".into(), before: recorded.clone(), after: Some(now.clone()) };
-    let gone = Drift { address: "volume.default#web.data/local_directory.data".into(), kind: "local_directory".into(), before: attrs(&[("path", Value::string("v"))]), after: None };
-    let fix = change("site.default#web.site/local_file.index", "local_file", Action::Update, Reason::Drift, Some(now), Some(recorded));
-    let recreate = change("volume.default#web.data/local_directory.data", "local_directory", Action::Create, Reason::Drift, None, Some(attrs(&[("path", Value::string("v")), ("absolute_path", Value::Unknown)])));
+    let recorded = attrs(&[
+        ("path", Value::string("a.txt")),
+        ("content", Value::string("line 1\nline 2\n")),
+    ]);
+    let now = attrs(&[
+        ("path", Value::string("a.txt")),
+        ("content", Value::string("line 1\nedited\n")),
+    ]);
+    let d = Drift {
+        address: "site.default#web.site/local_file.index".into(),
+        kind: "local_file".into(),
+        before: recorded.clone(),
+        after: Some(now.clone()),
+    };
+    let gone = Drift {
+        address: "volume.default#web.data/local_directory.data".into(),
+        kind: "local_directory".into(),
+        before: attrs(&[("path", Value::string("v"))]),
+        after: None,
+    };
+    let fix = change(
+        "site.default#web.site/local_file.index",
+        "local_file",
+        Action::Update,
+        Reason::Drift,
+        Some(now),
+        Some(recorded),
+    );
+    let recreate = change(
+        "volume.default#web.data/local_directory.data",
+        "local_directory",
+        Action::Create,
+        Reason::Drift,
+        None,
+        Some(attrs(&[
+            ("path", Value::string("v")),
+            ("absolute_path", Value::Unknown),
+        ])),
+    );
     plan(vec![fix, recreate], vec![d, gone])
 }
 
 fn with_secret() -> Plan {
-    let before = attrs(&[("files", Value::Map(BTreeMap::new())), ("secret_files", Value::sensitive(Value::Map(BTreeMap::from([("web.secrets.yaml".to_string(), Value::string(format!("password: {SECRET}\n")))]))))]);
-    let after = attrs(&[("files", Value::Map(BTreeMap::new())), ("secret_files", Value::sensitive(Value::Map(BTreeMap::from([("web.secrets.yaml".to_string(), Value::string(format!("password: {SECRET}-2\n")))]))))]);
-    let mut w = change("workload.web", "workload_manifests", Action::Update, Reason::Changed(vec!["secret_files".into()]), Some(before), Some(after));
+    let before = attrs(&[
+        ("files", Value::Map(BTreeMap::new())),
+        (
+            "secret_files",
+            Value::sensitive(Value::Map(BTreeMap::from([(
+                "web.secrets.yaml".to_string(),
+                Value::string(format!("password: {SECRET}\n")),
+            )]))),
+        ),
+    ]);
+    let after = attrs(&[
+        ("files", Value::Map(BTreeMap::new())),
+        (
+            "secret_files",
+            Value::sensitive(Value::Map(BTreeMap::from([(
+                "web.secrets.yaml".to_string(),
+                Value::string(format!("password: {SECRET}-2\n")),
+            )]))),
+        ),
+    ]);
+    let mut w = change(
+        "workload.web",
+        "workload_manifests",
+        Action::Update,
+        Reason::Changed(vec!["secret_files".into()]),
+        Some(before),
+        Some(after),
+    );
     w.uid = String::new();
     let role = change(
         "postgres.default#web.db/postgres_role.owner",
         "postgres_role",
         Action::Update,
         Reason::Changed(vec!["password".into()]),
-        Some(attrs(&[("name", Value::string("web_db")), ("password", Value::sensitive(Value::string(SECRET)))])),
-        Some(attrs(&[("name", Value::string("web_db")), ("password", Value::sensitive(Value::string(format!("{SECRET}-2"))))])),
+        Some(attrs(&[
+            ("name", Value::string("web_db")),
+            ("password", Value::sensitive(Value::string(SECRET))),
+        ])),
+        Some(attrs(&[
+            ("name", Value::string("web_db")),
+            (
+                "password",
+                Value::sensitive(Value::string(format!("{SECRET}-2"))),
+            ),
+        ])),
     );
     plan(vec![role, w], vec![])
 }
@@ -133,7 +285,10 @@ fn first_apply_renders() {
 #[test]
 fn update_renders_manifest_diffs() {
     let out = all_renderings(&update());
-    assert!(out.contains("-        image: nginx:1.26") || out.contains("-      - image: nginx:1.26"), "{out}");
+    assert!(
+        out.contains("-        image: nginx:1.26") || out.contains("-      - image: nginx:1.26"),
+        "{out}"
+    );
     insta::assert_snapshot!(out);
 }
 
@@ -181,21 +336,47 @@ fn a_huge_plan_is_cut_under_the_limit_saying_what_was_cut() {
                 Action::Create,
                 Reason::New,
                 None,
-                Some(attrs(&[("path", Value::string(format!("f{i}.txt"))), ("content", Value::string(format!("content of file {i}\nsecond line\n")))])),
+                Some(attrs(&[
+                    ("path", Value::string(format!("f{i}.txt"))),
+                    (
+                        "content",
+                        Value::string(format!("content of file {i}\nsecond line\n")),
+                    ),
+                ])),
             )
         })
         .collect();
     let p = plan(changes, vec![]);
     let md = markdown::render(&p, &MarkdownOptions::default());
-    assert!(md.chars().count() <= markdown::GITHUB_LIMIT, "{} characters", md.chars().count());
-    assert!(md.starts_with("### 📋 baton plan `local`: 10000 to add"), "{}", &md[..200]);
+    assert!(
+        md.chars().count() <= markdown::GITHUB_LIMIT,
+        "{} characters",
+        md.chars().count()
+    );
+    assert!(
+        md.starts_with("### 📋 baton plan `local`: 10000 to add"),
+        "{}",
+        &md[..200]
+    );
     let note = md.lines().last().unwrap();
-    assert!(note.starts_with("_Cut to stay under GitHub's 65536 character limit: details of "), "{note}");
+    assert!(
+        note.starts_with("_Cut to stay under GitHub's 65536 character limit: details of "),
+        "{note}"
+    );
     assert!(note.contains("the graph"), "{note}");
-    assert!(md.contains("rows of the table"), "the table itself had to be shortened");
+    assert!(
+        md.contains("rows of the table"),
+        "the table itself had to be shortened"
+    );
     // The text and JSON renderings are never cut.
-    assert_eq!(plan_render::json(&p)["changes"].as_array().unwrap().len(), 10_000);
-    let tail: String = md.chars().skip(md.chars().count().saturating_sub(300)).collect();
+    assert_eq!(
+        plan_render::json(&p)["changes"].as_array().unwrap().len(),
+        10_000
+    );
+    let tail: String = md
+        .chars()
+        .skip(md.chars().count().saturating_sub(300))
+        .collect();
     insta::assert_snapshot!(tail);
 }
 
@@ -234,9 +415,17 @@ const SHAPE_V1: &[&str] = &[
 
 fn shape(v: &serde_json::Value, prefix: &str, out: &mut std::collections::BTreeSet<String>) {
     match v {
-        serde_json::Value::Object(m) if prefix.is_empty() || prefix == "summary" || prefix.ends_with("[]") => {
+        serde_json::Value::Object(m)
+            if prefix.is_empty() || prefix == "summary" || prefix.ends_with("[]") =>
+        {
             for (k, x) in m {
-                let p = if prefix.is_empty() { k.clone() } else if prefix.ends_with("[]") { format!("{prefix}.{k}") } else { format!("{prefix}.{k}") };
+                let p = if prefix.is_empty() {
+                    k.clone()
+                } else if prefix.ends_with("[]") {
+                    format!("{prefix}.{k}")
+                } else {
+                    format!("{prefix}.{k}")
+                };
                 if matches!(x, serde_json::Value::Array(_)) && (k == "changes" || k == "drift") {
                     for item in x.as_array().unwrap() {
                         shape(item, &format!("{k}[]"), out);
@@ -255,11 +444,22 @@ fn shape(v: &serde_json::Value, prefix: &str, out: &mut std::collections::BTreeS
 #[test]
 fn plan_json_shape_is_versioned() {
     let mut seen = std::collections::BTreeSet::new();
-    for p in [first_apply(), update(), replace(), delete(), drift(), with_secret()] {
+    for p in [
+        first_apply(),
+        update(),
+        replace(),
+        delete(),
+        drift(),
+        with_secret(),
+    ] {
         let j = plan_render::json(&p);
         assert_eq!(j["format_version"], "1");
         shape(&j, "", &mut seen);
     }
-    let expected: std::collections::BTreeSet<String> = SHAPE_V1.iter().map(|s| s.to_string()).collect();
-    assert_eq!(seen, expected, "the plan JSON changed shape: bump format_version, update SHAPE_V1 and docs/plan-json.md");
+    let expected: std::collections::BTreeSet<String> =
+        SHAPE_V1.iter().map(|s| s.to_string()).collect();
+    assert_eq!(
+        seen, expected,
+        "the plan JSON changed shape: bump format_version, update SHAPE_V1 and docs/plan-json.md"
+    );
 }

@@ -10,7 +10,7 @@
 use base64::Engine;
 use chacha20poly1305::aead::{Aead, Generate, KeyInit};
 use chacha20poly1305::{XChaCha20Poly1305, XNonce};
-use serde_json::{json, Value as Json};
+use serde_json::{Value as Json, json};
 use sha2::{Digest, Sha256};
 
 const MARK: &str = "$baton_sealed";
@@ -34,13 +34,23 @@ impl StateKey {
     pub fn parse(text: &str) -> Result<StateKey, String> {
         let bytes = base64::engine::general_purpose::STANDARD
             .decode(text.trim())
-            .map_err(|_| "the state key must be 32 random bytes in base64 (`baton state keygen` prints one)".to_string())?;
+            .map_err(|_| {
+                "the state key must be 32 random bytes in base64 (`baton state keygen` prints one)"
+                    .to_string()
+            })?;
         if bytes.len() != 32 {
-            return Err(format!("the state key must be 32 bytes, not {} (`baton state keygen` prints one)", bytes.len()));
+            return Err(format!(
+                "the state key must be 32 bytes, not {} (`baton state keygen` prints one)",
+                bytes.len()
+            ));
         }
-        let cipher = XChaCha20Poly1305::new_from_slice(&bytes).map_err(|_| "invalid state key".to_string())?;
+        let cipher = XChaCha20Poly1305::new_from_slice(&bytes)
+            .map_err(|_| "invalid state key".to_string())?;
         let fingerprint = hex::encode(&Sha256::digest(&bytes)[..8]);
-        Ok(StateKey { cipher, fingerprint })
+        Ok(StateKey {
+            cipher,
+            fingerprint,
+        })
     }
 
     /// The key from `BATON_STATE_KEY` or `BATON_STATE_KEY_FILE`, if one is set.
@@ -51,11 +61,16 @@ impl StateKey {
     /// The key from the named variables (value, or file), if one is set.
     pub fn from_vars(value_var: &str, file_var: &str) -> Result<Option<StateKey>, String> {
         if let Ok(v) = std::env::var(value_var) {
-            return StateKey::parse(&v).map(Some).map_err(|e| format!("{value_var}: {e}"));
+            return StateKey::parse(&v)
+                .map(Some)
+                .map_err(|e| format!("{value_var}: {e}"));
         }
         if let Ok(path) = std::env::var(file_var) {
-            let text = std::fs::read_to_string(&path).map_err(|e| format!("{file_var}: cannot read {path}: {e}"))?;
-            return StateKey::parse(&text).map(Some).map_err(|e| format!("{file_var} ({path}): {e}"));
+            let text = std::fs::read_to_string(&path)
+                .map_err(|e| format!("{file_var}: cannot read {path}: {e}"))?;
+            return StateKey::parse(&text)
+                .map(Some)
+                .map_err(|e| format!("{file_var} ({path}): {e}"));
         }
         Ok(None)
     }
@@ -75,7 +90,10 @@ impl StateKey {
     pub fn seal(&self, v: &Json) -> Json {
         let nonce = XNonce::generate();
         let plain = v.to_string();
-        let ct = self.cipher.encrypt(&nonce, plain.as_bytes()).expect("XChaCha20-Poly1305 encryption cannot fail");
+        let ct = self
+            .cipher
+            .encrypt(&nonce, plain.as_bytes())
+            .expect("XChaCha20-Poly1305 encryption cannot fail");
         let mut data = nonce.to_vec();
         data.extend_from_slice(&ct);
         json!({ MARK: 1, "key": self.fingerprint, "data": base64::engine::general_purpose::STANDARD.encode(data) })
@@ -85,15 +103,25 @@ impl StateKey {
     pub fn open(&self, sealed: &Json) -> Result<Json, String> {
         let key = sealed["key"].as_str().unwrap_or("?");
         if key != self.fingerprint {
-            return Err(format!("secrets in the state were sealed with key {key}, but the configured key is {}", self.fingerprint));
+            return Err(format!(
+                "secrets in the state were sealed with key {key}, but the configured key is {}",
+                self.fingerprint
+            ));
         }
-        let data = base64::engine::general_purpose::STANDARD.decode(sealed["data"].as_str().unwrap_or("")).map_err(|_| "a sealed value is corrupt".to_string())?;
+        let data = base64::engine::general_purpose::STANDARD
+            .decode(sealed["data"].as_str().unwrap_or(""))
+            .map_err(|_| "a sealed value is corrupt".to_string())?;
         if data.len() < NONCE_LEN {
             return Err("a sealed value is corrupt".into());
         }
         let (nonce, ct) = data.split_at(NONCE_LEN);
         let nonce = XNonce::try_from(nonce).map_err(|_| "a sealed value is corrupt".to_string())?;
-        let plain = self.cipher.decrypt(&nonce, ct).map_err(|_| format!("a sealed value does not open with key {} (corrupt or tampered)", self.fingerprint))?;
+        let plain = self.cipher.decrypt(&nonce, ct).map_err(|_| {
+            format!(
+                "a sealed value does not open with key {} (corrupt or tampered)",
+                self.fingerprint
+            )
+        })?;
         serde_json::from_slice(&plain).map_err(|_| "a sealed value is corrupt".to_string())
     }
 }
@@ -122,14 +150,25 @@ mod tests {
         assert!(!sealed.to_string().contains("hunter2"));
         assert_eq!(k1.open(&sealed).unwrap(), v);
         let err = k2.open(&sealed).unwrap_err();
-        assert!(err.contains(k1.fingerprint()) && err.contains(k2.fingerprint()), "{err}");
+        assert!(
+            err.contains(k1.fingerprint()) && err.contains(k2.fingerprint()),
+            "{err}"
+        );
         // Two seals of the same value differ (random nonces).
         assert_ne!(k1.seal(&v), k1.seal(&v));
     }
 
     #[test]
     fn keys_must_be_32_bytes_of_base64() {
-        assert!(StateKey::parse("not base64!").unwrap_err().contains("base64"));
-        assert!(StateKey::parse("c2hvcnQ=").unwrap_err().contains("32 bytes, not 5"));
+        assert!(
+            StateKey::parse("not base64!")
+                .unwrap_err()
+                .contains("base64")
+        );
+        assert!(
+            StateKey::parse("c2hvcnQ=")
+                .unwrap_err()
+                .contains("32 bytes, not 5")
+        );
     }
 }

@@ -62,7 +62,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
          );
          ALTER TABLE objects ADD COLUMN status TEXT NOT NULL DEFAULT 'ok';",
     ),
-    (3, "lifecycle rules recorded per object", "ALTER TABLE objects ADD COLUMN lifecycle TEXT NOT NULL DEFAULT '{}';"),
+    (
+        3,
+        "lifecycle rules recorded per object",
+        "ALTER TABLE objects ADD COLUMN lifecycle TEXT NOT NULL DEFAULT '{}';",
+    ),
 ];
 
 /// The version recorded in the database (0 for a new file).

@@ -77,7 +77,10 @@ impl SqliteStore {
     }
 
     fn key_error(&self, why: String) -> StateError {
-        StateError::Key { path: self.path.display().to_string(), why }
+        StateError::Key {
+            path: self.path.display().to_string(),
+            why,
+        }
     }
 
     /// Replaces sealed values (at the top level of an object) with their plain values.
@@ -95,7 +98,9 @@ impl SqliteStore {
             }
         };
         match j {
-            serde_json::Value::Object(m) if !crypto::is_sealed(&serde_json::Value::Object(m.clone())) => {
+            serde_json::Value::Object(m)
+                if !crypto::is_sealed(&serde_json::Value::Object(m.clone())) =>
+            {
                 let mut out = serde_json::Map::new();
                 for (k, v) in m {
                     out.insert(k, open_one(v)?);
@@ -108,11 +113,24 @@ impl SqliteStore {
 
     /// JSON of attributes, the sensitive ones sealed when a key is set.
     fn seal_attributes(&self, attrs: &BTreeMap<String, Value>, sensitive: &[String]) -> String {
-        let plain = Value::Map(attrs.clone()).to_json_revealed().unwrap_or(serde_json::Value::Null);
-        let (Some(key), serde_json::Value::Object(m)) = (&self.key, &plain) else { return plain.to_string() };
+        let plain = Value::Map(attrs.clone())
+            .to_json_revealed()
+            .unwrap_or(serde_json::Value::Null);
+        let (Some(key), serde_json::Value::Object(m)) = (&self.key, &plain) else {
+            return plain.to_string();
+        };
         let sealed: serde_json::Map<String, serde_json::Value> = m
             .iter()
-            .map(|(k, v)| (k.clone(), if sensitive.contains(k) { key.seal(v) } else { v.clone() }))
+            .map(|(k, v)| {
+                (
+                    k.clone(),
+                    if sensitive.contains(k) {
+                        key.seal(v)
+                    } else {
+                        v.clone()
+                    },
+                )
+            })
             .collect();
         serde_json::Value::Object(sealed).to_string()
     }
@@ -124,15 +142,39 @@ impl SqliteStore {
         let old = self.key.take();
         self.key = new;
         let path = self.path.display().to_string();
-        let db = |source| StateError::Db { path: path.clone(), source };
-        let rows: Vec<(String, String)> = state.objects.values().map(|o| (o.address.clone(), self.seal_attributes(&o.attributes, &o.sensitive))).collect();
-        let intents: Vec<(String, String)> = state.intents.values().map(|i| (i.address.clone(), self.seal_planned(&i.planned))).collect();
+        let db = |source| StateError::Db {
+            path: path.clone(),
+            source,
+        };
+        let rows: Vec<(String, String)> = state
+            .objects
+            .values()
+            .map(|o| {
+                (
+                    o.address.clone(),
+                    self.seal_attributes(&o.attributes, &o.sensitive),
+                )
+            })
+            .collect();
+        let intents: Vec<(String, String)> = state
+            .intents
+            .values()
+            .map(|i| (i.address.clone(), self.seal_planned(&i.planned)))
+            .collect();
         let tx = self.conn.transaction().map_err(db)?;
         for (address, attrs) in &rows {
-            tx.execute("UPDATE objects SET attributes = ?1 WHERE address = ?2", params![attrs, address]).map_err(db)?;
+            tx.execute(
+                "UPDATE objects SET attributes = ?1 WHERE address = ?2",
+                params![attrs, address],
+            )
+            .map_err(db)?;
         }
         for (address, planned) in &intents {
-            tx.execute("UPDATE intents SET planned = ?1 WHERE address = ?2", params![planned, address]).map_err(db)?;
+            tx.execute(
+                "UPDATE intents SET planned = ?1 WHERE address = ?2",
+                params![planned, address],
+            )
+            .map_err(db)?;
         }
         if let Err(e) = tx.commit() {
             self.key = old;
@@ -142,7 +184,9 @@ impl SqliteStore {
     }
 
     fn seal_planned(&self, planned: &BTreeMap<String, Value>) -> String {
-        let plain = Value::Map(planned.clone()).to_json_revealed().unwrap_or(serde_json::Value::Null);
+        let plain = Value::Map(planned.clone())
+            .to_json_revealed()
+            .unwrap_or(serde_json::Value::Null);
         match &self.key {
             Some(k) => k.seal(&plain).to_string(),
             None => plain.to_string(),
@@ -369,9 +413,16 @@ impl SqliteStore {
 
     /// Records several finished changes in one transaction (apply records the calls that
     /// finished together in one commit; each still commits before its dependents start).
-    pub fn record_many(&mut self, records: &[(&Record, &str)], bump: bool) -> Result<u64, StateError> {
+    pub fn record_many(
+        &mut self,
+        records: &[(&Record, &str)],
+        bump: bool,
+    ) -> Result<u64, StateError> {
         let path = self.path.display().to_string();
-        let db = |source| StateError::Db { path: path.clone(), source };
+        let db = |source| StateError::Db {
+            path: path.clone(),
+            source,
+        };
         let (user, host) = super::whoami();
         let who = format!("{user}@{host}");
         let sealed: Vec<Option<String>> = records
@@ -383,14 +434,20 @@ impl SqliteStore {
             .collect();
         let tx = self.conn.transaction().map_err(db)?;
         let mut serial: u64 = tx
-            .query_row("SELECT value FROM meta WHERE key = 'serial'", [], |r| r.get::<_, String>(0))
+            .query_row("SELECT value FROM meta WHERE key = 'serial'", [], |r| {
+                r.get::<_, String>(0)
+            })
             .optional()
             .map_err(db)?
             .and_then(|s| s.parse().ok())
             .unwrap_or(0);
         if bump {
             serial += 1;
-            tx.execute("INSERT OR REPLACE INTO meta (key, value) VALUES ('serial', ?1)", [serial.to_string()]).map_err(db)?;
+            tx.execute(
+                "INSERT OR REPLACE INTO meta (key, value) VALUES ('serial', ?1)",
+                [serial.to_string()],
+            )
+            .map_err(db)?;
         }
         let now = super::now();
         for ((record, action), sealed_attrs) in records.iter().zip(sealed) {
@@ -400,10 +457,15 @@ impl SqliteStore {
             };
             let before: Option<(String, String)> = tx
                 .prepare_cached("SELECT attributes, sensitive FROM objects WHERE address = ?1")
-                .and_then(|mut st| st.query_row([&address], |r| Ok((r.get(0)?, r.get(1)?))).optional())
+                .and_then(|mut st| {
+                    st.query_row([&address], |r| Ok((r.get(0)?, r.get(1)?)))
+                        .optional()
+                })
                 .map_err(db)?;
             let before_json = before.map(|(a, s)| {
-                let attrs = match serde_json::from_str::<serde_json::Value>(&a).map(|j| Value::from_json(&j)) {
+                let attrs = match serde_json::from_str::<serde_json::Value>(&a)
+                    .map(|j| Value::from_json(&j))
+                {
                     Ok(Value::Map(m)) => m,
                     _ => BTreeMap::new(),
                 };
@@ -435,7 +497,9 @@ impl SqliteStore {
                     Some(redacted_json(&o.attributes, &o.sensitive))
                 }
                 Record::Remove(a) => {
-                    tx.prepare_cached("DELETE FROM objects WHERE address = ?1").and_then(|mut st| st.execute([a])).map_err(db)?;
+                    tx.prepare_cached("DELETE FROM objects WHERE address = ?1")
+                        .and_then(|mut st| st.execute([a]))
+                        .map_err(db)?;
                     None
                 }
             };
@@ -452,7 +516,9 @@ impl SqliteStore {
                     ])
                 })
                 .map_err(db)?;
-            tx.prepare_cached("DELETE FROM intents WHERE address = ?1").and_then(|mut st| st.execute([&address])).map_err(db)?;
+            tx.prepare_cached("DELETE FROM intents WHERE address = ?1")
+                .and_then(|mut st| st.execute([&address]))
+                .map_err(db)?;
         }
         tx.commit().map_err(db)?;
         Ok(serial)
@@ -462,10 +528,21 @@ impl SqliteStore {
     pub fn begin_intents(&mut self, intents: &[Intent]) -> Result<(), StateError> {
         let rows: Vec<(String, String, String, String, String)> = intents
             .iter()
-            .map(|i| (i.address.clone(), i.action.clone(), i.kind.clone(), self.seal_planned(&i.planned), i.started_at.clone()))
+            .map(|i| {
+                (
+                    i.address.clone(),
+                    i.action.clone(),
+                    i.kind.clone(),
+                    self.seal_planned(&i.planned),
+                    i.started_at.clone(),
+                )
+            })
             .collect();
         let path = self.path.display().to_string();
-        let db = |source| StateError::Db { path: path.clone(), source };
+        let db = |source| StateError::Db {
+            path: path.clone(),
+            source,
+        };
         let tx = self.conn.transaction().map_err(db)?;
         for r in &rows {
             tx.prepare_cached("INSERT OR REPLACE INTO intents (address, action, kind, planned, started_at) VALUES (?1, ?2, ?3, ?4, ?5)")

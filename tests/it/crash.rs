@@ -196,29 +196,66 @@ fn parallelism_bounds_the_provider_calls_in_flight() {
 #[test]
 fn with_a_lock_timeout_a_second_apply_waits_and_then_runs() {
     let sb = project();
-    let mut child = sb.command(&["apply", "--auto-approve"]).stdout(Stdio::null()).stderr(Stdio::null()).spawn().expect("start apply");
-    wait_for("the first apply to start", Duration::from_secs(20), || sb.path().join(".baton/out/job-early.txt").exists());
+    let mut child = sb
+        .command(&["apply", "--auto-approve"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("start apply");
+    wait_for("the first apply to start", Duration::from_secs(20), || {
+        sb.path().join(".baton/out/job-early.txt").exists()
+    });
     let second = sb.run(&["--lock-timeout", "60s", "apply", "--auto-approve"]);
     assert_eq!(second.code, 0, "{}", second.transcript());
-    assert!(second.stderr.contains("waiting for the state lock held by"), "{}", second.stderr);
-    assert!(second.stdout.contains("No changes."), "the first apply did everything: {}", second.stdout);
+    assert!(
+        second.stderr.contains("waiting for the state lock held by"),
+        "{}",
+        second.stderr
+    );
+    assert!(
+        second.stdout.contains("No changes."),
+        "the first apply did everything: {}",
+        second.stdout
+    );
     assert!(child.wait().unwrap().success());
 }
 
 #[test]
 fn ctrl_c_finishes_what_runs_records_it_and_releases_the_lock() {
     let sb = project();
-    let child = sb.command(&["apply", "--auto-approve"]).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().expect("start apply");
-    wait_for("the early files in state", Duration::from_secs(20), || sb.run(&["state", "list"]).stdout.contains("local_file.early"));
-    assert!(Command::new("kill").args(["-INT", &child.id().to_string()]).status().unwrap().success());
+    let child = sb
+        .command(&["apply", "--auto-approve"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("start apply");
+    wait_for("the early files in state", Duration::from_secs(20), || {
+        sb.run(&["state", "list"])
+            .stdout
+            .contains("local_file.early")
+    });
+    assert!(
+        Command::new("kill")
+            .args(["-INT", &child.id().to_string()])
+            .status()
+            .unwrap()
+            .success()
+    );
     let out = child.wait_with_output().unwrap();
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert_eq!(out.status.code(), Some(1), "{stdout}");
-    assert!(stdout.contains("Interrupted: finished what was running"), "{stdout}");
+    assert!(
+        stdout.contains("Interrupted: finished what was running"),
+        "{stdout}"
+    );
     // The sleeps that were running finished and were recorded; the lock is free.
     let state = sb.run(&["state", "list"]).stdout;
     assert!(state.contains("time_sleep.wait"), "{state}");
     let next = sb.run(&["apply", "--auto-approve"]);
     assert_eq!(next.code, 0, "{}", next.transcript());
-    assert!(!next.stderr.contains("took over a lock"), "the interrupted run released its lock: {}", next.stderr);
+    assert!(
+        !next.stderr.contains("took over a lock"),
+        "the interrupted run released its lock: {}",
+        next.stderr
+    );
 }

@@ -533,9 +533,20 @@ fn naming_score_files_narrows_the_run_to_their_workloads() {
     // Only the worker's file: the web workload's objects are out of scope, not deleted.
     let plan = plan_json(&sb, &["-f", "worker.score.yaml"]);
     assert_eq!(changed(&plan), vec![], "{plan}");
-    sb.write("worker.score.yaml", &sb.read("worker.score.yaml").replace("busybox:1.36", "busybox:1.37"));
+    sb.write(
+        "worker.score.yaml",
+        &sb.read("worker.score.yaml")
+            .replace("busybox:1.36", "busybox:1.37"),
+    );
     let plan = plan_json(&sb, &["-f", "worker.score.yaml"]);
-    assert_eq!(changed(&plan), vec![("update".to_string(), "workload.worker".to_string(), "changed".to_string())]);
+    assert_eq!(
+        changed(&plan),
+        vec![(
+            "update".to_string(),
+            "workload.worker".to_string(),
+            "changed".to_string()
+        )]
+    );
     let run = sb.run(&["apply", "--auto-approve", "-f", "worker.score.yaml"]);
     assert_eq!(run.code, 0, "{}", run.transcript());
     // The whole project still sees everything in place.
@@ -549,18 +560,57 @@ fn import_reads_an_existing_object_into_the_state() {
     sb.write("score.yaml", SITE_SCORE);
     // Made by hand before baton managed it.
     sb.write(".baton/sites/site/index.html", "<h1>site</h1>");
-    let run = sb.run(&["import", "site.default#web.site/local_file.index", ".baton/sites/site/index.html"]);
+    let run = sb.run(&[
+        "import",
+        "site.default#web.site/local_file.index",
+        ".baton/sites/site/index.html",
+    ]);
     assert_eq!(run.code, 0, "{}", run.transcript());
-    assert!(sb.run(&["state", "list"]).stdout.contains("site.default#web.site/local_file.index"));
+    assert!(
+        sb.run(&["state", "list"])
+            .stdout
+            .contains("site.default#web.site/local_file.index")
+    );
     let plan = plan_json(&sb, &[]);
-    let index = plan["changes"].as_array().unwrap().iter().find(|c| c["address"] == "site.default#web.site/local_file.index").unwrap();
-    assert_eq!(index["action"], "no-op", "the imported file matches the configuration: {plan}");
+    let index = plan["changes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["address"] == "site.default#web.site/local_file.index")
+        .unwrap();
+    assert_eq!(
+        index["action"], "no-op",
+        "the imported file matches the configuration: {plan}"
+    );
     // Errors name what is wrong.
-    let missing = sb.run(&["import", "site.default#web.site/local_directory.dir", "nowhere"]);
+    let missing = sb.run(&[
+        "import",
+        "site.default#web.site/local_directory.dir",
+        "nowhere",
+    ]);
     assert_eq!(missing.code, 1);
-    assert!(missing.stderr.contains("no local_directory with path `nowhere` exists"), "{}", missing.stderr);
+    assert!(
+        missing
+            .stderr
+            .contains("no local_directory with path `nowhere` exists"),
+        "{}",
+        missing.stderr
+    );
     let typo = sb.run(&["import", "site.default#web.site/local_file.indx", "x"]);
-    assert!(typo.stderr.contains("did you mean `site.default#web.site/local_file.index`?"), "{}", typo.stderr);
-    let twice = sb.run(&["import", "site.default#web.site/local_file.index", ".baton/sites/site/index.html"]);
-    assert!(twice.stderr.contains("already in the state"), "{}", twice.stderr);
+    assert!(
+        typo.stderr
+            .contains("did you mean `site.default#web.site/local_file.index`?"),
+        "{}",
+        typo.stderr
+    );
+    let twice = sb.run(&[
+        "import",
+        "site.default#web.site/local_file.index",
+        ".baton/sites/site/index.html",
+    ]);
+    assert!(
+        twice.stderr.contains("already in the state"),
+        "{}",
+        twice.stderr
+    );
 }

@@ -37,7 +37,11 @@ fn project(env: &str, size: u32, label: &str, annotated: bool) -> Sandbox {
 }
 
 fn write_score(sb: &Sandbox, size: u32, label: &str, annotated: bool) {
-    let annotation = if annotated { "    metadata:\n      annotations:\n        baton.dev/prevent-destroy: \"true\"\n" } else { "" };
+    let annotation = if annotated {
+        "    metadata:\n      annotations:\n        baton.dev/prevent-destroy: \"true\"\n"
+    } else {
+        ""
+    };
     sb.write(
         "score.yaml",
         &format!("apiVersion: score.dev/v1b1\nmetadata:\n  name: app\ncontainers:\n  main:\n    image: busybox\nresources:\n  db:\n    type: store\n{annotation}    params: {{size: {size}, label: {label}}}\n"),
@@ -51,30 +55,61 @@ fn json(out: &str) -> serde_json::Value {
 #[test]
 fn prevent_destroy_in_prod_stops_a_replace_and_a_delete_in_every_format() {
     let sb = project("prod", 1, "a", false);
-    assert_eq!(sb.run(&["--env", "prod", "apply", "--auto-approve"]).code, 0);
+    assert_eq!(
+        sb.run(&["--env", "prod", "apply", "--auto-approve"]).code,
+        0
+    );
     // A force-new change (the path) would replace the protected file.
     write_score(&sb, 2, "a", false);
     let text = sb.run(&["--env", "prod", "plan"]);
     assert_eq!(text.code, 1, "{}", text.transcript());
-    assert!(text.stderr.contains("`store.default#app.db/local_file.data` is protected and this plan would replace it"), "{}", text.stderr);
+    assert!(
+        text.stderr.contains(
+            "`store.default#app.db/local_file.data` is protected and this plan would replace it"
+        ),
+        "{}",
+        text.stderr
+    );
     assert!(text.stderr.contains("protected by `prevent_destroy` of `local_file.data` in module `store` (environment `prod`)"), "{}", text.stderr);
     let md = sb.run(&["--env", "prod", "plan", "--format", "markdown"]);
     assert_eq!(md.code, 1);
-    assert!(md.stdout.starts_with("### ❌ baton plan `prod` failed"), "{}", md.stdout);
-    assert!(md.stdout.contains("is protected and this plan would replace it"), "{}", md.stdout);
+    assert!(
+        md.stdout.starts_with("### ❌ baton plan `prod` failed"),
+        "{}",
+        md.stdout
+    );
+    assert!(
+        md.stdout
+            .contains("is protected and this plan would replace it"),
+        "{}",
+        md.stdout
+    );
     let js = sb.run(&["--env", "prod", "plan", "--format", "json"]);
     assert_eq!(js.code, 1);
     let v = json(&js.stdout);
     assert_eq!(v["diagnostics"][0]["code"], "plan/prevent-destroy");
-    assert!(v["diagnostics"][0]["detail"][0].as_str().unwrap().contains("prevent_destroy"));
+    assert!(
+        v["diagnostics"][0]["detail"][0]
+            .as_str()
+            .unwrap()
+            .contains("prevent_destroy")
+    );
     // Removing the resource altogether is refused too: the protection is in the state.
     sb.write("score.yaml", "apiVersion: score.dev/v1b1\nmetadata:\n  name: app\ncontainers:\n  main:\n    image: busybox\n");
     let gone = sb.run(&["--env", "prod", "plan"]);
     assert_eq!(gone.code, 1, "{}", gone.transcript());
-    assert!(gone.stderr.contains("is protected and this plan would delete it"), "{}", gone.stderr);
+    assert!(
+        gone.stderr
+            .contains("is protected and this plan would delete it"),
+        "{}",
+        gone.stderr
+    );
     let destroy = sb.run(&["--env", "prod", "destroy", "--auto-approve"]);
     assert_eq!(destroy.code, 1, "{}", destroy.transcript());
-    assert!(sb.path().join(".baton/store/db-1.txt").exists(), "nothing was deleted");
+    assert!(
+        sb.path().join(".baton/store/db-1.txt").exists(),
+        "nothing was deleted"
+    );
 }
 
 #[test]
@@ -109,11 +144,23 @@ fn ignore_changes_and_replace_triggered_by() {
     // The label feeds baton_data.version: the file is replaced because its trigger moved.
     write_score(&sb, 1, "b", false);
     let plan = json(&sb.run(&["--env", "dev", "plan", "--format", "json"]).stdout);
-    let file = plan["changes"].as_array().unwrap().iter().find(|c| c["address"] == "store.default#app.db/local_file.data").unwrap();
+    let file = plan["changes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["address"] == "store.default#app.db/local_file.data")
+        .unwrap();
     assert_eq!(file["action"], "replace", "{plan}");
     assert_eq!(file["reason"], "replace_triggered", "{plan}");
     let run = sb.run(&["--env", "dev", "apply", "--auto-approve"]);
     assert_eq!(run.code, 0, "{}", run.transcript());
-    assert_eq!(std::fs::read_to_string(sb.path().join(".baton/store/db-1.txt")).unwrap(), "label b");
-    assert_eq!(sb.run(&["--env", "dev", "plan", "--detailed-exitcode"]).code, 0);
+    assert_eq!(
+        std::fs::read_to_string(sb.path().join(".baton/store/db-1.txt")).unwrap(),
+        "label b"
+    );
+    assert_eq!(
+        sb.run(&["--env", "dev", "plan", "--detailed-exitcode"])
+            .code,
+        0
+    );
 }

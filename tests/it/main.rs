@@ -2,10 +2,10 @@
 
 mod crash;
 mod engine;
-mod overrides;
-mod state;
-mod servers;
-mod outage;
 mod lifecycle;
+mod outage;
+mod overrides;
+mod servers;
+mod state;
 mod support;
 mod validate;

@@ -24,30 +24,71 @@ fn pg_bin() -> PathBuf {
         .filter(|p| p.join("initdb").exists())
         .collect();
     versions.sort();
-    versions.pop().expect("an initdb under /usr/lib/postgresql/*/bin")
+    versions
+        .pop()
+        .expect("an initdb under /usr/lib/postgresql/*/bin")
 }
 
 fn as_postgres(cmd: &Path, args: &[&str]) -> std::process::Output {
     // initdb and pg_ctl refuse to run as root.
-    let mut c = if nix_is_root() { let mut c = Command::new("runuser"); c.args(["-u", "postgres", "--"]).arg(cmd); c } else { Command::new(cmd) };
-    c.args(args).stdin(Stdio::null()).output().expect("run a PostgreSQL tool")
+    let mut c = if nix_is_root() {
+        let mut c = Command::new("runuser");
+        c.args(["-u", "postgres", "--"]).arg(cmd);
+        c
+    } else {
+        Command::new(cmd)
+    };
+    c.args(args)
+        .stdin(Stdio::null())
+        .output()
+        .expect("run a PostgreSQL tool")
 }
 
 fn nix_is_root() -> bool {
-    std::env::var("USER").map(|u| u == "root").unwrap_or(false) || Command::new("id").arg("-u").output().map(|o| o.stdout.starts_with(b"0")).unwrap_or(false)
+    std::env::var("USER").map(|u| u == "root").unwrap_or(false)
+        || Command::new("id")
+            .arg("-u")
+            .output()
+            .map(|o| o.stdout.starts_with(b"0"))
+            .unwrap_or(false)
 }
 
 impl PrivatePostgres {
     fn start() -> PrivatePostgres {
         let bin = pg_bin();
         let dir = tempfile::tempdir().expect("temp dir");
-        let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
         if nix_is_root() {
-            assert!(Command::new("chown").args(["-R", "postgres:postgres"]).arg(dir.path()).status().unwrap().success());
+            assert!(
+                Command::new("chown")
+                    .args(["-R", "postgres:postgres"])
+                    .arg(dir.path())
+                    .status()
+                    .unwrap()
+                    .success()
+            );
         }
         let data = dir.path().join("data");
-        let out = as_postgres(&bin.join("initdb"), &["-D", data.to_str().unwrap(), "-U", "postgres", "--auth=trust", "--no-sync"]);
-        assert!(out.status.success(), "initdb: {}", String::from_utf8_lossy(&out.stderr));
+        let out = as_postgres(
+            &bin.join("initdb"),
+            &[
+                "-D",
+                data.to_str().unwrap(),
+                "-U",
+                "postgres",
+                "--auth=trust",
+                "--no-sync",
+            ],
+        );
+        assert!(
+            out.status.success(),
+            "initdb: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
         let pg = PrivatePostgres { dir, bin, port };
         pg.up();
         pg
@@ -58,20 +99,48 @@ impl PrivatePostgres {
     }
 
     fn up(&self) {
-        let opts = format!("-p {} -k {} -c listen_addresses=127.0.0.1 -c fsync=off", self.port, self.dir.path().display());
+        let opts = format!(
+            "-p {} -k {} -c listen_addresses=127.0.0.1 -c fsync=off",
+            self.port,
+            self.dir.path().display()
+        );
         let log = self.dir.path().join("log").display().to_string();
-        let out = as_postgres(&self.bin.join("pg_ctl"), &["-D", &self.data(), "-o", &opts, "-l", &log, "-w", "start"]);
-        assert!(out.status.success(), "pg_ctl start: {}", String::from_utf8_lossy(&out.stderr));
+        let out = as_postgres(
+            &self.bin.join("pg_ctl"),
+            &["-D", &self.data(), "-o", &opts, "-l", &log, "-w", "start"],
+        );
+        assert!(
+            out.status.success(),
+            "pg_ctl start: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
     }
 
     fn down(&self) {
-        let out = as_postgres(&self.bin.join("pg_ctl"), &["-D", &self.data(), "-m", "fast", "-w", "stop"]);
-        assert!(out.status.success(), "pg_ctl stop: {}", String::from_utf8_lossy(&out.stderr));
+        let out = as_postgres(
+            &self.bin.join("pg_ctl"),
+            &["-D", &self.data(), "-m", "fast", "-w", "stop"],
+        );
+        assert!(
+            out.status.success(),
+            "pg_ctl stop: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
     }
 
     fn query(&self, sql: &str) -> String {
         let out = Command::new("psql")
-            .args(["-h", "127.0.0.1", "-p", &self.port.to_string(), "-U", "postgres", "-At", "-c", sql])
+            .args([
+                "-h",
+                "127.0.0.1",
+                "-p",
+                &self.port.to_string(),
+                "-U",
+                "postgres",
+                "-At",
+                "-c",
+                sql,
+            ])
             .output()
             .expect("psql");
         String::from_utf8_lossy(&out.stdout).trim().to_string()
@@ -80,7 +149,10 @@ impl PrivatePostgres {
 
 impl Drop for PrivatePostgres {
     fn drop(&mut self) {
-        let _ = as_postgres(&self.bin.join("pg_ctl"), &["-D", &self.data(), "-m", "immediate", "stop"]);
+        let _ = as_postgres(
+            &self.bin.join("pg_ctl"),
+            &["-D", &self.data(), "-m", "immediate", "stop"],
+        );
     }
 }
 
@@ -116,24 +188,47 @@ fn a_server_stopping_mid_apply_fails_cleanly_and_the_next_apply_converges() {
         .spawn()
         .expect("start apply");
     let start = Instant::now();
-    while !sb.run(&["state", "list"]).stdout.contains("postgres_role.first") {
-        assert!(start.elapsed() < Duration::from_secs(30), "the role was never recorded");
+    while !sb
+        .run(&["state", "list"])
+        .stdout
+        .contains("postgres_role.first")
+    {
+        assert!(
+            start.elapsed() < Duration::from_secs(30),
+            "the role was never recorded"
+        );
         std::thread::sleep(Duration::from_millis(50));
     }
     pg.down();
     let out = child.wait_with_output().expect("apply ends");
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(1), "{stderr}");
-    assert!(stderr.contains("error: slowpg.default#shop.db/postgres_database.second:"), "{stderr}");
+    assert!(
+        stderr.contains("error: slowpg.default#shop.db/postgres_database.second:"),
+        "{stderr}"
+    );
     let state = sb.run(&["state", "list"]).stdout;
-    assert!(state.contains("postgres_role.first") && state.contains("time_sleep.wait"), "{state}");
+    assert!(
+        state.contains("postgres_role.first") && state.contains("time_sleep.wait"),
+        "{state}"
+    );
     assert!(!state.contains("postgres_database.second"), "{state}");
 
     pg.up();
     let run = sb.run(&["apply", "--auto-approve"]);
     assert_eq!(run.code, 0, "{}", run.transcript());
-    assert!(run.stdout.contains("1 added, 0 changed"), "only the database was left: {}", run.stdout);
-    assert_eq!(pg.query("SELECT rolname FROM pg_roles WHERE rolname = 'shop_first'"), "shop_first");
-    assert_eq!(pg.query("SELECT pg_get_userbyid(datdba) FROM pg_database WHERE datname = 'shop_second'"), "shop_first");
+    assert!(
+        run.stdout.contains("1 added, 0 changed"),
+        "only the database was left: {}",
+        run.stdout
+    );
+    assert_eq!(
+        pg.query("SELECT rolname FROM pg_roles WHERE rolname = 'shop_first'"),
+        "shop_first"
+    );
+    assert_eq!(
+        pg.query("SELECT pg_get_userbyid(datdba) FROM pg_database WHERE datname = 'shop_second'"),
+        "shop_first"
+    );
     assert_eq!(sb.run(&["plan", "--detailed-exitcode"]).code, 0);
 }

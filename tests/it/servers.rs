@@ -9,12 +9,20 @@ use crate::support::Sandbox;
 
 /// A workload name no other test (or earlier run) uses.
 fn unique(prefix: &str) -> String {
-    let n = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_nanos();
-    format!("{prefix}{:x}", (n ^ (std::process::id() as u128) << 20) & 0xffff_ffff)
+    let n = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_nanos();
+    format!(
+        "{prefix}{:x}",
+        (n ^ (std::process::id() as u128) << 20) & 0xffff_ffff
+    )
 }
 
 fn sh(cmd: &str, args: &[&str]) -> String {
-    let out = Command::new(cmd).args(args).output().unwrap_or_else(|e| panic!("{cmd} is needed by this test ({e}); .ci/services starts the servers"));
+    let out = Command::new(cmd).args(args).output().unwrap_or_else(|e| {
+        panic!("{cmd} is needed by this test ({e}); .ci/services starts the servers")
+    });
     String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr)
 }
 
@@ -26,7 +34,14 @@ fn redis(args: &[&str]) -> String {
 
 fn rabbit(path: &str) -> (u16, String) {
     let out = Command::new("curl")
-        .args(["-s", "-u", "guest:guest", "-w", "\n%{http_code}", &format!("http://127.0.0.1:15672/api/{path}")])
+        .args([
+            "-s",
+            "-u",
+            "guest:guest",
+            "-w",
+            "\n%{http_code}",
+            &format!("http://127.0.0.1:15672/api/{path}"),
+        ])
         .output()
         .expect("curl");
     let text = String::from_utf8_lossy(&out.stdout).into_owned();
@@ -35,7 +50,16 @@ fn rabbit(path: &str) -> (u16, String) {
 }
 
 fn rabbit_delete(path: &str) {
-    let _ = Command::new("curl").args(["-s", "-X", "DELETE", "-u", "guest:guest", &format!("http://127.0.0.1:15672/api/{path}")]).output();
+    let _ = Command::new("curl")
+        .args([
+            "-s",
+            "-X",
+            "DELETE",
+            "-u",
+            "guest:guest",
+            &format!("http://127.0.0.1:15672/api/{path}"),
+        ])
+        .output();
 }
 
 const KV_SCORE: &str = "apiVersion: score.dev/v1b1
@@ -66,7 +90,10 @@ fn redis_and_rabbitmq_are_provisioned_drift_is_seen_and_converged() {
 
     // On the servers.
     let acl = redis(&["ACL", "GETUSER", &user]);
-    assert!(acl.contains("+@all") && acl.contains("-@dangerous"), "{acl}");
+    assert!(
+        acl.contains("+@all") && acl.contains("-@dangerous"),
+        "{acl}"
+    );
     let (code, _) = rabbit(&format!("vhosts/{vhost}"));
     assert_eq!(code, 200);
     let (code, perms) = rabbit(&format!("permissions/{vhost}/{vhost}"));
@@ -86,9 +113,24 @@ fn redis_and_rabbitmq_are_provisioned_drift_is_seen_and_converged() {
     let drift = sb.run(&["drift", "--format", "json"]);
     assert_eq!(drift.code, 2, "{}", drift.transcript());
     let v: serde_json::Value = serde_json::from_str(&drift.stdout).unwrap();
-    let addresses: Vec<&str> = v["drift"].as_array().unwrap().iter().map(|d| d["address"].as_str().unwrap()).collect();
-    assert!(addresses.iter().any(|a| a.ends_with("/redis_acl_user.user")), "{addresses:?}");
-    assert!(addresses.iter().any(|a| a.ends_with("/rabbitmq_vhost.vhost")), "{addresses:?}");
+    let addresses: Vec<&str> = v["drift"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| d["address"].as_str().unwrap())
+        .collect();
+    assert!(
+        addresses
+            .iter()
+            .any(|a| a.ends_with("/redis_acl_user.user")),
+        "{addresses:?}"
+    );
+    assert!(
+        addresses
+            .iter()
+            .any(|a| a.ends_with("/rabbitmq_vhost.vhost")),
+        "{addresses:?}"
+    );
 
     let run = sb.run(&["apply", "--auto-approve"]);
     assert_eq!(run.code, 0, "{}", run.transcript());
@@ -98,20 +140,32 @@ fn redis_and_rabbitmq_are_provisioned_drift_is_seen_and_converged() {
 
     // Destroy leaves nothing behind on the servers.
     assert_eq!(sb.run(&["destroy", "--auto-approve"]).code, 0);
-    assert!(redis(&["ACL", "GETUSER", &user]).trim().is_empty() || redis(&["ACL", "GETUSER", &user]).contains("(nil)"));
+    assert!(
+        redis(&["ACL", "GETUSER", &user]).trim().is_empty()
+            || redis(&["ACL", "GETUSER", &user]).contains("(nil)")
+    );
     assert_eq!(rabbit(&format!("vhosts/{vhost}")).0, 404);
     assert_eq!(rabbit(&format!("users/{vhost}")).0, 404);
 }
 
 fn psql(sql: &str) -> String {
-    sh("psql", &["-h", "127.0.0.1", "-U", "postgres", "-At", "-c", sql]).trim().to_string()
+    sh(
+        "psql",
+        &["-h", "127.0.0.1", "-U", "postgres", "-At", "-c", sql],
+    )
+    .trim()
+    .to_string()
 }
 
 /// examples/shop with names made unique for this run (workloads and the shared id).
 fn shop(suffix: &str) -> Sandbox {
     let sb = Sandbox::new();
     sb.copy_from_repo("examples/shop");
-    for f in ["storefront.score.yaml", "orders.score.yaml", "fulfilment.score.yaml"] {
+    for f in [
+        "storefront.score.yaml",
+        "orders.score.yaml",
+        "fulfilment.score.yaml",
+    ] {
         let text = sb
             .read(f)
             .replace("name: storefront", &format!("name: storefront-{suffix}"))
@@ -133,15 +187,34 @@ fn the_shop_example_provisions_exactly_what_its_workloads_need() {
     let db = format!("shared_orders_db_{suffix}");
 
     // PostgreSQL: one role and one database for the shared orders-db, owned by the role.
-    assert_eq!(psql(&format!("SELECT rolname FROM pg_roles WHERE rolname LIKE '%{suffix}%' ORDER BY 1")), db);
-    assert_eq!(psql(&format!("SELECT datname || ':' || pg_get_userbyid(datdba) FROM pg_database WHERE datname LIKE '%{suffix}%'")), format!("{db}:{db}"));
+    assert_eq!(
+        psql(&format!(
+            "SELECT rolname FROM pg_roles WHERE rolname LIKE '%{suffix}%' ORDER BY 1"
+        )),
+        db
+    );
+    assert_eq!(
+        psql(&format!(
+            "SELECT datname || ':' || pg_get_userbyid(datdba) FROM pg_database WHERE datname LIKE '%{suffix}%'"
+        )),
+        format!("{db}:{db}")
+    );
     // Redis: one user per redis resource.
     let users = redis(&["ACL", "USERS"]);
     let mut mine: Vec<&str> = users.lines().filter(|u| u.contains(&suffix)).collect();
     mine.sort();
-    assert_eq!(mine, vec![format!("fulfilment-{suffix}-cache"), format!("storefront-{suffix}-sessions")]);
+    assert_eq!(
+        mine,
+        vec![
+            format!("fulfilment-{suffix}-cache"),
+            format!("storefront-{suffix}-sessions")
+        ]
+    );
     // RabbitMQ: one vhost and one user per amqp resource, with permissions.
-    for v in [format!("fulfilment-{suffix}-queue"), format!("orders-{suffix}-events")] {
+    for v in [
+        format!("fulfilment-{suffix}-queue"),
+        format!("orders-{suffix}-events"),
+    ] {
         assert_eq!(rabbit(&format!("vhosts/{v}")).0, 200, "{v}");
         assert_eq!(rabbit(&format!("users/{v}")).0, 200, "{v}");
         assert_eq!(rabbit(&format!("permissions/{v}/{v}")).0, 200, "{v}");
@@ -151,9 +224,15 @@ fn the_shop_example_provisions_exactly_what_its_workloads_need() {
     assert!(orders.contains("secretKeyRef"), "{orders}");
     let out = sb.run(&["output", "--json", "--show-sensitive"]);
     let v: serde_json::Value = serde_json::from_str(&out.stdout).unwrap();
-    let password = v[format!("postgres.default#orders-db-{suffix}")]["password"].as_str().unwrap().to_string();
+    let password = v[format!("postgres.default#orders-db-{suffix}")]["password"]
+        .as_str()
+        .unwrap()
+        .to_string();
     assert_eq!(password.len(), 24);
-    for f in std::fs::read_dir(sb.path().join("deploy/local")).unwrap().flatten() {
+    for f in std::fs::read_dir(sb.path().join("deploy/local"))
+        .unwrap()
+        .flatten()
+    {
         let text = std::fs::read_to_string(f.path()).unwrap();
         let is_secret = f.file_name().to_string_lossy().ends_with(".secrets.yaml");
         // Plain text nowhere; the Secret carries it base64-encoded, as Kubernetes wants.
@@ -161,43 +240,86 @@ fn the_shop_example_provisions_exactly_what_its_workloads_need() {
         if is_secret {
             assert!(text.contains("kind: Secret"));
         } else {
-            assert!(!text.contains(&base64(&password)[..16]), "{}", f.path().display());
+            assert!(
+                !text.contains(&base64(&password)[..16]),
+                "{}",
+                f.path().display()
+            );
         }
     }
     // The database really accepts the generated credentials.
     let login = Command::new("psql")
         .env("PGPASSWORD", &password)
-        .args(["-h", "127.0.0.1", "-U", &db, "-d", &db, "-At", "-c", "SELECT current_user"])
+        .args([
+            "-h",
+            "127.0.0.1",
+            "-U",
+            &db,
+            "-d",
+            &db,
+            "-At",
+            "-c",
+            "SELECT current_user",
+        ])
         .output()
         .unwrap();
-    assert_eq!(String::from_utf8_lossy(&login.stdout).trim(), db, "{}", String::from_utf8_lossy(&login.stderr));
+    assert_eq!(
+        String::from_utf8_lossy(&login.stdout).trim(),
+        db,
+        "{}",
+        String::from_utf8_lossy(&login.stderr)
+    );
 
     assert_eq!(sb.run(&["plan", "--detailed-exitcode"]).code, 0);
 
     // A changed param: the Markdown's first screen says what changes and why, before
     // any <details>.
-    sb.write("storefront.score.yaml", &sb.read("storefront.score.yaml").replace("port: 8080\n", "port: 9090\n"));
+    sb.write(
+        "storefront.score.yaml",
+        &sb.read("storefront.score.yaml")
+            .replace("port: 8080\n", "port: 9090\n"),
+    );
     let md = sb.run(&["plan", "--format", "markdown"]);
     assert_eq!(md.code, 0, "{}", md.transcript());
     let first_screen: String = md.stdout.split("<details>").next().unwrap().to_string();
-    assert!(first_screen.starts_with("### 📋 baton plan `local`: 0 to add, 1 to change, 0 to replace, 0 to destroy"), "{first_screen}");
+    assert!(
+        first_screen.starts_with(
+            "### 📋 baton plan `local`: 0 to add, 1 to change, 0 to replace, 0 to destroy"
+        ),
+        "{first_screen}"
+    );
     assert!(first_screen.contains(&format!("| 🟡 | update | `workload.storefront-{suffix}` |  | storefront-{suffix} | changed: `files` (storefront-{suffix}.yaml) |")), "{first_screen}");
     assert!(first_screen.lines().count() < 40, "{first_screen}");
 
     assert_eq!(sb.run(&["destroy", "--auto-approve"]).code, 0);
-    assert_eq!(psql(&format!("SELECT count(*) FROM pg_roles WHERE rolname LIKE '%{suffix}%'")), "0");
+    assert_eq!(
+        psql(&format!(
+            "SELECT count(*) FROM pg_roles WHERE rolname LIKE '%{suffix}%'"
+        )),
+        "0"
+    );
     assert!(!redis(&["ACL", "USERS"]).contains(&suffix));
 }
 
 fn base64(s: &str) -> String {
     use std::io::Write;
-    let mut child = Command::new("base64").arg("-w0").stdin(std::process::Stdio::piped()).stdout(std::process::Stdio::piped()).spawn().unwrap();
+    let mut child = Command::new("base64")
+        .arg("-w0")
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
     child.stdin.take().unwrap().write_all(s.as_bytes()).unwrap();
     String::from_utf8(child.wait_with_output().unwrap().stdout).unwrap()
 }
 
 fn mariadb(sql: &str) -> String {
-    sh("mariadb", &["-h", "127.0.0.1", "-u", "root", "-N", "-B", "-e", sql]).trim().to_string()
+    sh(
+        "mariadb",
+        &["-h", "127.0.0.1", "-u", "root", "-N", "-B", "-e", sql],
+    )
+    .trim()
+    .to_string()
 }
 
 const SQL_SCORE: &str = "apiVersion: score.dev/v1b1
@@ -225,8 +347,18 @@ fn postgres_and_mariadb_drift_is_seen_and_converged() {
     assert_eq!(run.code, 0, "{}", run.transcript());
     let pg = format!("{name}_pg");
     let my = format!("{name}_my");
-    assert_eq!(psql(&format!("SELECT rolconnlimit FROM pg_roles WHERE rolname = '{pg}'")), "-1");
-    assert_eq!(mariadb(&format!("SELECT SCHEMA_NAME FROM information_schema.SCHEMATA WHERE SCHEMA_NAME = '{my}'")), my);
+    assert_eq!(
+        psql(&format!(
+            "SELECT rolconnlimit FROM pg_roles WHERE rolname = '{pg}'"
+        )),
+        "-1"
+    );
+    assert_eq!(
+        mariadb(&format!(
+            "SELECT SCHEMA_NAME FROM information_schema.SCHEMATA WHERE SCHEMA_NAME = '{my}'"
+        )),
+        my
+    );
     assert_eq!(sb.run(&["drift"]).code, 0);
 
     // Outside baton: a connection limit, a password, a dropped database, a dropped user.
@@ -241,32 +373,103 @@ fn postgres_and_mariadb_drift_is_seen_and_converged() {
         .as_array()
         .unwrap()
         .iter()
-        .map(|d| (d["address"].as_str().unwrap().rsplit('/').next().unwrap().to_string(), d["what"].as_str().unwrap().to_string()))
+        .map(|d| {
+            (
+                d["address"]
+                    .as_str()
+                    .unwrap()
+                    .rsplit('/')
+                    .next()
+                    .unwrap()
+                    .to_string(),
+                d["what"].as_str().unwrap().to_string(),
+            )
+        })
         .collect();
-    assert!(by_addr["postgres_role.owner"].contains("connection_limit"), "{by_addr:?}");
-    assert!(by_addr["postgres_role.owner"].contains("password"), "{by_addr:?}");
+    assert!(
+        by_addr["postgres_role.owner"].contains("connection_limit"),
+        "{by_addr:?}"
+    );
+    assert!(
+        by_addr["postgres_role.owner"].contains("password"),
+        "{by_addr:?}"
+    );
     assert_eq!(by_addr["postgres_database.db"], "deleted");
     assert_eq!(by_addr["mysql_database.db"], "deleted");
-    assert!(!drift.stdout.contains("changed-by-hand"), "no password in drift output");
+    assert!(
+        !drift.stdout.contains("changed-by-hand"),
+        "no password in drift output"
+    );
 
     let plan = sb.run(&["plan"]);
-    assert!(plan.stdout.contains("(changed outside baton)"), "{}", plan.stdout);
+    assert!(
+        plan.stdout.contains("(changed outside baton)"),
+        "{}",
+        plan.stdout
+    );
     let run = sb.run(&["apply", "--auto-approve"]);
     assert_eq!(run.code, 0, "{}", run.transcript());
     assert_eq!(sb.run(&["drift"]).code, 0, "converged");
-    assert_eq!(psql(&format!("SELECT rolconnlimit FROM pg_roles WHERE rolname = '{pg}'")), "-1");
-    assert_eq!(psql(&format!("SELECT count(*) FROM pg_database WHERE datname = '{pg}'")), "1");
-    assert_eq!(mariadb(&format!("SELECT count(*) FROM information_schema.SCHEMATA WHERE SCHEMA_NAME = '{my}'")), "1");
+    assert_eq!(
+        psql(&format!(
+            "SELECT rolconnlimit FROM pg_roles WHERE rolname = '{pg}'"
+        )),
+        "-1"
+    );
+    assert_eq!(
+        psql(&format!(
+            "SELECT count(*) FROM pg_database WHERE datname = '{pg}'"
+        )),
+        "1"
+    );
+    assert_eq!(
+        mariadb(&format!(
+            "SELECT count(*) FROM information_schema.SCHEMATA WHERE SCHEMA_NAME = '{my}'"
+        )),
+        "1"
+    );
     // The password baton knows works again.
     let out = sb.run(&["output", "--json", "--show-sensitive"]);
     let o: serde_json::Value = serde_json::from_str(&out.stdout).unwrap();
-    let password = o[format!("postgres.default#{name}.pg")]["password"].as_str().unwrap().to_string();
-    let login = Command::new("psql").env("PGPASSWORD", &password).args(["-h", "127.0.0.1", "-U", &pg, "-d", &pg, "-At", "-c", "SELECT 1"]).output().unwrap();
-    assert_eq!(String::from_utf8_lossy(&login.stdout).trim(), "1", "{}", String::from_utf8_lossy(&login.stderr));
+    let password = o[format!("postgres.default#{name}.pg")]["password"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let login = Command::new("psql")
+        .env("PGPASSWORD", &password)
+        .args([
+            "-h",
+            "127.0.0.1",
+            "-U",
+            &pg,
+            "-d",
+            &pg,
+            "-At",
+            "-c",
+            "SELECT 1",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(
+        String::from_utf8_lossy(&login.stdout).trim(),
+        "1",
+        "{}",
+        String::from_utf8_lossy(&login.stderr)
+    );
 
     assert_eq!(sb.run(&["destroy", "--auto-approve"]).code, 0);
-    assert_eq!(psql(&format!("SELECT count(*) FROM pg_roles WHERE rolname = '{pg}'")), "0");
-    assert_eq!(mariadb(&format!("SELECT count(*) FROM mysql.user WHERE User = '{my}'")), "0");
+    assert_eq!(
+        psql(&format!(
+            "SELECT count(*) FROM pg_roles WHERE rolname = '{pg}'"
+        )),
+        "0"
+    );
+    assert_eq!(
+        mariadb(&format!(
+            "SELECT count(*) FROM mysql.user WHERE User = '{my}'"
+        )),
+        "0"
+    );
 }
 
 #[test]
@@ -286,11 +489,27 @@ fn hostile_names_in_params_are_safe() {
     let run = sb.run(&["apply", "--auto-approve"]);
     // Either it works (the name is quoted) or it is refused with a clear error; never injected.
     if run.code == 0 {
-        assert_eq!(psql(&format!("SELECT count(*) FROM pg_database WHERE datname = '{}'", hostile.replace('\'', "''"))), "1");
+        assert_eq!(
+            psql(&format!(
+                "SELECT count(*) FROM pg_database WHERE datname = '{}'",
+                hostile.replace('\'', "''")
+            )),
+            "1"
+        );
     } else {
-        assert!(run.stderr.contains("postgres_database.db"), "{}", run.transcript());
+        assert!(
+            run.stderr.contains("postgres_database.db"),
+            "{}",
+            run.transcript()
+        );
     }
-    assert_eq!(psql(&format!("SELECT count(*) FROM pg_tables WHERE tablename = '{canary}'")), "1", "the canary table survived");
+    assert_eq!(
+        psql(&format!(
+            "SELECT count(*) FROM pg_tables WHERE tablename = '{canary}'"
+        )),
+        "1",
+        "the canary table survived"
+    );
     let _ = sb.run(&["destroy", "--auto-approve"]);
     psql(&format!("DROP TABLE \"{canary}\""));
 }

@@ -212,41 +212,88 @@ fn secrets_are_sealed_at_rest_with_a_key_and_a_wrong_key_changes_nothing() {
     let key = sb.run(&["state", "keygen"]).stdout.trim().to_string();
     assert_eq!(key.len(), 44, "{key}");
     let with_key = |args: &[&str]| {
-        let out = sb.command(args).env("BATON_STATE_KEY", &key).stdin(std::process::Stdio::null()).output().unwrap();
-        (out.status.code().unwrap_or(-1), String::from_utf8_lossy(&out.stdout).into_owned(), String::from_utf8_lossy(&out.stderr).into_owned())
+        let out = sb
+            .command(args)
+            .env("BATON_STATE_KEY", &key)
+            .stdin(std::process::Stdio::null())
+            .output()
+            .unwrap();
+        (
+            out.status.code().unwrap_or(-1),
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
     };
     let (code, _, stderr) = with_key(&["apply", "--auto-approve"]);
     assert_eq!(code, 0, "{stderr}");
     assert!(!stderr.contains("stored in clear"), "{stderr}");
     let (_, out, _) = with_key(&["output", "--json", "--show-sensitive"]);
     let v: serde_json::Value = serde_json::from_str(&out).unwrap();
-    let secret = v["secret.default#web.session"]["value"].as_str().unwrap().to_string();
-    assert!(!raw_db(&sb).contains(&secret), "the secret is in the database file in clear");
+    let secret = v["secret.default#web.session"]["value"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert!(
+        !raw_db(&sb).contains(&secret),
+        "the secret is in the database file in clear"
+    );
 
     // Without the key, or with a wrong one: a clear error, and nothing changes.
     let rows = || -> Vec<(String, String)> {
         let conn = rusqlite::Connection::open(sb.path().join(".baton/state.db")).unwrap();
-        let mut st = conn.prepare("SELECT address, attributes FROM objects ORDER BY address").unwrap();
-        st.query_map([], |r| Ok((r.get(0)?, r.get(1)?))).unwrap().map(Result::unwrap).collect()
+        let mut st = conn
+            .prepare("SELECT address, attributes FROM objects ORDER BY address")
+            .unwrap();
+        st.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+            .unwrap()
+            .map(Result::unwrap)
+            .collect()
     };
     let before = rows();
     assert!(before.iter().all(|(_, a)| !a.contains(&secret)));
     let run = sb.run(&["plan"]);
     assert_eq!(run.code, 1, "{}", run.transcript());
-    assert!(run.stderr.contains("sealed with key") && run.stderr.contains("set BATON_STATE_KEY"), "{}", run.stderr);
+    assert!(
+        run.stderr.contains("sealed with key") && run.stderr.contains("set BATON_STATE_KEY"),
+        "{}",
+        run.stderr
+    );
     let wrong = sb.run(&["state", "keygen"]).stdout.trim().to_string();
-    let out = sb.command(&["apply", "--auto-approve"]).env("BATON_STATE_KEY", &wrong).stdin(std::process::Stdio::null()).output().unwrap();
+    let out = sb
+        .command(&["apply", "--auto-approve"])
+        .env("BATON_STATE_KEY", &wrong)
+        .stdin(std::process::Stdio::null())
+        .output()
+        .unwrap();
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(1), "{stderr}");
     assert!(stderr.contains("but the configured key is"), "{stderr}");
     assert!(rows() == before, "nothing changed");
 
     // Rekey to a new key; the old one no longer opens the state, the new one does.
-    let out = sb.command(&["state", "rekey"]).env("BATON_STATE_KEY", &key).env("BATON_NEW_STATE_KEY", &wrong).output().unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let out = sb
+        .command(&["state", "rekey"])
+        .env("BATON_STATE_KEY", &key)
+        .env("BATON_NEW_STATE_KEY", &wrong)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     assert!(with_key(&["plan"]).0 == 1);
-    let out = sb.command(&["plan", "--detailed-exitcode"]).env("BATON_STATE_KEY", &wrong).output().unwrap();
-    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    let out = sb
+        .command(&["plan", "--detailed-exitcode"])
+        .env("BATON_STATE_KEY", &wrong)
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
 }
 
 #[test]
@@ -255,7 +302,11 @@ fn without_a_key_apply_warns_that_secrets_are_in_clear() {
     sb.copy_from_repo("examples/hello");
     let run = sb.run(&["apply", "--auto-approve"]);
     assert_eq!(run.code, 0);
-    assert!(run.stderr.contains("warning: secrets are stored in clear"), "{}", run.stderr);
+    assert!(
+        run.stderr.contains("warning: secrets are stored in clear"),
+        "{}",
+        run.stderr
+    );
 }
 
 #[test]
@@ -263,5 +314,8 @@ fn history_lists_applies_with_who_when_and_what() {
     let sb = hello_with("applied.sql");
     let run = sb.run(&["state", "history"]);
     assert_eq!(run.code, 0, "{}", run.transcript());
-    assert_eq!(run.stdout.trim(), "serial    1  2026-11-25T00:00:00Z  dev@laptop  6 create");
+    assert_eq!(
+        run.stdout.trim(),
+        "serial    1  2026-11-25T00:00:00Z  dev@laptop  6 create"
+    );
 }

@@ -196,9 +196,19 @@ fn output_does_not_depend_on_the_order_of_files() {
 #[test]
 fn params_a_module_does_not_declare_are_a_warning_not_an_error() {
     let sb = Sandbox::new();
-    sb.write("score.yaml", &WEB.replace("    id: main-cache\n", "    id: main-cache\n    params:\n      key_prefx: web\n"));
+    sb.write(
+        "score.yaml",
+        &WEB.replace(
+            "    id: main-cache\n",
+            "    id: main-cache\n    params:\n      key_prefx: web\n",
+        ),
+    );
     let run = sb.run(&["validate"]);
     assert_eq!(run.code, 0, "{}", run.transcript());
     assert!(run.stderr.contains("warning: param `key_prefx` of `redis.default#main-cache` is ignored in environment `local`"), "{}", run.stderr);
-    assert!(run.stderr.contains("did you mean `key_prefix`?"), "{}", run.stderr);
+    assert!(
+        run.stderr.contains("did you mean `key_prefix`?"),
+        "{}",
+        run.stderr
+    );
 }
