@@ -30,4 +30,5 @@ pub mod render;
 pub mod score;
 pub mod state;
 pub mod target;
+pub mod timings;
 pub mod value;

@@ -16,6 +16,7 @@ use crate::provider::Registry;
 use crate::refresh::{self, Refreshed};
 use crate::score::{self, LoadOptions, Project};
 use crate::state::{SqliteStore, State, StateError};
+use crate::timings;
 use crate::value::Value;
 
 /// Everything loaded and checked, ready to plan.
@@ -60,7 +61,9 @@ pub fn prepare(
 ) -> Result<Prepared, Failed> {
     let mut sources = Sources::new();
     let mut diags = Diagnostics::new();
-    let project = score::load(score_files, load, &mut sources, &mut diags);
+    let project = timings::stage("score files", || {
+        score::load(score_files, load, &mut sources, &mut diags)
+    });
     diags.escalate(
         "options/image-dot",
         "pass --image IMAGE: the manifests need a real image",
@@ -74,6 +77,7 @@ pub fn prepare(
             diagnostics: diags,
         });
     };
+    let modules_started = std::time::Instant::now();
     let registry = Registry::new(root, &env.providers);
     let providers: Vec<String> = registry.provider_names();
     let mut modules = Vec::new();
@@ -93,6 +97,7 @@ pub fn prepare(
         &mut out,
     ));
     diags.extend(out.drain(..));
+    timings::record("modules", modules_started.elapsed());
     if diags.has_errors() {
         return Err(Failed {
             sources,
@@ -101,6 +106,7 @@ pub fn prepare(
     }
 
     // A module for every resource.
+    let matching_started = std::time::Instant::now();
     let mut module_of = BTreeMap::new();
     let mut spans = BTreeMap::new();
     for uid in project.resources.keys() {
@@ -123,13 +129,16 @@ pub fn prepare(
             Err(d) => diags.push(d),
         }
     }
+    timings::record("matching", matching_started.elapsed());
     if diags.has_errors() {
         return Err(Failed {
             sources,
             diagnostics: diags,
         });
     }
-    let graph = match Graph::build(&project, &modules, module_of, &spans) {
+    let graph = match timings::stage("graph", || {
+        Graph::build(&project, &modules, module_of, &spans)
+    }) {
         Ok(g) => g,
         Err(d) => {
             diags.push(d);
@@ -295,8 +304,11 @@ impl Prepared {
                 .iter()
                 .map(crate::plan::eval::module_roots)
                 .collect(),
-            file_sources: self.file_sources.clone(),
-            spans: self.spans.clone(),
+            file_sources: &self.file_sources,
+            spans: &self.spans,
+            score_vars: timings::stage("score vars", || {
+                crate::plan::eval::all_score_vars(&self.project)
+            }),
         }
     }
 
@@ -350,10 +362,15 @@ pub async fn plan(
                     || desired.contains(addr)
                     || scope.in_scope(addr, uid))
         };
-        refresh::refresh(state, &prepared.registry, parallelism, Some(&only)).await?
+        let started = std::time::Instant::now();
+        let r = refresh::refresh(state, &prepared.registry, parallelism, Some(&only)).await?;
+        timings::record("refresh", started.elapsed());
+        r
     } else {
-        refresh::without_refresh(state)
+        timings::stage("refresh", || refresh::without_refresh(state))
     };
-    let ctx = prepared.context();
-    diff::plan(&ctx, state, &refreshed.objects, refreshed.drift, opts)
+    let ctx = timings::stage("context", || prepared.context());
+    timings::stage("diff", || {
+        diff::plan(&ctx, state, &refreshed.objects, refreshed.drift, opts)
+    })
 }

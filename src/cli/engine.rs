@@ -222,7 +222,7 @@ pub fn plan(
     let planned = rt.block_on(async {
         if opts.refresh {
             locked(&mut store, "plan", async |s: &mut SqliteStore| {
-                let state = s.load()?;
+                let state = crate::timings::stage("state load", || s.load())?;
                 Ok(pipeline::plan(
                     &prepared,
                     &state,
@@ -234,7 +234,7 @@ pub fn plan(
             })
             .await
         } else {
-            let state = store.load()?;
+            let state = crate::timings::stage("state load", || store.load())?;
             Ok(pipeline::plan(
                 &prepared,
                 &state,
@@ -250,6 +250,7 @@ pub fn plan(
         Err(errors) => return Ok(report_plan_errors(errors, &prepared, format, term)),
     };
     let plan = &planned.plan;
+    let render_started = std::time::Instant::now();
     match format {
         PlanFormat::Text if compact => print!("{}", render::plan::compact(plan, term.stdout_color)),
         PlanFormat::Text => print!("{}", render::plan::text(plan, term.stdout_color)),
@@ -259,6 +260,7 @@ pub fn plan(
             serde_json::to_string_pretty(&render::plan::json(plan))?
         ),
     }
+    crate::timings::record("render", render_started.elapsed());
     if let Some(path) = out {
         crate::plan::file::write(
             path,

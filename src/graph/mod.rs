@@ -6,7 +6,10 @@
 //! path of addresses. The order is a stable topological order with lexical tie-break.
 //! This module is pure.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::cmp::Reverse;
+use std::collections::{BTreeMap, BTreeSet, BinaryHeap};
+
+use rustc_hash::FxHashMap;
 
 use petgraph::Direction;
 use petgraph::graph::{DiGraph, NodeIndex};
@@ -43,7 +46,7 @@ pub struct Graph {
     /// The DAG; an edge a → b means a must finish before b.
     pub dag: DiGraph<Node, ()>,
     /// Node by address.
-    pub index: BTreeMap<String, NodeIndex>,
+    pub index: FxHashMap<String, NodeIndex>,
     /// Nodes in stable topological order.
     pub order: Vec<NodeIndex>,
     /// The module chosen for each uid (index into the module list).
@@ -78,8 +81,19 @@ impl Graph {
         module_of: BTreeMap<Uid, usize>,
         spans: &BTreeMap<Uid, Option<Span>>,
     ) -> Result<Graph, Diagnostic> {
-        let mut dag: DiGraph<Node, ()> = DiGraph::new();
-        let mut index = BTreeMap::new();
+        // The edges inside a module are the same for every uid it serves: work them out
+        // once per module (expression references are the costly part).
+        let local: Vec<ModuleEdges> = modules.iter().map(ModuleEdges::of).collect();
+        let mut dag: DiGraph<Node, ()> = DiGraph::with_capacity(
+            module_of
+                .values()
+                .map(|&mi| modules[mi].resources.len() + 2)
+                .sum::<usize>()
+                + project.workloads.len(),
+            0,
+        );
+        let mut index = FxHashMap::default();
+        index.reserve(dag.capacity().0);
         let mut add = |dag: &mut DiGraph<Node, ()>, address: String, kind: NodeKind| {
             let i = dag.add_node(Node {
                 address: address.clone(),
@@ -88,9 +102,12 @@ impl Graph {
             index.insert(address, i);
             i
         };
+        // Per uid: its params node, its first resource node, its outputs node.
+        let mut nodes_of: FxHashMap<&Uid, (NodeIndex, usize, NodeIndex)> = FxHashMap::default();
         for (uid, &mi) in &module_of {
             let m = &modules[mi];
-            add(&mut dag, params_address(uid), NodeKind::Params(uid.clone()));
+            let params = add(&mut dag, params_address(uid), NodeKind::Params(uid.clone()));
+            let first = dag.node_count();
             for (ri, r) in m.resources.iter().enumerate() {
                 add(
                     &mut dag,
@@ -98,86 +115,52 @@ impl Graph {
                     NodeKind::Resource(uid.clone(), ri),
                 );
             }
-            add(
+            let outputs = add(
                 &mut dag,
                 outputs_address(uid),
                 NodeKind::Outputs(uid.clone()),
             );
+            nodes_of.insert(uid, (params, first, outputs));
         }
-        for lw in &project.workloads {
-            let name = lw.workload.name().to_string();
-            add(&mut dag, workload_address(&name), NodeKind::Workload(name));
-        }
-        let mut edges: BTreeSet<(String, String)> = BTreeSet::new();
+        let mut edges: Vec<(NodeIndex, NodeIndex)> = Vec::new();
         for (uid, &mi) in &module_of {
-            let m = &modules[mi];
-            let params = params_address(uid);
-            let outputs = outputs_address(uid);
+            let (params, first, outputs) = nodes_of[uid];
+            let res = |ri: usize| NodeIndex::new(first + ri);
             if let Some(decl) = project.resources.get(uid) {
                 for dep in &decl.depends_on {
-                    if module_of.contains_key(dep) {
-                        edges.insert((outputs_address(dep), params.clone()));
+                    if let Some(&(_, _, dep_outputs)) = nodes_of.get(dep) {
+                        edges.push((dep_outputs, params));
                     }
                 }
             }
-            let local = |kind: &str, name: &str| {
-                m.resources.iter().any(|r| r.kind == kind && r.name == name)
-            };
-            for r in &m.resources {
-                let me = resource_address(uid, &r.kind, &r.name);
-                edges.insert((params.clone(), me.clone()));
-                let lifecycle = [
-                    &r.lifecycle.prevent_destroy,
-                    &r.lifecycle.create_before_destroy,
-                    &r.lifecycle.replace_triggered_by,
-                ];
-                for e in r
-                    .attributes
-                    .values()
-                    .map(|(e, _)| e)
-                    .chain(lifecycle.into_iter().flatten().map(|(e, _)| e))
-                {
-                    for reference in crate::expr::references(e) {
-                        if reference.path.len() >= 2
-                            && local(&reference.path[0], &reference.path[1])
-                        {
-                            edges.insert((
-                                resource_address(uid, &reference.path[0], &reference.path[1]),
-                                me.clone(),
-                            ));
-                        }
-                    }
-                }
-                for (k, n) in &r.depends_on {
-                    edges.insert((resource_address(uid, k, n), me.clone()));
-                }
+            let e = &local[mi];
+            for (ri, deps) in e.resources.iter().enumerate() {
+                edges.push((params, res(ri)));
+                edges.extend(deps.iter().map(|&d| (res(d), res(ri))));
             }
-            edges.insert((params.clone(), outputs.clone()));
-            for o in &m.outputs {
-                for reference in crate::expr::references(&o.value) {
-                    if reference.path.len() >= 2 && local(&reference.path[0], &reference.path[1]) {
-                        edges.insert((
-                            resource_address(uid, &reference.path[0], &reference.path[1]),
-                            outputs.clone(),
-                        ));
-                    }
-                }
-            }
+            edges.push((params, outputs));
+            edges.extend(e.outputs.iter().map(|&d| (res(d), outputs)));
         }
         for lw in &project.workloads {
             let w = &lw.workload;
+            let me = add(
+                &mut dag,
+                workload_address(w.name()),
+                NodeKind::Workload(w.name().to_string()),
+            );
             for rname in w.resources.keys() {
                 if let Some(uid) = project.uid_of(w, rname)
-                    && module_of.contains_key(&uid)
+                    && let Some(&(_, _, outputs)) = nodes_of.get(&uid)
                 {
-                    edges.insert((outputs_address(&uid), workload_address(w.name())));
+                    edges.push((outputs, me));
                 }
             }
         }
-        for (from, to) in &edges {
-            if let (Some(&a), Some(&b)) = (index.get(from), index.get(to)) {
-                dag.update_edge(a, b, ());
-            }
+        edges.sort_unstable();
+        edges.dedup();
+        dag.reserve_edges(edges.len());
+        for (a, b) in edges {
+            dag.add_edge(a, b, ());
         }
         let order = stable_topo(&dag).map_err(|cycle| {
             let path: Vec<String> = cycle.iter().map(|i| dag[*i].address.clone()).collect();
@@ -227,28 +210,88 @@ impl Graph {
     }
 }
 
+/// The edges inside one module, by resource index: what each resource's expressions,
+/// lifecycle rules and `depends_on` reference, and what the outputs reference.
+struct ModuleEdges {
+    resources: Vec<Vec<usize>>,
+    outputs: Vec<usize>,
+}
+
+impl ModuleEdges {
+    fn of(m: &Module) -> ModuleEdges {
+        let local = |kind: &str, name: &str| {
+            m.resources
+                .iter()
+                .position(|r| r.kind == kind && r.name == name)
+        };
+        let refs = |e: &hcl_edit::expr::Expression, out: &mut Vec<usize>| {
+            for reference in crate::expr::references(e) {
+                if reference.path.len() >= 2
+                    && let Some(d) = local(&reference.path[0], &reference.path[1])
+                {
+                    out.push(d);
+                }
+            }
+        };
+        let resources = m
+            .resources
+            .iter()
+            .map(|r| {
+                let mut deps = Vec::new();
+                let lifecycle = [
+                    &r.lifecycle.prevent_destroy,
+                    &r.lifecycle.create_before_destroy,
+                    &r.lifecycle.replace_triggered_by,
+                ];
+                for e in r
+                    .attributes
+                    .values()
+                    .map(|(e, _)| e)
+                    .chain(lifecycle.into_iter().flatten().map(|(e, _)| e))
+                {
+                    refs(e, &mut deps);
+                }
+                deps.extend(r.depends_on.iter().filter_map(|(k, n)| local(k, n)));
+                deps
+            })
+            .collect();
+        let mut outputs = Vec::new();
+        for o in &m.outputs {
+            refs(&o.value, &mut outputs);
+        }
+        ModuleEdges { resources, outputs }
+    }
+}
+
 /// Kahn's algorithm, always taking the lexically smallest ready address; on a cycle,
 /// returns one cycle as a closed path of nodes.
 fn stable_topo(dag: &DiGraph<Node, ()>) -> Result<Vec<NodeIndex>, Vec<NodeIndex>> {
-    let mut indegree: BTreeMap<NodeIndex, usize> = dag
+    // Rank every node by address once, so the ready queue compares integers.
+    let mut by_address: Vec<NodeIndex> = dag.node_indices().collect();
+    by_address.sort_unstable_by(|a, b| dag[*a].address.cmp(&dag[*b].address));
+    let mut rank = vec![0usize; dag.node_count()];
+    for (r, i) in by_address.iter().enumerate() {
+        rank[i.index()] = r;
+    }
+    let mut indegree: Vec<usize> = dag
         .node_indices()
-        .map(|i| (i, dag.neighbors_directed(i, Direction::Incoming).count()))
+        .map(|i| dag.neighbors_directed(i, Direction::Incoming).count())
         .collect();
-    let mut ready: BTreeSet<(String, NodeIndex)> = indegree
+    let mut ready: BinaryHeap<Reverse<usize>> = indegree
         .iter()
+        .enumerate()
         .filter(|(_, d)| **d == 0)
-        .map(|(i, _)| (dag[*i].address.clone(), *i))
+        .map(|(i, _)| Reverse(rank[i]))
         .collect();
     let mut order = Vec::with_capacity(dag.node_count());
-    while let Some(first) = ready.iter().next().cloned() {
-        ready.remove(&first);
-        let (_, i) = first;
+    while let Some(Reverse(r)) = ready.pop() {
+        let i = by_address[r];
         order.push(i);
         for j in dag.neighbors_directed(i, Direction::Outgoing) {
-            let d = indegree.get_mut(&j).expect("node has an in-degree");
+            let d = &mut indegree[j.index()];
             *d -= 1;
             if *d == 0 {
-                ready.insert((dag[j].address.clone(), j));
+                ready.push(Reverse(rank[j.index()]));
             }
         }
     }
@@ -259,8 +302,9 @@ fn stable_topo(dag: &DiGraph<Node, ()>) -> Result<Vec<NodeIndex>, Vec<NodeIndex>
     // remainder until a node repeats.
     let left: BTreeSet<NodeIndex> = indegree
         .iter()
+        .enumerate()
         .filter(|(_, d)| **d > 0)
-        .map(|(i, _)| *i)
+        .map(|(i, _)| NodeIndex::new(i))
         .collect();
     let start = *left
         .iter()

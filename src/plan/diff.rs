@@ -4,6 +4,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use petgraph::Direction;
+use rustc_hash::FxHashSet;
 use petgraph::graph::NodeIndex;
 
 use super::eval::{Context, Values};
@@ -95,16 +96,16 @@ pub fn plan(
         .collect();
 
     let selected = select(ctx, opts);
-    let mut failed: BTreeSet<NodeIndex> = BTreeSet::new();
-    let mut desired_addresses: BTreeSet<String> = BTreeSet::new();
+    let mut failed: FxHashSet<NodeIndex> = FxHashSet::default();
+    let mut desired_addresses: FxHashSet<&str> = FxHashSet::default();
 
     if !opts.destroy {
         for &i in &ctx.graph.order {
             let node = &ctx.graph.dag[i];
             if let NodeKind::Resource(..) | NodeKind::Workload(_) = node.kind {
-                desired_addresses.insert(node.address.clone());
+                desired_addresses.insert(node.address.as_str());
             }
-            if !selected.contains(&i) {
+            if selected.as_ref().is_some_and(|s| !s.contains(&i)) {
                 continue;
             }
             if ctx
@@ -207,7 +208,7 @@ pub fn plan(
         .objects
         .values()
         .filter(|o| {
-            !desired_addresses.contains(&o.address)
+            !desired_addresses.contains(o.address.as_str())
                 && targeted_delete(&o.address)
                 && opts.in_scope(&o.address, &o.uid)
         })
@@ -263,10 +264,10 @@ pub fn plan(
     })
 }
 
-/// The nodes a `--target` selection needs (all when there is none).
-fn select(ctx: &Context<'_>, opts: &PlanOptions) -> BTreeSet<NodeIndex> {
+/// The nodes a `--target` selection needs (`None`: all of them).
+fn select(ctx: &Context<'_>, opts: &PlanOptions) -> Option<BTreeSet<NodeIndex>> {
     if opts.targets.is_empty() {
-        return ctx.graph.order.iter().copied().collect();
+        return None;
     }
     let starts: Vec<NodeIndex> = ctx
         .graph
@@ -279,33 +280,34 @@ fn select(ctx: &Context<'_>, opts: &PlanOptions) -> BTreeSet<NodeIndex> {
         })
         .map(|(_, i)| *i)
         .collect();
-    ctx.graph.ancestors(&starts)
+    Some(ctx.graph.ancestors(&starts))
 }
 
 /// Addresses of objects (resources, workloads) a node depends on, looking through
 /// params and outputs nodes.
 fn object_dependencies(ctx: &Context<'_>, i: NodeIndex) -> Vec<String> {
-    let mut out = BTreeSet::new();
+    let mut out: Vec<&str> = Vec::new();
     let mut stack: Vec<NodeIndex> = ctx
         .graph
         .dag
         .neighbors_directed(i, Direction::Incoming)
         .collect();
-    let mut seen = BTreeSet::new();
+    let mut seen: FxHashSet<NodeIndex> = FxHashSet::default();
     while let Some(n) = stack.pop() {
         if !seen.insert(n) {
             continue;
         }
         match &ctx.graph.dag[n].kind {
             NodeKind::Resource(..) | NodeKind::Workload(_) => {
-                out.insert(ctx.graph.dag[n].address.clone());
+                out.push(&ctx.graph.dag[n].address);
             }
             NodeKind::Params(_) | NodeKind::Outputs(_) => {
                 stack.extend(ctx.graph.dag.neighbors_directed(n, Direction::Incoming))
             }
         }
     }
-    out.into_iter().collect()
+    out.sort_unstable();
+    out.into_iter().map(str::to_string).collect()
 }
 
 /// Objects ordered so that an object comes before everything it depends on.

@@ -5,6 +5,7 @@
 
 use std::collections::BTreeMap;
 
+use rustc_hash::FxHashMap;
 use serde_json::Value as Json;
 
 use crate::addr::Uid;
@@ -35,15 +36,16 @@ pub struct LifecycleValues {
     pub ignore_changes: Vec<String>,
 }
 
-/// Values computed so far, by node.
+/// Values computed so far, by node (hash maps: looked up for every node, never
+/// iterated in an order that reaches an output without sorting).
 #[derive(Debug, Clone, Default)]
 pub struct Values {
     /// Params by uid.
-    pub params: BTreeMap<Uid, BTreeMap<String, Value>>,
+    pub params: FxHashMap<Uid, BTreeMap<String, Value>>,
     /// Attributes of primitive resources by address (marked).
-    pub resources: BTreeMap<String, Attrs>,
+    pub resources: FxHashMap<String, Attrs>,
     /// Outputs by uid.
-    pub outputs: BTreeMap<Uid, BTreeMap<String, Value>>,
+    pub outputs: FxHashMap<Uid, BTreeMap<String, Value>>,
 }
 
 /// Everything evaluation reads.
@@ -65,9 +67,11 @@ pub struct Context<'a> {
     /// Per module (by index), the roots its expressions read, so a scope holds only those.
     pub module_roots: Vec<std::collections::BTreeSet<String>>,
     /// File contents referenced by Score `files.*.source`, by (workload, container, target).
-    pub file_sources: BTreeMap<(String, String, String), Vec<u8>>,
+    pub file_sources: &'a BTreeMap<(String, String, String), Vec<u8>>,
     /// Where each uid is requested in the Score files (for messages).
-    pub spans: BTreeMap<Uid, Option<Span>>,
+    pub spans: &'a BTreeMap<Uid, Option<Span>>,
+    /// `score.*` of every uid, computed once.
+    pub score_vars: FxHashMap<Uid, Value>,
 }
 
 /// The roots (`param`, `env`, `provider`, kinds, …) the expressions of a module read.
@@ -109,30 +113,50 @@ impl Context<'_> {
     }
 
     fn workload(&self, name: &str) -> Option<&LoadedWorkload> {
-        self.project
-            .workloads
-            .iter()
-            .find(|w| w.workload.name() == name)
+        // Workloads are sorted by name.
+        let ws = &self.project.workloads;
+        ws.binary_search_by(|w| w.workload.name().cmp(name))
+            .ok()
+            .map(|i| &ws[i])
     }
 
-    /// `score.*` for a uid: the first workload (by name) that requests it.
+    /// `score.*` for a uid.
     pub fn score_vars(&self, uid: &Uid) -> Value {
-        let decl = &self.project.resources[uid];
-        let (w, r) = decl.requested_by.first().cloned().unwrap_or_default();
-        let id = match &uid.scope {
-            crate::addr::UidScope::Shared(id) => Value::string(id.clone()),
-            crate::addr::UidScope::Workload { .. } => Value::Null,
-        };
-        Value::Map(BTreeMap::from([
-            ("workload".into(), Value::string(w)),
-            ("resource".into(), Value::string(r)),
-            ("id".into(), id),
-            ("class".into(), Value::string(uid.class.clone())),
-            ("type".into(), Value::string(uid.kind.clone())),
-            ("uid".into(), Value::string(uid.to_string())),
-        ]))
+        match self.score_vars.get(uid) {
+            Some(v) => v.clone(),
+            None => score_vars(self.project, uid),
+        }
     }
+}
 
+/// `score.*` of every uid of a project.
+pub fn all_score_vars(project: &Project) -> FxHashMap<Uid, Value> {
+    project
+        .resources
+        .keys()
+        .map(|uid| (uid.clone(), score_vars(project, uid)))
+        .collect()
+}
+
+/// `score.*` for a uid: the first workload (by name) that requests it.
+fn score_vars(project: &Project, uid: &Uid) -> Value {
+    let decl = &project.resources[uid];
+    let (w, r) = decl.requested_by.first().cloned().unwrap_or_default();
+    let id = match &uid.scope {
+        crate::addr::UidScope::Shared(id) => Value::string(id.clone()),
+        crate::addr::UidScope::Workload { .. } => Value::Null,
+    };
+    Value::Map(BTreeMap::from([
+        ("workload".into(), Value::string(w)),
+        ("resource".into(), Value::string(r)),
+        ("id".into(), id),
+        ("class".into(), Value::string(uid.class.clone())),
+        ("type".into(), Value::string(uid.kind.clone())),
+        ("uid".into(), Value::string(uid.to_string())),
+    ]))
+}
+
+impl Context<'_> {
     fn provider_vars(&self) -> Value {
         self.provider_vars.clone()
     }
@@ -330,11 +354,13 @@ impl Context<'_> {
             None => BTreeMap::new(),
             Some(params) => {
                 // The workload whose definition supplied these params resolves their placeholders.
+                let only = decl.requested_by.len() == 1;
                 let source = decl
                     .requested_by
                     .iter()
                     .find(|(w, r)| {
-                        self.workload(w)
+                        only || self
+                            .workload(w)
                             .and_then(|lw| lw.workload.resources.get(r))
                             .is_some_and(|req| req.params.as_ref() == Some(params))
                     })
@@ -509,7 +535,17 @@ impl Context<'_> {
     ) -> Result<LifecycleValues, Diagnostic> {
         let m = self.module(uid);
         let r = &m.resources[ri];
-        let mut scope = self.scope(uid, values);
+        let has_rules = r.lifecycle.prevent_destroy.is_some()
+            || r.lifecycle.create_before_destroy.is_some()
+            || r.lifecycle.replace_triggered_by.is_some();
+        // Most resources have no lifecycle expressions: build their scope only when needed.
+        let mut scope = if has_rules {
+            self.scope(uid, values)
+        } else {
+            Scope {
+                vars: BTreeMap::new(),
+            }
+        };
         scope.vars.insert(
             "environment".into(),
             Value::Map(BTreeMap::from([(
