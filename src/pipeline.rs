@@ -109,14 +109,13 @@ pub fn prepare(
     let matching_started = std::time::Instant::now();
     let mut module_of = BTreeMap::new();
     let mut spans = BTreeMap::new();
+    let type_spans = resource_type_spans(&project);
     for uid in project.resources.keys() {
         let decl = &project.resources[uid];
-        let span = decl.requested_by.first().and_then(|(w, r)| {
-            let lw = project.workloads.iter().find(|x| x.workload.name() == w)?;
-            lw.root
-                .pointer(&score::yaml::to_pointer(&["resources", r, "type"]))
-                .map(|n| n.span)
-        });
+        let span = decl
+            .requested_by
+            .first()
+            .and_then(|(w, r)| type_spans.get(&(w.as_str(), r.as_str())).copied());
         spans.insert(uid.clone(), span);
         match module::matching::select(&modules, uid, &env.name, span) {
             Ok(m) => {
@@ -167,6 +166,27 @@ pub fn prepare(
         file_sources,
         root: root.to_path_buf(),
     })
+}
+
+/// Where each resource's `type` is written, by (workload, resource name): one pass over
+/// each Score file's `resources` mapping.
+fn resource_type_spans(project: &Project) -> rustc_hash::FxHashMap<(&str, &str), Span> {
+    let mut out = rustc_hash::FxHashMap::default();
+    for lw in &project.workloads {
+        let Some(score::yaml::Node {
+            kind: score::yaml::Kind::Map(entries),
+            ..
+        }) = lw.root.get("resources")
+        else {
+            continue;
+        };
+        for (key, node) in entries {
+            if let Some(t) = node.get("type") {
+                out.insert((lw.workload.name(), key.name.as_str()), t.span);
+            }
+        }
+    }
+    out
 }
 
 /// Reads the files that Score `files.*.source` names, relative to their Score file.

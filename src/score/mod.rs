@@ -115,7 +115,7 @@ pub fn load(
         );
         return Project::default();
     }
-    let mut loaded = Vec::new();
+    let mut files = Vec::new();
     for path in paths {
         let text = match std::fs::read_to_string(path) {
             Ok(t) => t,
@@ -133,11 +133,75 @@ pub fn load(
             }
         };
         let file = sources.add_file(path.display().to_string(), Some(path), text);
-        if let Some(w) = load_one(path, file, opts, sources, diags) {
-            loaded.push(w);
-        }
+        files.push((path.as_path(), file));
     }
-    resolve(loaded, sources, diags)
+    let loaded = if opts.has_overrides() || files.len() < 2 {
+        let mut loaded = Vec::new();
+        for (path, file) in files {
+            if let Some(w) = load_one(path, file, opts, sources, diags) {
+                loaded.push(w);
+            }
+        }
+        loaded
+    } else {
+        load_parallel(&files, opts, sources, diags)
+    };
+    crate::timings::stage("score resolve", || resolve(loaded, sources, diags))
+}
+
+/// Loads many files (no overrides) on every core: each file is parsed and checked on
+/// its own, and the results are put back in the order of `files`, so the diagnostics
+/// and the project are the same as loading one after another.
+fn load_parallel(
+    files: &[(&Path, FileId)],
+    opts: &LoadOptions,
+    sources: &mut Sources,
+    diags: &mut Diagnostics,
+) -> Vec<LoadedWorkload> {
+    let image = opts
+        .image
+        .as_ref()
+        .map(|i| (i.as_str(), sources.add_file("--image", None, i.clone())));
+    let sources: &Sources = sources;
+    let threads = std::thread::available_parallelism()
+        .map_or(1, |n| n.get())
+        .min(files.len());
+    let chunk = files.len().div_ceil(threads);
+    let results: Vec<(Option<LoadedWorkload>, Vec<Diagnostic>)> = std::thread::scope(|scope| {
+        let handles: Vec<_> = files
+            .chunks(chunk)
+            .map(|part| {
+                scope.spawn(move || {
+                    part.iter()
+                        .map(|&(path, file)| {
+                            let mut out = Vec::new();
+                            let w = parse_one(path, file, sources, &mut out).and_then(|mut root| {
+                                if let Some((image, image_file)) = image {
+                                    overrides::apply_image(
+                                        &mut root,
+                                        image,
+                                        Span::new(image_file, 0, image.len()),
+                                    );
+                                }
+                                check_one(path, file, root, opts, sources, &mut out)
+                            });
+                            (w, out)
+                        })
+                        .collect::<Vec<_>>()
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .flat_map(|h| h.join().expect("a Score loading thread panicked"))
+            .collect()
+    });
+    let mut loaded = Vec::new();
+    for (w, out) in results {
+        diags.extend(out);
+        loaded.extend(w);
+    }
+    loaded
 }
 
 /// Loads Score documents given as text (for tests, benchmarks and fuzzing).
@@ -173,10 +237,25 @@ fn load_one(
     sources: &mut Sources,
     diags: &mut Diagnostics,
 ) -> Option<LoadedWorkload> {
+    let mut out = Vec::new();
+    let parsed = parse_one(path, file, sources, &mut out);
+    diags.extend(out.drain(..));
+    let mut root = parsed?;
+    if !apply_overrides(&mut root, opts, sources, diags) {
+        return None;
+    }
+    let w = check_one(path, file, root, opts, sources, &mut out);
+    diags.extend(out);
+    w
+}
+
+/// Parses one Score file into a positioned tree; `None` (with diagnostics) when it is
+/// not YAML or not a mapping.
+fn parse_one(path: &Path, file: FileId, sources: &Sources, diags: &mut Vec<Diagnostic>) -> Option<Node> {
     let doc = yaml::parse(file, sources.text(file));
     let load_failed = doc.diagnostics.iter().any(Diagnostic::is_error);
     diags.extend(doc.diagnostics);
-    let mut root = match doc.root {
+    let root = match doc.root {
         Some(r) if !load_failed => r,
         Some(_) => return None,
         None => {
@@ -205,11 +284,18 @@ fn load_one(
         );
         return None;
     }
+    Some(root)
+}
 
-    if !apply_overrides(&mut root, opts, sources, diags) {
-        return None;
-    }
-
+/// Checks one parsed Score file (schema, upgrade, decode, semantic rules).
+fn check_one(
+    path: &Path,
+    file: FileId,
+    mut root: Node,
+    opts: &LoadOptions,
+    sources: &Sources,
+    diags: &mut Vec<Diagnostic>,
+) -> Option<LoadedWorkload> {
     let schema_errors = schema::check(&root);
     if !schema_errors.is_empty() {
         diags.extend(schema_errors);
@@ -397,14 +483,14 @@ fn resolve(mut loaded: Vec<LoadedWorkload>, sources: &Sources, diags: &mut Diagn
     }
 
     let mut resources: BTreeMap<Uid, ResourceDecl> = BTreeMap::new();
-    // Where each uid was first defined, for conflict notes.
-    let mut first_def: BTreeMap<Uid, (Option<Span>, String)> = BTreeMap::new();
-    for lw in &workloads {
+    // Which workload (by index) first defined each uid, for conflict notes; positions
+    // are looked up only when there is a conflict to report.
+    let mut first_def: BTreeMap<Uid, usize> = BTreeMap::new();
+    let resource_pointer = |rname: &str| yaml::to_pointer(&["resources", rname]);
+    for (wi, lw) in workloads.iter().enumerate() {
         let w = &lw.workload;
         for (rname, r) in &w.resources {
             let uid = uid_for(w.name(), rname, r);
-            let pointer = yaml::to_pointer(&["resources", rname]);
-            let here = lw.root.key_span(&pointer);
             match resources.get_mut(&uid) {
                 None => {
                     resources.insert(
@@ -417,15 +503,18 @@ fn resolve(mut loaded: Vec<LoadedWorkload>, sources: &Sources, diags: &mut Diagn
                             depends_on: Vec::new(),
                         },
                     );
-                    first_def.insert(uid.clone(), (here, format!("{}.{}", w.name(), rname)));
+                    first_def.insert(uid.clone(), wi);
                 }
                 Some(decl) => {
+                    let (first_w, first_r) = decl.requested_by[0].clone();
                     decl.requested_by
                         .push((w.name().to_string(), rname.clone()));
-                    let (first_span, first_name) = first_def
+                    let first_name = format!("{first_w}.{first_r}");
+                    let first_span = first_def
                         .get(&uid)
-                        .cloned()
-                        .unwrap_or((None, String::new()));
+                        .and_then(|&i| workloads[i].root.key_span(&resource_pointer(&first_r)));
+                    let pointer = resource_pointer(rname);
+                    let here = lw.root.key_span(&pointer);
                     for (what, theirs, ours) in [
                         ("params", &mut decl.params, &r.params),
                         ("metadata", &mut decl.metadata, &r.metadata),
@@ -450,8 +539,9 @@ fn resolve(mut loaded: Vec<LoadedWorkload>, sources: &Sources, diags: &mut Diagn
 
     // Resource → resource edges from params placeholders, and their cycles.
     let mut edges: BTreeMap<String, Vec<String>> = BTreeMap::new();
-    let mut spans: BTreeMap<String, (Option<Span>, String)> = BTreeMap::new();
-    for lw in &workloads {
+    // Where each edge comes from (workload index, pointer, placeholder), for the message.
+    let mut spans: BTreeMap<String, (usize, String, String)> = BTreeMap::new();
+    for (wi, lw) in workloads.iter().enumerate() {
         let w = &lw.workload;
         for e in semantic::expandables(w) {
             let segs = yaml::pointer_segments(&e.pointer);
@@ -483,11 +573,9 @@ fn resolve(mut loaded: Vec<LoadedWorkload>, sources: &Sources, diags: &mut Diagn
                     .entry(from_key.clone())
                     .or_default()
                     .push(to.to_string());
-                let text = p.text();
-                spans.entry(from_key).or_insert((
-                    semantic::span_within(&lw.root, sources, &e.pointer, &text),
-                    text,
-                ));
+                spans
+                    .entry(from_key)
+                    .or_insert_with(|| (wi, e.pointer.clone(), p.text()));
             }
         }
     }
@@ -503,7 +591,12 @@ fn resolve(mut loaded: Vec<LoadedWorkload>, sources: &Sources, diags: &mut Diagn
     if let Some(cycle) = semantic::find_cycle(&name_refs, &edge_refs) {
         let (span, text) = spans
             .get(cycle[0])
-            .cloned()
+            .map(|(wi, pointer, text)| {
+                (
+                    semantic::span_within(&workloads[*wi].root, sources, pointer, text),
+                    text.clone(),
+                )
+            })
             .unwrap_or((None, String::new()));
         diags.push(
             Diagnostic::error(

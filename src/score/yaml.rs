@@ -7,6 +7,7 @@
 //! Duplicate keys are load errors (yaml.v3 rejects them too). Anchors, aliases and `<<`
 //! merge keys are supported. This module does no I/O.
 
+use rustc_hash::FxHashMap;
 use std::collections::HashMap;
 
 use yaml_rust2::parser::{Event, MarkedEventReceiver, Parser, Tag};
@@ -273,12 +274,18 @@ enum Frame {
     },
     Map {
         entries: Vec<(Key, Node)>,
+        /// Key → position in `entries`, kept once a mapping grows past a few entries so
+        /// that the duplicate-key check stays linear in the size of the mapping.
+        index: FxHashMap<String, usize>,
         pending: Option<Key>,
         span: Span,
         anchor: usize,
         merges: Vec<Node>,
     },
 }
+
+/// Mappings up to this many entries are searched directly.
+const SMALL_MAP: usize = 16;
 
 struct Builder<'t> {
     file: FileId,
@@ -340,6 +347,7 @@ impl Builder<'_> {
             Some(Frame::Seq { items, .. }) => items.push(node),
             Some(Frame::Map {
                 entries,
+                index,
                 pending,
                 merges,
                 ..
@@ -366,8 +374,18 @@ impl Builder<'_> {
                             merges.push(node);
                             return;
                         }
-                        if let Some((first, _)) = entries.iter().find(|(k, _)| k.name == key.name) {
-                            let first_span = first.span;
+                        let first = if entries.len() <= SMALL_MAP {
+                            entries.iter().position(|(k, _)| k.name == key.name)
+                        } else {
+                            if index.is_empty() {
+                                index.extend(
+                                    entries.iter().enumerate().map(|(i, (k, _))| (k.name.clone(), i)),
+                                );
+                            }
+                            index.get(&key.name).copied()
+                        };
+                        if let Some(first) = first {
+                            let first_span = entries[first].0.span;
                             self.diagnostics.push(
                             Diagnostic::error(Stage::Load, "load/duplicate-key", format!("duplicate key `{}`", key.name))
                                 .at(Some(key.span))
@@ -376,6 +394,9 @@ impl Builder<'_> {
                                 .help("remove one of the two entries; YAML mappings cannot repeat a key"),
                         );
                             return;
+                        }
+                        if !index.is_empty() {
+                            index.insert(key.name.clone(), entries.len());
                         }
                         entries.push((key, node));
                     }
@@ -398,6 +419,7 @@ impl MarkedEventReceiver for Builder<'_> {
             }
             Event::MappingStart(anchor, _) => self.stack.push(Frame::Map {
                 entries: Vec::new(),
+                index: FxHashMap::default(),
                 pending: None,
                 span: Span::new(self.file, at, at + 1),
                 anchor,
