@@ -178,9 +178,12 @@ pub async fn locked<T>(
         match store.lock(request) {
             Err(StateError::Locked(info)) if started.elapsed() < timeout => {
                 if !waiting_said {
+                    let what = match info.what().as_str() {
+                        "the state" => String::new(),
+                        w => format!(" on {w}"),
+                    };
                     eprintln!(
-                        "waiting for the lock on {} held by {} (`{}`, pid {}), up to {}",
-                        info.what(),
+                        "waiting for the state lock{what} held by {} (`{}`, pid {}), up to {}",
                         info.holder,
                         info.operation,
                         info.pid,

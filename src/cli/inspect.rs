@@ -291,7 +291,10 @@ pub fn state(root: &Path, env: &str, cmd: &super::StateCommand) -> anyhow::Resul
                 }
                 let mut ids: Vec<String> = Vec::new();
                 for l in &held {
-                    let line = format!("{} ({}) with id {}", l.holder, l.what(), l.id);
+                    let line = match l.what().as_str() {
+                        "the state" => format!("{} with id {}", l.holder, l.id),
+                        w => format!("{} ({w}) with id {}", l.holder, l.id),
+                    };
                     if !ids.contains(&line) {
                         ids.push(line);
                     }
