@@ -118,8 +118,8 @@ pub struct PostgresStore {
     key: Option<StateKey>,
     /// The serial of this run's changes, once its first change bumped it.
     run_serial: Option<u64>,
-    /// The lock this store holds: its id and advisory keys.
-    held: Option<(String, Vec<(i64, LockMode)>)>,
+    /// The locks this store holds: id and advisory keys of each.
+    held: Vec<(String, Vec<(i64, LockMode)>)>,
 }
 
 /// The connection and its prepared statements.
@@ -193,7 +193,7 @@ impl PostgresStore {
             location,
             key: None,
             run_serial: None,
-            held: None,
+            held: Vec::new(),
         };
         let env = store.environment.clone();
         let found = store.run(move |c| Box::pin(async move { c.migrate(&env).await }))?;
@@ -361,7 +361,7 @@ impl PostgresStore {
             self.run(move |c| Box::pin(async move { c.try_lock(&env, &who, &wanted).await }))?;
         match outcome {
             Ok(keys) => {
-                self.held = Some((me.id.clone(), keys));
+                self.held.push((me.id.clone(), keys));
                 Ok((me, None))
             }
             Err(holder) => Err(StateError::Locked(holder)),
@@ -373,7 +373,8 @@ impl PostgresStore {
     pub fn unlock(&mut self, id: &str) -> Result<bool, StateError> {
         let env = self.environment.clone();
         let id_owned = id.to_string();
-        if let Some((held_id, keys)) = self.held.take_if(|(h, _)| h == id) {
+        if let Some(i) = self.held.iter().position(|(h, _)| h == id) {
+            let (held_id, keys) = self.held.remove(i);
             self.run(move |c| Box::pin(async move { c.release(&env, &held_id, &keys).await }))?;
             return Ok(true);
         }

@@ -7,5 +7,6 @@ mod outage;
 mod overrides;
 mod servers;
 mod state;
+mod store;
 mod support;
 mod validate;
