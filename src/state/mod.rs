@@ -101,6 +101,7 @@ pub struct Intent {
 
 /// A change to record after a provider call succeeded.
 #[derive(Debug, Clone)]
+#[allow(clippy::large_enum_variant)] // short-lived, one per change; boxing buys nothing
 pub enum Record {
     /// The object now exists with these attributes.
     Put(Object),

@@ -9,4 +9,5 @@ mod servers;
 mod state;
 mod store;
 mod support;
+mod teamstate;
 mod validate;
