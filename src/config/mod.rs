@@ -270,7 +270,7 @@ fn parse(
                                 "`postgres` state needs a `url`",
                             )
                             .at(hcl::block_span(file, backend))
-                            .help("write `state { postgres { url = env(\"BATON_STATE_URL\") } }`"),
+                            .help("write `postgres { url = env(\"BATON_STATE_URL\") }` inside `state { … }`"),
                         ),
                         None => {}
                     }

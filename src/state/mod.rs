@@ -261,13 +261,12 @@ pub enum StateError {
         source: rusqlite::Error,
     },
     /// The PostgreSQL state server failed or refused a statement.
-    #[error("state database {location}: {source}")]
+    #[error("state database {location}: {why}")]
     Postgres {
         /// The server and database (no password).
         location: String,
-        /// What PostgreSQL said.
-        #[source]
-        source: tokio_postgres::Error,
+        /// What went wrong, with what the server said.
+        why: String,
     },
     /// The PostgreSQL state URL is not usable.
     #[error("state database {location}: {why}")]

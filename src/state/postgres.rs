@@ -179,10 +179,7 @@ impl PostgresStore {
         let client = rx
             .recv()
             .expect("the state connection's runtime answers")
-            .map_err(|source| StateError::Postgres {
-                location: location.clone(),
-                source,
-            })?;
+            .map_err(|e| pg_error(&location, &e))?;
         let store = PostgresStore {
             rt: Some(rt),
             conn: Arc::new(tokio::sync::Mutex::new(Conn {
@@ -237,10 +234,7 @@ impl PostgresStore {
             + Send
             + 'static,
     {
-        self.block(work).map_err(|source| StateError::Postgres {
-            location: self.location.clone(),
-            source,
-        })
+        self.block(work).map_err(|e| pg_error(&self.location, &e))
     }
 
     /// Seals secrets with `key` from now on (and opens sealed ones with it).
@@ -1088,6 +1082,36 @@ async fn put_history(
     )
     .await
     .map(drop)
+}
+
+/// A PostgreSQL failure as one line: what failed, and the server's own message (its
+/// detail and hint too) or the underlying I/O error.
+fn pg_error(location: &str, e: &tokio_postgres::Error) -> StateError {
+    let why = match e.as_db_error() {
+        Some(db) => {
+            let mut s = format!("{}: {}", db.severity(), db.message());
+            if let Some(d) = db.detail() {
+                s.push_str(&format!(" ({d})"));
+            }
+            if let Some(h) = db.hint() {
+                s.push_str(&format!("; hint: {h}"));
+            }
+            s
+        }
+        None => {
+            let mut s = e.to_string();
+            let mut cause = std::error::Error::source(e);
+            while let Some(c) = cause {
+                s.push_str(&format!(": {c}"));
+                cause = c.source();
+            }
+            s
+        }
+    };
+    StateError::Postgres {
+        location: location.to_string(),
+        why,
+    }
 }
 
 fn lock_info(r: &tokio_postgres::Row) -> LockInfo {

@@ -548,3 +548,52 @@ fn state_migrate_round_trips_sqlite_postgres_sqlite_identically() {
     );
     assert_eq!(sqlite_dump(&sb.path().join("back.db")), original);
 }
+
+#[test]
+fn a_bad_postgres_state_configuration_is_a_clear_error() {
+    let team = Team::new();
+    let name = unique("c");
+    let file = team.workload(&name, "1ms", None);
+    // No server there: named without the password, nothing else attempted.
+    let run = team.run_with(
+        &["apply", "--auto-approve", "-f", &file],
+        &[(
+            "BATON_STATE_URL",
+            "postgres://ci:s3cret-pw@127.0.0.1:1/state",
+        )],
+    );
+    assert_eq!(run.code, 1, "{}", run.transcript());
+    assert!(
+        run.stderr.contains(
+            "state database postgres://ci@127.0.0.1:1/state (environment `local`): error connecting to server"
+        ),
+        "{}",
+        run.stderr
+    );
+    assert!(!run.stderr.contains("s3cret-pw"), "{}", run.stderr);
+    assert!(roles(&name).is_empty());
+    // The variable unset: located in baton.hcl.
+    let mut c = team.command(&["plan"]);
+    c.env_remove("BATON_STATE_URL");
+    let out = c.output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains("the environment variable BATON_STATE_URL is not set")
+            && stderr.contains("baton.hcl:3:"),
+        "{stderr}"
+    );
+    // No url at all.
+    team.sb.write(
+        "baton.hcl",
+        "environment \"local\" {\n  state {\n    postgres {}\n  }\n}\n",
+    );
+    let run = team.run(&["plan"]);
+    assert_eq!(run.code, 1, "{}", run.transcript());
+    assert!(
+        run.stderr.contains("`postgres` state needs a `url`")
+            && run.stderr.contains("baton.hcl:3:5"),
+        "{}",
+        run.stderr
+    );
+}
