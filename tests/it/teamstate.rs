@@ -386,6 +386,29 @@ fn kill_9_of_a_lock_holder_frees_its_locks_at_once() {
                 .keys()
                 .any(|a| a.ends_with("/postgres_database.db"))
     });
+    // A contender waits up to --lock-timeout, then fails naming the holder.
+    let waited = team.run(&[
+        "--lock-timeout",
+        "1s",
+        "apply",
+        "--auto-approve",
+        "-f",
+        &file,
+    ]);
+    assert_eq!(waited.code, 1, "{}", waited.transcript());
+    assert!(
+        waited.stderr.contains(&format!(
+            "waiting for the state lock on workload `{name}` held by"
+        )) && waited
+            .stderr
+            .contains(&format!("the state is locked (workload `{name}`): "))
+            && waited
+                .stderr
+                .contains(&format!("is running `apply` (pid {})", child.id()))
+            && waited.stderr.contains("(waited 1s)"),
+        "{}",
+        waited.stderr
+    );
     child.kill().expect("kill -9");
     child.wait().unwrap();
     assert!(
