@@ -15,7 +15,7 @@ use crate::plan::eval::Context;
 use crate::provider::Registry;
 use crate::refresh::{self, Refreshed};
 use crate::score::{self, LoadOptions, Project};
-use crate::state::{SqliteStore, State, StateError};
+use crate::state::{PostgresStore, SqliteStore, State, StateError, Store};
 use crate::timings;
 use crate::value::Value;
 
@@ -333,20 +333,28 @@ impl Prepared {
     }
 
     /// Opens the environment's state store.
-    pub fn open_state(&self) -> Result<SqliteStore, StateError> {
+    pub fn open_state(&self) -> Result<Store, StateError> {
         open_state(&self.root, &self.env)
     }
 }
 
-/// Opens an environment's state store.
-pub fn open_state(root: &Path, env: &Environment) -> Result<SqliteStore, StateError> {
+/// Opens an environment's state store, with the state key of the process environment.
+pub fn open_state(root: &Path, env: &Environment) -> Result<Store, StateError> {
+    open_backend(root, &env.state, &env.name)
+}
+
+/// Opens the state of environment `name` in `backend`, with the state key of the
+/// process environment (`BATON_STATE_KEY` or `BATON_STATE_KEY_FILE`).
+pub fn open_backend(root: &Path, backend: &StateBackend, name: &str) -> Result<Store, StateError> {
     let key = crate::state::crypto::StateKey::from_env().map_err(|why| StateError::Key {
         path: "(state key)".into(),
         why,
     })?;
-    match &env.state {
-        StateBackend::Sqlite(p) => Ok(SqliteStore::open(&root.join(p))?.with_key(key)),
-    }
+    let store = match backend {
+        StateBackend::Sqlite(p) => Store::Sqlite(SqliteStore::open(&root.join(p))?),
+        StateBackend::Postgres(url) => Store::Postgres(PostgresStore::open(url, name)?),
+    };
+    Ok(store.with_key(key))
 }
 
 /// Refreshes (unless `refresh` is false) and plans.

@@ -62,7 +62,12 @@ pub async fn refresh(
         });
     }
     for intent in state.intents.values() {
-        if intent.action != "create" || state.objects.contains_key(&intent.address) {
+        // Intents outside `only` may be another run's calls in flight (on workloads this
+        // run does not lock), not interrupted ones.
+        if intent.action != "create"
+            || state.objects.contains_key(&intent.address)
+            || only.is_some_and(|f| !f(&intent.address))
+        {
             continue;
         }
         let Some(provider) = registry.provider_for(&intent.kind) else {

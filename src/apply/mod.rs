@@ -19,7 +19,7 @@ use crate::plan::diff::sensitive_names;
 use crate::plan::eval::{Context, Values};
 use crate::plan::{Action, Change, Plan};
 use crate::provider::{Attrs, Provider, ProviderError};
-use crate::state::{Intent, Object, Record, SqliteStore, StateError};
+use crate::state::{Intent, Object, Record, StateError, Store};
 use crate::value::Value;
 
 /// How to apply.
@@ -105,7 +105,7 @@ pub async fn apply(
     ctx: &Context<'_>,
     plan: &Plan,
     mut values: Values,
-    store: &mut SqliteStore,
+    store: &mut Store,
     opts: &ApplyOptions,
     mut on_event: impl FnMut(Event),
 ) -> Result<Report, StateError> {

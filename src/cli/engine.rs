@@ -1,7 +1,10 @@
 //! `plan`, `apply`, `destroy`: prepare, lock, refresh, plan, confirm, apply, unlock.
-//! The lock is released on every path out of these functions, including errors and
-//! Ctrl-C; a run that is killed leaves a lock that the next run on the same host takes
-//! over once it sees the holder's process is gone.
+//! A run locks what its plan can touch: with `-f`, its workloads and the shared
+//! resources they use (so runs on other workloads proceed at the same time); over the
+//! whole project, or for a destroy of everything, the whole environment. Locks are
+//! released on every path out of these functions, including errors and Ctrl-C; a run
+//! that is killed leaves SQLite lock rows that the next run on the same host takes over
+//! once it sees the holder's process is gone (PostgreSQL frees them with the session).
 
 use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};
@@ -16,7 +19,7 @@ use crate::plan::diff::PlanOptions;
 use crate::plan::{Action, Plan};
 use crate::render;
 use crate::score::LoadOptions;
-use crate::state::{SqliteStore, StateError};
+use crate::state::{LockRequest, StateError, Store};
 
 /// Options shared by plan, apply and destroy.
 pub struct RunOptions {
@@ -52,6 +55,29 @@ impl RunOptions {
         }
         p
     }
+}
+
+/// What a run over `prepared` locks: with `-f`, the named workloads and the shared
+/// resources they use (the environment itself shared); otherwise the whole environment,
+/// since a run over the whole project deletes what no workload declares any more.
+pub fn lock_request(operation: &str, prepared: &Prepared, opts: &RunOptions) -> LockRequest {
+    if !opts.narrowed {
+        return LockRequest::environment(operation);
+    }
+    LockRequest::scoped(
+        operation,
+        prepared
+            .project
+            .workloads
+            .iter()
+            .map(|w| w.workload.name().to_string()),
+        prepared
+            .project
+            .resources
+            .keys()
+            .filter(|u| matches!(u.scope, crate::addr::UidScope::Shared(_)))
+            .map(|u| u.to_string()),
+    )
 }
 
 /// Prints diagnostics of a failed preparation and returns the failure outcome.
@@ -135,11 +161,11 @@ fn report_plan_errors(
     print_plan_errors(errors, p, term)
 }
 
-/// Runs `f` with the state locked for `operation`, always unlocking afterwards.
-async fn locked<T>(
-    store: &mut SqliteStore,
-    operation: &str,
-    f: impl AsyncFnOnce(&mut SqliteStore) -> anyhow::Result<T>,
+/// Runs `f` with the scopes of `request` locked, always unlocking afterwards.
+pub async fn locked<T>(
+    store: &mut Store,
+    request: &LockRequest,
+    f: impl AsyncFnOnce(&mut Store) -> anyhow::Result<T>,
 ) -> anyhow::Result<T> {
     // Wait up to BATON_LOCK_TIMEOUT (set from --lock-timeout) for a held lock.
     let timeout = std::env::var("BATON_LOCK_TIMEOUT")
@@ -149,11 +175,15 @@ async fn locked<T>(
     let started = std::time::Instant::now();
     let mut waiting_said = false;
     let attempt = loop {
-        match store.lock(operation) {
+        match store.lock(request) {
             Err(StateError::Locked(info)) if started.elapsed() < timeout => {
                 if !waiting_said {
+                    let what = match info.what().as_str() {
+                        "the state" => String::new(),
+                        w => format!(" on {w}"),
+                    };
                     eprintln!(
-                        "waiting for the state lock held by {} (`{}`, pid {}), up to {}",
+                        "waiting for the state lock{what} held by {} (`{}`, pid {}), up to {}",
                         info.holder,
                         info.operation,
                         info.pid,
@@ -169,12 +199,21 @@ async fn locked<T>(
     let (lock, stale) = match attempt {
         Ok(l) => l,
         Err(StateError::Locked(info)) => {
+            let what = match info.what().as_str() {
+                "the state" => String::new(),
+                w => format!(" ({w})"),
+            };
             anyhow::bail!(
-                "the state is locked: {} is running `{}` (pid {}) since {}\n  lock id: {}\n  if that run is gone, release it with: baton state unlock {}",
+                "the state is locked{what}: {} is running `{}` (pid {}) since {}{}\n  lock id: {}\n  if that run is gone, release it with: baton state unlock {}",
                 info.holder,
                 info.operation,
                 info.pid,
                 info.since,
+                if started.elapsed() >= timeout && !timeout.is_zero() {
+                    format!(" (waited {})", humantime::format_duration(timeout))
+                } else {
+                    String::new()
+                },
                 info.id,
                 info.id
             )
@@ -189,7 +228,7 @@ async fn locked<T>(
     }
     let result = tokio::select! {
         r = f(store) => r,
-        _ = tokio::signal::ctrl_c(), if operation == "plan" => Err(anyhow::anyhow!("interrupted")),
+        _ = tokio::signal::ctrl_c(), if request.operation == "plan" => Err(anyhow::anyhow!("interrupted")),
     };
     store.unlock(&lock.id)?;
     result
@@ -219,30 +258,39 @@ pub fn plan(
     print_warnings(&prepared, term);
     let mut store = prepared.open_state()?;
     let rt = runtime()?;
-    let planned = rt.block_on(async {
+    let (planned, versions) = rt.block_on(async {
         if opts.refresh {
-            locked(&mut store, "plan", async |s: &mut SqliteStore| {
-                let state = crate::timings::stage("state load", || s.load())?;
-                Ok(pipeline::plan(
-                    &prepared,
-                    &state,
-                    true,
-                    opts.parallelism,
-                    &opts.plan_options(&prepared),
-                )
-                .await)
+            let request = lock_request("plan", &prepared, opts);
+            locked(&mut store, &request, async |s: &mut Store| {
+                let mut state = crate::timings::stage("state load", || s.load())?;
+                let versions = std::mem::take(&mut state.versions);
+                Ok((
+                    pipeline::plan(
+                        &prepared,
+                        &state,
+                        true,
+                        opts.parallelism,
+                        &opts.plan_options(&prepared),
+                    )
+                    .await,
+                    versions,
+                ))
             })
             .await
         } else {
-            let state = crate::timings::stage("state load", || store.load())?;
-            Ok(pipeline::plan(
-                &prepared,
-                &state,
-                false,
-                opts.parallelism,
-                &opts.plan_options(&prepared),
-            )
-            .await)
+            let mut state = crate::timings::stage("state load", || store.load())?;
+            let versions = std::mem::take(&mut state.versions);
+            Ok((
+                pipeline::plan(
+                    &prepared,
+                    &state,
+                    false,
+                    opts.parallelism,
+                    &opts.plan_options(&prepared),
+                )
+                .await,
+                versions,
+            ))
         }
     })?;
     let planned = match planned {
@@ -266,6 +314,7 @@ pub fn plan(
             path,
             plan,
             &opts.plan_options(&prepared),
+            &crate::plan::file::versions_of(plan, &versions),
             &render::plan::text(plan, render::Color::Never),
         )?;
         if format == PlanFormat::Text {
@@ -313,7 +362,7 @@ pub fn apply(
     if !store.has_key() {
         eprintln!(
             "warning: secrets are stored in clear in {}; set BATON_STATE_KEY to seal them (`baton state keygen` makes a key, `baton state rekey` seals what is there)",
-            store.path().display()
+            store.location()
         );
     }
     let rt = runtime()?;
@@ -322,18 +371,34 @@ pub fn apply(
     } else {
         "apply"
     };
-    let outcome = rt.block_on(locked(&mut store, operation, async |store: &mut SqliteStore| {
+    let request = lock_request(operation, &prepared, opts);
+    let outcome = rt.block_on(locked(&mut store, &request, async |store: &mut Store| {
         let state = store.load()?;
         let mut plan_opts = opts.plan_options(&prepared);
         if let Some(saved) = &saved {
-            if saved.lineage != state.lineage || saved.serial != state.serial {
+            if saved.lineage != state.lineage {
                 anyhow::bail!(
-                    "the plan file is stale: it was made for state {} serial {}, but the state is now {} serial {}; make a new plan",
+                    "the plan file is stale: it was made for state {}, but the state is now {}; make a new plan",
                     saved.lineage,
-                    saved.serial,
-                    state.lineage,
-                    state.serial
+                    state.lineage
                 );
+            }
+            match &saved.versions {
+                Some(versions) => {
+                    let moved = crate::plan::file::moved(versions, &state.versions);
+                    if !moved.is_empty() {
+                        anyhow::bail!(
+                            "the plan file is stale: what it touches changed since it was made:\n  {}\nmake a new plan",
+                            moved.join("\n  ")
+                        );
+                    }
+                }
+                None if saved.serial != state.serial => anyhow::bail!(
+                    "the plan file is stale: it was made for serial {}, but the state is now at serial {}; make a new plan",
+                    saved.serial,
+                    state.serial
+                ),
+                None => {}
             }
             plan_opts = saved.options.clone();
         }
@@ -580,7 +645,7 @@ pub fn import(
         })?;
     let mut store = prepared.open_state()?;
     let rt = runtime()?;
-    rt.block_on(locked(&mut store, "import", async |store: &mut SqliteStore| {
+    rt.block_on(locked(&mut store, &LockRequest::environment("import"), async |store: &mut Store| {
         let state = store.load()?;
         if state.objects.contains_key(address) {
             anyhow::bail!("`{address}` is already in the state; `baton state rm` it first to import another object");

@@ -10,7 +10,7 @@ use crate::diag::{Diagnostics, Sources};
 use crate::graph::NodeKind;
 use crate::pipeline;
 use crate::render;
-use crate::state::Record;
+use crate::state::{LockRequest, Record};
 use crate::value::Value;
 
 /// `baton show [PLANFILE]`: a saved plan, or the current state.
@@ -86,7 +86,7 @@ fn attributes_text(attrs: &BTreeMap<String, Value>) -> String {
     out
 }
 
-fn open(root: &Path, env: &str) -> anyhow::Result<crate::state::SqliteStore> {
+fn open(root: &Path, env: &str) -> anyhow::Result<crate::state::Store> {
     let mut sources = Sources::new();
     let mut out = Vec::new();
     let Some(environment) = crate::config::load(root, env, &mut sources, &mut out) else {
@@ -221,7 +221,9 @@ pub fn state(root: &Path, env: &str, cmd: &super::StateCommand) -> anyhow::Resul
             if !state.objects.contains_key(address) {
                 anyhow::bail!("no object `{address}` in the state");
             }
-            let (lock, _) = store.lock("state rm").map_err(|e| anyhow::anyhow!("{e}"))?;
+            let (lock, _) = store
+                .lock(&LockRequest::environment("state rm"))
+                .map_err(|e| anyhow::anyhow!("{e}"))?;
             let r = store.record(&Record::Remove(address.clone()), "rm", true);
             store.unlock(&lock.id)?;
             r?;
@@ -263,7 +265,7 @@ pub fn state(root: &Path, env: &str, cmd: &super::StateCommand) -> anyhow::Resul
             )
             .map_err(|e| anyhow::anyhow!(e))?;
             let (lock, _) = store
-                .lock("state rekey")
+                .lock(&LockRequest::environment("state rekey"))
                 .map_err(|e| anyhow::anyhow!("{e}"))?;
             let fingerprint = new.as_ref().map(|k| k.fingerprint().to_string());
             let r = store.rekey(new);
@@ -278,22 +280,101 @@ pub fn state(root: &Path, env: &str, cmd: &super::StateCommand) -> anyhow::Resul
                 }
             }
         }
+        super::StateCommand::Migrate { to } => migrate(root, env, &mut store, to)?,
         super::StateCommand::Unlock { lock_id } => {
             if store.unlock(lock_id)? {
                 println!("Released lock {lock_id}.");
             } else {
-                match store.current_lock()? {
-                    Some(l) => anyhow::bail!(
-                        "lock {lock_id} is not held; the state is locked by {} with id {}",
-                        l.holder,
-                        l.id
-                    ),
-                    None => anyhow::bail!("lock {lock_id} is not held; the state is not locked"),
+                let held = store.current_locks()?;
+                if held.is_empty() {
+                    anyhow::bail!("lock {lock_id} is not held; the state is not locked");
                 }
+                let mut ids: Vec<String> = Vec::new();
+                for l in &held {
+                    let line = match l.what().as_str() {
+                        "the state" => format!("{} with id {}", l.holder, l.id),
+                        w => format!("{} ({w}) with id {}", l.holder, l.id),
+                    };
+                    if !ids.contains(&line) {
+                        ids.push(line);
+                    }
+                }
+                anyhow::bail!(
+                    "lock {lock_id} is not held; the state is locked by {}",
+                    ids.join(", ")
+                );
             }
         }
     }
     Ok(Outcome::Success)
+}
+
+/// `baton state migrate --to URL|PATH`: copies the state of `env` as stored (sealed
+/// secrets stay sealed with the same key; versions and history kept) into an empty state
+/// in another backend, both locked whole, then reads both back and compares them.
+fn migrate(
+    root: &Path,
+    env: &str,
+    source: &mut crate::state::Store,
+    to: &str,
+) -> anyhow::Result<()> {
+    let backend = crate::config::StateBackend::from_target(to);
+    let mut dest = pipeline::open_backend(root, &backend, env)?;
+    if dest.location() == source.location() {
+        anyhow::bail!(
+            "{} is where the state of `{env}` already is; name another backend with --to",
+            dest.location()
+        );
+    }
+    let request = LockRequest::environment("state migrate");
+    let (lock, _) = source.lock(&request).map_err(|e| anyhow::anyhow!("{e}"))?;
+    let result = (|| -> anyhow::Result<()> {
+        let (dest_lock, _) = dest.lock(&request).map_err(|e| anyhow::anyhow!("{e}"))?;
+        let copied =
+            (|| -> anyhow::Result<(crate::state::rows::Dump, crate::state::rows::Dump)> {
+                let dump = source.dump()?;
+                dest.restore(&dump)?;
+                Ok((dump, dest.dump()?))
+            })();
+        dest.unlock(&dest_lock.id)?;
+        let (dump, back) = copied?;
+        if back != dump {
+            anyhow::bail!(
+                "the copy in {} differs from the state in {}; the source is untouched",
+                dest.location(),
+                source.location()
+            );
+        }
+        // Where the secrets can be opened, compare the states as baton reads them too.
+        let opened = match (source.load(), dest.load()) {
+            (Ok(a), Ok(b)) if a == b => "; both open to the same objects",
+            (Ok(_), Ok(_)) => anyhow::bail!(
+                "the copy in {} reads back differently from the state in {}",
+                dest.location(),
+                source.location()
+            ),
+            _ => "",
+        };
+        println!(
+            "Copied the state of `{env}` from {} to {}: lineage {}, serial {}, {} objects, {} history rows, {} intents.",
+            source.location(),
+            dest.location(),
+            dump.lineage,
+            dump.serial,
+            dump.objects.len(),
+            dump.history.len(),
+            dump.intents.len()
+        );
+        println!(
+            "Verified: the two states are identical, row for row (objects with their versions, sealed secrets, history){opened}."
+        );
+        println!(
+            "Point environment `{env}` of baton.hcl at the new state to use it; the old one is left as it was."
+        );
+        Ok(())
+    })();
+    source.unlock(&lock.id)?;
+    result
 }
 
 /// `baton modules list|show TYPE`.

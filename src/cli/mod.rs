@@ -263,6 +263,12 @@ pub enum StateCommand {
     /// Re-seal every secret in the state with the key in BATON_NEW_STATE_KEY (or
     /// BATON_NEW_STATE_KEY_FILE); with neither set, store them in clear.
     Rekey,
+    /// Copy the environment's state to another backend (an empty one), then compare both.
+    Migrate {
+        /// A PostgreSQL URL (`postgres://…`) or a SQLite file path.
+        #[arg(long, value_name = "URL|PATH")]
+        to: String,
+    },
 }
 
 /// `baton modules …`.

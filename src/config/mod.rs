@@ -17,10 +17,33 @@ use crate::value::Value;
 const STAGE: Stage = Stage::Load;
 
 /// Where state is stored.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Clone, PartialEq)]
 pub enum StateBackend {
     /// A SQLite file (relative paths are relative to the project).
     Sqlite(PathBuf),
+    /// A PostgreSQL database (the URL may hold a password: never shown).
+    Postgres(String),
+}
+
+impl std::fmt::Debug for StateBackend {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            StateBackend::Sqlite(p) => f.debug_tuple("Sqlite").field(p).finish(),
+            StateBackend::Postgres(_) => f.write_str("Postgres(..)"),
+        }
+    }
+}
+
+impl StateBackend {
+    /// The backend a `state migrate --to` target names: a `postgres://` or
+    /// `postgresql://` URL, else a SQLite path.
+    pub fn from_target(target: &str) -> StateBackend {
+        if target.starts_with("postgres://") || target.starts_with("postgresql://") {
+            StateBackend::Postgres(target.to_string())
+        } else {
+            StateBackend::Sqlite(PathBuf::from(target))
+        }
+    }
 }
 
 /// Where workload manifests go.
@@ -236,15 +259,22 @@ fn parse(
                         env.state = StateBackend::Sqlite(PathBuf::from(p));
                     }
                 }
-                "postgres" => out.push(
-                    Diagnostic::error(
-                        STAGE,
-                        "config/unsupported",
-                        "the PostgreSQL state backend is not available in this build yet",
-                    )
-                    .at(hcl::block_span(file, backend))
-                    .help("use `state { sqlite { path = \".baton/state.db\" } }` for now"),
-                ),
+                "postgres" => {
+                    hcl::check_keys(file, &backend.body, &["url"], &[], "`postgres`", STAGE, out);
+                    match string(file, &backend.body, "url", out) {
+                        Some(url) => env.state = StateBackend::Postgres(url),
+                        None if backend.body.get_attribute("url").is_none() => out.push(
+                            Diagnostic::error(
+                                STAGE,
+                                "config/state-url",
+                                "`postgres` state needs a `url`",
+                            )
+                            .at(hcl::block_span(file, backend))
+                            .help("write `postgres { url = env(\"BATON_STATE_URL\") }` inside `state { … }`"),
+                        ),
+                        None => {}
+                    }
+                }
                 _ => {}
             }
         }

@@ -1,11 +1,15 @@
 //! Saved plans (`plan --out FILE`): the JSON rendering of the plan, the options it was
 //! made with, and its text rendering; no secret values (the JSON is redacted).
 //!
-//! `apply FILE` checks the state's lineage and serial, plans again from the same inputs
-//! and refuses unless the new plan's changes are identical to the saved ones. Secrets,
-//! which the file never holds, come from the state and configuration again, and a plan
-//! made stale by a change of inputs or of the real world is never applied.
+//! `apply FILE` checks the state's lineage and the version of every object the plan
+//! touches (the serial of the apply that last wrote it, or none when absent): runs on
+//! other workloads move the global serial without making the plan stale, but anything
+//! the plan touches that moved does. It then plans again from the same inputs and
+//! refuses unless the new plan's changes are identical to the saved ones. Secrets, which
+//! the file never holds, come from the state and configuration again, and a plan made
+//! stale by a change of inputs or of the real world is never applied.
 
+use std::collections::BTreeMap;
 use std::path::Path;
 
 use anyhow::Context as _;
@@ -14,8 +18,13 @@ use serde_json::{Value as Json, json};
 use super::Plan;
 use super::diff::PlanOptions;
 
-/// The version of the plan-file format.
-pub const VERSION: u64 = 1;
+/// The version of the plan-file format (2: per-object `versions`; files of version 1
+/// are still read, and checked against the global serial).
+pub const VERSION: u64 = 2;
+
+/// Object versions a plan was made against: address → serial of its last write, `None`
+/// when the object was not in the state.
+pub type Versions = BTreeMap<String, Option<u64>>;
 
 /// A plan read back from a file.
 pub struct Saved {
@@ -23,21 +32,57 @@ pub struct Saved {
     pub environment: String,
     /// Lineage it is bound to.
     pub lineage: String,
-    /// Serial it is bound to.
+    /// Serial of the state when it was made.
     pub serial: u64,
+    /// Versions of the objects it touches (absent in version-1 files).
+    pub versions: Option<Versions>,
     /// Options it was made with.
     pub options: PlanOptions,
     /// The plan JSON.
     pub plan: Json,
 }
 
+/// The versions, in `state_versions`, of every object `plan` touches.
+pub fn versions_of(plan: &Plan, state_versions: &BTreeMap<String, u64>) -> Versions {
+    plan.changes
+        .iter()
+        .map(|c| (c.address.clone(), state_versions.get(&c.address).copied()))
+        .collect()
+}
+
+/// The objects whose version moved since a plan recorded `saved`: one line each.
+pub fn moved(saved: &Versions, now: &BTreeMap<String, u64>) -> Vec<String> {
+    let at = |v: Option<u64>| match v {
+        Some(s) => format!("written at serial {s}"),
+        None => "absent".to_string(),
+    };
+    saved
+        .iter()
+        .filter(|(a, v)| now.get(*a).copied() != **v)
+        .map(|(a, v)| {
+            format!(
+                "{a}: {} when planned, now {}",
+                at(*v),
+                at(now.get(a).copied())
+            )
+        })
+        .collect()
+}
+
 /// Writes a plan file (mode 0600: it describes infrastructure, even without secrets).
-pub fn write(path: &Path, plan: &Plan, opts: &PlanOptions, text: &str) -> anyhow::Result<()> {
+pub fn write(
+    path: &Path,
+    plan: &Plan,
+    opts: &PlanOptions,
+    versions: &Versions,
+    text: &str,
+) -> anyhow::Result<()> {
     let doc = json!({
         "baton_plan_file": VERSION,
         "environment": plan.environment,
         "lineage": plan.lineage,
         "serial": plan.serial,
+        "versions": versions,
         "options": { "destroy": opts.destroy, "targets": opts.targets, "replace": opts.replace, "workloads": opts.workloads },
         "plan": crate::render::plan::json(plan),
         "text": text,
@@ -54,9 +99,10 @@ pub fn read(path: &Path) -> anyhow::Result<Saved> {
         .with_context(|| format!("cannot read the plan file {}", path.display()))?;
     let doc: Json = serde_json::from_slice(&bytes)
         .with_context(|| format!("{} is not a baton plan file", path.display()))?;
-    if doc["baton_plan_file"].as_u64() != Some(VERSION) {
+    let version = doc["baton_plan_file"].as_u64();
+    if !matches!(version, Some(1) | Some(VERSION)) {
         anyhow::bail!(
-            "{} is not a baton plan file of version {VERSION}",
+            "{} is not a baton plan file of version 1 or {VERSION}",
             path.display()
         );
     }
@@ -73,6 +119,10 @@ pub fn read(path: &Path) -> anyhow::Result<Saved> {
         environment: doc["environment"].as_str().unwrap_or_default().to_string(),
         lineage: doc["lineage"].as_str().unwrap_or_default().to_string(),
         serial: doc["serial"].as_u64().unwrap_or(0),
+        versions: doc["versions"]
+            .as_object()
+            .filter(|_| version == Some(VERSION))
+            .map(|m| m.iter().map(|(a, v)| (a.clone(), v.as_u64())).collect()),
         options: PlanOptions {
             destroy: doc["options"]["destroy"].as_bool().unwrap_or(false),
             targets: strings(&doc["options"]["targets"]),

@@ -6,13 +6,15 @@
 //! - 2: intents (interrupted provider calls) and `objects.status` (tainted objects).
 //! - 3: `objects.lifecycle` (JSON: `prevent_destroy`, and the `replace_triggered_by`
 //!   values of the last apply), so protection outlives the configuration that set it.
+//! - 4: `locks` (a row per locked scope: the environment, a workload, a shared
+//!   resource) replaces the single-row `lock`; a lock held then is kept, on `env`.
 
 use rusqlite::{Connection, OptionalExtension};
 
 use super::StateError;
 
 /// The newest schema version this build writes.
-pub const LATEST: i64 = 3;
+pub const LATEST: i64 = 4;
 
 const MIGRATIONS: &[(i64, &str, &str)] = &[
     (
@@ -66,6 +68,23 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         3,
         "lifecycle rules recorded per object",
         "ALTER TABLE objects ADD COLUMN lifecycle TEXT NOT NULL DEFAULT '{}';",
+    ),
+    (
+        4,
+        "fine-grained locks",
+        "CREATE TABLE locks (
+             scope TEXT NOT NULL,
+             lock_id TEXT NOT NULL,
+             mode TEXT NOT NULL,
+             holder TEXT NOT NULL,
+             host TEXT NOT NULL,
+             pid INTEGER NOT NULL,
+             operation TEXT NOT NULL,
+             since TEXT NOT NULL,
+             PRIMARY KEY (scope, lock_id)
+         );
+         INSERT INTO locks SELECT 'env', lock_id, 'exclusive', holder, host, pid, operation, since FROM lock;
+         DROP TABLE lock;",
     ),
 ];
 

@@ -1,19 +1,27 @@
-//! State: what baton has made, per address, plus lineage, serial, history and the lock.
+//! State: what baton has made, per address, plus lineage, serial, history and locks.
 //!
-//! The model lives here; `sqlite` stores it (rusqlite, WAL, one transaction per recorded
-//! change) and `migrate` evolves the schema. Only this module touches the state database.
-//! Attributes are stored with secrets in them (providers need them back), so state
-//! files are created mode 0600; history rows hold redacted values only.
+//! The model lives here. [`Store`] is the one door to a state database, whichever the
+//! backend: `sqlite` (rusqlite, WAL, a file per environment) or `postgres` (a shared
+//! server, every row keyed by environment, advisory locks); `rows` is the stored form
+//! both share (sealing of secrets included), `migrate` evolves the SQLite schema. Only
+//! this module touches a state database. Attributes are stored with secrets in them
+//! (providers need them back), sealed when a key is set; history rows hold redacted
+//! values only.
 
 pub mod crypto;
 pub mod migrate;
+pub mod postgres;
+pub mod rows;
 pub mod sqlite;
+mod store;
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use crate::value::Value;
 
+pub use postgres::PostgresStore;
 pub use sqlite::SqliteStore;
+pub use store::Store;
 
 /// One object recorded in state.
 #[derive(Debug, Clone, PartialEq)]
@@ -71,6 +79,9 @@ pub struct State {
     pub objects: BTreeMap<String, Object>,
     /// Interrupted provider calls: address → intent.
     pub intents: BTreeMap<String, Intent>,
+    /// The version of every object: the serial of the apply that last wrote it. A saved
+    /// plan records the versions of what it touches and is refused when one moved.
+    pub versions: BTreeMap<String, u64>,
 }
 
 /// A provider call that was started; present only while it runs or if it was interrupted.
@@ -90,6 +101,7 @@ pub struct Intent {
 
 /// A change to record after a provider call succeeded.
 #[derive(Debug, Clone)]
+#[allow(clippy::large_enum_variant)] // short-lived, one per change; boxing buys nothing
 pub enum Record {
     /// The object now exists with these attributes.
     Put(Object),
@@ -116,11 +128,95 @@ pub struct HistoryEntry {
     pub after: Option<serde_json::Value>,
 }
 
-/// Who holds the lock.
+/// What a run locks: the whole environment (exclusively), or the workloads and shared
+/// resources its plan touches (with the environment shared, so a whole-environment
+/// operation waits for them and they for it).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LockRequest {
+    /// `plan`, `apply`, `destroy`, `state rm`, …
+    pub operation: String,
+    /// Lock the whole environment exclusively.
+    pub whole: bool,
+    /// Workloads, by name.
+    pub workloads: BTreeSet<String>,
+    /// Shared resources, by Score uid.
+    pub resources: BTreeSet<String>,
+}
+
+/// How a scope is held.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LockMode {
+    /// Several holders at once (the environment, under fine-grained locks).
+    Shared,
+    /// One holder.
+    Exclusive,
+}
+
+impl LockMode {
+    /// Stored name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            LockMode::Shared => "shared",
+            LockMode::Exclusive => "exclusive",
+        }
+    }
+}
+
+/// The scope name of the whole environment.
+pub const ENV_SCOPE: &str = "env";
+
+impl LockRequest {
+    /// The whole environment, exclusively.
+    pub fn environment(operation: &str) -> LockRequest {
+        LockRequest {
+            operation: operation.to_string(),
+            whole: true,
+            workloads: BTreeSet::new(),
+            resources: BTreeSet::new(),
+        }
+    }
+
+    /// These workloads and shared resources (and the environment, shared).
+    pub fn scoped(
+        operation: &str,
+        workloads: impl IntoIterator<Item = String>,
+        resources: impl IntoIterator<Item = String>,
+    ) -> LockRequest {
+        LockRequest {
+            operation: operation.to_string(),
+            whole: false,
+            workloads: workloads.into_iter().collect(),
+            resources: resources.into_iter().collect(),
+        }
+    }
+
+    /// The scopes to hold, the environment first, then workloads, then resources.
+    pub fn scopes(&self) -> Vec<(String, LockMode)> {
+        if self.whole {
+            return vec![(ENV_SCOPE.to_string(), LockMode::Exclusive)];
+        }
+        let mut out = vec![(ENV_SCOPE.to_string(), LockMode::Shared)];
+        out.extend(
+            self.workloads
+                .iter()
+                .map(|w| (format!("workload:{w}"), LockMode::Exclusive)),
+        );
+        out.extend(
+            self.resources
+                .iter()
+                .map(|r| (format!("resource:{r}"), LockMode::Exclusive)),
+        );
+        out
+    }
+}
+
+/// Who holds a lock.
 #[derive(Debug, Clone, PartialEq)]
 pub struct LockInfo {
     /// Identifier to pass to `state unlock`.
     pub id: String,
+    /// What is locked: `env`, `workload:NAME` or `resource:UID`.
+    pub scope: String,
     /// `user@host`.
     pub holder: String,
     /// Host name.
@@ -133,12 +229,28 @@ pub struct LockInfo {
     pub since: String,
 }
 
+impl LockInfo {
+    /// What is locked, for messages: `the state`, `workload `web``, `resource `uid``.
+    pub fn what(&self) -> String {
+        if let Some(w) = self.scope.strip_prefix("workload:") {
+            format!("workload `{w}`")
+        } else if let Some(r) = self.scope.strip_prefix("resource:") {
+            format!("shared resource `{r}`")
+        } else {
+            "the state".to_string()
+        }
+    }
+}
+
 /// Failures of the state store.
 #[derive(Debug, thiserror::Error)]
 pub enum StateError {
     /// Another run holds the lock.
-    #[error("the state is locked by {} (pid {}, {}) since {}; lock id {}", .0.holder, .0.pid, .0.operation, .0.since, .0.id)]
+    #[error("{} is locked by {} (pid {}, {}) since {}; lock id {}", .0.what(), .0.holder, .0.pid, .0.operation, .0.since, .0.id)]
     Locked(LockInfo),
+    /// `state unlock` of a lock whose holder is alive on a server that releases it itself.
+    #[error("lock {} is held by a live run: {} is running `{}` (pid {}) since {}; PostgreSQL releases it when that run ends or its connection closes", .0.id, .0.holder, .0.operation, .0.pid, .0.since)]
+    LiveLock(LockInfo),
     /// The database could not be opened or written.
     #[error("state database {path}: {source}")]
     Db {
@@ -147,6 +259,34 @@ pub enum StateError {
         /// What SQLite said.
         #[source]
         source: rusqlite::Error,
+    },
+    /// The PostgreSQL state server failed or refused a statement.
+    #[error("state database {location}: {why}")]
+    Postgres {
+        /// The server and database (no password).
+        location: String,
+        /// What went wrong, with what the server said.
+        why: String,
+    },
+    /// The PostgreSQL state URL is not usable.
+    #[error("state database {location}: {why}")]
+    Config {
+        /// The URL (no password).
+        location: String,
+        /// What is wrong.
+        why: String,
+    },
+    /// Restoring a dump into a state that is not empty.
+    #[error(
+        "state database {location} already holds a state for this environment (serial {serial}, {objects} objects); `state migrate` only copies into an empty one"
+    )]
+    NotEmpty {
+        /// Where.
+        location: String,
+        /// Its serial.
+        serial: u64,
+        /// How many objects.
+        objects: usize,
     },
     /// The database is newer than this baton.
     #[error(

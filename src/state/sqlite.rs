@@ -1,25 +1,34 @@
 //! The SQLite state store: one file (WAL journal), created mode 0600, migrated on open.
-//! Every recorded change is one transaction: the object row, its history row, the
-//! cleared intent and (for the first change of an apply) the serial bump commit together,
-//! so a crash or kill at any point loses nothing that was done.
+//! Every recorded batch is one transaction: the object rows, their history rows, the
+//! cleared intents and (for the first change of an apply) the serial bump commit
+//! together, so a crash or kill at any point loses nothing that was done. Writes take
+//! the database's write lock up front (`BEGIN IMMEDIATE`), so concurrent runs on
+//! disjoint workloads wait for each other's short commits instead of failing.
+//!
+//! Locks are rows of `locks`, one per scope held; a lock whose holder ran on this host
+//! and no longer exists (killed) is taken over.
 
-use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use rusqlite::{Connection, OptionalExtension, params};
+use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
 
-use super::crypto::{self, StateKey};
-use super::{
-    HistoryEntry, Intent, LockInfo, Object, Record, State, StateError, migrate, redacted_json,
+use super::crypto::StateKey;
+use super::rows::{
+    self, Codec, Dump, HistoryRow, IntentRow, ObjectRow, record_address, redacted_after,
+    redacted_before,
 };
-use crate::value::Value;
+use super::{
+    HistoryEntry, Intent, LockInfo, LockMode, LockRequest, Record, State, StateError, migrate,
+};
 
 /// A state database.
 pub struct SqliteStore {
     conn: Connection,
     path: PathBuf,
     key: Option<StateKey>,
+    /// The serial of this run's changes, once its first change bumped it.
+    run_serial: Option<u64>,
 }
 
 impl SqliteStore {
@@ -46,7 +55,7 @@ impl SqliteStore {
             path: display.clone(),
             source,
         };
-        conn.busy_timeout(Duration::from_secs(10)).map_err(db)?;
+        conn.busy_timeout(Duration::from_secs(30)).map_err(db)?;
         conn.pragma_update(None, "journal_mode", "WAL")
             .map_err(db)?;
         conn.pragma_update(None, "synchronous", "NORMAL")
@@ -55,6 +64,7 @@ impl SqliteStore {
             conn,
             path: path.to_path_buf(),
             key: None,
+            run_serial: None,
         };
         migrate::migrate(&mut store.conn, &display)?;
         // WAL side files hold state data too.
@@ -76,75 +86,21 @@ impl SqliteStore {
         self.key.is_some()
     }
 
-    fn key_error(&self, why: String) -> StateError {
-        StateError::Key {
-            path: self.path.display().to_string(),
-            why,
+    fn codec<'a>(&'a self, location: &'a str) -> Codec<'a> {
+        Codec {
+            key: self.key.as_ref(),
+            location,
         }
-    }
-
-    /// Replaces sealed values (at the top level of an object) with their plain values.
-    fn open_sealed(&self, j: serde_json::Value) -> Result<serde_json::Value, StateError> {
-        let open_one = |v: serde_json::Value| -> Result<serde_json::Value, StateError> {
-            if !crypto::is_sealed(&v) {
-                return Ok(v);
-            }
-            match &self.key {
-                Some(k) => k.open(&v).map_err(|e| self.key_error(e)),
-                None => Err(self.key_error(format!(
-                    "the state holds secrets sealed with key {}; set BATON_STATE_KEY (or BATON_STATE_KEY_FILE) to that key",
-                    crypto::sealed_with(&v).unwrap_or("?")
-                ))),
-            }
-        };
-        match j {
-            serde_json::Value::Object(m)
-                if !crypto::is_sealed(&serde_json::Value::Object(m.clone())) =>
-            {
-                let mut out = serde_json::Map::new();
-                for (k, v) in m {
-                    out.insert(k, open_one(v)?);
-                }
-                Ok(serde_json::Value::Object(out))
-            }
-            other => open_one(other),
-        }
-    }
-
-    /// JSON of attributes, the sensitive ones sealed when a key is set.
-    fn seal_attributes(&self, attrs: &BTreeMap<String, Value>, sensitive: &[String]) -> String {
-        let plain = Value::Map(attrs.clone())
-            .to_json_revealed()
-            .unwrap_or(serde_json::Value::Null);
-        let (Some(key), serde_json::Value::Object(m)) = (&self.key, &plain) else {
-            return plain.to_string();
-        };
-        let sealed: serde_json::Map<String, serde_json::Value> = m
-            .iter()
-            .map(|(k, v)| {
-                (
-                    k.clone(),
-                    if sensitive.contains(k) {
-                        key.seal(v)
-                    } else {
-                        v.clone()
-                    },
-                )
-            })
-            .collect();
-        serde_json::Value::Object(sealed).to_string()
     }
 
     /// Re-seals every secret with `new` (or stores them in clear when `None`), in one
     /// transaction. Returns how many objects were rewritten.
     pub fn rekey(&mut self, new: Option<StateKey>) -> Result<usize, StateError> {
         let state = self.load()?;
-        let old = self.key.take();
-        self.key = new;
-        let path = self.path.display().to_string();
-        let db = |source| StateError::Db {
-            path: path.clone(),
-            source,
+        let location = self.location();
+        let codec = Codec {
+            key: new.as_ref(),
+            location: &location,
         };
         let rows: Vec<(String, String)> = state
             .objects
@@ -152,16 +108,20 @@ impl SqliteStore {
             .map(|o| {
                 (
                     o.address.clone(),
-                    self.seal_attributes(&o.attributes, &o.sensitive),
+                    codec.seal_attributes(&o.attributes, &o.sensitive),
                 )
             })
             .collect();
         let intents: Vec<(String, String)> = state
             .intents
             .values()
-            .map(|i| (i.address.clone(), self.seal_planned(&i.planned)))
+            .map(|i| (i.address.clone(), codec.seal_planned(&i.planned)))
             .collect();
-        let tx = self.conn.transaction().map_err(db)?;
+        let db = db_err(&location);
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .map_err(db)?;
         for (address, attrs) in &rows {
             tx.execute(
                 "UPDATE objects SET attributes = ?1 WHERE address = ?2",
@@ -176,26 +136,19 @@ impl SqliteStore {
             )
             .map_err(db)?;
         }
-        if let Err(e) = tx.commit() {
-            self.key = old;
-            return Err(db(e));
-        }
+        tx.commit().map_err(db)?;
+        self.key = new;
         Ok(rows.len())
-    }
-
-    fn seal_planned(&self, planned: &BTreeMap<String, Value>) -> String {
-        let plain = Value::Map(planned.clone())
-            .to_json_revealed()
-            .unwrap_or(serde_json::Value::Null);
-        match &self.key {
-            Some(k) => k.seal(&plain).to_string(),
-            None => plain.to_string(),
-        }
     }
 
     /// Where the database is.
     pub fn path(&self) -> &Path {
         &self.path
+    }
+
+    /// Where the database is, for messages.
+    pub fn location(&self) -> String {
+        self.path.display().to_string()
     }
 
     fn db(&self) -> impl Fn(rusqlite::Error) -> StateError + '_ {
@@ -207,194 +160,140 @@ impl SqliteStore {
 
     /// The lineage (fixed at creation).
     pub fn lineage(&self) -> Result<String, StateError> {
-        self.meta("lineage").map(Option::unwrap_or_default)
+        meta(&self.conn, "lineage")
+            .map(Option::unwrap_or_default)
+            .map_err(self.db())
     }
 
     /// The serial.
     pub fn serial(&self) -> Result<u64, StateError> {
-        Ok(self
-            .meta("serial")?
+        Ok(meta(&self.conn, "serial")
+            .map_err(self.db())?
             .and_then(|s| s.parse().ok())
             .unwrap_or(0))
     }
 
-    fn meta(&self, key: &str) -> Result<Option<String>, StateError> {
-        self.conn
-            .query_row("SELECT value FROM meta WHERE key = ?1", [key], |r| r.get(0))
-            .optional()
-            .map_err(self.db())
-    }
-
-    /// Loads everything.
+    /// Loads everything, from one consistent snapshot.
     pub fn load(&self) -> Result<State, StateError> {
-        let mut stmt = self
-            .conn
-            .prepare("SELECT address, kind, provider, uid, module, attributes, sensitive, dependencies, status, lifecycle FROM objects ORDER BY address")
-            .map_err(self.db())?;
-        let rows = stmt
-            .query_map([], |r| {
-                Ok((
-                    r.get::<_, String>(0)?,
-                    r.get::<_, String>(1)?,
-                    r.get::<_, String>(2)?,
-                    r.get::<_, String>(3)?,
-                    r.get::<_, String>(4)?,
-                    r.get::<_, String>(5)?,
-                    r.get::<_, String>(6)?,
-                    r.get::<_, String>(7)?,
-                    r.get::<_, String>(8)?,
-                    r.get::<_, String>(9)?,
-                ))
-            })
-            .map_err(self.db())?;
-        let mut objects = BTreeMap::new();
-        for row in rows {
-            let (address, kind, provider, uid, module, attrs, sensitive, deps, status, lifecycle) =
-                row.map_err(self.db())?;
-            let lifecycle: serde_json::Value = serde_json::from_str(&lifecycle).unwrap_or_default();
-            let corrupt = |why: String| StateError::Corrupt {
-                path: self.path.display().to_string(),
-                address: address.clone(),
-                why,
-            };
-            let attrs: serde_json::Value =
-                serde_json::from_str(&attrs).map_err(|e| corrupt(e.to_string()))?;
-            let attrs = self.open_sealed(attrs)?;
-            let attributes = match Value::from_json(&attrs) {
-                Value::Map(m) => m,
-                _ => return Err(corrupt("attributes are not an object".into())),
-            };
-            let sensitive: Vec<String> =
-                serde_json::from_str(&sensitive).map_err(|e| corrupt(e.to_string()))?;
-            let dependencies: Vec<String> =
-                serde_json::from_str(&deps).map_err(|e| corrupt(e.to_string()))?;
-            objects.insert(
-                address.clone(),
-                Object {
-                    address,
-                    kind,
-                    provider,
-                    uid,
-                    module,
-                    attributes,
-                    sensitive,
-                    dependencies,
-                    tainted: status == "tainted",
-                    protected: lifecycle["prevent_destroy"].as_bool().unwrap_or(false),
-                    triggers: lifecycle.get("triggers").cloned().filter(|t| !t.is_null()),
-                },
-            );
+        let location = self.location();
+        let db = db_err(&location);
+        let tx = self.conn.unchecked_transaction().map_err(db)?;
+        let objects = object_rows(&tx).map_err(db)?;
+        let intents = intent_rows(&tx).map_err(db)?;
+        let lineage = meta(&tx, "lineage").map_err(db)?.unwrap_or_default();
+        let serial = meta(&tx, "serial")
+            .map_err(db)?
+            .and_then(|s| s.parse().ok())
+            .unwrap_or(0);
+        tx.finish().map_err(db)?;
+        let codec = self.codec(&location);
+        let mut state = State {
+            lineage,
+            serial,
+            ..State::default()
+        };
+        for row in objects {
+            state
+                .versions
+                .insert(row.address.clone(), row.updated_serial as u64);
+            let o = codec.object(row)?;
+            state.objects.insert(o.address.clone(), o);
         }
-        let mut intents = BTreeMap::new();
-        let mut stmt = self
-            .conn
-            .prepare(
-                "SELECT address, action, kind, planned, started_at FROM intents ORDER BY address",
-            )
-            .map_err(self.db())?;
-        let rows = stmt
-            .query_map([], |r| {
-                Ok((
-                    r.get::<_, String>(0)?,
-                    r.get::<_, String>(1)?,
-                    r.get::<_, String>(2)?,
-                    r.get::<_, String>(3)?,
-                    r.get::<_, String>(4)?,
-                ))
-            })
-            .map_err(self.db())?;
-        for row in rows {
-            let (address, action, kind, planned, started_at) = row.map_err(self.db())?;
-            let planned = match serde_json::from_str::<serde_json::Value>(&planned) {
-                Ok(j) => match Value::from_json(&self.open_sealed(j)?) {
-                    Value::Map(m) => m,
-                    _ => BTreeMap::new(),
-                },
-                Err(_) => BTreeMap::new(),
-            };
-            intents.insert(
-                address.clone(),
-                Intent {
-                    address,
-                    action,
-                    kind,
-                    planned,
-                    started_at,
-                },
-            );
+        for row in intents {
+            let i = codec.intent(row)?;
+            state.intents.insert(i.address.clone(), i);
         }
-        Ok(State {
-            lineage: self.lineage()?,
-            serial: self.serial()?,
-            objects,
-            intents,
-        })
+        Ok(state)
     }
 
-    /// Takes the lock for `operation`, or says who holds it. A lock left by a process of
-    /// this host that no longer runs (killed) is taken over.
-    pub fn lock(&mut self, operation: &str) -> Result<(LockInfo, Option<LockInfo>), StateError> {
+    /// Takes the scopes of `request` (all or none), or says who holds one. Locks left by
+    /// processes of this host that no longer run (killed) are removed first; the first
+    /// one that stood in the way is returned, to warn about.
+    pub fn lock(
+        &mut self,
+        request: &LockRequest,
+    ) -> Result<(LockInfo, Option<LockInfo>), StateError> {
         let (user, host) = super::whoami();
         let me = LockInfo {
             id: uuid::Uuid::new_v4().to_string(),
+            scope: super::ENV_SCOPE.to_string(),
             holder: format!("{user}@{host}"),
             host: host.clone(),
             pid: std::process::id(),
-            operation: operation.to_string(),
+            operation: request.operation.clone(),
             since: super::now(),
         };
-        let path = self.path.display().to_string();
-        let db = |source| StateError::Db {
-            path: path.clone(),
-            source,
-        };
+        let location = self.location();
+        let db = db_err(&location);
         let tx = self
             .conn
-            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
+            .transaction_with_behavior(TransactionBehavior::Immediate)
             .map_err(db)?;
-        let current = read_lock(&tx).map_err(db)?;
-        let mut stale = None;
-        if let Some(held) = current {
-            if held.host == host && !process_alive(held.pid) {
-                stale = Some(held);
-            } else {
-                return Err(StateError::Locked(held));
+        let wanted = request.scopes();
+        let conflicts = |held: &(LockInfo, LockMode)| {
+            wanted.iter().any(|(scope, mode)| {
+                held.0.scope == *scope
+                    && (*mode == LockMode::Exclusive || held.1 == LockMode::Exclusive)
+            })
+        };
+        let mut stale: Option<LockInfo> = None;
+        let mut dead: Vec<String> = Vec::new();
+        for held in read_locks(&tx).map_err(db)? {
+            let gone = held.0.host == host && !process_alive(held.0.pid);
+            if gone {
+                if conflicts(&held) && stale.is_none() {
+                    stale = Some(held.0.clone());
+                }
+                dead.push(held.0.id.clone());
             }
         }
-        tx.execute("DELETE FROM lock", []).map_err(db)?;
-        tx.execute(
-            "INSERT INTO lock (id, lock_id, holder, host, pid, operation, since) VALUES (1, ?1, ?2, ?3, ?4, ?5, ?6)",
-            params![me.id, me.holder, me.host, me.pid, me.operation, me.since],
-        )
-        .map_err(db)?;
+        for id in &dead {
+            tx.execute("DELETE FROM locks WHERE lock_id = ?1", [id])
+                .map_err(db)?;
+        }
+        let mut blocking: Vec<(LockInfo, LockMode)> = read_locks(&tx)
+            .map_err(db)?
+            .into_iter()
+            .filter(conflicts)
+            .collect();
+        if !blocking.is_empty() {
+            // Name the holder of the first scope wanted (the environment, then workloads).
+            blocking.sort_by_key(|(l, _)| wanted.iter().position(|(s, _)| *s == l.scope));
+            tx.commit().map_err(db)?;
+            return Err(StateError::Locked(blocking.remove(0).0));
+        }
+        for (scope, mode) in &wanted {
+            tx.execute(
+                "INSERT INTO locks (scope, lock_id, mode, holder, host, pid, operation, since) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+                params![scope, me.id, mode.as_str(), me.holder, me.host, me.pid, me.operation, me.since],
+            )
+            .map_err(db)?;
+        }
         tx.commit().map_err(db)?;
         Ok((me, stale))
     }
 
-    /// Releases the lock `id`; true when it was held with that id.
+    /// Releases the lock `id` (every scope it holds); true when it was held.
     pub fn unlock(&self, id: &str) -> Result<bool, StateError> {
         let n = self
             .conn
-            .execute("DELETE FROM lock WHERE lock_id = ?1", [id])
+            .execute("DELETE FROM locks WHERE lock_id = ?1", [id])
             .map_err(self.db())?;
         Ok(n > 0)
     }
 
-    /// Who holds the lock, if anyone.
-    pub fn current_lock(&self) -> Result<Option<LockInfo>, StateError> {
-        read_lock(&self.conn).map_err(self.db())
+    /// Every lock held, one entry per scope, ordered by scope.
+    pub fn current_locks(&self) -> Result<Vec<LockInfo>, StateError> {
+        Ok(read_locks(&self.conn)
+            .map_err(self.db())?
+            .into_iter()
+            .map(|(l, _)| l)
+            .collect())
     }
 
     /// Records that a provider call is about to start.
-    pub fn begin_intent(&self, intent: &Intent) -> Result<(), StateError> {
-        let planned = self.seal_planned(&intent.planned);
-        self.conn
-            .execute(
-                "INSERT OR REPLACE INTO intents (address, action, kind, planned, started_at) VALUES (?1, ?2, ?3, ?4, ?5)",
-                params![intent.address, intent.action, intent.kind, planned, intent.started_at],
-            )
-            .map_err(self.db())?;
-        Ok(())
+    pub fn begin_intent(&mut self, intent: &Intent) -> Result<(), StateError> {
+        self.begin_intents(std::slice::from_ref(intent))
     }
 
     /// Clears an intent without recording a change (the call failed cleanly).
@@ -413,48 +312,48 @@ impl SqliteStore {
 
     /// Records several finished changes in one transaction (apply records the calls that
     /// finished together in one commit; each still commits before its dependents start).
+    /// `bump` (the first change of a run) increments the serial atomically and makes the
+    /// new value this run's serial: its later changes are recorded under it, whatever
+    /// other runs on other workloads do meanwhile.
     pub fn record_many(
         &mut self,
         records: &[(&Record, &str)],
         bump: bool,
     ) -> Result<u64, StateError> {
-        let path = self.path.display().to_string();
-        let db = |source| StateError::Db {
-            path: path.clone(),
-            source,
-        };
+        let location = self.location();
+        let db = db_err(&location);
         let (user, host) = super::whoami();
         let who = format!("{user}@{host}");
-        let sealed: Vec<Option<String>> = records
-            .iter()
-            .map(|(r, _)| match r {
-                Record::Put(o) => Some(self.seal_attributes(&o.attributes, &o.sensitive)),
-                Record::Remove(_) => None,
-            })
-            .collect();
-        let tx = self.conn.transaction().map_err(db)?;
-        let mut serial: u64 = tx
-            .query_row("SELECT value FROM meta WHERE key = 'serial'", [], |r| {
-                r.get::<_, String>(0)
-            })
-            .optional()
-            .map_err(db)?
-            .and_then(|s| s.parse().ok())
-            .unwrap_or(0);
-        if bump {
-            serial += 1;
+        let codec = Codec {
+            key: self.key.as_ref(),
+            location: &location,
+        };
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .map_err(db)?;
+        let serial = if bump {
             tx.execute(
-                "INSERT OR REPLACE INTO meta (key, value) VALUES ('serial', ?1)",
-                [serial.to_string()],
+                "UPDATE meta SET value = CAST(CAST(value AS INTEGER) + 1 AS TEXT) WHERE key = 'serial'",
+                [],
             )
             .map_err(db)?;
-        }
+            meta(&tx, "serial")
+                .map_err(db)?
+                .and_then(|s| s.parse().ok())
+                .unwrap_or(0)
+        } else {
+            match self.run_serial {
+                Some(s) => s,
+                None => meta(&tx, "serial")
+                    .map_err(db)?
+                    .and_then(|s| s.parse().ok())
+                    .unwrap_or(0),
+            }
+        };
         let now = super::now();
-        for ((record, action), sealed_attrs) in records.iter().zip(sealed) {
-            let address = match record {
-                Record::Put(o) => o.address.clone(),
-                Record::Remove(a) => a.clone(),
-            };
+        for (record, action) in records {
+            let address = record_address(record).to_string();
             let before: Option<(String, String)> = tx
                 .prepare_cached("SELECT attributes, sensitive FROM objects WHERE address = ?1")
                 .and_then(|mut st| {
@@ -462,39 +361,11 @@ impl SqliteStore {
                         .optional()
                 })
                 .map_err(db)?;
-            let before_json = before.map(|(a, s)| {
-                let attrs = match serde_json::from_str::<serde_json::Value>(&a)
-                    .map(|j| Value::from_json(&j))
-                {
-                    Ok(Value::Map(m)) => m,
-                    _ => BTreeMap::new(),
-                };
-                let sens: Vec<String> = serde_json::from_str(&s).unwrap_or_default();
-                redacted_json(&attrs, &sens)
-            });
+            let before_json = before.map(|(a, s)| redacted_before(&a, &s));
             let after_json = match record {
                 Record::Put(o) => {
-                    tx.prepare_cached(
-                        "INSERT OR REPLACE INTO objects (address, kind, provider, uid, module, attributes, sensitive, dependencies, status, updated_serial, lifecycle)
-                         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
-                    )
-                    .and_then(|mut st| {
-                        st.execute(params![
-                            o.address,
-                            o.kind,
-                            o.provider,
-                            o.uid,
-                            o.module,
-                            sealed_attrs.unwrap_or_default(),
-                            serde_json::to_string(&o.sensitive).unwrap_or_else(|_| "[]".into()),
-                            serde_json::to_string(&o.dependencies).unwrap_or_else(|_| "[]".into()),
-                            if o.tainted { "tainted" } else { "ok" },
-                            serial as i64,
-                            serde_json::json!({ "prevent_destroy": o.protected, "triggers": o.triggers }).to_string(),
-                        ])
-                    })
-                    .map_err(db)?;
-                    Some(redacted_json(&o.attributes, &o.sensitive))
+                    put_object(&tx, &codec.object_row(o, serial)).map_err(db)?;
+                    Some(redacted_after(o))
                 }
                 Record::Remove(a) => {
                     tx.prepare_cached("DELETE FROM objects WHERE address = ?1")
@@ -503,102 +374,248 @@ impl SqliteStore {
                     None
                 }
             };
-            tx.prepare_cached("INSERT INTO history (serial, at, address, action, who, before, after) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)")
-                .and_then(|mut st| {
-                    st.execute(params![
-                        serial as i64,
-                        now,
-                        address,
-                        action,
-                        who,
-                        before_json.map(|j| j.to_string()),
-                        after_json.map(|j| j.to_string()),
-                    ])
-                })
-                .map_err(db)?;
+            put_history(
+                &tx,
+                &HistoryRow {
+                    serial: serial as i64,
+                    at: now.clone(),
+                    address: address.clone(),
+                    action: action.to_string(),
+                    who: who.clone(),
+                    before: before_json,
+                    after: after_json,
+                },
+            )
+            .map_err(db)?;
             tx.prepare_cached("DELETE FROM intents WHERE address = ?1")
                 .and_then(|mut st| st.execute([&address]))
                 .map_err(db)?;
         }
         tx.commit().map_err(db)?;
+        if bump {
+            self.run_serial = Some(serial);
+        }
         Ok(serial)
     }
 
     /// Records that several provider calls are about to start, in one transaction.
     pub fn begin_intents(&mut self, intents: &[Intent]) -> Result<(), StateError> {
-        let rows: Vec<(String, String, String, String, String)> = intents
-            .iter()
-            .map(|i| {
-                (
-                    i.address.clone(),
-                    i.action.clone(),
-                    i.kind.clone(),
-                    self.seal_planned(&i.planned),
-                    i.started_at.clone(),
-                )
-            })
-            .collect();
-        let path = self.path.display().to_string();
-        let db = |source| StateError::Db {
-            path: path.clone(),
-            source,
-        };
-        let tx = self.conn.transaction().map_err(db)?;
+        let location = self.location();
+        let codec = self.codec(&location);
+        let rows: Vec<IntentRow> = intents.iter().map(|i| codec.intent_row(i)).collect();
+        let db = db_err(&location);
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .map_err(db)?;
         for r in &rows {
-            tx.prepare_cached("INSERT OR REPLACE INTO intents (address, action, kind, planned, started_at) VALUES (?1, ?2, ?3, ?4, ?5)")
-                .and_then(|mut st| st.execute(params![r.0, r.1, r.2, r.3, r.4]))
-                .map_err(db)?;
+            put_intent(&tx, r).map_err(db)?;
         }
         tx.commit().map_err(db)
     }
 
     /// Every recorded change, oldest first.
     pub fn history(&self) -> Result<Vec<HistoryEntry>, StateError> {
-        let mut stmt = self
-            .conn
-            .prepare(
-                "SELECT serial, at, address, action, who, before, after FROM history ORDER BY id",
-            )
-            .map_err(self.db())?;
-        let rows = stmt
-            .query_map([], |r| {
-                let parse = |s: Option<String>| s.and_then(|s| serde_json::from_str(&s).ok());
-                Ok(HistoryEntry {
-                    serial: r.get::<_, i64>(0)? as u64,
-                    at: r.get(1)?,
-                    address: r.get(2)?,
-                    action: r.get(3)?,
-                    who: r.get(4)?,
-                    before: parse(r.get(5)?),
-                    after: parse(r.get(6)?),
-                })
-            })
-            .map_err(self.db())?;
-        rows.collect::<Result<Vec<_>, _>>().map_err(self.db())
+        Ok(history_rows(&self.conn)
+            .map_err(self.db())?
+            .into_iter()
+            .map(rows::history_entry)
+            .collect())
     }
 
     /// The schema version of the open database.
     pub fn schema_version(&self) -> Result<i64, StateError> {
         migrate::current_version(&self.conn).map_err(self.db())
     }
+
+    /// Everything the state holds, as stored (secrets stay sealed).
+    pub fn dump(&self) -> Result<Dump, StateError> {
+        let location = self.location();
+        let db = db_err(&location);
+        let tx = self.conn.unchecked_transaction().map_err(db)?;
+        let dump = Dump {
+            lineage: meta(&tx, "lineage").map_err(db)?.unwrap_or_default(),
+            serial: meta(&tx, "serial")
+                .map_err(db)?
+                .and_then(|s| s.parse().ok())
+                .unwrap_or(0),
+            objects: object_rows(&tx).map_err(db)?,
+            intents: intent_rows(&tx).map_err(db)?,
+            history: history_rows(&tx).map_err(db)?,
+        };
+        tx.finish().map_err(db)?;
+        Ok(dump)
+    }
+
+    /// Writes `dump` into this state, which must be empty, in one transaction: lineage,
+    /// serial, objects with their versions, intents, history.
+    pub fn restore(&mut self, dump: &Dump) -> Result<(), StateError> {
+        let location = self.location();
+        let db = db_err(&location);
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .map_err(db)?;
+        let serial: u64 = meta(&tx, "serial")
+            .map_err(db)?
+            .and_then(|s| s.parse().ok())
+            .unwrap_or(0);
+        let objects: i64 = tx
+            .query_row("SELECT COUNT(*) FROM objects", [], |r| r.get(0))
+            .map_err(db)?;
+        let history: i64 = tx
+            .query_row("SELECT COUNT(*) FROM history", [], |r| r.get(0))
+            .map_err(db)?;
+        if serial != 0 || objects != 0 || history != 0 {
+            return Err(StateError::NotEmpty {
+                location,
+                serial,
+                objects: objects as usize,
+            });
+        }
+        tx.execute(
+            "INSERT OR REPLACE INTO meta (key, value) VALUES ('lineage', ?1), ('serial', ?2)",
+            params![dump.lineage, dump.serial.to_string()],
+        )
+        .map_err(db)?;
+        tx.execute("DELETE FROM intents", []).map_err(db)?;
+        for o in &dump.objects {
+            put_object(&tx, o).map_err(db)?;
+        }
+        for i in &dump.intents {
+            put_intent(&tx, i).map_err(db)?;
+        }
+        for h in &dump.history {
+            put_history(&tx, h).map_err(db)?;
+        }
+        tx.commit().map_err(db)
+    }
 }
 
-fn read_lock(conn: &Connection) -> rusqlite::Result<Option<LockInfo>> {
-    conn.query_row(
-        "SELECT lock_id, holder, host, pid, operation, since FROM lock WHERE id = 1",
-        [],
-        |r| {
-            Ok(LockInfo {
+fn db_err(location: &str) -> impl Fn(rusqlite::Error) -> StateError + Copy + '_ {
+    move |source| StateError::Db {
+        path: location.to_string(),
+        source,
+    }
+}
+
+fn meta(conn: &Connection, key: &str) -> rusqlite::Result<Option<String>> {
+    conn.query_row("SELECT value FROM meta WHERE key = ?1", [key], |r| r.get(0))
+        .optional()
+}
+
+fn object_rows(conn: &Connection) -> rusqlite::Result<Vec<ObjectRow>> {
+    let mut stmt = conn.prepare(
+        "SELECT address, kind, provider, uid, module, attributes, sensitive, dependencies, status, updated_serial, lifecycle FROM objects ORDER BY address",
+    )?;
+    stmt.query_map([], |r| {
+        Ok(ObjectRow {
+            address: r.get(0)?,
+            kind: r.get(1)?,
+            provider: r.get(2)?,
+            uid: r.get(3)?,
+            module: r.get(4)?,
+            attributes: r.get(5)?,
+            sensitive: r.get(6)?,
+            dependencies: r.get(7)?,
+            status: r.get(8)?,
+            updated_serial: r.get(9)?,
+            lifecycle: r.get(10)?,
+        })
+    })?
+    .collect()
+}
+
+fn intent_rows(conn: &Connection) -> rusqlite::Result<Vec<IntentRow>> {
+    let mut stmt = conn.prepare(
+        "SELECT address, action, kind, planned, started_at FROM intents ORDER BY address",
+    )?;
+    stmt.query_map([], |r| {
+        Ok(IntentRow {
+            address: r.get(0)?,
+            action: r.get(1)?,
+            kind: r.get(2)?,
+            planned: r.get(3)?,
+            started_at: r.get(4)?,
+        })
+    })?
+    .collect()
+}
+
+fn history_rows(conn: &Connection) -> rusqlite::Result<Vec<HistoryRow>> {
+    let mut stmt = conn.prepare(
+        "SELECT serial, at, address, action, who, before, after FROM history ORDER BY id",
+    )?;
+    stmt.query_map([], |r| {
+        Ok(HistoryRow {
+            serial: r.get(0)?,
+            at: r.get(1)?,
+            address: r.get(2)?,
+            action: r.get(3)?,
+            who: r.get(4)?,
+            before: r.get(5)?,
+            after: r.get(6)?,
+        })
+    })?
+    .collect()
+}
+
+fn put_object(conn: &Connection, o: &ObjectRow) -> rusqlite::Result<()> {
+    conn.prepare_cached(
+        "INSERT OR REPLACE INTO objects (address, kind, provider, uid, module, attributes, sensitive, dependencies, status, updated_serial, lifecycle)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
+    )?
+    .execute(params![
+        o.address,
+        o.kind,
+        o.provider,
+        o.uid,
+        o.module,
+        o.attributes,
+        o.sensitive,
+        o.dependencies,
+        o.status,
+        o.updated_serial,
+        o.lifecycle,
+    ])
+    .map(drop)
+}
+
+fn put_intent(conn: &Connection, r: &IntentRow) -> rusqlite::Result<()> {
+    conn.prepare_cached("INSERT OR REPLACE INTO intents (address, action, kind, planned, started_at) VALUES (?1, ?2, ?3, ?4, ?5)")?
+        .execute(params![r.address, r.action, r.kind, r.planned, r.started_at])
+        .map(drop)
+}
+
+fn put_history(conn: &Connection, h: &HistoryRow) -> rusqlite::Result<()> {
+    conn.prepare_cached("INSERT INTO history (serial, at, address, action, who, before, after) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)")?
+        .execute(params![h.serial, h.at, h.address, h.action, h.who, h.before, h.after])
+        .map(drop)
+}
+
+fn read_locks(conn: &Connection) -> rusqlite::Result<Vec<(LockInfo, LockMode)>> {
+    let mut stmt = conn.prepare(
+        "SELECT lock_id, scope, holder, host, pid, operation, since, mode FROM locks ORDER BY scope, since, lock_id",
+    )?;
+    stmt.query_map([], |r| {
+        Ok((
+            LockInfo {
                 id: r.get(0)?,
-                holder: r.get(1)?,
-                host: r.get(2)?,
-                pid: r.get::<_, i64>(3)? as u32,
-                operation: r.get(4)?,
-                since: r.get(5)?,
-            })
-        },
-    )
-    .optional()
+                scope: r.get(1)?,
+                holder: r.get(2)?,
+                host: r.get(3)?,
+                pid: r.get::<_, i64>(4)? as u32,
+                operation: r.get(5)?,
+                since: r.get(6)?,
+            },
+            if r.get::<_, String>(7)? == "shared" {
+                LockMode::Shared
+            } else {
+                LockMode::Exclusive
+            },
+        ))
+    })?
+    .collect()
 }
 
 /// True when a process with this pid runs on this host (Linux: /proc).
@@ -656,6 +673,9 @@ fn set_private(_path: &Path) {}
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::state::Object;
+    use crate::value::Value;
+    use std::collections::BTreeMap;
 
     fn object(addr: &str, secret: &str) -> Object {
         Object {
@@ -735,9 +755,9 @@ mod tests {
         let path = dir.path().join("s.db");
         let mut a = SqliteStore::open(&path).unwrap();
         let mut b = SqliteStore::open(&path).unwrap();
-        let (held, stale) = a.lock("apply").unwrap();
+        let (held, stale) = a.lock(&LockRequest::environment("apply")).unwrap();
         assert!(stale.is_none());
-        match b.lock("apply") {
+        match b.lock(&LockRequest::environment("apply")) {
             Err(StateError::Locked(info)) => {
                 assert_eq!(info.id, held.id);
                 assert_eq!(info.pid, std::process::id());
@@ -746,7 +766,7 @@ mod tests {
             other => panic!("expected Locked, got {other:?}"),
         }
         assert!(a.unlock(&held.id).unwrap());
-        assert!(b.lock("plan").is_ok());
+        assert!(b.lock(&LockRequest::environment("plan")).is_ok());
     }
 
     #[test]

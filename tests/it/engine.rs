@@ -229,7 +229,7 @@ fn saved_plans_apply_and_are_refused_once_stale() {
     let run = sb.run(&["plan", "--out", "first.plan"]);
     assert_eq!(run.code, 0, "{}", run.transcript());
     let saved = sb.read("first.plan");
-    assert!(saved.contains("\"baton_plan_file\": 1"));
+    assert!(saved.contains("\"baton_plan_file\": 2"));
     let run = sb.run(&["apply", "first.plan"]);
     assert_eq!(run.code, 0, "{}", run.transcript());
     // The state moved on: the same file is refused.
@@ -254,6 +254,58 @@ fn saved_plans_apply_and_are_refused_once_stale() {
     let run = sb.run(&["apply", "second.plan"]);
     assert_eq!(run.code, 1, "{}", run.transcript());
     assert!(run.stderr.contains("no longer matches"), "{}", run.stderr);
+}
+
+#[test]
+fn a_saved_plan_survives_applies_to_other_workloads_but_not_to_its_own_objects() {
+    let sb = hello();
+    assert_eq!(sb.run(&["apply", "--auto-approve"]).code, 0);
+    let worker = |image: &str| {
+        sb.write(
+            "worker.score.yaml",
+            &sb.read("worker.score.yaml")
+                .replace("busybox:1.36", image)
+                .replace("busybox:1.37", image),
+        );
+    };
+    worker("busybox:1.37");
+    let run = sb.run(&["plan", "-f", "worker.score.yaml", "--out", "worker.plan"]);
+    assert_eq!(run.code, 0, "{}", run.transcript());
+    assert!(sb.read("worker.plan").contains("\"workload.worker\": 1"));
+    // Another workload is applied meanwhile: the global serial moves, the plan stays good.
+    sb.write(
+        "web.score.yaml",
+        &sb.read("web.score.yaml")
+            .replace("path: /\n", "path: /v2\n"),
+    );
+    let run = sb.run(&["apply", "--auto-approve", "-f", "web.score.yaml"]);
+    assert_eq!(run.code, 0, "{}", run.transcript());
+    let run = sb.run(&["apply", "worker.plan", "-f", "worker.score.yaml"]);
+    assert_eq!(run.code, 0, "{}", run.transcript());
+    assert!(run.stdout.contains("1 changed"), "{}", run.stdout);
+    // One of its own objects moved: refused, naming it and both versions.
+    worker("busybox:1.38");
+    assert_eq!(
+        sb.run(&["plan", "-f", "worker.score.yaml", "--out", "again.plan"])
+            .code,
+        0
+    );
+    assert_eq!(
+        sb.run(&["apply", "--auto-approve", "-f", "worker.score.yaml"])
+            .code,
+        0
+    );
+    let run = sb.run(&["apply", "again.plan", "-f", "worker.score.yaml"]);
+    assert_eq!(run.code, 1, "{}", run.transcript());
+    assert!(
+        run.stderr
+            .contains("the plan file is stale: what it touches changed since it was made")
+            && run.stderr.contains(
+                "workload.worker: written at serial 3 when planned, now written at serial 4"
+            ),
+        "{}",
+        run.stderr
+    );
 }
 
 #[test]

@@ -7,5 +7,7 @@ mod outage;
 mod overrides;
 mod servers;
 mod state;
+mod store;
 mod support;
+mod teamstate;
 mod validate;

@@ -124,3 +124,93 @@ resources:
     type: redis
     id: main-cache
 ";
+
+/// A PostgreSQL database of its own on the local server (127.0.0.1:5432), for a test's
+/// state; dropped (with its connections) when the test ends.
+pub struct PgDb {
+    name: String,
+}
+
+impl PgDb {
+    pub fn new() -> PgDb {
+        use std::sync::atomic::{AtomicUsize, Ordering};
+        static N: AtomicUsize = AtomicUsize::new(0);
+        let nanos = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .subsec_nanos();
+        let name = format!(
+            "baton_t_{}_{nanos:x}_{}",
+            std::process::id(),
+            N.fetch_add(1, Ordering::SeqCst)
+        );
+        psql("postgres", &format!("CREATE DATABASE {name}"));
+        PgDb { name }
+    }
+
+    /// Its URL.
+    pub fn url(&self) -> String {
+        format!("postgres://postgres@127.0.0.1:5432/{}", self.name)
+    }
+
+    /// Runs SQL in it, returning the rows as `psql -At` prints them.
+    pub fn sql(&self, sql: &str) -> String {
+        psql(&self.name, sql)
+    }
+}
+
+impl Drop for PgDb {
+    fn drop(&mut self) {
+        let _ = Command::new("psql")
+            .args([
+                "-h",
+                "127.0.0.1",
+                "-U",
+                "postgres",
+                "-d",
+                "postgres",
+                "-Atc",
+            ])
+            .arg(format!(
+                "DROP DATABASE IF EXISTS {} WITH (FORCE)",
+                self.name
+            ))
+            .output();
+    }
+}
+
+/// Runs SQL on the local PostgreSQL server as `postgres` in database `db`.
+pub fn psql(db: &str, sql: &str) -> String {
+    let out = Command::new("psql")
+        .args([
+            "-h",
+            "127.0.0.1",
+            "-U",
+            "postgres",
+            "-d",
+            db,
+            "-v",
+            "ON_ERROR_STOP=1",
+            "-Atc",
+            sql,
+        ])
+        .output()
+        .unwrap_or_else(|e| {
+            panic!("psql is needed by this test ({e}); .ci/services starts PostgreSQL")
+        });
+    assert!(
+        out.status.success(),
+        "psql {sql:?} failed (is PostgreSQL up? .ci/services starts it): {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// Waits (polling, never sleeping blindly for the whole time) until `cond` holds.
+pub fn wait_for(what: &str, timeout: std::time::Duration, mut cond: impl FnMut() -> bool) {
+    let start = std::time::Instant::now();
+    while !cond() {
+        assert!(start.elapsed() < timeout, "timed out waiting for {what}");
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+}

@@ -1,0 +1,317 @@
+//! The stored form of state, shared by every backend: objects, intents and history as
+//! rows of text (JSON), and the codec between them and the model. Sealing of secrets
+//! happens here, once, so SQLite and PostgreSQL store byte-for-byte the same kind of
+//! row and a state moved between them (`state migrate`) needs no re-sealing.
+
+use std::collections::BTreeMap;
+
+use super::crypto::{self, StateKey};
+use super::{HistoryEntry, Intent, Object, StateError, redacted_json};
+use crate::value::Value;
+
+/// One stored object.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ObjectRow {
+    /// Address.
+    pub address: String,
+    /// Kind.
+    pub kind: String,
+    /// Provider.
+    pub provider: String,
+    /// Score uid.
+    pub uid: String,
+    /// Module.
+    pub module: String,
+    /// Attributes, JSON; sensitive values sealed when a key is set.
+    pub attributes: String,
+    /// Sensitive attribute names, JSON list.
+    pub sensitive: String,
+    /// Dependencies, JSON list.
+    pub dependencies: String,
+    /// `ok` or `tainted`.
+    pub status: String,
+    /// The serial of the apply that last wrote it (its version).
+    pub updated_serial: i64,
+    /// Lifecycle JSON (`prevent_destroy`, `triggers`).
+    pub lifecycle: String,
+}
+
+/// One stored intent.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IntentRow {
+    /// Address.
+    pub address: String,
+    /// Action.
+    pub action: String,
+    /// Kind.
+    pub kind: String,
+    /// The configuration given, JSON; sealed as a whole when a key is set.
+    pub planned: String,
+    /// RFC 3339.
+    pub started_at: String,
+}
+
+/// One stored history row (redacted JSON).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HistoryRow {
+    /// Serial.
+    pub serial: i64,
+    /// RFC 3339.
+    pub at: String,
+    /// Address.
+    pub address: String,
+    /// Action.
+    pub action: String,
+    /// `user@host`.
+    pub who: String,
+    /// Before, redacted JSON.
+    pub before: Option<String>,
+    /// After, redacted JSON.
+    pub after: Option<String>,
+}
+
+/// Everything one environment's state holds, as stored: what `state migrate` copies and
+/// compares. Locks and schema bookkeeping are not part of it.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Dump {
+    /// Lineage.
+    pub lineage: String,
+    /// Serial.
+    pub serial: u64,
+    /// Objects by address order.
+    pub objects: Vec<ObjectRow>,
+    /// Intents by address order.
+    pub intents: Vec<IntentRow>,
+    /// History, oldest first.
+    pub history: Vec<HistoryRow>,
+}
+
+impl Dump {
+    /// A readable JSON form (for tests and `state migrate` reports).
+    pub fn to_json(&self) -> serde_json::Value {
+        serde_json::json!({
+            "lineage": self.lineage,
+            "serial": self.serial,
+            "objects": self.objects.iter().map(|o| serde_json::json!([
+                o.address, o.kind, o.provider, o.uid, o.module, o.attributes, o.sensitive,
+                o.dependencies, o.status, o.updated_serial, o.lifecycle
+            ])).collect::<Vec<_>>(),
+            "intents": self.intents.iter().map(|i| serde_json::json!([
+                i.address, i.action, i.kind, i.planned, i.started_at
+            ])).collect::<Vec<_>>(),
+            "history": self.history.iter().map(|h| serde_json::json!([
+                h.serial, h.at, h.address, h.action, h.who, h.before, h.after
+            ])).collect::<Vec<_>>(),
+        })
+    }
+
+    /// True when the state holds nothing yet (a new state).
+    pub fn is_empty(&self) -> bool {
+        self.serial == 0
+            && self.objects.is_empty()
+            && self.intents.is_empty()
+            && self.history.is_empty()
+    }
+}
+
+/// Encodes and decodes rows, sealing and opening secrets with the store's key.
+pub struct Codec<'a> {
+    /// The key, if secrets are sealed.
+    pub key: Option<&'a StateKey>,
+    /// Where the state is (for errors).
+    pub location: &'a str,
+}
+
+impl Codec<'_> {
+    fn key_error(&self, why: String) -> StateError {
+        StateError::Key {
+            path: self.location.to_string(),
+            why,
+        }
+    }
+
+    /// Replaces sealed values (the value itself, or at the top level of an object) with
+    /// their plain values.
+    pub fn open_sealed(&self, j: serde_json::Value) -> Result<serde_json::Value, StateError> {
+        let open_one = |v: serde_json::Value| -> Result<serde_json::Value, StateError> {
+            if !crypto::is_sealed(&v) {
+                return Ok(v);
+            }
+            match self.key {
+                Some(k) => k.open(&v).map_err(|e| self.key_error(e)),
+                None => Err(self.key_error(format!(
+                    "the state holds secrets sealed with key {}; set BATON_STATE_KEY (or BATON_STATE_KEY_FILE) to that key",
+                    crypto::sealed_with(&v).unwrap_or("?")
+                ))),
+            }
+        };
+        match j {
+            serde_json::Value::Object(m)
+                if !crypto::is_sealed(&serde_json::Value::Object(m.clone())) =>
+            {
+                let mut out = serde_json::Map::new();
+                for (k, v) in m {
+                    out.insert(k, open_one(v)?);
+                }
+                Ok(serde_json::Value::Object(out))
+            }
+            other => open_one(other),
+        }
+    }
+
+    /// JSON of attributes, the sensitive ones sealed when a key is set.
+    pub fn seal_attributes(&self, attrs: &BTreeMap<String, Value>, sensitive: &[String]) -> String {
+        let plain = Value::Map(attrs.clone())
+            .to_json_revealed()
+            .unwrap_or(serde_json::Value::Null);
+        let (Some(key), serde_json::Value::Object(m)) = (self.key, &plain) else {
+            return plain.to_string();
+        };
+        let sealed: serde_json::Map<String, serde_json::Value> = m
+            .iter()
+            .map(|(k, v)| {
+                (
+                    k.clone(),
+                    if sensitive.contains(k) {
+                        key.seal(v)
+                    } else {
+                        v.clone()
+                    },
+                )
+            })
+            .collect();
+        serde_json::Value::Object(sealed).to_string()
+    }
+
+    /// JSON of an intent's configuration, sealed as a whole when a key is set.
+    pub fn seal_planned(&self, planned: &BTreeMap<String, Value>) -> String {
+        let plain = Value::Map(planned.clone())
+            .to_json_revealed()
+            .unwrap_or(serde_json::Value::Null);
+        match self.key {
+            Some(k) => k.seal(&plain).to_string(),
+            None => plain.to_string(),
+        }
+    }
+
+    /// The row of an object written at `serial`.
+    pub fn object_row(&self, o: &Object, serial: u64) -> ObjectRow {
+        ObjectRow {
+            address: o.address.clone(),
+            kind: o.kind.clone(),
+            provider: o.provider.clone(),
+            uid: o.uid.clone(),
+            module: o.module.clone(),
+            attributes: self.seal_attributes(&o.attributes, &o.sensitive),
+            sensitive: serde_json::to_string(&o.sensitive).unwrap_or_else(|_| "[]".into()),
+            dependencies: serde_json::to_string(&o.dependencies).unwrap_or_else(|_| "[]".into()),
+            status: if o.tainted { "tainted" } else { "ok" }.into(),
+            updated_serial: serial as i64,
+            lifecycle:
+                serde_json::json!({ "prevent_destroy": o.protected, "triggers": o.triggers })
+                    .to_string(),
+        }
+    }
+
+    /// The object of a row, secrets opened.
+    pub fn object(&self, row: ObjectRow) -> Result<Object, StateError> {
+        let corrupt = |why: String| StateError::Corrupt {
+            path: self.location.to_string(),
+            address: row.address.clone(),
+            why,
+        };
+        let lifecycle: serde_json::Value = serde_json::from_str(&row.lifecycle).unwrap_or_default();
+        let attrs: serde_json::Value =
+            serde_json::from_str(&row.attributes).map_err(|e| corrupt(e.to_string()))?;
+        let attrs = self.open_sealed(attrs)?;
+        let attributes = match Value::from_json(&attrs) {
+            Value::Map(m) => m,
+            _ => return Err(corrupt("attributes are not an object".into())),
+        };
+        let sensitive: Vec<String> =
+            serde_json::from_str(&row.sensitive).map_err(|e| corrupt(e.to_string()))?;
+        let dependencies: Vec<String> =
+            serde_json::from_str(&row.dependencies).map_err(|e| corrupt(e.to_string()))?;
+        Ok(Object {
+            address: row.address,
+            kind: row.kind,
+            provider: row.provider,
+            uid: row.uid,
+            module: row.module,
+            attributes,
+            sensitive,
+            dependencies,
+            tainted: row.status == "tainted",
+            protected: lifecycle["prevent_destroy"].as_bool().unwrap_or(false),
+            triggers: lifecycle.get("triggers").cloned().filter(|t| !t.is_null()),
+        })
+    }
+
+    /// The row of an intent.
+    pub fn intent_row(&self, i: &Intent) -> IntentRow {
+        IntentRow {
+            address: i.address.clone(),
+            action: i.action.clone(),
+            kind: i.kind.clone(),
+            planned: self.seal_planned(&i.planned),
+            started_at: i.started_at.clone(),
+        }
+    }
+
+    /// The intent of a row, its configuration opened (empty when unreadable).
+    pub fn intent(&self, row: IntentRow) -> Result<Intent, StateError> {
+        let planned = match serde_json::from_str::<serde_json::Value>(&row.planned) {
+            Ok(j) => match Value::from_json(&self.open_sealed(j)?) {
+                Value::Map(m) => m,
+                _ => BTreeMap::new(),
+            },
+            Err(_) => BTreeMap::new(),
+        };
+        Ok(Intent {
+            address: row.address,
+            action: row.action,
+            kind: row.kind,
+            planned,
+            started_at: row.started_at,
+        })
+    }
+}
+
+/// The redacted JSON of a stored object's attributes, for the `before` of history. Sealed
+/// values need no key: they are sensitive, so they are redacted anyway.
+pub fn redacted_before(attributes: &str, sensitive: &str) -> String {
+    let attrs =
+        match serde_json::from_str::<serde_json::Value>(attributes).map(|j| Value::from_json(&j)) {
+            Ok(Value::Map(m)) => m,
+            _ => BTreeMap::new(),
+        };
+    let sens: Vec<String> = serde_json::from_str(sensitive).unwrap_or_default();
+    redacted_json(&attrs, &sens).to_string()
+}
+
+/// The redacted JSON of a new object's attributes, for the `after` of history.
+pub fn redacted_after(o: &Object) -> String {
+    redacted_json(&o.attributes, &o.sensitive).to_string()
+}
+
+/// A history entry of a row.
+pub fn history_entry(row: HistoryRow) -> HistoryEntry {
+    let parse = |s: Option<String>| s.and_then(|s| serde_json::from_str(&s).ok());
+    HistoryEntry {
+        serial: row.serial as u64,
+        at: row.at,
+        address: row.address,
+        action: row.action,
+        who: row.who,
+        before: parse(row.before),
+        after: parse(row.after),
+    }
+}
+
+/// The address a record is about.
+pub fn record_address(r: &super::Record) -> &str {
+    match r {
+        super::Record::Put(o) => &o.address,
+        super::Record::Remove(a) => a,
+    }
+}
