@@ -46,6 +46,8 @@ pub async fn refresh(
     let sem = Arc::new(tokio::sync::Semaphore::new(parallelism.max(1)));
     let mut tasks = tokio::task::JoinSet::new();
     let mut objects = state.objects.clone();
+    let mut drift = Vec::new();
+    let mut errors = Vec::new();
     for o in state.objects.values() {
         if only.is_some_and(|f| !f(&o.address)) {
             continue;
@@ -53,6 +55,12 @@ pub async fn refresh(
         let Some(provider) = registry.provider_for(&o.kind) else {
             continue;
         };
+        if provider.reads_state_only(&o.kind) {
+            // Nothing outside baton holds it: the read is immediate, no task needed.
+            let r = provider.read(&o.kind, &o.attributes).await;
+            settle(o, r, false, &mut objects, &mut drift, &mut errors);
+            continue;
+        }
         let sem = sem.clone();
         let o = o.clone();
         tasks.spawn(async move {
@@ -96,8 +104,6 @@ pub async fn refresh(
             (o, r, true)
         });
     }
-    let mut drift = Vec::new();
-    let mut errors = Vec::new();
     while let Some(joined) = tasks.join_next().await {
         let Ok((o, result, interrupted)) = joined else {
             errors.push(Diagnostic::error(
@@ -107,46 +113,65 @@ pub async fn refresh(
             ));
             continue;
         };
-        match (result, interrupted) {
-            (Ok(Some(attrs)), true) => {
-                let mut adopted = o.clone();
-                adopted.attributes = attrs;
-                objects.insert(o.address.clone(), adopted);
-            }
-            (Ok(None), true) => {}
-            (Ok(Some(attrs)), false) => {
-                if differs(&o.attributes, &attrs) {
-                    let mut now = o.clone();
-                    now.attributes = attrs;
-                    drift.push(Drift {
-                        address: o.address.clone(),
-                        kind: o.kind.clone(),
-                        before: o.marked_attributes(),
-                        after: Some(now.marked_attributes()),
-                    });
-                    objects.insert(o.address.clone(), now);
-                }
-            }
-            (Ok(None), false) => {
-                drift.push(Drift {
-                    address: o.address.clone(),
-                    kind: o.kind.clone(),
-                    before: o.marked_attributes(),
-                    after: None,
-                });
-                objects.remove(&o.address);
-            }
-            (Err(e), _) => errors.push(Diagnostic::error(
-                Stage::Generate,
-                "refresh/read",
-                format!("cannot refresh {}: {e}", o.address),
-            )),
-        }
+        settle(
+            &o,
+            result,
+            interrupted,
+            &mut objects,
+            &mut drift,
+            &mut errors,
+        );
     }
     drift.sort_by(|a, b| a.address.cmp(&b.address));
     if errors.is_empty() {
         Ok(Refreshed { objects, drift })
     } else {
         Err(errors)
+    }
+}
+
+/// Folds the result of reading `o` into the refreshed objects, drift and errors.
+fn settle(
+    o: &Object,
+    result: Result<Option<Attrs>, crate::provider::ProviderError>,
+    interrupted: bool,
+    objects: &mut BTreeMap<String, Object>,
+    drift: &mut Vec<Drift>,
+    errors: &mut Vec<Diagnostic>,
+) {
+    match (result, interrupted) {
+        (Ok(Some(attrs)), true) => {
+            let mut adopted = o.clone();
+            adopted.attributes = attrs;
+            objects.insert(o.address.clone(), adopted);
+        }
+        (Ok(None), true) => {}
+        (Ok(Some(attrs)), false) => {
+            if differs(&o.attributes, &attrs) {
+                let mut now = o.clone();
+                now.attributes = attrs;
+                drift.push(Drift {
+                    address: o.address.clone(),
+                    kind: o.kind.clone(),
+                    before: o.marked_attributes(),
+                    after: Some(now.marked_attributes()),
+                });
+                objects.insert(o.address.clone(), now);
+            }
+        }
+        (Ok(None), false) => {
+            drift.push(Drift {
+                address: o.address.clone(),
+                kind: o.kind.clone(),
+                before: o.marked_attributes(),
+                after: None,
+            });
+            objects.remove(&o.address);
+        }
+        (Err(e), _) => errors.push(Diagnostic::error(
+            Stage::Generate,
+            "refresh/read",
+            format!("cannot refresh {}: {e}", o.address),
+        )),
     }
 }

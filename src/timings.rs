@@ -53,7 +53,11 @@ pub fn report() -> Option<String> {
     let spans = SPANS.lock().unwrap_or_else(|e| e.into_inner());
     let mut out = String::from("timings:\n");
     for (stage, d) in spans.iter() {
-        out.push_str(&format!("  {:<24} {:>9.1} ms\n", stage, d.as_secs_f64() * 1e3));
+        out.push_str(&format!(
+            "  {:<24} {:>9.1} ms\n",
+            stage,
+            d.as_secs_f64() * 1e3
+        ));
     }
     Some(out)
 }

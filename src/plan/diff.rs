@@ -4,8 +4,8 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use petgraph::Direction;
-use rustc_hash::FxHashSet;
 use petgraph::graph::NodeIndex;
+use rustc_hash::FxHashSet;
 
 use super::eval::{Context, Values};
 use super::{Action, Change, Drift, Plan, Reason};
@@ -67,10 +67,16 @@ pub fn plan(
     opts: &PlanOptions,
 ) -> Result<Planned, Vec<Diagnostic>> {
     let mut values = Values::default();
+    let uids = ctx.graph.module_of.len();
+    values.params.reserve(uids);
+    values.outputs.reserve(uids);
+    values
+        .resources
+        .reserve(ctx.graph.dag.node_count().saturating_sub(2 * uids));
     // Where each protection comes from, for messages.
     let mut rules: BTreeMap<String, String> = BTreeMap::new();
     let mut errors = Vec::new();
-    let mut changes = Vec::new();
+    let mut changes = Vec::with_capacity(ctx.graph.dag.node_count() - ctx.graph.module_of.len());
     let drifted: BTreeMap<&str, BTreeSet<String>> = drift
         .iter()
         .map(|d| {

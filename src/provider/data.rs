@@ -44,6 +44,10 @@ impl Provider for DataProvider {
         vec![schema()]
     }
 
+    fn reads_state_only(&self, _kind: &str) -> bool {
+        true
+    }
+
     async fn read(&self, _kind: &str, prior: &Attrs) -> Result<Option<Attrs>, ProviderError> {
         // State is the only home of this value; without `id` it was never made.
         Ok(prior.contains_key("id").then(|| prior.clone()))

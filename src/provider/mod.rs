@@ -249,6 +249,13 @@ pub trait Provider: Send + Sync {
     /// Reads the object as it really is; `None` when it no longer exists.
     async fn read(&self, kind: &str, prior: &Attrs) -> Result<Option<Attrs>, ProviderError>;
 
+    /// Whether `read` of `kind` looks only at the recorded attributes (nothing outside
+    /// baton holds the object, e.g. `baton_data`, `random_*`): refresh then reads it in
+    /// place rather than as a task.
+    fn reads_state_only(&self, _kind: &str) -> bool {
+        false
+    }
+
     /// Creates an object from its configuration; returns all attributes (computed ones set).
     async fn create(&self, kind: &str, config: &Attrs) -> Result<Attrs, ProviderError>;
 

@@ -259,6 +259,10 @@ impl Provider for RandomProvider {
         vec![password_schema(), id_schema()]
     }
 
+    fn reads_state_only(&self, _kind: &str) -> bool {
+        true
+    }
+
     async fn read(&self, kind: &str, prior: &Attrs) -> Result<Option<Attrs>, ProviderError> {
         // Nothing outside baton holds these values: state is the truth. Without its
         // generated value (an interrupted create) the object was never made.

@@ -175,16 +175,17 @@ fn load_parallel(
                     part.iter()
                         .map(|&(path, file)| {
                             let mut out = Vec::new();
-                            let w = parse_one(path, file, sources, &mut out).and_then(|mut root| {
-                                if let Some((image, image_file)) = image {
-                                    overrides::apply_image(
-                                        &mut root,
-                                        image,
-                                        Span::new(image_file, 0, image.len()),
-                                    );
-                                }
-                                check_one(path, file, root, opts, sources, &mut out)
-                            });
+                            let w =
+                                parse_one(path, file, sources, &mut out).and_then(|mut root| {
+                                    if let Some((image, image_file)) = image {
+                                        overrides::apply_image(
+                                            &mut root,
+                                            image,
+                                            Span::new(image_file, 0, image.len()),
+                                        );
+                                    }
+                                    check_one(path, file, root, opts, sources, &mut out)
+                                });
                             (w, out)
                         })
                         .collect::<Vec<_>>()
@@ -251,7 +252,12 @@ fn load_one(
 
 /// Parses one Score file into a positioned tree; `None` (with diagnostics) when it is
 /// not YAML or not a mapping.
-fn parse_one(path: &Path, file: FileId, sources: &Sources, diags: &mut Vec<Diagnostic>) -> Option<Node> {
+fn parse_one(
+    path: &Path,
+    file: FileId,
+    sources: &Sources,
+    diags: &mut Vec<Diagnostic>,
+) -> Option<Node> {
     let doc = yaml::parse(file, sources.text(file));
     let load_failed = doc.diagnostics.iter().any(Diagnostic::is_error);
     diags.extend(doc.diagnostics);
@@ -483,11 +489,9 @@ fn resolve(mut loaded: Vec<LoadedWorkload>, sources: &Sources, diags: &mut Diagn
     }
 
     let mut resources: BTreeMap<Uid, ResourceDecl> = BTreeMap::new();
-    // Which workload (by index) first defined each uid, for conflict notes; positions
-    // are looked up only when there is a conflict to report.
-    let mut first_def: BTreeMap<Uid, usize> = BTreeMap::new();
+    // Positions are looked up only when there is a conflict to report.
     let resource_pointer = |rname: &str| yaml::to_pointer(&["resources", rname]);
-    for (wi, lw) in workloads.iter().enumerate() {
+    for lw in workloads.iter() {
         let w = &lw.workload;
         for (rname, r) in &w.resources {
             let uid = uid_for(w.name(), rname, r);
@@ -503,18 +507,21 @@ fn resolve(mut loaded: Vec<LoadedWorkload>, sources: &Sources, diags: &mut Diagn
                             depends_on: Vec::new(),
                         },
                     );
-                    first_def.insert(uid.clone(), wi);
                 }
                 Some(decl) => {
                     let (first_w, first_r) = decl.requested_by[0].clone();
                     decl.requested_by
                         .push((w.name().to_string(), rname.clone()));
-                    let first_name = format!("{first_w}.{first_r}");
-                    let first_span = first_def
-                        .get(&uid)
-                        .and_then(|&i| workloads[i].root.key_span(&resource_pointer(&first_r)));
+                    let first_name = || format!("{first_w}.{first_r}");
+                    // Workloads are sorted by name.
+                    let first_span = || {
+                        workloads
+                            .binary_search_by(|x| x.workload.name().cmp(first_w.as_str()))
+                            .ok()
+                            .and_then(|i| workloads[i].root.key_span(&resource_pointer(&first_r)))
+                    };
                     let pointer = resource_pointer(rname);
-                    let here = lw.root.key_span(&pointer);
+                    let here = || lw.root.key_span(&pointer);
                     for (what, theirs, ours) in [
                         ("params", &mut decl.params, &r.params),
                         ("metadata", &mut decl.metadata, &r.metadata),
@@ -522,10 +529,10 @@ fn resolve(mut loaded: Vec<LoadedWorkload>, sources: &Sources, diags: &mut Diagn
                         match (theirs.as_ref(), ours) {
                             (Some(a), Some(b)) if a != b => diags.push(
                                 Diagnostic::error(Stage::Generate, "generate/shared-conflict", format!("resource '{uid}': multiple definitions with different {what}"))
-                                    .at(lw.root.key_span(&format!("{pointer}/{what}")).or(here))
+                                    .at(lw.root.key_span(&format!("{pointer}/{what}")).or_else(here))
                                     .pointer(format!("{pointer}/{what}"))
-                                    .label(format!("{what} differ from `{first_name}`"))
-                                    .note(first_span, format!("first defined by `{first_name}` here"))
+                                    .label(format!("{what} differ from `{}`", first_name()))
+                                    .note(first_span(), format!("first defined by `{}` here", first_name()))
                                     .help(format!("a shared resource (same type, class and id) must have the same {what} everywhere, or set them in one workload only")),
                             ),
                             (None, Some(b)) => *theirs = Some(b.clone()),

@@ -379,7 +379,10 @@ impl Builder<'_> {
                         } else {
                             if index.is_empty() {
                                 index.extend(
-                                    entries.iter().enumerate().map(|(i, (k, _))| (k.name.clone(), i)),
+                                    entries
+                                        .iter()
+                                        .enumerate()
+                                        .map(|(i, (k, _))| (k.name.clone(), i)),
                                 );
                             }
                             index.get(&key.name).copied()
