@@ -13,6 +13,11 @@
 # offline with only its built-in terraform_data (TF_CLI_CONFIG_FILE=/dev/null) and is
 # skipped with a message when it is not installed. Results: a Markdown table on stdout
 # and target/bench/compare-<size>.tsv.
+#
+# Terraform's first apply and destroy at 10,000 take most of an hour each (Terraform's
+# cost grows super-linearly), so from 10,000 up only its plan steps run by default,
+# on the state a first apply records (benches/generate.py --tfstate writes it).
+# TF_STEPS="apply plan plan-norefresh plan-change plan-narrow destroy" measures them all.
 set -euo pipefail
 repo="$(cd "$(dirname "$0")/.." && pwd)"
 sizes=("${@:-1000 10000}")
@@ -82,15 +87,19 @@ echo "| N | step | baton s | baton MB | terraform s | terraform MB | baton/terra
 echo "|---|---|---|---|---|---|---|"
 for size in "${sizes[@]}"; do
   rm -rf "$out/$size"
-  python3 "$repo/benches/generate.py" "$out/$size" --size "$size" --shape "$shape" >/dev/null
+  all_steps="apply plan plan-norefresh plan-change plan-narrow destroy"
+  tf_steps="${TF_STEPS:-$([ "$size" -ge 10000 ] && echo "plan plan-norefresh plan-change plan-narrow" || echo "$all_steps")}"
+  seed=""
+  case " $tf_steps " in *" apply "*) ;; *) seed="--tfstate" ;; esac
+  python3 "$repo/benches/generate.py" "$out/$size" --size "$size" --shape "$shape" $seed >/dev/null
   if [ "$have_tf" = 1 ]; then (cd "$out/$size/terraform" && terraform init -input=false >/dev/null); fi
   tf_runs="${TF_RUNS:-$([ "$size" -ge 10000 ] && echo 1 || echo "$runs")}"
   tsv="$out/compare-$size.tsv"
   : > "$tsv"
   for step in apply plan plan-norefresh plan-change plan-narrow destroy; do
     read -r bs bkb < <(run_baton "$size" "$step")
-    if [ "$have_tf" = 1 ]; then
-      if [ "$step" = apply ]; then run_tf "$size" apply "$tf_runs" > "$out/tf.tmp"; else run_tf "$size" "$step" "$tf_runs" > "$out/tf.tmp"; fi
+    if [ "$have_tf" = 1 ] && [[ " $tf_steps " == *" $step "* ]]; then
+      run_tf "$size" "$step" "$tf_runs" > "$out/tf.tmp"
       read -r ts tkb < "$out/tf.tmp"
       ratio=$(python3 -c "print(f'{$bs/$ts:.4f}')")
     else

@@ -85,6 +85,48 @@ def write_terraform(out, nodes):
                 f.write(f'resource "terraform_data" "{name}" {{\n  input = "${{terraform_data.{parent}.output}}/{name}"\n}}\n')
 
 
+def write_tfstate(out, nodes):
+    """The terraform.tfstate a first `terraform apply` of main.tf records, so the plan
+    steps can be measured at sizes where Terraform's own apply takes most of an hour."""
+    import json
+    import uuid
+    values = {}
+    for name, parent in nodes:
+        values[name] = name if parent is None else f"{values[parent]}/{name}"
+    resources = []
+    for name, parent in sorted(nodes):
+        inst = {
+            "schema_version": 0,
+            "attributes": {
+                "id": str(uuid.UUID(int=len(resources) + 1)),
+                "input": {"value": values[name], "type": "string"},
+                "output": {"value": values[name], "type": "string"},
+                "triggers_replace": None,
+            },
+            "sensitive_attributes": [],
+        }
+        if parent is not None:
+            inst["dependencies"] = [f"terraform_data.{parent}"]
+        resources.append({
+            "mode": "managed",
+            "type": "terraform_data",
+            "name": name,
+            "provider": 'provider["terraform.io/builtin/terraform"]',
+            "instances": [inst],
+        })
+    state = {
+        "version": 4,
+        "terraform_version": "1.11.4",
+        "serial": 1,
+        "lineage": "00000000-0000-0000-0000-000000000001",
+        "outputs": {},
+        "resources": resources,
+        "check_results": None,
+    }
+    with open(os.path.join(out, "terraform.tfstate"), "w") as f:
+        json.dump(state, f, indent=2)
+
+
 def write_baton(out, nodes, per_workload=100):
     os.makedirs(os.path.join(out, "modules"), exist_ok=True)
     with open(os.path.join(out, "modules", "bench-root.hcl"), "w") as f:
@@ -139,9 +181,13 @@ def main():
     ap.add_argument("--size", type=int, required=True)
     ap.add_argument("--shape", default="fanout", choices=["fanout", "independent", "chains"])
     ap.add_argument("--depth", type=int, default=10)
+    ap.add_argument("--tfstate", action="store_true",
+                    help="also write terraform/terraform.tfstate as a first apply would")
     a = ap.parse_args()
     nodes = plan_graph(a.size, a.shape, a.depth)
     write_terraform(os.path.join(a.out, "terraform"), nodes)
+    if a.tfstate:
+        write_tfstate(os.path.join(a.out, "terraform"), nodes)
     w = write_baton(os.path.join(a.out, "baton"), nodes)
     print(f"{len(nodes)} resources, {w} workloads, shape {a.shape} -> {a.out}/baton and {a.out}/terraform")
 
