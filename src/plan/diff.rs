@@ -39,9 +39,7 @@ impl PlanOptions {
             return ws.iter().any(|x| x == w);
         }
         match crate::addr::Uid::parse(uid).map(|u| u.scope) {
-            Some(crate::addr::UidScope::Workload { workload, .. }) => {
-                ws.iter().any(|x| *x == workload)
-            }
+            Some(crate::addr::UidScope::Workload { workload, .. }) => ws.contains(&workload),
             // Shared resources belong to every workload that names them: only a run over
             // the whole project may delete one.
             _ => false,

@@ -421,8 +421,6 @@ fn shape(v: &serde_json::Value, prefix: &str, out: &mut std::collections::BTreeS
             for (k, x) in m {
                 let p = if prefix.is_empty() {
                     k.clone()
-                } else if prefix.ends_with("[]") {
-                    format!("{prefix}.{k}")
                 } else {
                     format!("{prefix}.{k}")
                 };

@@ -411,10 +411,15 @@ fn kill_9_of_a_lock_holder_frees_its_locks_at_once() {
     );
     child.kill().expect("kill -9");
     child.wait().unwrap();
-    assert!(
-        store.current_locks().unwrap().is_empty(),
-        "freed with the session"
+    // The server ends the session as soon as it sees the socket close, which can take
+    // a moment on a loaded machine; no stale-lock takeover or unlock is involved.
+    let killed = std::time::Instant::now();
+    wait_for(
+        "the locks to die with the session",
+        Duration::from_secs(5),
+        || store.current_locks().unwrap().is_empty(),
     );
+    eprintln!("locks freed {:?} after kill -9", killed.elapsed());
 
     // The next apply runs at once (no --lock-timeout: it would fail on a held lock),
     // with nothing to take over or unlock, and converges.
