@@ -1361,6 +1361,10 @@ fn prod_modules_load() {
         "queue/aws.hcl",
         "dns/aws.hcl",
         "route/aws.hcl",
+        "postgres/aws.hcl",
+        "redis/aws.hcl",
+        "amqp/aws.hcl",
+        "service-port/aws.hcl",
     ] {
         let text = std::fs::read_to_string(root.join("modules").join(path)).unwrap();
         let file = sources.add_file(format!("modules/{path}"), None, text);
