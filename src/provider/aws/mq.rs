@@ -353,8 +353,11 @@ pub async fn update(c: &Clients, prior: &Attrs, config: &Attrs) -> Result<Attrs,
         return Err(ProviderError::Failed(format!("{w} does not exist")));
     };
     let differs = |name: &str| prior.get(name) != config.get(name);
-    let password_changed = str_attr(prior, "password") != Some(new_password);
-    if password_changed && is_rabbitmq(config) {
+    let recorded = str_attr(prior, "password");
+    let password_changed = recorded != Some(new_password);
+    // Without a recorded password (an imported RabbitMQ broker) there is nothing to
+    // compare with: the configured one is recorded as it is.
+    if password_changed && is_rabbitmq(config) && recorded.is_some() {
         return Err(ProviderError::Failed(format!(
             "{w}: Amazon MQ cannot change the password of a RabbitMQ broker's user; change it in the RabbitMQ console ({}) and set the same password here, or replace the broker (`baton apply --replace ADDRESS`)",
             str_attr(prior, "console_url").unwrap_or("see the AWS console")
@@ -386,7 +389,7 @@ pub async fn update(c: &Clients, prior: &Attrs, config: &Attrs) -> Result<Attrs,
     if changed {
         req.send().await.named(&w)?;
     }
-    if password_changed {
+    if password_changed && !is_rabbitmq(config) {
         let username = required(config, "username", &w)?;
         let exists =
             c.mq.describe_user()

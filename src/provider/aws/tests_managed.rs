@@ -538,6 +538,10 @@ async fn mq_broker_create_read_update_replace_drift_delete() {
     let imported = p.read(mq::BROKER, &by_name).await.unwrap().unwrap();
     assert_eq!(imported["broker_id"], out3["broker_id"]);
     assert_eq!(imported["engine_version"], s("4.2"));
+    // An imported RabbitMQ broker has no recorded password to compare: the configured
+    // one is recorded, not refused.
+    let adopted = p.update(mq::BROKER, &imported, &cfg2).await.unwrap();
+    assert_eq!(adopted["broker_id"], out3["broker_id"]);
     let e = p.create(mq::BROKER, &cfg2).await.unwrap_err();
     assert!(e.to_string().contains("already exists"), "{e}");
 
