@@ -10,17 +10,21 @@ use crate::provider::Registry;
 /// Path under `modules/` and text of every built-in module.
 #[rustfmt::skip]
 pub const BUILTIN: &[(&str, &str)] = &[
+    ("amqp/aws.hcl", include_str!("../../modules/amqp/aws.hcl")),
     ("amqp/local.hcl", include_str!("../../modules/amqp/local.hcl")),
     ("dns/aws.hcl", include_str!("../../modules/dns/aws.hcl")),
     ("dns/local.hcl", include_str!("../../modules/dns/local.hcl")),
     ("environment/local.hcl", include_str!("../../modules/environment/local.hcl")),
     ("mysql/local.hcl", include_str!("../../modules/mysql/local.hcl")),
+    ("postgres/aws.hcl", include_str!("../../modules/postgres/aws.hcl")),
     ("postgres/local.hcl", include_str!("../../modules/postgres/local.hcl")),
     ("queue/aws.hcl", include_str!("../../modules/queue/aws.hcl")),
+    ("redis/aws.hcl", include_str!("../../modules/redis/aws.hcl")),
     ("redis/local.hcl", include_str!("../../modules/redis/local.hcl")),
     ("route/aws.hcl", include_str!("../../modules/route/aws.hcl")),
     ("route/local.hcl", include_str!("../../modules/route/local.hcl")),
     ("s3/aws.hcl", include_str!("../../modules/s3/aws.hcl")),
+    ("service-port/aws.hcl", include_str!("../../modules/service-port/aws.hcl")),
     ("service-port/local.hcl", include_str!("../../modules/service-port/local.hcl")),
     ("volume/local.hcl", include_str!("../../modules/volume/local.hcl")),
 ];

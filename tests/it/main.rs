@@ -1,5 +1,6 @@
 //! baton's integration tests: user sessions driving the real binary.
 
+mod aws;
 mod crash;
 mod engine;
 mod lifecycle;

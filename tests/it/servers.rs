@@ -8,7 +8,7 @@ use std::process::Command;
 use crate::support::Sandbox;
 
 /// A workload name no other test (or earlier run) uses.
-fn unique(prefix: &str) -> String {
+pub(crate) fn unique(prefix: &str) -> String {
     let n = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .unwrap()
@@ -158,7 +158,7 @@ fn psql(sql: &str) -> String {
 }
 
 /// examples/shop with names made unique for this run (workloads and the shared id).
-fn shop(suffix: &str) -> Sandbox {
+pub(crate) fn shop(suffix: &str) -> Sandbox {
     let sb = Sandbox::new();
     sb.copy_from_repo("examples/shop");
     for f in [

@@ -3,6 +3,8 @@
 //! attributes AWS returns in another form than the one configured.
 
 use std::collections::BTreeMap;
+use std::future::Future;
+use std::time::{Duration, Instant};
 
 use crate::provider::server::check_name;
 use crate::provider::{Attrs, KindSchema, Presence, ProviderError, str_attr};
@@ -130,6 +132,38 @@ pub fn put_observed(out: &mut Attrs, name: &str, actual: Value) {
     };
     if out.get(name).and_then(text) != text(&actual) {
         out.insert(name.to_string(), actual);
+    }
+}
+
+/// Polls `probe` until it reports done (`Ok(Ok(value))`), a call fails, or `budget` has
+/// passed; in between it reports the current status (`Ok(Err(status))`). The first probe
+/// is immediate, then the waits grow from one second to thirty. Used for the kinds AWS
+/// takes minutes to create, change or delete (databases, caches, brokers).
+pub async fn wait_for<T, F, Fut>(
+    budget: Duration,
+    what: &str,
+    goal: &str,
+    mut probe: F,
+) -> Result<T, ProviderError>
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Result<Result<T, String>, ProviderError>>,
+{
+    let start = Instant::now();
+    let mut delay = Duration::from_secs(1);
+    loop {
+        let status = match probe().await? {
+            Ok(done) => return Ok(done),
+            Err(status) => status,
+        };
+        if start.elapsed() + delay > budget {
+            return Err(ProviderError::Transient(format!(
+                "{what}: not {goal} after {:.0?} (status {status}); it may still get there: run apply again later",
+                start.elapsed()
+            )));
+        }
+        tokio::time::sleep(delay).await;
+        delay = (delay * 2).min(Duration::from_secs(30));
     }
 }
 

@@ -183,6 +183,12 @@ pub struct Clients {
     pub route53: aws_sdk_route53::Client,
     /// IAM.
     pub iam: aws_sdk_iam::Client,
+    /// RDS.
+    pub rds: aws_sdk_rds::Client,
+    /// ElastiCache.
+    pub elasticache: aws_sdk_elasticache::Client,
+    /// Amazon MQ.
+    pub mq: aws_sdk_mq::Client,
     /// The region, for ARNs and bucket locations.
     pub region: String,
     /// The ARN partition.
@@ -242,6 +248,9 @@ impl Clients {
             ssm: aws_sdk_ssm::Client::new(&sdk),
             route53: aws_sdk_route53::Client::new(&sdk),
             iam: aws_sdk_iam::Client::new(&sdk),
+            rds: aws_sdk_rds::Client::new(&sdk),
+            elasticache: aws_sdk_elasticache::Client::new(&sdk),
+            mq: aws_sdk_mq::Client::new(&sdk),
             region: s.region.clone(),
             partition: s.partition(),
             settle,

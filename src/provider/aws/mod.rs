@@ -1,6 +1,7 @@
 //! `aws`: S3 buckets, SQS queues, DynamoDB tables, Secrets Manager secrets, SSM
-//! parameters, Route 53 zones and records, and IAM users with their access keys and
-//! inline policies, on the AWS SDK for Rust.
+//! parameters, Route 53 zones and records, IAM users with their access keys and
+//! inline policies, RDS database instances, ElastiCache replication groups and Amazon
+//! MQ brokers, on the AWS SDK for Rust.
 //!
 //! The provider is built from the environment's `provider "aws" { … }` block without
 //! contacting AWS; the SDK clients are made on the first call (see `config`). Every
@@ -15,10 +16,13 @@
 mod common;
 mod config;
 mod dynamodb;
+mod elasticache;
 mod error;
 mod iam;
 #[cfg(test)]
 mod moto;
+mod mq;
+mod rds;
 mod route53;
 mod s3;
 mod secretsmanager;
@@ -26,6 +30,8 @@ mod sqs;
 mod ssm;
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tests_managed;
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Mutex;
@@ -118,6 +124,9 @@ impl AwsProvider {
             iam::USER => iam::read_user(c, prior).await,
             iam::ACCESS_KEY => iam::read_access_key(c, prior).await,
             iam::USER_POLICY => iam::read_user_policy(c, prior).await,
+            rds::INSTANCE => rds::read(c, prior).await,
+            elasticache::GROUP => elasticache::read(c, prior).await,
+            mq::BROKER => mq::read(c, prior).await,
             other => Err(unknown(other)),
         }
     }
@@ -138,6 +147,9 @@ fn identity(kind: &str, attrs: &Attrs) -> String {
         route53::RECORD => &["zone_id", "name", "type"],
         iam::ACCESS_KEY => &["access_key_id"],
         iam::USER_POLICY => &["user", "name"],
+        rds::INSTANCE => &["identifier"],
+        elasticache::GROUP => &["replication_group_id"],
+        mq::BROKER => &["broker_name"],
         _ => &["name"],
     };
     let parts: Vec<&str> = keys
@@ -169,6 +181,9 @@ impl Provider for AwsProvider {
             iam::user_schema(),
             iam::access_key_schema(),
             iam::user_policy_schema(),
+            rds::schema(),
+            elasticache::schema(),
+            mq::schema(),
         ]
     }
 
@@ -220,6 +235,9 @@ impl Provider for AwsProvider {
             iam::USER => iam::create_user(c, &config).await,
             iam::ACCESS_KEY => iam::create_access_key(c, &config).await,
             iam::USER_POLICY => iam::put_user_policy(c, &config).await,
+            rds::INSTANCE => rds::create(c, &config).await,
+            elasticache::GROUP => elasticache::create(c, &config).await,
+            mq::BROKER => mq::create(c, &config).await,
             other => Err(unknown(other)),
         }?;
         self.remember(identity(kind, &out), true);
@@ -245,6 +263,9 @@ impl Provider for AwsProvider {
             iam::USER => iam::update_user(c, prior, &config).await,
             iam::ACCESS_KEY => iam::update_access_key(prior, &config),
             iam::USER_POLICY => iam::put_user_policy(c, &config).await,
+            rds::INSTANCE => rds::update(c, prior, &config).await,
+            elasticache::GROUP => elasticache::update(c, prior, &config).await,
+            mq::BROKER => mq::update(c, prior, &config).await,
             other => Err(unknown(other)),
         }
     }
@@ -263,6 +284,9 @@ impl Provider for AwsProvider {
             iam::USER => iam::delete_user(c, prior).await,
             iam::ACCESS_KEY => iam::delete_access_key(c, prior).await,
             iam::USER_POLICY => iam::delete_user_policy(c, prior).await,
+            rds::INSTANCE => rds::delete(c, prior).await,
+            elasticache::GROUP => elasticache::delete(c, prior).await,
+            mq::BROKER => mq::delete(c, prior).await,
             other => Err(unknown(other)),
         }?;
         self.remember(identity(kind, prior), false);

@@ -7,7 +7,7 @@
 //! saying how to install it.
 //!
 //! A Python `moto_server` (any pip-installed one is) is run through its interpreter with
-//! two small fixes of moto's answers applied first (see [`PATCHED_SERVER`]).
+//! three small fixes of moto applied first (see [`PATCHED_SERVER`]).
 //!
 //! Stopping it: the test harness never runs static destructors, and a killed test
 //! process runs nothing at all. So moto is started by a small `sh` wrapper that reads
@@ -48,8 +48,11 @@ const MOTO: &str = "moto[server]==5.2.5";
 /// moto is tested with, does not mind either): since 5.2, `GetBucketVersioning` comes
 /// back with the root element `GetBucketVersioningResponse` where S3 says
 /// `VersioningConfiguration` (the Rust SDK checks the root); before 5.2, Route 53 record
-/// values come inside `<![CDATA[…]]>`, which the SDK's XML reader skips. Each fix does
-/// nothing on a version without the fault.
+/// values come inside `<![CDATA[…]]>`, which the SDK's XML reader skips. And one
+/// behaviour: moto leaves a deleted ElastiCache replication group in the state
+/// `deleting` for ever, where AWS removes it after a few minutes; the fix removes it at
+/// once (what AWS reaches once the provider's wait is over). Each fix does nothing on a
+/// version without the fault.
 const PATCHED_SERVER: &str = r#"
 import sys
 import moto.route53.responses as r53
@@ -67,6 +70,13 @@ def fix(result):
     return result
 original = S3Response.get_bucket_versioning
 S3Response.get_bucket_versioning = lambda self: fix(original(self))
+from moto.elasticache.models import ElastiCacheBackend
+delete_group = ElastiCacheBackend.delete_replication_group
+def delete_group_at_once(self, *args, **kwargs):
+    group = delete_group(self, *args, **kwargs)
+    self.replication_groups.pop(group.replication_group_id, None)
+    return group
+ElastiCacheBackend.delete_replication_group = delete_group_at_once
 from moto.server import main
 main(sys.argv[1:])
 "#;

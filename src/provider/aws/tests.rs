@@ -16,27 +16,27 @@ use super::moto::moto;
 use super::*;
 use crate::provider::server::list_value;
 
-fn attrs(pairs: &[(&str, Value)]) -> Attrs {
+pub(super) fn attrs(pairs: &[(&str, Value)]) -> Attrs {
     pairs
         .iter()
         .map(|(k, v)| (k.to_string(), v.clone()))
         .collect()
 }
 
-fn s(v: &str) -> Value {
+pub(super) fn s(v: &str) -> Value {
     Value::string(v)
 }
 
-fn map(pairs: &[(&str, &str)]) -> Value {
+pub(super) fn map(pairs: &[(&str, &str)]) -> Value {
     Value::Map(pairs.iter().map(|(k, v)| (k.to_string(), s(v))).collect())
 }
 
 /// A name no other test (or run) uses: lower-case, as bucket names must be.
-fn uniq(what: &str) -> String {
+pub(super) fn uniq(what: &str) -> String {
     format!("baton-t-{what}-{:08x}", rand::random::<u32>())
 }
 
-fn config() -> Attrs {
+pub(super) fn config() -> Attrs {
     attrs(&[
         ("endpoint", s(&moto().endpoint)),
         ("region", s("us-east-1")),
@@ -47,7 +47,7 @@ fn config() -> Attrs {
 
 /// Short waits: moto is consistent at once, so read-after-create retries only slow
 /// down the drift checks.
-fn quick() -> Backoff {
+pub(super) fn quick() -> Backoff {
     Backoff {
         initial: Duration::from_millis(20),
         max_delay: Duration::from_millis(50),
@@ -55,12 +55,12 @@ fn quick() -> Backoff {
     }
 }
 
-fn provider() -> AwsProvider {
+pub(super) fn provider() -> AwsProvider {
     AwsProvider::new(&config()).with_backoff(quick())
 }
 
 /// SDK clients for checks, independent of the provider's.
-async fn direct() -> Clients {
+pub(super) async fn direct() -> Clients {
     Clients::build(
         &Settings::from_config(&config()).unwrap(),
         Duration::from_secs(5),
@@ -68,11 +68,11 @@ async fn direct() -> Clients {
     .await
 }
 
-fn schema(p: &AwsProvider, kind: &str) -> KindSchema {
+pub(super) fn schema(p: &AwsProvider, kind: &str) -> KindSchema {
     p.kinds().into_iter().find(|k| k.kind == kind).unwrap()
 }
 
-fn string_map(m: &Value) -> BTreeMap<String, String> {
+pub(super) fn string_map(m: &Value) -> BTreeMap<String, String> {
     m.as_map()
         .unwrap()
         .iter()
@@ -1361,6 +1361,10 @@ fn prod_modules_load() {
         "queue/aws.hcl",
         "dns/aws.hcl",
         "route/aws.hcl",
+        "postgres/aws.hcl",
+        "redis/aws.hcl",
+        "amqp/aws.hcl",
+        "service-port/aws.hcl",
     ] {
         let text = std::fs::read_to_string(root.join("modules").join(path)).unwrap();
         let file = sources.add_file(format!("modules/{path}"), None, text);
