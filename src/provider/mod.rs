@@ -7,6 +7,7 @@
 
 pub mod amqp;
 pub mod aws;
+pub mod chaos;
 pub mod data;
 pub mod local;
 pub mod mysql;
@@ -303,6 +304,8 @@ impl Registry {
             Arc::new(time::TimeProvider),
             Arc::new(target::TargetProvider::new(root)),
         ];
+        // Fault injection for crash tests, only when BATON_CHAOS is set.
+        let providers = chaos::wrap_from_env(providers);
         let mut reg = Registry {
             providers: BTreeMap::new(),
             kinds: BTreeMap::new(),

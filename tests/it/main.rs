@@ -1,6 +1,7 @@
 //! baton's integration tests: user sessions driving the real binary.
 
 mod aws;
+mod chaos;
 mod crash;
 mod engine;
 mod lifecycle;

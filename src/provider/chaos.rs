@@ -1,0 +1,277 @@
+//! Fault injection, a testing aid: with `BATON_CHAOS` set, every provider is wrapped so
+//! that its changing calls (create, update, delete) fail at random, and the process can
+//! abort right after a call returns, before apply records it: the worst moment for a
+//! crash. Reads are never disturbed. Off (and free) when the variable is unset.
+//!
+//! `BATON_CHAOS="seed=7,fail=0.2,abort_after=5"`:
+//! - `seed`: the decisions are drawn from it and the ordinal of the call, so one seed
+//!   gives the same faults for the same order of calls (`--parallelism 1`).
+//! - `fail`: the probability that a call fails; half of the failures happen *before*
+//!   the call reaches the provider (nothing done), half *after* it succeeded (the object
+//!   exists but baton sees an error, as when a connection drops after the server
+//!   committed).
+//! - `abort_after`: `std::process::abort()` right after the K-th changing call
+//!   returns, as a `kill -9` would.
+//!
+//! A malformed value makes every changing call fail with a message naming the variable.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use super::{Attrs, KindSchema, Provider, ProviderError};
+use crate::value::Value;
+
+/// The environment variable that turns fault injection on.
+pub const VAR: &str = "BATON_CHAOS";
+
+/// What to inject.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Chaos {
+    /// Seed of the decisions.
+    pub seed: u64,
+    /// Probability that a changing call fails.
+    pub fail: f64,
+    /// Abort the process right after this many changing calls returned.
+    pub abort_after: Option<u64>,
+}
+
+impl Chaos {
+    /// Parses `seed=N,fail=P,abort_after=K` (every key optional).
+    pub fn parse(text: &str) -> Result<Chaos, String> {
+        let mut chaos = Chaos {
+            seed: 0,
+            fail: 0.0,
+            abort_after: None,
+        };
+        for part in text.split(',').map(str::trim).filter(|p| !p.is_empty()) {
+            let (key, value) = part
+                .split_once('=')
+                .ok_or_else(|| format!("`{part}` is not KEY=VALUE"))?;
+            let bad = |what: &str| format!("`{key}={value}`: expected {what}");
+            match key.trim() {
+                "seed" => chaos.seed = value.trim().parse().map_err(|_| bad("an integer"))?,
+                "fail" => {
+                    chaos.fail = value
+                        .trim()
+                        .parse()
+                        .ok()
+                        .filter(|p: &f64| (0.0..=1.0).contains(p))
+                        .ok_or_else(|| bad("a probability between 0 and 1"))?
+                }
+                "abort_after" => {
+                    chaos.abort_after = Some(value.trim().parse().map_err(|_| bad("an integer"))?)
+                }
+                other => {
+                    return Err(format!(
+                        "unknown key `{other}` (expected seed, fail, abort_after)"
+                    ));
+                }
+            }
+        }
+        Ok(chaos)
+    }
+}
+
+/// Where a call fails, if it does.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Fault {
+    None,
+    Before,
+    After,
+}
+
+/// The decisions shared by every wrapped provider of a run.
+struct Dice {
+    chaos: Result<Chaos, String>,
+    calls: AtomicU64,
+}
+
+impl Dice {
+    /// The fault for the next call, and its ordinal (1-based).
+    fn roll(&self, chaos: &Chaos) -> (Fault, u64) {
+        let n = self.calls.fetch_add(1, Ordering::SeqCst) + 1;
+        let r = splitmix64(chaos.seed ^ splitmix64(n));
+        // 53 random bits as a number in [0, 1).
+        let p = (r >> 11) as f64 / (1u64 << 53) as f64;
+        let fault = if p >= chaos.fail {
+            Fault::None
+        } else if r & 1 == 0 {
+            Fault::Before
+        } else {
+            Fault::After
+        };
+        (fault, n)
+    }
+}
+
+fn splitmix64(x: u64) -> u64 {
+    let mut z = x.wrapping_add(0x9e37_79b9_7f4a_7c15);
+    z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+    z ^ (z >> 31)
+}
+
+/// Wraps every provider when `BATON_CHAOS` is set; returns them unchanged otherwise.
+pub fn wrap_from_env(providers: Vec<Arc<dyn Provider>>) -> Vec<Arc<dyn Provider>> {
+    match std::env::var(VAR) {
+        Ok(text) => wrap(providers, Chaos::parse(&text)),
+        Err(_) => providers,
+    }
+}
+
+/// Wraps every provider with the same dice.
+fn wrap(providers: Vec<Arc<dyn Provider>>, chaos: Result<Chaos, String>) -> Vec<Arc<dyn Provider>> {
+    let dice = Arc::new(Dice {
+        chaos,
+        calls: AtomicU64::new(0),
+    });
+    providers
+        .into_iter()
+        .map(|inner| {
+            Arc::new(ChaosProvider {
+                inner,
+                dice: dice.clone(),
+            }) as Arc<dyn Provider>
+        })
+        .collect()
+}
+
+/// A provider whose changing calls fail at random.
+struct ChaosProvider {
+    inner: Arc<dyn Provider>,
+    dice: Arc<Dice>,
+}
+
+impl ChaosProvider {
+    async fn call<T>(
+        &self,
+        what: &str,
+        kind: &str,
+        call: impl std::future::Future<Output = Result<T, ProviderError>>,
+    ) -> Result<T, ProviderError> {
+        let chaos = match &self.dice.chaos {
+            Ok(c) => *c,
+            Err(e) => return Err(ProviderError::Invalid(format!("{VAR}: {e}"))),
+        };
+        let (fault, n) = self.dice.roll(&chaos);
+        if fault == Fault::Before {
+            return Err(ProviderError::Failed(format!(
+                "{VAR}: injected failure before {what} {kind} (call {n})"
+            )));
+        }
+        let result = call.await;
+        if chaos.abort_after == Some(n) {
+            std::process::abort();
+        }
+        match (fault, result) {
+            (Fault::After, Ok(_)) => Err(ProviderError::Failed(format!(
+                "{VAR}: injected failure after {what} {kind} succeeded (call {n})"
+            ))),
+            (_, result) => result,
+        }
+    }
+}
+
+#[async_trait::async_trait]
+impl Provider for ChaosProvider {
+    fn name(&self) -> &'static str {
+        self.inner.name()
+    }
+
+    fn kinds(&self) -> Vec<KindSchema> {
+        self.inner.kinds()
+    }
+
+    fn vars(&self) -> BTreeMap<String, Value> {
+        self.inner.vars()
+    }
+
+    async fn read(&self, kind: &str, prior: &Attrs) -> Result<Option<Attrs>, ProviderError> {
+        self.inner.read(kind, prior).await
+    }
+
+    async fn create(&self, kind: &str, config: &Attrs) -> Result<Attrs, ProviderError> {
+        self.call("create", kind, self.inner.create(kind, config))
+            .await
+    }
+
+    async fn update(
+        &self,
+        kind: &str,
+        prior: &Attrs,
+        config: &Attrs,
+    ) -> Result<Attrs, ProviderError> {
+        self.call("update", kind, self.inner.update(kind, prior, config))
+            .await
+    }
+
+    async fn delete(&self, kind: &str, prior: &Attrs) -> Result<(), ProviderError> {
+        self.call("delete", kind, self.inner.delete(kind, prior))
+            .await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_every_key_and_rejects_bad_ones() {
+        assert_eq!(
+            Chaos::parse("seed=7, fail=0.25,abort_after=3"),
+            Ok(Chaos {
+                seed: 7,
+                fail: 0.25,
+                abort_after: Some(3)
+            })
+        );
+        assert_eq!(
+            Chaos::parse(""),
+            Ok(Chaos {
+                seed: 0,
+                fail: 0.0,
+                abort_after: None
+            })
+        );
+        for (text, needle) in [
+            ("fail=2", "a probability between 0 and 1"),
+            ("seed=x", "an integer"),
+            ("boom=1", "unknown key `boom`"),
+            ("seed", "is not KEY=VALUE"),
+        ] {
+            let e = Chaos::parse(text).unwrap_err();
+            assert!(e.contains(needle), "{text}: {e}");
+        }
+    }
+
+    #[test]
+    fn the_same_seed_gives_the_same_faults_and_the_rate_is_respected() {
+        let chaos = Chaos {
+            seed: 42,
+            fail: 0.3,
+            abort_after: None,
+        };
+        let roll_all = || {
+            let dice = Dice {
+                chaos: Ok(chaos),
+                calls: AtomicU64::new(0),
+            };
+            (0..2000).map(|_| dice.roll(&chaos).0).collect::<Vec<_>>()
+        };
+        let a = roll_all();
+        assert_eq!(a, roll_all());
+        let before = a.iter().filter(|f| **f == Fault::Before).count();
+        let after = a.iter().filter(|f| **f == Fault::After).count();
+        // 600 expected failures, split about evenly; far from 0 and from 2000.
+        assert!((450..750).contains(&(before + after)), "{before} + {after}");
+        assert!(before > 200 && after > 200, "{before} / {after}");
+        let other = Chaos { seed: 43, ..chaos };
+        let dice = Dice {
+            chaos: Ok(other),
+            calls: AtomicU64::new(0),
+        };
+        let b: Vec<Fault> = (0..2000).map(|_| dice.roll(&other).0).collect();
+        assert_ne!(a, b);
+    }
+}
