@@ -4,7 +4,7 @@
 
 use tokio_postgres::Client;
 
-use super::{PostgresProvider, check_identifier, ddl};
+use super::{PostgresProvider, check_identifier, create_error, ddl};
 use crate::provider::sql::{keep_if_same, keep_int, required_str, with_defaults};
 use crate::provider::{AttrSchema, AttrType, Attrs, KindSchema, ProviderError, int_attr, str_attr};
 use crate::value::Value;
@@ -167,7 +167,7 @@ pub(super) async fn create(p: &PostgresProvider, config: &Attrs) -> Result<Attrs
                 ],
             )
             .await
-            .map_err(err)?;
+            .map_err(|e| create_error(p, &what, &e, &[]))?;
         }
     }
     Ok(with_defaults(&schema(), config))

@@ -204,6 +204,24 @@ fn sqlstate(e: &tokio_postgres::Error) -> Option<&str> {
     e.code().map(|c| c.code())
 }
 
+/// The error of a `CREATE` that lost a race: another session created the same role or
+/// database at the same moment (typically the statement of a killed baton, which the
+/// server finishes after its client died). Transient, so the retry observes the object
+/// and adopts it when it is as configured, or reports how it differs.
+fn create_error(
+    p: &PostgresProvider,
+    what: &str,
+    e: &tokio_postgres::Error,
+    secrets: &[&str],
+) -> ProviderError {
+    match p.error(what, e, secrets) {
+        ProviderError::Failed(msg) if matches!(sqlstate(e), Some("23505" | "42P04" | "42710")) => {
+            ProviderError::Transient(msg)
+        }
+        other => other,
+    }
+}
+
 /// Runs a DDL statement that the server builds from `template` (constant text with
 /// `%I` identifiers, `%L` literals and `%s` numbers) and `args`. Executed with the
 /// extended protocol, which accepts exactly one statement.

@@ -13,7 +13,7 @@ use hmac::{Hmac, KeyInit, Mac};
 use sha2::{Digest, Sha256};
 use tokio_postgres::Client;
 
-use super::{PostgresProvider, check_identifier, ddl, sqlstate};
+use super::{PostgresProvider, check_identifier, create_error, ddl, sqlstate};
 use crate::provider::sql::{keep_int, optional_str, required_str, with_defaults};
 use crate::provider::{
     AttrSchema, AttrType, Attrs, KindSchema, ProviderError, bool_attr, int_attr,
@@ -344,7 +344,9 @@ pub(super) async fn create(p: &PostgresProvider, config: &Attrs) -> Result<Attrs
         };
         let (template, args) = spec.statement(true, &password);
         let args: Vec<&str> = args.iter().map(String::as_str).collect();
-        ddl(&client, &template, &args).await.map_err(err)?;
+        ddl(&client, &template, &args)
+            .await
+            .map_err(|e| create_error(p, &what, &e, &secrets))?;
     }
     let found = observe(&client, &spec.name)
         .await

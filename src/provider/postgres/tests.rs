@@ -290,6 +290,44 @@ async fn role_create_adopts_only_an_identical_role() {
     .await;
 }
 
+/// Several sessions create the same role and database at once (as when the next run
+/// starts while the server still finishes a killed run's `CREATE`): the losers of the
+/// race see the winner's object and adopt it, none fails with a duplicate-key error.
+#[tokio::test]
+async fn concurrent_creates_of_the_same_objects_all_adopt() {
+    let (role, database) = (uniq("race"), uniq("racedb"));
+    let (r, d) = (role.clone(), database.clone());
+    with_cleanup(
+        async move {
+            let role_cfg = attrs(&[("name", s(&r)), ("password", s("race-pw"))]);
+            let db_cfg = attrs(&[("name", s(&d)), ("owner", s(&r))]);
+            for (kind, cfg) in [("postgres_role", role_cfg), ("postgres_database", db_cfg)] {
+                let calls: Vec<_> = (0..6)
+                    .map(|_| {
+                        let cfg = cfg.clone();
+                        tokio::spawn(async move { provider().create(kind, &cfg).await })
+                    })
+                    .collect();
+                for c in calls {
+                    let out = c.await.unwrap();
+                    assert!(out.is_ok(), "{kind}: {:?}", out.err());
+                }
+            }
+            let db = admin().await;
+            let row = db
+                .query_one(
+                    "SELECT pg_get_userbyid(datdba)::text FROM pg_database WHERE datname = $1",
+                    &[&d],
+                )
+                .await
+                .unwrap();
+            assert_eq!(row.get::<_, String>(0), r);
+        },
+        drop_all(vec![database], vec![role]),
+    )
+    .await;
+}
+
 #[tokio::test]
 async fn database_create_read_update_drift_delete() {
     let db = admin().await;
