@@ -377,6 +377,16 @@ fn same(a: Option<&Value>, b: Option<&Value>) -> bool {
     }
 }
 
+/// Whether an object made from `desired` would have the name of `prior`: every required
+/// force-new attribute keeps its (known) value.
+fn keeps_name(schema: &KindSchema, prior: &Object, desired: &Attrs) -> bool {
+    schema
+        .attributes
+        .iter()
+        .filter(|a| a.force_new && a.presence == Presence::Required)
+        .all(|a| same(desired.get(a.name), prior.attributes.get(a.name)))
+}
+
 fn decide(input: DecideInput<'_>) -> Change {
     let schema = input.schema;
     let mark = |attrs: Attrs| -> Attrs {
@@ -404,6 +414,15 @@ fn decide(input: DecideInput<'_>) -> Change {
         }
         after
     };
+    // Create-before-destroy needs the new object to be another one than the old. When
+    // the replacement keeps the old one's name (every required force-new attribute, such
+    // as a path or a role name, unchanged: a tainted object, `replace_triggered_by`,
+    // `-replace`), the create would find or overwrite the old object and the delete
+    // would then remove the only one: such a replace deletes first.
+    let cbd = (schema.create_before_destroy || input.lifecycle.create_before_destroy)
+        && !input
+            .prior
+            .is_some_and(|prior| keeps_name(schema, prior, &input.desired));
     let base =
         |action: Action, reason: Reason, before: Option<Attrs>, after: Option<Attrs>| Change {
             address: input.address.to_string(),
@@ -417,8 +436,7 @@ fn decide(input: DecideInput<'_>) -> Change {
             before,
             after,
             depends_on: input.depends_on.clone(),
-            create_before_destroy: schema.create_before_destroy
-                || input.lifecycle.create_before_destroy,
+            create_before_destroy: cbd,
             protected: input.lifecycle.prevent_destroy,
             triggers: input.lifecycle.triggers.clone().flatten(),
         };

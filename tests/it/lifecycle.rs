@@ -164,3 +164,34 @@ fn ignore_changes_and_replace_triggered_by() {
         0
     );
 }
+
+/// Create-before-destroy of an object that keeps its name (here a file replaced by its
+/// trigger, at the same path): both cannot exist at once, so baton deletes first
+/// instead of creating the new file and then deleting it. Found by the crash test.
+#[test]
+fn create_before_destroy_of_an_object_keeping_its_name_leaves_the_new_object() {
+    let sb = Sandbox::new();
+    sb.write(
+        "modules/store.hcl",
+        &MODULE.replace(
+            "    replace_triggered_by = [baton_data.version.output]\n",
+            "    replace_triggered_by  = [baton_data.version.output]\n    create_before_destroy = true\n",
+        ),
+    );
+    assert!(
+        sb.read("modules/store.hcl")
+            .contains("create_before_destroy = true")
+    );
+    write_score(&sb, 1, "a", false);
+    assert_eq!(sb.run(&["apply", "--auto-approve"]).code, 0);
+    write_score(&sb, 1, "b", false);
+    let run = sb.run(&["apply", "--auto-approve"]);
+    assert_eq!(run.code, 0, "{}", run.transcript());
+    assert!(run.stdout.contains("1 replaced"), "{}", run.stdout);
+    assert_eq!(
+        std::fs::read_to_string(sb.path().join(".baton/store/db-1.txt")).unwrap(),
+        "label b",
+        "the replacement exists"
+    );
+    assert_eq!(sb.run(&["plan", "--detailed-exitcode"]).code, 0);
+}
