@@ -398,7 +398,5 @@ pub async fn plan(
         timings::stage("refresh", || refresh::without_refresh(state))
     };
     let ctx = timings::stage("context", || prepared.context());
-    timings::stage("diff", || {
-        diff::plan(&ctx, state, &refreshed.objects, refreshed.drift, opts)
-    })
+    timings::stage("diff", || diff::plan(&ctx, state, refreshed, opts))
 }

@@ -1,7 +1,10 @@
 //! Refresh: read every recorded object through its provider, in parallel (bounded), to
-//! see what really exists. Differences are drift. An interrupted create (an intent with
-//! no recorded object) is looked up with the configuration it was given: if the object
-//! exists it is adopted as tainted, so the plan replaces it; if not, the plan creates it.
+//! see what really exists. Differences are drift. A leftover create intent (a run killed
+//! during the call, or a call that failed after the provider may have acted) is looked
+//! up with the configuration it was given: if that object exists and nothing recorded
+//! stands at its address any more, it is adopted as tainted, so the plan replaces it (or
+//! deletes it when no longer desired); if not, the plan creates it. Every leftover intent
+//! read this way is *settled*: apply records the adopted objects and clears the rest.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -18,6 +21,12 @@ pub struct Refreshed {
     pub objects: BTreeMap<String, Object>,
     /// Objects that differ from their record.
     pub drift: Vec<Drift>,
+    /// Addresses of the objects adopted from leftover create intents (in `objects`,
+    /// tainted, not recorded yet).
+    pub adopted: Vec<String>,
+    /// Addresses of the leftover intents this refresh settled: adopted, or with nothing
+    /// to adopt (the call never happened, or what it made is what is recorded).
+    pub settled: Vec<String>,
 }
 
 /// The recorded state taken as is (`--refresh=false`).
@@ -25,6 +34,8 @@ pub fn without_refresh(state: &State) -> Refreshed {
     Refreshed {
         objects: state.objects.clone(),
         drift: Vec::new(),
+        adopted: Vec::new(),
+        settled: Vec::new(),
     }
 }
 
@@ -48,6 +59,9 @@ pub async fn refresh(
     let mut objects = state.objects.clone();
     let mut drift = Vec::new();
     let mut errors = Vec::new();
+    // Objects found for create intents, adopted once every recorded object is read.
+    let mut found: Vec<Object> = Vec::new();
+    let mut settled = Vec::new();
     for o in state.objects.values() {
         if only.is_some_and(|f| !f(&o.address)) {
             continue;
@@ -58,7 +72,7 @@ pub async fn refresh(
         if provider.reads_state_only(&o.kind) {
             // Nothing outside baton holds it: the read is immediate, no task needed.
             let r = provider.read(&o.kind, &o.attributes).await;
-            settle(o, r, false, &mut objects, &mut drift, &mut errors);
+            fold(o, r, false, &mut objects, &mut drift, &mut errors, &mut found);
             continue;
         }
         let sem = sem.clone();
@@ -72,10 +86,12 @@ pub async fn refresh(
     for intent in state.intents.values() {
         // Intents outside `only` may be another run's calls in flight (on workloads this
         // run does not lock), not interrupted ones.
-        if intent.action != "create"
-            || state.objects.contains_key(&intent.address)
-            || only.is_some_and(|f| !f(&intent.address))
-        {
+        if only.is_some_and(|f| !f(&intent.address)) {
+            continue;
+        }
+        // An update or a delete acted on a recorded object, which is read above.
+        if intent.action != "create" {
+            settled.push(intent.address.clone());
             continue;
         }
         let Some(provider) = registry.provider_for(&intent.kind) else {
@@ -113,37 +129,68 @@ pub async fn refresh(
             ));
             continue;
         };
-        settle(
+        if interrupted && matches!(result, Ok(None)) {
+            settled.push(o.address.clone());
+        }
+        fold(
             &o,
             result,
             interrupted,
             &mut objects,
             &mut drift,
             &mut errors,
+            &mut found,
         );
     }
+    // The object a create intent made is adopted unless a recorded object still exists
+    // at the address: then that is either the same object (read above) or the old one of
+    // a create-before-destroy replacement, which the plan replaces again.
+    let mut adopted = Vec::new();
+    for mut o in found {
+        settled.push(o.address.clone());
+        if !objects.contains_key(&o.address) {
+            // In place of a recorded object that vanished: keep what the record knew.
+            if let Some(recorded) = state.objects.get(&o.address) {
+                o.uid = recorded.uid.clone();
+                o.module = recorded.module.clone();
+                o.dependencies = recorded.dependencies.clone();
+                o.protected = recorded.protected;
+            }
+            adopted.push(o.address.clone());
+            objects.insert(o.address.clone(), o);
+        }
+    }
     drift.sort_by(|a, b| a.address.cmp(&b.address));
+    adopted.sort();
+    settled.sort();
     if errors.is_empty() {
-        Ok(Refreshed { objects, drift })
+        Ok(Refreshed {
+            objects,
+            drift,
+            adopted,
+            settled,
+        })
     } else {
         Err(errors)
     }
 }
 
-/// Folds the result of reading `o` into the refreshed objects, drift and errors.
-fn settle(
+/// Folds the result of reading `o` into the refreshed objects, drift and errors; the
+/// object found for a create intent into `found`.
+fn fold(
     o: &Object,
     result: Result<Option<Attrs>, crate::provider::ProviderError>,
     interrupted: bool,
     objects: &mut BTreeMap<String, Object>,
     drift: &mut Vec<Drift>,
     errors: &mut Vec<Diagnostic>,
+    found: &mut Vec<Object>,
 ) {
     match (result, interrupted) {
         (Ok(Some(attrs)), true) => {
             let mut adopted = o.clone();
             adopted.attributes = attrs;
-            objects.insert(o.address.clone(), adopted);
+            found.push(adopted);
         }
         (Ok(None), true) => {}
         (Ok(Some(attrs)), false) => {

@@ -3,7 +3,10 @@
 //! once; the limit wraps provider calls only, so evaluating params, outputs and
 //! manifests and recording state never wait for a slot. A failed node stops its
 //! dependents; independent branches finish. An intent is recorded before each provider
-//! call and the state is committed after each one, so a crash loses nothing done.
+//! call and the state is committed after each one, so a crash loses nothing done. A
+//! create that fails keeps its intent (the provider may have made the object before the
+//! error), so the next refresh looks for the object. Before any call, apply records what
+//! the plan's refresh settled about earlier runs' intents ([`settle`]).
 //!
 //! Apply never re-decides: actions come from the plan. It re-evaluates only values that
 //! were unknown at plan time, from what providers actually returned.
@@ -100,6 +103,36 @@ type CallResult = (
     Option<Attrs>,
 );
 
+/// Records what the plan's refresh settled about leftover intents: the objects it
+/// adopted (tainted, so they are replaced or deleted even if this run stops early), and
+/// the intents with nothing to adopt cleared. Returns whether the state changed.
+pub fn settle(plan: &Plan, store: &mut SqliteStore) -> Result<bool, StateError> {
+    let settled = &plan.settled;
+    if settled.is_empty() {
+        return Ok(false);
+    }
+    let records: Vec<Record> = settled
+        .adopted
+        .iter()
+        .map(|o| {
+            Record::Put(Object {
+                tainted: true,
+                ..o.clone()
+            })
+        })
+        .collect();
+    if !records.is_empty() {
+        let batch: Vec<(&Record, &str)> = records.iter().map(|r| (r, "adopt")).collect();
+        store.record_many(&batch, true)?;
+    }
+    for address in &settled.intents {
+        if !settled.adopted.iter().any(|o| &o.address == address) {
+            store.clear_intent(address)?;
+        }
+    }
+    Ok(!records.is_empty())
+}
+
 /// Applies `plan`. `values` are the plan's values; `store` records every change.
 pub async fn apply(
     ctx: &Context<'_>,
@@ -177,7 +210,7 @@ pub async fn apply(
     // Provider calls report here when they get a slot and when they finish, while still
     // holding it, so progress shows exactly what is in flight.
     let (started_tx, mut started_rx) = tokio::sync::mpsc::unbounded_channel::<Event>();
-    let mut bumped = false;
+    let mut bumped = settle(plan, store)?;
     let mut final_triggers: BTreeMap<String, Option<serde_json::Value>> = BTreeMap::new();
     // Calls ready to start: their intents are committed together, then they run.
     let mut pending: Vec<PendingCall> = Vec::new();
@@ -443,7 +476,13 @@ pub async fn apply(
                     records.push((s, action, record));
                 }
                 Err(e) => {
-                    store.clear_intent(&address)?;
+                    // A failed create may still have made the object (a reply lost after
+                    // the server acted): its intent stays for the next refresh to look
+                    // the object up. Updates and deletes act on recorded objects, which
+                    // refresh reads anyway.
+                    if !matches!(action, Action::Create | Action::Replace) {
+                        store.clear_intent(&address)?;
+                    }
                     let msg = e.to_string();
                     on_event(Event::Failed {
                         address: address.clone(),

@@ -418,6 +418,8 @@ pub fn apply(
             }
         print!("{}", render::plan::text(&plan, term.stdout_color));
         if !plan.has_changes() {
+            // Leftover intents whose objects turned out to be as recorded.
+            apply::settle(&plan, store)?;
             return Ok(Outcome::Success);
         }
         if saved.is_none() && !auto_approve && !confirm(&plan, operation)? {

@@ -8,10 +8,11 @@ use petgraph::graph::NodeIndex;
 use rustc_hash::FxHashSet;
 
 use super::eval::{Context, Values};
-use super::{Action, Change, Drift, Plan, Reason};
+use super::{Action, Change, Plan, Reason};
 use crate::diag::Diagnostic;
 use crate::graph::{NodeKind, workload_address};
 use crate::provider::{Attrs, KindSchema, Presence};
+use crate::refresh::Refreshed;
 use crate::state::{Object, State};
 use crate::value::Value;
 
@@ -56,14 +57,21 @@ pub struct Planned {
 }
 
 /// Decides the plan. `refreshed` is the state as read through providers (objects that
-/// vanished are absent); `stored` is the state as recorded; `drift` what refresh found.
+/// vanished are absent, objects of interrupted creates adopted) with the drift it found;
+/// `stored` is the state as recorded.
 pub fn plan(
     ctx: &Context<'_>,
     stored: &State,
-    refreshed: &BTreeMap<String, Object>,
-    drift: Vec<Drift>,
+    refreshed: Refreshed,
     opts: &PlanOptions,
 ) -> Result<Planned, Vec<Diagnostic>> {
+    let Refreshed {
+        objects: refreshed,
+        drift,
+        adopted,
+        settled,
+    } = refreshed;
+    let refreshed = &refreshed;
     let mut values = Values::default();
     let uids = ctx.graph.module_of.len();
     values.params.reserve(uids);
@@ -208,9 +216,19 @@ pub fn plan(
                 .iter()
                 .any(|t| addr == t || addr.starts_with(&format!("{t}/")))
     };
+    // Objects adopted from interrupted creates are deleted like recorded ones.
+    let adopted: Vec<Object> = adopted
+        .iter()
+        .filter_map(|a| refreshed.get(a).cloned())
+        .collect();
     let doomed: Vec<&Object> = stored
         .objects
         .values()
+        .chain(
+            adopted
+                .iter()
+                .filter(|o| !stored.objects.contains_key(&o.address)),
+        )
         .filter(|o| {
             !desired_addresses.contains(o.address.as_str())
                 && targeted_delete(&o.address)
@@ -263,6 +281,10 @@ pub fn plan(
             changes,
             drift,
             destroy: opts.destroy,
+            settled: super::Settled {
+                adopted,
+                intents: settled,
+            },
         },
         values,
     })

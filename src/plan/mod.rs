@@ -157,6 +157,25 @@ pub struct Plan {
     pub drift: Vec<Drift>,
     /// Whether this is a destroy plan.
     pub destroy: bool,
+    /// Leftover intents of interrupted provider calls that refresh settled.
+    pub settled: Settled,
+}
+
+/// What refresh found for the intents left by interrupted or failed provider calls;
+/// apply records it before anything else (also when nothing else changes).
+#[derive(Debug, Clone, Default)]
+pub struct Settled {
+    /// Objects such calls made, adopted as tainted: the plan replaces or deletes them.
+    pub adopted: Vec<crate::state::Object>,
+    /// Addresses whose intents are cleared: settled, nothing (more) to adopt.
+    pub intents: Vec<String>,
+}
+
+impl Settled {
+    /// Whether there is nothing to record.
+    pub fn is_empty(&self) -> bool {
+        self.adopted.is_empty() && self.intents.is_empty()
+    }
 }
 
 /// Counts per action.

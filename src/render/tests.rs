@@ -60,6 +60,7 @@ fn plan(changes: Vec<Change>, drift: Vec<Drift>) -> Plan {
         changes,
         drift,
         destroy: false,
+        settled: Default::default(),
     }
 }
 
