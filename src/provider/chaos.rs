@@ -10,8 +10,10 @@
 //!   the call reaches the provider (nothing done), half *after* it succeeded (the object
 //!   exists but baton sees an error, as when a connection drops after the server
 //!   committed).
+//! - `when=before|after`: only that half.
 //! - `abort_after`: `std::process::abort()` right after the K-th changing call
 //!   returns, as a `kill -9` would.
+//! - `kinds=a+b`: only calls on these kinds are disturbed and counted.
 //!
 //! A malformed value makes every changing call fail with a message naming the variable.
 
@@ -26,7 +28,7 @@ use crate::value::Value;
 pub const VAR: &str = "BATON_CHAOS";
 
 /// What to inject.
-#[derive(Debug, Clone, Copy, PartialEq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Chaos {
     /// Seed of the decisions.
     pub seed: u64,
@@ -34,6 +36,10 @@ pub struct Chaos {
     pub fail: f64,
     /// Abort the process right after this many changing calls returned.
     pub abort_after: Option<u64>,
+    /// Fail only before (`Some(false)`) or only after (`Some(true)`) the provider acted.
+    pub after: Option<bool>,
+    /// Only calls on these kinds (all when empty).
+    pub kinds: Vec<String>,
 }
 
 impl Chaos {
@@ -43,6 +49,8 @@ impl Chaos {
             seed: 0,
             fail: 0.0,
             abort_after: None,
+            after: None,
+            kinds: Vec::new(),
         };
         for part in text.split(',').map(str::trim).filter(|p| !p.is_empty()) {
             let (key, value) = part
@@ -62,9 +70,17 @@ impl Chaos {
                 "abort_after" => {
                     chaos.abort_after = Some(value.trim().parse().map_err(|_| bad("an integer"))?)
                 }
+                "when" => {
+                    chaos.after = match value.trim() {
+                        "before" => Some(false),
+                        "after" => Some(true),
+                        _ => return Err(bad("`before` or `after`")),
+                    }
+                }
+                "kinds" => chaos.kinds = value.split('+').map(|k| k.trim().to_string()).collect(),
                 other => {
                     return Err(format!(
-                        "unknown key `{other}` (expected seed, fail, abort_after)"
+                        "unknown key `{other}` (expected seed, fail, when, abort_after, kinds)"
                     ));
                 }
             }
@@ -96,10 +112,10 @@ impl Dice {
         let p = (r >> 11) as f64 / (1u64 << 53) as f64;
         let fault = if p >= chaos.fail {
             Fault::None
-        } else if r & 1 == 0 {
-            Fault::Before
-        } else {
+        } else if chaos.after.unwrap_or(r & 1 == 1) {
             Fault::After
+        } else {
+            Fault::Before
         };
         (fault, n)
     }
@@ -151,10 +167,13 @@ impl ChaosProvider {
         call: impl std::future::Future<Output = Result<T, ProviderError>>,
     ) -> Result<T, ProviderError> {
         let chaos = match &self.dice.chaos {
-            Ok(c) => *c,
+            Ok(c) => c,
             Err(e) => return Err(ProviderError::Invalid(format!("{VAR}: {e}"))),
         };
-        let (fault, n) = self.dice.roll(&chaos);
+        if !chaos.kinds.is_empty() && !chaos.kinds.iter().any(|k| k == kind) {
+            return call.await;
+        }
+        let (fault, n) = self.dice.roll(chaos);
         if fault == Fault::Before {
             return Err(ProviderError::Failed(format!(
                 "{VAR}: injected failure before {what} {kind} (call {n})"
@@ -219,11 +238,13 @@ mod tests {
     #[test]
     fn parses_every_key_and_rejects_bad_ones() {
         assert_eq!(
-            Chaos::parse("seed=7, fail=0.25,abort_after=3"),
+            Chaos::parse("seed=7, fail=0.25,abort_after=3,when=after,kinds=a+b"),
             Ok(Chaos {
                 seed: 7,
                 fail: 0.25,
-                abort_after: Some(3)
+                abort_after: Some(3),
+                after: Some(true),
+                kinds: vec!["a".into(), "b".into()],
             })
         );
         assert_eq!(
@@ -231,18 +252,72 @@ mod tests {
             Ok(Chaos {
                 seed: 0,
                 fail: 0.0,
-                abort_after: None
+                abort_after: None,
+                after: None,
+                kinds: Vec::new(),
             })
         );
         for (text, needle) in [
             ("fail=2", "a probability between 0 and 1"),
             ("seed=x", "an integer"),
             ("boom=1", "unknown key `boom`"),
+            ("when=later", "`before` or `after`"),
             ("seed", "is not KEY=VALUE"),
         ] {
             let e = Chaos::parse(text).unwrap_err();
             assert!(e.contains(needle), "{text}: {e}");
         }
+    }
+
+    /// A file made through the local provider, wrapped with `chaos`: the call's result
+    /// and whether the file exists afterwards.
+    fn make_file(chaos: &str, kind_of_call: &str) -> (Result<Attrs, ProviderError>, bool) {
+        let dir = tempfile::tempdir().unwrap();
+        let wrapped = wrap(
+            vec![Arc::new(super::super::local::LocalProvider::new(
+                dir.path(),
+            ))],
+            Chaos::parse(chaos),
+        );
+        let config: Attrs = [
+            ("path".to_string(), Value::string("f.txt")),
+            ("content".to_string(), Value::string("x")),
+        ]
+        .into_iter()
+        .collect();
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .build()
+            .unwrap();
+        let result = rt.block_on(wrapped[0].create(kind_of_call, &config));
+        (result, dir.path().join("f.txt").exists())
+    }
+
+    #[test]
+    fn a_failure_before_does_nothing_and_one_after_leaves_the_object() {
+        let (r, exists) = make_file("fail=1,when=before", "local_file");
+        assert!(
+            r.unwrap_err()
+                .to_string()
+                .contains("injected failure before create local_file (call 1)")
+        );
+        assert!(!exists);
+        let (r, exists) = make_file("fail=1,when=after", "local_file");
+        assert!(
+            r.unwrap_err()
+                .to_string()
+                .contains("injected failure after create local_file succeeded")
+        );
+        assert!(exists, "the provider made the file");
+        // Other kinds are left alone.
+        let (r, exists) = make_file("fail=1,kinds=local_directory", "local_file");
+        assert!(r.is_ok() && exists);
+        // A malformed value names the variable.
+        let (r, _) = make_file("fail=lots", "local_file");
+        assert!(
+            r.unwrap_err()
+                .to_string()
+                .starts_with("invalid configuration: BATON_CHAOS: `fail=lots`")
+        );
     }
 
     #[test]
@@ -251,10 +326,12 @@ mod tests {
             seed: 42,
             fail: 0.3,
             abort_after: None,
+            after: None,
+            kinds: Vec::new(),
         };
         let roll_all = || {
             let dice = Dice {
-                chaos: Ok(chaos),
+                chaos: Ok(chaos.clone()),
                 calls: AtomicU64::new(0),
             };
             (0..2000).map(|_| dice.roll(&chaos).0).collect::<Vec<_>>()
@@ -266,9 +343,12 @@ mod tests {
         // 600 expected failures, split about evenly; far from 0 and from 2000.
         assert!((450..750).contains(&(before + after)), "{before} + {after}");
         assert!(before > 200 && after > 200, "{before} / {after}");
-        let other = Chaos { seed: 43, ..chaos };
+        let other = Chaos {
+            seed: 43,
+            ..chaos.clone()
+        };
         let dice = Dice {
-            chaos: Ok(other),
+            chaos: Ok(other.clone()),
             calls: AtomicU64::new(0),
         };
         let b: Vec<Fault> = (0..2000).map(|_| dice.roll(&other).0).collect();

@@ -49,10 +49,15 @@ enum Request {
         version: u8,
         cbd: bool,
     },
+    /// The project module `acl`: a Redis user whose name carries `version`, so a new
+    /// version replaces it by another user (create-before-destroy or not).
+    Acl { version: u8, cbd: bool },
 }
 
 /// Names of the requests, in the order of [`request`]'s slots.
-const SLOTS: [&str; 8] = ["db", "shared", "cache", "data", "host", "peer", "kv", "kv2"];
+const SLOTS: [&str; 10] = [
+    "db", "shared", "cache", "sessions", "data", "host", "peer", "kv", "kv2", "acl",
+];
 
 #[derive(Debug, Clone, PartialEq)]
 struct Workload {
@@ -95,11 +100,14 @@ fn request(slot: usize) -> BoxedStrategy<Request> {
             .prop_map(|database| Request::Postgres { database })
             .boxed(),
         "shared" => Just(Request::SharedPostgres).boxed(),
-        "cache" => prop::option::of(0u8..2)
+        "cache" | "sessions" => prop::option::of(0u8..2)
             .prop_map(|key_prefix| Request::Redis { key_prefix })
             .boxed(),
         "data" => Just(Request::Volume).boxed(),
         "host" => Just(Request::Dns).boxed(),
+        "acl" => (0u8..2, any::<bool>())
+            .prop_map(|(version, cbd)| Request::Acl { version, cbd })
+            .boxed(),
         "peer" => (0u8..4)
             .prop_map(|workload| Request::Peer { workload })
             .boxed(),
@@ -223,6 +231,38 @@ output "value" {
 }
 "##;
 
+/// A module of the project: a Redis user renamed by `version`.
+const ACL_MODULE: &str = r##"
+provisions "acl" {}
+param "version" {
+  type    = number
+  default = 0
+}
+param "cbd" {
+  type    = bool
+  default = false
+}
+resource "random_password" "p" {
+  length  = 20
+  special = false
+}
+resource "redis_acl_user" "u" {
+  username  = "${score.workload}-${score.resource}-v${param.version}"
+  passwords = [random_password.p.result]
+  keys      = ["acl:*"]
+  lifecycle {
+    create_before_destroy = param.cbd
+  }
+}
+output "username" {
+  value = redis_acl_user.u.username
+}
+output "password" {
+  value     = random_password.p.result
+  sensitive = true
+}
+"##;
+
 /// The outputs a request publishes, one used when it is referenced.
 fn output_of(r: &Request) -> &'static str {
     match r {
@@ -232,6 +272,7 @@ fn output_of(r: &Request) -> &'static str {
         Request::Dns => "host",
         Request::Peer { .. } => "hostname",
         Request::Kv { .. } => "value",
+        Request::Acl { .. } => "username",
     }
 }
 
@@ -291,6 +332,12 @@ fn score_file(names: &Names, w: &Workload) -> String {
                     res,
                     "    type: service-port\n    params:\n      workload: {}\n      port: 8080",
                     names.workload(*workload)
+                );
+            }
+            Request::Acl { version, cbd } => {
+                let _ = writeln!(
+                    res,
+                    "    type: acl\n    params:\n      version: {version}\n      cbd: {cbd}"
                 );
             }
             Request::Kv {
@@ -363,6 +410,7 @@ fn expected(names: &Names, p: &Project) -> Expected {
                 Request::Redis { .. } => format!("redis.default#{wn}.{slot}"),
                 Request::Volume => format!("volume.default#{wn}.{slot}"),
                 Request::Kv { .. } => format!("kv.default#{wn}.{slot}"),
+                Request::Acl { .. } => format!("acl.default#{wn}.{slot}"),
                 Request::Dns | Request::Peer { .. } => continue,
             };
             let kinds: &[&str] = match r {
@@ -374,6 +422,7 @@ fn expected(names: &Names, p: &Project) -> Expected {
                 Request::Redis { .. } => &["random_password.password", "redis_acl_user.user"],
                 Request::Volume => &["local_directory.data"],
                 Request::Kv { .. } => &["baton_data.v", "local_file.f"],
+                Request::Acl { .. } => &["random_password.p", "redis_acl_user.u"],
                 Request::Dns | Request::Peer { .. } => &[],
             };
             for k in kinds {
@@ -402,6 +451,9 @@ fn expected(names: &Names, p: &Project) -> Expected {
                             .replace('.', "-")
                             .to_string(),
                     );
+                }
+                Request::Acl { version, .. } => {
+                    e.redis_users.insert(format!("{wn}-{slot}-v{version}"));
                 }
                 Request::Kv { version, .. } => {
                     e.kv_files
@@ -576,6 +628,7 @@ fn run_storm(sb: &Sandbox, args: &[&str], storm: &Storm, log: &mut String) {
     );
     use std::os::unix::process::ExitStatusExt;
     let killed = matches!(out.status.signal(), Some(6 | 9));
+    STATS.count(&out.status, &stdout, &stderr);
     assert!(
         killed || matches!(out.status.code(), Some(0 | 1)),
         "baton ended with {:?} under faults:\n{log}",
@@ -632,7 +685,7 @@ fn check_redis_credentials(sb: &Sandbox, log: &str) {
     assert_eq!(out.code, 0, "{}", out.transcript());
     let v: serde_json::Value = serde_json::from_str(&out.stdout).unwrap();
     for (uid, outputs) in v.as_object().unwrap() {
-        if !uid.starts_with("redis.") {
+        if !uid.starts_with("redis.") && !uid.starts_with("acl.") {
             continue;
         }
         let user = outputs["username"].as_str().unwrap();
@@ -651,6 +704,63 @@ fn check_redis_credentials(sb: &Sandbox, log: &str) {
 
 static CASE: AtomicU32 = AtomicU32::new(0);
 
+/// What the runs under faults went through, for the summary line.
+struct Stats {
+    runs: AtomicU32,
+    aborted: AtomicU32,
+    killed: AtomicU32,
+    failed_before: AtomicU32,
+    failed_after: AtomicU32,
+    adopted: AtomicU32,
+}
+
+static STATS: Stats = Stats {
+    runs: AtomicU32::new(0),
+    aborted: AtomicU32::new(0),
+    killed: AtomicU32::new(0),
+    failed_before: AtomicU32::new(0),
+    failed_after: AtomicU32::new(0),
+    adopted: AtomicU32::new(0),
+};
+
+impl Stats {
+    fn count(&self, status: &std::process::ExitStatus, stdout: &str, stderr: &str) {
+        use std::os::unix::process::ExitStatusExt;
+        let add = |c: &AtomicU32, n: usize| {
+            c.fetch_add(n as u32, Ordering::Relaxed);
+        };
+        add(&self.runs, 1);
+        add(&self.aborted, usize::from(status.signal() == Some(6)));
+        add(&self.killed, usize::from(status.signal() == Some(9)));
+        // Each failure is reported on stdout (progress) and stderr (summary).
+        add(
+            &self.failed_before,
+            stderr.matches("injected failure before").count(),
+        );
+        add(
+            &self.failed_after,
+            stderr.matches("injected failure after").count(),
+        );
+        add(
+            &self.adopted,
+            stdout.matches("(an earlier create did not finish)").count(),
+        );
+    }
+
+    fn summary(&self) -> String {
+        let n = |c: &AtomicU32| c.load(Ordering::Relaxed);
+        format!(
+            "{} runs under faults: {} aborted after a provider call, {} killed, {} calls failed before and {} after reaching the provider; {} objects of interrupted creates planned for replacement",
+            n(&self.runs),
+            n(&self.aborted),
+            n(&self.killed),
+            n(&self.failed_before),
+            n(&self.failed_after),
+            n(&self.adopted)
+        )
+    }
+}
+
 fn run_case(case: &Case) -> Result<(), TestCaseError> {
     let n = CASE.fetch_add(1, Ordering::SeqCst);
     let t = std::time::SystemTime::now()
@@ -667,6 +777,7 @@ fn run_case(case: &Case) -> Result<(), TestCaseError> {
     let _cleanup = Cleanup(names.prefix.clone());
     let sb = Sandbox::new();
     sb.write("modules/kv.hcl", KV_MODULE);
+    sb.write("modules/acl.hcl", ACL_MODULE);
     let mut log = format!("case: {case:#?}\nprefix: {}\n", names.prefix);
 
     for (project, storms) in [
@@ -707,9 +818,10 @@ fn faults_and_kills_never_lose_duplicate_or_orphan_an_object() {
     let mut runner = proptest::test_runner::TestRunner::new(config());
     let result = runner.run(&case(), |c| run_case(&c));
     eprintln!(
-        "chaos: {} cases in {:.1?}",
+        "chaos: {} cases in {:.1?}; {}",
         CASE.load(Ordering::SeqCst),
-        started.elapsed()
+        started.elapsed(),
+        STATS.summary()
     );
     if let Err(e) = result {
         panic!("{e}");

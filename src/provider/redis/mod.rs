@@ -116,6 +116,15 @@ impl RedisProvider {
     }
 }
 
+/// Whether an existing user has exactly the configured passwords (and at least one).
+fn made_from(found: &AclUser, spec: &Spec) -> bool {
+    let ours: std::collections::BTreeSet<String> =
+        spec.passwords.iter().map(|p| sha256_hex(p)).collect();
+    let theirs: std::collections::BTreeSet<String> =
+        found.password_hashes.iter().cloned().collect();
+    !ours.is_empty() && ours == theirs
+}
+
 /// Connection faults, timeouts and a server still loading its data may pass; the rest
 /// are permanent.
 fn classify(e: &RedisError, msg: String) -> ProviderError {
@@ -177,8 +186,13 @@ impl Provider for RedisProvider {
         }
         let spec = Spec::from_config(config)?;
         // Taking over a user that baton did not create would silently rewrite someone
-        // else's access.
-        if self.get_user(&spec.username).await?.is_some() {
+        // else's access. A user whose passwords are exactly the configured ones was made
+        // from this configuration, as nobody else knows them: by an earlier run killed
+        // before recording it, or a create-before-destroy replacement stopped before it
+        // deleted the old user. That one is set to the configuration and adopted.
+        if let Some(found) = self.get_user(&spec.username).await?
+            && !made_from(&found, &spec)
+        {
             return Err(ProviderError::Failed(format!(
                 "redis ACL user {:?} already exists (not created by this configuration); delete it or choose another name",
                 spec.username

@@ -141,6 +141,45 @@ async fn acl_users_are_created_read_updated_and_deleted() {
     p.delete(KIND, &updated).await.unwrap();
 }
 
+/// A create that finds a user with exactly the configured passwords (made by a run that
+/// died before recording it) adopts it and sets its rules; a user with other passwords,
+/// or none, is someone else's and refused untouched.
+#[tokio::test]
+async fn create_adopts_only_a_user_with_exactly_the_configured_passwords() {
+    let (ours, theirs, open) = (unique(), unique(), unique());
+    let _cleanup = Cleanup(vec![ours.clone(), theirs.clone(), open.clone()]);
+    let p = provider();
+    setuser(&ours, &["on", ">pw-made-by-baton", "~old:*", "+@all"]);
+    let config = attrs(&[
+        ("username", Value::string(&ours)),
+        ("passwords", list_value(&["pw-made-by-baton"])),
+        ("keys", list_value(&["app:*"])),
+    ]);
+    let created = p.create(KIND, &config).await.expect("adopted");
+    assert_eq!(
+        getuser(&ours).unwrap()["keys"],
+        words(&["~app:*"]),
+        "set to the configuration"
+    );
+    assert_eq!(p.read(KIND, &created).await.unwrap(), Some(created));
+
+    setuser(&theirs, &["on", ">someone-elses", "~*", "+@all"]);
+    setuser(&open, &["on", "nopass", "~*", "+@all"]);
+    for (name, passwords) in [(&theirs, vec!["pw-made-by-baton"]), (&open, vec![])] {
+        let config = attrs(&[
+            ("username", Value::string(name)),
+            ("passwords", list_value(&passwords)),
+            ("keys", list_value(&["app:*"])),
+        ]);
+        let r = p.create(KIND, &config).await;
+        assert!(
+            matches!(r, Err(ProviderError::Failed(ref m)) if m.contains("already exists")),
+            "{r:?}"
+        );
+        assert_eq!(getuser(name).unwrap()["keys"], words(&["~*"]), "untouched");
+    }
+}
+
 #[tokio::test]
 async fn changes_made_outside_baton_are_read_as_drift() {
     let name = unique();
