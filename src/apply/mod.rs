@@ -106,7 +106,7 @@ type CallResult = (
 /// Records what the plan's refresh settled about leftover intents: the objects it
 /// adopted (tainted, so they are replaced or deleted even if this run stops early), and
 /// the intents with nothing to adopt cleared. Returns whether the state changed.
-pub fn settle(plan: &Plan, store: &mut SqliteStore) -> Result<bool, StateError> {
+pub fn settle(plan: &Plan, store: &mut Store) -> Result<bool, StateError> {
     let settled = &plan.settled;
     if settled.is_empty() {
         return Ok(false);
