@@ -111,14 +111,25 @@ pub fn settle(plan: &Plan, store: &mut Store) -> Result<bool, StateError> {
     if settled.is_empty() {
         return Ok(false);
     }
+    let changes = plan.by_address();
     let records: Vec<Record> = settled
         .adopted
         .iter()
         .map(|o| {
-            Record::Put(Object {
+            let mut o = Object {
                 tainted: true,
                 ..o.clone()
-            })
+            };
+            // What the plan knows of it: its place in the graph, or for one no longer
+            // declared, the conservative order of its delete.
+            if let Some(c) = changes.get(o.address.as_str()) {
+                o.dependencies = c.depends_on.clone();
+                if o.uid.is_empty() {
+                    o.uid = c.uid.clone();
+                    o.module = c.module.clone();
+                }
+            }
+            Record::Put(o)
         })
         .collect();
     if !records.is_empty() {

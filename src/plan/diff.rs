@@ -235,8 +235,21 @@ pub fn plan(
                 && opts.in_scope(&o.address, &o.uid)
         })
         .collect();
+    // What an adopted object depends on is not known; it was being made when a run
+    // stopped, so everything recorded it might need already existed, and nothing
+    // recorded can depend on it: it is deleted before every recorded object.
+    let recorded_doomed: Vec<String> = doomed
+        .iter()
+        .filter(|o| stored.objects.contains_key(&o.address))
+        .map(|o| o.address.clone())
+        .collect();
     for o in reverse_dependency_order(&doomed) {
         let before = refreshed.get(&o.address).unwrap_or(o);
+        let depends_on = if stored.objects.contains_key(&o.address) {
+            o.dependencies.clone()
+        } else {
+            recorded_doomed.clone()
+        };
         changes.push(Change {
             address: o.address.clone(),
             uid: o.uid.clone(),
@@ -248,7 +261,7 @@ pub fn plan(
             reason: Reason::NoLongerReferenced,
             before: Some(before.marked_attributes()),
             after: None,
-            depends_on: o.dependencies.clone(),
+            depends_on,
             create_before_destroy: false,
             protected: o.protected,
             triggers: None,

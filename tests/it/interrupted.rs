@@ -294,3 +294,38 @@ fn a_create_before_destroy_rename_interrupted_before_the_delete_converges() {
     assert_eq!(sb.run(&["plan", "--detailed-exitcode"]).code, 0);
     destroy(&sb, &name);
 }
+
+fn psql(sql: &str) -> String {
+    let out = Command::new("psql")
+        .args(["-h", "127.0.0.1", "-U", "postgres", "-At", "-c", sql])
+        .output()
+        .unwrap_or_else(|e| {
+            panic!("psql is needed by this test ({e}); .ci/services starts the servers")
+        });
+    String::from_utf8_lossy(&out.stdout).trim().to_string()
+}
+
+#[test]
+fn an_adopted_database_no_longer_desired_is_dropped_before_its_owner_role() {
+    let name = unique();
+    let sb = Sandbox::new();
+    sb.write("score.yaml", &score(&name, "  db:\n    type: postgres\n"));
+    // The role is made and recorded; the process dies right after the database is made.
+    let run = apply_with(&sb, "abort_after=1,kinds=postgres_database");
+    assert_eq!(run.code, -1, "{}", run.transcript());
+    let db = format!("{name}_db");
+    let owned = format!("SELECT count(*) FROM pg_database WHERE datname = '{db}'");
+    assert_eq!(psql(&owned), "1");
+    // Dropping the resource: the database (adopted, its dependencies unknown) must go
+    // before the role that owns it, which PostgreSQL refuses to drop while it owns one.
+    sb.write("score.yaml", &score(&name, ""));
+    apply(&sb);
+    assert_eq!(psql(&owned), "0");
+    assert_eq!(
+        psql(&format!(
+            "SELECT count(*) FROM pg_roles WHERE rolname = '{db}'"
+        )),
+        "0"
+    );
+    assert_eq!(intents(&sb), Vec::<String>::new());
+}
