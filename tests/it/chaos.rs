@@ -619,29 +619,24 @@ fn run_storm(sb: &Sandbox, args: &[&str], storm: &Storm, log: &mut String) {
     let parallelism = storm.parallelism.to_string();
     let mut all: Vec<&str> = args.to_vec();
     all.extend(["--auto-approve", "--parallelism", &parallelism]);
-    let mut child = sb
-        .command(&all)
-        .env("BATON_CHAOS", &chaos)
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("start baton");
-    if let Some(ms) = storm.kill_after_ms {
-        std::thread::sleep(Duration::from_millis(ms.into()));
-        let _ = child.kill();
-    }
-    let out = child.wait_with_output().expect("wait for baton");
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    let stderr = String::from_utf8_lossy(&out.stderr);
+    let mut cmd = sb.command(&all);
+    cmd.env("BATON_CHAOS", &chaos);
+    let out = finish(
+        cmd,
+        storm
+            .kill_after_ms
+            .map(|ms| Duration::from_millis(ms.into())),
+    );
+    let (stdout, stderr) = (&out.stdout, &out.stderr);
     let _ = writeln!(
         log,
         "--- {args:?} BATON_CHAOS={chaos} kill={:?}: {:?}\n{stdout}{stderr}",
         storm.kill_after_ms, out.status
     );
+    assert!(!out.hung, "baton hung under faults:\n{log}");
     use std::os::unix::process::ExitStatusExt;
     let killed = matches!(out.status.signal(), Some(6 | 9));
-    STATS.count(&out.status, &stdout, &stderr);
+    STATS.count(&out.status, stdout, stderr);
     assert!(
         killed || matches!(out.status.code(), Some(0 | 1)),
         "baton ended with {:?} under faults:\n{log}",
@@ -654,9 +649,70 @@ fn run_storm(sb: &Sandbox, args: &[&str], storm: &Storm, log: &mut String) {
 
 /// A normal run that must succeed.
 fn run_clean(sb: &Sandbox, args: &[&str], log: &mut String) {
-    let run = sb.run(args);
-    let _ = writeln!(log, "--- {args:?} (no faults)\n{}", run.transcript());
-    assert_eq!(run.code, 0, "a normal run after faults failed:\n{log}");
+    let out = finish(sb.command(args), None);
+    let _ = writeln!(
+        log,
+        "--- {args:?} (no faults): {:?}\n{}{}",
+        out.status, out.stdout, out.stderr
+    );
+    assert!(!out.hung, "a normal run hung:\n{log}");
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "a normal run after faults failed:\n{log}"
+    );
+}
+
+/// How a run ended.
+struct Finished {
+    status: std::process::ExitStatus,
+    stdout: String,
+    stderr: String,
+    /// Killed because it ran past [`DEADLINE`].
+    hung: bool,
+}
+
+/// Longer than any run of a case takes: past it, baton is stuck.
+const DEADLINE: Duration = Duration::from_secs(120);
+
+/// Runs `cmd` to its end, SIGKILLing it after `kill_after` if given (or at the
+/// deadline), reading its output meanwhile so a full pipe never blocks it.
+fn finish(mut cmd: Command, kill_after: Option<Duration>) -> Finished {
+    let mut child = cmd
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("start baton");
+    let read = |mut pipe: Box<dyn std::io::Read + Send>| {
+        std::thread::spawn(move || {
+            let mut text = String::new();
+            let _ = pipe.read_to_string(&mut text);
+            text
+        })
+    };
+    let stdout = read(Box::new(child.stdout.take().unwrap()));
+    let stderr = read(Box::new(child.stderr.take().unwrap()));
+    let started = Instant::now();
+    let mut hung = false;
+    let status = loop {
+        if let Some(status) = child.try_wait().expect("wait for baton") {
+            break status;
+        }
+        let elapsed = started.elapsed();
+        if kill_after.is_some_and(|k| elapsed >= k) || elapsed >= DEADLINE {
+            hung = elapsed >= DEADLINE;
+            let _ = child.kill();
+            break child.wait().expect("reap baton");
+        }
+        std::thread::sleep(Duration::from_millis(2));
+    };
+    Finished {
+        status,
+        stdout: stdout.join().unwrap(),
+        stderr: stderr.join().unwrap(),
+        hung,
+    }
 }
 
 /// The state, the servers and the disk hold exactly what `want` says.
