@@ -72,7 +72,15 @@ pub async fn refresh(
         if provider.reads_state_only(&o.kind) {
             // Nothing outside baton holds it: the read is immediate, no task needed.
             let r = provider.read(&o.kind, &o.attributes).await;
-            fold(o, r, false, &mut objects, &mut drift, &mut errors, &mut found);
+            fold(
+                o,
+                r,
+                false,
+                &mut objects,
+                &mut drift,
+                &mut errors,
+                &mut found,
+            );
             continue;
         }
         let sem = sem.clone();
