@@ -29,6 +29,30 @@ fn users(prefix: &str) -> Vec<String> {
     u
 }
 
+/// Removes what a failed test left on the servers (the names start with the
+/// workload's).
+struct Cleanup(String);
+
+impl Drop for Cleanup {
+    fn drop(&mut self) {
+        if !std::thread::panicking() {
+            return;
+        }
+        for user in users(&self.0) {
+            redis(&["ACL", "DELUSER", &user]);
+        }
+        let db = format!("{}_db", self.0);
+        let _ = Command::new("psql")
+            .args(["-h", "127.0.0.1", "-U", "postgres", "-c"])
+            .arg(format!("DROP DATABASE IF EXISTS \"{db}\""))
+            .output();
+        let _ = Command::new("psql")
+            .args(["-h", "127.0.0.1", "-U", "postgres", "-c"])
+            .arg(format!("DROP ROLE IF EXISTS \"{db}\""))
+            .output();
+    }
+}
+
 /// A workload name no other test (or earlier run) uses.
 fn unique() -> String {
     let n = std::time::SystemTime::now()
@@ -134,6 +158,7 @@ fn set_version(sb: &Sandbox, name: &str, version: u8, cbd: bool) {
 #[test]
 fn a_create_that_failed_after_the_server_acted_is_adopted_by_the_next_apply() {
     let name = unique();
+    let _cleanup = Cleanup(name.clone());
     let sb = Sandbox::new();
     sb.write("score.yaml", &score(&name, "  cache:\n    type: redis\n"));
     let run = apply_with(&sb, "fail=1,when=after,kinds=redis_acl_user");
@@ -190,6 +215,7 @@ fn a_create_that_failed_after_the_server_acted_is_adopted_by_the_next_apply() {
 #[test]
 fn an_interrupted_create_no_longer_desired_is_deleted_not_orphaned() {
     let name = unique();
+    let _cleanup = Cleanup(name.clone());
     let sb = Sandbox::new();
     sb.write("score.yaml", &score(&name, "  cache:\n    type: redis\n"));
     // The process dies right after Redis made the user, before it is recorded.
@@ -209,6 +235,7 @@ fn an_interrupted_create_no_longer_desired_is_deleted_not_orphaned() {
 #[test]
 fn intents_of_calls_that_turned_out_done_or_not_done_are_cleared() {
     let name = unique();
+    let _cleanup = Cleanup(name.clone());
     let sb = Sandbox::new();
     sb.write("score.yaml", &score(&name, "  cache:\n    type: redis\n"));
     apply(&sb);
@@ -255,6 +282,7 @@ fn intents_of_calls_that_turned_out_done_or_not_done_are_cleared() {
 #[test]
 fn a_rename_interrupted_between_delete_and_record_adopts_the_new_object() {
     let name = unique();
+    let _cleanup = Cleanup(name.clone());
     let sb = acl_project(&name, 0, false);
     apply(&sb);
     set_version(&sb, &name, 1, false);
@@ -274,6 +302,7 @@ fn a_rename_interrupted_between_delete_and_record_adopts_the_new_object() {
 #[test]
 fn a_create_before_destroy_rename_interrupted_before_the_delete_converges() {
     let name = unique();
+    let _cleanup = Cleanup(name.clone());
     let sb = acl_project(&name, 0, true);
     apply(&sb);
     set_version(&sb, &name, 1, true);
@@ -308,6 +337,7 @@ fn psql(sql: &str) -> String {
 #[test]
 fn an_adopted_database_no_longer_desired_is_dropped_before_its_owner_role() {
     let name = unique();
+    let _cleanup = Cleanup(name.clone());
     let sb = Sandbox::new();
     sb.write("score.yaml", &score(&name, "  db:\n    type: postgres\n"));
     // The role is made and recorded; the process dies right after the database is made.
