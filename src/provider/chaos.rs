@@ -210,6 +210,10 @@ impl Provider for ChaosProvider {
         self.inner.read(kind, prior).await
     }
 
+    fn reads_state_only(&self, kind: &str) -> bool {
+        self.inner.reads_state_only(kind)
+    }
+
     async fn create(&self, kind: &str, config: &Attrs) -> Result<Attrs, ProviderError> {
         self.call("create", kind, self.inner.create(kind, config))
             .await

@@ -181,6 +181,7 @@ pub(super) async fn read(
     let name = required_str(prior, "name", KIND)?;
     let what = format!("cannot read database {name:?}");
     let client = p.client(None).await?;
+    p.await_other_sessions(&client, &name).await?;
     let encoding = str_attr(prior, "encoding").unwrap_or("UTF8");
     let Some(found) = observe(&client, &name, encoding)
         .await
@@ -237,6 +238,7 @@ pub(super) async fn delete(p: &PostgresProvider, prior: &Attrs) -> Result<(), Pr
     let what = format!("cannot drop database {name:?}");
     p.forget(&name).await;
     let client = p.client(None).await?;
+    p.await_other_sessions(&client, &name).await?;
     ddl(&client, "DROP DATABASE IF EXISTS %I", &[&name])
         .await
         .map_err(|e| p.error(&what, &e, &[]))

@@ -98,6 +98,10 @@ impl PostgresProvider {
         if cfg.get_connect_timeout().is_none() {
             cfg.connect_timeout(CONNECT_TIMEOUT);
         }
+        // Names baton's sessions, so a run can tell when another's statement still runs.
+        if cfg.get_application_name().is_none() {
+            cfg.application_name("baton");
+        }
         let target = match database {
             Some(db) => format!("database {db:?} at {}", self.shown_url),
             None => self.shown_url.clone(),
@@ -113,6 +117,38 @@ impl PostgresProvider {
         let client = Arc::new(client);
         clients.insert(key, client.clone());
         Ok(client)
+    }
+
+    /// Waits while another session of baton still runs a statement naming `name`: the
+    /// statement of a run that was killed, which the server finishes (or rolls back) on
+    /// its own after the client died. Reading or dropping the object before that would
+    /// miss one the server is about to commit, and the next run would neither adopt nor
+    /// delete it. Bounded by the retry budget; then the read goes ahead.
+    async fn await_other_sessions(&self, client: &Client, name: &str) -> Result<(), ProviderError> {
+        let started = std::time::Instant::now();
+        loop {
+            let busy: i64 = client
+                .query_one(
+                    "SELECT count(*) FROM pg_stat_activity \
+                     WHERE pid <> pg_backend_pid() AND state = 'active' \
+                     AND application_name = current_setting('application_name') \
+                     AND position(quote_ident($1) in query) > 0",
+                    &[&name],
+                )
+                .await
+                .map_err(|e| {
+                    self.error(
+                        &format!("cannot look at the sessions working on {name:?}"),
+                        &e,
+                        &[],
+                    )
+                })?
+                .get(0);
+            if busy == 0 || started.elapsed() >= self.backoff.budget {
+                return Ok(());
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
     }
 
     /// Drops the cached client of `database` (before dropping that database: PostgreSQL

@@ -365,6 +365,7 @@ pub(super) async fn read(
     let name = required_str(prior, "name", KIND)?;
     let what = format!("cannot read role {name:?}");
     let client = p.client(None).await?;
+    p.await_other_sessions(&client, &name).await?;
     let err = |e: tokio_postgres::Error| p.error(&what, &e, &[]);
     let Some(found) = observe(&client, &name).await.map_err(err)? else {
         return Ok(None);
@@ -448,6 +449,7 @@ pub(super) async fn delete(p: &PostgresProvider, prior: &Attrs) -> Result<(), Pr
     let name = required_str(prior, "name", KIND)?;
     let what = format!("cannot drop role {name:?}");
     let client = p.client(None).await?;
+    p.await_other_sessions(&client, &name).await?;
     ddl(&client, "DROP ROLE IF EXISTS %I", &[&name])
         .await
         .map_err(|e| p.error(&what, &e, &[]))

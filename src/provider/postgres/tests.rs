@@ -328,6 +328,51 @@ async fn concurrent_creates_of_the_same_objects_all_adopt() {
     .await;
 }
 
+/// A run killed during `CREATE ROLE` leaves the statement running on the server, which
+/// commits it later. A read meanwhile waits for that session of baton, so it sees the
+/// role (and the next run adopts it) instead of reporting it missing.
+#[tokio::test]
+async fn a_read_waits_for_a_killed_runs_statement_on_the_same_object() {
+    let role = uniq("late");
+    let r = role.clone();
+    with_cleanup(
+        async move {
+            let mut cfg: tokio_postgres::Config = test_url().parse().unwrap();
+            cfg.application_name("baton");
+            let (other, conn) = cfg.connect(NoTls).await.unwrap();
+            tokio::spawn(conn);
+            // The "killed run": its statement makes the role after a while.
+            let sql = format!(
+                "DO $$ BEGIN PERFORM pg_sleep(1); EXECUTE 'CREATE ROLE {}'; END $$",
+                qi(&r)
+            );
+            let slow = tokio::spawn(async move { other.batch_execute(&sql).await });
+            // Let it start.
+            let db = admin().await;
+            while db
+                .query_one(
+                    "SELECT count(*) FROM pg_stat_activity WHERE state = 'active' AND position($1 in query) > 0 AND pid <> pg_backend_pid()",
+                    &[&r],
+                )
+                .await
+                .unwrap()
+                .get::<_, i64>(0)
+                == 0
+            {
+                tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+            }
+            let found = provider()
+                .read("postgres_role", &attrs(&[("name", s(&r))]))
+                .await
+                .unwrap();
+            assert!(found.is_some(), "the read saw the role the other session made");
+            slow.await.unwrap().unwrap();
+        },
+        drop_all(vec![], vec![role]),
+    )
+    .await;
+}
+
 #[tokio::test]
 async fn database_create_read_update_drift_delete() {
     let db = admin().await;
