@@ -3,7 +3,9 @@
 //! once; the limit wraps provider calls only, so evaluating params, outputs and
 //! manifests and recording state never wait for a slot. A failed node stops its
 //! dependents; independent branches finish. An intent is recorded before each provider
-//! call and the state is committed after each one, so a crash loses nothing done. A
+//! call and its outcome after it, so a crash loses nothing done: the calls that finished
+//! together and the intents of the calls they release commit in one transaction (one
+//! commit per wave), and no call starts before its intent is committed. A
 //! create that fails keeps its intent (the provider may have made the object before the
 //! error), so the next refresh looks for the object. Before any call, apply records what
 //! the plan's refresh settled about earlier runs' intents ([`settle`]).
@@ -225,6 +227,8 @@ pub async fn apply(
     let mut final_triggers: BTreeMap<String, Option<serde_json::Value>> = BTreeMap::new();
     // Calls ready to start: their intents are committed together, then they run.
     let mut pending: Vec<PendingCall> = Vec::new();
+    // Changes that finished and are not committed yet (see the commit in the loop).
+    let mut finished_records: Vec<(Action, Record)> = Vec::new();
     let mut interrupted = false;
     let ctrl_c = tokio::signal::ctrl_c();
     tokio::pin!(ctrl_c);
@@ -408,12 +412,23 @@ pub async fn apply(
                 }
             }
         }
-        if !pending.is_empty() {
+        // One commit per wave: the changes that finished (their dependents were evaluated
+        // above) and the intents of the calls about to start. Nothing starts before it.
+        if !pending.is_empty() || !finished_records.is_empty() {
             let intents: Vec<Intent> = pending.iter().map(|(i, _)| i.clone()).collect();
-            store.begin_intents(&intents)?;
+            let batch: Vec<(&Record, &str)> = finished_records
+                .iter()
+                .map(|(a, r)| (r, a.as_str()))
+                .collect();
+            store.record_and_begin(&batch, !bumped && !batch.is_empty(), &intents)?;
+            bumped |= !batch.is_empty();
+            finished_records.clear();
             for (_, task) in pending.drain(..) {
                 running.spawn(task);
             }
+        }
+        while let Ok(event) = started_rx.try_recv() {
+            on_event(event);
         }
         if running.is_empty() {
             break;
@@ -425,17 +440,13 @@ pub async fn apply(
                 _ = &mut ctrl_c, if !interrupted => interrupted = true,
             }
         };
-        while let Ok(event) = started_rx.try_recv() {
-            on_event(event);
-        }
         let Some(first) = joined else { break };
-        // Every call that has finished by now is recorded in one commit.
+        // Every call that has finished by now is recorded in one commit. Their progress
+        // lines are printed once the calls they release have started (below the commit),
+        // so printing stays off the path from one call to the next.
         let mut finished_calls = vec![first];
         while let Some(more) = running.try_join_next() {
             finished_calls.push(more);
-        }
-        while let Ok(event) = started_rx.try_recv() {
-            on_event(event);
         }
         let mut records: Vec<(usize, Action, Record)> = Vec::new();
         for joined in finished_calls {
@@ -495,6 +506,10 @@ pub async fn apply(
                         store.clear_intent(&address)?;
                     }
                     let msg = e.to_string();
+                    // The call's own progress lines come first.
+                    while let Ok(event) = started_rx.try_recv() {
+                        on_event(event);
+                    }
                     on_event(Event::Failed {
                         address: address.clone(),
                         error: msg.clone(),
@@ -512,23 +527,20 @@ pub async fn apply(
                 }
             }
         }
-        if !records.is_empty() {
-            let batch: Vec<(&Record, &str)> =
-                records.iter().map(|(_, a, r)| (r, a.as_str())).collect();
-            store.record_many(&batch, !bumped)?;
-            bumped = true;
-            for (s, action, _) in &records {
-                *report.done.entry(action.as_str()).or_default() += 1;
-                finish(
-                    *s,
-                    true,
-                    &steps,
-                    &dependents,
-                    &mut waiting,
-                    &mut ready,
-                    &mut failed,
-                );
-            }
+        // Their dependents are evaluated next; the records commit together with the
+        // intents of the calls they release, before any of those calls starts.
+        for (s, action, record) in records {
+            *report.done.entry(action.as_str()).or_default() += 1;
+            finish(
+                s,
+                true,
+                &steps,
+                &dependents,
+                &mut waiting,
+                &mut ready,
+                &mut failed,
+            );
+            finished_records.push((action, record));
         }
     }
     report.interrupted = interrupted;

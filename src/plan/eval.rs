@@ -165,22 +165,27 @@ impl Context<'_> {
     fn scope(&self, uid: &Uid, values: &Values) -> Scope {
         let m = self.module(uid);
         let mut vars = BTreeMap::new();
-        vars.insert(
-            "param".into(),
-            Value::Map(values.params.get(uid).cloned().unwrap_or_default()),
-        );
-        vars.insert("score".into(), self.score_vars(uid));
-        // Only the roots the module reads: the environment and the provider map are
-        // large, and a scope is built for every evaluation.
+        // Only the roots the module reads: a scope is built for every evaluation, and
+        // cloning what no expression reads (the environment and provider maps are large)
+        // was most of its cost.
         let roots = self.module_roots.get(self.graph.module_of[uid]);
         let reads = |root: &str| roots.is_none_or(|r| r.contains(root));
+        if reads("param") {
+            vars.insert(
+                "param".into(),
+                Value::Map(values.params.get(uid).cloned().unwrap_or_default()),
+            );
+        }
+        if reads("score") {
+            vars.insert("score".into(), self.score_vars(uid));
+        }
         if reads("env") {
             vars.insert("env".into(), self.env_vars.clone());
         }
         if reads("provider") {
             vars.insert("provider".into(), self.provider_vars());
         }
-        for r in &m.resources {
+        for r in m.resources.iter().filter(|r| reads(&r.kind)) {
             let attrs = values
                 .resources
                 .get(&resource_address(uid, &r.kind, &r.name))

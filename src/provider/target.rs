@@ -11,6 +11,7 @@ use super::{AttrSchema, AttrType, Attrs, KindSchema, Provider, ProviderError, st
 use crate::value::Value;
 
 /// The `target` provider.
+#[derive(Clone)]
 pub struct TargetProvider {
     root: PathBuf,
 }
@@ -214,7 +215,8 @@ impl Provider for TargetProvider {
     }
 
     async fn create(&self, _kind: &str, config: &Attrs) -> Result<Attrs, ProviderError> {
-        self.write_all(config, None)
+        let (this, config) = (self.clone(), config.clone());
+        super::local::blocking(move || this.write_all(&config, None)).await
     }
 
     async fn update(
@@ -223,7 +225,8 @@ impl Provider for TargetProvider {
         prior: &Attrs,
         config: &Attrs,
     ) -> Result<Attrs, ProviderError> {
-        self.write_all(config, Some(prior))
+        let (this, prior, config) = (self.clone(), prior.clone(), config.clone());
+        super::local::blocking(move || this.write_all(&config, Some(&prior))).await
     }
 
     async fn delete(&self, _kind: &str, prior: &Attrs) -> Result<(), ProviderError> {

@@ -331,6 +331,11 @@ pub enum StateError {
 
 /// `user@host` of this process.
 pub fn whoami() -> (String, String) {
+    static WHO: std::sync::OnceLock<(String, String)> = std::sync::OnceLock::new();
+    WHO.get_or_init(whoami_now).clone()
+}
+
+fn whoami_now() -> (String, String) {
     let user = std::env::var("USER")
         .or_else(|_| std::env::var("USERNAME"))
         .unwrap_or_else(|_| "unknown".into());

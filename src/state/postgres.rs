@@ -417,7 +417,19 @@ impl PostgresStore {
         records: &[(&Record, &str)],
         bump: bool,
     ) -> Result<u64, StateError> {
+        self.record_and_begin(records, bump, &[])
+    }
+
+    /// Finished changes and the intents of the calls they release, in one transaction;
+    /// see `Store::record_and_begin`.
+    pub fn record_and_begin(
+        &mut self,
+        records: &[(&Record, &str)],
+        bump: bool,
+        intents: &[Intent],
+    ) -> Result<u64, StateError> {
         let codec = self.codec();
+        let intent_rows: Vec<IntentRow> = intents.iter().map(|i| codec.intent_row(i)).collect();
         let items: Vec<Item> = records
             .iter()
             .map(|(r, action)| Item {
@@ -433,13 +445,16 @@ impl PostgresStore {
         let who = format!("{user}@{host}");
         let env = self.environment.clone();
         let mode = match (bump, self.run_serial) {
+            _ if items.is_empty() => SerialMode::Run(self.run_serial.unwrap_or(0)),
             (true, _) => SerialMode::Bump,
             (false, Some(s)) => SerialMode::Run(s),
             (false, None) => SerialMode::Current,
         };
-        let serial =
-            self.run(move |c| Box::pin(async move { c.record(&env, mode, &who, items).await }))?;
-        if bump {
+        let bumps = bump && !items.is_empty();
+        let serial = self.run(move |c| {
+            Box::pin(async move { c.record(&env, mode, &who, items, &intent_rows).await })
+        })?;
+        if bumps {
             self.run_serial = Some(serial);
         }
         Ok(serial)
@@ -765,6 +780,7 @@ impl Conn {
         mode: SerialMode,
         who: &str,
         items: Vec<Item>,
+        intents: &[IntentRow],
     ) -> Result<u64, tokio_postgres::Error> {
         let before_st = self.statement(SQL_BEFORE).await?;
         let put_st = self.statement(SQL_PUT_OBJECT).await?;
@@ -773,6 +789,10 @@ impl Conn {
         let intent_st = self.statement(SQL_DELETE_INTENT).await?;
         let bump_st = self.statement(SQL_BUMP).await?;
         let serial_st = self.statement(SQL_SERIAL).await?;
+        let put_intent_st = match intents.is_empty() {
+            true => None,
+            false => Some(self.statement(SQL_PUT_INTENT).await?),
+        };
         let tx = self.client.transaction().await?;
         let serial: i64 = match mode {
             SerialMode::Bump => tx.query_one(&bump_st, &[&env]).await?.get(0),
@@ -828,6 +848,22 @@ impl Conn {
             )
             .await?;
             tx.execute(&intent_st, &[&env, &item.address]).await?;
+        }
+        if let Some(put_intent_st) = &put_intent_st {
+            for i in intents {
+                tx.execute(
+                    put_intent_st,
+                    &[
+                        &env,
+                        &i.address,
+                        &i.action,
+                        &i.kind,
+                        &i.planned,
+                        &i.started_at,
+                    ],
+                )
+                .await?;
+            }
         }
         tx.commit().await?;
         Ok(serial as u64)

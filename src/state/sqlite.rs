@@ -320,6 +320,17 @@ impl SqliteStore {
         records: &[(&Record, &str)],
         bump: bool,
     ) -> Result<u64, StateError> {
+        self.record_and_begin(records, bump, &[])
+    }
+
+    /// [`SqliteStore::record_many`] and the intents of the calls those changes release,
+    /// in one transaction (apply commits once per wave).
+    pub fn record_and_begin(
+        &mut self,
+        records: &[(&Record, &str)],
+        bump: bool,
+        intents: &[Intent],
+    ) -> Result<u64, StateError> {
         let location = self.location();
         let db = db_err(&location);
         let (user, host) = super::whoami();
@@ -328,11 +339,14 @@ impl SqliteStore {
             key: self.key.as_ref(),
             location: &location,
         };
+        let intent_rows: Vec<IntentRow> = intents.iter().map(|i| codec.intent_row(i)).collect();
         let tx = self
             .conn
             .transaction_with_behavior(TransactionBehavior::Immediate)
             .map_err(db)?;
-        let serial = if bump {
+        let serial = if records.is_empty() {
+            self.run_serial.unwrap_or(0)
+        } else if bump {
             tx.execute(
                 "UPDATE meta SET value = CAST(CAST(value AS INTEGER) + 1 AS TEXT) WHERE key = 'serial'",
                 [],
@@ -391,8 +405,11 @@ impl SqliteStore {
                 .and_then(|mut st| st.execute([&address]))
                 .map_err(db)?;
         }
+        for r in &intent_rows {
+            put_intent(&tx, r).map_err(db)?;
+        }
         tx.commit().map_err(db)?;
-        if bump {
+        if bump && !records.is_empty() {
             self.run_serial = Some(serial);
         }
         Ok(serial)

@@ -112,6 +112,18 @@ impl Store {
         each!(self, s => s.record_many(records, bump))
     }
 
+    /// [`Store::record_many`] and [`Store::begin_intents`] in one transaction: the
+    /// changes that finished and the intents of the calls they release. Apply commits
+    /// once per wave this way; the calls start only after the commit.
+    pub fn record_and_begin(
+        &mut self,
+        records: &[(&Record, &str)],
+        bump: bool,
+        intents: &[Intent],
+    ) -> Result<u64, StateError> {
+        each!(self, s => s.record_and_begin(records, bump, intents))
+    }
+
     /// Every recorded change, oldest first.
     pub fn history(&self) -> Result<Vec<HistoryEntry>, StateError> {
         each!(self, s => s.history())

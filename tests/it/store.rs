@@ -10,7 +10,9 @@ use std::process::Stdio;
 use std::time::{Duration, Instant};
 
 use baton::state::crypto::StateKey;
-use baton::state::{LockRequest, Object, PostgresStore, Record, SqliteStore, StateError, Store};
+use baton::state::{
+    Intent, LockRequest, Object, PostgresStore, Record, SqliteStore, StateError, Store,
+};
 use baton::value::Value;
 
 use crate::support::{PgDb, Sandbox, wait_for};
@@ -141,6 +143,59 @@ fn lineage_is_fixed_and_the_serial_moves_only_with_a_real_change() {
             "{n}"
         );
         assert_eq!(st.lineage, lineage, "{n}");
+    }
+}
+
+fn intent(address: &str) -> Intent {
+    Intent {
+        address: address.into(),
+        action: "create".into(),
+        kind: "random_password".into(),
+        planned: BTreeMap::from([("length".into(), Value::int(8))]),
+        started_at: "2026-11-25T00:00:00Z".into(),
+    }
+}
+
+/// Apply's one commit per wave: the changes that finished (their intents cleared) and the
+/// intents of the calls they release land together; intents alone move no serial.
+#[test]
+fn a_wave_commits_its_records_and_the_next_intents_together() {
+    for b in Backend::all() {
+        let n = b.name();
+        let mut s = b.open();
+        s.begin_intents(&[intent("a"), intent("b")]).unwrap();
+        let done = [
+            (Record::Put(object("a", "pw1")), "create"),
+            (Record::Put(object("b", "pw2")), "create"),
+        ];
+        let batch: Vec<(&Record, &str)> = done.iter().map(|(r, a)| (r, *a)).collect();
+        let serial = s
+            .record_and_begin(&batch, true, &[intent("c"), intent("d")])
+            .unwrap();
+        assert_eq!(serial, 1, "{n}");
+        let st = b.open().load().unwrap();
+        assert_eq!(
+            st.objects.keys().collect::<Vec<_>>(),
+            ["a", "b"],
+            "{n}: the finished changes are recorded"
+        );
+        assert_eq!(
+            st.intents.keys().collect::<Vec<_>>(),
+            ["c", "d"],
+            "{n}: finished intents cleared, the next ones recorded"
+        );
+        assert_eq!(st.intents["c"].planned["length"], Value::int(8), "{n}");
+        assert_eq!(st.serial, 1, "{n}");
+        // Intents alone (the first wave of a run) record no change and move no serial.
+        s.record_and_begin(&[], false, &[intent("e")]).unwrap();
+        let st = b.open().load().unwrap();
+        assert_eq!(st.serial, 1, "{n}");
+        assert_eq!(st.intents.len(), 3, "{n}");
+        assert_eq!(
+            s.history().unwrap().len(),
+            2,
+            "{n}: one history row per change"
+        );
     }
 }
 
