@@ -326,8 +326,8 @@ impl Prepared {
                 .collect(),
             file_sources: &self.file_sources,
             spans: &self.spans,
-            score_vars: timings::stage("score vars", || {
-                crate::plan::eval::all_score_vars(&self.project)
+            uids: timings::stage("uid index", || {
+                crate::plan::eval::uid_index(&self.project, &self.graph, &self.spans)
             }),
         }
     }

@@ -70,8 +70,46 @@ pub struct Context<'a> {
     pub file_sources: &'a BTreeMap<(String, String, String), Vec<u8>>,
     /// Where each uid is requested in the Score files (for messages).
     pub spans: &'a BTreeMap<Uid, Option<Span>>,
-    /// `score.*` of every uid, computed once.
-    pub score_vars: FxHashMap<Uid, Value>,
+    /// Per uid, what every evaluation of it looks up (built once, see [`uid_index`]):
+    /// hashing a uid once beats comparing it along three ordered maps.
+    pub uids: FxHashMap<&'a Uid, UidInfo<'a>>,
+}
+
+/// What evaluation needs of a uid.
+pub struct UidInfo<'a> {
+    /// Index of its module.
+    pub module: usize,
+    /// Its declaration.
+    pub decl: &'a crate::score::ResourceDecl,
+    /// Where it is requested (for messages).
+    pub span: Option<Span>,
+    /// `score.*`, built the first time a module reads it.
+    pub score: std::sync::OnceLock<Value>,
+}
+
+/// The [`UidInfo`] of every uid of a project.
+pub fn uid_index<'a>(
+    project: &'a Project,
+    graph: &Graph,
+    spans: &BTreeMap<Uid, Option<Span>>,
+) -> FxHashMap<&'a Uid, UidInfo<'a>> {
+    let mut out = FxHashMap::default();
+    out.reserve(project.resources.len());
+    for (uid, decl) in &project.resources {
+        let Some(&module) = graph.module_of.get(uid) else {
+            continue;
+        };
+        out.insert(
+            uid,
+            UidInfo {
+                module,
+                decl,
+                span: spans.get(uid).copied().flatten(),
+                score: std::sync::OnceLock::new(),
+            },
+        );
+    }
+    out
 }
 
 /// The roots (`param`, `env`, `provider`, kinds, …) the expressions of a module read.
@@ -109,7 +147,21 @@ fn err(code: &'static str, summary: String, at: Option<Span>) -> Diagnostic {
 impl Context<'_> {
     /// The module of a uid.
     pub fn module(&self, uid: &Uid) -> &Module {
-        &self.modules[self.graph.module_of[uid]]
+        &self.modules[self.module_index(uid)]
+    }
+
+    fn module_index(&self, uid: &Uid) -> usize {
+        match self.uids.get(uid) {
+            Some(info) => info.module,
+            None => self.graph.module_of[uid],
+        }
+    }
+
+    fn decl(&self, uid: &Uid) -> &crate::score::ResourceDecl {
+        match self.uids.get(uid) {
+            Some(info) => info.decl,
+            None => &self.project.resources[uid],
+        }
     }
 
     fn workload(&self, name: &str) -> Option<&LoadedWorkload> {
@@ -122,20 +174,14 @@ impl Context<'_> {
 
     /// `score.*` for a uid.
     pub fn score_vars(&self, uid: &Uid) -> Value {
-        match self.score_vars.get(uid) {
-            Some(v) => v.clone(),
+        match self.uids.get(uid) {
+            Some(info) => info
+                .score
+                .get_or_init(|| score_vars(self.project, uid))
+                .clone(),
             None => score_vars(self.project, uid),
         }
     }
-}
-
-/// `score.*` of every uid of a project.
-pub fn all_score_vars(project: &Project) -> FxHashMap<Uid, Value> {
-    project
-        .resources
-        .keys()
-        .map(|uid| (uid.clone(), score_vars(project, uid)))
-        .collect()
 }
 
 /// `score.*` for a uid: the first workload (by name) that requests it.
@@ -168,7 +214,7 @@ impl Context<'_> {
         // Only the roots the module reads: a scope is built for every evaluation, and
         // cloning what no expression reads (the environment and provider maps are large)
         // was most of its cost.
-        let roots = self.module_roots.get(self.graph.module_of[uid]);
+        let roots = self.module_roots.get(self.module_index(uid));
         let reads = |root: &str| roots.is_none_or(|r| r.contains(root));
         if reads("param") {
             vars.insert(
@@ -353,8 +399,13 @@ impl Context<'_> {
         values: &Values,
     ) -> Result<BTreeMap<String, Value>, Diagnostic> {
         let m = self.module(uid);
-        let decl = &self.project.resources[uid];
-        let at = self.spans.get(uid).copied().flatten();
+        let (decl, at) = match self.uids.get(uid) {
+            Some(info) => (info.decl, info.span),
+            None => (
+                &self.project.resources[uid],
+                self.spans.get(uid).copied().flatten(),
+            ),
+        };
         let given: BTreeMap<String, Value> = match &decl.params {
             None => BTreeMap::new(),
             Some(params) => {
@@ -377,10 +428,14 @@ impl Context<'_> {
                             at,
                         )
                     })?;
-                let v = self
-                    .substitute_json(source, &Json::Object(params.clone()), values)
-                    .map_err(|e| err("generate/params", format!("params of `{uid}`: {e}"), at))?;
-                v.as_map().cloned().unwrap_or_default()
+                params
+                    .iter()
+                    .map(|(k, v)| {
+                        self.substitute_json(source, v, values)
+                            .map(|x| (k.clone(), x))
+                    })
+                    .collect::<Result<_, _>>()
+                    .map_err(|e| err("generate/params", format!("params of `{uid}`: {e}"), at))?
             }
         };
         let mut out = BTreeMap::new();
@@ -436,6 +491,9 @@ impl Context<'_> {
                     )));
                 }
             }
+        }
+        if m.params.iter().all(|p| p.validations.is_empty()) {
+            return Ok(out);
         }
         let mut scope = Scope {
             vars: BTreeMap::new(),
@@ -597,7 +655,7 @@ impl Context<'_> {
         } else {
             String::new()
         };
-        let decl = &self.project.resources[uid];
+        let decl = self.decl(uid);
         let annotated = decl
             .metadata
             .as_ref()
