@@ -112,7 +112,12 @@ pub fn plan(
     let mut desired_addresses: FxHashSet<&str> = FxHashSet::default();
 
     if !opts.destroy {
-        for &i in &ctx.graph.order {
+        // Nodes by level (one more than their deepest dependency's): the nodes of a level
+        // depend only on earlier levels, so a level is evaluated on every core, then its
+        // values are recorded before the next. Changes and errors keep the graph's order.
+        let mut level = vec![0usize; ctx.graph.dag.node_count()];
+        let mut levels: Vec<Vec<(usize, NodeIndex)>> = Vec::new();
+        for (pos, &i) in ctx.graph.order.iter().enumerate() {
             let node = &ctx.graph.dag[i];
             if let NodeKind::Resource(..) | NodeKind::Workload(_) = node.kind {
                 desired_addresses.insert(node.address.as_str());
@@ -120,89 +125,62 @@ pub fn plan(
             if selected.as_ref().is_some_and(|s| !s.contains(&i)) {
                 continue;
             }
-            if ctx
+            let l = ctx
                 .graph
                 .dag
                 .neighbors_directed(i, Direction::Incoming)
-                .any(|j| failed.contains(&j))
-            {
-                failed.insert(i);
-                continue;
+                .map(|j| level[j.index()] + 1)
+                .max()
+                .unwrap_or(0);
+            level[i.index()] = l;
+            if levels.len() <= l {
+                levels.resize_with(l + 1, Vec::new);
             }
-            let result: Result<(), Diagnostic> = (|| {
-                match &node.kind {
-                    NodeKind::Params(uid) => {
-                        let p = ctx.eval_params(uid, &values)?;
+            levels[l].push((pos, i));
+        }
+        let inputs = NodeInputs {
+            refreshed,
+            drifted: &drifted,
+            gone: &gone,
+            opts,
+        };
+        let mut ordered_changes: Vec<(usize, Change)> = Vec::with_capacity(changes.capacity());
+        let mut ordered_errors: Vec<(usize, Diagnostic)> = Vec::new();
+        for nodes in &levels {
+            let outs = eval_level(ctx, nodes, &values, &failed, &inputs);
+            for (&(pos, i), out) in nodes.iter().zip(outs) {
+                let node = &ctx.graph.dag[i];
+                match (out, &node.kind) {
+                    (NodeOut::Skipped, _) => {
+                        failed.insert(i);
+                    }
+                    (NodeOut::Failed(d), _) => {
+                        ordered_errors.push((pos, d));
+                        failed.insert(i);
+                    }
+                    (NodeOut::Params(p), NodeKind::Params(uid)) => {
                         values.params.insert(uid.clone(), p);
                     }
-                    NodeKind::Outputs(uid) => {
-                        let o = ctx.eval_outputs(uid, &values)?;
+                    (NodeOut::Outputs(o), NodeKind::Outputs(uid)) => {
                         values.outputs.insert(uid.clone(), o);
                     }
-                    NodeKind::Resource(uid, ri) => {
-                        let m = ctx.module(uid);
-                        let r = &m.resources[*ri];
-                        let schema = ctx.registry.schema(&r.kind).expect("checked at load");
-                        let desired = ctx.eval_resource(uid, *ri, &values)?;
-                        let lifecycle = ctx.eval_lifecycle(uid, *ri, &values)?;
-                        if lifecycle.prevent_destroy {
-                            rules.insert(node.address.clone(), lifecycle.rule.clone());
+                    (NodeOut::Change(change, rule, value), _) => {
+                        if let Some(rule) = rule {
+                            rules.insert(node.address.clone(), rule);
                         }
-                        let workloads = ctx.project.resources[uid]
-                            .requested_by
-                            .iter()
-                            .map(|(w, _)| w.clone())
-                            .collect();
-                        let change = decide(DecideInput {
-                            lifecycle,
-                            address: &node.address,
-                            uid: &uid.to_string(),
-                            module: &m.name,
-                            workloads,
-                            schema,
-                            desired,
-                            prior: refreshed.get(&node.address),
-                            drifted: drifted.get(node.address.as_str()),
-                            was_gone: gone.contains(node.address.as_str()),
-                            replace: opts.replace.iter().any(|a| a == &node.address),
-                            depends_on: object_dependencies(ctx, i),
-                        });
-                        values.resources.insert(
-                            node.address.clone(),
-                            change.after.clone().unwrap_or_default(),
-                        );
-                        changes.push(change);
+                        if let Some(value) = value {
+                            values.resources.insert(node.address.clone(), value);
+                        }
+                        ordered_changes.push((pos, *change));
                     }
-                    NodeKind::Workload(name) => {
-                        let schema = ctx
-                            .registry
-                            .schema("workload_manifests")
-                            .expect("built-in kind");
-                        let desired = ctx.eval_workload(name, &values)?;
-                        let change = decide(DecideInput {
-                            lifecycle: Default::default(),
-                            address: &node.address,
-                            uid: "",
-                            module: "",
-                            workloads: vec![name.clone()],
-                            schema,
-                            desired,
-                            prior: refreshed.get(&node.address),
-                            drifted: drifted.get(node.address.as_str()),
-                            was_gone: gone.contains(node.address.as_str()),
-                            replace: opts.replace.iter().any(|a| a == &node.address),
-                            depends_on: object_dependencies(ctx, i),
-                        });
-                        changes.push(change);
-                    }
+                    _ => unreachable!("a node's outcome matches its kind"),
                 }
-                Ok(())
-            })();
-            if let Err(d) = result {
-                errors.push(d);
-                failed.insert(i);
             }
         }
+        ordered_changes.sort_by_key(|(pos, _)| *pos);
+        changes.extend(ordered_changes.into_iter().map(|(_, c)| c));
+        ordered_errors.sort_by_key(|(pos, _)| *pos);
+        errors.extend(ordered_errors.into_iter().map(|(_, d)| d));
     }
     if !errors.is_empty() {
         return Err(errors);
@@ -301,6 +279,149 @@ pub fn plan(
         },
         values,
     })
+}
+
+/// What evaluating one node needs besides the context and the values so far.
+struct NodeInputs<'a> {
+    refreshed: &'a BTreeMap<String, Object>,
+    drifted: &'a BTreeMap<&'a str, BTreeSet<String>>,
+    gone: &'a BTreeSet<&'a str>,
+    opts: &'a PlanOptions,
+}
+
+/// The outcome of evaluating one node.
+enum NodeOut {
+    /// A dependency failed: not evaluated.
+    Skipped,
+    /// Its evaluation failed.
+    Failed(Diagnostic),
+    /// A uid's params.
+    Params(BTreeMap<String, Value>),
+    /// A uid's outputs.
+    Outputs(BTreeMap<String, Value>),
+    /// An object's change, the rule protecting it if any, and for a resource the value
+    /// its dependents see (its attributes after the change; copied here, in parallel).
+    Change(Box<Change>, Option<String>, Option<Attrs>),
+}
+
+/// Threads that evaluate a level: `BATON_THREADS` when set (1 evaluates everything on
+/// the calling thread), else the cores available, at most 8.
+fn threads() -> usize {
+    std::env::var("BATON_THREADS")
+        .ok()
+        .and_then(|v| v.parse::<usize>().ok())
+        .filter(|&n| n > 0)
+        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get().min(8)))
+}
+
+/// Fewer nodes than this in a level are evaluated on the calling thread.
+const PARALLEL_LEVEL: usize = 256;
+
+/// Evaluates the nodes of one level, on every core when there are enough of them; the
+/// outcomes come back in the order of `nodes`.
+fn eval_level(
+    ctx: &Context<'_>,
+    nodes: &[(usize, NodeIndex)],
+    values: &Values,
+    failed: &FxHashSet<NodeIndex>,
+    inputs: &NodeInputs<'_>,
+) -> Vec<NodeOut> {
+    let one = |&(_, i): &(usize, NodeIndex)| eval_node(ctx, i, values, failed, inputs);
+    let threads = threads();
+    if threads == 1 || nodes.len() < PARALLEL_LEVEL {
+        return nodes.iter().map(one).collect();
+    }
+    let chunk = nodes.len().div_ceil(threads);
+    std::thread::scope(|s| {
+        let handles: Vec<_> = nodes
+            .chunks(chunk)
+            .skip(1)
+            .map(|part| s.spawn(move || part.iter().map(one).collect::<Vec<_>>()))
+            .collect();
+        let mut out: Vec<NodeOut> = nodes[..chunk.min(nodes.len())].iter().map(one).collect();
+        for h in handles {
+            out.extend(h.join().expect("plan evaluation thread"));
+        }
+        out
+    })
+}
+
+/// Evaluates one node against the values of the levels before it.
+fn eval_node(
+    ctx: &Context<'_>,
+    i: NodeIndex,
+    values: &Values,
+    failed: &FxHashSet<NodeIndex>,
+    inputs: &NodeInputs<'_>,
+) -> NodeOut {
+    if ctx
+        .graph
+        .dag
+        .neighbors_directed(i, Direction::Incoming)
+        .any(|j| failed.contains(&j))
+    {
+        return NodeOut::Skipped;
+    }
+    let node = &ctx.graph.dag[i];
+    let opts = inputs.opts;
+    let result: Result<NodeOut, Diagnostic> = (|| {
+        Ok(match &node.kind {
+            NodeKind::Params(uid) => NodeOut::Params(ctx.eval_params(uid, values)?),
+            NodeKind::Outputs(uid) => NodeOut::Outputs(ctx.eval_outputs(uid, values)?),
+            NodeKind::Resource(uid, ri) => {
+                let m = ctx.module(uid);
+                let r = &m.resources[*ri];
+                let schema = ctx.registry.schema(&r.kind).expect("checked at load");
+                let desired = ctx.eval_resource(uid, *ri, values)?;
+                let lifecycle = ctx.eval_lifecycle(uid, *ri, values)?;
+                let rule = lifecycle.prevent_destroy.then(|| lifecycle.rule.clone());
+                let workloads = ctx.project.resources[uid]
+                    .requested_by
+                    .iter()
+                    .map(|(w, _)| w.clone())
+                    .collect();
+                let change = decide(DecideInput {
+                    lifecycle,
+                    address: &node.address,
+                    uid: &uid.to_string(),
+                    module: &m.name,
+                    workloads,
+                    schema,
+                    desired,
+                    prior: inputs.refreshed.get(&node.address),
+                    drifted: inputs.drifted.get(node.address.as_str()),
+                    was_gone: inputs.gone.contains(node.address.as_str()),
+                    replace: opts.replace.iter().any(|a| a == &node.address),
+                    depends_on: object_dependencies(ctx, i),
+                });
+                let value = change.after.clone().unwrap_or_default();
+                NodeOut::Change(Box::new(change), rule, Some(value))
+            }
+            NodeKind::Workload(name) => {
+                let schema = ctx
+                    .registry
+                    .schema("workload_manifests")
+                    .expect("built-in kind");
+                let desired = ctx.eval_workload(name, values)?;
+                let change = decide(DecideInput {
+                    lifecycle: Default::default(),
+                    address: &node.address,
+                    uid: "",
+                    module: "",
+                    workloads: vec![name.clone()],
+                    schema,
+                    desired,
+                    prior: inputs.refreshed.get(&node.address),
+                    drifted: inputs.drifted.get(node.address.as_str()),
+                    was_gone: inputs.gone.contains(node.address.as_str()),
+                    replace: opts.replace.iter().any(|a| a == &node.address),
+                    depends_on: object_dependencies(ctx, i),
+                });
+                NodeOut::Change(Box::new(change), None, None)
+            }
+        })
+    })();
+    result.unwrap_or_else(NodeOut::Failed)
 }
 
 /// The nodes a `--target` selection needs (`None`: all of them).

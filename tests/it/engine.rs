@@ -210,6 +210,80 @@ fn plans_are_byte_identical_and_independent_of_file_order() {
     }
 }
 
+/// Wide levels of the graph are evaluated on several threads: the plan (its order, its
+/// values, its errors) is the same as on one.
+#[test]
+fn a_wide_plan_is_the_same_on_one_thread_and_on_many() {
+    let sb = Sandbox::new();
+    sb.write(
+        "modules/leaf.hcl",
+        r#"provisions "leaf" {}
+param "parent" {
+  type    = string
+  default = ""
+}
+param "index" {
+  type = number
+}
+resource "baton_data" "node" {
+  input = "${param.parent}/${param.index}"
+}
+output "value" {
+  value = baton_data.node.output
+}
+"#,
+    );
+    // 2 workloads × 300 resources: each level of the graph holds 300+ nodes.
+    for w in ["alpha", "beta"] {
+        let mut text = format!(
+            "apiVersion: score.dev/v1b1\nmetadata:\n  name: {w}\ncontainers:\n  main:\n    image: busybox\nresources:\n  root:\n    type: leaf\n    params: {{index: 0}}\n"
+        );
+        for i in 0..300 {
+            text.push_str(&format!(
+                "  n{i}:\n    type: leaf\n    params: {{parent: \"${{resources.root.value}}\", index: {i}}}\n"
+            ));
+        }
+        sb.write(&format!("{w}.score.yaml"), &text);
+    }
+    let plan = |threads: &str| {
+        let out = sb
+            .command(&["plan", "--format", "json"])
+            .env("BATON_THREADS", threads)
+            .stdin(std::process::Stdio::null())
+            .output()
+            .unwrap();
+        assert!(
+            matches!(out.status.code(), Some(0 | 2)),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8(out.stdout).unwrap()
+    };
+    let one = plan("1");
+    assert_eq!(one, plan("4"), "same plan on one thread and on four");
+    let json: Value = serde_json::from_str(&one).unwrap();
+    assert_eq!(changed(&json).len(), 2 * 301 + 2, "every object is created");
+    // An error in a wide level is reported the same way.
+    sb.write(
+        "beta.score.yaml",
+        &sb.read("beta.score.yaml")
+            .replace("index: 7}", "index: \"seven\"}"),
+    );
+    let (a, b) = (
+        sb.command(&["plan"])
+            .env("BATON_THREADS", "1")
+            .output()
+            .unwrap(),
+        sb.command(&["plan"])
+            .env("BATON_THREADS", "4")
+            .output()
+            .unwrap(),
+    );
+    assert_eq!(a.status.code(), Some(1));
+    assert_eq!(a.stderr, b.stderr);
+    assert!(String::from_utf8_lossy(&a.stderr).contains("param `index`"));
+}
+
 #[test]
 fn apply_refuses_without_a_terminal_unless_auto_approved() {
     let sb = hello();
