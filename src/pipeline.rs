@@ -369,14 +369,8 @@ pub async fn plan(
         let targets = opts.targets.clone();
         // Read only what the plan can touch: the targets, and the objects of the named
         // workloads (plus the shared resources they use) when -f narrows the project.
-        let desired: std::collections::BTreeSet<String> =
-            prepared.graph.index.keys().cloned().collect();
+        let desired = &prepared.graph.index;
         let scope = opts.clone();
-        let uids: std::collections::BTreeMap<String, String> = state
-            .objects
-            .values()
-            .map(|o| (o.address.clone(), o.uid.clone()))
-            .collect();
         let only = move |addr: &str| {
             let targeted = targets.is_empty()
                 || targets.iter().any(|t| {
@@ -384,10 +378,10 @@ pub async fn plan(
                         || addr.starts_with(&format!("{t}/"))
                         || addr == format!("workload.{t}")
                 });
-            let uid = uids.get(addr).map(String::as_str).unwrap_or("");
+            let uid = state.objects.get(addr).map_or("", |o| o.uid.as_str());
             targeted
                 && (scope.workloads.is_none()
-                    || desired.contains(addr)
+                    || desired.contains_key(addr)
                     || scope.in_scope(addr, uid))
         };
         let started = std::time::Instant::now();

@@ -17,8 +17,11 @@ use crate::value::Value;
 
 /// What refresh found.
 pub struct Refreshed {
-    /// Objects as they are now (vanished ones absent, interrupted creates adopted).
-    pub objects: BTreeMap<String, Object>,
+    /// Where reading differs from the record: `Some` as the object is now (drifted, or
+    /// adopted from an interrupted create), `None` where it vanished. Every other
+    /// recorded object is as recorded; [`Now`] gives the whole view without copying the
+    /// state.
+    pub changed: BTreeMap<String, Option<Object>>,
     /// Objects that differ from their record.
     pub drift: Vec<Drift>,
     /// Addresses of the objects adopted from leftover create intents (in `objects`,
@@ -29,10 +32,32 @@ pub struct Refreshed {
     pub settled: Vec<String>,
 }
 
+/// The objects as they are now: the record, with what refresh found over it.
+#[derive(Clone, Copy)]
+pub struct Now<'a> {
+    changed: &'a BTreeMap<String, Option<Object>>,
+    stored: &'a State,
+}
+
+impl<'a> Now<'a> {
+    /// The view of `stored` with `changed` over it.
+    pub fn new(changed: &'a BTreeMap<String, Option<Object>>, stored: &'a State) -> Now<'a> {
+        Now { changed, stored }
+    }
+
+    /// The object at `address` as it is now, if it exists.
+    pub fn get(&self, address: &str) -> Option<&'a Object> {
+        match self.changed.get(address) {
+            Some(now) => now.as_ref(),
+            None => self.stored.objects.get(address),
+        }
+    }
+}
+
 /// The recorded state taken as is (`--refresh=false`).
-pub fn without_refresh(state: &State) -> Refreshed {
+pub fn without_refresh(_state: &State) -> Refreshed {
     Refreshed {
-        objects: state.objects.clone(),
+        changed: BTreeMap::new(),
         drift: Vec::new(),
         adopted: Vec::new(),
         settled: Vec::new(),
@@ -56,7 +81,7 @@ pub async fn refresh(
 ) -> Result<Refreshed, Vec<Diagnostic>> {
     let sem = Arc::new(tokio::sync::Semaphore::new(parallelism.max(1)));
     let mut tasks = tokio::task::JoinSet::new();
-    let mut objects = state.objects.clone();
+    let mut objects: BTreeMap<String, Option<Object>> = BTreeMap::new();
     let mut drift = Vec::new();
     let mut errors = Vec::new();
     // Objects found for create intents, adopted once every recorded object is read.
@@ -69,18 +94,20 @@ pub async fn refresh(
         let Some(provider) = registry.provider_for(&o.kind) else {
             continue;
         };
-        if provider.reads_state_only(&o.kind) {
-            // Nothing outside baton holds it: the read is immediate, no task needed.
-            let r = provider.read(&o.kind, &o.attributes).await;
-            fold(
-                o,
-                r,
-                false,
-                &mut objects,
-                &mut drift,
-                &mut errors,
-                &mut found,
-            );
+        if let Some(exists) = provider.read_recorded(&o.kind, &o.attributes) {
+            // Nothing outside baton holds it: decided in place, no task, no copy; an
+            // object that exists is as recorded.
+            if !exists {
+                fold(
+                    o,
+                    Ok(None),
+                    false,
+                    &mut objects,
+                    &mut drift,
+                    &mut errors,
+                    &mut found,
+                );
+            }
             continue;
         }
         let sem = sem.clone();
@@ -156,7 +183,7 @@ pub async fn refresh(
     let mut adopted = Vec::new();
     for mut o in found {
         settled.push(o.address.clone());
-        if !objects.contains_key(&o.address) {
+        if Now::new(&objects, state).get(&o.address).is_none() {
             // In place of a recorded object that vanished: keep what the record knew.
             if let Some(recorded) = state.objects.get(&o.address) {
                 o.uid = recorded.uid.clone();
@@ -165,7 +192,7 @@ pub async fn refresh(
                 o.protected = recorded.protected;
             }
             adopted.push(o.address.clone());
-            objects.insert(o.address.clone(), o);
+            objects.insert(o.address.clone(), Some(o));
         }
     }
     drift.sort_by(|a, b| a.address.cmp(&b.address));
@@ -173,7 +200,7 @@ pub async fn refresh(
     settled.sort();
     if errors.is_empty() {
         Ok(Refreshed {
-            objects,
+            changed: objects,
             drift,
             adopted,
             settled,
@@ -189,7 +216,7 @@ fn fold(
     o: &Object,
     result: Result<Option<Attrs>, crate::provider::ProviderError>,
     interrupted: bool,
-    objects: &mut BTreeMap<String, Object>,
+    objects: &mut BTreeMap<String, Option<Object>>,
     drift: &mut Vec<Drift>,
     errors: &mut Vec<Diagnostic>,
     found: &mut Vec<Object>,
@@ -211,7 +238,7 @@ fn fold(
                     before: o.marked_attributes(),
                     after: Some(now.marked_attributes()),
                 });
-                objects.insert(o.address.clone(), now);
+                objects.insert(o.address.clone(), Some(now));
             }
         }
         (Ok(None), false) => {
@@ -221,7 +248,7 @@ fn fold(
                 before: o.marked_attributes(),
                 after: None,
             });
-            objects.remove(&o.address);
+            objects.insert(o.address.clone(), None);
         }
         (Err(e), _) => errors.push(Diagnostic::error(
             Stage::Generate,

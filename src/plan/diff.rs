@@ -12,7 +12,7 @@ use super::{Action, Change, Plan, Reason};
 use crate::diag::Diagnostic;
 use crate::graph::{NodeKind, workload_address};
 use crate::provider::{Attrs, KindSchema, Presence};
-use crate::refresh::Refreshed;
+use crate::refresh::{Now, Refreshed};
 use crate::state::{Object, State};
 use crate::value::Value;
 
@@ -66,12 +66,12 @@ pub fn plan(
     opts: &PlanOptions,
 ) -> Result<Planned, Vec<Diagnostic>> {
     let Refreshed {
-        objects: refreshed,
+        changed,
         drift,
         adopted,
         settled,
     } = refreshed;
-    let refreshed = &refreshed;
+    let refreshed = Now::new(&changed, stored);
     let mut values = Values::default();
     let uids = ctx.graph.module_of.len();
     values.params.reserve(uids);
@@ -283,7 +283,7 @@ pub fn plan(
 
 /// What evaluating one node needs besides the context and the values so far.
 struct NodeInputs<'a> {
-    refreshed: &'a BTreeMap<String, Object>,
+    refreshed: Now<'a>,
     drifted: &'a BTreeMap<&'a str, BTreeSet<String>>,
     gone: &'a BTreeSet<&'a str>,
     opts: &'a PlanOptions,

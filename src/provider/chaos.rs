@@ -210,8 +210,8 @@ impl Provider for ChaosProvider {
         self.inner.read(kind, prior).await
     }
 
-    fn reads_state_only(&self, kind: &str) -> bool {
-        self.inner.reads_state_only(kind)
+    fn read_recorded(&self, kind: &str, prior: &Attrs) -> Option<bool> {
+        self.inner.read_recorded(kind, prior)
     }
 
     async fn create(&self, kind: &str, config: &Attrs) -> Result<Attrs, ProviderError> {

@@ -44,8 +44,9 @@ impl Provider for DataProvider {
         vec![schema()]
     }
 
-    fn reads_state_only(&self, _kind: &str) -> bool {
-        true
+    fn read_recorded(&self, _kind: &str, prior: &Attrs) -> Option<bool> {
+        // State is the only home of this value; without `id` it was never made.
+        Some(prior.contains_key("id"))
     }
 
     async fn read(&self, _kind: &str, prior: &Attrs) -> Result<Option<Attrs>, ProviderError> {

@@ -250,11 +250,12 @@ pub trait Provider: Send + Sync {
     /// Reads the object as it really is; `None` when it no longer exists.
     async fn read(&self, kind: &str, prior: &Attrs) -> Result<Option<Attrs>, ProviderError>;
 
-    /// Whether `read` of `kind` looks only at the recorded attributes (nothing outside
-    /// baton holds the object, e.g. `baton_data`, `random_*`): refresh then reads it in
-    /// place rather than as a task.
-    fn reads_state_only(&self, _kind: &str) -> bool {
-        false
+    /// For kinds whose `read` looks only at the recorded attributes (nothing outside
+    /// baton holds the object, e.g. `baton_data`, `random_*`): whether the object exists,
+    /// decided in place without a task or a copy of its attributes (refresh keeps them as
+    /// recorded). `None` (the default) for kinds read from outside.
+    fn read_recorded(&self, _kind: &str, _prior: &Attrs) -> Option<bool> {
+        None
     }
 
     /// Creates an object from its configuration; returns all attributes (computed ones set).

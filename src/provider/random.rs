@@ -259,19 +259,16 @@ impl Provider for RandomProvider {
         vec![password_schema(), id_schema()]
     }
 
-    fn reads_state_only(&self, _kind: &str) -> bool {
-        true
+    fn read_recorded(&self, kind: &str, prior: &Attrs) -> Option<bool> {
+        Some(prior.contains_key(generated_attribute(kind)))
     }
 
     async fn read(&self, kind: &str, prior: &Attrs) -> Result<Option<Attrs>, ProviderError> {
         // Nothing outside baton holds these values: state is the truth. Without its
         // generated value (an interrupted create) the object was never made.
-        let generated = if kind == "random_password" {
-            "result"
-        } else {
-            "hex"
-        };
-        Ok(prior.contains_key(generated).then(|| prior.clone()))
+        Ok(prior
+            .contains_key(generated_attribute(kind))
+            .then(|| prior.clone()))
     }
 
     async fn create(&self, kind: &str, config: &Attrs) -> Result<Attrs, ProviderError> {
@@ -354,5 +351,14 @@ mod tests {
         assert_eq!(dec, u32::from_be_bytes(bytes.try_into().unwrap()) as u64);
         assert_eq!(big_decimal(&[1, 0]), "256");
         assert_eq!(big_decimal(&[0]), "0");
+    }
+}
+
+/// The attribute a kind generates on create (its absence means an interrupted create).
+fn generated_attribute(kind: &str) -> &'static str {
+    if kind == "random_password" {
+        "result"
+    } else {
+        "hex"
     }
 }
