@@ -300,6 +300,15 @@ impl Provider for RandomProvider {
     }
 }
 
+/// The attribute a kind generates on create (its absence means an interrupted create).
+fn generated_attribute(kind: &str) -> &'static str {
+    if kind == "random_password" {
+        "result"
+    } else {
+        "hex"
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -351,14 +360,5 @@ mod tests {
         assert_eq!(dec, u32::from_be_bytes(bytes.try_into().unwrap()) as u64);
         assert_eq!(big_decimal(&[1, 0]), "256");
         assert_eq!(big_decimal(&[0]), "0");
-    }
-}
-
-/// The attribute a kind generates on create (its absence means an interrupted create).
-fn generated_attribute(kind: &str) -> &'static str {
-    if kind == "random_password" {
-        "result"
-    } else {
-        "hex"
     }
 }
