@@ -286,13 +286,7 @@ impl PostgresStore {
             serial: dump.serial,
             ..State::default()
         };
-        for row in dump.objects {
-            state
-                .versions
-                .insert(row.address.clone(), row.updated_serial as u64);
-            let o = codec.object(row)?;
-            state.objects.insert(o.address.clone(), o);
-        }
+        rows::decode_objects(&codec, dump.objects, &mut state)?;
         for row in dump.intents {
             let i = codec.intent(row)?;
             state.intents.insert(i.address.clone(), i);

@@ -114,6 +114,58 @@ impl Dump {
     }
 }
 
+/// Decodes object rows into `state` (objects and their versions). Large states are
+/// decoded on every core (JSON and unsealing are most of a load); the first bad row in
+/// row order is the error.
+pub fn decode_objects(
+    codec: &Codec<'_>,
+    rows: Vec<ObjectRow>,
+    state: &mut super::State,
+) -> Result<(), StateError> {
+    const PARALLEL: usize = 2048;
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get().min(8));
+    let decode = |part: Vec<ObjectRow>| -> Result<Vec<(u64, Object)>, StateError> {
+        part.into_iter()
+            .map(|row| {
+                let version = row.updated_serial as u64;
+                codec.object(row).map(|o| (version, o))
+            })
+            .collect()
+    };
+    let decoded: Vec<Result<Vec<(u64, Object)>, StateError>> =
+        if threads == 1 || rows.len() < PARALLEL {
+            vec![decode(rows)]
+        } else {
+            let chunk = rows.len().div_ceil(threads);
+            let mut parts: Vec<Vec<ObjectRow>> = Vec::with_capacity(threads);
+            let mut rows = rows.into_iter();
+            loop {
+                let part: Vec<ObjectRow> = rows.by_ref().take(chunk).collect();
+                if part.is_empty() {
+                    break;
+                }
+                parts.push(part);
+            }
+            std::thread::scope(|s| {
+                let handles: Vec<_> = parts
+                    .into_iter()
+                    .map(|part| s.spawn(move || decode(part)))
+                    .collect();
+                handles
+                    .into_iter()
+                    .map(|h| h.join().expect("state decoding thread"))
+                    .collect()
+            })
+        };
+    for part in decoded {
+        for (version, o) in part? {
+            state.versions.insert(o.address.clone(), version);
+            state.objects.insert(o.address.clone(), o);
+        }
+    }
+    Ok(())
+}
+
 /// Encodes and decodes rows, sealing and opening secrets with the store's key.
 pub struct Codec<'a> {
     /// The key, if secrets are sealed.

@@ -192,13 +192,7 @@ impl SqliteStore {
             serial,
             ..State::default()
         };
-        for row in objects {
-            state
-                .versions
-                .insert(row.address.clone(), row.updated_serial as u64);
-            let o = codec.object(row)?;
-            state.objects.insert(o.address.clone(), o);
-        }
+        rows::decode_objects(&codec, objects, &mut state)?;
         for row in intents {
             let i = codec.intent(row)?;
             state.intents.insert(i.address.clone(), i);
@@ -738,6 +732,40 @@ mod tests {
         assert_eq!(st.serial, 1);
         assert_eq!(st.objects["a"].attributes["result"], Value::string("pw1"));
         assert!(st.objects["a"].marked_attributes()["result"].is_sensitive());
+    }
+
+    /// A large state is decoded on several threads: every object comes back with its
+    /// version and its secrets opened, and a bad row is still reported by its address.
+    #[test]
+    fn a_large_state_loads_whole_and_a_bad_row_is_named() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut s = SqliteStore::open(&dir.path().join("big.db"))
+            .unwrap()
+            .with_key(Some(
+                crate::state::crypto::StateKey::parse(&crate::state::crypto::StateKey::generate())
+                    .unwrap(),
+            ));
+        let objects: Vec<Record> = (0..5000)
+            .map(|i| Record::Put(object(&format!("o{i:05}"), &format!("pw{i}"))))
+            .collect();
+        let batch: Vec<(&Record, &str)> = objects.iter().map(|r| (r, "create")).collect();
+        s.record_many(&batch[..2500], true).unwrap();
+        s.record_many(&batch[2500..], true).unwrap();
+        let st = s.load().unwrap();
+        assert_eq!(st.objects.len(), 5000);
+        assert_eq!(
+            st.objects["o04321"].attributes["result"],
+            Value::string("pw4321")
+        );
+        assert_eq!((st.versions["o00000"], st.versions["o04999"]), (1, 2));
+        s.conn
+            .execute(
+                "UPDATE objects SET attributes = 'not json' WHERE address IN ('o03000', 'o04000')",
+                [],
+            )
+            .unwrap();
+        let err = s.load().unwrap_err().to_string();
+        assert!(err.contains("o03000"), "{err}");
     }
 
     #[test]
