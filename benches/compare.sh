@@ -34,15 +34,18 @@ command -v terraform >/dev/null || { have_tf=0; echo "terraform is not installed
 if [ ! -x /usr/bin/time ]; then echo "benches/compare.sh needs /usr/bin/time (Debian: apt-get install time)" >&2; exit 1; fi
 
 # measure DIR CMD... -> prints "seconds kilobytes"
+# Wall time to the nanosecond clock (time -v rounds it to 10 ms, too coarse for baton at
+# 1,000), peak memory from time -v.
 measure() {
   local dir=$1; shift
   local log; log=$(mktemp)
+  local start end kb
+  start=$(date +%s.%N)
   (cd "$dir" && /usr/bin/time -v "$@" >/dev/null 2>"$log") || { cat "$log" >&2; rm -f "$log"; return 1; }
-  local wall kb
-  wall=$(grep "Elapsed (wall clock)" "$log" | awk '{print $NF}')
+  end=$(date +%s.%N)
   kb=$(grep "Maximum resident set size" "$log" | awk '{print $NF}')
   rm -f "$log"
-  python3 -c "import sys; p='$wall'.split(':'); s=sum(float(x)*60**i for i,x in enumerate(reversed(p))); print(f'{s:.3f} $kb')"
+  python3 -c "print(f'{$end - $start:.3f} $kb')"
 }
 
 median() { python3 -c "import statistics,sys; v=[l.split() for l in sys.stdin if l.strip()]; t=sorted(float(a) for a,_ in v); m=sorted(int(b) for _,b in v); print(f'{statistics.median(t):.3f} {int(statistics.median(m))}')"; }
