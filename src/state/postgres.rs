@@ -20,6 +20,7 @@ use std::pin::Pin;
 use std::sync::Arc;
 use std::time::Duration;
 
+use futures_util::future::try_join_all;
 use sha2::{Digest, Sha256};
 use tokio_postgres::{Client, NoTls, Statement, Transaction};
 
@@ -519,6 +520,9 @@ enum SerialMode {
 }
 
 /// One change of a recorded batch.
+/// A statement parameter.
+type Param<'a> = &'a (dyn tokio_postgres::types::ToSql + Sync);
+
 struct Item {
     address: String,
     action: String,
@@ -749,20 +753,21 @@ impl Conn {
     ) -> Result<(), tokio_postgres::Error> {
         let st = self.statement(SQL_PUT_INTENT).await?;
         let tx = self.client.transaction().await?;
-        for i in rows {
-            tx.execute(
-                &st,
-                &[
-                    &env,
+        // Pipelined: one round trip for the whole batch.
+        let params: Vec<[Param<'_>; 6]> = rows
+            .iter()
+            .map(|i| {
+                [
+                    &env as Param,
                     &i.address,
                     &i.action,
                     &i.kind,
                     &i.planned,
                     &i.started_at,
-                ],
-            )
-            .await?;
-        }
+                ]
+            })
+            .collect();
+        try_join_all(params.iter().map(|p| tx.execute(&st, p))).await?;
         tx.commit().await
     }
 
@@ -773,7 +778,7 @@ impl Conn {
         env: &str,
         mode: SerialMode,
         who: &str,
-        items: Vec<Item>,
+        mut items: Vec<Item>,
         intents: &[IntentRow],
     ) -> Result<u64, tokio_postgres::Error> {
         let before_st = self.statement(SQL_BEFORE).await?;
@@ -794,60 +799,73 @@ impl Conn {
             SerialMode::Current => tx.query_one(&serial_st, &[&env]).await?.get(0),
         };
         let now = super::now();
-        for item in items {
-            let before = tx
-                .query_opt(&before_st, &[&env, &item.address])
+        // Statements are pipelined: sent together, answered in order, so a wave of 100
+        // changes costs two round trips to the server, not 500. The history rows need the
+        // objects as they were, so those are read first.
+        let before_params: Vec<[Param<'_>; 2]> =
+            items.iter().map(|i| [&env as Param, &i.address]).collect();
+        let befores: Vec<Option<String>> =
+            try_join_all(before_params.iter().map(|p| tx.query_opt(&before_st, p)))
                 .await?
-                .map(|r| redacted_before(r.get(0), r.get(1)));
-            let after = match item.put {
-                Some((mut row, after)) => {
+                .into_iter()
+                .map(|r| r.map(|r| redacted_before(r.get(0), r.get(1))))
+                .collect();
+        let puts: Vec<Option<(ObjectRow, String)>> = items
+            .iter_mut()
+            .map(|item| {
+                item.put.take().map(|(mut row, after)| {
                     row.updated_serial = serial;
-                    tx.execute(
-                        &put_st,
-                        &[
-                            &env,
-                            &row.address,
-                            &row.kind,
-                            &row.provider,
-                            &row.uid,
-                            &row.module,
-                            &row.attributes,
-                            &row.sensitive,
-                            &row.dependencies,
-                            &row.status,
-                            &row.updated_serial,
-                            &row.lifecycle,
-                        ],
-                    )
-                    .await?;
-                    Some(after)
-                }
-                None => {
-                    tx.execute(&delete_st, &[&env, &item.address]).await?;
-                    None
-                }
-            };
-            tx.execute(
+                    (row, after)
+                })
+            })
+            .collect();
+        let afters: Vec<Option<&String>> = puts
+            .iter()
+            .map(|p| p.as_ref().map(|(_, after)| after))
+            .collect();
+        let mut writes: Vec<(&Statement, Vec<Param<'_>>)> =
+            Vec::with_capacity(items.len() * 3 + intents.len());
+        for (k, item) in items.iter().enumerate() {
+            match &puts[k] {
+                Some((row, _)) => writes.push((
+                    &put_st,
+                    vec![
+                        &env,
+                        &row.address,
+                        &row.kind,
+                        &row.provider,
+                        &row.uid,
+                        &row.module,
+                        &row.attributes,
+                        &row.sensitive,
+                        &row.dependencies,
+                        &row.status,
+                        &row.updated_serial,
+                        &row.lifecycle,
+                    ],
+                )),
+                None => writes.push((&delete_st, vec![&env, &item.address])),
+            }
+            writes.push((
                 &history_st,
-                &[
+                vec![
                     &env,
                     &serial,
                     &now,
                     &item.address,
                     &item.action,
                     &who,
-                    &before,
-                    &after,
+                    &befores[k],
+                    &afters[k],
                 ],
-            )
-            .await?;
-            tx.execute(&intent_st, &[&env, &item.address]).await?;
+            ));
+            writes.push((&intent_st, vec![&env, &item.address]));
         }
         if let Some(put_intent_st) = &put_intent_st {
             for i in intents {
-                tx.execute(
+                writes.push((
                     put_intent_st,
-                    &[
+                    vec![
                         &env,
                         &i.address,
                         &i.action,
@@ -855,10 +873,10 @@ impl Conn {
                         &i.planned,
                         &i.started_at,
                     ],
-                )
-                .await?;
+                ));
             }
         }
+        try_join_all(writes.iter().map(|(st, p)| tx.execute(*st, p))).await?;
         tx.commit().await?;
         Ok(serial as u64)
     }
