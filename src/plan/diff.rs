@@ -375,7 +375,8 @@ fn eval_node(
                 let desired = ctx.eval_resource(uid, *ri, values)?;
                 let lifecycle = ctx.eval_lifecycle(uid, *ri, values)?;
                 let rule = lifecycle.prevent_destroy.then(|| lifecycle.rule.clone());
-                let workloads = ctx.project.resources[uid]
+                let workloads = ctx
+                    .decl(uid)
                     .requested_by
                     .iter()
                     .map(|(w, _)| w.clone())

@@ -157,7 +157,8 @@ impl Context<'_> {
         }
     }
 
-    fn decl(&self, uid: &Uid) -> &crate::score::ResourceDecl {
+    /// The Score declaration of a uid.
+    pub fn decl(&self, uid: &Uid) -> &crate::score::ResourceDecl {
         match self.uids.get(uid) {
             Some(info) => info.decl,
             None => &self.project.resources[uid],

@@ -388,10 +388,7 @@ impl PostgresStore {
 
     /// Records that several provider calls are about to start, in one transaction.
     pub fn begin_intents(&mut self, intents: &[Intent]) -> Result<(), StateError> {
-        let codec = self.codec();
-        let rows: Vec<IntentRow> = intents.iter().map(|i| codec.intent_row(i)).collect();
-        let env = self.environment.clone();
-        self.run(move |c| Box::pin(async move { c.put_intents(&env, &rows).await }))
+        self.record_and_begin(&[], false, intents).map(drop)
     }
 
     /// Clears an intent without recording a change (the call failed cleanly).
@@ -522,6 +519,18 @@ enum SerialMode {
 /// One change of a recorded batch.
 /// A statement parameter.
 type Param<'a> = &'a (dyn tokio_postgres::types::ToSql + Sync);
+
+/// The parameters of `SQL_PUT_INTENT`.
+fn intent_params<'a>(env: &'a &'a str, i: &'a IntentRow) -> [Param<'a>; 6] {
+    [
+        env,
+        &i.address,
+        &i.action,
+        &i.kind,
+        &i.planned,
+        &i.started_at,
+    ]
+}
 
 struct Item {
     address: String,
@@ -726,49 +735,13 @@ impl Conn {
             put_object(&tx, env, o).await?;
         }
         for i in &dump.intents {
-            tx.execute(
-                SQL_PUT_INTENT,
-                &[
-                    &env,
-                    &i.address,
-                    &i.action,
-                    &i.kind,
-                    &i.planned,
-                    &i.started_at,
-                ],
-            )
-            .await?;
+            tx.execute(SQL_PUT_INTENT, &intent_params(&env, i)).await?;
         }
         for h in &dump.history {
             put_history(&tx, env, h).await?;
         }
         tx.commit().await?;
         Ok(None)
-    }
-
-    async fn put_intents(
-        &mut self,
-        env: &str,
-        rows: &[IntentRow],
-    ) -> Result<(), tokio_postgres::Error> {
-        let st = self.statement(SQL_PUT_INTENT).await?;
-        let tx = self.client.transaction().await?;
-        // Pipelined: one round trip for the whole batch.
-        let params: Vec<[Param<'_>; 6]> = rows
-            .iter()
-            .map(|i| {
-                [
-                    &env as Param,
-                    &i.address,
-                    &i.action,
-                    &i.kind,
-                    &i.planned,
-                    &i.started_at,
-                ]
-            })
-            .collect();
-        try_join_all(params.iter().map(|p| tx.execute(&st, p))).await?;
-        tx.commit().await
     }
 
     /// Records a batch in one transaction; a bump increments the environment's serial
@@ -863,17 +836,7 @@ impl Conn {
         }
         if let Some(put_intent_st) = &put_intent_st {
             for i in intents {
-                writes.push((
-                    put_intent_st,
-                    vec![
-                        &env,
-                        &i.address,
-                        &i.action,
-                        &i.kind,
-                        &i.planned,
-                        &i.started_at,
-                    ],
-                ));
+                writes.push((put_intent_st, intent_params(&env, i).to_vec()));
             }
         }
         try_join_all(writes.iter().map(|(st, p)| tx.execute(*st, p))).await?;

@@ -411,18 +411,7 @@ impl SqliteStore {
 
     /// Records that several provider calls are about to start, in one transaction.
     pub fn begin_intents(&mut self, intents: &[Intent]) -> Result<(), StateError> {
-        let location = self.location();
-        let codec = self.codec(&location);
-        let rows: Vec<IntentRow> = intents.iter().map(|i| codec.intent_row(i)).collect();
-        let db = db_err(&location);
-        let tx = self
-            .conn
-            .transaction_with_behavior(TransactionBehavior::Immediate)
-            .map_err(db)?;
-        for r in &rows {
-            put_intent(&tx, r).map_err(db)?;
-        }
-        tx.commit().map_err(db)
+        self.record_and_begin(&[], false, intents).map(drop)
     }
 
     /// Every recorded change, oldest first.
