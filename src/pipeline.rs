@@ -107,27 +107,29 @@ pub fn prepare(
 
     // A module for every resource.
     let matching_started = std::time::Instant::now();
-    let mut module_of = BTreeMap::new();
-    let mut spans = BTreeMap::new();
+    // Uids come in order, so both maps are built from sorted lists (no search per uid).
+    let mut module_of = Vec::with_capacity(project.resources.len());
+    let mut spans = Vec::with_capacity(project.resources.len());
     let type_spans = resource_type_spans(&project);
-    for uid in project.resources.keys() {
-        let decl = &project.resources[uid];
+    for (uid, decl) in &project.resources {
         let span = decl
             .requested_by
             .first()
             .and_then(|(w, r)| type_spans.get(&(w.as_str(), r.as_str())).copied());
-        spans.insert(uid.clone(), span);
+        spans.push((uid.clone(), span));
         match module::matching::select(&modules, uid, &env.name, span) {
             Ok(m) => {
                 let idx = modules
                     .iter()
                     .position(|x| std::ptr::eq(x, m))
                     .expect("module is in the list");
-                module_of.insert(uid.clone(), idx);
+                module_of.push((uid.clone(), idx));
             }
             Err(d) => diags.push(d),
         }
     }
+    let module_of: BTreeMap<Uid, usize> = module_of.into_iter().collect();
+    let spans: BTreeMap<Uid, Option<Span>> = spans.into_iter().collect();
     timings::record("matching", matching_started.elapsed());
     if diags.has_errors() {
         return Err(Failed {

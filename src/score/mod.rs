@@ -302,7 +302,8 @@ fn check_one(
     sources: &Sources,
     diags: &mut Vec<Diagnostic>,
 ) -> Option<LoadedWorkload> {
-    let schema_errors = schema::check(&root);
+    let instance = root.to_json();
+    let schema_errors = schema::check(&root, &instance);
     if !schema_errors.is_empty() {
         diags.extend(schema_errors);
         return None;
@@ -310,11 +311,17 @@ fn check_one(
     let mut upgrade_diags = Vec::new();
     upgrade::upgrade(&mut root, &mut upgrade_diags);
     let upgrade_failed = upgrade_diags.iter().any(Diagnostic::is_error);
+    // The upgrade rewrites the document only where it says so (a deprecated list form).
+    let instance = if upgrade_diags.is_empty() {
+        instance
+    } else {
+        root.to_json()
+    };
     diags.extend(upgrade_diags);
     if upgrade_failed {
         return None;
     }
-    let workload: Workload = match serde_json::from_value(root.to_json()) {
+    let workload: Workload = match serde_json::from_value(instance) {
         Ok(w) => w,
         Err(e) => {
             diags.push(
@@ -495,20 +502,20 @@ fn resolve(mut loaded: Vec<LoadedWorkload>, sources: &Sources, diags: &mut Diagn
         let w = &lw.workload;
         for (rname, r) in &w.resources {
             let uid = uid_for(w.name(), rname, r);
-            match resources.get_mut(&uid) {
-                None => {
-                    resources.insert(
-                        uid.clone(),
-                        ResourceDecl {
-                            uid: uid.clone(),
-                            params: r.params.clone(),
-                            metadata: r.metadata.clone(),
-                            requested_by: vec![(w.name().to_string(), rname.clone())],
-                            depends_on: Vec::new(),
-                        },
-                    );
+            match resources.entry(uid) {
+                std::collections::btree_map::Entry::Vacant(e) => {
+                    let uid = e.key().clone();
+                    e.insert(ResourceDecl {
+                        uid,
+                        params: r.params.clone(),
+                        metadata: r.metadata.clone(),
+                        requested_by: vec![(w.name().to_string(), rname.clone())],
+                        depends_on: Vec::new(),
+                    });
                 }
-                Some(decl) => {
+                std::collections::btree_map::Entry::Occupied(e) => {
+                    let decl = e.into_mut();
+                    let uid = &decl.uid;
                     let (first_w, first_r) = decl.requested_by[0].clone();
                     decl.requested_by
                         .push((w.name().to_string(), rname.clone()));
@@ -582,18 +589,17 @@ fn resolve(mut loaded: Vec<LoadedWorkload>, sources: &Sources, diags: &mut Diagn
         }
     }
     let cyclic = has_cycle(&out_edges);
-    drop(index);
+    let mut depends_on: Vec<Vec<Uid>> = vec![Vec::new(); resources.len()];
     for (from, to) in found {
-        let deps = &mut resources
-            .get_mut(&from)
-            .expect("uid recorded above")
-            .depends_on;
+        let deps = &mut depends_on[index[&from]];
         if !deps.contains(&to) {
             deps.push(to);
         }
     }
-    for decl in resources.values_mut() {
-        decl.depends_on.sort();
+    drop(index);
+    for (decl, mut deps) in resources.values_mut().zip(depends_on) {
+        deps.sort();
+        decl.depends_on = deps;
     }
     if cyclic {
         report_params_cycle(&workloads, &resources, sources, diags);

@@ -93,9 +93,11 @@ pub fn parse(s: &str) -> Vec<Segment> {
                 continue;
             }
         }
-        let ch = s[i..].chars().next().unwrap_or('$');
-        literal.push(ch);
-        i += ch.len_utf8();
+        // Up to the next `$` (or past a lone one), copied as one run.
+        let from = if bytes[i] == b'$' { i + 1 } else { i };
+        let next = s[from..].find('$').map_or(s.len(), |j| from + j);
+        literal.push_str(&s[i..next]);
+        i = next;
     }
     if !literal.is_empty() {
         out.push(Segment::Literal(literal));

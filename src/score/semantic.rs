@@ -108,16 +108,17 @@ pub fn span_within(root: &Node, sources: &Sources, pointer: &str, needle: &str) 
 /// Checks one workload's placeholders and `before` relations.
 pub fn check(w: &Workload, root: &Node, sources: &Sources) -> Vec<Diagnostic> {
     let mut out = Vec::new();
-    let metadata = Value::Object(w.metadata.clone());
+    let metadata = std::cell::OnceCell::new();
+    let metadata = || metadata.get_or_init(|| Value::Object(w.metadata.clone()));
     let resource_names: Vec<&str> = w.resources.keys().map(String::as_str).collect();
 
     for e in expandables(w) {
         for p in placeholder::placeholders(e.text) {
             let text = p.text();
-            let span = span_within(root, sources, &e.pointer, &text);
+            // Where the placeholder is written: looked up only for a diagnostic.
             let d = |code: &'static str, summary: String| {
                 Diagnostic::error(Stage::Semantic, code, summary)
-                    .at(span)
+                    .at(span_within(root, sources, &e.pointer, &text))
                     .pointer(e.pointer.clone())
             };
             match &p.reference {
@@ -150,7 +151,7 @@ pub fn check(w: &Workload, root: &Node, sources: &Sources) -> Vec<Diagnostic> {
                     }
                 }
                 Ok(Ref::Metadata(keys)) => {
-                    if let Err(msg) = lookup(&metadata, keys) {
+                    if let Err(msg) = lookup(metadata(), keys) {
                         let known: Vec<&str> = w.metadata.keys().map(String::as_str).collect();
                         let hint = did_you_mean(&keys[0], known.iter().copied()).map(|s| format!("did you mean `{s}`?"));
                         let mut diag = d("generate/unknown-metadata", format!("invalid ref '{}': {msg}", p.content));

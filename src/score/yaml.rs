@@ -77,7 +77,11 @@ impl Node {
     /// The node a JSON pointer (RFC 6901) designates.
     pub fn pointer(&self, pointer: &str) -> Option<&Node> {
         let mut node = self;
-        for segment in pointer_segments(pointer) {
+        if pointer.is_empty() {
+            return Some(node);
+        }
+        for raw in pointer.trim_start_matches('/').split('/') {
+            let segment = unescape_segment(raw);
             node = match &node.kind {
                 Kind::Map(_) => node.get(&segment)?,
                 Kind::Seq(items) => items.get(segment.parse::<usize>().ok()?)?,
@@ -178,16 +182,31 @@ pub fn pointer_segments(pointer: &str) -> Vec<String> {
     pointer
         .trim_start_matches('/')
         .split('/')
-        .map(|s| s.replace("~1", "/").replace("~0", "~"))
+        .map(|s| unescape_segment(s).into_owned())
         .collect()
+}
+
+/// One pointer segment with `~1` and `~0` read back (borrowed when it has neither).
+fn unescape_segment(s: &str) -> std::borrow::Cow<'_, str> {
+    if s.contains('~') {
+        std::borrow::Cow::Owned(s.replace("~1", "/").replace("~0", "~"))
+    } else {
+        std::borrow::Cow::Borrowed(s)
+    }
 }
 
 /// Joins segments into a JSON pointer.
 pub fn to_pointer<S: AsRef<str>>(segments: &[S]) -> String {
-    let mut out = String::new();
+    let mut out =
+        String::with_capacity(segments.iter().map(|s| s.as_ref().len() + 1).sum::<usize>());
     for s in segments {
+        let s = s.as_ref();
         out.push('/');
-        out.push_str(&s.as_ref().replace('~', "~0").replace('/', "~1"));
+        if s.contains(['~', '/']) {
+            out.push_str(&s.replace('~', "~0").replace('/', "~1"));
+        } else {
+            out.push_str(s);
+        }
     }
     out
 }
