@@ -251,18 +251,33 @@ pub fn plan(
     detailed: bool,
     term: &Terminal,
 ) -> anyhow::Result<Outcome> {
+    // A plan over the whole project reads the state while the Score files are checked
+    // (it is read again under the lock if another run committed in between).
+    let ahead = (!opts.narrowed).then(|| {
+        let (root, env) = (root.to_path_buf(), opts.env.clone());
+        std::thread::spawn(move || {
+            crate::timings::stage("state load (ahead)", || {
+                pipeline::Preloaded::read(&root, &env)
+            })
+        })
+    });
     let prepared = match pipeline::prepare(root, &opts.env, &opts.files, &opts.load) {
         Ok(p) => p,
         Err(f) => return Ok(report_failed(f, term)),
     };
     print_warnings(&prepared, term);
-    let mut store = prepared.open_state()?;
+    let (mut store, mut ahead) = match ahead.and_then(|h| h.join().ok()).flatten() {
+        Some(p) if p.matches(&prepared.env) => (p.store, Some((p.state, p.version))),
+        _ => (prepared.open_state()?, None),
+    };
     let rt = runtime()?;
     let (planned, versions) = rt.block_on(async {
         if opts.refresh {
             let request = lock_request("plan", &prepared, opts);
             locked(&mut store, &request, async |s: &mut Store| {
-                let mut state = crate::timings::stage("state load", || s.load())?;
+                let mut state = crate::timings::stage("state load", || {
+                    pipeline::Preloaded::current(ahead.take(), s)
+                })?;
                 let versions = std::mem::take(&mut state.versions);
                 Ok((
                     pipeline::plan(
@@ -278,7 +293,9 @@ pub fn plan(
             })
             .await
         } else {
-            let mut state = crate::timings::stage("state load", || store.load())?;
+            let mut state = crate::timings::stage("state load", || {
+                pipeline::Preloaded::current(ahead.take(), &store)
+            })?;
             let versions = std::mem::take(&mut state.versions);
             Ok((
                 pipeline::plan(

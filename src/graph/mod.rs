@@ -55,17 +55,29 @@ pub struct Graph {
 
 /// The address of a primitive resource.
 pub fn resource_address(uid: &Uid, kind: &str, name: &str) -> String {
-    format!("{uid}/{kind}.{name}")
+    uid_address(uid, &[kind, ".", name])
 }
 
 /// The address of a uid's params node.
 pub fn params_address(uid: &Uid) -> String {
-    format!("{uid}/params")
+    uid_address(uid, &["params"])
 }
 
 /// The address of a uid's outputs node.
 pub fn outputs_address(uid: &Uid) -> String {
-    format!("{uid}/outputs")
+    uid_address(uid, &["outputs"])
+}
+
+/// `{uid}/` followed by `parts`, in one allocation.
+fn uid_address(uid: &Uid, parts: &[&str]) -> String {
+    let mut out =
+        String::with_capacity(uid.text_len() + 1 + parts.iter().map(|p| p.len()).sum::<usize>());
+    uid.push_to(&mut out);
+    out.push('/');
+    for p in parts {
+        out.push_str(p);
+    }
+    out
 }
 
 /// The address of a workload node.
@@ -123,10 +135,13 @@ impl Graph {
             nodes_of.insert(uid, (params, first, outputs));
         }
         let mut edges: Vec<(NodeIndex, NodeIndex)> = Vec::new();
+        // Both maps are sorted by uid: walk the declarations alongside.
+        let mut decls = project.resources.iter().peekable();
         for (uid, &mi) in &module_of {
             let (params, first, outputs) = nodes_of[uid];
             let res = |ri: usize| NodeIndex::new(first + ri);
-            if let Some(decl) = project.resources.get(uid) {
+            while decls.next_if(|(u, _)| *u < uid).is_some() {}
+            if let Some((_, decl)) = decls.next_if(|(u, _)| *u == uid) {
                 for dep in &decl.depends_on {
                     if let Some(&(_, _, dep_outputs)) = nodes_of.get(dep) {
                         edges.push((dep_outputs, params));

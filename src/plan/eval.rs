@@ -95,16 +95,22 @@ pub fn uid_index<'a>(
 ) -> FxHashMap<&'a Uid, UidInfo<'a>> {
     let mut out = FxHashMap::default();
     out.reserve(project.resources.len());
+    // The three maps are sorted by uid: walk them side by side instead of searching.
+    let mut modules = graph.module_of.iter().peekable();
+    let mut spans = spans.iter().peekable();
     for (uid, decl) in &project.resources {
-        let Some(&module) = graph.module_of.get(uid) else {
+        while modules.next_if(|(u, _)| *u < uid).is_some() {}
+        let Some((_, &module)) = modules.next_if(|(u, _)| *u == uid) else {
             continue;
         };
+        while spans.next_if(|(u, _)| *u < uid).is_some() {}
+        let span = spans.next_if(|(u, _)| *u == uid).and_then(|(_, s)| *s);
         out.insert(
             uid,
             UidInfo {
                 module,
                 decl,
-                span: spans.get(uid).copied().flatten(),
+                span,
                 score: std::sync::OnceLock::new(),
             },
         );

@@ -173,6 +173,30 @@ impl SqliteStore {
             .unwrap_or(0))
     }
 
+    /// Opens the store only when `path` is a state file of the current schema (nothing
+    /// is created or migrated): for reading the state ahead, before a run has checked
+    /// its inputs.
+    pub fn open_current(path: &Path) -> Option<SqliteStore> {
+        if !path.is_file() {
+            return None;
+        }
+        let conn =
+            Connection::open_with_flags(path, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY).ok()?;
+        if migrate::current_version(&conn).ok()? != migrate::LATEST {
+            return None;
+        }
+        drop(conn);
+        SqliteStore::open(path).ok()
+    }
+
+    /// SQLite's `data_version`: it changes when another connection commits, so a state
+    /// loaded earlier on this connection is still current while it stays the same.
+    pub fn data_version(&self) -> Result<i64, StateError> {
+        self.conn
+            .pragma_query_value(None, "data_version", |r| r.get(0))
+            .map_err(self.db())
+    }
+
     /// Loads everything, from one consistent snapshot.
     pub fn load(&self) -> Result<State, StateError> {
         let location = self.location();
