@@ -65,7 +65,7 @@ pub struct Context<'a> {
     /// `provider.*` for modules, computed once.
     pub provider_vars: Value,
     /// Per module (by index), the roots its expressions read, so a scope holds only those.
-    pub module_roots: Vec<std::collections::BTreeSet<String>>,
+    pub module_roots: Vec<ModuleRoots>,
     /// File contents referenced by Score `files.*.source`, by (workload, container, target).
     pub file_sources: &'a BTreeMap<(String, String, String), Vec<u8>>,
     /// Where each uid is requested in the Score files (for messages).
@@ -119,7 +119,13 @@ pub fn uid_index<'a>(
 }
 
 /// The roots (`param`, `env`, `provider`, kinds, …) the expressions of a module read.
-pub fn module_roots(m: &Module) -> std::collections::BTreeSet<String> {
+pub fn module_roots(m: &Module) -> ModuleRoots {
+    let mut outputs = std::collections::BTreeSet::new();
+    for o in &m.outputs {
+        for r in crate::expr::references(&o.value) {
+            outputs.insert(r.path[0].clone());
+        }
+    }
     let mut out = std::collections::BTreeSet::new();
     let mut add = |e: &hcl_edit::expr::Expression| {
         for r in crate::expr::references(e) {
@@ -139,11 +145,24 @@ pub fn module_roots(m: &Module) -> std::collections::BTreeSet<String> {
             add(e);
         }
     }
-    m.outputs.iter().for_each(|o| add(&o.value));
     for p in &m.params {
         p.validations.iter().for_each(|v| add(&v.condition));
     }
-    out
+    ModuleRoots {
+        resources: out,
+        outputs,
+    }
+}
+
+/// The roots a module's expressions read: its resources' (attributes, lifecycle, param
+/// validations) and its outputs'. An output such as `baton_data.node.output` needs no
+/// params in its scope, and a resource reading only params needs no resource values.
+#[derive(Debug, Clone, Default)]
+pub struct ModuleRoots {
+    /// Read by resource attributes, lifecycle blocks and param validations.
+    pub resources: std::collections::BTreeSet<String>,
+    /// Read by outputs.
+    pub outputs: std::collections::BTreeSet<String>,
 }
 
 fn err(code: &'static str, summary: String, at: Option<Span>) -> Diagnostic {
@@ -215,13 +234,19 @@ impl Context<'_> {
     }
 
     /// The scope of expressions in a uid's module.
-    fn scope(&self, uid: &Uid, values: &Values) -> Scope {
+    fn scope(&self, uid: &Uid, values: &Values, for_outputs: bool) -> Scope {
         let m = self.module(uid);
         let mut vars = BTreeMap::new();
         // Only the roots the module reads: a scope is built for every evaluation, and
         // cloning what no expression reads (the environment and provider maps are large)
         // was most of its cost.
-        let roots = self.module_roots.get(self.module_index(uid));
+        let roots = self.module_roots.get(self.module_index(uid)).map(|r| {
+            if for_outputs {
+                &r.outputs
+            } else {
+                &r.resources
+            }
+        });
         let reads = |root: &str| roots.is_none_or(|r| r.contains(root));
         if reads("param") {
             vars.insert(
@@ -548,7 +573,7 @@ impl Context<'_> {
             .registry
             .schema(&r.kind)
             .expect("kinds are checked when modules load");
-        let scope = self.scope(uid, values);
+        let scope = self.scope(uid, values, false);
         let mut out = Attrs::new();
         for a in &schema.attributes {
             if a.presence == Presence::Computed {
@@ -610,7 +635,7 @@ impl Context<'_> {
             || r.lifecycle.replace_triggered_by.is_some();
         // Most resources have no lifecycle expressions: build their scope only when needed.
         let mut scope = if has_rules {
-            self.scope(uid, values)
+            self.scope(uid, values, false)
         } else {
             Scope {
                 vars: BTreeMap::new(),
@@ -699,7 +724,7 @@ impl Context<'_> {
         values: &Values,
     ) -> Result<BTreeMap<String, Value>, Diagnostic> {
         let m = self.module(uid);
-        let scope = self.scope(uid, values);
+        let scope = self.scope(uid, values, true);
         let mut out = BTreeMap::new();
         for o in &m.outputs {
             let v = crate::expr::eval(&o.value, &scope).map_err(|e| {

@@ -115,6 +115,9 @@ pub fn placeholders(s: &str) -> impl Iterator<Item = Placeholder> {
 
 /// Splits placeholder content on unescaped dots; `\.` stays a dot inside a part.
 pub fn split_parts(content: &str) -> Vec<String> {
+    if !content.contains('\\') {
+        return content.split('.').map(str::to_string).collect();
+    }
     let mut parts = vec![String::new()];
     let mut chars = content.chars().peekable();
     while let Some(c) = chars.next() {
@@ -138,10 +141,12 @@ fn parse_ref(content: &str) -> Result<Ref, PlaceholderError> {
                 .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-' || c == '.')
     };
     // Escaped dots are allowed inside a part, raw characters beyond the Score set are not.
-    let raw_ok = content
-        .replace("\\.", "")
-        .chars()
-        .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-' || c == '.');
+    let allowed = |c: char| c.is_ascii_alphanumeric() || c == '_' || c == '-' || c == '.';
+    let raw_ok = if content.contains('\\') {
+        content.replace("\\.", "").chars().all(allowed)
+    } else {
+        content.chars().all(allowed)
+    };
     if parts.len() < 2 || !parts.iter().all(part_ok) || !raw_ok {
         return Err(PlaceholderError::Malformed);
     }
