@@ -9,8 +9,10 @@ Shapes (N resources in all):
   independent  N resources, no references.
   chains       N/D chains of depth D: each resource references the previous one.
 
-baton side (OUT_DIR/baton): W = max(1, N/100) workloads; roots are shared resources of
-type `bench-root` (one `baton_data` each), other resources are `bench-node` whose params
+baton side (OUT_DIR/baton): W = max(1, N/100) workloads of about 100 resources, nodes
+grouped by the root they hang from; roots are shared resources of type `bench-root` (one
+`baton_data` each, declared by id in each workload that reads it: about two per workload
+in the fanout shape), other resources are `bench-node` whose params
 reference their parent's output through a Score placeholder — the same edges as the
 Terraform side (OUT_DIR/terraform/main.tf), where each resource is a `terraform_data`
 whose `input` references its parent's `output`.
@@ -137,11 +139,22 @@ def write_baton(out, nodes, per_workload=100):
     # Place each node in a workload; a node's parent is reachable from its workload:
     # roots are shared resources (id), referenced by any workload under their own name;
     # other parents live in the same workload (chains are never split).
+    # Nodes are grouped by the root they hang from (stable, so chains keep their order):
+    # a workload then declares the few roots its nodes read, and the project declares
+    # about as many resources as the Terraform configuration has blocks, not every root
+    # again in every workload.
+    parent_of = dict(nodes)
+    order = {name: i for i, (name, _) in enumerate(nodes)}
+
+    def top(name):
+        while parent_of[name] is not None:
+            name = parent_of[name]
+        return order[name]
+
+    members = sorted((n for n in nodes if n[0] not in roots), key=lambda n: top(n[0]))
     workloads = []
     current = []
-    for name, parent in nodes:
-        if name in roots:
-            continue
+    for name, parent in members:
         if len(current) >= per_workload and (parent is None or parent in roots):
             workloads.append(current)
             current = []

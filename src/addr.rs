@@ -6,9 +6,33 @@
 
 use std::fmt;
 
-/// The identity of a resource across a project.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub struct Uid {
+/// The identity of a resource across a project. Its parts are shared, not copied: a
+/// uid keys many maps and names every node of its resource, and a copy is a reference
+/// count. It reads as its [`UidParts`] (`uid.kind`, `uid.scope`); it compares, orders and
+/// hashes by them.
+#[derive(Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Uid(std::sync::Arc<UidParts>);
+
+impl std::ops::Deref for Uid {
+    type Target = UidParts;
+    fn deref(&self) -> &UidParts {
+        &self.0
+    }
+}
+
+impl fmt::Debug for Uid {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Uid")
+            .field("kind", &self.kind)
+            .field("class", &self.class)
+            .field("scope", &self.scope)
+            .finish()
+    }
+}
+
+/// What a uid is made of.
+#[derive(Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct UidParts {
     /// The Score resource type, e.g. `postgres`.
     pub kind: String,
     /// The class, `default` when absent.
@@ -47,11 +71,11 @@ impl Uid {
                 resource: resource.to_string(),
             },
         };
-        Uid {
+        Uid(std::sync::Arc::new(UidParts {
             kind: kind.to_string(),
             class: class.unwrap_or("default").to_string(),
             scope,
-        }
+        }))
     }
 
     /// Appends the uid's text (as `Display` writes it) to `out`: addresses are built for
@@ -112,11 +136,11 @@ impl Uid {
             }
             _ => UidScope::Shared(right.to_string()),
         };
-        Some(Uid {
+        Some(Uid(std::sync::Arc::new(UidParts {
             kind: kind.to_string(),
             class: class.to_string(),
             scope,
-        })
+        })))
     }
 }
 

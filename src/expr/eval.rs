@@ -55,7 +55,7 @@ impl<'a> Env<'a> {
         }
     }
 
-    fn lookup(&self, name: &str) -> Option<&Value> {
+    pub(crate) fn lookup(&self, name: &str) -> Option<&Value> {
         match self.locals.iter().rev().find(|(n, _)| n == name) {
             Some((_, v)) => Some(v),
             None => match self.parent {

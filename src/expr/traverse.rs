@@ -16,6 +16,9 @@ type Result<T> = std::result::Result<T, EvalError>;
 
 impl Env<'_> {
     pub(crate) fn traversal(&self, t: &Traversal) -> Result<Value> {
+        if let Some(v) = self.walk(t) {
+            return Ok(v);
+        }
         let base = self.eval(&t.expr)?;
         let desc = match &t.expr {
             Expression::Variable(v) => v.as_str().to_string(),
@@ -31,6 +34,31 @@ impl Env<'_> {
         };
         let start = t.expr.span().map(|s| s.start);
         self.apply(base, &t.operators, desc, start)
+    }
+
+    /// The common case without copies: a variable followed by attribute names and
+    /// literal indexes, every step present, walked by reference so that only the value
+    /// reached is copied (a scope's roots hold whole maps of attributes). Anything else
+    /// (a missing key, an unknown, a splat, a computed index) is `None`, and the general
+    /// path below evaluates it, with its messages.
+    fn walk(&self, t: &Traversal) -> Option<Value> {
+        let Expression::Variable(var) = &t.expr else {
+            return None;
+        };
+        let mut cur = self.lookup(var.as_str())?;
+        let mut secret = false;
+        for op in t.operators.iter() {
+            let (inner, s) = unmark_all(cur);
+            secret |= s;
+            cur = match (op.value(), inner) {
+                (TraversalOperator::GetAttr(name), Value::Map(m)) => m.get(name.as_str())?,
+                (TraversalOperator::LegacyIndex(n), Value::List(items)) => {
+                    items.get(usize::try_from(*n.value()).ok()?)?
+                }
+                _ => return None,
+            };
+        }
+        Some(mark(cur.clone(), secret))
     }
 
     /// Applies traversal operators in turn; a splat applies the operators after it to

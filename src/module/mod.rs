@@ -106,6 +106,22 @@ impl ParamType {
         }
     }
 
+    /// [`convert`](Self::convert) of a value the caller gives up: returned as it is,
+    /// without a copy, when it already has the type.
+    pub fn convert_owned(self, v: Value) -> Result<Value, String> {
+        let fits = matches!(
+            (self, v.unmark().0),
+            (_, Value::Null | Value::Unknown)
+                | (ParamType::Any, _)
+                | (ParamType::String, Value::String(_))
+                | (ParamType::Number, Value::Number(_))
+                | (ParamType::Bool, Value::Bool(_))
+                | (ParamType::List, Value::List(_))
+                | (ParamType::Map, Value::Map(_))
+        );
+        if fits { Ok(v) } else { self.convert(&v) }
+    }
+
     /// Converts a known value to this type where HCL would (`"5"` → 5), or says why not.
     pub fn convert(self, v: &Value) -> Result<Value, String> {
         let (inner, sensitive) = v.unmark();

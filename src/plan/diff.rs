@@ -39,7 +39,7 @@ impl PlanOptions {
         if let Some(w) = address.strip_prefix("workload.") {
             return ws.iter().any(|x| x == w);
         }
-        match crate::addr::Uid::parse(uid).map(|u| u.scope) {
+        match crate::addr::Uid::parse(uid).map(|u| u.scope.clone()) {
             Some(crate::addr::UidScope::Workload { workload, .. }) => ws.contains(&workload),
             // Shared resources belong to every workload that names them: only a run over
             // the whole project may delete one.

@@ -438,8 +438,8 @@ impl Context<'_> {
                 self.spans.get(uid).copied().flatten(),
             ),
         };
-        let given: BTreeMap<String, Value> = match &decl.params {
-            None => BTreeMap::new(),
+        let given: Vec<(&String, Value)> = match &decl.params {
+            None => Vec::new(),
             Some(params) => {
                 // The workload whose definition supplied these params resolves their placeholders.
                 let only = decl.requested_by.len() == 1;
@@ -463,22 +463,21 @@ impl Context<'_> {
                 params
                     .iter()
                     .map(|(k, v)| {
-                        self.substitute_json(source, v, values)
-                            .map(|x| (k.clone(), x))
+                        self.substitute_json(source, v, values).map(|x| (k, x))
                     })
                     .collect::<Result<_, _>>()
                     .map_err(|e| err("generate/params", format!("params of `{uid}`: {e}"), at))?
             }
         };
         let mut out = BTreeMap::new();
-        for (k, v) in &given {
+        for (k, v) in given {
             // A Score file may carry params meant for another environment's module (the
             // same file plans everywhere); params this module does not declare are ignored.
             // `baton validate` warns about them, with a "did you mean".
             let Some(p) = m.params.iter().find(|p| &p.name == k) else {
                 continue;
             };
-            let converted = p.ty.convert(v).map_err(|why| {
+            let converted = p.ty.convert_owned(v).map_err(|why| {
                 err(
                     "generate/param-type",
                     format!("param `{k}` of `{uid}`: {why}"),
