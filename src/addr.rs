@@ -10,8 +10,16 @@ use std::fmt;
 /// uid keys many maps and names every node of its resource, and a copy is a reference
 /// count. It reads as its [`UidParts`] (`uid.kind`, `uid.scope`); it compares, orders and
 /// hashes by them.
-#[derive(Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[derive(Clone, PartialEq, Eq, PartialOrd, Ord)]
 pub struct Uid(std::sync::Arc<UidParts>);
+
+/// A uid hashes as the hash of its parts, computed once when it is made: uids key the
+/// hash maps every node of a plan is looked up in.
+impl std::hash::Hash for Uid {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        state.write_u64(self.0.hash);
+    }
+}
 
 impl std::ops::Deref for Uid {
     type Target = UidParts;
@@ -30,8 +38,9 @@ impl fmt::Debug for Uid {
     }
 }
 
-/// What a uid is made of.
-#[derive(Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+/// What a uid is made of. It compares and orders by kind, class and scope; `hash`
+/// comes last and is a function of them, so it never decides an order.
+#[derive(Debug, PartialEq, Eq, PartialOrd, Ord)]
 pub struct UidParts {
     /// The Score resource type, e.g. `postgres`.
     pub kind: String,
@@ -39,6 +48,22 @@ pub struct UidParts {
     pub class: String,
     /// Who owns it.
     pub scope: UidScope,
+    /// The hash of the three above (FxHash).
+    hash: u64,
+}
+
+impl UidParts {
+    fn new(kind: String, class: String, scope: UidScope) -> UidParts {
+        use std::hash::{Hash, Hasher};
+        let mut h = rustc_hash::FxHasher::default();
+        (&kind, &class, &scope).hash(&mut h);
+        UidParts {
+            kind,
+            class,
+            scope,
+            hash: h.finish(),
+        }
+    }
 }
 
 /// Whether a resource belongs to one workload or is shared by id.
@@ -71,11 +96,11 @@ impl Uid {
                 resource: resource.to_string(),
             },
         };
-        Uid(std::sync::Arc::new(UidParts {
-            kind: kind.to_string(),
-            class: class.unwrap_or("default").to_string(),
+        Uid(std::sync::Arc::new(UidParts::new(
+            kind.to_string(),
+            class.unwrap_or("default").to_string(),
             scope,
-        }))
+        )))
     }
 
     /// Appends the uid's text (as `Display` writes it) to `out`: addresses are built for
@@ -136,11 +161,11 @@ impl Uid {
             }
             _ => UidScope::Shared(right.to_string()),
         };
-        Some(Uid(std::sync::Arc::new(UidParts {
-            kind: kind.to_string(),
-            class: class.to_string(),
+        Some(Uid(std::sync::Arc::new(UidParts::new(
+            kind.to_string(),
+            class.to_string(),
             scope,
-        })))
+        ))))
     }
 }
 

@@ -611,9 +611,11 @@ fn decide(input: DecideInput<'_>) -> Change {
         );
     };
     let before = prior.marked_attributes();
-    // ignore_changes: keep what the object has for these attributes.
-    let mut desired = input.desired.clone();
+    // ignore_changes: keep what the object has for these attributes (a copy of the
+    // desired attributes only when there are some).
+    let mut desired = std::borrow::Cow::Borrowed(&input.desired);
     for a in &input.lifecycle.ignore_changes {
+        let desired = desired.to_mut();
         match prior.attributes.get(a) {
             Some(v) => {
                 let sensitive = schema.attr(a).is_some_and(|x| x.sensitive);

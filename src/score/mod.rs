@@ -495,17 +495,21 @@ fn resolve(mut loaded: Vec<LoadedWorkload>, sources: &Sources, diags: &mut Diagn
         workloads.push(w);
     }
 
-    let mut resources: BTreeMap<Uid, ResourceDecl> = BTreeMap::new();
+    // Declarations by uid: found by hash (a uid's hash is computed once), sorted once at
+    // the end; a search of an ordered map compares the uids' strings at every step.
+    let mut decls: Vec<ResourceDecl> = Vec::new();
+    let mut decl_of: rustc_hash::FxHashMap<Uid, usize> = rustc_hash::FxHashMap::default();
     // Positions are looked up only when there is a conflict to report.
     let resource_pointer = |rname: &str| yaml::to_pointer(&["resources", rname]);
     for lw in workloads.iter() {
         let w = &lw.workload;
         for (rname, r) in &w.resources {
             let uid = uid_for(w.name(), rname, r);
-            match resources.entry(uid) {
-                std::collections::btree_map::Entry::Vacant(e) => {
+            match decl_of.entry(uid) {
+                std::collections::hash_map::Entry::Vacant(e) => {
                     let uid = e.key().clone();
-                    e.insert(ResourceDecl {
+                    e.insert(decls.len());
+                    decls.push(ResourceDecl {
                         uid,
                         params: r.params.clone(),
                         metadata: r.metadata.clone(),
@@ -513,8 +517,8 @@ fn resolve(mut loaded: Vec<LoadedWorkload>, sources: &Sources, diags: &mut Diagn
                         depends_on: Vec::new(),
                     });
                 }
-                std::collections::btree_map::Entry::Occupied(e) => {
-                    let decl = e.into_mut();
+                std::collections::hash_map::Entry::Occupied(e) => {
+                    let decl = &mut decls[*e.get()];
                     let uid = &decl.uid;
                     let (first_w, first_r) = decl.requested_by[0].clone();
                     decl.requested_by
@@ -550,6 +554,11 @@ fn resolve(mut loaded: Vec<LoadedWorkload>, sources: &Sources, diags: &mut Diagn
             }
         }
     }
+
+    drop(decl_of);
+    decls.sort_unstable_by(|a, b| a.uid.cmp(&b.uid));
+    let mut resources: BTreeMap<Uid, ResourceDecl> =
+        decls.into_iter().map(|d| (d.uid.clone(), d)).collect();
 
     // Resource → resource edges from params placeholders, and their cycles. Only the
     // strings inside params can name another resource; a project of 10,000 resources

@@ -150,13 +150,18 @@ fn parse_ref(content: &str) -> Result<Ref, PlaceholderError> {
     if parts.len() < 2 || !parts.iter().all(part_ok) || !raw_ok {
         return Err(PlaceholderError::Malformed);
     }
+    // The parts are moved into the reference, not copied.
+    let mut parts = parts;
     match parts[0].as_str() {
-        "metadata" => Ok(Ref::Metadata(parts[1..].to_vec())),
-        "resources" => Ok(Ref::Resource {
-            name: parts[1].clone(),
-            output: parts[2..].to_vec(),
-        }),
-        other => Err(PlaceholderError::UnknownRoot(other.to_string())),
+        "metadata" => Ok(Ref::Metadata(parts.split_off(1))),
+        "resources" => {
+            let output = parts.split_off(2);
+            Ok(Ref::Resource {
+                name: parts.swap_remove(1),
+                output,
+            })
+        }
+        _ => Err(PlaceholderError::UnknownRoot(parts.swap_remove(0))),
     }
 }
 
