@@ -462,9 +462,7 @@ impl Context<'_> {
                     })?;
                 params
                     .iter()
-                    .map(|(k, v)| {
-                        self.substitute_json(source, v, values).map(|x| (k, x))
-                    })
+                    .map(|(k, v)| self.substitute_json(source, v, values).map(|x| (k, x)))
                     .collect::<Result<_, _>>()
                     .map_err(|e| err("generate/params", format!("params of `{uid}`: {e}"), at))?
             }

@@ -14,6 +14,7 @@ pub mod schema;
 pub mod semantic;
 pub mod upgrade;
 pub mod yaml;
+mod yaml_fast;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};

@@ -221,15 +221,17 @@ pub struct Document {
 
 /// Parses `text` (file `file`) into a positioned tree.
 pub fn parse(file: FileId, text: &str) -> Document {
-    let mut builder = Builder {
-        file,
-        text,
-        stack: Vec::new(),
-        anchors: HashMap::new(),
-        docs: Vec::new(),
-        diagnostics: Vec::new(),
-        chars: char_table(text),
-    };
+    // The common subset first (see `yaml_fast`); yaml-rust2 reads everything else.
+    let mut builder = Builder::new(file, text, None);
+    if super::yaml_fast::events(text, &mut |ev, at| builder.event(ev, at)).is_ok() {
+        return builder.finish();
+    }
+    parse_full(file, text)
+}
+
+/// Parses `text` with yaml-rust2 (the whole of YAML, and its syntax errors).
+fn parse_full(file: FileId, text: &str) -> Document {
+    let mut builder = Builder::new(file, text, char_table(text));
     let mut parser = Parser::new_from_str(text);
     if let Err(e) = parser.load(&mut builder, true) {
         let m = e.marker();
@@ -246,29 +248,35 @@ pub fn parse(file: FileId, text: &str) -> Document {
             diagnostics: vec![d],
         };
     }
-    let mut diagnostics = builder.diagnostics;
-    let mut docs = builder.docs;
-    if docs.len() > 1 {
-        let extra = &docs[1];
-        diagnostics.push(
-            Diagnostic::warning(
-                Stage::Load,
-                "load/extra-documents",
-                format!(
-                    "{} YAML documents in this file; only the first is read",
-                    docs.len()
-                ),
-            )
-            .at(Some(extra.span))
-            .label("ignored"),
-        );
+    builder.finish()
+}
+
+impl Builder<'_> {
+    fn finish(self) -> Document {
+        let mut diagnostics = self.diagnostics;
+        let mut docs = self.docs;
+        if docs.len() > 1 {
+            let extra = &docs[1];
+            diagnostics.push(
+                Diagnostic::warning(
+                    Stage::Load,
+                    "load/extra-documents",
+                    format!(
+                        "{} YAML documents in this file; only the first is read",
+                        docs.len()
+                    ),
+                )
+                .at(Some(extra.span))
+                .label("ignored"),
+            );
+        }
+        let root = if docs.is_empty() {
+            None
+        } else {
+            Some(docs.swap_remove(0))
+        };
+        Document { root, diagnostics }
     }
-    let root = if docs.is_empty() {
-        None
-    } else {
-        Some(docs.swap_remove(0))
-    };
-    Document { root, diagnostics }
 }
 
 /// yaml-rust2 markers count characters; spans count bytes. For non-ASCII texts the
@@ -316,7 +324,19 @@ struct Builder<'t> {
     chars: Option<Vec<usize>>,
 }
 
-impl Builder<'_> {
+impl<'t> Builder<'t> {
+    fn new(file: FileId, text: &'t str, chars: Option<Vec<usize>>) -> Builder<'t> {
+        Builder {
+            file,
+            text,
+            stack: Vec::new(),
+            anchors: HashMap::new(),
+            docs: Vec::new(),
+            diagnostics: Vec::new(),
+            chars,
+        }
+    }
+
     fn scalar_span(&self, start: usize, value: &str, style: TScalarStyle) -> Span {
         let rest = &self.text[start.min(self.text.len())..];
         let line_end = rest
@@ -431,6 +451,13 @@ impl Builder<'_> {
 impl MarkedEventReceiver for Builder<'_> {
     fn on_event(&mut self, ev: Event, mark: Marker) {
         let at = offset_of(self.text, self.chars.as_deref(), &mark);
+        self.event(ev, at);
+    }
+}
+
+impl Builder<'_> {
+    /// One event, `at` a byte offset.
+    fn event(&mut self, ev: Event, at: usize) {
         match ev {
             Event::SequenceStart(anchor, _) => {
                 self.stack.push(Frame::Seq {
@@ -653,6 +680,107 @@ mod tests {
         let d = doc("a: [1, 2\nb: 3\n");
         assert!(d.root.is_none());
         assert_eq!(d.diagnostics[0].code, "load/yaml-syntax");
+    }
+
+    /// The fast path's tree and diagnostics, or `None` where it gives up.
+    fn fast(text: &str) -> Option<Document> {
+        let mut b = Builder::new(FileId(0), text, None);
+        super::super::yaml_fast::events(text, &mut |ev, at| b.event(ev, at)).ok()?;
+        Some(b.finish())
+    }
+
+    /// Checks the fast path against yaml-rust2 on `text` and on every prefix of its
+    /// lines; returns whether it read the whole text.
+    fn agrees(text: &str) -> bool {
+        let key = |d: &Document| {
+            d.diagnostics
+                .iter()
+                .map(|x| (x.code, x.span, x.summary.clone()))
+                .collect::<Vec<_>>()
+        };
+        let mut ends: Vec<usize> = text.match_indices('\n').map(|(i, _)| i + 1).collect();
+        ends.push(text.len());
+        for end in ends {
+            let t = &text[..end];
+            if let Some(f) = fast(t) {
+                let full = parse_full(FileId(0), t);
+                assert_eq!(f.root, full.root, "trees differ for:\n{t}");
+                assert_eq!(key(&f), key(&full), "diagnostics differ for:\n{t}");
+            }
+        }
+        fast(text).is_some()
+    }
+
+    const SCORE: &str = "apiVersion: score.dev/v1b1\nmetadata:\n  name: hello   # the name\n  annotations:\n    a.b/c: \"x\"\n    'q''s': 'it''s'\ncontainers:\n  main:\n    image: busybox:1.36\n    command: [\"/bin/sh\"]\n    args:\n      - -c\n      - 'echo hi'\n    variables:\n      A: ${resources.db.host}\n      B: \"${resources.db.port}\"\n      C: postgres://${resources.db.user}@x:5432/db\n      EMPTY:\n      N: 5\n      F: 1.5e3\n      T: true\n      Z: ~\n\n# between\nresources:\n  db:\n    type: postgres\n    params: {size: 1, name: \"x y\", list: [1, -2, {a: b}], e: {}, l: []}\n  dns:\n    type: dns\n    class: default\n  shared:\n    type: redis\n    id: cache\n";
+
+    const EDGES: &str = "---\n# leading comment\n\na:\n- x\n- y: 1\n  z: 2\n-\n  - nested\n-\n- last\n  \nb: \nc: ~\nd: -5\ne: :x\nf: 0x1f\ng: 1.5e3\nh: a#b\ni: a:b\nj: 'q'\n\"k\": v\n'l m': 'n'\nm:\n  n:\n    o: p\n  q: [a, 'b', \"c\", [d], {e: f}]\nr: x y  z   \ns:\n  - a\n  -   b\n  - c: d\n    e:\n      f: g\nu: '#x'\nv: \"a'b\"\nw: 'a\"b'\n1: int key\ntrue: bool key\nx: a: b\n";
+
+    #[test]
+    fn fast_path_reads_score_files_as_yaml_rust2_does() {
+        assert!(agrees(SCORE), "the fast path reads a typical Score file");
+        assert!(!agrees(EDGES), "`x: a: b` at the end gives up");
+        assert!(agrees(&EDGES[..EDGES.find("x: a: b").unwrap()]));
+        // A generated 100-resource workload, as the benchmark writes them.
+        let mut bench = String::from(
+            "apiVersion: score.dev/v1b1\nmetadata:\n  name: w1\ncontainers:\n  main:\n    image: busybox:1.36\nresources:\n",
+        );
+        for i in 0..100 {
+            bench.push_str(&format!("  n{i}:\n    type: bench-node\n    params: {{parent: \"${{resources.root{}.value}}\", index: {i}}}\n", i % 3));
+        }
+        assert!(agrees(&bench));
+        // Every Score file of the conformance suite, when it is next to the repository.
+        let dir = std::env::var_os("BATON_SCORE_FIXTURES")
+            .map(std::path::PathBuf::from)
+            .unwrap_or_else(|| {
+                std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/score-spec")
+            });
+        let (mut files, mut read) = (0, 0);
+        let mut stack = vec![
+            dir,
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("examples"),
+        ];
+        while let Some(d) = stack.pop() {
+            let Ok(entries) = std::fs::read_dir(&d) else {
+                continue;
+            };
+            for e in entries.flatten() {
+                let p = e.path();
+                if p.is_dir() {
+                    stack.push(p);
+                } else if p.extension().is_some_and(|x| x == "yaml" || x == "yml")
+                    && let Ok(text) = std::fs::read_to_string(&p)
+                {
+                    files += 1;
+                    read += usize::from(agrees(&text));
+                }
+            }
+        }
+        eprintln!("fast path: read {read} of {files} YAML files whole");
+        assert!(files == 0 || read > 0, "the fast path read none of {files} files");
+    }
+
+    #[test]
+    fn fast_path_gives_up_on_what_it_does_not_read() {
+        for text in [
+            "a: &x 1\nb: *x\n",
+            "a: !!str 1\n",
+            "a: |\n  text\n",
+            "a: >\n  text\n",
+            "a: [1,\n  2]\n",
+            "a: \"x\\ty\"\n",
+            "a: 1\n---\nb: 2\n",
+            "a:\tb\n",
+            "a: 1\r\n",
+            "? a\n: b\n",
+            "a: b: c\n",
+            "a: hello\n  world\n",
+            "- a\n",
+            "%YAML 1.2\n---\na: 1\n",
+            "a: 'unclosed\n",
+            "",
+        ] {
+            assert!(fast(text).is_none(), "the fast path read {text:?}");
+        }
     }
 
     #[test]
