@@ -120,6 +120,13 @@ impl Uid {
         }
     }
 
+    /// The uid's text (as `Display` writes it, without the formatting machinery).
+    pub fn text(&self) -> String {
+        let mut out = String::with_capacity(self.text_len());
+        self.push_to(&mut out);
+        out
+    }
+
     /// The length of the uid's text.
     pub fn text_len(&self) -> usize {
         self.kind.len()

@@ -256,6 +256,9 @@ pub fn plan(
     let ahead = (!opts.narrowed).then(|| {
         let (root, env) = (root.to_path_buf(), opts.env.clone());
         std::thread::spawn(move || {
+            // It waits for a free core: while the Score files are parsed on every core it
+            // would only slow them down; the stages after them leave a core idle.
+            crate::timings::background_thread();
             crate::timings::stage("state load (ahead)", || {
                 pipeline::Preloaded::read(&root, &env)
             })

@@ -384,7 +384,7 @@ fn eval_node(
                 let change = decide(DecideInput {
                     lifecycle,
                     address: &node.address,
-                    uid: &uid.to_string(),
+                    uid: uid.text(),
                     module: &m.name,
                     workloads,
                     schema,
@@ -407,7 +407,7 @@ fn eval_node(
                 let change = decide(DecideInput {
                     lifecycle: Default::default(),
                     address: &node.address,
-                    uid: "",
+                    uid: String::new(),
                     module: "",
                     workloads: vec![name.clone()],
                     schema,
@@ -514,7 +514,7 @@ pub fn reverse_dependency_order<'o>(objects: &[&'o Object]) -> Vec<&'o Object> {
 struct DecideInput<'a> {
     lifecycle: crate::plan::eval::LifecycleValues,
     address: &'a str,
-    uid: &'a str,
+    uid: String,
     module: &'a str,
     workloads: Vec<String>,
     schema: &'a KindSchema,
@@ -545,6 +545,31 @@ fn keeps_name(schema: &KindSchema, prior: &Object, desired: &Attrs) -> bool {
 }
 
 fn decide(input: DecideInput<'_>) -> Change {
+    let (action, reason, before, after, cbd) = outcome(&input);
+    let schema = input.schema;
+    Change {
+        address: input.address.to_string(),
+        uid: input.uid,
+        kind: schema.kind.to_string(),
+        provider: schema.provider.to_string(),
+        module: input.module.to_string(),
+        workloads: input.workloads,
+        action,
+        reason,
+        before,
+        after,
+        depends_on: input.depends_on,
+        create_before_destroy: cbd,
+        protected: input.lifecycle.prevent_destroy,
+        triggers: input.lifecycle.triggers.flatten(),
+    }
+}
+
+/// What a change does: its action, why, the attributes before and after, and whether
+/// it replaces by creating first.
+type Outcome = (Action, Reason, Option<Attrs>, Option<Attrs>, bool);
+
+fn outcome(input: &DecideInput<'_>) -> Outcome {
     let schema = input.schema;
     let mark = |attrs: Attrs| -> Attrs {
         attrs
@@ -580,30 +605,14 @@ fn decide(input: DecideInput<'_>) -> Change {
         && !input
             .prior
             .is_some_and(|prior| keeps_name(schema, prior, &input.desired));
-    let base =
-        |action: Action, reason: Reason, before: Option<Attrs>, after: Option<Attrs>| Change {
-            address: input.address.to_string(),
-            uid: input.uid.to_string(),
-            kind: schema.kind.to_string(),
-            provider: schema.provider.to_string(),
-            module: input.module.to_string(),
-            workloads: input.workloads.clone(),
-            action,
-            reason,
-            before,
-            after,
-            depends_on: input.depends_on.clone(),
-            create_before_destroy: cbd,
-            protected: input.lifecycle.prevent_destroy,
-            triggers: input.lifecycle.triggers.clone().flatten(),
-        };
+    let with_cbd = |action, reason, before, after| (action, reason, before, after, cbd);
     let Some(prior) = input.prior else {
         let reason = if input.was_gone {
             Reason::Drift
         } else {
             Reason::New
         };
-        return base(
+        return with_cbd(
             Action::Create,
             reason,
             None,
@@ -653,7 +662,7 @@ fn decide(input: DecideInput<'_>) -> Change {
         .iter()
         .find(|k| schema.attr(k).is_some_and(|a| a.force_new));
     if prior.tainted {
-        return base(
+        return with_cbd(
             Action::Replace,
             Reason::Tainted,
             Some(before),
@@ -661,7 +670,7 @@ fn decide(input: DecideInput<'_>) -> Change {
         );
     }
     if triggered {
-        return base(
+        return with_cbd(
             Action::Replace,
             Reason::ReplaceTriggered,
             Some(before),
@@ -669,7 +678,7 @@ fn decide(input: DecideInput<'_>) -> Change {
         );
     }
     if input.replace {
-        return base(
+        return with_cbd(
             Action::Replace,
             Reason::ReplaceRequested,
             Some(before),
@@ -685,7 +694,7 @@ fn decide(input: DecideInput<'_>) -> Change {
         } else {
             Reason::ForceNew(attr.clone())
         };
-        return base(
+        return with_cbd(
             Action::Replace,
             reason,
             Some(before),
@@ -715,14 +724,14 @@ fn decide(input: DecideInput<'_>) -> Change {
         } else {
             Reason::Changed(changed)
         };
-        return base(
+        return with_cbd(
             Action::Update,
             reason,
             Some(before.clone()),
             Some(mark(after)),
         );
     }
-    base(
+    with_cbd(
         Action::NoOp,
         Reason::Unchanged,
         Some(before.clone()),

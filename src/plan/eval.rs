@@ -351,6 +351,9 @@ impl Context<'_> {
         values: &Values,
         whole_resource: &str,
     ) -> Result<Value, String> {
+        if !s.contains('$') {
+            return Ok(Value::String(s.to_string()));
+        }
         let segments = placeholder::parse(s);
         if let [Segment::Placeholder(p)] = segments.as_slice() {
             let r = p
@@ -631,20 +634,21 @@ impl Context<'_> {
             || r.lifecycle.create_before_destroy.is_some()
             || r.lifecycle.replace_triggered_by.is_some();
         // Most resources have no lifecycle expressions: build their scope only when needed.
-        let mut scope = if has_rules {
-            self.scope(uid, values, false)
+        let scope = if has_rules {
+            let mut scope = self.scope(uid, values, false);
+            scope.vars.insert(
+                "environment".into(),
+                Value::Map(BTreeMap::from([(
+                    "name".to_string(),
+                    Value::string(self.env.name.clone()),
+                )])),
+            );
+            scope
         } else {
             Scope {
                 vars: BTreeMap::new(),
             }
         };
-        scope.vars.insert(
-            "environment".into(),
-            Value::Map(BTreeMap::from([(
-                "name".to_string(),
-                Value::string(self.env.name.clone()),
-            )])),
-        );
         let eval = |e: &Option<(hcl_edit::expr::Expression, Option<Span>)>| -> Result<Option<Value>, Diagnostic> {
             match e {
                 None => Ok(None),

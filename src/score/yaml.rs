@@ -339,10 +339,11 @@ impl<'t> Builder<'t> {
 
     fn scalar_span(&self, start: usize, value: &str, style: TScalarStyle) -> Span {
         let rest = &self.text[start.min(self.text.len())..];
-        let line_end = rest
-            .find('\n')
-            .map(|i| start + i)
-            .unwrap_or(self.text.len());
+        let line_end = || {
+            rest.find('\n')
+                .map(|i| start + i)
+                .unwrap_or(self.text.len())
+        };
         let end = match style {
             TScalarStyle::Plain if rest.starts_with(value) && !value.is_empty() => {
                 start + value.len()
@@ -354,7 +355,7 @@ impl<'t> Builder<'t> {
                     '"'
                 };
                 // Find the closing quote on this line (skipping escapes) or stop at the line end.
-                let mut end = line_end;
+                let mut end = line_end();
                 let mut prev_backslash = false;
                 for (i, c) in rest.char_indices().skip(1) {
                     if c == '\n' {
@@ -368,7 +369,7 @@ impl<'t> Builder<'t> {
                 }
                 end
             }
-            _ => line_end,
+            _ => line_end(),
         };
         Span::new(
             self.file,
@@ -756,7 +757,10 @@ mod tests {
             }
         }
         eprintln!("fast path: read {read} of {files} YAML files whole");
-        assert!(files == 0 || read > 0, "the fast path read none of {files} files");
+        assert!(
+            files == 0 || read > 0,
+            "the fast path read none of {files} files"
+        );
     }
 
     #[test]

@@ -30,6 +30,7 @@ pub fn events(text: &str, sink: &mut dyn FnMut(Event, usize)) -> R<()> {
         b,
         text,
         pos: 0,
+        line_start: 0,
         sink,
     };
     let mut col = p.next_content().ok_or(Bail)?;
@@ -57,6 +58,8 @@ struct Parser<'t, 's> {
     b: &'t [u8],
     text: &'t str,
     pos: usize,
+    /// Where the line of `pos` starts.
+    line_start: usize,
     sink: &'s mut dyn FnMut(Event, usize),
 }
 
@@ -88,21 +91,26 @@ impl Parser<'_, '_> {
     /// are content at column 0 that no caller accepts.
     fn next_content(&mut self) -> Option<usize> {
         loop {
-            let line_start = self.text[..self.pos].rfind('\n').map_or(0, |i| i + 1);
             while self.peek() == Some(b' ') {
                 self.pos += 1;
             }
             match self.peek() {
                 None => return None,
-                Some(b'\n') => self.pos += 1,
+                Some(b'\n') => {
+                    self.pos += 1;
+                    self.line_start = self.pos;
+                }
                 Some(b'#') => match self.text[self.pos..].find('\n') {
-                    Some(i) => self.pos += i + 1,
+                    Some(i) => {
+                        self.pos += i + 1;
+                        self.line_start = self.pos;
+                    }
                     None => {
                         self.pos = self.b.len();
                         return None;
                     }
                 },
-                Some(_) => return Some(self.pos - line_start),
+                Some(_) => return Some(self.pos - self.line_start),
             }
         }
     }
@@ -117,6 +125,7 @@ impl Parser<'_, '_> {
             None => Ok(()),
             Some(b'\n') => {
                 self.pos += 1;
+                self.line_start = self.pos;
                 Ok(())
             }
             Some(b'#')
@@ -125,6 +134,7 @@ impl Parser<'_, '_> {
                 self.pos = self.text[self.pos..]
                     .find('\n')
                     .map_or(self.b.len(), |i| self.pos + i + 1);
+                self.line_start = self.pos;
                 Ok(())
             }
             _ => Err(Bail),
@@ -269,8 +279,7 @@ impl Parser<'_, '_> {
                     if self.at_seq_entry() {
                         return Err(Bail);
                     }
-                    let line_start = self.text[..self.pos].rfind('\n').map_or(0, |i| i + 1);
-                    let item_col = self.pos - line_start;
+                    let item_col = self.pos - self.line_start;
                     if self.looks_like_key() {
                         self.block_mapping(item_col)?;
                     } else {
