@@ -164,8 +164,8 @@ impl Graph {
                 NodeKind::Workload(w.name().to_string()),
             );
             for rname in w.resources.keys() {
-                if let Some(uid) = project.uid_of(w, rname)
-                    && let Some(&(_, _, outputs)) = nodes_of.get(&uid)
+                if let Some(uid) = lw.uid(rname)
+                    && let Some(&(_, _, outputs)) = nodes_of.get(uid)
                 {
                     edges.push((outputs, me));
                 }

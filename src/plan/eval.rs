@@ -293,9 +293,8 @@ impl Context<'_> {
                 placeholder::lookup(&meta, keys).map(Value::from_json)
             }
             Ref::Resource { name, output } => {
-                let uid = self
-                    .project
-                    .uid_of(&w.workload, name)
+                let uid = w
+                    .uid(name)
                     .ok_or_else(|| format!("no resource `{name}`"))?;
                 let outs = values
                     .outputs

@@ -55,6 +55,15 @@ pub struct LoadedWorkload {
     pub root: Node,
     /// The typed workload.
     pub workload: Workload,
+    /// The uid of each of its resources, by name (set when the project is resolved).
+    pub uids: rustc_hash::FxHashMap<String, Uid>,
+}
+
+impl LoadedWorkload {
+    /// The uid of its resource `name`, once the project is resolved.
+    pub fn uid(&self, name: &str) -> Option<&Uid> {
+        self.uids.get(name)
+    }
 }
 
 /// A resource as the project requests it: one per uid, however many workloads use it.
@@ -361,6 +370,7 @@ fn check_one(
         file,
         root,
         workload,
+        uids: Default::default(),
     })
 }
 
@@ -496,6 +506,14 @@ fn resolve(mut loaded: Vec<LoadedWorkload>, sources: &Sources, diags: &mut Diagn
         workloads.push(w);
     }
 
+    for lw in workloads.iter_mut() {
+        let w = &lw.workload;
+        lw.uids = w
+            .resources
+            .iter()
+            .map(|(rname, r)| (rname.clone(), uid_for(w.name(), rname, r)))
+            .collect();
+    }
     // Declarations by uid: found by hash (a uid's hash is computed once), sorted once at
     // the end; a search of an ordered map compares the uids' strings at every step.
     let mut decls: Vec<ResourceDecl> = Vec::new();
@@ -505,7 +523,7 @@ fn resolve(mut loaded: Vec<LoadedWorkload>, sources: &Sources, diags: &mut Diagn
     for lw in workloads.iter() {
         let w = &lw.workload;
         for (rname, r) in &w.resources {
-            let uid = uid_for(w.name(), rname, r);
+            let uid = lw.uids[rname].clone();
             match decl_of.entry(uid) {
                 std::collections::hash_map::Entry::Vacant(e) => {
                     let uid = e.key().clone();
@@ -581,11 +599,11 @@ fn resolve(mut loaded: Vec<LoadedWorkload>, sources: &Sources, diags: &mut Diagn
                     let Ok(Ref::Resource { name, .. }) = &p.reference else {
                         continue;
                     };
-                    let Some(target) = w.resources.get(name) else {
+                    let Some(target) = lw.uid(name) else {
                         continue;
                     };
-                    let from = uid.get_or_insert_with(|| uid_for(w.name(), rname, r));
-                    found.push((from.clone(), uid_for(w.name(), name, target)));
+                    let from = uid.get_or_insert_with(|| lw.uids[rname].clone());
+                    found.push((from.clone(), target.clone()));
                 }
             }
         }

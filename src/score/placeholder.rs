@@ -134,6 +134,25 @@ pub fn split_parts(content: &str) -> Vec<String> {
 }
 
 fn parse_ref(content: &str) -> Result<Ref, PlaceholderError> {
+    if !content.contains('\\') {
+        // Without escapes the parts are the dot-separated pieces: checked in one pass
+        // over the bytes, and only the parts the reference keeps are copied.
+        let allowed = content
+            .bytes()
+            .all(|c| c.is_ascii_alphanumeric() || c == b'_' || c == b'-' || c == b'.');
+        if !allowed || !content.contains('.') || content.split('.').any(str::is_empty) {
+            return Err(PlaceholderError::Malformed);
+        }
+        let mut parts = content.split('.');
+        return match parts.next().unwrap_or_default() {
+            "metadata" => Ok(Ref::Metadata(parts.map(str::to_string).collect())),
+            "resources" => Ok(Ref::Resource {
+                name: parts.next().unwrap_or_default().to_string(),
+                output: parts.map(str::to_string).collect(),
+            }),
+            other => Err(PlaceholderError::UnknownRoot(other.to_string())),
+        };
+    }
     let parts = split_parts(content);
     let part_ok = |p: &String| {
         !p.is_empty()
