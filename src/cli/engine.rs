@@ -282,17 +282,17 @@ pub fn plan(
                     pipeline::Preloaded::current(ahead.take(), s)
                 })?;
                 let versions = std::mem::take(&mut state.versions);
-                Ok((
-                    pipeline::plan(
-                        &prepared,
-                        &state,
-                        true,
-                        opts.parallelism,
-                        &opts.plan_options(&prepared),
-                    )
-                    .await,
-                    versions,
-                ))
+                let planned = pipeline::plan(
+                    &prepared,
+                    &state,
+                    true,
+                    opts.parallelism,
+                    &opts.plan_options(&prepared),
+                )
+                .await;
+                // Not freed object by object: the process exits after the plan (below).
+                std::mem::forget(state);
+                Ok((planned, versions))
             })
             .await
         } else {
@@ -300,17 +300,16 @@ pub fn plan(
                 pipeline::Preloaded::current(ahead.take(), &store)
             })?;
             let versions = std::mem::take(&mut state.versions);
-            Ok((
-                pipeline::plan(
-                    &prepared,
-                    &state,
-                    false,
-                    opts.parallelism,
-                    &opts.plan_options(&prepared),
-                )
-                .await,
-                versions,
-            ))
+            let planned = pipeline::plan(
+                &prepared,
+                &state,
+                false,
+                opts.parallelism,
+                &opts.plan_options(&prepared),
+            )
+            .await;
+            std::mem::forget(state);
+            Ok((planned, versions))
         }
     })?;
     let planned = match planned {
