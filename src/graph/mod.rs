@@ -283,7 +283,9 @@ impl ModuleEdges {
 fn stable_topo(dag: &DiGraph<Node, ()>) -> Result<Vec<NodeIndex>, Vec<NodeIndex>> {
     // Rank every node by address once, so the ready queue compares integers.
     let mut by_address: Vec<NodeIndex> = dag.node_indices().collect();
-    by_address.sort_unstable_by(|a, b| dag[*a].address.cmp(&dag[*b].address));
+    crate::par::sort_unstable_by(&mut by_address, |a, b| {
+        dag[*a].address.cmp(&dag[*b].address)
+    });
     let mut rank = vec![0usize; dag.node_count()];
     for (r, i) in by_address.iter().enumerate() {
         rank[i.index()] = r;

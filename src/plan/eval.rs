@@ -263,10 +263,19 @@ impl Context<'_> {
         if reads("provider") {
             vars.insert("provider".into(), self.provider_vars());
         }
+        // Resource addresses are built in one buffer (`resource_address` without allocating).
+        let mut address = String::new();
         for r in m.resources.iter().filter(|r| reads(&r.kind)) {
+            address.clear();
+            uid.push_to(&mut address);
+            address.push('/');
+            address.push_str(&r.kind);
+            address.push('.');
+            address.push_str(&r.name);
+            debug_assert_eq!(address, resource_address(uid, &r.kind, &r.name));
             let attrs = values
                 .resources
-                .get(&resource_address(uid, &r.kind, &r.name))
+                .get(address.as_str())
                 .cloned()
                 .unwrap_or_default();
             let entry = vars
@@ -293,12 +302,10 @@ impl Context<'_> {
                 placeholder::lookup(&meta, keys).map(Value::from_json)
             }
             Ref::Resource { name, output } => {
-                let uid = w
-                    .uid(name)
-                    .ok_or_else(|| format!("no resource `{name}`"))?;
+                let uid = w.uid(name).ok_or_else(|| format!("no resource `{name}`"))?;
                 let outs = values
                     .outputs
-                    .get(&uid)
+                    .get(uid)
                     .ok_or_else(|| format!("resource `{name}` has no outputs yet"))?;
                 if output.is_empty() {
                     // `${resources.NAME}`: the resource itself; for volumes its `source`.

@@ -575,7 +575,7 @@ fn resolve(mut loaded: Vec<LoadedWorkload>, sources: &Sources, diags: &mut Diagn
     }
 
     drop(decl_of);
-    decls.sort_unstable_by(|a, b| a.uid.cmp(&b.uid));
+    crate::par::sort_unstable_by(&mut decls, |a, b| a.uid.cmp(&b.uid));
     let mut resources: BTreeMap<Uid, ResourceDecl> =
         decls.into_iter().map(|d| (d.uid.clone(), d)).collect();
 

@@ -394,20 +394,18 @@ impl<'t> Builder<'t> {
             }) => {
                 match pending.take() {
                     None => {
-                        let name = match &node.kind {
-                            Kind::Str(s) => s.clone(),
+                        let span = node.span;
+                        let name = match node.kind {
+                            Kind::Str(s) => s,
                             Kind::Null => String::new(),
                             _ => self
                                 .text
-                                .get(node.span.start..node.span.end)
+                                .get(span.start..span.end)
                                 .unwrap_or("")
                                 .trim()
                                 .to_string(),
                         };
-                        *pending = Some(Key {
-                            name,
-                            span: node.span,
-                        });
+                        *pending = Some(Key { name, span });
                     }
                     Some(key) => {
                         if key.name == "<<" {
