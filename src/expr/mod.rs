@@ -108,6 +108,33 @@ pub struct Reference {
     pub span: Option<Range<usize>>,
 }
 
+/// The value of `kind.name.attr…` when `expr` is such a traversal (attribute names and
+/// literal indexes) and `find` gives the attributes of resource `kind.name`: read in
+/// place, without a scope holding a copy of them. `None` otherwise, and when a step finds
+/// nothing: evaluating the expression in a scope then gives the value or says why.
+pub fn resource_attribute<'v>(
+    expr: &Expression,
+    find: impl FnOnce(&str, &str) -> Option<&'v BTreeMap<String, Value>>,
+) -> Option<Value> {
+    use hcl_edit::expr::TraversalOperator;
+    let Expression::Traversal(t) = expr else {
+        return None;
+    };
+    let Expression::Variable(kind) = &t.expr else {
+        return None;
+    };
+    let [name, attr, rest @ ..] = t.operators.as_slice() else {
+        return None;
+    };
+    let (TraversalOperator::GetAttr(name), TraversalOperator::GetAttr(attr)) =
+        (name.value(), attr.value())
+    else {
+        return None;
+    };
+    let attrs = find(kind.as_str(), name.as_str())?;
+    traverse::walk_from(attrs.get(attr.as_str())?, rest)
+}
+
 /// Every static reference an expression makes, in source order (variables bound by `for`
 /// expressions and template `for` directives are not references). Used to build
 /// dependency edges.

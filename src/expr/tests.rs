@@ -884,3 +884,42 @@ fn marks_survive_expansion_and_nesting() {
     let got = eval(&parse("x.a[0] + 1"), &scope).map(|v| v.reveal_debug());
     assert_eq!(got, Ok(sens(Value::int(2)).reveal_debug()));
 }
+
+/// Reading `kind.name.attr…` in place gives what evaluating it in a scope gives, secret
+/// marks included, and leaves every other form (and every miss) to the evaluator.
+#[test]
+fn resource_attributes_read_in_place_match_the_scope() {
+    let s = scope();
+    let find = |kind: &str, name: &str| match s.vars.get(kind) {
+        Some(Value::Map(by_name)) => match by_name.get(name) {
+            Some(Value::Map(attrs)) => Some(attrs),
+            _ => None,
+        },
+        _ => None,
+    };
+    for src in [
+        "random_password.db.result",
+        "random_password.db.id",
+        "postgres_role.owner.name",
+    ] {
+        let e = parse(src);
+        let direct = resource_attribute(&e, find).expect(src);
+        assert_eq!(Some(direct), eval(&e, &s).ok(), "{src}");
+    }
+    assert!(
+        resource_attribute(&parse("random_password.db.result"), find)
+            .unwrap()
+            .is_sensitive()
+    );
+    for src in [
+        "postgres_role.owner",
+        "postgres_role.owner.missing",
+        "postgres_role.nobody.name",
+        "postgres_role[\"owner\"].name",
+        "postgres_role.*.name",
+        "param.name",
+        "\"${postgres_role.owner.name}\"",
+    ] {
+        assert_eq!(resource_attribute(&parse(src), find), None, "{src}");
+    }
+}

@@ -45,20 +45,7 @@ impl Env<'_> {
         let Expression::Variable(var) = &t.expr else {
             return None;
         };
-        let mut cur = self.lookup(var.as_str())?;
-        let mut secret = false;
-        for op in t.operators.iter() {
-            let (inner, s) = unmark_all(cur);
-            secret |= s;
-            cur = match (op.value(), inner) {
-                (TraversalOperator::GetAttr(name), Value::Map(m)) => m.get(name.as_str())?,
-                (TraversalOperator::LegacyIndex(n), Value::List(items)) => {
-                    items.get(usize::try_from(*n.value()).ok()?)?
-                }
-                _ => return None,
-            };
-        }
-        Some(mark(cur.clone(), secret))
+        walk_from(self.lookup(var.as_str())?, &t.operators)
     }
 
     /// Applies traversal operators in turn; a splat applies the operators after it to
@@ -134,6 +121,26 @@ impl Env<'_> {
             .collect::<Result<Vec<_>>>()?;
         Ok(mark(Value::List(out), secret))
     }
+}
+
+/// Follows attribute names and literal indexes from `root` by reference and copies the
+/// value reached (marked sensitive when anything on the way is); `None` when a step is
+/// anything else or finds nothing (the general evaluation then says why).
+pub(crate) fn walk_from(root: &Value, operators: &[Decorated<TraversalOperator>]) -> Option<Value> {
+    let mut cur = root;
+    let mut secret = false;
+    for op in operators {
+        let (inner, s) = unmark_all(cur);
+        secret |= s;
+        cur = match (op.value(), inner) {
+            (TraversalOperator::GetAttr(name), Value::Map(m)) => m.get(name.as_str())?,
+            (TraversalOperator::LegacyIndex(n), Value::List(items)) => {
+                items.get(usize::try_from(*n.value()).ok()?)?
+            }
+            _ => return None,
+        };
+    }
+    Some(mark(cur.clone(), secret))
 }
 
 /// `v.name`.

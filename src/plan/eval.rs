@@ -731,12 +731,29 @@ impl Context<'_> {
         values: &Values,
     ) -> Result<BTreeMap<String, Value>, Diagnostic> {
         let m = self.module(uid);
-        let scope = self.scope(uid, values, true);
+        // Most outputs are one attribute of one of the module's resources: read in place.
+        // The scope (copies of what the outputs read) is built for the others only.
+        let mut scope: Option<Scope> = None;
         let mut out = BTreeMap::new();
         for o in &m.outputs {
-            let v = crate::expr::eval(&o.value, &scope).map_err(|e| {
-                hcl::eval_diagnostic(m.file, Stage::Generate, "generate/eval", e, o.span)
-            })?;
+            let direct = crate::expr::resource_attribute(&o.value, |kind, name| {
+                let r = m
+                    .resources
+                    .iter()
+                    .find(|r| r.kind == kind && r.name == name)?;
+                values
+                    .resources
+                    .get(resource_address(uid, &r.kind, &r.name).as_str())
+            });
+            let v = match direct {
+                Some(v) => v,
+                None => {
+                    let scope = scope.get_or_insert_with(|| self.scope(uid, values, true));
+                    crate::expr::eval(&o.value, scope).map_err(|e| {
+                        hcl::eval_diagnostic(m.file, Stage::Generate, "generate/eval", e, o.span)
+                    })?
+                }
+            };
             let v = if o.sensitive { Value::sensitive(v) } else { v };
             if o.name == "*" {
                 let (inner, sensitive) = v.unmark();
