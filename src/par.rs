@@ -1,7 +1,7 @@
-//! Sorting on two threads, for the large sorts of the stages that otherwise run on one
-//! core (resolving a project's uids, ordering a graph's addresses): each half is sorted
-//! on its own thread, then the halves are merged. Pure; the result is the same as a
-//! sequential sort's for keys without ties.
+//! Using the cores a stage would leave idle: sorting on two threads, for the large sorts
+//! of the stages that otherwise run on one core (resolving a project's uids, ordering a
+//! graph's addresses; each half sorted on its own thread, then merged, the same result as
+//! a sequential sort's for keys without ties), and work lowered to a background priority.
 
 use std::cmp::Ordering;
 
@@ -37,6 +37,17 @@ where
             (None, None) => break,
         };
         v.extend(if take_right { r.next() } else { l.next() });
+    }
+}
+
+/// Gives the calling thread the lowest scheduling priority (Linux: `nice` 19 for this
+/// thread alone), for work that should use a core only when no other thread needs it.
+pub fn background_thread() {
+    #[cfg(target_os = "linux")]
+    // SAFETY: setpriority with `who` 0 changes only the calling thread's nice value; it
+    // reads no memory of ours. A failure leaves the priority as it was, which is harmless.
+    unsafe {
+        libc::setpriority(libc::PRIO_PROCESS, 0, 19);
     }
 }
 

@@ -77,14 +77,3 @@ pub fn report() -> Option<String> {
     }
     Some(out)
 }
-
-/// Gives the calling thread the lowest scheduling priority (Linux: `nice` 19 for this
-/// thread alone), for work that should use a core only when no other thread needs it.
-pub fn background_thread() {
-    #[cfg(target_os = "linux")]
-    // SAFETY: setpriority with `who` 0 changes only the calling thread's nice value; it
-    // reads no memory of ours. A failure leaves the priority as it was, which is harmless.
-    unsafe {
-        libc::setpriority(libc::PRIO_PROCESS, 0, 19);
-    }
-}

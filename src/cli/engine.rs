@@ -258,7 +258,7 @@ pub fn plan(
         std::thread::spawn(move || {
             // It waits for a free core: while the Score files are parsed on every core it
             // would only slow them down; the stages after them leave a core idle.
-            crate::timings::background_thread();
+            crate::par::background_thread();
             crate::timings::stage("state load (ahead)", || {
                 pipeline::Preloaded::read(&root, &env)
             })

@@ -58,6 +58,15 @@ pub fn resource_address(uid: &Uid, kind: &str, name: &str) -> String {
     uid_address(uid, &[kind, ".", name])
 }
 
+/// [`resource_address`] written into `out` (cleared first), for loops that look many up.
+pub fn write_resource_address(out: &mut String, uid: &Uid, kind: &str, name: &str) {
+    out.clear();
+    uid.push_to(out);
+    for p in ["/", kind, ".", name] {
+        out.push_str(p);
+    }
+}
+
 /// The address of a uid's params node.
 pub fn params_address(uid: &Uid) -> String {
     uid_address(uid, &["params"])

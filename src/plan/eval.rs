@@ -12,7 +12,7 @@ use crate::addr::Uid;
 use crate::config::{Environment, Target};
 use crate::diag::{Diagnostic, Span, Stage, did_you_mean};
 use crate::expr::Scope;
-use crate::graph::{Graph, resource_address};
+use crate::graph::{Graph, resource_address, write_resource_address};
 use crate::hcl;
 use crate::module::Module;
 use crate::provider::{Attrs, Presence, Registry};
@@ -263,16 +263,9 @@ impl Context<'_> {
         if reads("provider") {
             vars.insert("provider".into(), self.provider_vars());
         }
-        // Resource addresses are built in one buffer (`resource_address` without allocating).
         let mut address = String::new();
         for r in m.resources.iter().filter(|r| reads(&r.kind)) {
-            address.clear();
-            uid.push_to(&mut address);
-            address.push('/');
-            address.push_str(&r.kind);
-            address.push('.');
-            address.push_str(&r.name);
-            debug_assert_eq!(address, resource_address(uid, &r.kind, &r.name));
+            write_resource_address(&mut address, uid, &r.kind, &r.name);
             let attrs = values
                 .resources
                 .get(address.as_str())

@@ -175,7 +175,7 @@ impl Parser<'_, '_> {
                     }
                 }
                 Some(_) => {
-                    self.inline_node()?;
+                    self.inline_node(false)?;
                     self.end_of_line()?;
                 }
             }
@@ -237,7 +237,7 @@ impl Parser<'_, '_> {
         if self.looks_like_key() {
             return self.block_mapping(col);
         }
-        self.inline_node()?;
+        self.inline_node(false)?;
         self.end_of_line()?;
         // A scalar continued on the next lines is a multi-line scalar.
         match self.next_content() {
@@ -283,7 +283,7 @@ impl Parser<'_, '_> {
                     if self.looks_like_key() {
                         self.block_mapping(item_col)?;
                     } else {
-                        self.inline_node()?;
+                        self.inline_node(false)?;
                         self.end_of_line()?;
                         if matches!(self.next_content(), Some(c) if c > col) {
                             return Err(Bail);
@@ -317,21 +317,22 @@ impl Parser<'_, '_> {
         found
     }
 
-    /// A node on the current line: a flow collection or a scalar.
-    fn inline_node(&mut self) -> R<()> {
+    /// A node on the current line: a flow collection or a scalar (`flow`: inside a flow
+    /// collection, where a plain scalar also ends at `,[]{}`).
+    fn inline_node(&mut self, flow: bool) -> R<()> {
         let start = self.pos;
         match self.peek() {
-            Some(b'{') => self.flow_mapping(),
-            Some(b'[') => self.flow_sequence(),
+            Some(b'{') => self.flow_collection(true),
+            Some(b'[') => self.flow_collection(false),
             Some(b'\'') | Some(b'"') => {
                 let (value, style) = self.quoted()?;
                 self.scalar(value, style, start);
                 Ok(())
             }
             _ => {
-                let value = self.plain(false)?;
+                let value = self.plain(flow)?;
                 // `key: a: b` is not a scalar.
-                if self.peek() == Some(b':') && is_space_or_end(self.at(self.pos + 1)) {
+                if !flow && self.peek() == Some(b':') && is_space_or_end(self.at(self.pos + 1)) {
                     return Err(Bail);
                 }
                 self.scalar(value, TScalarStyle::Plain, start);
@@ -424,98 +425,51 @@ impl Parser<'_, '_> {
         }
     }
 
-    /// A flow item: a scalar or a nested flow collection (on this line).
-    fn flow_item(&mut self) -> R<()> {
-        let start = self.pos;
-        match self.peek() {
-            Some(b'{') => self.flow_mapping(),
-            Some(b'[') => self.flow_sequence(),
-            Some(b'\'') | Some(b'"') => {
-                let (value, style) = self.quoted()?;
-                self.scalar(value, style, start);
-                Ok(())
-            }
-            _ => {
-                let value = self.plain(true)?;
-                self.scalar(value, TScalarStyle::Plain, start);
-                Ok(())
-            }
-        }
-    }
-
-    /// `{k: v, …}` on one line.
-    fn flow_mapping(&mut self) -> R<()> {
-        self.emit(Event::MappingStart(0, None), self.pos);
+    /// `{k: v, …}` (`mapping`) or `[a, …]` on one line.
+    fn flow_collection(&mut self, mapping: bool) -> R<()> {
+        let (start, end, close) = if mapping {
+            (Event::MappingStart(0, None), Event::MappingEnd, b'}')
+        } else {
+            (Event::SequenceStart(0, None), Event::SequenceEnd, b']')
+        };
+        self.emit(start, self.pos);
         self.pos += 1;
         self.skip_flow_spaces();
-        if self.peek() == Some(b'}') {
-            self.pos += 1;
-            self.emit(Event::MappingEnd, self.pos);
-            return Ok(());
-        }
-        loop {
-            self.skip_flow_spaces();
-            if matches!(self.peek(), Some(b'{' | b'[')) {
-                return Err(Bail);
-            }
-            self.flow_item()?;
-            if self.peek() != Some(b':') || self.at(self.pos + 1) != Some(b' ') {
-                return Err(Bail);
-            }
-            self.pos += 1;
-            self.skip_flow_spaces();
-            if matches!(self.peek(), Some(b',' | b'}')) {
-                return Err(Bail);
-            }
-            self.flow_item()?;
-            self.skip_flow_spaces();
-            match self.peek() {
-                Some(b',') => {
+        if self.peek() != Some(close) {
+            loop {
+                self.skip_flow_spaces();
+                if mapping {
+                    // A key, `: `, then its value (no complex keys, no empty values).
+                    if matches!(self.peek(), Some(b'{' | b'[')) {
+                        return Err(Bail);
+                    }
+                    self.inline_node(true)?;
+                    if self.peek() != Some(b':') || self.at(self.pos + 1) != Some(b' ') {
+                        return Err(Bail);
+                    }
                     self.pos += 1;
                     self.skip_flow_spaces();
-                    if self.peek() == Some(b'}') {
+                    if matches!(self.peek(), Some(b',' | b'}')) {
                         return Err(Bail);
                     }
                 }
-                Some(b'}') => {
-                    self.pos += 1;
-                    self.emit(Event::MappingEnd, self.pos);
-                    return Ok(());
-                }
-                _ => return Err(Bail),
-            }
-        }
-    }
-
-    /// `[a, …]` on one line.
-    fn flow_sequence(&mut self) -> R<()> {
-        self.emit(Event::SequenceStart(0, None), self.pos);
-        self.pos += 1;
-        self.skip_flow_spaces();
-        if self.peek() == Some(b']') {
-            self.pos += 1;
-            self.emit(Event::SequenceEnd, self.pos);
-            return Ok(());
-        }
-        loop {
-            self.skip_flow_spaces();
-            self.flow_item()?;
-            self.skip_flow_spaces();
-            match self.peek() {
-                Some(b',') => {
-                    self.pos += 1;
-                    self.skip_flow_spaces();
-                    if self.peek() == Some(b']') {
-                        return Err(Bail);
+                self.inline_node(true)?;
+                self.skip_flow_spaces();
+                match self.peek() {
+                    Some(b',') => {
+                        self.pos += 1;
+                        self.skip_flow_spaces();
+                        if self.peek() == Some(close) {
+                            return Err(Bail);
+                        }
                     }
+                    Some(c) if c == close => break,
+                    _ => return Err(Bail),
                 }
-                Some(b']') => {
-                    self.pos += 1;
-                    self.emit(Event::SequenceEnd, self.pos);
-                    return Ok(());
-                }
-                _ => return Err(Bail),
             }
         }
+        self.pos += 1;
+        self.emit(end, self.pos);
+        Ok(())
     }
 }
