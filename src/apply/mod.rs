@@ -278,7 +278,7 @@ pub async fn apply(
                 StepKind::Delete(di) => {
                     let c = deletes[*di];
                     let provider = ctx.registry.provider_for(&c.kind);
-                    let prior = c.before.clone().unwrap_or_default();
+                    let prior = c.before.as_deref().cloned().unwrap_or_default();
                     match provider {
                         Some(p) => {
                             start_call(
@@ -363,7 +363,7 @@ pub async fn apply(
                                         ctx.registry.provider_for(&c.kind).ok_or_else(|| {
                                             format!("no provider serves kind `{}`", c.kind)
                                         })?;
-                                    let prior = c.before.clone();
+                                    let prior = c.before.as_deref().cloned();
                                     start_call(
                                         &mut pending,
                                         &sem,
@@ -491,7 +491,7 @@ pub async fn apply(
                             };
                             values
                                 .resources
-                                .insert(address.clone(), object.marked_attributes());
+                                .insert(address.clone(), Arc::new(object.marked_attributes()));
                             Record::Put(object)
                         }
                     };

@@ -2,6 +2,7 @@
 //! per object with its action and reason; deletes in reverse dependency order.
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
 
 use petgraph::Direction;
 use petgraph::graph::NodeIndex;
@@ -82,7 +83,9 @@ pub fn plan(
     // Where each protection comes from, for messages.
     let mut rules: BTreeMap<String, String> = BTreeMap::new();
     let mut errors = Vec::new();
-    let mut changes = Vec::with_capacity(ctx.graph.dag.node_count() - ctx.graph.module_of.len());
+    // One change per resource and workload node (every uid has a params and an outputs
+    // node besides its resources).
+    let mut changes = Vec::with_capacity(ctx.graph.dag.node_count().saturating_sub(2 * uids));
     let drifted: BTreeMap<&str, BTreeSet<String>> = drift
         .iter()
         .map(|d| {
@@ -144,7 +147,7 @@ pub fn plan(
             gone: &gone,
             opts,
         };
-        let mut ordered_changes: Vec<(usize, Change)> = Vec::with_capacity(changes.capacity());
+        let mut ordered_changes: Vec<(usize, Box<Change>)> = Vec::with_capacity(changes.capacity());
         let mut ordered_errors: Vec<(usize, Diagnostic)> = Vec::new();
         for nodes in &levels {
             let outs = eval_level(ctx, nodes, &values, &failed, &inputs);
@@ -171,14 +174,14 @@ pub fn plan(
                         if let Some(value) = value {
                             values.resources.insert(node.address.clone(), value);
                         }
-                        ordered_changes.push((pos, *change));
+                        ordered_changes.push((pos, change));
                     }
                     _ => unreachable!("a node's outcome matches its kind"),
                 }
             }
         }
         ordered_changes.sort_by_key(|(pos, _)| *pos);
-        changes.extend(ordered_changes.into_iter().map(|(_, c)| c));
+        changes.extend(ordered_changes.into_iter().map(|(_, c)| *c));
         ordered_errors.sort_by_key(|(pos, _)| *pos);
         errors.extend(ordered_errors.into_iter().map(|(_, d)| d));
     }
@@ -237,7 +240,7 @@ pub fn plan(
             workloads: Vec::new(),
             action: Action::Delete,
             reason: Reason::NoLongerReferenced,
-            before: Some(before.marked_attributes()),
+            before: Some(Arc::new(before.marked_attributes())),
             after: None,
             depends_on,
             create_before_destroy: false,
@@ -300,8 +303,8 @@ enum NodeOut {
     /// A uid's outputs.
     Outputs(BTreeMap<String, Value>),
     /// An object's change, the rule protecting it if any, and for a resource the value
-    /// its dependents see (its attributes after the change; copied here, in parallel).
-    Change(Box<Change>, Option<String>, Option<Attrs>),
+    /// its dependents see (its attributes after the change, shared with the change).
+    Change(Box<Change>, Option<String>, Option<Arc<Attrs>>),
 }
 
 /// Threads that evaluate a level: `BATON_THREADS` when set (1 evaluates everything on
@@ -567,18 +570,20 @@ fn decide(input: DecideInput<'_>) -> Change {
 
 /// What a change does: its action, why, the attributes before and after, and whether
 /// it replaces by creating first.
-type Outcome = (Action, Reason, Option<Attrs>, Option<Attrs>, bool);
+type Outcome = (Action, Reason, Option<Arc<Attrs>>, Option<Arc<Attrs>>, bool);
 
 fn outcome(input: &DecideInput<'_>) -> Outcome {
     let schema = input.schema;
-    let mark = |attrs: Attrs| -> Attrs {
-        attrs
-            .into_iter()
-            .map(|(k, v)| {
-                let sensitive = schema.attr(&k).is_some_and(|a| a.sensitive);
-                (k, if sensitive { Value::sensitive(v) } else { v })
-            })
-            .collect()
+    let mark = |attrs: Attrs| -> Arc<Attrs> {
+        Arc::new(
+            attrs
+                .into_iter()
+                .map(|(k, v)| {
+                    let sensitive = schema.attr(&k).is_some_and(|a| a.sensitive);
+                    (k, if sensitive { Value::sensitive(v) } else { v })
+                })
+                .collect(),
+        )
     };
     let fresh_after = |desired: &Attrs| -> Attrs {
         let mut after = desired.clone();
@@ -619,7 +624,7 @@ fn outcome(input: &DecideInput<'_>) -> Outcome {
             Some(mark(fresh_after(&input.desired))),
         );
     };
-    let before = prior.marked_attributes();
+    let before = Arc::new(prior.marked_attributes());
     // ignore_changes: keep what the object has for these attributes (a copy of the
     // desired attributes only when there are some).
     let mut desired = std::borrow::Cow::Borrowed(&input.desired);

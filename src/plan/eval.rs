@@ -43,7 +43,7 @@ pub struct Values {
     /// Params by uid.
     pub params: FxHashMap<Uid, BTreeMap<String, Value>>,
     /// Attributes of primitive resources by address (marked).
-    pub resources: FxHashMap<String, Attrs>,
+    pub resources: FxHashMap<String, std::sync::Arc<Attrs>>,
     /// Outputs by uid.
     pub outputs: FxHashMap<Uid, BTreeMap<String, Value>>,
 }
@@ -269,7 +269,7 @@ impl Context<'_> {
             let attrs = values
                 .resources
                 .get(address.as_str())
-                .cloned()
+                .map(|a| Attrs::clone(a))
                 .unwrap_or_default();
             let entry = vars
                 .entry(r.kind.clone())
@@ -737,6 +737,7 @@ impl Context<'_> {
                 values
                     .resources
                     .get(resource_address(uid, &r.kind, &r.name).as_str())
+                    .map(|a| &**a)
             });
             let v = match direct {
                 Some(v) => v,

@@ -10,6 +10,7 @@ pub mod eval;
 pub mod file;
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 use crate::provider::Attrs;
 
@@ -115,10 +116,11 @@ pub struct Change {
     pub action: Action,
     /// Why.
     pub reason: Reason,
-    /// Attributes before (marked), `None` when it does not exist yet.
-    pub before: Option<Attrs>,
+    /// Attributes before (marked), `None` when it does not exist yet. Shared: a no-op
+    /// change's before and after, and the value dependents read, are one map.
+    pub before: Option<Arc<Attrs>>,
     /// Attributes after (marked, unknowns for values computed at apply), `None` on delete.
-    pub after: Option<Attrs>,
+    pub after: Option<Arc<Attrs>>,
     /// Addresses of objects it depends on.
     pub depends_on: Vec<String>,
     /// Replace by creating first.

@@ -252,11 +252,11 @@ fn map_diff(
 /// The attribute diff of one change, in `diff` syntax.
 pub fn change_diff(c: &Change) -> String {
     let empty = Attrs::new();
-    let before = c.before.as_ref().unwrap_or(&empty);
+    let before = c.before.as_deref().unwrap_or(&empty);
     let after = if c.action == Action::Delete {
         &empty
     } else {
-        c.after.as_ref().unwrap_or(&empty)
+        c.after.as_deref().unwrap_or(&empty)
     };
     let keys: BTreeSet<&String> = before.keys().chain(after.keys()).collect();
     let mut out = String::new();
@@ -308,8 +308,8 @@ fn drift_section(drift: &[Drift]) -> String {
                 Action::Update
             },
             reason: Reason::Drift,
-            before: Some(d.before.clone()),
-            after: d.after.clone(),
+            before: Some(std::sync::Arc::new(d.before.clone())),
+            after: d.after.clone().map(std::sync::Arc::new),
             depends_on: Vec::new(),
             create_before_destroy: false,
             protected: false,

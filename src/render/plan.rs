@@ -154,11 +154,11 @@ fn multiline(v: Option<&Value>) -> Option<&str> {
 /// Writes the attribute lines of one change.
 fn attr_lines(out: &mut String, p: &Paint, c: &Change, indent: &str) {
     let empty = Attrs::new();
-    let before = c.before.as_ref().unwrap_or(&empty);
+    let before = c.before.as_deref().unwrap_or(&empty);
     let after = if c.action == Action::Delete {
         &empty
     } else {
-        c.after.as_ref().unwrap_or(&empty)
+        c.after.as_deref().unwrap_or(&empty)
     };
     let keys: std::collections::BTreeSet<&String> = before.keys().chain(after.keys()).collect();
     let width = keys.iter().map(|k| k.len()).max().unwrap_or(0);
@@ -484,8 +484,8 @@ pub fn drift_text(drift: &[crate::plan::Drift], color: Color) -> String {
                         workloads: Vec::new(),
                         action: Action::Update,
                         reason: Reason::Drift,
-                        before: Some(d.before.clone()),
-                        after: Some(after.clone()),
+                        before: Some(std::sync::Arc::new(d.before.clone())),
+                        after: Some(std::sync::Arc::new(after.clone())),
                         depends_on: Vec::new(),
                         create_before_destroy: false,
                         protected: false,
