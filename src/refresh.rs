@@ -139,7 +139,7 @@ pub async fn refresh(
             provider: provider.name().to_string(),
             uid: String::new(),
             module: String::new(),
-            attributes: intent.planned.clone(),
+            attributes: std::sync::Arc::new(intent.planned.clone()),
             sensitive: registry
                 .schema(&intent.kind)
                 .map(|s| s.sensitive_names())
@@ -224,14 +224,14 @@ fn fold(
     match (result, interrupted) {
         (Ok(Some(attrs)), true) => {
             let mut adopted = o.clone();
-            adopted.attributes = attrs;
+            adopted.attributes = std::sync::Arc::new(attrs);
             found.push(adopted);
         }
         (Ok(None), true) => {}
         (Ok(Some(attrs)), false) => {
             if differs(&o.attributes, &attrs) {
                 let mut now = o.clone();
-                now.attributes = attrs;
+                now.attributes = std::sync::Arc::new(attrs);
                 drift.push(Drift {
                     address: o.address.clone(),
                     kind: o.kind.clone(),

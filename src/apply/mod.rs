@@ -477,10 +477,9 @@ pub async fn apply(
                                 provider: change.provider.clone(),
                                 uid: change.uid.clone(),
                                 module: change.module.clone(),
-                                attributes: attrs
-                                    .iter()
-                                    .map(|(k, v)| (k.clone(), v.reveal()))
-                                    .collect(),
+                                attributes: Arc::new(
+                                    attrs.iter().map(|(k, v)| (k.clone(), v.reveal())).collect(),
+                                ),
                                 sensitive: sensitive_names(schema, &marked_config),
                                 dependencies: change.depends_on.clone(),
                                 tainted: false,
@@ -489,9 +488,7 @@ pub async fn apply(
                                     .remove(&address)
                                     .unwrap_or_else(|| change.triggers.clone()),
                             };
-                            values
-                                .resources
-                                .insert(address.clone(), Arc::new(object.marked_attributes()));
+                            values.resources.insert(address.clone(), object.marked());
                             Record::Put(object)
                         }
                     };

@@ -688,7 +688,7 @@ pub fn import(
             provider: schema.provider.to_string(),
             uid: uid.to_string(),
             module: module.name.clone(),
-            attributes: attrs.iter().map(|(k, v)| (k.clone(), v.reveal())).collect(),
+            attributes: std::sync::Arc::new(attrs.iter().map(|(k, v)| (k.clone(), v.reveal())).collect()),
             sensitive: schema.sensitive_names(),
             dependencies: Vec::new(),
             tainted: false,

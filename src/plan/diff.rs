@@ -240,7 +240,7 @@ pub fn plan(
             workloads: Vec::new(),
             action: Action::Delete,
             reason: Reason::NoLongerReferenced,
-            before: Some(Arc::new(before.marked_attributes())),
+            before: Some(before.marked()),
             after: None,
             depends_on,
             create_before_destroy: false,
@@ -624,7 +624,7 @@ fn outcome(input: &DecideInput<'_>) -> Outcome {
             Some(mark(fresh_after(&input.desired))),
         );
     };
-    let before = Arc::new(prior.marked_attributes());
+    let before = prior.marked();
     // ignore_changes: keep what the object has for these attributes (a copy of the
     // desired attributes only when there are some).
     let mut desired = std::borrow::Cow::Borrowed(&input.desired);
@@ -707,7 +707,7 @@ fn outcome(input: &DecideInput<'_>) -> Outcome {
         );
     }
     if !changed.is_empty() {
-        let mut after = prior.attributes.clone();
+        let mut after = Attrs::clone(&prior.attributes);
         for k in &settable {
             match desired.get(*k) {
                 Some(v) => {

@@ -16,6 +16,9 @@ pub mod sqlite;
 mod store;
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
+
+use crate::provider::Attrs;
 
 use crate::value::Value;
 
@@ -36,8 +39,9 @@ pub struct Object {
     pub uid: String,
     /// The module that declared it.
     pub module: String,
-    /// Attributes as last read or written (secrets included, unmarked).
-    pub attributes: BTreeMap<String, Value>,
+    /// Attributes as last read or written (secrets included, unmarked). Shared: a plan's
+    /// view of an object without secrets is this map, not a copy.
+    pub attributes: Arc<Attrs>,
     /// Names of the attributes that are sensitive.
     pub sensitive: Vec<String>,
     /// Addresses it depended on when it was last applied.
@@ -52,7 +56,17 @@ pub struct Object {
 }
 
 impl Object {
-    /// The attributes with sensitive ones marked, for the engine.
+    /// The attributes with sensitive ones marked, for the engine: the recorded map itself
+    /// when none is sensitive.
+    pub fn marked(&self) -> Arc<Attrs> {
+        if self.sensitive.is_empty() {
+            Arc::clone(&self.attributes)
+        } else {
+            Arc::new(self.marked_attributes())
+        }
+    }
+
+    /// The attributes with sensitive ones marked, for the engine (a copy).
     pub fn marked_attributes(&self) -> BTreeMap<String, Value> {
         self.attributes
             .iter()

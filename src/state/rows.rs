@@ -290,7 +290,7 @@ impl Codec<'_> {
             provider: row.provider,
             uid: row.uid,
             module: row.module,
-            attributes,
+            attributes: std::sync::Arc::new(attributes),
             sensitive,
             dependencies,
             tainted: row.status == "tainted",

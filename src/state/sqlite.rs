@@ -708,10 +708,10 @@ mod tests {
             provider: "random".into(),
             uid: "secret.default#web.s".into(),
             module: "secret".into(),
-            attributes: BTreeMap::from([
+            attributes: std::sync::Arc::new(BTreeMap::from([
                 ("length".into(), Value::int(8)),
                 ("result".into(), Value::string(secret)),
-            ]),
+            ])),
             sensitive: vec!["result".into()],
             dependencies: vec![],
             tainted: false,
