@@ -174,6 +174,13 @@ pub fn prepare(
 /// each Score file's `resources` mapping.
 fn resource_type_spans(project: &Project) -> rustc_hash::FxHashMap<(&str, &str), Span> {
     let mut out = rustc_hash::FxHashMap::default();
+    out.reserve(
+        project
+            .workloads
+            .iter()
+            .map(|lw| lw.workload.resources.len())
+            .sum(),
+    );
     for lw in &project.workloads {
         let Some(score::yaml::Node {
             kind: score::yaml::Kind::Map(entries),

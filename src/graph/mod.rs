@@ -125,6 +125,7 @@ impl Graph {
         };
         // Per uid: its params node, its first resource node, its outputs node.
         let mut nodes_of: FxHashMap<&Uid, (NodeIndex, usize, NodeIndex)> = FxHashMap::default();
+        nodes_of.reserve(module_of.len());
         for (uid, &mi) in &module_of {
             let m = &modules[mi];
             let params = add(&mut dag, params_address(uid), NodeKind::Params(uid.clone()));
@@ -143,7 +144,8 @@ impl Graph {
             );
             nodes_of.insert(uid, (params, first, outputs));
         }
-        let mut edges: Vec<(NodeIndex, NodeIndex)> = Vec::new();
+        // About two edges per node (params → resources → outputs → dependents).
+        let mut edges: Vec<(NodeIndex, NodeIndex)> = Vec::with_capacity(2 * dag.node_count());
         // Both maps are sorted by uid: walk the declarations alongside.
         let mut decls = project.resources.iter().peekable();
         for (uid, &mi) in &module_of {

@@ -113,6 +113,7 @@ pub fn plan(
     let selected = select(ctx, opts);
     let mut failed: FxHashSet<NodeIndex> = FxHashSet::default();
     let mut desired_addresses: FxHashSet<&str> = FxHashSet::default();
+    desired_addresses.reserve(ctx.graph.dag.node_count());
 
     if !opts.destroy {
         // Nodes by level (one more than their deepest dependency's): the nodes of a level

@@ -516,8 +516,11 @@ fn resolve(mut loaded: Vec<LoadedWorkload>, sources: &Sources, diags: &mut Diagn
     }
     // Declarations by uid: found by hash (a uid's hash is computed once), sorted once at
     // the end; a search of an ordered map compares the uids' strings at every step.
-    let mut decls: Vec<ResourceDecl> = Vec::new();
+    // Sized for the requests: large projects grow these to tens of thousands.
+    let requests: usize = workloads.iter().map(|lw| lw.workload.resources.len()).sum();
+    let mut decls: Vec<ResourceDecl> = Vec::with_capacity(requests);
     let mut decl_of: rustc_hash::FxHashMap<Uid, usize> = rustc_hash::FxHashMap::default();
+    decl_of.reserve(requests);
     // Positions are looked up only when there is a conflict to report.
     let resource_pointer = |rname: &str| yaml::to_pointer(&["resources", rname]);
     for lw in workloads.iter() {
@@ -584,7 +587,7 @@ fn resolve(mut loaded: Vec<LoadedWorkload>, sources: &Sources, diags: &mut Diagn
     // has as many edges, so they are found without building pointers, and checked for a
     // cycle by index. The string-keyed search that names the cycle (and the placeholder
     // that closes it) runs only when there is one to report.
-    let mut found: Vec<(Uid, Uid)> = Vec::new();
+    let mut found: Vec<(Uid, Uid)> = Vec::with_capacity(requests);
     for lw in workloads.iter() {
         let w = &lw.workload;
         for (rname, r) in &w.resources {
