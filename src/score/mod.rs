@@ -18,6 +18,7 @@ mod yaml_fast;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use serde_json::Value;
 
@@ -72,9 +73,10 @@ pub struct ResourceDecl {
     /// Its identity.
     pub uid: Uid,
     /// `params` (placeholders not yet substituted); `None` when no definition sets them.
-    pub params: Option<serde_json::Map<String, Value>>,
+    /// The map of the workload's request that set them, shared.
+    pub params: Option<Arc<serde_json::Map<String, Value>>>,
     /// `metadata`, as the first definition that sets it.
-    pub metadata: Option<serde_json::Map<String, Value>>,
+    pub metadata: Option<Arc<serde_json::Map<String, Value>>>,
     /// `(workload, resource name)` of every request of it, in order.
     pub requested_by: Vec<(String, String)>,
     /// Uids its params placeholders reference (edges of the resource graph).

@@ -5,6 +5,7 @@
 //! upgraded by `score::upgrade` before decoding.
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 use serde::Deserialize;
 use serde_json::Value;
@@ -226,10 +227,11 @@ pub struct ResourceRequest {
     pub id: Option<String>,
     /// Free-form metadata (annotations, …).
     #[serde(default)]
-    pub metadata: Option<serde_json::Map<String, Value>>,
-    /// Parameters for the module (placeholders allowed).
+    pub metadata: Option<Arc<serde_json::Map<String, Value>>>,
+    /// Parameters for the module (placeholders allowed). Shared with the project's
+    /// [`ResourceDecl`](super::ResourceDecl), not copied.
     #[serde(default)]
-    pub params: Option<serde_json::Map<String, Value>>,
+    pub params: Option<Arc<serde_json::Map<String, Value>>>,
 }
 
 impl ResourceRequest {

@@ -50,7 +50,7 @@ pub fn expandables(w: &Workload) -> Vec<Expandable<'_>> {
     for (rname, r) in &w.resources {
         if let Some(params) = &r.params {
             let base = vec!["resources".to_string(), rname.clone(), "params".to_string()];
-            for (k, v) in params {
+            for (k, v) in params.iter() {
                 let mut path = base.clone();
                 path.push(k.clone());
                 collect_strings(v, &mut path, &mut out);

@@ -480,7 +480,7 @@ impl Builder<'_> {
                     anchor,
                 }) = self.stack.pop()
                 {
-                    self.insert(Node::new(Kind::Seq(items), span), anchor);
+                    self.insert(Node::new(Kind::Seq(exact(items)), span), anchor);
                 }
             }
             Event::MappingEnd => {
@@ -508,7 +508,7 @@ impl Builder<'_> {
                             }
                         }
                     }
-                    self.insert(Node::new(Kind::Map(entries), span), anchor);
+                    self.insert(Node::new(Kind::Map(exact(entries)), span), anchor);
                 }
             }
             Event::Scalar(value, style, anchor, tag) => {
@@ -531,6 +531,18 @@ impl Builder<'_> {
             | Event::Nothing => {}
         }
     }
+}
+
+/// `v` in a buffer of its length: a collection grows by doubling while it is read, and
+/// the trees of a project's Score files are kept for the whole run (for positions), so
+/// the slack (a third of their memory) is given back.
+fn exact<T>(v: Vec<T>) -> Vec<T> {
+    if v.capacity() == v.len() {
+        return v;
+    }
+    let mut out = Vec::with_capacity(v.len());
+    out.extend(v);
+    out
 }
 
 fn resolve_scalar(value: String, style: TScalarStyle, tag: Option<&Tag>) -> Kind {
