@@ -2,7 +2,6 @@
 //! later problem become located diagnostics. Parsing is hcl-rs's `hcl-edit`, which keeps
 //! byte spans; evaluation is `expr`'s.
 
-use std::collections::BTreeMap;
 use std::ops::Range;
 
 use hcl_edit::Span as _;
@@ -138,6 +137,6 @@ pub fn check_keys(
 }
 
 /// A scope with only the given variables.
-pub fn scope(vars: BTreeMap<String, Value>) -> Scope {
+pub fn scope(vars: crate::value::Map) -> Scope {
     Scope { vars }
 }

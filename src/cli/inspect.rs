@@ -1,6 +1,5 @@
 //! Read-mostly commands: `show`, `output`, `state …`, `modules …`, `graph`, `init`.
 
-use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::path::Path;
 
@@ -68,7 +67,7 @@ pub fn show(
     Ok(Outcome::Success)
 }
 
-fn attributes_text(attrs: &BTreeMap<String, Value>) -> String {
+fn attributes_text(attrs: &crate::value::Map) -> String {
     let width = attrs.keys().map(String::len).max().unwrap_or(0);
     let mut out = String::new();
     for (k, v) in attrs {

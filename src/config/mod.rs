@@ -73,7 +73,7 @@ pub struct Environment {
     /// Project module folders, searched before the built-in library.
     pub module_dirs: Vec<PathBuf>,
     /// Provider configuration by provider name.
-    pub providers: BTreeMap<String, BTreeMap<String, Value>>,
+    pub providers: BTreeMap<String, crate::value::Map>,
     /// Deployment target.
     pub target: Target,
     /// Where it was defined (`None` for the built-in default).
@@ -292,7 +292,7 @@ fn parse(
             );
             continue;
         };
-        let mut values = BTreeMap::new();
+        let mut values = crate::value::Map::new();
         for a in p.body.attributes() {
             if let Some(v) = eval(file, &a.value, out) {
                 values.insert(a.key.as_str().to_string(), v);
@@ -366,10 +366,13 @@ fn eval(file: FileId, e: &Expression, out: &mut Vec<Diagnostic>) -> Option<Value
             }
         };
     }
-    let env_map: BTreeMap<String, Value> = std::env::vars()
+    let env_map: crate::value::Map = std::env::vars()
         .map(|(k, v)| (k, Value::sensitive(Value::String(v))))
         .collect();
-    let scope = hcl::scope(BTreeMap::from([("env".to_string(), Value::Map(env_map))]));
+    let scope = hcl::scope(crate::value::Map::from([(
+        "env".to_string(),
+        Value::Map(env_map),
+    )]));
     match hcl::eval_in(file, e, &scope, STAGE) {
         Ok(v) => Some(v),
         Err(d) => {

@@ -121,7 +121,7 @@ impl<'a> Env<'a> {
         items: impl Iterator<Item = (&'e ObjectKey, &'e Expression)>,
         span: Option<Range<usize>>,
     ) -> Result<Value> {
-        let mut out = BTreeMap::new();
+        let mut out = crate::value::Map::new();
         let (mut unknown, mut secret) = (false, false);
         for (key, value) in items {
             let name = match key {
@@ -308,7 +308,7 @@ impl<'a> Env<'a> {
         let key_var = f.intro.key_var.as_ref().map(|k| k.as_str().to_string());
         let value_var = f.intro.value_var.as_str().to_string();
         let mut list = Vec::new();
-        let mut map: BTreeMap<String, Value> = BTreeMap::new();
+        let mut map: crate::value::Map = crate::value::Map::new();
         let mut groups: BTreeMap<String, Vec<Value>> = BTreeMap::new();
         let mut unknown = false;
         for (k, v) in items {
@@ -351,10 +351,10 @@ impl<'a> Env<'a> {
                 continue;
             }
             match map.entry(key) {
-                std::collections::btree_map::Entry::Vacant(slot) => {
+                litemap::Entry::Vacant(slot) => {
                     slot.insert(value);
                 }
-                std::collections::btree_map::Entry::Occupied(taken) => {
+                litemap::Entry::Occupied(taken) => {
                     let shown = if s {
                         REDACTED.to_string()
                     } else {

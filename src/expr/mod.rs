@@ -22,7 +22,6 @@ mod traverse;
 #[cfg(test)]
 mod tests;
 
-use std::collections::BTreeMap;
 use std::fmt;
 use std::ops::Range;
 
@@ -36,7 +35,7 @@ use crate::value::Value;
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Scope {
     /// Root variables by name.
-    pub vars: BTreeMap<String, Value>,
+    pub vars: crate::value::Map,
 }
 
 impl Scope {
@@ -114,7 +113,7 @@ pub struct Reference {
 /// nothing: evaluating the expression in a scope then gives the value or says why.
 pub fn resource_attribute<'v>(
     expr: &Expression,
-    find: impl FnOnce(&str, &str) -> Option<&'v BTreeMap<String, Value>>,
+    find: impl FnOnce(&str, &str) -> Option<&'v crate::value::Map>,
 ) -> Option<Value> {
     use hcl_edit::expr::TraversalOperator;
     let Expression::Traversal(t) = expr else {

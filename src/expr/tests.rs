@@ -23,9 +23,9 @@ fn scope() -> Scope {
         )
         .with(
             "random_password",
-            Value::Map(BTreeMap::from([(
+            Value::Map(crate::value::Map::from([(
                 "db".to_string(),
-                Value::Map(BTreeMap::from([
+                Value::Map(crate::value::Map::from([
                     (
                         "result".to_string(),
                         Value::sensitive(Value::string(SECRET)),
@@ -643,7 +643,7 @@ fn sensitive_values_propagate() {
     );
     check(
         "merge({a = 1}, {b = random_password.db.result})",
-        Value::Map(BTreeMap::from([
+        Value::Map(crate::value::Map::from([
             ("a".into(), Value::int(1)),
             ("b".into(), secret()),
         ])),

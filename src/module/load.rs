@@ -130,7 +130,12 @@ pub fn load_text(
 
 fn string_attr(file: FileId, body: &Body, key: &str, out: &mut Vec<Diagnostic>) -> Option<String> {
     let attr = body.get_attribute(key)?;
-    match hcl::eval_in(file, &attr.value, &hcl::scope(BTreeMap::new()), STAGE) {
+    match hcl::eval_in(
+        file,
+        &attr.value,
+        &hcl::scope(crate::value::Map::new()),
+        STAGE,
+    ) {
         Ok(Value::String(s)) => Some(s),
         Ok(Value::Null) => None,
         Ok(other) => {
@@ -204,7 +209,12 @@ fn load_provisions(
     );
     let environments = match block.body.get_attribute("environments") {
         None => None,
-        Some(attr) => match hcl::eval_in(file, &attr.value, &hcl::scope(BTreeMap::new()), STAGE) {
+        Some(attr) => match hcl::eval_in(
+            file,
+            &attr.value,
+            &hcl::scope(crate::value::Map::new()),
+            STAGE,
+        ) {
             Ok(Value::List(items)) if items.iter().all(|i| i.as_str().is_some()) => Some(
                 items
                     .iter()
@@ -313,30 +323,32 @@ fn load_params(file: FileId, body: &Body, out: &mut Vec<Diagnostic>) -> Vec<Para
         };
         let default = match block.body.get_attribute("default") {
             None => None,
-            Some(a) => match hcl::eval_in(file, &a.value, &hcl::scope(BTreeMap::new()), STAGE) {
-                Ok(v) => match ty.convert(&v) {
-                    Ok(v) => Some(v),
-                    Err(why) => {
-                        out.push(
-                            Diagnostic::error(
-                                STAGE,
-                                "module/param-default",
-                                format!("default of param `{name}`: {why}"),
-                            )
-                            .at(hcl::expr_span(file, &a.value)),
-                        );
+            Some(a) => {
+                match hcl::eval_in(file, &a.value, &hcl::scope(crate::value::Map::new()), STAGE) {
+                    Ok(v) => match ty.convert(&v) {
+                        Ok(v) => Some(v),
+                        Err(why) => {
+                            out.push(
+                                Diagnostic::error(
+                                    STAGE,
+                                    "module/param-default",
+                                    format!("default of param `{name}`: {why}"),
+                                )
+                                .at(hcl::expr_span(file, &a.value)),
+                            );
+                            None
+                        }
+                    },
+                    Err(d) => {
+                        out.push(d);
                         None
                     }
-                },
-                Err(d) => {
-                    out.push(d);
-                    None
                 }
-            },
+            }
         };
         let sensitive = block.body.get_attribute("sensitive").is_some_and(|a| {
             matches!(
-                hcl::eval_in(file, &a.value, &hcl::scope(BTreeMap::new()), STAGE),
+                hcl::eval_in(file, &a.value, &hcl::scope(crate::value::Map::new()), STAGE),
                 Ok(Value::Bool(true))
             )
         });
@@ -625,7 +637,7 @@ fn load_outputs(file: FileId, body: &Body, out: &mut Vec<Diagnostic>) -> Vec<Out
         };
         let sensitive = block.body.get_attribute("sensitive").is_some_and(|a| {
             matches!(
-                hcl::eval_in(file, &a.value, &hcl::scope(BTreeMap::new()), STAGE),
+                hcl::eval_in(file, &a.value, &hcl::scope(crate::value::Map::new()), STAGE),
                 Ok(Value::Bool(true))
             )
         });

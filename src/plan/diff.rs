@@ -300,9 +300,9 @@ enum NodeOut {
     /// Its evaluation failed.
     Failed(Diagnostic),
     /// A uid's params.
-    Params(BTreeMap<String, Value>),
+    Params(crate::value::Map),
     /// A uid's outputs.
-    Outputs(BTreeMap<String, Value>),
+    Outputs(crate::value::Map),
     /// An object's change, the rule protecting it if any, and for a resource the value
     /// its dependents see (its attributes after the change, shared with the change).
     Change(Box<Change>, Option<String>, Option<Arc<Attrs>>),

@@ -41,11 +41,11 @@ pub struct LifecycleValues {
 #[derive(Debug, Clone, Default)]
 pub struct Values {
     /// Params by uid.
-    pub params: FxHashMap<Uid, BTreeMap<String, Value>>,
+    pub params: FxHashMap<Uid, crate::value::Map>,
     /// Attributes of primitive resources by address (marked).
     pub resources: FxHashMap<String, std::sync::Arc<Attrs>>,
     /// Outputs by uid.
-    pub outputs: FxHashMap<Uid, BTreeMap<String, Value>>,
+    pub outputs: FxHashMap<Uid, crate::value::Map>,
 }
 
 /// Everything evaluation reads.
@@ -218,7 +218,7 @@ fn score_vars(project: &Project, uid: &Uid) -> Value {
         crate::addr::UidScope::Shared(id) => Value::string(id.clone()),
         crate::addr::UidScope::Workload { .. } => Value::Null,
     };
-    Value::Map(BTreeMap::from([
+    Value::Map(crate::value::Map::from([
         ("workload".into(), Value::string(w)),
         ("resource".into(), Value::string(r)),
         ("id".into(), id),
@@ -236,7 +236,7 @@ impl Context<'_> {
     /// The scope of expressions in a uid's module.
     fn scope(&self, uid: &Uid, values: &Values, for_outputs: bool) -> Scope {
         let m = self.module(uid);
-        let mut vars = BTreeMap::new();
+        let mut vars = crate::value::Map::new();
         // Only the roots the module reads: a scope is built for every evaluation, and
         // cloning what no expression reads (the environment and provider maps are large)
         // was most of its cost.
@@ -273,7 +273,7 @@ impl Context<'_> {
                 .unwrap_or_default();
             let entry = vars
                 .entry(r.kind.clone())
-                .or_insert_with(|| Value::Map(BTreeMap::new()));
+                .or_insert_with(|| Value::Map(crate::value::Map::new()));
             if let Value::Map(by_name) = entry {
                 by_name.insert(r.name.clone(), Value::Map(attrs));
             }
@@ -427,11 +427,7 @@ impl Context<'_> {
 
     /// The typed params of a uid: Score params (placeholders substituted), converted to
     /// the module's param types, defaults applied, validations checked.
-    pub fn eval_params(
-        &self,
-        uid: &Uid,
-        values: &Values,
-    ) -> Result<BTreeMap<String, Value>, Diagnostic> {
+    pub fn eval_params(&self, uid: &Uid, values: &Values) -> Result<crate::value::Map, Diagnostic> {
         let m = self.module(uid);
         let (decl, at) = match self.uids.get(uid) {
             Some(info) => (info.decl, info.span),
@@ -469,7 +465,7 @@ impl Context<'_> {
                     .map_err(|e| err("generate/params", format!("params of `{uid}`: {e}"), at))?
             }
         };
-        let mut out = BTreeMap::new();
+        let mut out = crate::value::Map::new();
         for (k, v) in given {
             // A Score file may carry params meant for another environment's module (the
             // same file plans everywhere); params this module does not declare are ignored.
@@ -527,7 +523,7 @@ impl Context<'_> {
             return Ok(out);
         }
         let mut scope = Scope {
-            vars: BTreeMap::new(),
+            vars: crate::value::Map::new(),
         };
         scope.vars.insert("param".into(), Value::Map(out.clone()));
         scope.vars.insert("score".into(), self.score_vars(uid));
@@ -637,7 +633,7 @@ impl Context<'_> {
             let mut scope = self.scope(uid, values, false);
             scope.vars.insert(
                 "environment".into(),
-                Value::Map(BTreeMap::from([(
+                Value::Map(crate::value::Map::from([(
                     "name".to_string(),
                     Value::string(self.env.name.clone()),
                 )])),
@@ -645,7 +641,7 @@ impl Context<'_> {
             scope
         } else {
             Scope {
-                vars: BTreeMap::new(),
+                vars: crate::value::Map::new(),
             }
         };
         let eval = |e: &Option<(hcl_edit::expr::Expression, Option<Span>)>| -> Result<Option<Value>, Diagnostic> {
@@ -722,12 +718,12 @@ impl Context<'_> {
         &self,
         uid: &Uid,
         values: &Values,
-    ) -> Result<BTreeMap<String, Value>, Diagnostic> {
+    ) -> Result<crate::value::Map, Diagnostic> {
         let m = self.module(uid);
         // Most outputs are one attribute of one of the module's resources: read in place.
         // The scope (copies of what the outputs read) is built for the others only.
         let mut scope: Option<Scope> = None;
-        let mut out = BTreeMap::new();
+        let mut out = crate::value::Map::new();
         for o in &m.outputs {
             let direct = crate::expr::resource_attribute(&o.value, |kind, name| {
                 let r = m
@@ -802,7 +798,7 @@ impl Context<'_> {
         };
         let mut containers = BTreeMap::new();
         for (cname, c) in &w.containers {
-            let mut variables = BTreeMap::new();
+            let mut variables = crate::value::Map::new();
             for (k, v) in &c.variables {
                 let ptr = crate::score::yaml::to_pointer(&["containers", cname, "variables", k]);
                 let val = self
@@ -930,8 +926,8 @@ impl Context<'_> {
                 (format!("{dir}/{name}"), ms)
             }
         };
-        let mut files = BTreeMap::new();
-        let mut secret_files = BTreeMap::new();
+        let mut files = crate::value::Map::new();
+        let mut secret_files = crate::value::Map::new();
         let mut base64_paths = Vec::new();
         for m in manifests {
             if m.encoding == target::Encoding::Base64 {

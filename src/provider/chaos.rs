@@ -17,12 +17,10 @@
 //!
 //! A malformed value makes every changing call fail with a message naming the variable.
 
-use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use super::{Attrs, KindSchema, Provider, ProviderError};
-use crate::value::Value;
 
 /// The environment variable that turns fault injection on.
 pub const VAR: &str = "BATON_CHAOS";
@@ -202,7 +200,7 @@ impl Provider for ChaosProvider {
         self.inner.kinds()
     }
 
-    fn vars(&self) -> BTreeMap<String, Value> {
+    fn vars(&self) -> crate::value::Map {
         self.inner.vars()
     }
 
@@ -238,6 +236,7 @@ impl Provider for ChaosProvider {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::value::Value;
 
     #[test]
     fn parses_every_key_and_rejects_bad_ones() {

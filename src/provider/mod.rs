@@ -26,7 +26,7 @@ use std::sync::Arc;
 use crate::value::Value;
 
 /// Attributes of an object, by name.
-pub type Attrs = BTreeMap<String, Value>;
+pub type Attrs = crate::value::Map;
 
 /// The type of an attribute, checked when a module is loaded and when a plan is made.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -243,8 +243,8 @@ pub trait Provider: Send + Sync {
     /// What modules read as `provider.NAME.KEY` (e.g. host and port of the server),
     /// derived from the environment's `provider "NAME" { … }` block and defaults.
     /// Secrets among them must be `Value::Sensitive`.
-    fn vars(&self) -> BTreeMap<String, Value> {
-        BTreeMap::new()
+    fn vars(&self) -> crate::value::Map {
+        crate::value::Map::new()
     }
 
     /// Reads the object as it really is; `None` when it no longer exists.
@@ -274,7 +274,7 @@ pub trait Provider: Send + Sync {
 }
 
 /// Provider configuration values from `baton.hcl`, by provider name.
-pub type ProviderConfigs = BTreeMap<String, BTreeMap<String, Value>>;
+pub type ProviderConfigs = BTreeMap<String, crate::value::Map>;
 
 /// All providers of a run, and the schemas of their kinds.
 #[derive(Clone)]

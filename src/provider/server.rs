@@ -3,8 +3,6 @@
 //! the host and port modules may read, messages that never show credentials, and
 //! list-of-strings attributes.
 
-use std::collections::BTreeMap;
-
 use super::{Attrs, ProviderError};
 use crate::value::Value;
 
@@ -88,7 +86,7 @@ impl Endpoint {
 
     /// `host`, `port` (a number), and the credentials (sensitive) when the URL has them,
     /// each key prefixed with `prefix` (e.g. `management_`).
-    pub fn vars(&self, prefix: &str, out: &mut BTreeMap<String, Value>) {
+    pub fn vars(&self, prefix: &str, out: &mut crate::value::Map) {
         out.insert(format!("{prefix}host"), Value::string(self.host()));
         out.insert(format!("{prefix}port"), Value::int(self.port().into()));
         if let Some(u) = self.username() {
@@ -205,7 +203,7 @@ mod tests {
         assert_eq!(e.port(), 5672);
         assert_eq!(e.password().as_deref(), Some("s@cret"));
         assert!(!e.display().contains("cret"), "{}", e.display());
-        let mut vars = BTreeMap::new();
+        let mut vars = crate::value::Map::new();
         e.vars("", &mut vars);
         assert_eq!(vars["port"], Value::int(5672));
         assert!(vars["password"].is_sensitive() && vars["username"].is_sensitive());

@@ -182,7 +182,7 @@ impl Provider for TargetProvider {
         let mut any = false;
         let b64 = base64_paths(prior);
         for name in ["files", "secret_files"] {
-            let mut now = BTreeMap::new();
+            let mut now = crate::value::Map::new();
             for p in files_of(prior, name).keys() {
                 let path = dir.join(safe_relative(p)?);
                 match std::fs::read(&path) {

@@ -221,8 +221,8 @@ fn value_diff(label: &str, b: Option<&Value>, a: Option<&Value>, out: &mut Strin
         (None, Some(Value::String(y))) if y.contains('\n') => unified(label, "", y, out),
         (Some(Value::String(x)), None) if x.contains('\n') => unified(label, x, "", out),
         (Some(Value::Map(bm)), Some(Value::Map(am))) => map_diff(label, bm, am, out),
-        (None, Some(Value::Map(am))) => map_diff(label, &BTreeMap::new(), am, out),
-        (Some(Value::Map(bm)), None) => map_diff(label, bm, &BTreeMap::new(), out),
+        (None, Some(Value::Map(am))) => map_diff(label, &crate::value::Map::new(), am, out),
+        (Some(Value::Map(bm)), None) => map_diff(label, bm, &crate::value::Map::new(), out),
         _ => {
             if let Some(b) = b {
                 let _ = writeln!(out, "- {label} = {}", inline(b));
@@ -234,12 +234,7 @@ fn value_diff(label: &str, b: Option<&Value>, a: Option<&Value>, out: &mut Strin
     }
 }
 
-fn map_diff(
-    label: &str,
-    b: &BTreeMap<String, Value>,
-    a: &BTreeMap<String, Value>,
-    out: &mut String,
-) {
+fn map_diff(label: &str, b: &crate::value::Map, a: &crate::value::Map, out: &mut String) {
     let keys: BTreeSet<&String> = b.keys().chain(a.keys()).collect();
     for k in keys {
         let (x, y) = (b.get(k), a.get(k));

@@ -219,7 +219,7 @@ fn map_or_line(
     note: &str,
 ) {
     // Maps of strings (manifest files): one entry per key, with diffs of multi-line values.
-    let empty = BTreeMap::new();
+    let empty = crate::value::Map::new();
     match (b, a) {
         (Some(Value::Map(_)) | None, Some(Value::Map(am))) => {
             let bm = match b {

@@ -3,8 +3,6 @@
 //! with a secret (whose value must appear nowhere), and a huge plan cut under GitHub's
 //! limit. Plans are built by hand: rendering is pure.
 
-use std::collections::BTreeMap;
-
 use super::markdown::{self, MarkdownOptions};
 use super::{Color, plan as plan_render};
 use crate::plan::{Action, Change, Drift, Plan, Reason};
@@ -94,7 +92,10 @@ fn first_apply() -> Plan {
             ("dir", Value::string("deploy/local")),
             (
                 "files",
-                Value::Map(BTreeMap::from([("web.yaml".to_string(), Value::Unknown)])),
+                Value::Map(crate::value::Map::from([(
+                    "web.yaml".to_string(),
+                    Value::Unknown,
+                )])),
             ),
         ])),
     );
@@ -108,7 +109,7 @@ fn update() -> Plan {
         ("dir", Value::string("deploy/local")),
         (
             "files",
-            Value::Map(BTreeMap::from([(
+            Value::Map(crate::value::Map::from([(
                 "web.yaml".to_string(),
                 Value::string(manifest("nginx:1.26")),
             )])),
@@ -118,7 +119,7 @@ fn update() -> Plan {
         ("dir", Value::string("deploy/local")),
         (
             "files",
-            Value::Map(BTreeMap::from([(
+            Value::Map(crate::value::Map::from([(
                 "web.yaml".to_string(),
                 Value::string(manifest("nginx:1.27")),
             )])),
@@ -220,20 +221,20 @@ fn drift() -> Plan {
 
 fn with_secret() -> Plan {
     let before = attrs(&[
-        ("files", Value::Map(BTreeMap::new())),
+        ("files", Value::Map(crate::value::Map::new())),
         (
             "secret_files",
-            Value::sensitive(Value::Map(BTreeMap::from([(
+            Value::sensitive(Value::Map(crate::value::Map::from([(
                 "web.secrets.yaml".to_string(),
                 Value::string(format!("password: {SECRET}\n")),
             )]))),
         ),
     ]);
     let after = attrs(&[
-        ("files", Value::Map(BTreeMap::new())),
+        ("files", Value::Map(crate::value::Map::new())),
         (
             "secret_files",
-            Value::sensitive(Value::Map(BTreeMap::from([(
+            Value::sensitive(Value::Map(crate::value::Map::from([(
                 "web.secrets.yaml".to_string(),
                 Value::string(format!("password: {SECRET}-2\n")),
             )]))),

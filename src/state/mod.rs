@@ -67,7 +67,7 @@ impl Object {
     }
 
     /// The attributes with sensitive ones marked, for the engine (a copy).
-    pub fn marked_attributes(&self) -> BTreeMap<String, Value> {
+    pub fn marked_attributes(&self) -> crate::value::Map {
         self.attributes
             .iter()
             .map(|(k, v)| {
@@ -108,7 +108,7 @@ pub struct Intent {
     /// Kind of the object.
     pub kind: String,
     /// The configuration the call was given (secrets included).
-    pub planned: BTreeMap<String, Value>,
+    pub planned: crate::value::Map,
     /// When it started (RFC 3339).
     pub started_at: String,
 }
@@ -368,7 +368,7 @@ pub fn now() -> String {
 }
 
 /// Redacted JSON of attributes, for history.
-pub fn redacted_json(attrs: &BTreeMap<String, Value>, sensitive: &[String]) -> serde_json::Value {
+pub fn redacted_json(attrs: &crate::value::Map, sensitive: &[String]) -> serde_json::Value {
     serde_json::Value::Object(
         attrs
             .iter()

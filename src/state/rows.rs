@@ -3,8 +3,6 @@
 //! happens here, once, so SQLite and PostgreSQL store byte-for-byte the same kind of
 //! row and a state moved between them (`state migrate`) needs no re-sealing.
 
-use std::collections::BTreeMap;
-
 use super::crypto::{self, StateKey};
 use super::{HistoryEntry, Intent, Object, StateError, redacted_json};
 use crate::value::Value;
@@ -212,7 +210,7 @@ impl Codec<'_> {
     }
 
     /// JSON of attributes, the sensitive ones sealed when a key is set.
-    pub fn seal_attributes(&self, attrs: &BTreeMap<String, Value>, sensitive: &[String]) -> String {
+    pub fn seal_attributes(&self, attrs: &crate::value::Map, sensitive: &[String]) -> String {
         let plain = Value::Map(attrs.clone())
             .to_json_revealed()
             .unwrap_or(serde_json::Value::Null);
@@ -236,7 +234,7 @@ impl Codec<'_> {
     }
 
     /// JSON of an intent's configuration, sealed as a whole when a key is set.
-    pub fn seal_planned(&self, planned: &BTreeMap<String, Value>) -> String {
+    pub fn seal_planned(&self, planned: &crate::value::Map) -> String {
         let plain = Value::Map(planned.clone())
             .to_json_revealed()
             .unwrap_or(serde_json::Value::Null);
@@ -315,9 +313,9 @@ impl Codec<'_> {
         let planned = match serde_json::from_str::<serde_json::Value>(&row.planned) {
             Ok(j) => match Value::from_json(&self.open_sealed(j)?) {
                 Value::Map(m) => m,
-                _ => BTreeMap::new(),
+                _ => crate::value::Map::new(),
             },
-            Err(_) => BTreeMap::new(),
+            Err(_) => crate::value::Map::new(),
         };
         Ok(Intent {
             address: row.address,
@@ -335,7 +333,7 @@ pub fn redacted_before(attributes: &str, sensitive: &str) -> String {
     let attrs =
         match serde_json::from_str::<serde_json::Value>(attributes).map(|j| Value::from_json(&j)) {
             Ok(Value::Map(m)) => m,
-            _ => BTreeMap::new(),
+            _ => crate::value::Map::new(),
         };
     let sens: Vec<String> = serde_json::from_str(sensitive).unwrap_or_default();
     redacted_json(&attrs, &sens).to_string()

@@ -699,7 +699,6 @@ mod tests {
     use super::*;
     use crate::state::Object;
     use crate::value::Value;
-    use std::collections::BTreeMap;
 
     fn object(addr: &str, secret: &str) -> Object {
         Object {
@@ -708,7 +707,7 @@ mod tests {
             provider: "random".into(),
             uid: "secret.default#web.s".into(),
             module: "secret".into(),
-            attributes: std::sync::Arc::new(BTreeMap::from([
+            attributes: std::sync::Arc::new(crate::value::Map::from([
                 ("length".into(), Value::int(8)),
                 ("result".into(), Value::string(secret)),
             ])),
@@ -835,7 +834,7 @@ mod tests {
             address: "a".into(),
             action: "create".into(),
             kind: "local_file".into(),
-            planned: BTreeMap::from([("path".into(), Value::string("x"))]),
+            planned: crate::value::Map::from([("path".into(), Value::string("x"))]),
             started_at: super::super::now(),
         };
         s.begin_intent(&intent).unwrap();

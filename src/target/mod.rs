@@ -49,7 +49,7 @@ pub struct ResolvedContainer {
     /// the resolved fields below.
     pub spec: Container,
     /// Resolved variables; a value may be sensitive or unknown.
-    pub variables: BTreeMap<String, Value>,
+    pub variables: crate::value::Map,
     /// Resolved files by target path in the container.
     pub files: BTreeMap<String, ResolvedFile>,
     /// Resolved volumes by target path in the container.

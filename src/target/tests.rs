@@ -15,7 +15,7 @@ const API_TOKEN: &str = "tok-9f8e7d-SECRET";
 fn container(spec: serde_json::Value) -> ResolvedContainer {
     ResolvedContainer {
         spec: serde_json::from_value(spec).expect("container spec"),
-        variables: BTreeMap::new(),
+        variables: crate::value::Map::new(),
         files: BTreeMap::new(),
         volumes: BTreeMap::new(),
     }

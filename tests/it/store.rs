@@ -74,7 +74,7 @@ fn object(address: &str, secret: &str) -> Object {
         provider: "random".into(),
         uid: "secret.default#web.s".into(),
         module: "secret".into(),
-        attributes: std::sync::Arc::new(BTreeMap::from([
+        attributes: std::sync::Arc::new(baton::value::Map::from([
             ("length".into(), Value::int(8)),
             ("result".into(), Value::string(secret)),
         ])),
@@ -151,7 +151,7 @@ fn intent(address: &str) -> Intent {
         address: address.into(),
         action: "create".into(),
         kind: "random_password".into(),
-        planned: BTreeMap::from([("length".into(), Value::int(8))]),
+        planned: baton::value::Map::from([("length".into(), Value::int(8))]),
         started_at: "2026-11-25T00:00:00Z".into(),
     }
 }
@@ -481,7 +481,7 @@ fn a_dump_restores_into_the_other_backend_identically() {
         address: "c".into(),
         action: "create".into(),
         kind: "random_password".into(),
-        planned: BTreeMap::from([("length".into(), Value::int(3))]),
+        planned: baton::value::Map::from([("length".into(), Value::int(3))]),
         started_at: "2026-11-25T00:00:00Z".into(),
     })
     .unwrap();

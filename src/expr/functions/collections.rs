@@ -2,8 +2,6 @@
 //! `coalesce`. Functions registered as `Shallow` keep the marks of the elements they
 //! move.
 
-use std::collections::BTreeMap;
-
 use super::{Args, FnError, FnResult};
 use crate::expr::convert::{equal, mark, to_string, unmark_all};
 use crate::value::Value;
@@ -162,7 +160,7 @@ pub(super) fn lookup(a: &Args) -> FnResult {
 
 /// `merge(map, ...)`: later keys win; null arguments are skipped.
 pub(super) fn merge(a: &Args) -> FnResult {
-    let mut out = BTreeMap::new();
+    let mut out = crate::value::Map::new();
     for i in 0..a.len() {
         if a.get(i).is_null() {
             continue;
@@ -228,7 +226,7 @@ pub(super) fn zipmap(a: &Args) -> FnResult {
         )));
     }
     let mut secret = false;
-    let mut out = BTreeMap::new();
+    let mut out = crate::value::Map::new();
     for (k, v) in keys.iter().zip(values) {
         if k.is_unknown() {
             return Ok(Value::Unknown);

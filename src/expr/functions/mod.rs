@@ -9,8 +9,6 @@ mod numeric;
 mod strings;
 mod types;
 
-use std::collections::BTreeMap;
-
 use serde_json::Number;
 
 use super::convert::{self, mark};
@@ -155,7 +153,7 @@ impl Args {
     }
 
     /// Argument `i` as a map (values keep their marks).
-    pub(crate) fn map(&self, i: usize) -> Result<&BTreeMap<String, Value>, FnError> {
+    pub(crate) fn map(&self, i: usize) -> Result<&crate::value::Map, FnError> {
         let v = self.get(i);
         v.as_map()
             .ok_or_else(|| FnError::arg(i, convert::expected("a map", v)))

@@ -1,8 +1,6 @@
 //! String functions: case, trimming, splitting and joining, substrings, replacement and
 //! regular expressions.
 
-use std::collections::BTreeMap;
-
 use regex::Regex;
 
 use super::{Args, FnError, FnResult};
@@ -171,7 +169,7 @@ fn captures(re: &Regex, caps: &regex::Captures<'_>) -> Value {
     }
     let names: Vec<Option<&str>> = re.capture_names().skip(1).collect();
     if names.iter().any(Option::is_some) {
-        let map: BTreeMap<String, Value> = names
+        let map: crate::value::Map = names
             .iter()
             .filter_map(|n| *n)
             .map(|n| (n.to_string(), text(caps.name(n))))

@@ -11,8 +11,6 @@ mod kinds;
 #[cfg(test)]
 mod tests;
 
-use std::collections::BTreeMap;
-
 use self::api::Api;
 use self::kinds::{PERMISSIONS, USER, VHOST};
 use super::retry::Backoff;
@@ -135,8 +133,8 @@ impl Provider for AmqpProvider {
 
     /// `host`, `port`, `username`/`password` (sensitive) of the AMQP URL, and
     /// `management_port`.
-    fn vars(&self) -> BTreeMap<String, Value> {
-        let mut out = BTreeMap::new();
+    fn vars(&self) -> crate::value::Map {
+        let mut out = crate::value::Map::new();
         if let Ok(ep) = &self.amqp {
             ep.vars("", &mut out);
         }

@@ -187,7 +187,7 @@ mod tests {
     fn tags_compare_as_text_and_absent_equals_empty() {
         let prior = Attrs::from([(
             "tags".to_string(),
-            Value::Map(BTreeMap::from([("n".to_string(), Value::int(1))])),
+            Value::Map(crate::value::Map::from([("n".to_string(), Value::int(1))])),
         )]);
         let t = tags(&prior, "x").unwrap();
         assert_eq!(t["n"], "1");
@@ -195,7 +195,7 @@ mod tests {
         assert_eq!(tags_value(Tags::new(), &Attrs::new()), None);
         assert_eq!(
             tags_value(Tags::new(), &prior),
-            Some(Value::Map(BTreeMap::new()))
+            Some(Value::Map(crate::value::Map::new()))
         );
         let (set, remove) = tag_changes(
             &Tags::from([("a".into(), "1".into()), ("b".into(), "2".into())]),

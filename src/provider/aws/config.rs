@@ -5,7 +5,6 @@
 //! without a refresh must work without AWS credentials. Clients are built once, on the
 //! first call, and share one HTTP client (one connection pool).
 
-use std::collections::BTreeMap;
 use std::time::Duration;
 
 use aws_config::retry::RetryConfig;
@@ -147,9 +146,9 @@ impl Settings {
 
     /// `provider.aws.*` for modules. No credential is among them: workloads get keys of
     /// their own (an IAM user per resource), never the provider's.
-    pub fn vars(&self) -> BTreeMap<String, Value> {
+    pub fn vars(&self) -> crate::value::Map {
         let opt = |v: &Option<String>| v.as_ref().map_or(Value::Null, Value::string);
-        BTreeMap::from([
+        crate::value::Map::from([
             ("region".to_string(), Value::string(&self.region)),
             (
                 "endpoint".to_string(),

@@ -33,7 +33,7 @@ mod tests;
 #[cfg(test)]
 mod tests_managed;
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
@@ -42,7 +42,6 @@ use tokio::sync::OnceCell;
 use self::config::{Clients, Settings};
 use super::retry::Backoff;
 use super::{Attrs, KindSchema, Provider, ProviderError, str_attr};
-use crate::value::Value;
 
 pub use self::config::DEFAULT_REGION;
 
@@ -190,7 +189,7 @@ impl Provider for AwsProvider {
     /// `region`; `endpoint` (for S3) and `sqs_endpoint`: the configured endpoint, or
     /// AWS's regional one; `zone_id`, `domain`, `dns_target` as configured (or null),
     /// for the `dns` and `route` modules.
-    fn vars(&self) -> BTreeMap<String, Value> {
+    fn vars(&self) -> crate::value::Map {
         match &self.settings {
             Ok(s) => s.vars(),
             // Calls report the error; modules still load.

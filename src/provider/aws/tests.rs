@@ -15,6 +15,7 @@ use super::config::{Clients, Settings};
 use super::moto::moto;
 use super::*;
 use crate::provider::server::list_value;
+use crate::value::Value;
 
 pub(super) fn attrs(pairs: &[(&str, Value)]) -> Attrs {
     pairs
@@ -603,7 +604,7 @@ async fn dynamodb_table_create_read_update_drift_delete() {
         .await
         .unwrap();
     let seen = p.read(dynamodb::TABLE, &out2).await.unwrap().unwrap();
-    assert_eq!(seen["tags"], Value::Map(BTreeMap::new()));
+    assert_eq!(seen["tags"], Value::Map(crate::value::Map::new()));
     let fixed = p.update(dynamodb::TABLE, &seen, &cfg2).await.unwrap();
     assert_eq!(
         p.read(dynamodb::TABLE, &fixed).await.unwrap(),
@@ -1107,7 +1108,7 @@ async fn iam_user_access_key_and_policy_create_read_update_drift_delete() {
         .await
         .unwrap();
     let seen = p.read(iam::USER, &user2).await.unwrap().unwrap();
-    assert_eq!(seen["tags"], Value::Map(BTreeMap::new()));
+    assert_eq!(seen["tags"], Value::Map(crate::value::Map::new()));
     let user3 = p.update(iam::USER, &seen, &cfg2).await.unwrap();
 
     // An access key: listed by IAM, gone from reads once deleted outside baton.

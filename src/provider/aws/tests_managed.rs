@@ -6,6 +6,7 @@ use std::collections::BTreeMap;
 
 use super::tests::{attrs, direct, map, provider, s, schema, string_map, uniq};
 use super::*;
+use crate::value::Value;
 
 fn int(n: i64) -> Value {
     Value::int(n)
@@ -160,7 +161,7 @@ async fn rds_instance_create_read_update_replace_drift_delete() {
         .unwrap();
     let drifted = p.read(rds::INSTANCE, &out2).await.unwrap().unwrap();
     assert_eq!(drifted["backup_retention_period"], int(0));
-    assert_eq!(drifted["tags"], Value::Map(BTreeMap::new()));
+    assert_eq!(drifted["tags"], Value::Map(crate::value::Map::new()));
     let fixed = p.update(rds::INSTANCE, &drifted, &cfg2).await.unwrap();
     assert_eq!(
         p.read(rds::INSTANCE, &fixed).await.unwrap(),
@@ -366,7 +367,7 @@ async fn elasticache_group_create_read_update_replace_drift_delete() {
         .unwrap();
     let drifted = p.read(elasticache::GROUP, &out2).await.unwrap().unwrap();
     assert_eq!(drifted["node_type"], s("cache.t4g.small"));
-    assert_eq!(drifted["tags"], Value::Map(BTreeMap::new()));
+    assert_eq!(drifted["tags"], Value::Map(crate::value::Map::new()));
     let fixed = p.update(elasticache::GROUP, &drifted, &cfg2).await.unwrap();
     assert_eq!(
         describe().await.unwrap().cache_node_type(),

@@ -17,7 +17,6 @@ mod grant;
 mod tests;
 mod user;
 
-use std::collections::BTreeMap;
 use std::time::Duration;
 
 use mysql_async::prelude::Queryable;
@@ -188,8 +187,8 @@ impl Provider for MysqlProvider {
         vec![database::schema(), user::schema(), grant::schema()]
     }
 
-    fn vars(&self) -> BTreeMap<String, Value> {
-        let mut vars = BTreeMap::new();
+    fn vars(&self) -> crate::value::Map {
+        let mut vars = crate::value::Map::new();
         let Some(o) = &self.opts else {
             return vars;
         };

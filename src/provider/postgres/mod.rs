@@ -17,7 +17,7 @@ mod role;
 #[cfg(test)]
 mod tests;
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -303,8 +303,8 @@ impl Provider for PostgresProvider {
         vec![role::schema(), database::schema(), grant::schema()]
     }
 
-    fn vars(&self) -> BTreeMap<String, Value> {
-        let mut vars = BTreeMap::new();
+    fn vars(&self) -> crate::value::Map {
+        let mut vars = crate::value::Map::new();
         let Ok(cfg) = &self.config else {
             return vars;
         };

@@ -9,7 +9,6 @@ mod acl;
 #[cfg(test)]
 mod tests;
 
-use std::collections::BTreeMap;
 use std::time::Duration;
 
 use ::redis::{ErrorKind, RedisError, ServerErrorKind};
@@ -18,7 +17,6 @@ use self::acl::{AclUser, KIND, Spec};
 use super::retry::{Backoff, retry};
 use super::server::{Endpoint, redact};
 use super::{Attrs, KindSchema, Provider, ProviderError, str_attr};
-use crate::value::Value;
 
 pub use self::acl::{UNKNOWN_PASSWORD, sha256_hex};
 
@@ -163,8 +161,8 @@ impl Provider for RedisProvider {
     }
 
     /// `host`, `port`, and `username`/`password` (sensitive) when the URL has them.
-    fn vars(&self) -> BTreeMap<String, Value> {
-        let mut out = BTreeMap::new();
+    fn vars(&self) -> crate::value::Map {
+        let mut out = crate::value::Map::new();
         if let Ok(ep) = &self.endpoint {
             ep.vars("", &mut out);
         }

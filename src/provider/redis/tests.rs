@@ -8,6 +8,7 @@ use std::time::Duration;
 
 use super::*;
 use crate::provider::server::list_value;
+use crate::value::Value;
 
 const URL: &str = "redis://127.0.0.1:6379";
 

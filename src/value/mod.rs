@@ -6,8 +6,10 @@
 //! sensitive value print `(sensitive)`, so a secret cannot reach an output by accident.
 //! Values have no `Serialize`: wire formats convert explicitly, choosing to redact.
 
-use std::collections::BTreeMap;
 use std::fmt;
+
+mod map;
+pub use map::Map;
 
 /// A value.
 #[derive(Clone, PartialEq)]
@@ -23,7 +25,7 @@ pub enum Value {
     /// A list (HCL tuple or list).
     List(Vec<Value>),
     /// A map (HCL object or map), ordered by key.
-    Map(BTreeMap<String, Value>),
+    Map(Map),
     /// Not known until a provider computes it at apply time.
     Unknown,
     /// A secret: the inner value is real, but never displayed.
@@ -133,7 +135,7 @@ impl Value {
     }
 
     /// The map inside, looking through a sensitive mark.
-    pub fn as_map(&self) -> Option<&BTreeMap<String, Value>> {
+    pub fn as_map(&self) -> Option<&Map> {
         match self {
             Value::Map(m) => Some(m),
             Value::Sensitive(v) => v.as_map(),
@@ -274,7 +276,7 @@ mod tests {
 
     #[test]
     fn secrets_never_display() {
-        let v = Value::Map(BTreeMap::from([
+        let v = Value::Map(Map::from([
             ("user".to_string(), Value::string("web")),
             (
                 "password".to_string(),
