@@ -24,46 +24,6 @@ impl Map {
     pub const fn new() -> Map {
         Map(LiteMap::new_vec())
     }
-
-    /// An empty map with room for `n` entries.
-    pub fn with_capacity(n: usize) -> Map {
-        Map(LiteMap::with_capacity(n))
-    }
-
-    /// The values, mutably, in key order.
-    pub fn values_mut(&mut self) -> impl Iterator<Item = &mut Value> {
-        self.0.iter_mut().map(|(_, v)| v)
-    }
-
-    /// The values, in key order.
-    pub fn into_values(self) -> impl Iterator<Item = Value> {
-        self.0.into_iter().map(|(_, v)| v)
-    }
-
-    /// The keys, in order.
-    pub fn into_keys(self) -> impl Iterator<Item = String> {
-        self.0.into_iter().map(|(k, _)| k)
-    }
-
-    /// Keeps only the entries for which `keep` is true.
-    pub fn retain(&mut self, mut keep: impl FnMut(&String, &mut Value) -> bool) {
-        let entries = std::mem::take(&mut self.0).into_tuple_vec();
-        let kept: Vec<(String, Value)> = entries
-            .into_iter()
-            .filter_map(|(k, mut v)| keep(&k, &mut v).then_some((k, v)))
-            .collect();
-        self.0 = LiteMap::from_sorted_store_unchecked(kept);
-    }
-
-    /// Moves every entry of `other` into this map (`other`'s value wins on a shared key).
-    pub fn append(&mut self, other: &mut Map) {
-        self.0.extend(std::mem::take(other).0);
-    }
-
-    /// The first entry, by key.
-    pub fn first_key_value(&self) -> Option<(&String, &Value)> {
-        self.0.first()
-    }
 }
 
 impl Deref for Map {
@@ -157,28 +117,7 @@ mod tests {
         // A repeated key keeps its last value.
         assert_eq!(collected.len(), 2);
         assert_eq!(collected["z"], Value::Number(3.into()));
-        assert_eq!(
-            collected.first_key_value().map(|(k, _)| k.as_str()),
-            Some("y")
-        );
-    }
-
-    #[test]
-    fn retain_and_append_keep_the_order() {
-        let mut m: Map = ["a", "b", "c", "d"]
-            .into_iter()
-            .map(|k| (k.to_string(), Value::string(k)))
-            .collect();
-        m.retain(|k, _| k != "b");
-        let mut other: Map = [
-            ("b".to_string(), Value::Null),
-            ("a".to_string(), Value::Null),
-        ]
-        .into();
-        m.append(&mut other);
-        assert!(other.is_empty());
-        let keys: Vec<&str> = m.keys().map(String::as_str).collect();
-        assert_eq!(keys, ["a", "b", "c", "d"]);
-        assert_eq!(m["a"], Value::Null);
+        let keys: Vec<&str> = collected.keys().map(String::as_str).collect();
+        assert_eq!(keys, ["y", "z"]);
     }
 }
