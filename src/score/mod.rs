@@ -20,11 +20,9 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use serde_json::Value;
-
 use crate::addr::Uid;
 use crate::diag::{Diagnostic, Diagnostics, FileId, Sources, Span, Stage};
-use model::{ResourceRequest, Workload};
+use model::{Fields, ResourceRequest, Workload};
 use placeholder::Ref;
 use yaml::{Kind, Node};
 
@@ -74,9 +72,9 @@ pub struct ResourceDecl {
     pub uid: Uid,
     /// `params` (placeholders not yet substituted); `None` when no definition sets them.
     /// The map of the workload's request that set them, shared.
-    pub params: Option<Arc<serde_json::Map<String, Value>>>,
+    pub params: Option<Arc<Fields>>,
     /// `metadata`, as the first definition that sets it.
-    pub metadata: Option<Arc<serde_json::Map<String, Value>>>,
+    pub metadata: Option<Arc<Fields>>,
     /// `(workload, resource name)` of every request of it, in order.
     pub requested_by: Vec<(String, String)>,
     /// Uids its params placeholders reference (edges of the resource graph).
