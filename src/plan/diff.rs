@@ -85,7 +85,8 @@ pub fn plan(
     let mut errors = Vec::new();
     // One change per resource and workload node (every uid has a params and an outputs
     // node besides its resources).
-    let mut changes = Vec::with_capacity(ctx.graph.dag.node_count().saturating_sub(2 * uids));
+    let expected = ctx.graph.dag.node_count().saturating_sub(2 * uids);
+    let mut changes: Vec<Change> = Vec::new();
     let drifted: BTreeMap<&str, BTreeSet<String>> = drift
         .iter()
         .map(|d| {
@@ -148,7 +149,9 @@ pub fn plan(
             gone: &gone,
             opts,
         };
-        let mut ordered_changes: Vec<(usize, Box<Change>)> = Vec::with_capacity(changes.capacity());
+        // Each change is moved out of its box as its level is recorded (the next level's
+        // boxes reuse the memory), and the vector becomes the plan's in place.
+        let mut ordered_changes: Vec<(usize, Change)> = Vec::with_capacity(expected);
         let mut ordered_errors: Vec<(usize, Diagnostic)> = Vec::new();
         for nodes in &levels {
             let outs = eval_level(ctx, nodes, &values, &failed, &inputs);
@@ -175,14 +178,14 @@ pub fn plan(
                         if let Some(value) = value {
                             values.resources.insert(node.address.clone(), value);
                         }
-                        ordered_changes.push((pos, change));
+                        ordered_changes.push((pos, *change));
                     }
                     _ => unreachable!("a node's outcome matches its kind"),
                 }
             }
         }
         ordered_changes.sort_by_key(|(pos, _)| *pos);
-        changes.extend(ordered_changes.into_iter().map(|(_, c)| *c));
+        changes = ordered_changes.into_iter().map(|(_, c)| c).collect();
         ordered_errors.sort_by_key(|(pos, _)| *pos);
         errors.extend(ordered_errors.into_iter().map(|(_, d)| d));
     }
@@ -434,16 +437,15 @@ fn select(ctx: &Context<'_>, opts: &PlanOptions) -> Option<BTreeSet<NodeIndex>> 
     if opts.targets.is_empty() {
         return None;
     }
-    let starts: Vec<NodeIndex> = ctx
-        .graph
-        .index
-        .iter()
-        .filter(|(addr, _)| {
+    let dag = &ctx.graph.dag;
+    let starts: Vec<NodeIndex> = dag
+        .node_indices()
+        .filter(|&i| {
+            let addr = &dag[i].address;
             opts.targets.iter().any(|t| {
-                *addr == t || addr.starts_with(&format!("{t}/")) || *addr == &workload_address(t)
+                addr == t || addr.starts_with(&format!("{t}/")) || *addr == workload_address(t)
             })
         })
-        .map(|(_, i)| *i)
         .collect();
     Some(ctx.graph.ancestors(&starts))
 }

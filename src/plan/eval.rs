@@ -465,7 +465,7 @@ impl Context<'_> {
                     .map_err(|e| err("generate/params", format!("params of `{uid}`: {e}"), at))?
             }
         };
-        let mut out = crate::value::Map::new();
+        let mut out = crate::value::Map::with_capacity(m.params.len());
         for (k, v) in given {
             // A Score file may carry params meant for another environment's module (the
             // same file plans everywhere); params this module does not declare are ignored.
@@ -723,7 +723,7 @@ impl Context<'_> {
         // Most outputs are one attribute of one of the module's resources: read in place.
         // The scope (copies of what the outputs read) is built for the others only.
         let mut scope: Option<Scope> = None;
-        let mut out = crate::value::Map::new();
+        let mut out = crate::value::Map::with_capacity(m.outputs.len());
         for o in &m.outputs {
             let direct = crate::expr::resource_attribute(&o.value, |kind, name| {
                 let r = m

@@ -24,6 +24,11 @@ impl Map {
     pub const fn new() -> Map {
         Map(LiteMap::new_vec())
     }
+
+    /// An empty map with room for `n` entries.
+    pub fn with_capacity(n: usize) -> Map {
+        Map(LiteMap::with_capacity(n))
+    }
 }
 
 impl Deref for Map {
