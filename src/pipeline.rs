@@ -432,7 +432,7 @@ pub async fn plan(
         let targets = opts.targets.clone();
         // Read only what the plan can touch: the targets, and the objects of the named
         // workloads (plus the shared resources they use) when -f narrows the project.
-        let desired = &prepared.graph.index;
+        let desired = &prepared.graph;
         let scope = opts.clone();
         let only = move |addr: &str| {
             let targeted = targets.is_empty()
@@ -444,7 +444,7 @@ pub async fn plan(
             let uid = state.objects.get(addr).map_or("", |o| o.uid.as_str());
             targeted
                 && (scope.workloads.is_none()
-                    || desired.contains_key(addr)
+                    || desired.find(addr).is_some()
                     || scope.in_scope(addr, uid))
         };
         let started = std::time::Instant::now();

@@ -636,10 +636,10 @@ pub fn import(
     let Some(node) = prepared.graph.node(address).cloned() else {
         let known: Vec<&str> = prepared
             .graph
-            .index
-            .keys()
+            .dag
+            .node_weights()
+            .map(|n| n.address.as_str())
             .filter(|a| !a.ends_with("/params") && !a.ends_with("/outputs"))
-            .map(String::as_str)
             .collect();
         let hint = crate::diag::did_you_mean(address, known.iter().copied())
             .map(|s| format!("; did you mean `{s}`?"))

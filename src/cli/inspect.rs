@@ -537,7 +537,7 @@ pub fn graph(
     let keep: std::collections::BTreeSet<petgraph::graph::NodeIndex> = match workload {
         None => g.order.iter().copied().collect(),
         Some(w) => {
-            let Some(&i) = g.index.get(&crate::graph::workload_address(w)) else {
+            let Some(i) = g.find(&crate::graph::workload_address(w)) else {
                 anyhow::bail!("no workload `{w}`");
             };
             g.ancestors(&[i])

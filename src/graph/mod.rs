@@ -46,11 +46,48 @@ pub struct Graph {
     /// The DAG; an edge a → b means a must finish before b.
     pub dag: DiGraph<Node, ()>,
     /// Node by address.
-    pub index: FxHashMap<String, NodeIndex>,
+    index: AddressIndex,
     /// Nodes in stable topological order.
     pub order: Vec<NodeIndex>,
     /// The module chosen for each uid (index into the module list).
     pub module_of: BTreeMap<Uid, usize>,
+}
+
+/// Nodes by address: a hash table of node indices, hashed and compared by the address
+/// each node holds, so the 30,000 addresses of a large graph are not stored twice.
+#[derive(Default)]
+struct AddressIndex(hashbrown::HashTable<NodeIndex>);
+
+fn address_hash(address: &str) -> u64 {
+    use std::hash::BuildHasher;
+    rustc_hash::FxBuildHasher.hash_one(address)
+}
+
+impl AddressIndex {
+    fn with_capacity(n: usize) -> AddressIndex {
+        AddressIndex(hashbrown::HashTable::with_capacity(n))
+    }
+
+    /// Indexes node `i` of `dag` (the last node of an address wins).
+    fn insert(&mut self, dag: &DiGraph<Node, ()>, i: NodeIndex) {
+        let address = dag[i].address.as_str();
+        match self.0.entry(
+            address_hash(address),
+            |&j| dag[j].address == address,
+            |&j| address_hash(&dag[j].address),
+        ) {
+            hashbrown::hash_table::Entry::Occupied(mut e) => *e.get_mut() = i,
+            hashbrown::hash_table::Entry::Vacant(e) => {
+                e.insert(i);
+            }
+        }
+    }
+
+    fn get(&self, dag: &DiGraph<Node, ()>, address: &str) -> Option<NodeIndex> {
+        self.0
+            .find(address_hash(address), |&j| dag[j].address == address)
+            .copied()
+    }
 }
 
 /// The address of a primitive resource.
@@ -113,14 +150,10 @@ impl Graph {
                 + project.workloads.len(),
             0,
         );
-        let mut index = FxHashMap::default();
-        index.reserve(dag.capacity().0);
+        let mut index = AddressIndex::with_capacity(dag.capacity().0);
         let mut add = |dag: &mut DiGraph<Node, ()>, address: String, kind: NodeKind| {
-            let i = dag.add_node(Node {
-                address: address.clone(),
-                kind,
-            });
-            index.insert(address, i);
+            let i = dag.add_node(Node { address, kind });
+            index.insert(dag, i);
             i
         };
         // Per uid: its params node, its first resource node, its outputs node.
@@ -220,7 +253,12 @@ impl Graph {
 
     /// The node at an address.
     pub fn node(&self, address: &str) -> Option<&Node> {
-        self.index.get(address).map(|i| &self.dag[*i])
+        self.find(address).map(|i| &self.dag[i])
+    }
+
+    /// The index of the node at an address.
+    pub fn find(&self, address: &str) -> Option<NodeIndex> {
+        self.index.get(&self.dag, address)
     }
 
     /// Every node `i` depends on, transitively (including itself).
