@@ -155,12 +155,18 @@ pub fn decode_objects(
                     .collect()
             })
         };
+    // Built in bulk: a `BTreeMap` filled by one insert per row (rows come in address
+    // order) leaves its nodes about half full; collected, they are full.
+    let mut objects = Vec::with_capacity(decoded.iter().flatten().map(Vec::len).sum());
+    let mut versions = Vec::with_capacity(objects.capacity());
     for part in decoded {
         for (version, o) in part? {
-            state.versions.insert(o.address.clone(), version);
-            state.objects.insert(o.address.clone(), o);
+            versions.push((o.address.clone(), version));
+            objects.push((o.address.clone(), o));
         }
     }
+    state.objects.append(&mut objects.into_iter().collect());
+    state.versions.append(&mut versions.into_iter().collect());
     Ok(())
 }
 
