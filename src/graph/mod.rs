@@ -55,7 +55,6 @@ pub struct Graph {
 
 /// Nodes by address: a hash table of node indices, hashed and compared by the address
 /// each node holds, so the 30,000 addresses of a large graph are not stored twice.
-#[derive(Default)]
 struct AddressIndex(hashbrown::HashTable<NodeIndex>);
 
 fn address_hash(address: &str) -> u64 {

@@ -234,31 +234,15 @@ pub struct ResourceRequest {
     pub params: Option<Arc<Fields>>,
 }
 
-/// A map read whole, then built in one pass: inserted entry by entry, a `BTreeMap`'s
-/// nodes stay about half full (a workload may request a hundred resources).
+/// A map read whole (litemap's reader: a vector of entries, sorted once), then built in
+/// one pass: inserted entry by entry, a `BTreeMap`'s nodes stay about half full (a
+/// workload may request a hundred resources).
 fn in_bulk<'de, D, V>(d: D) -> Result<BTreeMap<String, V>, D::Error>
 where
     D: serde::Deserializer<'de>,
     V: Deserialize<'de>,
 {
-    struct Entries<V>(std::marker::PhantomData<V>);
-    impl<'de, V: Deserialize<'de>> serde::de::Visitor<'de> for Entries<V> {
-        type Value = BTreeMap<String, V>;
-        fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
-            f.write_str("a map")
-        }
-        fn visit_map<A: serde::de::MapAccess<'de>>(
-            self,
-            mut a: A,
-        ) -> Result<Self::Value, A::Error> {
-            let mut entries = Vec::with_capacity(a.size_hint().unwrap_or(0));
-            while let Some(entry) = a.next_entry()? {
-                entries.push(entry);
-            }
-            Ok(entries.into_iter().collect())
-        }
-    }
-    d.deserialize_map(Entries(std::marker::PhantomData))
+    litemap::LiteMap::<String, V>::deserialize(d).map(|m| m.into_iter().collect())
 }
 
 /// The free-form fields of a resource request (`params`, `metadata`), in key order: a
