@@ -16,7 +16,7 @@ use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::{Duration, Instant};
 
 use proptest::prelude::*;
-use proptest::test_runner::{Config, TestCaseError};
+use proptest::test_runner::{Config, TestCaseError, TestError};
 
 use crate::support::Sandbox;
 
@@ -895,7 +895,13 @@ fn faults_and_kills_never_lose_duplicate_or_orphan_an_object() {
         started.elapsed(),
         STATS.summary()
     );
-    if let Err(e) = result {
-        panic!("{e}");
+    // The reason ends with the output of the run that failed: printed last, it stays
+    // in view where a CI log keeps only the head and the tail of a long failure.
+    match result {
+        Ok(()) => {}
+        Err(TestError::Fail(reason, minimal)) => {
+            panic!("minimal failing input: {minimal:#?}\n{reason}")
+        }
+        Err(e) => panic!("{e}"),
     }
 }
