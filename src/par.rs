@@ -1,9 +1,78 @@
-//! Using the cores a stage would leave idle: sorting on two threads, for the large sorts
-//! of the stages that otherwise run on one core (resolving a project's uids, ordering a
-//! graph's addresses; each half sorted on its own thread, then merged, the same result as
-//! a sequential sort's for keys without ties), and work lowered to a background priority.
+//! Using the cores a stage would leave idle, on one pool of worker threads (rayon) kept
+//! for the whole run: Score files parsed and checked, state rows decoded, a plan's graph
+//! levels evaluated ([`map`], [`map_owned`]: results in the order of the input); the
+//! large sorts of the stages that otherwise run on one core (resolving a project's uids,
+//! ordering a graph's addresses; each half sorted on its own thread, then merged, the
+//! same result as a sequential sort's for keys without ties); and work lowered to a
+//! background priority.
+//!
+//! One pool rather than threads started by each step: at 10,000 resources a plan started
+//! eleven threads, each with a fresh stack and allocator heap, and a graph level's two
+//! halves spent as long starting their thread as evaluating (docs/performance.md).
 
 use std::cmp::Ordering;
+use std::sync::OnceLock;
+
+/// Threads of the parallel stages: `BATON_THREADS`, else the machine's cores (at most 8).
+pub fn threads() -> usize {
+    static THREADS: OnceLock<usize> = OnceLock::new();
+    *THREADS.get_or_init(|| {
+        std::env::var("BATON_THREADS")
+            .ok()
+            .and_then(|v| v.parse::<usize>().ok())
+            .filter(|&n| n > 0)
+            .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get().min(8)))
+    })
+}
+
+/// The process's worker threads ([`threads`] of them), started on first use and kept:
+/// every parallel step runs on the same threads, and their allocator heaps, instead of
+/// starting threads of its own (a new thread's stack and heap are fresh memory).
+fn pool() -> &'static rayon::ThreadPool {
+    static POOL: OnceLock<rayon::ThreadPool> = OnceLock::new();
+    POOL.get_or_init(|| {
+        rayon::ThreadPoolBuilder::new()
+            .num_threads(threads())
+            .thread_name(|i| format!("baton-worker-{i}"))
+            .build()
+            .expect("start the worker threads")
+    })
+}
+
+/// `f` of every item (taken by value), in their order, on the worker threads.
+pub fn map_owned<T, R, F>(items: Vec<T>, f: F) -> Vec<R>
+where
+    T: Send,
+    R: Send,
+    F: Fn(T) -> R + Sync + Send,
+{
+    if items.len() < 2 || threads() == 1 {
+        return items.into_iter().map(f).collect();
+    }
+    use rayon::prelude::*;
+    pool().install(|| items.into_par_iter().with_min_len(1).map(f).collect())
+}
+
+/// `f` of every item, in the order of `items`, computed on the worker threads when
+/// there are at least `min` items and more than one thread.
+pub fn map<T, R, F>(items: &[T], min: usize, f: F) -> Vec<R>
+where
+    T: Sync,
+    R: Send,
+    F: Fn(&T) -> R + Sync + Send,
+{
+    if items.len() < min || threads() == 1 {
+        return items.iter().map(f).collect();
+    }
+    use rayon::prelude::*;
+    pool().install(|| {
+        items
+            .par_iter()
+            .with_min_len(min.div_ceil(2).max(1))
+            .map(f)
+            .collect()
+    })
+}
 
 /// Below this length a sort stays on the calling thread.
 const PARALLEL_SORT: usize = 4096;
@@ -22,10 +91,10 @@ where
     let right_half = v.split_off(v.len() / 2);
     let mut left = std::mem::take(v);
     let mut right = right_half;
-    std::thread::scope(|s| {
-        s.spawn(|| right.sort_unstable_by(&cmp));
-        left.sort_unstable_by(&cmp);
-    });
+    pool().join(
+        || left.sort_unstable_by(&cmp),
+        || right.sort_unstable_by(&cmp),
+    );
     v.reserve(left.len() + right.len());
     let mut l = left.into_iter().peekable();
     let mut r = right.into_iter().peekable();

@@ -336,14 +336,6 @@ enum NodeOut {
 
 /// Threads that evaluate a level: `BATON_THREADS` when set (1 evaluates everything on
 /// the calling thread), else the cores available, at most 8.
-fn threads() -> usize {
-    std::env::var("BATON_THREADS")
-        .ok()
-        .and_then(|v| v.parse::<usize>().ok())
-        .filter(|&n| n > 0)
-        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get().min(8)))
-}
-
 /// Fewer nodes than this in a level are evaluated on the calling thread.
 const PARALLEL_LEVEL: usize = 256;
 
@@ -356,23 +348,8 @@ fn eval_level(
     failed: &FxHashSet<NodeIndex>,
     inputs: &NodeInputs<'_>,
 ) -> Vec<NodeOut> {
-    let one = |&(_, i): &(usize, NodeIndex)| eval_node(ctx, i, values, failed, inputs);
-    let threads = threads();
-    if threads == 1 || nodes.len() < PARALLEL_LEVEL {
-        return nodes.iter().map(one).collect();
-    }
-    let chunk = nodes.len().div_ceil(threads);
-    std::thread::scope(|s| {
-        let handles: Vec<_> = nodes
-            .chunks(chunk)
-            .skip(1)
-            .map(|part| s.spawn(move || part.iter().map(one).collect::<Vec<_>>()))
-            .collect();
-        let mut out: Vec<NodeOut> = nodes[..chunk.min(nodes.len())].iter().map(one).collect();
-        for h in handles {
-            out.extend(h.join().expect("plan evaluation thread"));
-        }
-        out
+    crate::par::map(nodes, PARALLEL_LEVEL, |&(_, i)| {
+        eval_node(ctx, i, values, failed, inputs)
     })
 }
 

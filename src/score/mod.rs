@@ -173,40 +173,17 @@ fn load_parallel(
         .as_ref()
         .map(|i| (i.as_str(), sources.add_file("--image", None, i.clone())));
     let sources: &Sources = sources;
-    let threads = std::thread::available_parallelism()
-        .map_or(1, |n| n.get())
-        .min(files.len());
-    let chunk = files.len().div_ceil(threads);
-    let results: Vec<(Option<LoadedWorkload>, Vec<Diagnostic>)> = std::thread::scope(|scope| {
-        let handles: Vec<_> = files
-            .chunks(chunk)
-            .map(|part| {
-                scope.spawn(move || {
-                    part.iter()
-                        .map(|&(path, file)| {
-                            let mut out = Vec::new();
-                            let w =
-                                parse_one(path, file, sources, &mut out).and_then(|mut root| {
-                                    if let Some((image, image_file)) = image {
-                                        overrides::apply_image(
-                                            &mut root,
-                                            image,
-                                            Span::new(image_file, 0, image.len()),
-                                        );
-                                    }
-                                    check_one(path, file, root, opts, sources, &mut out)
-                                });
-                            (w, out)
-                        })
-                        .collect::<Vec<_>>()
-                })
-            })
-            .collect();
-        handles
-            .into_iter()
-            .flat_map(|h| h.join().expect("a Score loading thread panicked"))
-            .collect()
-    });
+    let results: Vec<(Option<LoadedWorkload>, Vec<Diagnostic>)> =
+        crate::par::map(files, 2, |&(path, file)| {
+            let mut out = Vec::new();
+            let w = parse_one(path, file, sources, &mut out).and_then(|mut root| {
+                if let Some((image, image_file)) = image {
+                    overrides::apply_image(&mut root, image, Span::new(image_file, 0, image.len()));
+                }
+                check_one(path, file, root, opts, sources, &mut out)
+            });
+            (w, out)
+        });
     let mut loaded = Vec::new();
     for (w, out) in results {
         diags.extend(out);

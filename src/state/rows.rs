@@ -121,7 +121,7 @@ pub fn decode_objects(
     state: &mut super::State,
 ) -> Result<(), StateError> {
     const PARALLEL: usize = 2048;
-    let threads = std::thread::available_parallelism().map_or(1, |n| n.get().min(8));
+    let threads = crate::par::threads();
     let decode = |part: Vec<ObjectRow>| -> Result<Vec<(u64, Object)>, StateError> {
         part.into_iter()
             .map(|row| {
@@ -144,16 +144,7 @@ pub fn decode_objects(
                 }
                 parts.push(part);
             }
-            std::thread::scope(|s| {
-                let handles: Vec<_> = parts
-                    .into_iter()
-                    .map(|part| s.spawn(move || decode(part)))
-                    .collect();
-                handles
-                    .into_iter()
-                    .map(|h| h.join().expect("state decoding thread"))
-                    .collect()
-            })
+            crate::par::map_owned(parts, decode)
         };
     // Built in bulk: a `BTreeMap` filled by one insert per row (rows come in address
     // order) leaves its nodes about half full; collected, they are full.
