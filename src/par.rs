@@ -125,6 +125,17 @@ mod tests {
     use super::*;
 
     #[test]
+    fn maps_keep_the_order_of_their_input() {
+        for n in [0, 1, 2, 255, 256, 10_001] {
+            let items: Vec<u64> = (0..n as u64).collect();
+            let want: Vec<u64> = items.iter().map(|i| i * 3 + 1).collect();
+            assert_eq!(map(&items, 256, |i| i * 3 + 1), want, "map, n = {n}");
+            assert_eq!(map(&items, 2, |i| i * 3 + 1), want, "map, n = {n}");
+            assert_eq!(map_owned(items, |i| i * 3 + 1), want, "map_owned, n = {n}");
+        }
+    }
+
+    #[test]
     fn sorts_like_the_standard_sort() {
         for n in [0, 1, 2, 4095, 4096, 4097, 10_001] {
             // A deterministic shuffle of 0..n with repeated keys.
