@@ -50,7 +50,7 @@ where
         return items.into_iter().map(f).collect();
     }
     use rayon::prelude::*;
-    pool().install(|| items.into_par_iter().with_min_len(1).map(f).collect())
+    pool().install(|| items.into_par_iter().map(f).collect())
 }
 
 /// `f` of every item, in the order of `items`, computed on the worker threads when
