@@ -8,6 +8,7 @@
 //! (providers need them back), sealed when a key is set; history rows hold redacted
 //! values only.
 
+mod checkpoint;
 pub mod crypto;
 pub mod migrate;
 pub mod postgres;

@@ -13,6 +13,7 @@ use std::time::Duration;
 
 use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
 
+use super::checkpoint::Checkpointer;
 use super::crypto::StateKey;
 use super::rows::{
     self, Codec, Dump, HistoryRow, IntentRow, ObjectRow, record_address, redacted_after,
@@ -29,6 +30,13 @@ pub struct SqliteStore {
     key: Option<StateKey>,
     /// The serial of this run's changes, once its first change bumped it.
     run_serial: Option<u64>,
+    checkpointer: Checkpointer,
+}
+
+impl Drop for SqliteStore {
+    fn drop(&mut self) {
+        self.checkpointer.stop();
+    }
 }
 
 impl SqliteStore {
@@ -47,7 +55,7 @@ impl SqliteStore {
                 source,
             })?;
         }
-        let conn = Connection::open(path).map_err(|source| StateError::Db {
+        let mut conn = Connection::open(path).map_err(|source| StateError::Db {
             path: display.clone(),
             source,
         })?;
@@ -60,11 +68,13 @@ impl SqliteStore {
             .map_err(db)?;
         conn.pragma_update(None, "synchronous", "NORMAL")
             .map_err(db)?;
+        let checkpointer = Checkpointer::install(&mut conn, path).map_err(db)?;
         let mut store = SqliteStore {
             conn,
             path: path.to_path_buf(),
             key: None,
             run_serial: None,
+            checkpointer,
         };
         migrate::migrate(&mut store.conn, &display)?;
         // WAL side files hold state data too.
