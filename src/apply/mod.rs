@@ -5,13 +5,15 @@
 //! dependents; independent branches finish. An intent is recorded before each provider
 //! call and its outcome after it, so a crash loses nothing done: the calls that finished
 //! together and the intents of the calls they release commit in one transaction (one
-//! commit per wave), and no call starts before its intent is committed. A
-//! create that fails keeps its intent (the provider may have made the object before the
-//! error), so the next refresh looks for the object. Before any call, apply records what
-//! the plan's refresh settled about earlier runs' intents ([`settle`]).
+//! commit per wave, see [`commit`]), and no call starts before its intent is committed.
+//! A create that fails keeps its intent (the provider may have made the object before
+//! the error), so the next refresh looks for the object. Before any call, apply records
+//! what the plan's refresh settled about earlier runs' intents ([`settle`]).
 //!
 //! Apply never re-decides: actions come from the plan. It re-evaluates only values that
 //! were unknown at plan time, from what providers actually returned.
+
+mod commit;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
@@ -26,6 +28,7 @@ use crate::plan::{Action, Change, Plan};
 use crate::provider::{Attrs, Provider, ProviderError};
 use crate::state::{Intent, Object, Record, StateError, Store};
 use crate::value::Value;
+use commit::{Committer, Wave};
 
 /// How to apply.
 #[derive(Debug, Clone)]
@@ -96,7 +99,6 @@ struct Step {
 }
 
 type CallFuture = std::pin::Pin<Box<dyn std::future::Future<Output = CallResult> + Send>>;
-type PendingCall = (Intent, CallFuture);
 type CallResult = (
     usize,
     Action,
@@ -218,17 +220,21 @@ pub async fn apply(
     let mut failed: BTreeSet<usize> = BTreeSet::new();
     let mut report = Report::default();
     let sem = Arc::new(tokio::sync::Semaphore::new(opts.parallelism.max(1)));
-    let mut running: tokio::task::JoinSet<CallResult> = tokio::task::JoinSet::new();
-    // Provider calls report here when they get a slot and really start.
     // Provider calls report here when they get a slot and when they finish, while still
     // holding it, so progress shows exactly what is in flight.
     let (started_tx, mut started_rx) = tokio::sync::mpsc::unbounded_channel::<Event>();
-    let mut bumped = settle(plan, store)?;
+    let bumped = settle(plan, store)?;
     let mut final_triggers: BTreeMap<String, Option<serde_json::Value>> = BTreeMap::new();
-    // Calls ready to start: their intents are committed together, then they run.
-    let mut pending: Vec<PendingCall> = Vec::new();
-    // Changes that finished and are not committed yet (see the commit in the loop).
-    let mut finished_records: Vec<(Action, Record)> = Vec::new();
+    // Finished calls report here; `in_flight` counts the calls handed to the committer
+    // that have not reported yet.
+    let (results_tx, mut results) = tokio::sync::mpsc::unbounded_channel::<CallResult>();
+    let mut in_flight = 0usize;
+    let mut commits = Committer::start(store, bumped, results_tx)?;
+    // The wave being made: changes that finished (their dependents are evaluated before
+    // it is handed over) and the calls they release.
+    let mut wave = Wave::default();
+    // Calls that finished and are not taken in yet.
+    let mut finished: std::collections::VecDeque<CallResult> = Default::default();
     let mut interrupted = false;
     let ctrl_c = tokio::signal::ctrl_c();
     tokio::pin!(ctrl_c);
@@ -282,7 +288,7 @@ pub async fn apply(
                     match provider {
                         Some(p) => {
                             start_call(
-                                &mut pending,
+                                &mut wave,
                                 &sem,
                                 &started_tx,
                                 s,
@@ -365,7 +371,7 @@ pub async fn apply(
                                         })?;
                                     let prior = c.before.as_deref().cloned();
                                     start_call(
-                                        &mut pending,
+                                        &mut wave,
                                         &sem,
                                         &started_tx,
                                         s,
@@ -414,51 +420,43 @@ pub async fn apply(
         }
         // One commit per wave: the changes that finished (their dependents were evaluated
         // above) and the intents of the calls about to start. Nothing starts before it.
-        if !pending.is_empty() || !finished_records.is_empty() {
-            let intents: Vec<Intent> = pending.iter().map(|(i, _)| i.clone()).collect();
-            let batch: Vec<(&Record, &str)> = finished_records
-                .iter()
-                .map(|(a, r)| (r, a.as_str()))
-                .collect();
-            store.record_and_begin(&batch, !bumped && !batch.is_empty(), &intents)?;
-            bumped |= !batch.is_empty();
-            finished_records.clear();
-            for (_, task) in pending.drain(..) {
-                running.spawn(task);
+        // A wave goes as soon as the committer is free, so that it commits while the
+        // walk takes in the next finished calls; while it is busy, waves grow.
+        commits.poll()?;
+        if !wave.is_empty() && (finished.is_empty() || commits.idle()) {
+            in_flight += wave.calls.len();
+            commits.send(std::mem::take(&mut wave))?;
+        }
+        if finished.is_empty() {
+            while let Ok(event) = started_rx.try_recv() {
+                on_event(event);
             }
-        }
-        while let Ok(event) = started_rx.try_recv() {
-            on_event(event);
-        }
-        if running.is_empty() {
-            break;
-        }
-        let joined = loop {
-            tokio::select! {
-                Some(event) = started_rx.recv() => on_event(event),
-                j = running.join_next() => break j,
-                _ = &mut ctrl_c, if !interrupted => interrupted = true,
-            }
-        };
-        let Some(first) = joined else { break };
-        // Every call that has finished by now is recorded in one commit. Their progress
-        // lines are printed once the calls they release have started (below the commit),
-        // so printing stays off the path from one call to the next.
-        let mut finished_calls = vec![first];
-        while let Some(more) = running.try_join_next() {
-            finished_calls.push(more);
-        }
-        let mut records: Vec<(usize, Action, Record)> = Vec::new();
-        for joined in finished_calls {
-            let (s, action, result, _elapsed, config) = match joined {
-                Ok(r) => r,
-                Err(e) => {
-                    report
-                        .failed
-                        .push(("(task)".into(), format!("internal error: {e}")));
-                    continue;
+            // Wait for a call to finish (or for the last waves to commit).
+            while finished.is_empty() && (in_flight > 0 || commits.waiting > 0) {
+                tokio::select! {
+                    Some(event) = started_rx.recv() => on_event(event),
+                    Some(done) = commits.acks.recv(), if commits.waiting > 0 => {
+                        commits.waiting -= 1;
+                        done?;
+                    }
+                    Some(r) = results.recv(), if in_flight > 0 => finished.push_back(r),
+                    _ = &mut ctrl_c, if !interrupted => interrupted = true,
                 }
-            };
+            }
+            // Every call that has finished by now is taken in, one at a time, each one's
+            // dependents evaluated before the next. Their progress lines are printed
+            // once the walk waits again, off the path from one call to the next.
+            while let Ok(more) = results.try_recv() {
+                finished.push_back(more);
+            }
+            in_flight -= finished.len();
+        }
+        let Some(one) = finished.pop_front() else {
+            break;
+        };
+        let mut records: Vec<(usize, Action, Record)> = Vec::new();
+        {
+            let (s, action, result, _elapsed, config) = one;
             let address = steps[s].address.clone();
             let change: &Change = changes[address.as_str()];
             match result {
@@ -500,7 +498,7 @@ pub async fn apply(
                     // the object up. Updates and deletes act on recorded objects, which
                     // refresh reads anyway.
                     if !matches!(action, Action::Create | Action::Replace) {
-                        store.clear_intent(&address)?;
+                        wave.cleared.push(address.clone());
                     }
                     let msg = e.to_string();
                     // The call's own progress lines come first.
@@ -537,9 +535,11 @@ pub async fn apply(
                 &mut ready,
                 &mut failed,
             );
-            finished_records.push((action, record));
+            wave.records.push((action, record));
         }
     }
+    // Every wave is committed; the thread ends.
+    drop(commits);
     report.interrupted = interrupted;
     report.values = values;
     Ok(report)
@@ -549,7 +549,7 @@ pub async fn apply(
 /// the parallelism limit only around the call itself.
 #[allow(clippy::too_many_arguments)]
 fn start_call(
-    pending: &mut Vec<PendingCall>,
+    wave: &mut Wave,
     sem: &Arc<tokio::sync::Semaphore>,
     started: &tokio::sync::mpsc::UnboundedSender<Event>,
     step: usize,
@@ -632,6 +632,7 @@ fn start_call(
         drop(_permit);
         (step, action, result, elapsed, config)
     });
-    pending.push((intent, task));
+    wave.intents.push(intent);
+    wave.calls.push((step, action, task));
     Ok(())
 }

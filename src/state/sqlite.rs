@@ -85,6 +85,25 @@ impl SqliteStore {
         Ok(store)
     }
 
+    /// A second connection to this database, for writing from another thread (the apply
+    /// walk commits its waves on one). Same key, and the serial this run's changes go
+    /// under once one was recorded; the database is already migrated.
+    pub fn writer(&self) -> Result<SqliteStore, StateError> {
+        let db = self.db();
+        let mut conn = Connection::open(&self.path).map_err(&db)?;
+        conn.busy_timeout(Duration::from_secs(30)).map_err(&db)?;
+        conn.pragma_update(None, "synchronous", "NORMAL")
+            .map_err(&db)?;
+        let checkpointer = Checkpointer::install(&mut conn, &self.path).map_err(&db)?;
+        Ok(SqliteStore {
+            conn,
+            path: self.path.clone(),
+            key: self.key.clone(),
+            run_serial: self.run_serial,
+            checkpointer,
+        })
+    }
+
     /// Seals secrets with `key` from now on (and opens sealed ones with it).
     pub fn with_key(mut self, key: Option<StateKey>) -> SqliteStore {
         self.key = key;

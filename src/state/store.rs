@@ -36,6 +36,16 @@ impl Store {
         }
     }
 
+    /// A second handle on the same state for writing from another thread, where the
+    /// backend has a cheap one (SQLite: another connection to the file). `None` for
+    /// PostgreSQL, whose handle holds the run's locks: its writes stay on this one.
+    pub fn writer(&self) -> Result<Option<Store>, StateError> {
+        match self {
+            Store::Sqlite(s) => s.writer().map(|w| Some(Store::Sqlite(w))),
+            Store::Postgres(_) => Ok(None),
+        }
+    }
+
     /// Whether secrets are sealed.
     pub fn has_key(&self) -> bool {
         each!(self, s => s.has_key())

@@ -1,5 +1,6 @@
-//! Crash safety and locking: SIGKILL in the middle of an apply loses nothing, and a
-//! second apply while one runs fails fast naming the holder.
+//! Crash safety and locking: SIGKILL in the middle of an apply loses nothing, neither
+//! does a state write that fails mid-apply, and a second apply while one runs fails fast
+//! naming the holder.
 
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
@@ -258,4 +259,87 @@ fn ctrl_c_finishes_what_runs_records_it_and_releases_the_lock() {
         "the interrupted run released its lock: {}",
         next.stderr
     );
+}
+
+/// Two files, the second written after the first (it names the first's hash).
+const PAIR_MODULE: &str = r#"
+provisions "pair" {}
+resource "local_file" "first" {
+  path    = ".baton/out/${score.resource}-1.txt"
+  content = "one"
+}
+resource "local_file" "second" {
+  path    = ".baton/out/${score.resource}-2.txt"
+  content = "after ${local_file.first.content_sha256}"
+}
+"#;
+
+fn pair_score(resources: &[&str]) -> String {
+    let mut s = String::from(
+        "apiVersion: score.dev/v1b1\nmetadata:\n  name: app\ncontainers:\n  main:\n    image: busybox\nresources:\n",
+    );
+    for r in resources {
+        s.push_str(&format!("  {r}: {{type: pair}}\n"));
+    }
+    s
+}
+
+#[test]
+fn a_state_write_that_fails_mid_apply_stops_the_walk_and_loses_nothing() {
+    let sb = Sandbox::new();
+    sb.write("modules/pair.hcl", PAIR_MODULE);
+    sb.write("score.yaml", &pair_score(&["aa"]));
+    let first = sb.run(&["apply", "--auto-approve"]);
+    assert_eq!(first.code, 0, "{}", first.transcript());
+    // From now on the database refuses to record anything of `bb` (as a full disk
+    // would refuse everything): its first file's intent commits, its record does not.
+    let conn = rusqlite::Connection::open(sb.path().join(".baton/state.db")).unwrap();
+    conn.execute_batch(
+        "CREATE TRIGGER refuse BEFORE INSERT ON history WHEN NEW.address LIKE '%#app.bb/%'
+         BEGIN SELECT RAISE(ABORT, 'refused by the test'); END;",
+    )
+    .unwrap();
+    sb.write("score.yaml", &pair_score(&["aa", "bb"]));
+    let failed = sb.run(&["apply", "--auto-approve"]);
+    assert_eq!(failed.code, 1, "{}", failed.transcript());
+    assert!(
+        failed.stderr.contains("state database") && failed.stderr.contains("refused by the test"),
+        "{}",
+        failed.transcript()
+    );
+    // The first file was written; the second, whose intent was in the transaction that
+    // failed, never started.
+    assert!(sb.path().join(".baton/out/bb-1.txt").exists());
+    assert!(
+        !sb.path().join(".baton/out/bb-2.txt").exists(),
+        "a call started before its intent was committed:\n{}",
+        failed.transcript()
+    );
+    let list = sb.run(&["state", "list"]).stdout;
+    assert!(!list.contains("#app.bb/"), "{list}");
+    let intents: Vec<String> = conn
+        .prepare("SELECT address FROM intents ORDER BY address")
+        .unwrap()
+        .query_map([], |r| r.get(0))
+        .unwrap()
+        .map(Result::unwrap)
+        .collect();
+    assert_eq!(intents, vec!["pair.default#app.bb/local_file.first"]);
+
+    // Once the database records again, the next apply finishes the job: the first file
+    // is adopted from its intent, not written twice.
+    conn.execute_batch("DROP TRIGGER refuse").unwrap();
+    let again = sb.run(&["apply", "--auto-approve"]);
+    assert_eq!(again.code, 0, "{}", again.transcript());
+    assert!(
+        !again.stdout.contains("app.bb/local_file.first: Creating"),
+        "{}",
+        again.stdout
+    );
+    assert!(sb.read(".baton/out/bb-2.txt").starts_with("after "));
+    assert_eq!(sb.run(&["plan", "--detailed-exitcode"]).code, 0);
+    let intents: i64 = conn
+        .query_row("SELECT COUNT(*) FROM intents", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(intents, 0);
 }
