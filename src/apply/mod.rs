@@ -96,6 +96,8 @@ struct Step {
     address: String,
     kind: StepKind,
     deps: Vec<usize>,
+    /// Its place among all steps by address: ready steps start in address order.
+    rank: u32,
 }
 
 type CallFuture = std::pin::Pin<Box<dyn std::future::Future<Output = CallResult> + Send>>;
@@ -168,6 +170,7 @@ pub async fn apply(
                 address: ctx.graph.dag[i].address.clone(),
                 kind: StepKind::Node(i),
                 deps: Vec::new(),
+                rank: 0,
             });
         }
         for (&i, &s) in &step_of {
@@ -192,6 +195,7 @@ pub async fn apply(
             address: c.address.clone(),
             kind: StepKind::Delete(di),
             deps: Vec::new(),
+            rank: 0,
         });
     }
     // A delete waits for the deletes of everything that depends on it.
@@ -213,9 +217,16 @@ pub async fn apply(
             dependents[d].push(s);
         }
     }
-    let mut ready: BTreeSet<(String, usize)> = (0..steps.len())
+    // Ready steps start in address order; the rank stands in for the address, so that
+    // the ready set compares integers instead of long addresses with common prefixes.
+    let mut by_address: Vec<usize> = (0..steps.len()).collect();
+    by_address.sort_unstable_by(|&a, &b| steps[a].address.cmp(&steps[b].address));
+    for (rank, s) in by_address.into_iter().enumerate() {
+        steps[s].rank = rank as u32;
+    }
+    let mut ready: BTreeSet<(u32, usize)> = (0..steps.len())
         .filter(|s| waiting[*s] == 0)
-        .map(|s| (steps[s].address.clone(), s))
+        .map(|s| (steps[s].rank, s))
         .collect();
     let mut failed: BTreeSet<usize> = BTreeSet::new();
     let mut report = Report::default();
@@ -246,7 +257,7 @@ pub async fn apply(
         steps: &[Step],
         dependents: &[Vec<usize>],
         waiting: &mut [usize],
-        ready: &mut BTreeSet<(String, usize)>,
+        ready: &mut BTreeSet<(u32, usize)>,
         failed: &mut BTreeSet<usize>,
     ) {
         if !ok {
@@ -255,15 +266,13 @@ pub async fn apply(
         for &d in &dependents[s] {
             waiting[d] -= 1;
             if waiting[d] == 0 {
-                ready.insert((steps[d].address.clone(), d));
+                ready.insert((steps[d].rank, d));
             }
         }
     }
 
     loop {
-        while let Some(first) = ready.iter().next().cloned().filter(|_| !interrupted) {
-            ready.remove(&first);
-            let (_, s) = first;
+        while let Some((_, s)) = (!interrupted).then(|| ready.pop_first()).flatten() {
             if steps[s].deps.iter().any(|d| failed.contains(d)) {
                 report.skipped.push(steps[s].address.clone());
                 on_event(Event::Skipped {
