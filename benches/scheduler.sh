@@ -10,13 +10,15 @@
 #   benches/scheduler.sh [W] [D] [T_MS] [P...]     (default: 100 10 50 10 100)
 #
 # Each parallelism runs RUNS times (default 5); the row is the run with the median walk.
+# BATON_BIN=path measures that binary instead of building this checkout.
 set -euo pipefail
 repo="$(cd "$(dirname "$0")/.." && pwd)"
 W="${1:-100}"; D="${2:-10}"; T="${3:-50}"; shift $(( $# < 3 ? $# : 3 )) || true
 PS=("${@:-10 100}"); read -r -a PS <<< "${PS[*]}"
 RUNS="${RUNS:-5}"
-(cd "$repo" && cargo build --release -q)
-baton="$repo/target/release/baton"
+# BATON_BIN measures another build (an earlier commit's, to compare) instead of this one.
+if [ -z "${BATON_BIN:-}" ]; then (cd "$repo" && cargo build --release -q); fi
+baton="${BATON_BIN:-$repo/target/release/baton}"
 dir="$(mktemp -d)"; trap 'rm -rf "$dir"' EXIT
 mkdir -p "$dir/modules"
 cat > "$dir/modules/nap.hcl" <<HCL
