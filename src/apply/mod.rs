@@ -460,91 +460,85 @@ pub async fn apply(
             }
             in_flight -= finished.len();
         }
-        let Some(one) = finished.pop_front() else {
+        let Some((s, action, result, _elapsed, config)) = finished.pop_front() else {
             break;
         };
-        let mut records: Vec<(usize, Action, Record)> = Vec::new();
-        {
-            let (s, action, result, _elapsed, config) = one;
-            let address = steps[s].address.clone();
-            let change: &Change = changes[address.as_str()];
-            match result {
-                Ok(attrs) => {
-                    let record = match attrs {
-                        None => Record::Remove(address.clone()),
-                        Some(attrs) => {
-                            let schema = ctx
-                                .registry
-                                .schema(&change.kind)
-                                .expect("kind has a schema");
-                            let marked_config = config.clone().unwrap_or_default();
-                            let object = Object {
-                                address: address.clone(),
-                                kind: change.kind.clone(),
-                                provider: change.provider.clone(),
-                                uid: change.uid.clone(),
-                                module: change.module.clone(),
-                                attributes: Arc::new(
-                                    attrs.iter().map(|(k, v)| (k.clone(), v.reveal())).collect(),
-                                ),
-                                sensitive: sensitive_names(schema, &marked_config),
-                                dependencies: change.depends_on.clone(),
-                                tainted: false,
-                                protected: change.protected,
-                                triggers: final_triggers
-                                    .remove(&address)
-                                    .unwrap_or_else(|| change.triggers.clone()),
-                            };
-                            values.resources.insert(address.clone(), object.marked());
-                            Record::Put(object)
-                        }
-                    };
-                    records.push((s, action, record));
-                }
-                Err(e) => {
-                    // A failed create may still have made the object (a reply lost after
-                    // the server acted): its intent stays for the next refresh to look
-                    // the object up. Updates and deletes act on recorded objects, which
-                    // refresh reads anyway.
-                    if !matches!(action, Action::Create | Action::Replace) {
-                        wave.cleared.push(address.clone());
+        let address = steps[s].address.clone();
+        let change: &Change = changes[address.as_str()];
+        match result {
+            Ok(attrs) => {
+                let record = match attrs {
+                    None => Record::Remove(address.clone()),
+                    Some(attrs) => {
+                        let schema = ctx
+                            .registry
+                            .schema(&change.kind)
+                            .expect("kind has a schema");
+                        let marked_config = config.clone().unwrap_or_default();
+                        let object = Object {
+                            address: address.clone(),
+                            kind: change.kind.clone(),
+                            provider: change.provider.clone(),
+                            uid: change.uid.clone(),
+                            module: change.module.clone(),
+                            attributes: Arc::new(
+                                attrs.iter().map(|(k, v)| (k.clone(), v.reveal())).collect(),
+                            ),
+                            sensitive: sensitive_names(schema, &marked_config),
+                            dependencies: change.depends_on.clone(),
+                            tainted: false,
+                            protected: change.protected,
+                            triggers: final_triggers
+                                .remove(&address)
+                                .unwrap_or_else(|| change.triggers.clone()),
+                        };
+                        values.resources.insert(address.clone(), object.marked());
+                        Record::Put(object)
                     }
-                    let msg = e.to_string();
-                    // The call's own progress lines come first.
-                    while let Ok(event) = started_rx.try_recv() {
-                        on_event(event);
-                    }
-                    on_event(Event::Failed {
-                        address: address.clone(),
-                        error: msg.clone(),
-                    });
-                    report.failed.push((address.clone(), msg));
-                    finish(
-                        s,
-                        false,
-                        &steps,
-                        &dependents,
-                        &mut waiting,
-                        &mut ready,
-                        &mut failed,
-                    );
-                }
+                };
+                // Its dependents are evaluated next; the record commits together
+                // with the intents of the calls they release, before any of them
+                // starts.
+                *report.done.entry(action.as_str()).or_default() += 1;
+                finish(
+                    s,
+                    true,
+                    &steps,
+                    &dependents,
+                    &mut waiting,
+                    &mut ready,
+                    &mut failed,
+                );
+                wave.records.push((action, record));
             }
-        }
-        // Their dependents are evaluated next; the records commit together with the
-        // intents of the calls they release, before any of those calls starts.
-        for (s, action, record) in records {
-            *report.done.entry(action.as_str()).or_default() += 1;
-            finish(
-                s,
-                true,
-                &steps,
-                &dependents,
-                &mut waiting,
-                &mut ready,
-                &mut failed,
-            );
-            wave.records.push((action, record));
+            Err(e) => {
+                // A failed create may still have made the object (a reply lost after
+                // the server acted): its intent stays for the next refresh to look
+                // the object up. Updates and deletes act on recorded objects, which
+                // refresh reads anyway.
+                if !matches!(action, Action::Create | Action::Replace) {
+                    wave.cleared.push(address.clone());
+                }
+                let msg = e.to_string();
+                // The call's own progress lines come first.
+                while let Ok(event) = started_rx.try_recv() {
+                    on_event(event);
+                }
+                on_event(Event::Failed {
+                    address: address.clone(),
+                    error: msg.clone(),
+                });
+                report.failed.push((address.clone(), msg));
+                finish(
+                    s,
+                    false,
+                    &steps,
+                    &dependents,
+                    &mut waiting,
+                    &mut ready,
+                    &mut failed,
+                );
+            }
         }
     }
     // Every wave is committed; the thread ends.
