@@ -11,7 +11,7 @@ use std::sync::Arc;
 
 use crate::diag::{Diagnostic, Stage};
 use crate::plan::Drift;
-use crate::provider::{Attrs, Registry};
+use crate::provider::{Attrs, Claim, Owner, Proof, Registry};
 use crate::state::{Object, State};
 use crate::value::Value;
 
@@ -30,6 +30,12 @@ pub struct Refreshed {
     /// Addresses of the leftover intents this refresh settled: adopted, or with nothing
     /// to adopt (the call never happened, or what it made is what is recorded).
     pub settled: Vec<String>,
+    /// Recorded objects of kinds that carry ownership markers, recorded by a baton that
+    /// wrote none and found without one: the plan marks them (sorted).
+    pub unmarked: Vec<String>,
+    /// Objects whose interrupted update had acted before the run stopped: read as they
+    /// are now, recorded by the next apply so that the record matches them again.
+    pub updated: Vec<Object>,
 }
 
 /// The objects as they are now: the record, with what refresh found over it.
@@ -61,6 +67,8 @@ pub fn without_refresh(_state: &State) -> Refreshed {
         drift: Vec::new(),
         adopted: Vec::new(),
         settled: Vec::new(),
+        unmarked: Vec::new(),
+        updated: Vec::new(),
     }
 }
 
@@ -87,6 +95,8 @@ pub async fn refresh(
     // Objects found for create intents, adopted once every recorded object is read.
     let mut found: Vec<Object> = Vec::new();
     let mut settled = Vec::new();
+    let mut unmarked = Vec::new();
+    let mut interrupted_updates: std::collections::BTreeSet<String> = Default::default();
     for o in state.objects.values() {
         if only.is_some_and(|f| !f(&o.address)) {
             continue;
@@ -112,10 +122,17 @@ pub async fn refresh(
         }
         let sem = sem.clone();
         let o = o.clone();
+        let owner = Owner::new(&state.lineage, &o.address);
         tasks.spawn(async move {
             let _permit = sem.acquire_owned().await;
             let r = provider.read(&o.kind, &o.attributes).await;
-            (o, r, false)
+            // The object found under the recorded name must still be baton's.
+            let claim = match &r {
+                Ok(Some(_)) => Some(provider.claim(&o.kind, &o.attributes, &owner).await),
+                _ => None,
+            };
+            let proof = provider.proof(&o.kind);
+            (o, r, false, claim, proof)
         });
     }
     for intent in state.intents.values() {
@@ -124,9 +141,13 @@ pub async fn refresh(
         if only.is_some_and(|f| !f(&intent.address)) {
             continue;
         }
-        // An update or a delete acted on a recorded object, which is read above.
+        // An update or a delete acted on a recorded object, which is read above; an
+        // update that acted is recorded as read (below).
         if intent.action != "create" {
             settled.push(intent.address.clone());
+            if intent.action == "update" {
+                interrupted_updates.insert(intent.address.clone());
+            }
             continue;
         }
         let Some(provider) = registry.provider_for(&intent.kind) else {
@@ -148,15 +169,28 @@ pub async fn refresh(
             tainted: true,
             protected: false,
             triggers: None,
+            proven: false,
         };
+        let owner = Owner::new(&state.lineage, &o.address);
         tasks.spawn(async move {
             let _permit = sem.acquire_owned().await;
             let r = provider.read(&o.kind, &o.attributes).await;
-            (o, r, true)
+            // Only what baton can prove it made is adopted: a create refused because the
+            // object was someone else's leaves an intent too. Kinds whose system holds
+            // no proof are adopted as found (see docs/state.md).
+            let claim = match &r {
+                Ok(Some(_)) if provider.proof(&o.kind) != Proof::None => {
+                    Some(provider.claim(&o.kind, &o.attributes, &owner).await)
+                }
+                Ok(Some(_)) => Some(Ok(Claim::Ours)),
+                _ => None,
+            };
+            let proof = provider.proof(&o.kind);
+            (o, r, true, claim, proof)
         });
     }
     while let Some(joined) = tasks.join_next().await {
-        let Ok((o, result, interrupted)) = joined else {
+        let Ok((mut o, result, interrupted, claim, proof)) = joined else {
             errors.push(Diagnostic::error(
                 Stage::Generate,
                 "refresh/internal",
@@ -166,6 +200,35 @@ pub async fn refresh(
         };
         if interrupted && matches!(result, Ok(None)) {
             settled.push(o.address.clone());
+        }
+        match claim {
+            None => {}
+            Some(Err(e)) => {
+                errors.push(Diagnostic::error(
+                    Stage::Generate,
+                    "refresh/read",
+                    format!("cannot refresh {}: {e}", o.address),
+                ));
+                continue;
+            }
+            Some(Ok(claim)) if interrupted => {
+                if !claim.is_ours() {
+                    // Someone else's object under the name: nothing to adopt; the
+                    // create is refused again, naming it.
+                    settled.push(o.address.clone());
+                    continue;
+                }
+                o.proven = proof != Proof::None;
+            }
+            Some(Ok(claim)) => {
+                if !claim.permits(o.proven) {
+                    errors.push(not_ours(&o, &claim));
+                    continue;
+                }
+                if claim == Claim::Unproven && !o.proven && proof == Proof::Marker {
+                    unmarked.push(o.address.clone());
+                }
+            }
         }
         fold(
             &o,
@@ -198,16 +261,45 @@ pub async fn refresh(
     drift.sort_by(|a, b| a.address.cmp(&b.address));
     adopted.sort();
     settled.sort();
+    unmarked.sort();
+    // An interrupted update that acted: the object as read is what the update made.
+    let updated = interrupted_updates
+        .iter()
+        .filter_map(|a| objects.get(a).cloned().flatten())
+        .collect();
     if errors.is_empty() {
         Ok(Refreshed {
             changed: objects,
             drift,
             adopted,
             settled,
+            unmarked,
+            updated,
         })
     } else {
         Err(errors)
     }
+}
+
+/// The refusal of a recorded object that is no longer provably baton's.
+fn not_ours(o: &Object, claim: &Claim) -> Diagnostic {
+    Diagnostic::error(
+        Stage::Generate,
+        "refresh/not-ours",
+        format!(
+            "{}: the {} object found is not the one baton recorded ({})",
+            o.address,
+            o.kind,
+            claim.describe()
+        ),
+    )
+    .detail(
+        "it was replaced or re-made outside baton, or belongs to another baton state; baton changes and deletes only objects it can prove it made, so this run changes nothing",
+    )
+    .help(format!(
+        "to manage the object found with baton on purpose: `baton state rm {0}` then `baton import {0} ID`; to keep baton away from it: `baton state rm {0}` and rename the resource",
+        o.address
+    ))
 }
 
 /// Folds the result of reading `o` into the refreshed objects, drift and errors; the

@@ -25,7 +25,7 @@ use crate::graph::NodeKind;
 use crate::plan::diff::sensitive_names;
 use crate::plan::eval::{Context, Values};
 use crate::plan::{Action, Change, Plan};
-use crate::provider::{Attrs, Provider, ProviderError};
+use crate::provider::{Attrs, Owner, Proof, Provider, ProviderError};
 use crate::state::{Intent, Object, Record, StateError, Store};
 use crate::value::Value;
 use commit::{Committer, Wave};
@@ -138,8 +138,13 @@ pub fn settle(plan: &Plan, store: &mut Store) -> Result<bool, StateError> {
             Record::Put(o)
         })
         .collect();
-    if !records.is_empty() {
-        let batch: Vec<(&Record, &str)> = records.iter().map(|r| (r, "adopt")).collect();
+    let updated: Vec<Record> = settled.updated.iter().cloned().map(Record::Put).collect();
+    if !records.is_empty() || !updated.is_empty() {
+        let batch: Vec<(&Record, &str)> = records
+            .iter()
+            .map(|r| (r, "adopt"))
+            .chain(updated.iter().map(|r| (r, "update")))
+            .collect();
         store.record_many(&batch, true)?;
     }
     for address in &settled.intents {
@@ -147,7 +152,7 @@ pub fn settle(plan: &Plan, store: &mut Store) -> Result<bool, StateError> {
             store.clear_intent(address)?;
         }
     }
-    Ok(!records.is_empty())
+    Ok(!records.is_empty() || !updated.is_empty())
 }
 
 /// Applies `plan`. `values` are the plan's values; `store` records every change.
@@ -306,6 +311,8 @@ pub async fn apply(
                                 p,
                                 prior.clone(),
                                 None,
+                                Owner::new(&plan.lineage, &c.address),
+                                !plan.unproven.contains(&c.address),
                             )?;
                         }
                         None => {
@@ -389,6 +396,8 @@ pub async fn apply(
                                         provider,
                                         prior.unwrap_or_default(),
                                         Some(config),
+                                        Owner::new(&plan.lineage, &c.address),
+                                        !plan.unproven.contains(&c.address),
                                     )
                                     .map_err(|e| e.to_string())?;
                                     Ok(false)
@@ -491,6 +500,11 @@ pub async fn apply(
                             triggers: final_triggers
                                 .remove(&address)
                                 .unwrap_or_else(|| change.triggers.clone()),
+                            // The call made it with proof, or checked and marked it.
+                            proven: ctx
+                                .registry
+                                .provider_for(&change.kind)
+                                .is_some_and(|p| p.proof(&change.kind) != Proof::None),
                         };
                         values.resources.insert(address.clone(), object.marked());
                         Record::Put(object)
@@ -512,14 +526,15 @@ pub async fn apply(
                 wave.records.push((action, record));
             }
             Err(e) => {
-                // A failed create may still have made the object (a reply lost after
-                // the server acted): its intent stays for the next refresh to look
-                // the object up. Updates and deletes act on recorded objects, which
-                // refresh reads anyway.
-                if !matches!(action, Action::Create | Action::Replace) {
+                // A create or an update whose reply was lost may have acted: its
+                // intent stays for the next refresh to read the object and record it.
+                // A call refused for an object baton did not make did nothing.
+                if !matches!(action, Action::Create | Action::Replace | Action::Update)
+                    || matches!(e, ProviderError::NotOurs(_))
+                {
                     wave.cleared.push(address.clone());
                 }
-                let msg = e.to_string();
+                let msg = failure(&e, change, ctx, config.as_ref());
                 // The call's own progress lines come first.
                 while let Ok(event) = started_rx.try_recv() {
                     on_event(event);
@@ -548,6 +563,43 @@ pub async fn apply(
     Ok(report)
 }
 
+/// The message of a failed call: secrets of its configuration and prior attributes
+/// removed (a provider may quote a value it rejects), and for an object baton cannot
+/// prove it made, the explicit way to take it over.
+fn failure(e: &ProviderError, change: &Change, ctx: &Context<'_>, config: Option<&Attrs>) -> String {
+    let mut secrets: Vec<String> = Vec::new();
+    for attrs in [config, change.before.as_deref(), change.after.as_deref()]
+        .into_iter()
+        .flatten()
+    {
+        for v in attrs.values() {
+            v.collect_sensitive_strings(&mut secrets);
+        }
+    }
+    let mut msg = e.to_string();
+    // Longest first, so a secret that contains another is removed whole.
+    secrets.sort_by_key(|s| std::cmp::Reverse(s.len()));
+    for s in secrets.iter().filter(|s| !s.is_empty()) {
+        msg = msg.replace(s.as_str(), "(sensitive)");
+    }
+    if let ProviderError::NotOurs(_) = e {
+        let id = ctx.registry.schema(&change.kind).and_then(|schema| {
+            let attr = schema
+                .attributes
+                .iter()
+                .find(|a| a.presence == crate::provider::Presence::Required && a.force_new)?;
+            let value = config.or(change.before.as_deref())?.get(attr.name)?;
+            value.reveal().as_str().map(str::to_string)
+        });
+        msg.push_str(&format!(
+            "; baton changed nothing. To manage this object with baton on purpose: `baton import {} {}`",
+            change.address,
+            id.as_deref().unwrap_or("ID")
+        ));
+    }
+    msg
+}
+
 /// Records the intent, then runs the provider call on the runtime, holding a slot of
 /// the parallelism limit only around the call itself.
 #[allow(clippy::too_many_arguments)]
@@ -561,6 +613,8 @@ fn start_call(
     provider: Arc<dyn Provider>,
     prior: Attrs,
     config: Option<Attrs>,
+    owner: Owner,
+    proven: bool,
 ) -> Result<(), StateError> {
     let planned = config.clone().unwrap_or_else(|| prior.clone());
     let intent = Intent {
@@ -581,6 +635,7 @@ fn start_call(
     let address = change.address.clone();
     let kind = change.kind.clone();
     let cbd = change.create_before_destroy;
+    let mark_only = change.reason == crate::plan::Reason::Mark;
     let task: CallFuture = Box::pin(async move {
         let _permit = sem.acquire_owned().await;
         let _ = started.send(Event::Started {
@@ -591,37 +646,85 @@ fn start_call(
         let reveal =
             |a: &Attrs| -> Attrs { a.iter().map(|(k, v)| (k.clone(), v.reveal())).collect() };
         let prior_r = reveal(&prior);
+        let proof = provider.proof(&kind);
+        // Changing or deleting an object: the plan's refresh checked that the object
+        // proves to be baton's; here, right before the call, that it has not been
+        // marked by another state since (a secret-based proof is not checked again:
+        // the refreshed attributes the change carries may no longer hold the secret).
+        let guard = |prior: Attrs| {
+            let (provider, kind, owner) = (provider.clone(), kind.clone(), owner.clone());
+            async move {
+                if proof != Proof::Marker {
+                    return Ok(());
+                }
+                let claim = provider.claim(&kind, &prior, &owner).await?;
+                if claim.permits(proven) || claim == crate::provider::Claim::Unproven {
+                    Ok(())
+                } else {
+                    Err(ProviderError::NotOurs(format!(
+                        "the {kind} object found for {} is not the one baton recorded: {}",
+                        owner.address,
+                        claim.describe()
+                    )))
+                }
+            }
+        };
+        // An object of a kind that carries markers is marked once changed in place, so
+        // objects recorded by a baton that wrote no markers get theirs.
+        let mark = |made: Attrs| {
+            let (provider, kind, owner) = (provider.clone(), kind.clone(), owner.clone());
+            async move {
+                if proof == Proof::Marker {
+                    provider.mark(&kind, &made, &owner).await?;
+                }
+                Ok::<_, ProviderError>(Some(made))
+            }
+        };
         let result = match action {
             Action::Create => provider
                 .create(
                     &kind,
                     &reveal(config.as_ref().expect("create has a config")),
+                    &owner,
                 )
                 .await
                 .map(Some),
-            Action::Update => provider
-                .update(
-                    &kind,
-                    &prior_r,
-                    &reveal(config.as_ref().expect("update has a config")),
-                )
-                .await
-                .map(Some),
+            Action::Update if mark_only => match guard(prior_r.clone()).await {
+                Ok(()) => mark(prior_r.clone()).await,
+                Err(e) => Err(e),
+            },
+            Action::Update => match guard(prior_r.clone()).await {
+                Ok(()) => match provider
+                    .update(
+                        &kind,
+                        &prior_r,
+                        &reveal(config.as_ref().expect("update has a config")),
+                    )
+                    .await
+                {
+                    Ok(made) => mark(made).await,
+                    Err(e) => Err(e),
+                },
+                Err(e) => Err(e),
+            },
             Action::Replace => {
                 let cfg = reveal(config.as_ref().expect("replace has a config"));
-                if cbd {
-                    match provider.create(&kind, &cfg).await {
+                match guard(prior_r.clone()).await {
+                    Err(e) => Err(e),
+                    Ok(()) if cbd => match provider.create(&kind, &cfg, &owner).await {
                         Ok(made) => provider.delete(&kind, &prior_r).await.map(|_| Some(made)),
                         Err(e) => Err(e),
-                    }
-                } else {
-                    match provider.delete(&kind, &prior_r).await {
-                        Ok(()) => provider.create(&kind, &cfg).await.map(Some),
+                    },
+                    Ok(()) => match provider.delete(&kind, &prior_r).await {
+                        Ok(()) => provider.create(&kind, &cfg, &owner).await.map(Some),
                         Err(e) => Err(e),
-                    }
+                    },
                 }
             }
-            Action::Delete => provider.delete(&kind, &prior_r).await.map(|_| None),
+            Action::Delete => match guard(prior_r.clone()).await {
+                Ok(()) => provider.delete(&kind, &prior_r).await.map(|_| None),
+                Err(e) => Err(e),
+            },
             Action::NoOp => Ok(Some(prior_r.clone())),
         };
         let elapsed = began.elapsed();

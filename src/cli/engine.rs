@@ -682,6 +682,12 @@ pub fn import(
         let Some(attrs) = found else {
             anyhow::bail!("no {} with {} `{id}` exists", block.kind, id_attr.name);
         };
+        // Taken over on purpose: marked as baton's where the kind carries a marker.
+        let proof = provider.proof(&block.kind);
+        if proof == crate::provider::Proof::Marker {
+            let owner = crate::provider::Owner::new(&state.lineage, address);
+            provider.mark(&block.kind, &attrs, &owner).await.map_err(|e| anyhow::anyhow!("marking {} `{id}` as baton's: {e}", block.kind))?;
+        }
         let object = crate::state::Object {
             address: address.to_string(),
             kind: block.kind.clone(),
@@ -694,6 +700,7 @@ pub fn import(
             tainted: false,
             protected: false,
             triggers: None,
+            proven: matches!(proof, crate::provider::Proof::Marker | crate::provider::Proof::Intrinsic | crate::provider::Proof::Relation),
         };
         store.record(&crate::state::Record::Put(object), "import", true)?;
         println!("Imported {} `{id}` as {address}. `baton plan` shows how it differs from the configuration.", block.kind);

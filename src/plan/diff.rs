@@ -71,6 +71,8 @@ pub fn plan(
         drift,
         adopted,
         settled,
+        unmarked,
+        updated,
     } = refreshed;
     let refreshed = Now::new(&changed, stored);
     let mut values = Values::default();
@@ -271,6 +273,24 @@ pub fn plan(
     if !protection_errors.is_empty() {
         return Err(protection_errors);
     }
+    // Objects recorded by a baton that wrote no ownership markers get theirs now.
+    if !unmarked.is_empty() {
+        for c in changes.iter_mut() {
+            if c.action == Action::NoOp && unmarked.binary_search(&c.address).is_ok() {
+                c.action = Action::Update;
+                c.reason = Reason::Mark;
+            }
+        }
+    }
+    // Objects as they are now (recorded, or adopted by this refresh) that nothing proves
+    // baton's: apply trusts their record.
+    let unproven = stored
+        .objects
+        .values()
+        .chain(changed.values().flatten())
+        .filter(|o| !o.proven)
+        .map(|o| o.address.clone())
+        .collect();
     Ok(Planned {
         plan: Plan {
             environment: ctx.env.name.clone(),
@@ -282,7 +302,9 @@ pub fn plan(
             settled: super::Settled {
                 adopted,
                 intents: settled,
+                updated,
             },
+            unproven,
         },
         values,
     })

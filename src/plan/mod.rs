@@ -61,6 +61,9 @@ pub enum Reason {
     NoLongerReferenced,
     /// A value named in `replace_triggered_by` changed.
     ReplaceTriggered,
+    /// Recorded by a baton that wrote no ownership markers: the marker is written,
+    /// nothing else changes.
+    Mark,
     /// Nothing to do.
     Unchanged,
 }
@@ -77,6 +80,7 @@ impl Reason {
             Reason::ReplaceRequested => "replace_requested",
             Reason::NoLongerReferenced => "no_longer_referenced",
             Reason::ReplaceTriggered => "replace_triggered",
+            Reason::Mark => "mark",
             Reason::Unchanged => "unchanged",
         }
     }
@@ -92,6 +96,7 @@ impl Reason {
             Reason::ReplaceRequested => "replacement requested".into(),
             Reason::NoLongerReferenced => "no longer referenced".into(),
             Reason::ReplaceTriggered => "a value in `replace_triggered_by` changed".into(),
+            Reason::Mark => "recorded before baton marked what it owns: its ownership marker is written, nothing else changes".into(),
             Reason::Unchanged => "unchanged".into(),
         }
     }
@@ -161,6 +166,10 @@ pub struct Plan {
     pub destroy: bool,
     /// Leftover intents of interrupted provider calls that refresh settled.
     pub settled: Settled,
+    /// Recorded objects baton has not proven its own (recorded by a baton that wrote no
+    /// ownership markers, or of a kind whose system holds no proof): apply trusts the
+    /// record for these unless the object carries another owner's marker.
+    pub unproven: std::collections::BTreeSet<String>,
 }
 
 /// What refresh found for the intents left by interrupted or failed provider calls;
@@ -171,12 +180,15 @@ pub struct Settled {
     pub adopted: Vec<crate::state::Object>,
     /// Addresses whose intents are cleared: settled, nothing (more) to adopt.
     pub intents: Vec<String>,
+    /// Objects an interrupted update changed before the run stopped, as read now:
+    /// recorded, so the record matches the object again (and `drift` is quiet).
+    pub updated: Vec<crate::state::Object>,
 }
 
 impl Settled {
     /// Whether there is nothing to record.
     pub fn is_empty(&self) -> bool {
-        self.adopted.is_empty() && self.intents.is_empty()
+        self.adopted.is_empty() && self.intents.is_empty() && self.updated.is_empty()
     }
 }
 

@@ -212,9 +212,36 @@ impl Provider for ChaosProvider {
         self.inner.read_recorded(kind, prior)
     }
 
-    async fn create(&self, kind: &str, config: &Attrs) -> Result<Attrs, ProviderError> {
-        self.call("create", kind, self.inner.create(kind, config))
+    async fn create(
+        &self,
+        kind: &str,
+        config: &Attrs,
+        owner: &crate::provider::Owner,
+    ) -> Result<Attrs, ProviderError> {
+        self.call("create", kind, self.inner.create(kind, config, owner))
             .await
+    }
+
+    fn proof(&self, kind: &str) -> crate::provider::Proof {
+        self.inner.proof(kind)
+    }
+
+    async fn claim(
+        &self,
+        kind: &str,
+        found: &Attrs,
+        owner: &crate::provider::Owner,
+    ) -> Result<crate::provider::Claim, ProviderError> {
+        self.inner.claim(kind, found, owner).await
+    }
+
+    async fn mark(
+        &self,
+        kind: &str,
+        found: &Attrs,
+        owner: &crate::provider::Owner,
+    ) -> Result<(), ProviderError> {
+        self.inner.mark(kind, found, owner).await
     }
 
     async fn update(
@@ -291,7 +318,7 @@ mod tests {
         let rt = tokio::runtime::Builder::new_current_thread()
             .build()
             .unwrap();
-        let result = rt.block_on(wrapped[0].create(kind_of_call, &config));
+        let result = rt.block_on(wrapped[0].create(kind_of_call, &config, &crate::provider::Owner::for_tests()));
         (result, dir.path().join("f.txt").exists())
     }
 

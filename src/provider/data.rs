@@ -44,6 +44,10 @@ impl Provider for DataProvider {
         vec![schema()]
     }
 
+    fn proof(&self, _kind: &str) -> crate::provider::Proof {
+        crate::provider::Proof::Intrinsic
+    }
+
     fn read_recorded(&self, _kind: &str, prior: &Attrs) -> Option<bool> {
         // State is the only home of this value; without `id` it was never made.
         Some(prior.contains_key("id"))
@@ -54,7 +58,12 @@ impl Provider for DataProvider {
         Ok(prior.contains_key("id").then(|| prior.clone()))
     }
 
-    async fn create(&self, _kind: &str, config: &Attrs) -> Result<Attrs, ProviderError> {
+    async fn create(
+        &self,
+        _kind: &str,
+        config: &Attrs,
+        _owner: &crate::provider::Owner,
+    ) -> Result<Attrs, ProviderError> {
         let mut out = config.clone();
         out.insert(
             "output".into(),

@@ -190,6 +190,19 @@ impl LocalProvider {
         Ok(out)
     }
 
+    /// Writes a file or makes a directory as configured (create and update alike).
+    async fn make(&self, kind: &str, config: &Attrs) -> Result<Attrs, ProviderError> {
+        match kind {
+            "local_file" => {
+                let (this, config) = (self.clone(), config.clone());
+                blocking(move || this.write(&config)).await
+            }
+            "local_directory" => self.mkdir(config),
+            other => Err(ProviderError::Invalid(format!("unknown kind {other}"))),
+        }
+    }
+
+
     fn mkdir(&self, config: &Attrs) -> Result<Attrs, ProviderError> {
         let path = self.resolve(config)?;
         std::fs::create_dir_all(&path).map_err(|e| io("cannot create directory", &path, e))?;
@@ -269,15 +282,13 @@ impl Provider for LocalProvider {
         }
     }
 
-    async fn create(&self, kind: &str, config: &Attrs) -> Result<Attrs, ProviderError> {
-        match kind {
-            "local_file" => {
-                let (this, config) = (self.clone(), config.clone());
-                blocking(move || this.write(&config)).await
-            }
-            "local_directory" => self.mkdir(config),
-            other => Err(ProviderError::Invalid(format!("unknown kind {other}"))),
-        }
+    async fn create(
+        &self,
+        kind: &str,
+        config: &Attrs,
+        _owner: &crate::provider::Owner,
+    ) -> Result<Attrs, ProviderError> {
+        self.make(kind, config).await
     }
 
     async fn update(
@@ -286,8 +297,9 @@ impl Provider for LocalProvider {
         _prior: &Attrs,
         config: &Attrs,
     ) -> Result<Attrs, ProviderError> {
-        self.create(kind, config).await
+        self.make(kind, config).await
     }
+
 
     async fn delete(&self, kind: &str, prior: &Attrs) -> Result<(), ProviderError> {
         let path = self.resolve(prior)?;
@@ -334,7 +346,7 @@ mod tests {
         let made = p
             .create(
                 "local_file",
-                &attrs(&[("path", "a/b.txt"), ("content", "hello")]),
+                &attrs(&[("path", "a/b.txt"), ("content", "hello")]), &crate::provider::Owner::for_tests()
             )
             .await
             .unwrap();
@@ -355,7 +367,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let p = LocalProvider::new(dir.path());
         let made = p
-            .create("local_directory", &attrs(&[("path", "vol/data")]))
+            .create("local_directory", &attrs(&[("path", "vol/data")]), &crate::provider::Owner::for_tests())
             .await
             .unwrap();
         let abs = made["absolute_path"].as_str().unwrap().to_string();

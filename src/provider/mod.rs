@@ -11,6 +11,7 @@ pub mod chaos;
 pub mod data;
 pub mod local;
 pub mod mysql;
+pub mod owner;
 pub mod postgres;
 pub mod random;
 pub mod redis;
@@ -24,6 +25,7 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use crate::value::Value;
+pub use owner::{Claim, Owner, Proof};
 
 /// Attributes of an object, by name.
 pub type Attrs = crate::value::Map;
@@ -229,6 +231,10 @@ pub enum ProviderError {
     /// callers retry these with backoff for a bounded time (see `retry`).
     #[error("{0}")]
     Transient(String),
+    /// The object exists and baton cannot prove it made it (see [`owner`]): nothing was
+    /// changed. The message names the object; the engine adds how to take it over.
+    #[error("{0}")]
+    NotOurs(String),
 }
 
 /// A provider.
@@ -258,8 +264,36 @@ pub trait Provider: Send + Sync {
         None
     }
 
-    /// Creates an object from its configuration; returns all attributes (computed ones set).
-    async fn create(&self, kind: &str, config: &Attrs) -> Result<Attrs, ProviderError>;
+    /// Creates an object from its configuration for `owner`, writing the owner's marker
+    /// with it where the kind holds one (see [`owner`]); returns all attributes (computed
+    /// ones set). An object that already exists is returned as it is only when its claim
+    /// is [`Claim::Ours`] (a retried create whose first attempt succeeded); otherwise the
+    /// create fails with [`ProviderError::NotOurs`] and changes nothing.
+    async fn create(&self, kind: &str, config: &Attrs, owner: &Owner)
+    -> Result<Attrs, ProviderError>;
+
+    /// How objects of `kind` prove they are baton's.
+    fn proof(&self, _kind: &str) -> Proof {
+        Proof::None
+    }
+
+    /// What baton can prove about the existing object `found` (as `read` returned it,
+    /// or as recorded) for `owner`.
+    async fn claim(&self, kind: &str, _found: &Attrs, _owner: &Owner) -> Result<Claim, ProviderError> {
+        Ok(match self.proof(kind) {
+            Proof::Intrinsic => Claim::Intrinsic,
+            _ => Claim::Unproven,
+        })
+    }
+
+    /// Writes `owner`'s marker onto the existing object `found`: for `baton import`, and
+    /// for objects recorded by a baton that wrote no markers. Only for [`Proof::Marker`]
+    /// kinds.
+    async fn mark(&self, kind: &str, _found: &Attrs, _owner: &Owner) -> Result<(), ProviderError> {
+        Err(ProviderError::Invalid(format!(
+            "`{kind}` objects cannot carry an ownership marker"
+        )))
+    }
 
     /// Updates an object in place.
     async fn update(

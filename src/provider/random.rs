@@ -259,6 +259,10 @@ impl Provider for RandomProvider {
         vec![password_schema(), id_schema()]
     }
 
+    fn proof(&self, _kind: &str) -> crate::provider::Proof {
+        crate::provider::Proof::Intrinsic
+    }
+
     fn read_recorded(&self, kind: &str, prior: &Attrs) -> Option<bool> {
         Some(prior.contains_key(generated_attribute(kind)))
     }
@@ -271,7 +275,12 @@ impl Provider for RandomProvider {
             .then(|| prior.clone()))
     }
 
-    async fn create(&self, kind: &str, config: &Attrs) -> Result<Attrs, ProviderError> {
+    async fn create(
+        &self,
+        kind: &str,
+        config: &Attrs,
+        _owner: &crate::provider::Owner,
+    ) -> Result<Attrs, ProviderError> {
         match kind {
             "random_password" => {
                 let mut out = config.clone();

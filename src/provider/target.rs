@@ -176,6 +176,10 @@ impl Provider for TargetProvider {
         vec![schema()]
     }
 
+    fn proof(&self, _kind: &str) -> crate::provider::Proof {
+        crate::provider::Proof::Intrinsic
+    }
+
     async fn read(&self, _kind: &str, prior: &Attrs) -> Result<Option<Attrs>, ProviderError> {
         let dir = self.dir(prior)?;
         let mut out = prior.clone();
@@ -214,7 +218,12 @@ impl Provider for TargetProvider {
         )
     }
 
-    async fn create(&self, _kind: &str, config: &Attrs) -> Result<Attrs, ProviderError> {
+    async fn create(
+        &self,
+        _kind: &str,
+        config: &Attrs,
+        _owner: &crate::provider::Owner,
+    ) -> Result<Attrs, ProviderError> {
         let (this, config) = (self.clone(), config.clone());
         super::local::blocking(move || this.write_all(&config, None)).await
     }

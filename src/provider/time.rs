@@ -59,12 +59,21 @@ impl Provider for TimeProvider {
         vec![schema()]
     }
 
+    fn proof(&self, _kind: &str) -> crate::provider::Proof {
+        crate::provider::Proof::Intrinsic
+    }
+
     async fn read(&self, _kind: &str, prior: &Attrs) -> Result<Option<Attrs>, ProviderError> {
         // Without `id` (an interrupted create) the wait never finished.
         Ok(prior.contains_key("id").then(|| prior.clone()))
     }
 
-    async fn create(&self, _kind: &str, config: &Attrs) -> Result<Attrs, ProviderError> {
+    async fn create(
+        &self,
+        _kind: &str,
+        config: &Attrs,
+        _owner: &crate::provider::Owner,
+    ) -> Result<Attrs, ProviderError> {
         if let Some(d) = duration(config, "create_duration")? {
             precise::sleep(d).await;
         }

@@ -95,6 +95,7 @@ pub fn why(c: &Change) -> String {
         Reason::ReplaceRequested => "replacement requested".into(),
         Reason::NoLongerReferenced => "no longer referenced".into(),
         Reason::ReplaceTriggered => "replace triggered by a changed value".into(),
+        Reason::Mark => "ownership marker written (recorded by an earlier baton)".into(),
         Reason::Unchanged => "unchanged".into(),
     }
 }

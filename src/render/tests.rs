@@ -59,6 +59,7 @@ fn plan(changes: Vec<Change>, drift: Vec<Drift>) -> Plan {
         drift,
         destroy: false,
         settled: Default::default(),
+        unproven: Default::default(),
     }
 }
 

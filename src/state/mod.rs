@@ -54,6 +54,11 @@ pub struct Object {
     pub protected: bool,
     /// The `replace_triggered_by` values at the last apply.
     pub triggers: Option<serde_json::Value>,
+    /// baton proved, when it last made or took the object, that the object is its own:
+    /// it wrote the owner's marker with it, or set the secret that proves it (see
+    /// `provider::owner`). False for objects recorded by a baton that wrote no markers
+    /// (they are marked on the next apply) and for kinds whose system holds no proof.
+    pub proven: bool,
 }
 
 impl Object {

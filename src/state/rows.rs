@@ -254,10 +254,24 @@ impl Codec<'_> {
             dependencies: serde_json::to_string(&o.dependencies).unwrap_or_else(|_| "[]".into()),
             status: if o.tainted { "tainted" } else { "ok" }.into(),
             updated_serial: serial as i64,
-            lifecycle:
-                serde_json::json!({ "prevent_destroy": o.protected, "triggers": o.triggers })
-                    .to_string(),
+            lifecycle: self.seal_lifecycle(o),
         }
+    }
+
+    /// The lifecycle JSON of an object: `prevent_destroy`, the `replace_triggered_by`
+    /// values (sealed as a whole when a key is set: they may be secrets), and `proven`
+    /// (written only when true, so rows of unproven objects read as before).
+    fn seal_lifecycle(&self, o: &Object) -> String {
+        let triggers = match (&o.triggers, self.key) {
+            (Some(t), Some(k)) => k.seal(t),
+            (t, _) => t.clone().unwrap_or(serde_json::Value::Null),
+        };
+        let mut lifecycle =
+            serde_json::json!({ "prevent_destroy": o.protected, "triggers": triggers });
+        if o.proven {
+            lifecycle["proven"] = serde_json::Value::Bool(true);
+        }
+        lifecycle.to_string()
     }
 
     /// The object of a row, secrets opened.
@@ -267,7 +281,12 @@ impl Codec<'_> {
             address: row.address.clone(),
             why,
         };
-        let lifecycle: serde_json::Value = serde_json::from_str(&row.lifecycle).unwrap_or_default();
+        let lifecycle: serde_json::Value =
+            serde_json::from_str(&row.lifecycle).map_err(|e| corrupt(format!("lifecycle: {e}")))?;
+        let triggers = match lifecycle.get("triggers").filter(|t| !t.is_null()) {
+            Some(t) => Some(self.open_sealed(t.clone())?),
+            None => None,
+        };
         let attrs: serde_json::Value =
             serde_json::from_str(&row.attributes).map_err(|e| corrupt(e.to_string()))?;
         let attrs = self.open_sealed(attrs)?;
@@ -290,7 +309,8 @@ impl Codec<'_> {
             dependencies,
             tainted: row.status == "tainted",
             protected: lifecycle["prevent_destroy"].as_bool().unwrap_or(false),
-            triggers: lifecycle.get("triggers").cloned().filter(|t| !t.is_null()),
+            triggers,
+            proven: lifecycle["proven"].as_bool().unwrap_or(false),
         })
     }
 

@@ -745,6 +745,7 @@ mod tests {
             tainted: false,
             protected: false,
             triggers: None,
+            proven: false,
         }
     }
 

@@ -66,6 +66,29 @@ impl Value {
         }
     }
 
+    /// Collects the text of every sensitive value inside this one (strings and numbers
+    /// under a sensitive mark), so a message that quotes one can have it removed.
+    /// Values shorter than three characters are left out: removing them would garble a
+    /// message more than it protects.
+    pub fn collect_sensitive_strings(&self, out: &mut Vec<String>) {
+        fn leaves(v: &Value, out: &mut Vec<String>) {
+            match v {
+                Value::String(s) if s.chars().count() >= 3 => out.push(s.to_string()),
+                Value::Number(n) if n.to_string().len() >= 3 => out.push(n.to_string()),
+                Value::Sensitive(v) => leaves(v, out),
+                Value::List(items) => items.iter().for_each(|i| leaves(i, out)),
+                Value::Map(m) => m.values().for_each(|i| leaves(i, out)),
+                _ => {}
+            }
+        }
+        match self {
+            Value::Sensitive(v) => leaves(v, out),
+            Value::List(items) => items.iter().for_each(|i| i.collect_sensitive_strings(out)),
+            Value::Map(m) => m.values().for_each(|i| i.collect_sensitive_strings(out)),
+            _ => {}
+        }
+    }
+
     /// True when this value is unknown (looking through a sensitive mark).
     pub fn is_unknown(&self) -> bool {
         match self {

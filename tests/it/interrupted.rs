@@ -359,3 +359,46 @@ fn an_adopted_database_no_longer_desired_is_dropped_before_its_owner_role() {
     );
     assert_eq!(intents(&sb), Vec::<String>::new());
 }
+
+/// An update that acted before it failed (the reply lost) is recorded by the next apply
+/// as the object now is: afterwards neither `plan` nor `drift` sees a difference.
+#[test]
+fn an_update_that_acted_before_failing_is_recorded_by_the_next_apply() {
+    let sb = Sandbox::new();
+    sb.write(
+        "modules/note.hcl",
+        r#"
+provisions "note" {}
+param "text" {
+  type = string
+}
+resource "local_file" "f" {
+  path    = ".baton/out/${score.workload}.txt"
+  content = param.text
+}
+"#,
+    );
+    let write = |text: &str| {
+        sb.write(
+            "score.yaml",
+            &score("app", &format!("  note:\n    type: note\n    params: {{text: {text}}}\n")),
+        )
+    };
+    write("one");
+    apply(&sb);
+    write("two");
+    let run = apply_with(&sb, "fail=1,when=after,kinds=local_file");
+    assert_eq!(run.code, 1, "{}", run.transcript());
+    assert!(
+        run.stderr.contains("injected failure after update local_file succeeded"),
+        "{}",
+        run.transcript()
+    );
+    assert_eq!(sb.read(".baton/out/app.txt"), "two", "the update acted");
+    apply(&sb);
+    let drift = sb.run(&["drift"]);
+    assert_eq!(drift.code, 0, "drift is quiet once the update is recorded\n{}", drift.transcript());
+    let plan = sb.run(&["plan", "--detailed-exitcode"]);
+    assert_eq!(plan.code, 0, "{}", plan.transcript());
+    assert!(intents(&sb).is_empty(), "no intent is left");
+}

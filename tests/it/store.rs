@@ -83,6 +83,7 @@ fn object(address: &str, secret: &str) -> Object {
         tainted: false,
         protected: false,
         triggers: None,
+        proven: false,
     }
 }
 

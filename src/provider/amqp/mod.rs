@@ -171,7 +171,12 @@ impl Provider for AmqpProvider {
         }
     }
 
-    async fn create(&self, kind: &str, config: &Attrs) -> Result<Attrs, ProviderError> {
+    async fn create(
+        &self,
+        kind: &str,
+        config: &Attrs,
+        _owner: &crate::provider::Owner,
+    ) -> Result<Attrs, ProviderError> {
         match kind {
             VHOST => {
                 let name = kinds::name(config, "name", "RabbitMQ vhost name")?;

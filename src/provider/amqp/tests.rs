@@ -149,7 +149,7 @@ async fn vhosts_are_created_read_updated_deleted_and_drift_is_seen() {
         ("description", Value::string("first")),
         ("tags", list_value(&["a", "b"])),
     ]);
-    let created = p.create(kinds::VHOST, &config).await.unwrap();
+    let created = p.create(kinds::VHOST, &config, &crate::provider::Owner::for_tests()).await.unwrap();
     let (s, j) = http("GET", &vpath, None);
     assert_eq!(s, 200);
     assert_eq!(
@@ -190,12 +190,12 @@ async fn vhosts_are_created_read_updated_deleted_and_drift_is_seen() {
     p.delete(kinds::VHOST, &updated).await.unwrap();
 
     // Delete through the provider.
-    let again = p.create(kinds::VHOST, &config).await.unwrap();
+    let again = p.create(kinds::VHOST, &config, &crate::provider::Owner::for_tests()).await.unwrap();
     p.delete(kinds::VHOST, &again).await.unwrap();
     assert_eq!(http("GET", &vpath, None).0, 404);
     // An existing vhost is never taken over.
     let r = p
-        .create(kinds::VHOST, &attrs(&[("name", Value::string("/"))]))
+        .create(kinds::VHOST, &attrs(&[("name", Value::string("/"))]), &crate::provider::Owner::for_tests())
         .await;
     assert!(
         matches!(r, Err(ProviderError::Failed(ref m)) if m.contains("already exists")),
@@ -214,7 +214,7 @@ async fn users_are_created_read_updated_deleted_and_password_drift_is_seen() {
         ("password", Value::string("first pw \"with\" quotes")),
         ("tags", list_value(&["management"])),
     ]);
-    let created = p.create(kinds::USER, &config).await.unwrap();
+    let created = p.create(kinds::USER, &config, &crate::provider::Owner::for_tests()).await.unwrap();
     let (s, j) = http("GET", &upath, None);
     assert_eq!(s, 200);
     assert_eq!(j["tags"], serde_json::json!(["management"]));
@@ -256,7 +256,7 @@ async fn users_are_created_read_updated_deleted_and_password_drift_is_seen() {
     assert_eq!(http("DELETE", &upath, None).0, 204);
     assert_eq!(p.read(kinds::USER, &fixed).await.unwrap(), None);
     p.delete(kinds::USER, &fixed).await.unwrap();
-    let again = p.create(kinds::USER, &config).await.unwrap();
+    let again = p.create(kinds::USER, &config, &crate::provider::Owner::for_tests()).await.unwrap();
     p.delete(kinds::USER, &again).await.unwrap();
     assert_eq!(http("GET", &upath, None).0, 404);
 }
@@ -268,7 +268,7 @@ async fn permissions_are_set_read_updated_deleted_and_drift_is_seen() {
     let _cleanup = Cleanup(vec![path(&["vhosts", &vhost]), path(&["users", &user])]);
     let p = provider();
     let v = p
-        .create(kinds::VHOST, &attrs(&[("name", Value::string(&vhost))]))
+        .create(kinds::VHOST, &attrs(&[("name", Value::string(&vhost))]), &crate::provider::Owner::for_tests())
         .await
         .unwrap();
     let u = p
@@ -277,7 +277,7 @@ async fn permissions_are_set_read_updated_deleted_and_drift_is_seen() {
             &attrs(&[
                 ("name", Value::string(&user)),
                 ("password", Value::string("pw")),
-            ]),
+            ]), &crate::provider::Owner::for_tests()
         )
         .await
         .unwrap();
@@ -287,7 +287,7 @@ async fn permissions_are_set_read_updated_deleted_and_drift_is_seen() {
         ("user", Value::string(&user)),
         ("configure", Value::string(r"^app\.")),
     ]);
-    let created = p.create(kinds::PERMISSIONS, &config).await.unwrap();
+    let created = p.create(kinds::PERMISSIONS, &config, &crate::provider::Owner::for_tests()).await.unwrap();
     let (s, j) = http("GET", &ppath, None);
     assert_eq!(s, 200);
     assert_eq!(
@@ -329,7 +329,7 @@ async fn permissions_are_set_read_updated_deleted_and_drift_is_seen() {
     // A regex the server refuses: permanent, naming the object, with the server's reason.
     let mut bad = config.clone();
     bad.insert("read".into(), Value::string("("));
-    let e = p.create(kinds::PERMISSIONS, &bad).await.unwrap_err();
+    let e = p.create(kinds::PERMISSIONS, &bad, &crate::provider::Owner::for_tests()).await.unwrap_err();
     assert!(matches!(e, ProviderError::Failed(_)), "{e:?}");
     assert!(
         e.to_string().contains(&user) && e.to_string().contains("invalid_regexp"),
@@ -368,7 +368,7 @@ async fn hostile_names_cannot_reach_other_objects() {
             ("password", Value::string("hostile-pw")),
             ("tags", list_value(&["management"])),
         ]);
-        let state = p.create(kinds::USER, &config).await.unwrap();
+        let state = p.create(kinds::USER, &config, &crate::provider::Owner::for_tests()).await.unwrap();
         let (s, j) = http("GET", &path(&["users", name]), None);
         assert_eq!(
             (s, j["name"].as_str()),
@@ -396,12 +396,12 @@ async fn hostile_names_cannot_reach_other_objects() {
         ("tags", list_value(&["management,administrator"])),
     ]);
     assert!(matches!(
-        p.create(kinds::USER, &escalate).await,
+        p.create(kinds::USER, &escalate, &crate::provider::Owner::for_tests()).await,
         Err(ProviderError::Invalid(_))
     ));
     let nl = attrs(&[("name", Value::string(format!("{base}\nadmin")))]);
     assert!(matches!(
-        p.create(kinds::VHOST, &nl).await,
+        p.create(kinds::VHOST, &nl, &crate::provider::Owner::for_tests()).await,
         Err(ProviderError::Invalid(_))
     ));
     assert_eq!(http("GET", &path(&["users", &base]), None).0, 404);

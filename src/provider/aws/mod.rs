@@ -220,7 +220,12 @@ impl Provider for AwsProvider {
         Ok(None)
     }
 
-    async fn create(&self, kind: &str, config: &Attrs) -> Result<Attrs, ProviderError> {
+    async fn create(
+        &self,
+        kind: &str,
+        config: &Attrs,
+        _owner: &crate::provider::Owner,
+    ) -> Result<Attrs, ProviderError> {
         let config = common::with_defaults(&self.schema(kind)?, config);
         let c = self.clients().await?;
         let out = match kind {

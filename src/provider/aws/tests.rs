@@ -98,7 +98,7 @@ async fn s3_bucket_create_read_update_drift_delete() {
         ("versioning", Value::Bool(true)),
         ("tags", map(&[("team", "web"), ("env", "prod")])),
     ]);
-    let out = p.create(s3::BUCKET, &cfg).await.unwrap();
+    let out = p.create(s3::BUCKET, &cfg, &crate::provider::Owner::for_tests()).await.unwrap();
     assert_eq!(out["arn"], s(&format!("arn:aws:s3:::{bucket}")));
     assert_eq!(out["region"], s("us-east-1"));
     assert_eq!(
@@ -268,7 +268,7 @@ async fn s3_non_empty_buckets_are_kept_unless_force_destroy() {
     let d = direct().await;
     let bucket = uniq("full");
     let cfg = attrs(&[("bucket", s(&bucket)), ("versioning", Value::Bool(true))]);
-    let out = p.create(s3::BUCKET, &cfg).await.unwrap();
+    let out = p.create(s3::BUCKET, &cfg, &crate::provider::Owner::for_tests()).await.unwrap();
     // Two versions of one object, a deleted one (a delete marker), and a plain one.
     for (key, body) in [
         ("a.txt", "one"),
@@ -315,7 +315,7 @@ async fn s3_non_empty_buckets_are_kept_unless_force_destroy() {
     let other = uniq("taken");
     d.s3.create_bucket().bucket(&other).send().await.unwrap();
     let e = p
-        .create(s3::BUCKET, &attrs(&[("bucket", s(&other))]))
+        .create(s3::BUCKET, &attrs(&[("bucket", s(&other))]), &crate::provider::Owner::for_tests())
         .await
         .unwrap_err();
     assert!(e.to_string().contains("already exists"), "{e}");
@@ -330,7 +330,7 @@ async fn sqs_queue_create_read_update_drift_delete() {
     assert!(!sch.attr("visibility_timeout").unwrap().force_new);
 
     let dlq = p
-        .create(sqs::QUEUE, &attrs(&[("name", s(&uniq("dlq")))]))
+        .create(sqs::QUEUE, &attrs(&[("name", s(&uniq("dlq")))]), &crate::provider::Owner::for_tests())
         .await
         .unwrap();
     let dlq_arn = dlq["arn"].as_str().unwrap().to_string();
@@ -343,7 +343,7 @@ async fn sqs_queue_create_read_update_drift_delete() {
         ("max_receive_count", Value::int(3)),
         ("tags", map(&[("team", "web")])),
     ]);
-    let out = p.create(sqs::QUEUE, &cfg).await.unwrap();
+    let out = p.create(sqs::QUEUE, &cfg, &crate::provider::Owner::for_tests()).await.unwrap();
     let url = out["url"].as_str().unwrap().to_string();
     let a = d
         .sqs
@@ -427,7 +427,7 @@ async fn sqs_queue_create_read_update_drift_delete() {
     let bad = p
         .create(
             sqs::QUEUE,
-            &attrs(&[("name", s(&uniq("nofifo"))), ("fifo", Value::Bool(true))]),
+            &attrs(&[("name", s(&uniq("nofifo"))), ("fifo", Value::Bool(true))]), &crate::provider::Owner::for_tests()
         )
         .await;
     assert!(matches!(bad, Err(ProviderError::Invalid(_))), "{bad:?}");
@@ -437,7 +437,7 @@ async fn sqs_queue_create_read_update_drift_delete() {
             &attrs(&[
                 ("name", s(&format!("{}.fifo", uniq("f")))),
                 ("fifo", Value::Bool(true)),
-            ]),
+            ]), &crate::provider::Owner::for_tests()
         )
         .await
         .unwrap();
@@ -488,7 +488,7 @@ async fn dynamodb_table_create_read_update_drift_delete() {
         ("ttl_attribute", s("expires")),
         ("tags", map(&[("team", "web"), ("env", "prod")])),
     ]);
-    let out = p.create(dynamodb::TABLE, &cfg).await.unwrap();
+    let out = p.create(dynamodb::TABLE, &cfg, &crate::provider::Owner::for_tests()).await.unwrap();
     let t = d
         .dynamodb
         .describe_table()
@@ -638,7 +638,7 @@ async fn secrets_manager_secret_create_read_update_drift_delete() {
         ("value", Value::sensitive(s("first value"))),
         ("tags", map(&[("team", "web")])),
     ]);
-    let out = p.create(secretsmanager::SECRET, &cfg).await.unwrap();
+    let out = p.create(secretsmanager::SECRET, &cfg, &crate::provider::Owner::for_tests()).await.unwrap();
     assert!(
         out["arn"]
             .as_str()
@@ -728,7 +728,7 @@ async fn secrets_manager_secret_create_read_update_drift_delete() {
     assert_eq!(v.secret_string(), Some("second value"));
 
     // An error about the secret never shows its value.
-    let e = p.create(secretsmanager::SECRET, &cfg2).await.unwrap_err();
+    let e = p.create(secretsmanager::SECRET, &cfg2, &crate::provider::Owner::for_tests()).await.unwrap_err();
     assert!(
         e.to_string().contains("already exists") && !e.to_string().contains("second value"),
         "{e}"
@@ -746,7 +746,7 @@ async fn secrets_manager_secret_create_read_update_drift_delete() {
     );
     assert_eq!(p.read(secretsmanager::SECRET, &fixed).await.unwrap(), None);
     // The name is free again at once.
-    let again = p.create(secretsmanager::SECRET, &cfg).await.unwrap();
+    let again = p.create(secretsmanager::SECRET, &cfg, &crate::provider::Owner::for_tests()).await.unwrap();
     p.delete(secretsmanager::SECRET, &again).await.unwrap();
 }
 
@@ -766,7 +766,7 @@ async fn ssm_parameter_create_read_update_drift_delete() {
         ("description", s("the database")),
         ("tags", map(&[("team", "web"), ("env", "prod")])),
     ]);
-    let out = p.create(ssm::PARAMETER, &cfg).await.unwrap();
+    let out = p.create(ssm::PARAMETER, &cfg, &crate::provider::Owner::for_tests()).await.unwrap();
     assert!(
         out["arn"].as_str().unwrap().contains("parameter/"),
         "{:?}",
@@ -863,7 +863,7 @@ async fn route53_zone_and_record_create_read_update_drift_delete() {
     let zone = p
         .create(
             route53::ZONE,
-            &attrs(&[("name", s(&domain)), ("comment", s("first"))]),
+            &attrs(&[("name", s(&domain)), ("comment", s("first"))]), &crate::provider::Owner::for_tests()
         )
         .await
         .unwrap();
@@ -921,7 +921,7 @@ async fn route53_zone_and_record_create_read_update_drift_delete() {
         ("type", s("A")),
         ("records", list_value(&["192.0.2.1", "192.0.2.2"])),
     ]);
-    let out = p.create(route53::RECORD, &cfg).await.unwrap();
+    let out = p.create(route53::RECORD, &cfg, &crate::provider::Owner::for_tests()).await.unwrap();
     let list = |name: String| {
         let d = d.clone();
         let zone_id = zone_id.clone();
@@ -1049,7 +1049,7 @@ async fn iam_user_access_key_and_policy_create_read_update_drift_delete() {
         ("path", s("/baton/")),
         ("tags", map(&[("team", "web"), ("env", "prod")])),
     ]);
-    let user = p.create(iam::USER, &cfg).await.unwrap();
+    let user = p.create(iam::USER, &cfg, &crate::provider::Owner::for_tests()).await.unwrap();
     assert_eq!(
         user["arn"].as_str().unwrap(),
         format!("arn:aws:iam::123456789012:user/baton/{name}")
@@ -1113,7 +1113,7 @@ async fn iam_user_access_key_and_policy_create_read_update_drift_delete() {
 
     // An access key: listed by IAM, gone from reads once deleted outside baton.
     let key = p
-        .create(iam::ACCESS_KEY, &attrs(&[("user", s(&name))]))
+        .create(iam::ACCESS_KEY, &attrs(&[("user", s(&name))]), &crate::provider::Owner::for_tests())
         .await
         .unwrap();
     let id = key["access_key_id"].as_str().unwrap().to_string();
@@ -1144,7 +1144,7 @@ async fn iam_user_access_key_and_policy_create_read_update_drift_delete() {
     assert_eq!(p.read(iam::ACCESS_KEY, &key).await.unwrap(), None);
     p.delete(iam::ACCESS_KEY, &key).await.unwrap();
     let key2 = p
-        .create(iam::ACCESS_KEY, &attrs(&[("user", s(&name))]))
+        .create(iam::ACCESS_KEY, &attrs(&[("user", s(&name))]), &crate::provider::Owner::for_tests())
         .await
         .unwrap();
     assert_ne!(key2["access_key_id"], key["access_key_id"]);
@@ -1159,7 +1159,7 @@ async fn iam_user_access_key_and_policy_create_read_update_drift_delete() {
         ("name", s("access")),
         ("policy", s(&doc("s3:GetObject"))),
     ]);
-    let pol = p.create(iam::USER_POLICY, &pcfg).await.unwrap();
+    let pol = p.create(iam::USER_POLICY, &pcfg, &crate::provider::Owner::for_tests()).await.unwrap();
     let got = d
         .iam
         .get_user_policy()
@@ -1245,7 +1245,7 @@ async fn reads_right_after_create_wait_for_the_object() {
     });
     let name = uniq("late");
     let q = p
-        .create(sqs::QUEUE, &attrs(&[("name", s(&name))]))
+        .create(sqs::QUEUE, &attrs(&[("name", s(&name))]), &crate::provider::Owner::for_tests())
         .await
         .unwrap();
     let url = q["url"].as_str().unwrap().to_string();
@@ -1312,14 +1312,14 @@ async fn configuration_errors_and_unreachable_endpoints() {
         assert!(matches!(e, ProviderError::Invalid(_)), "{bad:?}: {e:?}");
     }
     let e = provider()
-        .create("aws_nothing", &Attrs::new())
+        .create("aws_nothing", &Attrs::new(), &crate::provider::Owner::for_tests())
         .await
         .unwrap_err();
     assert!(matches!(e, ProviderError::Invalid(_)));
     let e = provider()
         .create(
             s3::BUCKET,
-            &attrs(&[("bucket", s(&uniq("enc"))), ("encryption", s("rot13"))]),
+            &attrs(&[("bucket", s(&uniq("enc"))), ("encryption", s("rot13"))]), &crate::provider::Owner::for_tests()
         )
         .await
         .unwrap_err();

@@ -4,9 +4,11 @@
 use mysql_async::Conn;
 use mysql_async::prelude::Queryable;
 
-use super::{MysqlProvider, check_name, execute, quote_ident};
+use super::{MysqlProvider, check_name, execute, quote_ident, quote_literal};
 use crate::provider::sql::{keep_if_same, required_str, with_defaults};
-use crate::provider::{AttrSchema, AttrType, Attrs, KindSchema, ProviderError, str_attr};
+use crate::provider::{
+    AttrSchema, AttrType, Attrs, Claim, KindSchema, Owner, ProviderError, str_attr,
+};
 use crate::value::Value;
 
 const KIND: &str = "mysql_database";
@@ -94,31 +96,74 @@ async fn observe(
     .await
 }
 
-/// Creates the database, or adopts an existing one that is exactly as configured.
-pub(super) async fn create(p: &MysqlProvider, config: &Attrs) -> Result<Attrs, ProviderError> {
+/// The comment of the database `name` (where baton keeps its ownership marker); `None`
+/// when there is no such database.
+async fn comment_of(conn: &mut Conn, name: &str) -> Result<Option<String>, mysql_async::Error> {
+    conn.exec_first(
+        "SELECT SCHEMA_COMMENT FROM information_schema.SCHEMATA WHERE SCHEMA_NAME = ?",
+        (name,),
+    )
+    .await
+}
+
+/// What baton can prove about the database `name` for `owner`.
+pub(super) async fn claim(p: &MysqlProvider, attrs: &Attrs, owner: &Owner) -> Result<Claim, ProviderError> {
+    let name = required_str(attrs, "name", KIND)?;
+    let mut conn = p.conn().await?;
+    let comment = comment_of(&mut conn, &name)
+        .await
+        .map_err(|e| p.error(&format!("cannot read database {name:?}"), &e, &[]))?;
+    Ok(owner.judge(comment.as_deref()))
+}
+
+/// Writes the owner's marker as the database's comment.
+pub(super) async fn mark(p: &MysqlProvider, attrs: &Attrs, owner: &Owner) -> Result<(), ProviderError> {
+    let name = required_str(attrs, "name", KIND)?;
+    check_name("database", &name)?;
+    let mut conn = p.conn().await?;
+    let statement = format!(
+        "ALTER DATABASE {} COMMENT {}",
+        quote_ident(&name),
+        quote_literal(&owner.marker())
+    );
+    execute(&mut conn, &statement)
+        .await
+        .map_err(|e| p.error(&format!("cannot mark database {name:?} as baton's"), &e, &[]))
+}
+
+/// Creates the database with the owner's marker as its comment, in the one statement.
+/// An existing database is taken only when it carries this owner's marker (a retried
+/// create); any other is refused untouched, whatever its character set: a workload must
+/// never be handed someone else's data.
+pub(super) async fn create(
+    p: &MysqlProvider,
+    config: &Attrs,
+    owner: &Owner,
+) -> Result<Attrs, ProviderError> {
     let spec = Spec::parse(config)?;
     let what = format!("cannot create database {:?}", spec.name);
     let err = |e: mysql_async::Error| p.error(&what, &e, &[]);
     let mut conn = p.conn().await?;
-    match observe(&mut conn, &spec.name).await.map_err(err)? {
-        Some((charset, collation)) => {
-            if !same_name(&charset, &spec.charset) || !same_name(&collation, &spec.collation) {
-                return Err(ProviderError::Failed(format!(
-                    "{what}: it already exists with character set {charset} and collation {collation}; \
-                     drop it or choose another name"
-                )));
-            }
+    if observe(&mut conn, &spec.name).await.map_err(err)?.is_some() {
+        let comment = comment_of(&mut conn, &spec.name).await.map_err(err)?;
+        let claim = owner.judge(comment.as_deref());
+        if claim != Claim::Ours {
+            return Err(ProviderError::NotOurs(format!(
+                "database {:?} already exists and baton cannot prove it made it ({})",
+                spec.name,
+                claim.describe()
+            )));
         }
-        None => {
-            let statement = format!(
-                "CREATE DATABASE {} CHARACTER SET {} COLLATE {}",
-                quote_ident(&spec.name),
-                spec.charset,
-                spec.collation
-            );
-            execute(&mut conn, &statement).await.map_err(err)?;
-        }
+        return update(p, config).await;
     }
+    let statement = format!(
+        "CREATE DATABASE {} CHARACTER SET {} COLLATE {} COMMENT {}",
+        quote_ident(&spec.name),
+        spec.charset,
+        spec.collation,
+        quote_literal(&owner.marker())
+    );
+    execute(&mut conn, &statement).await.map_err(err)?;
     Ok(with_defaults(&schema(), config))
 }
 

@@ -124,14 +124,14 @@ async fn database_create_read_update_drift_delete() {
             assert!(!schema.attr("collation").unwrap().force_new);
 
             let cfg = attrs(&[("name", s(&n))]);
-            let out = p.create("mysql_database", &cfg).await.unwrap();
+            let out = p.create("mysql_database", &cfg, &crate::provider::Owner::for_tests()).await.unwrap();
             assert_eq!(out["charset"], s("utf8mb4"));
             let mut c = admin().await;
             let observe = "SELECT DEFAULT_CHARACTER_SET_NAME, DEFAULT_COLLATION_NAME FROM information_schema.SCHEMATA WHERE SCHEMA_NAME = ?";
             let row: Option<(String, String)> = c.exec_first(observe, (&n,)).await.unwrap();
             assert_eq!(row, Some(("utf8mb4".into(), "utf8mb4_unicode_ci".into())));
             assert_eq!(p.read("mysql_database", &out).await.unwrap(), Some(out.clone()));
-            p.create("mysql_database", &cfg).await.expect("an identical database is adopted");
+            p.create("mysql_database", &cfg, &crate::provider::Owner::for_tests()).await.expect("an identical database is adopted");
 
             // Update in place.
             let cfg2 = attrs(&[("name", s(&n)), ("collation", s("utf8mb4_bin"))]);
@@ -139,8 +139,26 @@ async fn database_create_read_update_drift_delete() {
             let row: Option<(String, String)> = c.exec_first(observe, (&n,)).await.unwrap();
             assert_eq!(row, Some(("utf8mb4".into(), "utf8mb4_bin".into())));
             assert_eq!(p.read("mysql_database", &out2).await.unwrap(), Some(out2.clone()));
-            let e = p.create("mysql_database", &cfg).await.unwrap_err();
+            // Another state's owner cannot take it, whatever its character set.
+            let stranger = crate::provider::Owner::new("11111111-2222-4333-8444-555555555555", "test");
+            let e = p.create("mysql_database", &cfg2, &stranger).await.unwrap_err();
+            assert!(matches!(e, ProviderError::NotOurs(_)), "{e}");
             assert!(e.to_string().contains("already exists") && e.to_string().contains(&n), "{e}");
+            // Nor a database someone made by hand with exactly the configured settings.
+            let theirs = format!("{n}_x");
+            c.query_drop(format!("CREATE DATABASE {} CHARACTER SET utf8mb4 COLLATE utf8mb4_bin", quote_ident(&theirs)))
+                .await
+                .unwrap();
+            c.query_drop(format!("CREATE TABLE {}.canary (v int)", quote_ident(&theirs))).await.unwrap();
+            let theirs_cfg = attrs(&[("name", s(&theirs)), ("collation", s("utf8mb4_bin"))]);
+            let e = p.create("mysql_database", &theirs_cfg, &crate::provider::Owner::for_tests()).await.unwrap_err();
+            assert!(matches!(e, ProviderError::NotOurs(_)), "{e}");
+            let tables: Option<String> = c
+                .exec_first("SELECT TABLE_NAME FROM information_schema.TABLES WHERE TABLE_SCHEMA = ?", (&theirs,))
+                .await
+                .unwrap();
+            assert_eq!(tables.as_deref(), Some("canary"), "the foreign database is untouched");
+            c.query_drop(format!("DROP DATABASE {}", quote_ident(&theirs))).await.unwrap();
 
             // Drift: changed outside baton, then dropped.
             c.query_drop(format!("ALTER DATABASE {} CHARACTER SET latin1 COLLATE latin1_swedish_ci", quote_ident(&n)))
@@ -153,12 +171,12 @@ async fn database_create_read_update_drift_delete() {
             p.delete("mysql_database", &out2).await.unwrap();
 
             // Delete through the provider; invalid charset names never reach a statement.
-            let out = p.create("mysql_database", &cfg).await.unwrap();
+            let out = p.create("mysql_database", &cfg, &crate::provider::Owner::for_tests()).await.unwrap();
             p.delete("mysql_database", &out).await.unwrap();
             let row: Option<(String, String)> = c.exec_first(observe, (&n,)).await.unwrap();
             assert_eq!(row, None);
             let bad = attrs(&[("name", s(&n)), ("charset", s("utf8mb4 COLLATE x; DROP DATABASE mysql"))]);
-            assert!(matches!(p.create("mysql_database", &bad).await, Err(ProviderError::Invalid(_))));
+            assert!(matches!(p.create("mysql_database", &bad, &crate::provider::Owner::for_tests()).await, Err(ProviderError::Invalid(_))));
         },
         drop_all(vec![name], vec![]),
     )
@@ -187,7 +205,7 @@ async fn user_create_read_update_drift_delete() {
             );
 
             let cfg = attrs(&[("user", s(&u)), ("password", s("first-pw"))]);
-            let out = p.create("mysql_user", &cfg).await.unwrap();
+            let out = p.create("mysql_user", &cfg, &crate::provider::Owner::for_tests()).await.unwrap();
             assert_eq!(out["host"], s("%"));
             let mut c = admin().await;
             let (plugin, auth) = auth_of(&mut c, &u, "%").await.expect("the account exists");
@@ -199,11 +217,11 @@ async fn user_create_read_update_drift_delete() {
             );
             assert_eq!(out["password_hash"], s(&auth));
             assert_eq!(p.read("mysql_user", &out).await.unwrap(), Some(out.clone()));
-            p.create("mysql_user", &cfg)
+            p.create("mysql_user", &cfg, &crate::provider::Owner::for_tests())
                 .await
                 .expect("the same account and password is adopted");
             let other = attrs(&[("user", s(&u)), ("password", s("other-pw"))]);
-            let e = p.create("mysql_user", &other).await.unwrap_err();
+            let e = p.create("mysql_user", &other, &crate::provider::Owner::for_tests()).await.unwrap_err();
             assert!(
                 e.to_string().contains("already exists") && !e.to_string().contains("other-pw"),
                 "{e}"
@@ -251,7 +269,7 @@ async fn user_create_read_update_drift_delete() {
             p.delete("mysql_user", &fixed).await.unwrap();
 
             // Delete through the provider.
-            let out = p.create("mysql_user", &cfg).await.unwrap();
+            let out = p.create("mysql_user", &cfg, &crate::provider::Owner::for_tests()).await.unwrap();
             p.delete("mysql_user", &out).await.unwrap();
             assert_eq!(auth_of(&mut c, &u, "%").await, None);
         },
@@ -289,7 +307,7 @@ async fn grant_converges_and_sees_revokes() {
                 ("database", s(&d)),
                 ("privileges", list(&["select", "INSERT"])),
             ]);
-            let out = p.create("mysql_grant", &cfg).await.unwrap();
+            let out = p.create("mysql_grant", &cfg, &crate::provider::Owner::for_tests()).await.unwrap();
             let mut c = admin().await;
             assert_eq!(
                 schema_privileges(&mut c, &u, "%", &d).await,
@@ -354,7 +372,7 @@ async fn grant_converges_and_sees_revokes() {
             p.delete("mysql_grant", &fixed).await.unwrap();
 
             // Delete through the provider revokes everything.
-            let out = p.create("mysql_grant", &cfg2).await.unwrap();
+            let out = p.create("mysql_grant", &cfg2, &crate::provider::Owner::for_tests()).await.unwrap();
             p.delete("mysql_grant", &out).await.unwrap();
             assert!(schema_privileges(&mut c, &u, "%", &d).await.is_empty());
 
@@ -367,7 +385,7 @@ async fn grant_converges_and_sees_revokes() {
                 ]);
                 assert!(
                     matches!(
-                        p.create("mysql_grant", &cfg).await,
+                        p.create("mysql_grant", &cfg, &crate::provider::Owner::for_tests()).await,
                         Err(ProviderError::Invalid(_))
                     ),
                     "{bad:?}"
@@ -378,7 +396,7 @@ async fn grant_converges_and_sees_revokes() {
                 ("database", s(&d)),
                 ("privileges", list(&["SELECT"])),
             ]);
-            let e = p.create("mysql_grant", &ghost).await.unwrap_err();
+            let e = p.create("mysql_grant", &ghost, &crate::provider::Owner::for_tests()).await.unwrap_err();
             assert!(
                 matches!(e, ProviderError::Failed(_)) && e.to_string().contains("baton_t_nobody"),
                 "{e}"
@@ -412,7 +430,7 @@ async fn hostile_names_and_passwords_round_trip_without_running_anything() {
             let out = p
                 .create(
                     "mysql_user",
-                    &attrs(&[("user", s(&eu)), ("password", s(&pw))]),
+                    &attrs(&[("user", s(&eu)), ("password", s(&pw))]), &crate::provider::Owner::for_tests()
                 )
                 .await
                 .unwrap();
@@ -428,7 +446,7 @@ async fn hostile_names_and_passwords_round_trip_without_running_anything() {
             assert_eq!(p.read("mysql_user", &out).await.unwrap(), Some(out.clone()));
 
             let dout = p
-                .create("mysql_database", &attrs(&[("name", s(&ed))]))
+                .create("mysql_database", &attrs(&[("name", s(&ed))]), &crate::provider::Owner::for_tests())
                 .await
                 .unwrap();
             assert_eq!(
@@ -440,7 +458,7 @@ async fn hostile_names_and_passwords_round_trip_without_running_anything() {
                 ("database", s(&ed)),
                 ("privileges", list(&["SELECT"])),
             ]);
-            let gout = p.create("mysql_grant", &gcfg).await.unwrap();
+            let gout = p.create("mysql_grant", &gcfg, &crate::provider::Owner::for_tests()).await.unwrap();
             let n: Option<u64> = c
                 .exec_first(
                     "SELECT COUNT(*) FROM mysql.db WHERE User = ? AND Db = ? AND Select_priv = 'Y'",
@@ -473,7 +491,7 @@ async fn hostile_names_and_passwords_round_trip_without_running_anything() {
 
             // Backslashes would change meaning with NO_BACKSLASH_ESCAPES: refused, not guessed.
             let e = p
-                .create("mysql_user", &attrs(&[("user", s("a\\' OR 1 -- "))]))
+                .create("mysql_user", &attrs(&[("user", s("a\\' OR 1 -- "))]), &crate::provider::Owner::for_tests())
                 .await
                 .unwrap_err();
             assert!(matches!(e, ProviderError::Invalid(_)), "{e}");
@@ -496,7 +514,7 @@ async fn unreachable_server_is_transient_and_secrets_stay_out_of_messages() {
     let e = p
         .create(
             "mysql_user",
-            &attrs(&[("user", s("u")), ("password", s("hunter2"))]),
+            &attrs(&[("user", s("u")), ("password", s("hunter2"))]), &crate::provider::Owner::for_tests()
         )
         .await
         .unwrap_err();

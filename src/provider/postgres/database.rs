@@ -4,9 +4,13 @@
 
 use tokio_postgres::Client;
 
-use super::{PostgresProvider, check_identifier, create_error, ddl};
+use super::{
+    PostgresProvider, Shared, check_identifier, create_error, ddl, judge, mark_shared, not_ours,
+};
 use crate::provider::sql::{keep_if_same, keep_int, required_str, with_defaults};
-use crate::provider::{AttrSchema, AttrType, Attrs, KindSchema, ProviderError, int_attr, str_attr};
+use crate::provider::{
+    AttrSchema, AttrType, Attrs, Claim, KindSchema, Owner, ProviderError, int_attr, str_attr,
+};
 use crate::value::Value;
 
 const KIND: &str = "postgres_database";
@@ -125,33 +129,32 @@ async fn observe(
     }))
 }
 
-/// Creates the database, or adopts an existing one that is exactly as configured.
-pub(super) async fn create(p: &PostgresProvider, config: &Attrs) -> Result<Attrs, ProviderError> {
+/// Creates the database, then sets the owner's marker as its comment (`CREATE DATABASE`
+/// cannot run in a transaction: a run killed between the two leaves a database without
+/// the marker, which the next run refuses to take over rather than guess; `baton import`
+/// takes it). An existing database is taken only when it carries this owner's marker; any
+/// other is refused untouched, whatever its settings.
+pub(super) async fn create(
+    p: &PostgresProvider,
+    config: &Attrs,
+    owner: &Owner,
+) -> Result<Attrs, ProviderError> {
     let spec = Spec::parse(config)?;
     let what = format!("cannot create database {:?}", spec.name);
     let err = |e: tokio_postgres::Error| p.error(&what, &e, &[]);
     let client = p.client(None).await?;
-    match observe(&client, &spec.name, &spec.encoding)
+    match judge(&client, Shared::Database, &spec.name, owner)
         .await
         .map_err(err)?
     {
-        Some(found) => {
-            let mut diffs = Vec::new();
-            if found.owner != spec.owner {
-                diffs.push("owner");
+        Some(claim) => {
+            if claim != Claim::Ours {
+                return Err(not_ours(Shared::Database, &spec.name, &claim));
             }
-            if !found.encoding_matches {
-                diffs.push("encoding");
-            }
-            if found.connection_limit != spec.connection_limit {
-                diffs.push("connection_limit");
-            }
-            if !diffs.is_empty() {
-                return Err(ProviderError::Failed(format!(
-                    "{what}: it already exists with different settings ({}); drop it or choose another name",
-                    diffs.join(", ")
-                )));
-            }
+            mark_shared(&client, Shared::Database, &spec.name, owner)
+                .await
+                .map_err(err)?;
+            return update(p, config).await;
         }
         None => {
             let limit = spec.connection_limit.to_string();
@@ -168,6 +171,9 @@ pub(super) async fn create(p: &PostgresProvider, config: &Attrs) -> Result<Attrs
             )
             .await
             .map_err(|e| create_error(p, &what, &e, &[]))?;
+            mark_shared(&client, Shared::Database, &spec.name, owner)
+                .await
+                .map_err(err)?;
         }
     }
     Ok(with_defaults(&schema(), config))

@@ -10,11 +10,11 @@ use std::collections::BTreeSet;
 
 use tokio_postgres::Client;
 
-use super::{PostgresProvider, check_identifier, ddl};
+use super::{PostgresProvider, Shared, check_identifier, comment_of, ddl};
 use crate::provider::sql::{
     Privilege, Wanted, optional_str, parse_privileges, privilege_list, required_str, with_defaults,
 };
-use crate::provider::{AttrSchema, AttrType, Attrs, KindSchema, ProviderError};
+use crate::provider::{AttrSchema, AttrType, Attrs, Claim, KindSchema, Owner, ProviderError};
 
 const KIND: &str = "postgres_grant";
 
@@ -205,6 +205,36 @@ async fn held(
             .map(|p| p.keyword)
             .filter(|k| types.iter().any(|t| t == k))
             .collect(),
+    ))
+}
+
+/// What baton can prove about a grant: it is baton's when its role or its database carries
+/// a marker of this owner's state (privileges given to a role baton made, or on a
+/// database baton made); otherwise it is someone else's to change.
+pub(super) async fn claim(
+    p: &PostgresProvider,
+    attrs: &Attrs,
+    owner: &Owner,
+) -> Result<Claim, ProviderError> {
+    let t = Target::parse(attrs)?;
+    let client = p.client(None).await?;
+    for (what, name) in [(Shared::Role, &t.role), (Shared::Database, &t.database)] {
+        let comment = comment_of(&client, what, name)
+            .await
+            .map_err(|e| p.error(&format!("cannot read {}", t.describe()), &e, &[]))?;
+        if comment.flatten().is_some_and(|m| owner.same_state(&m)) {
+            return Ok(Claim::Ours);
+        }
+    }
+    Ok(Claim::Unproven)
+}
+
+/// The refusal of a grant between objects neither of which baton made.
+pub(super) fn not_ours(attrs: &Attrs, claim: &Claim) -> ProviderError {
+    let what = Target::parse(attrs).map_or_else(|e| e.to_string(), |t| t.describe());
+    ProviderError::NotOurs(format!(
+        "{what}: neither the role nor the database was made by this baton state ({})",
+        claim.describe()
     ))
 }
 

@@ -25,7 +25,7 @@ use tokio_postgres::{Client, NoTls};
 
 use super::retry::{Backoff, retry};
 use super::sql::{redact, redact_url};
-use super::{Attrs, KindSchema, Provider, ProviderError};
+use super::{Attrs, Claim, KindSchema, Owner, Proof, Provider, ProviderError};
 use crate::value::Value;
 
 /// The server used when `provider "postgres" { url = … }` is not given.
@@ -262,6 +262,17 @@ fn create_error(
 /// `%I` identifiers, `%L` literals and `%s` numbers) and `args`. Executed with the
 /// extended protocol, which accepts exactly one statement.
 async fn ddl(client: &Client, template: &str, args: &[&str]) -> Result<(), tokio_postgres::Error> {
+    let statement = formatted(client, template, args).await?;
+    client.execute(statement.as_str(), &[]).await?;
+    Ok(())
+}
+
+/// The statement the server builds from `template` and `args` (see [`ddl`]).
+async fn formatted(
+    client: &Client,
+    template: &str,
+    args: &[&str],
+) -> Result<String, tokio_postgres::Error> {
     let args: Vec<&str> = args.to_vec();
     let row = client
         .query_one(
@@ -269,9 +280,116 @@ async fn ddl(client: &Client, template: &str, args: &[&str]) -> Result<(), tokio
             &[&template, &args],
         )
         .await?;
-    let statement: String = row.get(0);
-    client.execute(statement.as_str(), &[]).await?;
-    Ok(())
+    Ok(row.get(0))
+}
+
+/// A shared object that can carry baton's ownership marker as its comment.
+#[derive(Clone, Copy)]
+enum Shared {
+    Role,
+    Database,
+}
+
+impl Shared {
+    fn word(self) -> &'static str {
+        match self {
+            Shared::Role => "role",
+            Shared::Database => "database",
+        }
+    }
+}
+
+/// The comment on a role or database: `None` when there is no such object.
+async fn comment_of(
+    client: &Client,
+    what: Shared,
+    name: &str,
+) -> Result<Option<Option<String>>, tokio_postgres::Error> {
+    let sql = match what {
+        Shared::Role => "SELECT shobj_description(oid, 'pg_authid') FROM pg_roles WHERE rolname = $1",
+        Shared::Database => {
+            "SELECT shobj_description(oid, 'pg_database') FROM pg_database WHERE datname = $1"
+        }
+    };
+    Ok(client
+        .query_opt(sql, &[&name])
+        .await?
+        .map(|r| r.get::<_, Option<String>>(0)))
+}
+
+/// What baton can prove about the role or database `name` for `owner`.
+async fn claim_of(
+    p: &PostgresProvider,
+    what: Shared,
+    name: &str,
+    owner: &Owner,
+) -> Result<Claim, ProviderError> {
+    let client = p.client(None).await?;
+    judge(&client, what, name, owner)
+        .await
+        .map(|c| c.unwrap_or(Claim::Unproven))
+        .map_err(|e| {
+            p.error(
+                &format!("cannot read the comment of {} {name:?}", what.word()),
+                &e,
+                &[],
+            )
+        })
+}
+
+/// The claim of the role or database `name` (`None`: it does not exist). A database
+/// without a comment whose owner is a role of this owner's state is baton's too: it is
+/// what a run killed between `CREATE DATABASE … OWNER` and its `COMMENT` leaves (the
+/// server finishes the statement of a dead client), and only that role or a superuser
+/// could have made it.
+async fn judge(
+    client: &Client,
+    what: Shared,
+    name: &str,
+    owner: &Owner,
+) -> Result<Option<Claim>, tokio_postgres::Error> {
+    let Some(comment) = comment_of(client, what, name).await? else {
+        return Ok(None);
+    };
+    if comment.is_none()
+        && let Shared::Database = what
+    {
+        let role_comment: Option<String> = client
+            .query_opt(
+                "SELECT shobj_description(r.oid, 'pg_authid') FROM pg_database d \
+                 JOIN pg_roles r ON r.oid = d.datdba WHERE d.datname = $1",
+                &[&name],
+            )
+            .await?
+            .and_then(|r| r.get(0));
+        if role_comment.is_some_and(|m| owner.same_state(&m)) {
+            return Ok(Some(Claim::Ours));
+        }
+    }
+    Ok(Some(owner.judge(comment.as_deref())))
+}
+
+/// `COMMENT ON ROLE|DATABASE name IS 'marker'`, built by the server.
+async fn mark_shared(
+    client: &Client,
+    what: Shared,
+    name: &str,
+    owner: &Owner,
+) -> Result<(), tokio_postgres::Error> {
+    let template = match what {
+        Shared::Role => "COMMENT ON ROLE %I IS %L",
+        Shared::Database => "COMMENT ON DATABASE %I IS %L",
+    };
+    ddl(client, template, &[name, &owner.marker()]).await
+}
+
+/// The refusal of a create that found `name` made by someone else.
+fn not_ours(what: Shared, name: &str, claim: &Claim) -> ProviderError {
+    ProviderError::NotOurs(format!(
+        "{} {name:?} already exists and baton cannot prove it made it ({})",
+        what.word(),
+        claim.describe()
+    ))
 }
 
 /// Checks a name PostgreSQL stores as an identifier (`name` type): not empty, no NUL,
@@ -338,13 +456,67 @@ impl Provider for PostgresProvider {
         }
     }
 
-    async fn create(&self, kind: &str, config: &Attrs) -> Result<Attrs, ProviderError> {
+    async fn create(
+        &self,
+        kind: &str,
+        config: &Attrs,
+        owner: &crate::provider::Owner,
+    ) -> Result<Attrs, ProviderError> {
         match kind {
-            "postgres_role" => retry(self.backoff, || role::create(self, config)).await,
-            "postgres_database" => retry(self.backoff, || database::create(self, config)).await,
-            "postgres_grant" => retry(self.backoff, || grant::apply(self, config)).await,
+            "postgres_role" => retry(self.backoff, || role::create(self, config, owner)).await,
+            "postgres_database" => {
+                retry(self.backoff, || database::create(self, config, owner)).await
+            }
+            "postgres_grant" => {
+                let claim = grant::claim(self, config, owner).await?;
+                if !claim.is_ours() {
+                    return Err(grant::not_ours(config, &claim));
+                }
+                retry(self.backoff, || grant::apply(self, config)).await
+            }
             other => Err(unknown(other)),
         }
+    }
+
+    fn proof(&self, kind: &str) -> Proof {
+        match kind {
+            // A grant is baton's when the role or the database it joins is.
+            "postgres_grant" => Proof::Relation,
+            _ => Proof::Marker,
+        }
+    }
+
+    async fn claim(&self, kind: &str, found: &Attrs, owner: &Owner) -> Result<Claim, ProviderError> {
+        let what = match kind {
+            "postgres_role" => Shared::Role,
+            "postgres_database" => Shared::Database,
+            "postgres_grant" => {
+                return retry(self.backoff, || grant::claim(self, found, owner)).await;
+            }
+            other => return Err(unknown(other)),
+        };
+        let name = super::sql::required_str(found, "name", kind)?;
+        retry(self.backoff, || claim_of(self, what, &name, owner)).await
+    }
+
+    async fn mark(&self, kind: &str, found: &Attrs, owner: &Owner) -> Result<(), ProviderError> {
+        let what = match kind {
+            "postgres_role" => Shared::Role,
+            "postgres_database" => Shared::Database,
+            other => {
+                return Err(ProviderError::Invalid(format!(
+                    "`{other}` objects cannot carry an ownership marker"
+                )));
+            }
+        };
+        let name = super::sql::required_str(found, "name", kind)?;
+        retry(self.backoff, || async {
+            let client = self.client(None).await?;
+            mark_shared(&client, what, &name, owner).await.map_err(|e| {
+                self.error(&format!("cannot mark {} {name:?} as baton's", what.word()), &e, &[])
+            })
+        })
+        .await
     }
 
     async fn update(

@@ -13,10 +13,13 @@ use hmac::{Hmac, KeyInit, Mac};
 use sha2::{Digest, Sha256};
 use tokio_postgres::Client;
 
-use super::{PostgresProvider, check_identifier, create_error, ddl, sqlstate};
+use super::{
+    PostgresProvider, Shared, check_identifier, comment_of, create_error, ddl, formatted, not_ours,
+    sqlstate,
+};
 use crate::provider::sql::{keep_int, optional_str, required_str, with_defaults};
 use crate::provider::{
-    AttrSchema, AttrType, Attrs, KindSchema, ProviderError, bool_attr, int_attr,
+    AttrSchema, AttrType, Attrs, Claim, KindSchema, Owner, ProviderError, bool_attr, int_attr,
 };
 use crate::value::Value;
 
@@ -156,7 +159,6 @@ struct Observed {
     login: bool,
     inherit: bool,
     createdb: bool,
-    superuser: bool,
     connection_limit: i64,
     valid_until: Option<String>,
     /// `None`: `pg_authid` is not readable (not a superuser); else the verifier, if any.
@@ -166,7 +168,7 @@ struct Observed {
 async fn observe(client: &Client, name: &str) -> Result<Option<Observed>, tokio_postgres::Error> {
     let Some(row) = client
         .query_opt(
-            "SELECT rolcanlogin, rolinherit, rolcreatedb, rolsuper, rolconnlimit, rolvaliduntil::text \
+            "SELECT rolcanlogin, rolinherit, rolcreatedb, rolconnlimit, rolvaliduntil::text \
              FROM pg_roles WHERE rolname = $1",
             &[&name],
         )
@@ -189,9 +191,8 @@ async fn observe(client: &Client, name: &str) -> Result<Option<Observed>, tokio_
         login: row.get(0),
         inherit: row.get(1),
         createdb: row.get(2),
-        superuser: row.get(3),
-        connection_limit: row.get::<_, i32>(4).into(),
-        valid_until: row.get(5),
+        connection_limit: row.get::<_, i32>(3).into(),
+        valid_until: row.get(4),
         verifier,
     }))
 }
@@ -276,77 +277,49 @@ fn output(config: &Attrs, found: &Observed) -> Attrs {
     out
 }
 
-/// How an existing role differs from the configuration (empty: it may be adopted).
-async fn differences(
-    client: &Client,
-    spec: &Spec,
-    found: &Observed,
-) -> Result<Vec<&'static str>, tokio_postgres::Error> {
-    let mut diffs = Vec::new();
-    if found.superuser {
-        diffs.push("superuser");
-    }
-    if found.login != spec.login {
-        diffs.push("login");
-    }
-    if found.inherit != spec.inherit {
-        diffs.push("inherit");
-    }
-    if found.createdb != spec.createdb {
-        diffs.push("createdb");
-    }
-    if found.connection_limit != spec.connection_limit {
-        diffs.push("connection_limit");
-    }
-    if !same_validity(
-        client,
-        spec.valid_until.as_deref(),
-        found.valid_until.as_deref(),
-    )
-    .await?
-    {
-        diffs.push("valid_until");
-    }
-    let password_same = match (&spec.password, &found.verifier) {
-        (None, Some(None)) => true,
-        (Some(p), Some(Some(v))) => verify(p, &spec.name, v),
-        // Unreadable verifier: the password cannot be checked, so the role is not adopted.
-        _ => false,
-    };
-    if !password_same {
-        diffs.push("password");
-    }
-    Ok(diffs)
-}
-
-/// Creates the role, or adopts an existing one that is exactly as configured.
-pub(super) async fn create(p: &PostgresProvider, config: &Attrs) -> Result<Attrs, ProviderError> {
+/// Creates the role with the owner's marker as its comment, both in one transaction, so
+/// no role of baton's ever exists unmarked. An existing role is taken only when it
+/// carries this owner's marker (a retried create whose first attempt succeeded, or the
+/// statement of a killed run that the server finished): it is altered to the
+/// configuration. Any other role is refused untouched.
+pub(super) async fn create(
+    p: &PostgresProvider,
+    config: &Attrs,
+    owner: &Owner,
+) -> Result<Attrs, ProviderError> {
     let spec = Spec::parse(config)?;
     let what = format!("cannot create role {:?}", spec.name);
     let secrets: Vec<&str> = spec.password.iter().map(String::as_str).collect();
     let err = |e: tokio_postgres::Error| p.error(&what, &e, &secrets);
     let client = p.client(None).await?;
-    if let Some(found) = observe(&client, &spec.name).await.map_err(err)? {
-        // Also the path of a retried create whose first attempt did succeed.
-        let diffs = differences(&client, &spec, &found).await.map_err(err)?;
-        if !diffs.is_empty() {
-            return Err(ProviderError::Failed(format!(
-                "{what}: it already exists with different settings ({}); drop it or choose another name",
-                diffs.join(", ")
-            )));
-        }
-    } else {
-        let password = match &spec.password {
-            Some(pw) => {
-                PasswordChange::Set(postgres_protocol::password::scram_sha_256(pw.as_bytes()))
+    let password = match &spec.password {
+        Some(pw) => PasswordChange::Set(postgres_protocol::password::scram_sha_256(pw.as_bytes())),
+        None => PasswordChange::Keep,
+    };
+    match comment_of(&client, Shared::Role, &spec.name).await.map_err(err)? {
+        Some(comment) => {
+            let claim = owner.judge(comment.as_deref());
+            if claim != Claim::Ours {
+                return Err(not_ours(Shared::Role, &spec.name, &claim));
             }
-            None => PasswordChange::Keep,
-        };
-        let (template, args) = spec.statement(true, &password);
-        let args: Vec<&str> = args.iter().map(String::as_str).collect();
-        ddl(&client, &template, &args)
-            .await
-            .map_err(|e| create_error(p, &what, &e, &secrets))?;
+            let (template, args) = spec.statement(false, &password);
+            let args: Vec<&str> = args.iter().map(String::as_str).collect();
+            ddl(&client, &template, &args).await.map_err(err)?;
+        }
+        None => {
+            let (template, args) = spec.statement(true, &password);
+            let args: Vec<&str> = args.iter().map(String::as_str).collect();
+            let create = formatted(&client, &template, &args).await.map_err(err)?;
+            let marker = owner.marker();
+            let mark = formatted(&client, "COMMENT ON ROLE %I IS %L", &[&spec.name, &marker])
+                .await
+                .map_err(err)?;
+            // One simple query: the server runs both statements in one transaction.
+            client
+                .batch_execute(&format!("{create}; {mark}"))
+                .await
+                .map_err(|e| create_error(p, &what, &e, &secrets))?;
+        }
     }
     let found = observe(&client, &spec.name)
         .await

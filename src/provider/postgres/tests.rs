@@ -155,7 +155,7 @@ async fn role_create_read_update_drift_delete() {
                 ("connection_limit", Value::int(5)),
                 ("createdb", Value::Bool(true)),
             ]);
-            let out = p.create("postgres_role", &cfg).await.unwrap();
+            let out = p.create("postgres_role", &cfg, &crate::provider::Owner::for_tests()).await.unwrap();
             let db = admin().await;
             let row = db
                 .query_one(
@@ -229,7 +229,7 @@ async fn role_create_read_update_drift_delete() {
             p.delete("postgres_role", &out3).await.unwrap();
 
             // And a delete through the provider really drops it.
-            let out = p.create("postgres_role", &cfg).await.unwrap();
+            let out = p.create("postgres_role", &cfg, &crate::provider::Owner::for_tests()).await.unwrap();
             p.delete("postgres_role", &out).await.unwrap();
             let left = db.query_opt("SELECT 1 FROM pg_roles WHERE rolname = $1", &[&name]).await.unwrap();
             assert!(left.is_none());
@@ -241,9 +241,10 @@ async fn role_create_read_update_drift_delete() {
 }
 
 #[tokio::test]
-async fn role_create_adopts_only_an_identical_role() {
+async fn role_create_takes_only_a_role_marked_for_its_owner() {
     let db = admin().await;
     let name = uniq("adopt");
+    // Someone else's role with exactly the configured password: a match is not proof.
     db.batch_execute(&format!(
         "CREATE ROLE {} LOGIN PASSWORD 'same-pw'",
         qi(&name)
@@ -255,35 +256,40 @@ async fn role_create_adopts_only_an_identical_role() {
         async move {
             let name = n;
             let p = provider();
+            let owner = crate::provider::Owner::for_tests();
             let cfg = attrs(&[("name", s(&name)), ("password", s("same-pw"))]);
-            let out = p
-                .create("postgres_role", &cfg)
-                .await
-                .expect("identical role is adopted");
-            assert!(
-                out["password_hash"]
-                    .as_str()
-                    .unwrap()
-                    .starts_with("SCRAM-SHA-256$")
+            let e = p.create("postgres_role", &cfg, &owner).await.unwrap_err();
+            let msg = e.to_string();
+            assert!(matches!(e, ProviderError::NotOurs(_)), "{msg}");
+            assert!(msg.contains(&name) && msg.contains("already exists"), "{msg}");
+            assert!(!msg.contains("same-pw"), "{msg}");
+            assert_eq!(
+                p.claim("postgres_role", &cfg, &owner).await.unwrap(),
+                crate::provider::Claim::Unproven
             );
 
+            // Once it carries the owner's marker (as after baton's own create whose reply
+            // was lost), the create takes it and sets it to the configuration.
+            p.mark("postgres_role", &cfg, &owner).await.unwrap();
             let other = attrs(&[
                 ("name", s(&name)),
                 ("password", s("other-pw")),
                 ("createdb", Value::Bool(true)),
             ]);
-            let e = p.create("postgres_role", &other).await.unwrap_err();
-            let msg = e.to_string();
-            assert!(matches!(e, ProviderError::Failed(_)), "{msg}");
-            assert!(
-                msg.contains(&name) && msg.contains("already exists"),
-                "{msg}"
+            let out = p.create("postgres_role", &other, &owner).await.expect("marked role is taken");
+            assert_eq!(out["createdb"], Value::Bool(true));
+            assert_eq!(
+                p.claim("postgres_role", &other, &owner).await.unwrap(),
+                crate::provider::Claim::Ours
             );
-            assert!(
-                msg.contains("password") && msg.contains("createdb"),
-                "{msg}"
-            );
-            assert!(!msg.contains("other-pw"), "{msg}");
+            // Another state's owner sees another state's object.
+            let stranger = crate::provider::Owner::new("11111111-2222-4333-8444-555555555555", "test");
+            let e = p.create("postgres_role", &other, &stranger).await.unwrap_err();
+            assert!(matches!(e, ProviderError::NotOurs(_)), "{e}");
+            assert!(matches!(
+                p.claim("postgres_role", &other, &stranger).await.unwrap(),
+                crate::provider::Claim::Foreign(_)
+            ));
         },
         drop_all(vec![], vec![name]),
     )
@@ -305,7 +311,7 @@ async fn concurrent_creates_of_the_same_objects_all_adopt() {
                 let calls: Vec<_> = (0..6)
                     .map(|_| {
                         let cfg = cfg.clone();
-                        tokio::spawn(async move { provider().create(kind, &cfg).await })
+                        tokio::spawn(async move { provider().create(kind, &cfg, &crate::provider::Owner::for_tests()).await })
                     })
                     .collect();
                 for c in calls {
@@ -393,7 +399,7 @@ async fn database_create_read_update_drift_delete() {
             assert!(!schema.attr("owner").unwrap().force_new);
 
             let cfg = attrs(&[("name", s(&n)), ("owner", s(&o1)), ("encoding", s("utf8"))]);
-            let out = p.create("postgres_database", &cfg).await.unwrap();
+            let out = p.create("postgres_database", &cfg, &crate::provider::Owner::for_tests()).await.unwrap();
             let db = admin().await;
             let row = db
                 .query_one(
@@ -410,12 +416,12 @@ async fn database_create_read_update_drift_delete() {
                 Some(out.clone()),
                 "`utf8` is the server's UTF8: no drift"
             );
-            // Creating it again as configured adopts it; differently, refuses.
-            p.create("postgres_database", &cfg).await.unwrap();
-            let mut other = cfg.clone();
-            other.insert("owner".into(), s(&o2));
-            let e = p.create("postgres_database", &other).await.unwrap_err();
-            assert!(e.to_string().contains("already exists") && e.to_string().contains("owner"), "{e}");
+            // Creating it again for the same owner takes it (its marker proves it);
+            // for another state's owner, refuses.
+            p.create("postgres_database", &cfg, &crate::provider::Owner::for_tests()).await.unwrap();
+            let stranger = crate::provider::Owner::new("11111111-2222-4333-8444-555555555555", "test");
+            let e = p.create("postgres_database", &cfg, &stranger).await.unwrap_err();
+            assert!(matches!(e, ProviderError::NotOurs(_)) && e.to_string().contains("already exists"), "{e}");
 
             // Update in place.
             let mut cfg2 = cfg.clone();
@@ -442,7 +448,7 @@ async fn database_create_read_update_drift_delete() {
             p.delete("postgres_database", &out2).await.unwrap();
 
             // Delete through the provider.
-            let out = p.create("postgres_database", &cfg).await.unwrap();
+            let out = p.create("postgres_database", &cfg, &crate::provider::Owner::for_tests()).await.unwrap();
             p.delete("postgres_database", &out).await.unwrap();
             assert!(db.query_opt("SELECT 1 FROM pg_database WHERE datname = $1", &[&n]).await.unwrap().is_none());
         },
@@ -458,6 +464,14 @@ async fn database_grant_converges_and_sees_revokes() {
     db.batch_execute(&format!("CREATE ROLE {}", qi(&role)))
         .await
         .unwrap();
+    // Made by baton as far as ownership goes: the grant hangs from a marked role.
+    db.batch_execute(&format!(
+        "COMMENT ON ROLE {} IS '{}'",
+        qi(&role),
+        crate::provider::Owner::for_tests().marker()
+    ))
+    .await
+    .unwrap();
     db.batch_execute(&format!("CREATE DATABASE {}", qi(&dbname)))
         .await
         .unwrap();
@@ -480,7 +494,7 @@ async fn database_grant_converges_and_sees_revokes() {
                 ("database", s(&d)),
                 ("privileges", list(&["CONNECT"])),
             ]);
-            let out = p.create("postgres_grant", &cfg).await.unwrap();
+            let out = p.create("postgres_grant", &cfg, &crate::provider::Owner::for_tests()).await.unwrap();
             let db = admin().await;
             assert_eq!(database_acl(&db, &r, &d).await, ["CONNECT"]);
             assert_eq!(
@@ -524,7 +538,7 @@ async fn database_grant_converges_and_sees_revokes() {
             p.delete("postgres_grant", &fixed).await.unwrap();
 
             // Extra privileges granted outside are revoked by an update; delete revokes all.
-            let out = p.create("postgres_grant", &cfg).await.unwrap();
+            let out = p.create("postgres_grant", &cfg, &crate::provider::Owner::for_tests()).await.unwrap();
             db.batch_execute(&format!(
                 "GRANT CREATE ON DATABASE {} TO {}",
                 qi(&d),
@@ -546,19 +560,21 @@ async fn database_grant_converges_and_sees_revokes() {
                     ("database", s(&d)),
                     ("privileges", list(bad)),
                 ]);
-                let e = p.create("postgres_grant", &cfg).await.unwrap_err();
+                let e = p.create("postgres_grant", &cfg, &crate::provider::Owner::for_tests()).await.unwrap_err();
                 assert!(matches!(e, ProviderError::Invalid(_)), "{bad:?}: {e}");
             }
-            // A grant on a role that does not exist fails with the server's message.
+            // A grant between a role and a database neither of which baton made is
+            // refused before any statement, naming both.
             let ghost = attrs(&[
                 ("role", s("baton_t_no_such_role")),
                 ("database", s(&d)),
                 ("privileges", list(&["CONNECT"])),
             ]);
-            let e = p.create("postgres_grant", &ghost).await.unwrap_err();
+            let e = p.create("postgres_grant", &ghost, &crate::provider::Owner::for_tests()).await.unwrap_err();
             assert!(
-                e.to_string().contains("baton_t_no_such_role")
-                    && e.to_string().contains("does not exist"),
+                matches!(e, ProviderError::NotOurs(_))
+                    && e.to_string().contains("baton_t_no_such_role")
+                    && e.to_string().contains(&d),
                 "{e}"
             );
         },
@@ -574,6 +590,14 @@ async fn schema_grant_converges_and_sees_revokes() {
     db.batch_execute(&format!("CREATE ROLE {}", qi(&role)))
         .await
         .unwrap();
+    // Made by baton as far as ownership goes: the grant hangs from a marked role.
+    db.batch_execute(&format!(
+        "COMMENT ON ROLE {} IS '{}'",
+        qi(&role),
+        crate::provider::Owner::for_tests().marker()
+    ))
+    .await
+    .unwrap();
     db.batch_execute(&format!("CREATE DATABASE {}", qi(&dbname)))
         .await
         .unwrap();
@@ -593,7 +617,7 @@ async fn schema_grant_converges_and_sees_revokes() {
                 ("schema", s("app")),
                 ("privileges", list(&["USAGE"])),
             ]);
-            let out = p.create("postgres_grant", &cfg).await.unwrap();
+            let out = p.create("postgres_grant", &cfg, &crate::provider::Owner::for_tests()).await.unwrap();
             assert_eq!(schema_acl(&inside, &r).await, ["USAGE"]);
             assert_eq!(
                 p.read("postgres_grant", &out).await.unwrap(),
@@ -625,7 +649,7 @@ async fn schema_grant_converges_and_sees_revokes() {
             p.delete("postgres_grant", &now).await.unwrap();
 
             // The schema dropped outside: the grant is gone.
-            let out = p.create("postgres_grant", &cfg).await.unwrap();
+            let out = p.create("postgres_grant", &cfg, &crate::provider::Owner::for_tests()).await.unwrap();
             inside.batch_execute("DROP SCHEMA app").await.unwrap();
             assert_eq!(p.read("postgres_grant", &out).await.unwrap(), None);
             p.delete("postgres_grant", &out).await.unwrap();
@@ -665,7 +689,7 @@ async fn hostile_names_and_passwords_round_trip_without_running_anything() {
                 ("valid_until", s("2040-01-01'; DROP TABLE x; --")),
             ]);
             // A literal that is not a timestamp is the server's error, not a statement.
-            let e = p.create("postgres_role", &cfg).await.unwrap_err();
+            let e = p.create("postgres_role", &cfg, &crate::provider::Owner::for_tests()).await.unwrap_err();
             assert!(matches!(e, ProviderError::Failed(_)), "{e}");
             assert!(
                 e.to_string().contains("cannot create role") && !e.to_string().contains(&pw),
@@ -673,7 +697,7 @@ async fn hostile_names_and_passwords_round_trip_without_running_anything() {
             );
 
             let cfg = attrs(&[("name", s(&e1)), ("password", s(&pw))]);
-            let out = p.create("postgres_role", &cfg).await.unwrap();
+            let out = p.create("postgres_role", &cfg, &crate::provider::Owner::for_tests()).await.unwrap();
             let db = admin().await;
             assert!(
                 role::verify(&pw, &e1, &rolpassword(&db, &e1).await.unwrap()),
@@ -685,7 +709,7 @@ async fn hostile_names_and_passwords_round_trip_without_running_anything() {
             );
 
             let dcfg = attrs(&[("name", s(&e2)), ("owner", s(&e1))]);
-            let dout = p.create("postgres_database", &dcfg).await.unwrap();
+            let dout = p.create("postgres_database", &dcfg, &crate::provider::Owner::for_tests()).await.unwrap();
             let owner: String = db
                 .query_one(
                     "SELECT pg_get_userbyid(datdba)::text FROM pg_database WHERE datname = $1",
@@ -700,7 +724,7 @@ async fn hostile_names_and_passwords_round_trip_without_running_anything() {
                 ("database", s(&e2)),
                 ("privileges", list(&["CONNECT"])),
             ]);
-            let gout = p.create("postgres_grant", &gcfg).await.unwrap();
+            let gout = p.create("postgres_grant", &gcfg, &crate::provider::Owner::for_tests()).await.unwrap();
             assert_eq!(database_acl(&db, &e1, &e2).await, ["CONNECT"]);
             assert_eq!(
                 p.read("postgres_grant", &gout).await.unwrap(),
@@ -726,7 +750,7 @@ async fn hostile_names_and_passwords_round_trip_without_running_anything() {
             // Names PostgreSQL would truncate or cannot store are refused up front.
             for bad in ["x".repeat(64), "a\0b".to_string(), String::new()] {
                 let e = p
-                    .create("postgres_role", &attrs(&[("name", s(&bad))]))
+                    .create("postgres_role", &attrs(&[("name", s(&bad))]), &crate::provider::Owner::for_tests())
                     .await
                     .unwrap_err();
                 assert!(matches!(e, ProviderError::Invalid(_)), "{bad:?}: {e}");
@@ -756,7 +780,7 @@ async fn unreachable_server_is_transient_and_secrets_stay_out_of_messages() {
     let e = p
         .create(
             "postgres_role",
-            &attrs(&[("name", s("r")), ("password", s("hunter2"))]),
+            &attrs(&[("name", s("r")), ("password", s("hunter2"))]), &crate::provider::Owner::for_tests()
         )
         .await
         .unwrap_err();

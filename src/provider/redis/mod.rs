@@ -178,7 +178,12 @@ impl Provider for RedisProvider {
         Ok(self.get_user(name).await?.map(|u| u.observed(prior)))
     }
 
-    async fn create(&self, kind: &str, config: &Attrs) -> Result<Attrs, ProviderError> {
+    async fn create(
+        &self,
+        kind: &str,
+        config: &Attrs,
+        _owner: &crate::provider::Owner,
+    ) -> Result<Attrs, ProviderError> {
         if kind != KIND {
             return Err(unknown(kind));
         }
@@ -191,12 +196,34 @@ impl Provider for RedisProvider {
         if let Some(found) = self.get_user(&spec.username).await?
             && !made_from(&found, &spec)
         {
-            return Err(ProviderError::Failed(format!(
-                "redis ACL user {:?} already exists (not created by this configuration); delete it or choose another name",
+            return Err(ProviderError::NotOurs(format!(
+                "redis ACL user {:?} already exists and baton cannot prove it made it (its passwords are not the ones baton generated)",
                 spec.username
             )));
         }
         self.set_user(&spec, config).await
+    }
+
+    fn proof(&self, _kind: &str) -> crate::provider::Proof {
+        crate::provider::Proof::Secret
+    }
+
+    /// A user is baton's when its passwords are exactly the ones recorded for it: baton
+    /// generated them, and nobody else knows them.
+    async fn claim(
+        &self,
+        kind: &str,
+        found: &Attrs,
+        _owner: &crate::provider::Owner,
+    ) -> Result<crate::provider::Claim, ProviderError> {
+        if kind != KIND {
+            return Err(unknown(kind));
+        }
+        let spec = Spec::from_config(found)?;
+        Ok(match self.get_user(&spec.username).await? {
+            Some(user) if made_from(&user, &spec) => crate::provider::Claim::Ours,
+            _ => crate::provider::Claim::Unproven,
+        })
     }
 
     async fn update(

@@ -1,0 +1,286 @@
+//! Hostile neighbours: objects that someone else made, with exactly the names a
+//! configuration asks for, each holding a canary. baton must refuse to take them over,
+//! change or delete them, whatever it is asked to do (apply, again, drift, destroy, an
+//! apply killed mid-way and the next one), and every refusal must name the object and
+//! the explicit way to take it over (`baton import`). Checked on the real servers.
+
+use std::process::Command;
+
+use crate::servers::unique;
+use crate::support::{Run, Sandbox, psql};
+
+/// A project module asking for objects by the exact names given in its params.
+const MODULE: &str = r#"
+provisions "neighbour" {
+  environments = ["local", "staging"]
+  description  = "Objects with exact names, for the hostile-neighbours suite"
+}
+
+param "name" {
+  type = string
+}
+
+resource "random_password" "password" {
+  length  = 24
+  special = false
+}
+
+resource "postgres_role" "role" {
+  name     = "${param.name}_role"
+  password = random_password.password.result
+}
+
+resource "postgres_database" "db" {
+  name  = "${param.name}_db"
+  owner = postgres_role.role.name
+}
+
+resource "postgres_grant" "connect" {
+  role       = postgres_role.role.name
+  database   = postgres_database.db.name
+  privileges = ["CONNECT"]
+}
+
+resource "redis_acl_user" "user" {
+  username  = "${param.name}-user"
+  passwords = [random_password.password.result]
+  keys      = ["${param.name}:*"]
+  commands  = ["+@all", "-@dangerous"]
+}
+
+output "username" {
+  value = redis_acl_user.user.username
+}
+"#;
+
+const CANARY_PW: &str = "canary-password-of-the-neighbour";
+
+fn sh(cmd: &str, args: &[&str]) -> (bool, String) {
+    let out = Command::new(cmd).args(args).output().unwrap_or_else(|e| {
+        panic!("{cmd} is needed by this test ({e}); .ci/services starts the servers")
+    });
+    (
+        out.status.success(),
+        String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr),
+    )
+}
+
+fn redis(args: &[&str]) -> String {
+    let mut a = vec!["-h", "127.0.0.1", "-p", "6379"];
+    a.extend_from_slice(args);
+    let (ok, out) = sh("redis-cli", &a);
+    assert!(ok, "redis-cli {args:?} failed (is Redis up?): {out}");
+    out
+}
+
+/// The neighbour's objects, made by hand, each with a canary.
+struct Neighbour {
+    name: String,
+    /// The role's password verifier as the neighbour set it.
+    verifier: String,
+    /// The database's privileges as the neighbour set them.
+    acl: String,
+}
+
+impl Neighbour {
+    fn make(name: &str) -> Neighbour {
+        let (role, db, user) = (format!("{name}_role"), format!("{name}_db"), format!("{name}-user"));
+        psql(
+            "postgres",
+            &format!("CREATE ROLE \"{role}\" LOGIN PASSWORD '{CANARY_PW}' CONNECTION LIMIT 7"),
+        );
+        psql("postgres", &format!("CREATE DATABASE \"{db}\" OWNER \"{role}\""));
+        psql(&db, "CREATE TABLE canary (v text); INSERT INTO canary VALUES ('still here')");
+        psql("postgres", &format!("GRANT CONNECT, TEMPORARY ON DATABASE \"{db}\" TO \"{role}\""));
+        redis(&["ACL", "SETUSER", &user, "on", &format!(">{CANARY_PW}"), &format!("~{name}:*"), "+@all"]);
+        redis(&["SET", &format!("{name}:canary"), "still here"]);
+        let verifier = psql("postgres", &format!("SELECT rolpassword FROM pg_authid WHERE rolname = '{role}'"));
+        let acl = psql("postgres", &format!("SELECT datacl::text FROM pg_database WHERE datname = '{db}'"));
+        assert!(acl.contains(&format!("{role}=")), "the neighbour's grant is in place: {acl}");
+        Neighbour {
+            name: name.to_string(),
+            verifier,
+            acl,
+        }
+    }
+
+    /// Every canary is alive and every object is as the neighbour left it.
+    fn check(&self, when: &str) {
+        let (role, db, user) = (
+            format!("{}_role", self.name),
+            format!("{}_db", self.name),
+            format!("{}-user", self.name),
+        );
+        assert_eq!(
+            psql("postgres", &format!("SELECT rolpassword FROM pg_authid WHERE rolname = '{role}'")),
+            self.verifier,
+            "{when}: the neighbour's role password changed"
+        );
+        assert_eq!(
+            psql("postgres", &format!("SELECT rolconnlimit, shobj_description(oid, 'pg_authid') IS NULL FROM pg_roles WHERE rolname = '{role}'")).trim(),
+            "7|t",
+            "{when}: the neighbour's role changed or was marked"
+        );
+        assert_eq!(psql(&db, "SELECT v FROM canary").trim(), "still here", "{when}: the canary row");
+        assert_eq!(
+            psql("postgres", &format!("SELECT shobj_description(oid, 'pg_database') IS NULL FROM pg_database WHERE datname = '{db}'")).trim(),
+            "t",
+            "{when}: the neighbour's database was marked"
+        );
+        let acl = psql("postgres", &format!("SELECT datacl::text FROM pg_database WHERE datname = '{db}'"));
+        assert_eq!(acl, self.acl, "{when}: the database's privileges changed");
+        assert_eq!(
+            redis(&["--user", &user, "--pass", CANARY_PW, "--no-auth-warning", "PING"]).trim(),
+            "PONG",
+            "{when}: the neighbour's Redis password no longer works"
+        );
+        assert_eq!(redis(&["GET", &format!("{}:canary", self.name)]).trim(), "still here", "{when}: the canary key");
+    }
+
+    fn remove(&self) {
+        let (role, db, user) = (
+            format!("{}_role", self.name),
+            format!("{}_db", self.name),
+            format!("{}-user", self.name),
+        );
+        psql("postgres", &format!("DROP DATABASE IF EXISTS \"{db}\" WITH (FORCE)"));
+        psql("postgres", &format!("DROP ROLE IF EXISTS \"{role}\""));
+        redis(&["ACL", "DELUSER", &user]);
+        redis(&["DEL", &format!("{}:canary", self.name)]);
+    }
+}
+
+fn project(name: &str) -> Sandbox {
+    let sb = Sandbox::new();
+    sb.write("modules/neighbour.hcl", MODULE);
+    sb.write(
+        "score.yaml",
+        &format!(
+            "apiVersion: score.dev/v1b1\nmetadata:\n  name: app\ncontainers:\n  main:\n    image: busybox\nresources:\n  store:\n    type: neighbour\n    params:\n      name: {name}\n"
+        ),
+    );
+    sb
+}
+
+/// A refusal names the object and says how to take it over, exits 1, and leaves no
+/// object of the module recorded.
+fn assert_refused(sb: &Sandbox, env: &str, run: &Run, what: &str, name: &str) {
+    assert_eq!(run.code, 1, "{what}: {}", run.transcript());
+    let err = &run.stderr;
+    assert!(err.contains(&format!("{name}_role")), "{what}: names the role\n{}", run.transcript());
+    assert!(err.contains(&format!("{name}-user")), "{what}: names the Redis user\n{}", run.transcript());
+    assert!(err.contains("baton import"), "{what}: says how to take it over\n{}", run.transcript());
+    let listed = sb.run(&["--env", env, "state", "list"]);
+    assert!(
+        !listed.stdout.contains("postgres_role") && !listed.stdout.contains("redis_acl_user"),
+        "{what}: a foreign object was recorded\n{}",
+        listed.transcript()
+    );
+}
+
+#[test]
+fn foreign_objects_with_the_configured_names_are_never_taken_changed_or_deleted() {
+    let name = unique("nb");
+    let neighbour = Neighbour::make(&name);
+    let sb = project(&name);
+    let guard = scopeguard(|| neighbour.remove());
+
+    for i in 1..=3 {
+        let run = sb.run(&["apply", "--auto-approve"]);
+        assert_refused(&sb, "local", &run, &format!("apply {i}"), &name);
+        neighbour.check(&format!("after apply {i}"));
+    }
+    let drift = sb.run(&["drift"]);
+    assert_eq!(drift.code, 0, "{}", drift.transcript());
+    neighbour.check("after drift");
+
+    // Killed right after a provider call returned, before it was recorded (SIGABRT, as
+    // hard as kill -9 for the state); then a normal apply.
+    let killed = sb
+        .command(&["apply", "--auto-approve"])
+        .env("BATON_CHAOS", "seed=1,abort_after=1,kinds=random_password")
+        .output()
+        .unwrap();
+    assert!(!killed.status.success(), "the chaos run was aborted");
+    neighbour.check("after an apply killed mid-way");
+    let next = sb.run(&["apply", "--auto-approve"]);
+    assert_refused(&sb, "local", &next, "the apply after the kill", &name);
+    assert!(
+        !next.stdout.contains("must be replaced"),
+        "nothing is replaced\n{}",
+        next.transcript()
+    );
+    let history = sb.run(&["state", "history"]);
+    assert!(
+        !history.stdout.contains("adopt") && !history.stdout.contains("postgres_role"),
+        "nothing was adopted or recorded\n{}",
+        history.transcript()
+    );
+    neighbour.check("after the apply that followed the kill");
+
+    let destroy = sb.run(&["destroy", "--auto-approve"]);
+    assert_eq!(destroy.code, 0, "{}", destroy.transcript());
+    neighbour.check("after destroy");
+    drop(guard);
+}
+
+/// Two environments on the same servers: each has its own state, so its own markers and
+/// its own generated passwords. `staging` never takes over what `local` made.
+#[test]
+fn another_environment_on_the_same_servers_cannot_take_over_objects() {
+    let name = unique("nbenv");
+    let sb = project(&name);
+    sb.write(
+        "baton.hcl",
+        "environment \"local\" {\n}\n\nenvironment \"staging\" {\n  state {\n    sqlite {\n      path = \".baton/staging.db\"\n    }\n  }\n}\n",
+    );
+    let cleanup = Neighbour {
+        name: name.clone(),
+        verifier: String::new(),
+        acl: String::new(),
+    };
+    let guard = scopeguard(|| cleanup.remove());
+    let local = sb.run(&["apply", "--auto-approve"]);
+    assert_eq!(local.code, 0, "{}", local.transcript());
+    let password = sb.run(&["output", "--json", "--show-sensitive"]);
+    let marker = psql(
+        "postgres",
+        &format!("SELECT shobj_description(oid, 'pg_authid') FROM pg_roles WHERE rolname = '{name}_role'"),
+    );
+    assert!(marker.starts_with("baton:"), "local's role carries its marker: {marker:?}");
+    let verifier = psql("postgres", &format!("SELECT rolpassword FROM pg_authid WHERE rolname = '{name}_role'"));
+    let acl_before = redis(&["ACL", "GETUSER", &format!("{name}-user")]);
+
+    let staging = sb.run(&["--env", "staging", "apply", "--auto-approve"]);
+    assert_refused(&sb, "staging", &staging, "staging apply", &name);
+    assert_eq!(
+        psql("postgres", &format!("SELECT rolpassword FROM pg_authid WHERE rolname = '{name}_role'")),
+        verifier,
+        "staging changed local's role"
+    );
+    assert_eq!(redis(&["ACL", "GETUSER", &format!("{name}-user")]), acl_before, "staging changed local's Redis user");
+    // local still works and still owns its objects.
+    let again = sb.run(&["plan", "--detailed-exitcode"]);
+    assert_eq!(again.code, 0, "{}", again.transcript());
+    assert_eq!(sb.run(&["output", "--json", "--show-sensitive"]).stdout, password.stdout);
+    let destroy = sb.run(&["destroy", "--auto-approve"]);
+    assert_eq!(destroy.code, 0, "{}", destroy.transcript());
+    assert_eq!(
+        psql("postgres", &format!("SELECT count(*) FROM pg_roles WHERE rolname = '{name}_role'")).trim(),
+        "0"
+    );
+    drop(guard);
+}
+
+/// Runs `f` when dropped: cleanup that also happens when an assertion fails.
+fn scopeguard<F: FnOnce()>(f: F) -> impl Drop {
+    struct Guard<F: FnOnce()>(Option<F>);
+    impl<F: FnOnce()> Drop for Guard<F> {
+        fn drop(&mut self) {
+            if let Some(f) = self.0.take() {
+                f();
+            }
+        }
+    }
+    Guard(Some(f))
+}
