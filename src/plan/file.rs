@@ -337,11 +337,10 @@ impl SavedPlan {
         }
         // baton always writes a file that reads back: one that does not was edited (or
         // cut short), and says so rather than how it fails to parse only.
-        let doc: Document =
-            serde_json::from_slice(bytes).map_err(|e| PlanFileError::Modified {
-                path: path.clone(),
-                why: format!("it no longer reads as a plan file: {e}"),
-            })?;
+        let doc: Document = serde_json::from_slice(bytes).map_err(|e| PlanFileError::Modified {
+            path: path.clone(),
+            why: format!("it no longer reads as a plan file: {e}"),
+        })?;
         if doc.digest != digest(&doc.plan) {
             return Err(PlanFileError::Modified {
                 path,
@@ -612,10 +611,7 @@ fn pair_attrs(
         .collect();
     let (mut b, mut a) = (Attrs::new(), Attrs::new());
     for k in keys {
-        let (x, y) = pair(
-            before.and_then(|m| m.get(k)),
-            after.and_then(|m| m.get(k)),
-        );
+        let (x, y) = pair(before.and_then(|m| m.get(k)), after.and_then(|m| m.get(k)));
         if let Some(x) = x {
             b.insert(k.clone(), x);
         }
@@ -735,7 +731,12 @@ mod tests {
     }
 
     fn map(entries: &[(&str, Value)]) -> Value {
-        Value::Map(entries.iter().map(|(k, v)| (k.to_string(), v.clone())).collect())
+        Value::Map(
+            entries
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.clone()))
+                .collect(),
+        )
     }
 
     /// Saves a pair of values as the two sides of a change and reads them back.
@@ -774,18 +775,54 @@ mod tests {
             ])
         };
         let cases: Vec<(&str, Value, Value)> = vec![
-            ("secret unchanged", secret(s("hunter2")), secret(s("hunter2"))),
+            (
+                "secret unchanged",
+                secret(s("hunter2")),
+                secret(s("hunter2")),
+            ),
             ("secret changed", secret(s("hunter2")), secret(s("hunter3"))),
-            ("secret becomes unknown", secret(s("hunter2")), secret(Value::Unknown)),
+            (
+                "secret becomes unknown",
+                secret(s("hunter2")),
+                secret(Value::Unknown),
+            ),
             ("secret null", secret(Value::Null), s("x")),
-            ("plain becomes secret, same", s("hunter2"), secret(s("hunter2"))),
-            ("plain becomes secret, other", s("hunter2"), secret(s("hunter3"))),
-            ("secret equal to the placeholder", s(SENSITIVE_TEXT), secret(s("x"))),
-            ("secret partly unknown", secret(s("a")), secret(Value::List(vec![Value::Unknown]))),
+            (
+                "plain becomes secret, same",
+                s("hunter2"),
+                secret(s("hunter2")),
+            ),
+            (
+                "plain becomes secret, other",
+                s("hunter2"),
+                secret(s("hunter3")),
+            ),
+            (
+                "secret equal to the placeholder",
+                s(SENSITIVE_TEXT),
+                secret(s("x")),
+            ),
+            (
+                "secret partly unknown",
+                secret(s("a")),
+                secret(Value::List(vec![Value::Unknown])),
+            ),
             // The state marks a whole map sensitive; the plan marks entries of it.
-            ("manifest map, entry changed", secret(files("a", "x")), files("a", "y")),
-            ("manifest map, secret entry changed", secret(files("a", "x")), files("b", "x")),
-            ("manifest map, unchanged", secret(files("a", "x")), files("a", "x")),
+            (
+                "manifest map, entry changed",
+                secret(files("a", "x")),
+                files("a", "y"),
+            ),
+            (
+                "manifest map, secret entry changed",
+                secret(files("a", "x")),
+                files("b", "x"),
+            ),
+            (
+                "manifest map, unchanged",
+                secret(files("a", "x")),
+                files("a", "x"),
+            ),
             (
                 "list with a secret",
                 Value::List(vec![s("a"), secret(s("b"))]),
@@ -795,8 +832,16 @@ mod tests {
         for (name, b, a) in cases {
             let (b2, a2) = round_trip(&b, &a);
             assert_eq!(observed(&b2, &a2), observed(&b, &a), "{name}");
-            assert_eq!(b2.to_json_redacted(), b.to_json_redacted(), "{name}: before as JSON");
-            assert_eq!(a2.to_json_redacted(), a.to_json_redacted(), "{name}: after as JSON");
+            assert_eq!(
+                b2.to_json_redacted(),
+                b.to_json_redacted(),
+                "{name}: before as JSON"
+            );
+            assert_eq!(
+                a2.to_json_redacted(),
+                a.to_json_redacted(),
+                "{name}: after as JSON"
+            );
         }
     }
 
@@ -820,7 +865,10 @@ mod tests {
             protected: false,
         };
         let text = serde_json::to_string(&saved).unwrap();
-        assert!(!text.contains("hunter2") && !text.contains("correct horse"), "{text}");
+        assert!(
+            !text.contains("hunter2") && !text.contains("correct horse"),
+            "{text}"
+        );
         assert!(text.contains("\"withheld\":{\"same\":false"), "{text}");
     }
 
@@ -845,11 +893,16 @@ mod tests {
         let canonical = r#"{"changes":[],"drift":[],"environment":"local","lineage":"l","options":{"destroy":false,"replace":[],"targets":[],"workloads":null},"serial":1,"versions":{}}"#;
         assert_eq!(
             digest(&plan),
-            format!("sha256:{}", hex::encode(Sha256::digest(canonical.as_bytes())))
+            format!(
+                "sha256:{}",
+                hex::encode(Sha256::digest(canonical.as_bytes()))
+            )
         );
         let bytes = plan.to_bytes();
         assert_eq!(SavedPlan::from_bytes(&bytes, Path::new("p")).unwrap(), plan);
-        let edited = String::from_utf8(bytes).unwrap().replace("\"serial\": 1", "\"serial\": 2");
+        let edited = String::from_utf8(bytes)
+            .unwrap()
+            .replace("\"serial\": 1", "\"serial\": 2");
         let err = SavedPlan::from_bytes(edited.as_bytes(), Path::new("p")).unwrap_err();
         assert!(err.to_string().contains("(digest mismatch)"), "{err}");
     }
