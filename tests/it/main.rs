@@ -8,6 +8,7 @@ mod interrupted;
 mod lifecycle;
 mod outage;
 mod overrides;
+mod planfile;
 mod servers;
 mod state;
 mod store;
