@@ -16,6 +16,7 @@ use crate::apply::{self, ApplyOptions, Event};
 use crate::diag::{Diagnostic, Diagnostics};
 use crate::pipeline::{self, Failed, Prepared};
 use crate::plan::diff::PlanOptions;
+use crate::plan::file::SavedPlan;
 use crate::plan::{Action, Plan};
 use crate::render;
 use crate::score::LoadOptions;
@@ -318,24 +319,17 @@ pub fn plan(
     };
     let plan = &planned.plan;
     let render_started = std::time::Instant::now();
-    match format {
-        PlanFormat::Text if compact => print!("{}", render::plan::compact(plan, term.stdout_color)),
-        PlanFormat::Text => print!("{}", render::plan::text(plan, term.stdout_color)),
-        PlanFormat::Markdown => print!("{}", render::markdown::render(plan, &Default::default())),
-        PlanFormat::Json => println!(
-            "{}",
-            serde_json::to_string_pretty(&render::plan::json(plan))?
-        ),
-    }
+    print_plan(plan, format, compact, term)?;
     crate::timings::record("render", render_started.elapsed());
     if let Some(path) = out {
-        crate::plan::file::write(
-            path,
+        let saved = SavedPlan::new(
             plan,
             &opts.plan_options(&prepared),
-            &crate::plan::file::versions_of(plan, &versions),
-            &render::plan::text(plan, render::Color::Never),
-        )?;
+            crate::plan::file::versions_of(plan, &versions),
+        );
+        // Mode 0600: it describes infrastructure, even without secrets.
+        crate::provider::local::write_file(path, &saved.to_bytes(), 0o600)
+            .map_err(|e| anyhow::anyhow!("cannot write the plan file: {e}"))?;
         if format == PlanFormat::Text {
             println!(
                 "\nSaved the plan to {}; apply it with: baton apply {}",
@@ -364,10 +358,7 @@ pub fn apply(
     auto_approve: bool,
     term: &Terminal,
 ) -> anyhow::Result<Outcome> {
-    let saved = match plan_file {
-        Some(p) => Some(crate::plan::file::read(p)?),
-        None => None,
-    };
+    let saved = plan_file.map(read_plan_file).transpose()?;
     let prepared = match pipeline::prepare(root, &opts.env, &opts.files, &opts.load) {
         Ok(p) => p,
         Err(f) => return Ok(report_failed(f, term)),
@@ -407,24 +398,14 @@ pub fn apply(
                     state.lineage
                 );
             }
-            match &saved.versions {
-                Some(versions) => {
-                    let moved = crate::plan::file::moved(versions, &state.versions);
-                    if !moved.is_empty() {
-                        anyhow::bail!(
-                            "the plan file is stale: what it touches changed since it was made:\n  {}\nmake a new plan",
-                            moved.join("\n  ")
-                        );
-                    }
-                }
-                None if saved.serial != state.serial => anyhow::bail!(
-                    "the plan file is stale: it was made for serial {}, but the state is now at serial {}; make a new plan",
-                    saved.serial,
-                    state.serial
-                ),
-                None => {}
+            let moved = crate::plan::file::moved(&saved.versions, &state.versions);
+            if !moved.is_empty() {
+                anyhow::bail!(
+                    "the plan file is stale: what it touches changed since it was made:\n  {}\nmake a new plan",
+                    moved.join("\n  ")
+                );
             }
-            plan_opts = saved.options.clone();
+            plan_opts = saved.options();
         }
         let planned = match pipeline::plan(&prepared, &state, opts.refresh, opts.parallelism, &plan_opts).await {
             Ok(p) => p,
@@ -432,7 +413,7 @@ pub fn apply(
         };
         let plan = planned.plan;
         if let Some(saved) = &saved
-            && let Some(diff) = crate::plan::file::first_difference(&saved.plan, &render::plan::json(&plan)) {
+            && let Some(diff) = saved.first_difference(&plan) {
                 anyhow::bail!("the plan file no longer matches what would be done ({diff}); the inputs or the real world changed since it was made; make a new plan");
             }
         print!("{}", render::plan::text(&plan, term.stdout_color));
@@ -474,6 +455,33 @@ pub fn apply(
         }
     }))?;
     Ok(outcome)
+}
+
+/// Prints `plan` in `format`: one function for `plan` and `show PLANFILE`, so both print
+/// the same bytes for the same plan.
+pub(super) fn print_plan(
+    plan: &Plan,
+    format: PlanFormat,
+    compact: bool,
+    term: &Terminal,
+) -> anyhow::Result<()> {
+    match format {
+        PlanFormat::Text if compact => print!("{}", render::plan::compact(plan, term.stdout_color)),
+        PlanFormat::Text => print!("{}", render::plan::text(plan, term.stdout_color)),
+        PlanFormat::Markdown => print!("{}", render::markdown::render(plan, &Default::default())),
+        PlanFormat::Json => println!(
+            "{}",
+            serde_json::to_string_pretty(&render::plan::json(plan))?
+        ),
+    }
+    Ok(())
+}
+
+/// Reads and checks a plan file (version and digest).
+pub(super) fn read_plan_file(path: &Path) -> anyhow::Result<SavedPlan> {
+    let bytes = std::fs::read(path)
+        .with_context(|| format!("cannot read the plan file {}", path.display()))?;
+    Ok(SavedPlan::from_bytes(&bytes, path)?)
 }
 
 fn confirm(plan: &Plan, operation: &str) -> anyhow::Result<bool> {

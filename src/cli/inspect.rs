@@ -3,7 +3,7 @@
 use std::fmt::Write as _;
 use std::path::Path;
 
-use super::engine::{RunOptions, report_failed};
+use super::engine::{RunOptions, print_plan, read_plan_file, report_failed};
 use super::{GraphFormat, Outcome, PlanFormat, Terminal};
 use crate::diag::{Diagnostics, Sources};
 use crate::graph::NodeKind;
@@ -18,16 +18,12 @@ pub fn show(
     env: &str,
     plan_file: Option<&Path>,
     format: PlanFormat,
+    term: &Terminal,
 ) -> anyhow::Result<Outcome> {
     if let Some(p) = plan_file {
-        match format {
-            PlanFormat::Text => print!("{}", crate::plan::file::text(p)?),
-            PlanFormat::Markdown => print!("{}", crate::plan::file::markdown(p)?),
-            PlanFormat::Json => println!(
-                "{}",
-                serde_json::to_string_pretty(&crate::plan::file::plan_json(p)?)?
-            ),
-        }
+        // Rendered from the saved changes, which are what `apply` checks a new plan
+        // against: the file holds no rendering that could say something else.
+        print_plan(&read_plan_file(p)?.plan(), format, false, term)?;
         return Ok(Outcome::Success);
     }
     let store = open(root, env)?;

@@ -467,7 +467,7 @@ pub fn run(cli: Cli) -> anyhow::Result<Outcome> {
             )
         }
         Command::Drift(a) => engine::drift(&root, env, a.format, a.parallelism.max(1), &term),
-        Command::Show(a) => inspect::show(&root, env, a.plan_file.as_deref(), a.format),
+        Command::Show(a) => inspect::show(&root, env, a.plan_file.as_deref(), a.format, &term),
         Command::Output(a) => {
             let flags = PlanFlags {
                 score: a.score.clone(),

@@ -9,6 +9,7 @@ mod lifecycle;
 mod outage;
 mod overrides;
 mod ownership;
+mod planfile;
 mod servers;
 mod state;
 mod store;
