@@ -19,6 +19,8 @@ use crate::state::{PostgresStore, SqliteStore, State, StateError, Store};
 use crate::timings;
 use crate::value::Value;
 
+mod file_source;
+
 /// Everything loaded and checked, ready to plan.
 pub struct Prepared {
     /// Texts read (for diagnostics).
@@ -149,7 +151,7 @@ pub fn prepare(
             });
         }
     };
-    let file_sources = read_file_sources(&project, &mut diags);
+    let file_sources = read_file_sources(root, &project, &mut diags);
     if diags.has_errors() {
         return Err(Failed {
             sources,
@@ -198,11 +200,14 @@ fn resource_type_spans(project: &Project) -> rustc_hash::FxHashMap<(&str, &str),
     out
 }
 
-/// Reads the files that Score `files.*.source` names, relative to their Score file.
+/// Reads the files that Score `files.*.source` names, relative to their Score file: only
+/// regular files beneath the project directory (see [`file_source`]).
 fn read_file_sources(
+    root: &Path,
     project: &Project,
     diags: &mut Diagnostics,
 ) -> BTreeMap<(String, String, String), Vec<u8>> {
+    use file_source::Refusal;
     let mut out = BTreeMap::new();
     for lw in &project.workloads {
         let base = lw.path.parent().map(Path::to_path_buf).unwrap_or_default();
@@ -211,12 +216,7 @@ fn read_file_sources(
                 let (Some(src), None) = (&f.source, &f.content) else {
                     continue;
                 };
-                let path = if Path::new(src).is_absolute() {
-                    PathBuf::from(src)
-                } else {
-                    base.join(src)
-                };
-                match std::fs::read(&path) {
+                match file_source::read(root, &base, src) {
                     Ok(bytes) => {
                         out.insert(
                             (
@@ -235,15 +235,41 @@ fn read_file_sources(
                             target,
                             "source",
                         ]);
+                        let (label, help) = match &e {
+                            Refusal::Outside { .. } => (
+                                "outside the project directory",
+                                "`source` may only name a file beneath the directory baton runs in (`-C DIR`); copy the file into the project, or write it inline with `content`",
+                            ),
+                            Refusal::Symlink { .. } => (
+                                "a symbolic link",
+                                "symbolic links are not followed: name the file itself, inside the project",
+                            ),
+                            Refusal::NotRegular { .. } => (
+                                "not a regular file",
+                                "`source` must name a regular file (not a directory, FIFO, socket or device)",
+                            ),
+                            Refusal::TooLarge { .. } => (
+                                "larger than 1 MiB",
+                                "a file in a container is stored in one Kubernetes object, at most 1 MiB: mount a volume for larger files",
+                            ),
+                            Refusal::Io { .. } => (
+                                "cannot be read",
+                                "`source` is relative to the Score file's folder",
+                            ),
+                        };
                         diags.push(
                             Diagnostic::error(
                                 Stage::Generate,
                                 "generate/file-source",
-                                format!("cannot read {}: {e}", path.display()),
+                                match &e {
+                                    Refusal::Io { .. } => e.to_string(),
+                                    _ => format!("file source refused: {e}"),
+                                },
                             )
                             .at(lw.root.pointer(&ptr).map(|n| n.span))
                             .pointer(ptr)
-                            .help("`source` is relative to the Score file's folder"),
+                            .label(label)
+                            .help(help),
                         );
                     }
                 }

@@ -1,0 +1,142 @@
+//! Hostile input: a Score file or module written to read baton's secrets or to exhaust
+//! the machine gets a located error with the limit named, in bounded time and memory,
+//! and no state is written. Each test drives the real binary under a 1 GiB address-space
+//! limit and a deadline, so a regression fails instead of hanging or swapping.
+
+use std::os::unix::process::CommandExt;
+use std::time::{Duration, Instant};
+
+use crate::support::{Run, Sandbox};
+
+/// How long a hostile run may take before the test fails (debug build, shared machine).
+const DEADLINE: Duration = Duration::from_secs(30);
+
+/// The address-space limit of a hostile run.
+const MEMORY: u64 = 1 << 30;
+
+/// Runs baton in the sandbox with `env` added, under [`MEMORY`], killed at [`DEADLINE`].
+fn run_bounded(sb: &Sandbox, args: &[&str], env: &[(&str, &str)]) -> (Run, Duration) {
+    let mut cmd = sb.command(args);
+    cmd.envs(env.iter().copied())
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped());
+    // SAFETY: setrlimit is async-signal-safe; nothing else runs between fork and exec.
+    unsafe {
+        cmd.pre_exec(|| {
+            let lim = libc::rlimit {
+                rlim_cur: MEMORY,
+                rlim_max: MEMORY,
+            };
+            if libc::setrlimit(libc::RLIMIT_AS, &lim) != 0 {
+                return Err(std::io::Error::last_os_error());
+            }
+            Ok(())
+        });
+    }
+    let started = Instant::now();
+    let child = cmd.spawn().expect("start baton");
+    let pid = child.id() as i32;
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let _ = tx.send(child.wait_with_output());
+    });
+    let out = match rx.recv_timeout(DEADLINE) {
+        Ok(out) => out.expect("wait for baton"),
+        Err(_) => {
+            // SAFETY: `pid` is the child started above, not yet reaped (its waiter is
+            // still blocked in wait).
+            unsafe { libc::kill(pid, libc::SIGKILL) };
+            panic!("baton {args:?} still running after {DEADLINE:?}: killed");
+        }
+    };
+    let run = Run {
+        code: out.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+    };
+    (run, started.elapsed())
+}
+
+/// Asserts a refused run: exit code 1, `needle` in stderr, a `--> FILE:LINE:COL`
+/// location in `file`, and no state database created.
+fn assert_refused(sb: &Sandbox, run: &Run, file: &str, needle: &str) {
+    assert_eq!(run.code, 1, "{}", run.transcript());
+    assert!(run.stderr.contains(needle), "{}", run.transcript());
+    let located = run.stderr.lines().any(|l| {
+        l.trim_start()
+            .strip_prefix(&format!("--> {file}:"))
+            .is_some_and(|rest| {
+                let mut parts = rest.split(':');
+                parts.next().is_some_and(|n| n.parse::<usize>().is_ok())
+                    && parts.next().is_some_and(|n| n.parse::<usize>().is_ok())
+            })
+    });
+    assert!(located, "no location in {file}:\n{}", run.transcript());
+    assert!(
+        !sb.path().join(".baton/state.db").exists(),
+        "a refused run created the state database"
+    );
+}
+
+/// A workload whose container has the file `/etc/app.conf` read from `source`.
+fn with_file_source(source: &str) -> String {
+    format!(
+        "apiVersion: score.dev/v1b1\nmetadata:\n  name: web\ncontainers:\n  main:\n    image: busybox\n    files:\n      /etc/app.conf:\n        source: {source}\n"
+    )
+}
+
+#[test]
+fn a_file_source_outside_the_project_is_refused_and_no_secret_is_shown() {
+    let sb = Sandbox::new();
+    sb.write("score.yaml", &with_file_source("/proc/self/environ"));
+    let (run, _) = run_bounded(
+        &sb,
+        &["plan", "--format", "markdown"],
+        &[("BATON_CANARY", "planted-canary-value")],
+    );
+    assert!(!run.stdout.contains("planted-canary-value"), "{}", run.transcript());
+    assert_refused(&sb, &run, "score.yaml", "is outside the project directory");
+    assert!(run.stderr.contains("help: `source` may only name a file beneath"), "{}", run.stderr);
+}
+
+#[test]
+fn a_file_source_fifo_is_refused_without_blocking() {
+    let sb = Sandbox::new();
+    sb.write("score.yaml", &with_file_source("pipe"));
+    let fifo = std::ffi::CString::new(sb.path().join("pipe").into_os_string().into_encoded_bytes())
+        .unwrap();
+    // SAFETY: a valid C string; mkfifo only creates the node.
+    assert_eq!(unsafe { libc::mkfifo(fifo.as_ptr(), 0o600) }, 0);
+    let (run, _) = run_bounded(&sb, &["plan"], &[]);
+    assert_refused(&sb, &run, "score.yaml", "is a FIFO, not a regular file");
+}
+
+#[test]
+fn a_file_source_through_a_symbolic_link_is_refused() {
+    let sb = Sandbox::new();
+    sb.write("score.yaml", &with_file_source("conf/passwd"));
+    std::fs::create_dir(sb.path().join("conf")).unwrap();
+    std::os::unix::fs::symlink("/etc/passwd", sb.path().join("conf/passwd")).unwrap();
+    let (run, _) = run_bounded(&sb, &["plan"], &[]);
+    assert_refused(&sb, &run, "score.yaml", "`conf/passwd` is a symbolic link");
+    // A link to a folder on the way is refused the same way.
+    std::fs::remove_dir_all(sb.path().join("conf")).unwrap();
+    std::os::unix::fs::symlink("/etc", sb.path().join("conf")).unwrap();
+    let (run, _) = run_bounded(&sb, &["plan"], &[]);
+    assert_refused(&sb, &run, "score.yaml", "`conf` is a symbolic link");
+}
+
+#[test]
+fn a_file_source_larger_than_1_mib_is_refused_and_a_small_one_is_read() {
+    let sb = Sandbox::new();
+    sb.write("score.yaml", &with_file_source("conf/big.bin"));
+    sb.write("conf/big.bin", &"x".repeat(1024 * 1024 + 1));
+    let (run, _) = run_bounded(&sb, &["plan"], &[]);
+    assert_refused(&sb, &run, "score.yaml", "is larger than 1048576 bytes (1 MiB)");
+    // Exactly the limit, inside the project, through `..` that stays inside: read.
+    sb.write("conf/big.bin", &"y".repeat(1024 * 1024));
+    sb.write("score.yaml", &with_file_source("conf/../conf/big.bin"));
+    let (run, _) = run_bounded(&sb, &["plan"], &[]);
+    assert_eq!(run.code, 0, "{}", run.transcript());
+}
