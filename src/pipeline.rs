@@ -132,6 +132,7 @@ pub fn prepare(
     }
     let module_of: BTreeMap<Uid, usize> = module_of.into_iter().collect();
     let spans: BTreeMap<Uid, Option<Span>> = spans.into_iter().collect();
+    check_variables(&project, &env, &modules, &module_of, &sources, &mut diags);
     timings::record("matching", matching_started.elapsed());
     if diags.has_errors() {
         return Err(Failed {
@@ -198,6 +199,71 @@ fn resource_type_spans(project: &Project) -> rustc_hash::FxHashMap<(&str, &str),
         }
     }
     out
+}
+
+/// Checks the variables Score placeholders read through the built-in `environment`
+/// module (`${resources.env.NAME}`): each must be listed in the environment's
+/// `environment_variables`, and none may be a `BATON_*` variable (baton's own settings,
+/// the state key among them). Found here, before any state is opened, with the
+/// placeholder located.
+fn check_variables(
+    project: &Project,
+    env: &Environment,
+    modules: &[Module],
+    module_of: &BTreeMap<Uid, usize>,
+    sources: &Sources,
+    diags: &mut Diagnostics,
+) {
+    use score::placeholder::Ref;
+    let reads_process = |uid: &Uid| {
+        module_of.get(uid).is_some_and(|&i| {
+            let m = &modules[i];
+            matches!(m.origin, module::Origin::Builtin(_)) && m.provisions.kind == "environment"
+        })
+    };
+    for lw in &project.workloads {
+        for e in score::semantic::expandables(&lw.workload) {
+            for p in score::placeholder::placeholders(e.text) {
+                let Ok(Ref::Resource { name, output }) = &p.reference else {
+                    continue;
+                };
+                let (Some(var), Some(uid)) = (output.first(), lw.uid(name)) else {
+                    continue;
+                };
+                if !reads_process(uid) || env.variables.contains(var) {
+                    continue;
+                }
+                let text = p.text();
+                let at = score::semantic::span_within(&lw.root, sources, &e.pointer, &text);
+                let d = if var.starts_with("BATON_") {
+                    Diagnostic::error(
+                        Stage::Generate,
+                        "generate/environment-variable",
+                        format!("{text} reads {var}, a variable of baton itself"),
+                    )
+                    .label("never given to a workload")
+                    .detail("`BATON_*` variables are baton's settings (the state key among them)")
+                    .help(format!("pass the value under another name and list that name in `environment_variables` of environment `{}` in baton.hcl", env.name))
+                } else {
+                    Diagnostic::error(
+                        Stage::Generate,
+                        "generate/environment-variable",
+                        format!(
+                            "{text} reads {var}, which environment `{}` does not list",
+                            env.name
+                        ),
+                    )
+                    .label("not in `environment_variables`")
+                    .detail("workloads read only the variables baton.hcl lists")
+                    .help(format!(
+                        "add it in baton.hcl: `environment \"{}\" {{ environment_variables = [\"{var}\"] }}`",
+                        env.name
+                    ))
+                };
+                diags.push(d.at(at).pointer(e.pointer.clone()));
+            }
+        }
+    }
 }
 
 /// Reads the files that Score `files.*.source` names, relative to their Score file: only
@@ -348,11 +414,8 @@ impl Prepared {
             graph: &self.graph,
             env: &self.env,
             registry: &self.registry,
-            env_vars: Value::Map(
-                std::env::vars()
-                    .map(|(k, v)| (k, Value::String(v)))
-                    .collect(),
-            ),
+            // Only what baton.hcl lists (`environment_variables`), never `BATON_*`.
+            env_vars: Value::Map(self.env.variable_values()),
             provider_vars: self.registry.vars(),
             module_roots: self
                 .modules

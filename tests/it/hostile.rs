@@ -140,3 +140,43 @@ fn a_file_source_larger_than_1_mib_is_refused_and_a_small_one_is_read() {
     let (run, _) = run_bounded(&sb, &["plan"], &[]);
     assert_eq!(run.code, 0, "{}", run.transcript());
 }
+
+/// A workload reading the variable `name` through the built-in `environment` type.
+fn reading_variable(name: &str) -> String {
+    format!(
+        "apiVersion: score.dev/v1b1\nmetadata:\n  name: web\ncontainers:\n  main:\n    image: busybox\n    variables:\n      VALUE: ${{resources.env.{name}}}\nresources:\n  env:\n    type: environment\n"
+    )
+}
+
+#[test]
+fn a_baton_variable_never_reaches_a_score_file() {
+    let sb = Sandbox::new();
+    sb.write("score.yaml", &reading_variable("BATON_TEST_CANARY"));
+    let canary = [("BATON_TEST_CANARY", "planted-canary-value")];
+    let (run, _) = run_bounded(&sb, &["plan"], &canary);
+    assert_refused(&sb, &run, "score.yaml", "reads BATON_TEST_CANARY, a variable of baton itself");
+    // Listing it does not help: the list itself is refused, at the name.
+    sb.write(
+        "baton.hcl",
+        "environment \"local\" {\n  environment_variables = [\"API_URL\", \"BATON_TEST_CANARY\"]\n}\n",
+    );
+    let (run, _) = run_bounded(&sb, &["plan"], &canary);
+    assert_refused(&sb, &run, "baton.hcl", "`BATON_TEST_CANARY` cannot be given to modules");
+    assert!(run.stderr.contains("--> baton.hcl:2:39"), "{}", run.stderr);
+}
+
+#[test]
+fn a_score_file_reads_only_the_variables_baton_hcl_lists() {
+    let sb = Sandbox::new();
+    sb.write("score.yaml", &reading_variable("API_URL"));
+    let set = [("API_URL", "https://api.example.com")];
+    let (run, _) = run_bounded(&sb, &["plan"], &set);
+    assert_refused(&sb, &run, "score.yaml", "reads API_URL, which environment `local` does not list");
+    assert!(run.stderr.contains("environment_variables = [\"API_URL\"]"), "{}", run.stderr);
+    sb.write(
+        "baton.hcl",
+        "environment \"local\" {\n  environment_variables = [\"API_URL\"]\n}\n",
+    );
+    let (run, _) = run_bounded(&sb, &["plan"], &set);
+    assert_eq!(run.code, 0, "{}", run.transcript());
+}
