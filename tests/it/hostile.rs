@@ -180,3 +180,43 @@ fn a_score_file_reads_only_the_variables_baton_hcl_lists() {
     let (run, _) = run_bounded(&sb, &["plan"], &set);
     assert_eq!(run.code, 0, "{}", run.transcript());
 }
+
+/// A workload with `extra` added under `metadata` (any YAML goes there).
+fn with_metadata(extra: &str) -> String {
+    format!(
+        "apiVersion: score.dev/v1b1\nmetadata:\n  name: web\n{extra}containers:\n  main:\n    image: busybox\n"
+    )
+}
+
+#[test]
+fn a_yaml_alias_bomb_is_refused_at_once() {
+    let sb = Sandbox::new();
+    // Nine levels of nine aliases: 387,420,489 strings from 700 bytes.
+    let mut bomb = String::from("  a: &a [lol, lol, lol, lol, lol, lol, lol, lol, lol]\n");
+    let mut prev = 'a';
+    for level in 'b'..='i' {
+        let refs = vec![format!("*{prev}"); 9].join(", ");
+        bomb.push_str(&format!("  {level}: &{level} [{refs}]\n"));
+        prev = level;
+    }
+    sb.write("score.yaml", &with_metadata(&bomb));
+    let (run, took) = run_bounded(&sb, &["plan"], &[]);
+    assert_refused(&sb, &run, "score.yaml", "excessive aliasing");
+    assert!(took < Duration::from_secs(5), "took {took:?}");
+}
+
+#[test]
+fn deeply_nested_yaml_is_refused_without_overflowing_the_stack() {
+    let n = 100_000;
+    for (name, value) in [
+        ("flow sequences", format!("  x: {}{}\n", "[".repeat(n), "]".repeat(n))),
+        ("flow mappings", format!("  x: {}1{}\n", "{a: ".repeat(n), "}".repeat(n))),
+        ("block sequences", format!("  x:\n    {}1\n", "- ".repeat(n))),
+    ] {
+        let sb = Sandbox::new();
+        sb.write("score.yaml", &with_metadata(&value));
+        let (run, _) = run_bounded(&sb, &["plan"], &[]);
+        assert!(run.stderr.contains("YAML nested deeper than 128 levels"), "{name}: {}", run.transcript());
+        assert_refused(&sb, &run, "score.yaml", "nested deeper");
+    }
+}
