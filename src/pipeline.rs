@@ -222,6 +222,7 @@ fn check_variables(
         })
     };
     for lw in &project.workloads {
+        let mut locator = score::semantic::Locator::new(&lw.root, sources);
         for e in score::semantic::expandables(&lw.workload) {
             for p in score::placeholder::placeholders(e.text) {
                 let Ok(Ref::Resource { name, output }) = &p.reference else {
@@ -234,7 +235,7 @@ fn check_variables(
                     continue;
                 }
                 let text = p.text();
-                let at = score::semantic::span_within(&lw.root, sources, &e.pointer, &text);
+                let at = locator.find(&e.pointer, e.text, &text);
                 let d = if var.starts_with("BATON_") {
                     Diagnostic::error(
                         Stage::Generate,

@@ -220,3 +220,40 @@ fn deeply_nested_yaml_is_refused_without_overflowing_the_stack() {
         assert_refused(&sb, &run, "score.yaml", "nested deeper");
     }
 }
+
+/// A workload whose variable `X` is `count` copies of a placeholder, on one line.
+fn with_placeholders(count: usize) -> String {
+    format!(
+        "apiVersion: score.dev/v1b1\nmetadata:\n  name: web\ncontainers:\n  main:\n    image: busybox\n    variables:\n      X: \"{}\"\n",
+        "${resources.nope.x}".repeat(count)
+    )
+}
+
+#[test]
+fn two_hundred_thousand_placeholders_are_one_located_error_in_bounded_time() {
+    let sb = Sandbox::new();
+    sb.write("score.yaml", &with_placeholders(200_000));
+    let (run, took) = run_bounded(&sb, &["plan"], &[]);
+    assert_refused(&sb, &run, "score.yaml", "more than 10000 placeholders in one Score file");
+    // At the first placeholder past the limit: column 11 + 10,000 × 19.
+    assert!(run.stderr.contains("--> score.yaml:8:190011"), "{}", run.stderr);
+    assert!(took < Duration::from_secs(10), "took {took:?}");
+    assert!(run.stderr.len() < 4096, "{} bytes of errors", run.stderr.len());
+}
+
+#[test]
+fn many_errors_print_the_first_hundred_and_a_count_with_long_lines_cut() {
+    let sb = Sandbox::new();
+    sb.write("score.yaml", &with_placeholders(9_000));
+    let (run, _) = run_bounded(&sb, &["validate"], &[]);
+    assert_eq!(run.code, 1, "{}", run.transcript());
+    assert_eq!(run.stderr.matches("\nerror: placeholder").count() + 1, 100, "{}", &run.stderr[..2000]);
+    assert!(
+        run.stderr.contains("... and 8,900 more errors not shown (the first 100 are"),
+        "{}",
+        &run.stderr[run.stderr.len() - 500..]
+    );
+    // Each error quotes a window of its 171,000-byte line, not the line.
+    assert!(run.stderr.len() < 100 * 1024, "{} bytes of errors", run.stderr.len());
+    assert!(run.stderr.contains("--> score.yaml:8:1892\n"), "the hundredth error is located");
+}
