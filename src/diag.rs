@@ -41,6 +41,10 @@ impl Span {
 pub struct Sources {
     files: SimpleFiles<String, String>,
     paths: Vec<Option<PathBuf>>,
+    /// Per file, whether it is all ASCII: then a column is a byte difference, not a
+    /// count of characters along the line (a count per diagnostic was quadratic on a
+    /// file of one long line with many errors).
+    ascii: Vec<bool>,
 }
 
 /// A resolved position: 1-based line and column (columns count characters).
@@ -65,6 +69,7 @@ impl Sources {
         path: Option<&Path>,
         text: String,
     ) -> FileId {
+        self.ascii.push(text.is_ascii());
         let id = self.files.add(name.into(), text);
         self.paths.push(path.map(Path::to_path_buf));
         FileId(id)
@@ -94,10 +99,15 @@ impl Sources {
     /// Line and column of a byte offset.
     pub fn position(&self, file: FileId, offset: usize) -> Position {
         let line_index = self.files.line_index(file.0, offset).unwrap_or(0);
-        let column = self
-            .files
-            .column_number(file.0, line_index, offset)
-            .unwrap_or(1);
+        let column = match self.files.line_range(file.0, line_index) {
+            Ok(line) if self.ascii.get(file.0) == Some(&true) => {
+                offset.clamp(line.start, line.end) - line.start + 1
+            }
+            _ => self
+                .files
+                .column_number(file.0, line_index, offset)
+                .unwrap_or(1),
+        };
         Position {
             line: line_index + 1,
             column,

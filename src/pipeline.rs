@@ -19,6 +19,8 @@ use crate::state::{PostgresStore, SqliteStore, State, StateError, Store};
 use crate::timings;
 use crate::value::Value;
 
+mod file_source;
+
 /// Everything loaded and checked, ready to plan.
 pub struct Prepared {
     /// Texts read (for diagnostics).
@@ -130,6 +132,7 @@ pub fn prepare(
     }
     let module_of: BTreeMap<Uid, usize> = module_of.into_iter().collect();
     let spans: BTreeMap<Uid, Option<Span>> = spans.into_iter().collect();
+    check_variables(&project, &env, &modules, &module_of, &sources, &mut diags);
     timings::record("matching", matching_started.elapsed());
     if diags.has_errors() {
         return Err(Failed {
@@ -149,7 +152,7 @@ pub fn prepare(
             });
         }
     };
-    let file_sources = read_file_sources(&project, &mut diags);
+    let file_sources = read_file_sources(root, &project, &mut diags);
     if diags.has_errors() {
         return Err(Failed {
             sources,
@@ -198,11 +201,80 @@ fn resource_type_spans(project: &Project) -> rustc_hash::FxHashMap<(&str, &str),
     out
 }
 
-/// Reads the files that Score `files.*.source` names, relative to their Score file.
+/// Checks the variables Score placeholders read through the built-in `environment`
+/// module (`${resources.env.NAME}`): each must be listed in the environment's
+/// `environment_variables`, and none may be a `BATON_*` variable (baton's own settings,
+/// the state key among them). Found here, before any state is opened, with the
+/// placeholder located.
+fn check_variables(
+    project: &Project,
+    env: &Environment,
+    modules: &[Module],
+    module_of: &BTreeMap<Uid, usize>,
+    sources: &Sources,
+    diags: &mut Diagnostics,
+) {
+    use score::placeholder::Ref;
+    let reads_process = |uid: &Uid| {
+        module_of.get(uid).is_some_and(|&i| {
+            let m = &modules[i];
+            matches!(m.origin, module::Origin::Builtin(_)) && m.provisions.kind == "environment"
+        })
+    };
+    for lw in &project.workloads {
+        let mut locator = score::semantic::Locator::new(&lw.root, sources);
+        for e in score::semantic::expandables(&lw.workload) {
+            for p in score::placeholder::placeholders(e.text) {
+                let Ok(Ref::Resource { name, output }) = &p.reference else {
+                    continue;
+                };
+                let (Some(var), Some(uid)) = (output.first(), lw.uid(name)) else {
+                    continue;
+                };
+                if !reads_process(uid) || env.variables.contains(var) {
+                    continue;
+                }
+                let text = p.text();
+                let at = locator.find(&e.pointer, e.text, &text);
+                let d = if var.starts_with("BATON_") {
+                    Diagnostic::error(
+                        Stage::Generate,
+                        "generate/environment-variable",
+                        format!("{text} reads {var}, a variable of baton itself"),
+                    )
+                    .label("never given to a workload")
+                    .detail("`BATON_*` variables are baton's settings (the state key among them)")
+                    .help(format!("pass the value under another name and list that name in `environment_variables` of environment `{}` in baton.hcl", env.name))
+                } else {
+                    Diagnostic::error(
+                        Stage::Generate,
+                        "generate/environment-variable",
+                        format!(
+                            "{text} reads {var}, which environment `{}` does not list",
+                            env.name
+                        ),
+                    )
+                    .label("not in `environment_variables`")
+                    .detail("workloads read only the variables baton.hcl lists")
+                    .help(format!(
+                        "add it in baton.hcl: `environment \"{}\" {{ environment_variables = [\"{var}\"] }}`",
+                        env.name
+                    ))
+                };
+                diags.push(d.at(at).pointer(e.pointer.clone()));
+            }
+        }
+    }
+}
+
+/// Reads the files that Score `files.*.source` names, relative to their Score file: only
+/// regular files beneath the project directory (see [`file_source`]).
 fn read_file_sources(
+    root: &Path,
     project: &Project,
     diags: &mut Diagnostics,
 ) -> BTreeMap<(String, String, String), Vec<u8>> {
+    use file_source::Refusal;
     let mut out = BTreeMap::new();
     for lw in &project.workloads {
         let base = lw.path.parent().map(Path::to_path_buf).unwrap_or_default();
@@ -211,12 +283,7 @@ fn read_file_sources(
                 let (Some(src), None) = (&f.source, &f.content) else {
                     continue;
                 };
-                let path = if Path::new(src).is_absolute() {
-                    PathBuf::from(src)
-                } else {
-                    base.join(src)
-                };
-                match std::fs::read(&path) {
+                match file_source::read(root, &base, src) {
                     Ok(bytes) => {
                         out.insert(
                             (
@@ -235,15 +302,41 @@ fn read_file_sources(
                             target,
                             "source",
                         ]);
+                        let (label, help) = match &e {
+                            Refusal::Outside { .. } => (
+                                "outside the project directory",
+                                "`source` may only name a file beneath the directory baton runs in (`-C DIR`); copy the file into the project, or write it inline with `content`",
+                            ),
+                            Refusal::Symlink { .. } => (
+                                "a symbolic link",
+                                "symbolic links are not followed: name the file itself, inside the project",
+                            ),
+                            Refusal::NotRegular { .. } => (
+                                "not a regular file",
+                                "`source` must name a regular file (not a directory, FIFO, socket or device)",
+                            ),
+                            Refusal::TooLarge { .. } => (
+                                "larger than 1 MiB",
+                                "a file in a container is stored in one Kubernetes object, at most 1 MiB: mount a volume for larger files",
+                            ),
+                            Refusal::Io { .. } => (
+                                "cannot be read",
+                                "`source` is relative to the Score file's folder",
+                            ),
+                        };
                         diags.push(
                             Diagnostic::error(
                                 Stage::Generate,
                                 "generate/file-source",
-                                format!("cannot read {}: {e}", path.display()),
+                                match &e {
+                                    Refusal::Io { .. } => e.to_string(),
+                                    _ => format!("file source refused: {e}"),
+                                },
                             )
                             .at(lw.root.pointer(&ptr).map(|n| n.span))
                             .pointer(ptr)
-                            .help("`source` is relative to the Score file's folder"),
+                            .label(label)
+                            .help(help),
                         );
                     }
                 }
@@ -322,11 +415,8 @@ impl Prepared {
             graph: &self.graph,
             env: &self.env,
             registry: &self.registry,
-            env_vars: Value::Map(
-                std::env::vars()
-                    .map(|(k, v)| (k, Value::String(v)))
-                    .collect(),
-            ),
+            // Only what baton.hcl lists (`environment_variables`), never `BATON_*`.
+            env_vars: Value::Map(self.env.variable_values()),
             provider_vars: self.registry.vars(),
             module_roots: self
                 .modules

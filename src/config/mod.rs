@@ -78,6 +78,10 @@ pub struct Environment {
     pub target: Target,
     /// Where it was defined (`None` for the built-in default).
     pub span: Option<Span>,
+    /// The process environment variables modules may read (`env.*`, the `environment`
+    /// resource type): only these, and never a `BATON_*` one (baton's own settings,
+    /// the state key among them).
+    pub variables: Vec<String>,
 }
 
 impl Environment {
@@ -98,7 +102,16 @@ impl Environment {
                 namespace: None,
             },
             span: None,
+            variables: Vec::new(),
         }
+    }
+
+    /// The values of [`Environment::variables`] that are set, as `env.*` sees them.
+    pub fn variable_values(&self) -> crate::value::Map {
+        self.variables
+            .iter()
+            .filter_map(|k| Some((k.clone(), Value::String(std::env::var(k).ok()?))))
+            .collect()
     }
 }
 
@@ -199,7 +212,7 @@ fn parse(
     hcl::check_keys(
         file,
         b,
-        &["modules"],
+        &["modules", "environment_variables"],
         &["state", "provider", "target"],
         &format!("environment `{name}`"),
         STAGE,
@@ -240,6 +253,9 @@ fn parse(
             ),
             None => {}
         }
+    }
+    if let Some(a) = b.get_attribute("environment_variables") {
+        env.variables = variables(file, &a.value, out);
     }
     for s in b.blocks().filter(|x| x.ident.as_str() == "state") {
         hcl::check_keys(
@@ -380,6 +396,54 @@ fn eval(file: FileId, e: &Expression, out: &mut Vec<Diagnostic>) -> Option<Value
             None
         }
     }
+}
+
+/// `environment_variables = ["NAME", …]`: the names modules may read, each written as
+/// a literal string; `BATON_*` names are refused where they are written.
+fn variables(file: FileId, e: &Expression, out: &mut Vec<Diagnostic>) -> Vec<String> {
+    let Expression::Array(items) = e else {
+        out.push(
+            Diagnostic::error(
+                STAGE,
+                "config/type",
+                "`environment_variables` must be a list of variable names",
+            )
+            .at(hcl::expr_span(file, e))
+            .help("write e.g. `environment_variables = [\"API_URL\", \"SENTRY_DSN\"]`"),
+        );
+        return Vec::new();
+    };
+    let mut names = Vec::new();
+    for item in items.iter() {
+        let Expression::String(name) = item else {
+            out.push(
+                Diagnostic::error(
+                    STAGE,
+                    "config/type",
+                    "each of `environment_variables` must be a variable name in quotes",
+                )
+                .at(hcl::expr_span(file, item)),
+            );
+            continue;
+        };
+        let name = name.as_str();
+        if name.starts_with("BATON_") {
+            out.push(
+                Diagnostic::error(
+                    STAGE,
+                    "config/baton-variable",
+                    format!("`{name}` cannot be given to modules"),
+                )
+                .at(hcl::expr_span(file, item))
+                .label("a variable of baton itself")
+                .detail("`BATON_*` variables are baton's own settings (the state key among them); no module or Score file may read them")
+                .help(format!("remove `{name}` from `environment_variables`; pass the value under another name if a workload needs it")),
+            );
+            continue;
+        }
+        names.push(name.to_string());
+    }
+    names
 }
 
 fn string(file: FileId, body: &Body, key: &str, out: &mut Vec<Diagnostic>) -> Option<String> {

@@ -60,7 +60,8 @@ pub struct Context<'a> {
     pub env: &'a Environment,
     /// Provider schemas.
     pub registry: &'a Registry,
-    /// The process environment (`env.*` in modules), as one map value.
+    /// The process environment variables `baton.hcl` lists (`env.*` in modules), as one
+    /// map value.
     pub env_vars: Value,
     /// `provider.*` for modules, computed once.
     pub provider_vars: Value,
@@ -228,6 +229,21 @@ fn score_vars(project: &Project, uid: &Uid) -> Value {
     ]))
 }
 
+/// Why `${resources.ENV.name}` has no value: a `BATON_*` variable, one `baton.hcl` does
+/// not list, or one that is listed but not set.
+fn variable_missing(env: &Environment, name: &str) -> String {
+    if name.starts_with("BATON_") {
+        return format!("the environment variable {name} is baton's own and never reaches a workload (pass the value under another name)");
+    }
+    if env.variables.iter().any(|v| v == name) {
+        return format!("the environment variable {name} is not set (export it before running baton)");
+    }
+    format!(
+        "the environment variable {name} is not listed in `environment_variables` of environment `{}`: add it there (`environment \"{}\" {{ environment_variables = [\"{name}\"] }}` in baton.hcl)",
+        env.name, env.name
+    )
+}
+
 impl Context<'_> {
     fn provider_vars(&self) -> Value {
         self.provider_vars.clone()
@@ -312,7 +328,7 @@ impl Context<'_> {
                 }
                 let mut v = outs.get(&output[0]).cloned().ok_or_else(|| {
                     if uid.kind == "environment" {
-                        return format!("key '{}' not found: the environment variable {} is not set (export it before running baton)", output[0], output[0]);
+                        return format!("key '{}' not found: {}", output[0], variable_missing(self.env, &output[0]));
                     }
                     let known: Vec<&str> = outs.keys().map(String::as_str).collect();
                     let hint = did_you_mean(&output[0], known.iter().copied()).map(|s| format!("; did you mean `{s}`?")).unwrap_or_default();

@@ -10,6 +10,11 @@
 
 use serde_json::Value;
 
+/// The most placeholders one Score file may hold (in the strings Score expands). A
+/// workload has a few dozen; the limit bounds the work of a file written to have
+/// hundreds of thousands.
+pub const MAX_PER_FILE: usize = 10_000;
+
 /// What a well-formed placeholder refers to.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum Ref {

@@ -105,20 +105,138 @@ pub fn span_within(root: &Node, sources: &Sources, pointer: &str, needle: &str) 
     Some(span)
 }
 
+/// Finds where placeholders are written, for diagnostics, in time linear in the file:
+/// the node of a string is found in an index of the tree's strings built on first use
+/// (a pointer lookup searches each mapping from its start, and 200,000 of them in one
+/// mapping took minutes), and the placeholders of one string are searched for one after
+/// the other, each from where the previous one was found.
+pub struct Locator<'a> {
+    root: &'a Node,
+    sources: &'a Sources,
+    index: std::cell::OnceCell<rustc_hash::FxHashMap<String, Span>>,
+    /// The string searched last: its pointer, where the next search starts (`None`
+    /// once a search failed: the rest of its placeholders point at the whole string),
+    /// and the end of the text searched.
+    current: Option<(String, Option<usize>, usize)>,
+}
+
+impl<'a> Locator<'a> {
+    /// A locator in the tree `root` of a file of `sources`.
+    pub fn new(root: &'a Node, sources: &'a Sources) -> Locator<'a> {
+        Locator {
+            root,
+            sources,
+            index: std::cell::OnceCell::new(),
+            current: None,
+        }
+    }
+
+    /// The span of `needle` (a placeholder as written) inside the string `value` at
+    /// `pointer`, after the one found before in the same string; else of the string.
+    pub fn find(&mut self, pointer: &str, value: &str, needle: &str) -> Option<Span> {
+        let span = *self
+            .index
+            .get_or_init(|| {
+                let mut index = rustc_hash::FxHashMap::default();
+                index_strings(self.root, &mut String::new(), &mut index);
+                index
+            })
+            .get(pointer)?;
+        let text = self.sources.text(span.file);
+        if self.current.as_ref().is_none_or(|(p, _, _)| p != pointer) {
+            // Block scalars start on a later line than their indicator, and escapes
+            // make a quoted string longer than its value: search a little further.
+            let end = text.len().min(span.end + 2 * value.len() + 4096);
+            self.current = Some((pointer.to_string(), Some(span.start), end));
+        }
+        let Some((_, from, end)) = &mut self.current else {
+            return Some(span);
+        };
+        let Some(start) = *from else {
+            return Some(span);
+        };
+        match text.get(start..*end).and_then(|s| s.find(needle)) {
+            Some(i) => {
+                let at = start + i;
+                *from = Some(at + needle.len());
+                Some(Span::new(span.file, at, at + needle.len()))
+            }
+            None => {
+                *from = None;
+                Some(span)
+            }
+        }
+    }
+}
+
+/// Records the span of every string of `node` by its JSON pointer (`path`).
+fn index_strings(node: &Node, path: &mut String, out: &mut rustc_hash::FxHashMap<String, Span>) {
+    match &node.kind {
+        super::yaml::Kind::Str(_) => {
+            out.insert(path.clone(), node.span);
+        }
+        super::yaml::Kind::Seq(items) => {
+            for (i, item) in items.iter().enumerate() {
+                let len = path.len();
+                path.push_str(&format!("/{i}"));
+                index_strings(item, path, out);
+                path.truncate(len);
+            }
+        }
+        super::yaml::Kind::Map(entries) => {
+            for (k, v) in entries {
+                let len = path.len();
+                path.push_str(&to_pointer(&[&k.name]));
+                index_strings(v, path, out);
+                path.truncate(len);
+            }
+        }
+        _ => {}
+    }
+}
+
 /// Checks one workload's placeholders and `before` relations.
 pub fn check(w: &Workload, root: &Node, sources: &Sources) -> Vec<Diagnostic> {
     let mut out = Vec::new();
     let metadata = std::cell::OnceCell::new();
     let metadata = || metadata.get_or_init(|| Value::Object(w.metadata.clone()));
     let resource_names: Vec<&str> = w.resources.keys().map(String::as_str).collect();
+    let mut locator = Locator::new(root, sources);
+    let strings = expandables(w);
 
-    for e in expandables(w) {
+    // Too many placeholders: that one error, at the first past the limit, and none of
+    // the checks below (each would be an error of its own).
+    let mut count = 0;
+    for e in &strings {
+        let found: Vec<_> = placeholder::placeholders(e.text).collect();
+        for i in 0..found.len() {
+            count += 1;
+            if count > placeholder::MAX_PER_FILE {
+                // Its place: the string's placeholders are found one after the other.
+                let mut at = None;
+                for before in &found[..=i] {
+                    at = locator.find(&e.pointer, e.text, &before.text());
+                }
+                out.push(
+                    Diagnostic::error(Stage::Semantic, "semantic/placeholder-limit", format!("more than {} placeholders in one Score file", placeholder::MAX_PER_FILE))
+                        .at(at)
+                        .pointer(e.pointer.clone())
+                        .label(format!("placeholder number {count}"))
+                        .detail("every placeholder is resolved and checked; the limit bounds that work")
+                        .help("split the workload into several Score files, or write a literal `${` as `$${`"),
+                );
+                return out;
+            }
+        }
+    }
+
+    for e in strings {
         for p in placeholder::placeholders(e.text) {
             let text = p.text();
             // Where the placeholder is written: looked up only for a diagnostic.
-            let d = |code: &'static str, summary: String| {
+            let mut d = |code: &'static str, summary: String| {
                 Diagnostic::error(Stage::Semantic, code, summary)
-                    .at(span_within(root, sources, &e.pointer, &text))
+                    .at(locator.find(&e.pointer, e.text, &text))
                     .pointer(e.pointer.clone())
             };
             match &p.reference {

@@ -6,6 +6,11 @@
 //! quoted and block scalars are always strings; `!!str` and friends are honoured.
 //! Duplicate keys are load errors (yaml.v3 rejects them too). Anchors, aliases and `<<`
 //! merge keys are supported. This module does no I/O.
+//!
+//! Hostile texts are refused with a located error instead of exhausting the machine:
+//! nesting deeper than [`MAX_DEPTH`] levels (every later stage walks the tree
+//! recursively), and aliases that expand to far more nodes than the text holds (a
+//! "billion laughs" file of 700 bytes), counted as Go's yaml.v3 counts them.
 
 use rustc_hash::FxHashMap;
 use std::collections::HashMap;
@@ -233,16 +238,50 @@ pub fn parse(file: FileId, text: &str) -> Document {
 fn parse_full(file: FileId, text: &str) -> Document {
     let mut builder = Builder::new(file, text, char_table(text));
     let mut parser = Parser::new_from_str(text);
-    if let Err(e) = parser.load(&mut builder, true) {
+    // Events are pulled one at a time (yaml-rust2's `load` recurses once per nesting
+    // level, and a deep text would overflow the stack before the builder could refuse
+    // it); the builder stops the loop at its first limit.
+    let read = loop {
+        match parser.next_token() {
+            Ok((ev, mark)) => {
+                let end = ev == Event::StreamEnd;
+                builder.on_event(ev, mark);
+                if end || builder.stopped {
+                    break Ok(());
+                }
+            }
+            Err(e) => break Err(e),
+        }
+    };
+    if builder.stopped {
+        return Document {
+            root: None,
+            diagnostics: builder.diagnostics,
+        };
+    }
+    if let Err(e) = read {
         let m = e.marker();
         let at = offset_of(text, char_table(text).as_deref(), m);
-        let d = Diagnostic::error(
-            Stage::Load,
-            "load/yaml-syntax",
-            format!("invalid YAML: {}", e.info()),
-        )
-        .at(Some(Span::new(file, at, at + 1)))
-        .label(e.info().to_string());
+        // yaml-rust2's scanner counts flow levels itself and can stop at its own limit
+        // (255) before the builder sees level MAX_DEPTH: the same refusal.
+        let d = if e.info() == "recursion limit exceeded" {
+            Diagnostic::error(
+                Stage::Load,
+                "load/yaml-limit",
+                format!("YAML nested deeper than {MAX_DEPTH} levels"),
+            )
+            .at(Some(Span::new(file, at, at + 1)))
+            .label("too deep")
+            .help(DEPTH_HELP)
+        } else {
+            Diagnostic::error(
+                Stage::Load,
+                "load/yaml-syntax",
+                format!("invalid YAML: {}", e.info()),
+            )
+            .at(Some(Span::new(file, at, at + 1)))
+            .label(e.info().to_string())
+        };
         return Document {
             root: None,
             diagnostics: vec![d],
@@ -293,11 +332,37 @@ fn char_table(text: &str) -> Option<Vec<usize>> {
     (!text.is_ascii()).then(|| text.char_indices().map(|(i, _)| i).collect())
 }
 
+/// The deepest nesting of collections a Score file may have. Score files nest a few
+/// levels (a resource's params a few more); the stages after this one walk the tree
+/// recursively, and 100,000 levels of `[[[…` overflowed the stack.
+pub const MAX_DEPTH: usize = 128;
+
+/// The hint of a refusal for depth.
+const DEPTH_HELP: &str = "a Score file nests a few levels; flatten this value";
+
+/// Alias expansion is refused once it makes up more than this share of the nodes
+/// decoded, as in yaml.v3 (`allowedAliasRatio`): 99% up to 400,000 nodes, falling to 10%
+/// at 4,000,000. A few aliases in a small file are fine; a file whose aliases multiply
+/// its size is not.
+fn allowed_alias_ratio(decoded: usize) -> f64 {
+    const LOW: usize = 400_000;
+    const HIGH: usize = 4_000_000;
+    if decoded <= LOW {
+        0.99
+    } else if decoded >= HIGH {
+        0.10
+    } else {
+        0.99 - 0.89 * ((decoded - LOW) as f64 / (HIGH - LOW) as f64)
+    }
+}
+
 enum Frame {
     Seq {
         items: Vec<Node>,
         span: Span,
         anchor: usize,
+        /// Nodes inside so far (alias expansions included).
+        nodes: usize,
     },
     Map {
         entries: Vec<(Key, Node)>,
@@ -308,6 +373,8 @@ enum Frame {
         span: Span,
         anchor: usize,
         merges: Vec<Node>,
+        /// Nodes inside so far (alias expansions included).
+        nodes: usize,
     },
 }
 
@@ -318,10 +385,17 @@ struct Builder<'t> {
     file: FileId,
     text: &'t str,
     stack: Vec<Frame>,
-    anchors: HashMap<usize, Node>,
+    /// Anchored nodes by id, with the number of nodes each holds.
+    anchors: HashMap<usize, (Node, usize)>,
     docs: Vec<Node>,
     diagnostics: Vec<Diagnostic>,
     chars: Option<Vec<usize>>,
+    /// Nodes decoded so far, alias expansions included (yaml.v3's `decodeCount`).
+    decoded: usize,
+    /// Nodes that came from alias expansions (yaml.v3's `aliasCount`).
+    aliased: usize,
+    /// A limit was hit: the builder takes no more events.
+    stopped: bool,
 }
 
 impl<'t> Builder<'t> {
@@ -334,7 +408,21 @@ impl<'t> Builder<'t> {
             docs: Vec::new(),
             diagnostics: Vec::new(),
             chars,
+            decoded: 0,
+            aliased: 0,
+            stopped: false,
         }
+    }
+
+    /// Refuses the text with one error at `at` and stops reading it.
+    fn refuse(&mut self, at: usize, summary: String, label: &str, help: &str) {
+        self.diagnostics.push(
+            Diagnostic::error(Stage::Load, "load/yaml-limit", summary)
+                .at(Some(Span::new(self.file, at, at + 1)))
+                .label(label)
+                .help(help),
+        );
+        self.stopped = true;
     }
 
     fn scalar_span(&self, start: usize, value: &str, style: TScalarStyle) -> Span {
@@ -378,20 +466,26 @@ impl<'t> Builder<'t> {
         )
     }
 
-    fn insert(&mut self, node: Node, anchor: usize) {
+    /// Adds a finished node of `size` nodes to the collection being read.
+    fn insert(&mut self, node: Node, anchor: usize, size: usize) {
         if anchor > 0 {
-            self.anchors.insert(anchor, node.clone());
+            self.anchors.insert(anchor, (node.clone(), size));
         }
         match self.stack.last_mut() {
             None => self.docs.push(node),
-            Some(Frame::Seq { items, .. }) => items.push(node),
+            Some(Frame::Seq { items, nodes, .. }) => {
+                *nodes += size;
+                items.push(node);
+            }
             Some(Frame::Map {
                 entries,
                 index,
                 pending,
                 merges,
+                nodes,
                 ..
             }) => {
+                *nodes += size;
                 match pending.take() {
                     None => {
                         let span = node.span;
@@ -457,12 +551,27 @@ impl MarkedEventReceiver for Builder<'_> {
 impl Builder<'_> {
     /// One event, `at` a byte offset.
     fn event(&mut self, ev: Event, at: usize) {
+        if self.stopped {
+            return;
+        }
+        if matches!(ev, Event::SequenceStart(..) | Event::MappingStart(..))
+            && self.stack.len() >= MAX_DEPTH
+        {
+            self.refuse(
+                at,
+                format!("YAML nested deeper than {MAX_DEPTH} levels"),
+                "too deep",
+                DEPTH_HELP,
+            );
+            return;
+        }
         match ev {
             Event::SequenceStart(anchor, _) => {
                 self.stack.push(Frame::Seq {
                     items: Vec::new(),
                     span: Span::new(self.file, at, at + 1),
                     anchor,
+                    nodes: 0,
                 });
             }
             Event::MappingStart(anchor, _) => self.stack.push(Frame::Map {
@@ -472,15 +581,18 @@ impl Builder<'_> {
                 span: Span::new(self.file, at, at + 1),
                 anchor,
                 merges: Vec::new(),
+                nodes: 0,
             }),
             Event::SequenceEnd => {
                 if let Some(Frame::Seq {
                     items,
                     span,
                     anchor,
+                    nodes,
                 }) = self.stack.pop()
                 {
-                    self.insert(Node::new(Kind::Seq(exact(items)), span), anchor);
+                    self.decoded += 1;
+                    self.insert(Node::new(Kind::Seq(exact(items)), span), anchor, nodes + 1);
                 }
             }
             Event::MappingEnd => {
@@ -489,10 +601,14 @@ impl Builder<'_> {
                     span,
                     anchor,
                     merges,
+                    nodes,
                     ..
                 }) = self.stack.pop()
                 {
-                    // `<<` merge keys: entries of the merged mappings that the mapping does not set itself.
+                    // `<<` merge keys: entries of the merged mappings that the mapping
+                    // does not set itself (looked up in a set: a merge of thousands of
+                    // keys into thousands was quadratic).
+                    let mut names: Option<rustc_hash::FxHashSet<String>> = None;
                     for merged in merges {
                         let sources = match merged.kind {
                             Kind::Seq(items) => items,
@@ -500,29 +616,52 @@ impl Builder<'_> {
                         };
                         for src in sources {
                             if let Kind::Map(src_entries) = src.kind {
+                                let names = names.get_or_insert_with(|| {
+                                    entries.iter().map(|(k, _)| k.name.clone()).collect()
+                                });
                                 for (k, v) in src_entries {
-                                    if !entries.iter().any(|(e, _)| e.name == k.name) {
+                                    if names.insert(k.name.clone()) {
                                         entries.push((k, v));
                                     }
                                 }
                             }
                         }
                     }
-                    self.insert(Node::new(Kind::Map(exact(entries)), span), anchor);
+                    self.decoded += 1;
+                    self.insert(Node::new(Kind::Map(exact(entries)), span), anchor, nodes + 1);
                 }
             }
             Event::Scalar(value, style, anchor, tag) => {
                 let span = self.scalar_span(at, &value, style);
                 let kind = resolve_scalar(value, style, tag.as_ref());
-                self.insert(Node::new(kind, span), anchor);
+                self.decoded += 1;
+                self.insert(Node::new(kind, span), anchor, 1);
             }
             Event::Alias(id) => {
+                // Counted before the copy is made: the copy is what a bomb multiplies.
+                let size = self.anchors.get(&id).map_or(1, |(_, n)| *n);
+                self.decoded += size;
+                self.aliased += size;
+                if self.aliased > 100
+                    && self.decoded > 1000
+                    && self.aliased as f64 / self.decoded as f64
+                        > allowed_alias_ratio(self.decoded)
+                {
+                    let (aliased, decoded) = (self.aliased, self.decoded);
+                    self.refuse(
+                        at,
+                        format!("YAML aliases expand to {aliased} of {decoded} nodes: excessive aliasing"),
+                        "expands too far",
+                        "aliases may repeat a part of the file, not multiply it; write the values out or use fewer levels of aliases",
+                    );
+                    return;
+                }
                 let node = self
                     .anchors
                     .get(&id)
-                    .cloned()
+                    .map(|(n, _)| n.clone())
                     .unwrap_or(Node::new(Kind::Null, Span::new(self.file, at, at + 1)));
-                self.insert(node, 0);
+                self.insert(node, 0, size);
             }
             Event::DocumentEnd
             | Event::DocumentStart
@@ -684,6 +823,51 @@ mod tests {
         assert_eq!(root.pointer("/other/x").unwrap().kind, Kind::Int(1));
         assert_eq!(root.pointer("/other/y").unwrap().kind, Kind::Int(3));
         assert_eq!(root.pointer("/copy/y").unwrap().kind, Kind::Int(2));
+    }
+
+    /// The code of the only diagnostic of a refused text (which has no tree).
+    fn refused(text: &str) -> &'static str {
+        let d = doc(text);
+        assert!(d.root.is_none());
+        assert_eq!(d.diagnostics.len(), 1, "{:?}", d.diagnostics);
+        d.diagnostics[0].code
+    }
+
+    #[test]
+    fn nesting_is_refused_past_the_limit_in_flow_and_block_style() {
+        let n = MAX_DEPTH - 1; // the root mapping is the first level
+        let seq = |n: usize| format!("x: {}1{}\n", "[".repeat(n), "]".repeat(n));
+        let map = |n: usize| format!("x: {}1{}\n", "{a: ".repeat(n), "}".repeat(n));
+        let block = |n: usize| format!("x:\n  {}1\n", "- ".repeat(n));
+        for make in [seq, map, block] {
+            let d = doc(&make(n));
+            assert!(d.root.is_some() && d.diagnostics.is_empty(), "{}", make(n));
+            assert_eq!(refused(&make(n + 1)), "load/yaml-limit");
+            // Far past it: refused without overflowing the stack.
+            assert_eq!(refused(&make(100_000)), "load/yaml-limit");
+        }
+        let d = doc(&seq(100_000));
+        assert_eq!(d.diagnostics[0].summary, "YAML nested deeper than 128 levels");
+    }
+
+    #[test]
+    fn aliases_that_multiply_the_text_are_refused() {
+        // A billion laughs: nine levels of nine aliases each, 700 bytes.
+        let mut text = String::from("a: &a [lol, lol, lol, lol, lol, lol, lol, lol, lol]\n");
+        let levels = ["b", "c", "d", "e", "f", "g", "h", "i"];
+        let mut prev = "a";
+        for l in levels {
+            text.push_str(&format!("{l}: &{l} [{}]\n", vec![format!("*{prev}"); 9].join(", ")));
+            prev = l;
+        }
+        let d = doc(&text);
+        assert!(d.root.is_none());
+        assert_eq!(d.diagnostics[0].code, "load/yaml-limit");
+        assert!(d.diagnostics[0].summary.contains("excessive aliasing"));
+        // The first three levels (about 900 nodes, most of them aliased) are still fine,
+        // as in yaml.v3: the rule only applies past 1,000 decoded nodes.
+        let small: String = text.lines().take(3).map(|l| format!("{l}\n")).collect();
+        assert!(doc(&small).diagnostics.is_empty());
     }
 
     #[test]

@@ -6,7 +6,8 @@
 //!
 //! Anything else (anchors, aliases, tags, block scalars `|` `>`, multi-line scalars or
 //! flow collections, escapes in double quotes, directives, several documents, tabs,
-//! carriage returns, complex keys, every syntax error) makes it give up with [`Bail`], and
+//! carriage returns, complex keys, nesting deeper than [`super::yaml::MAX_DEPTH`], every
+//! syntax error) makes it give up with [`Bail`], and
 //! the caller parses the text again with yaml-rust2: this path never decides what a text
 //! means on its own when it is unsure. A differential test checks it against yaml-rust2
 //! on every Score file of the conformance suite and on texts made to hit its edges.
@@ -31,6 +32,7 @@ pub fn events(text: &str, sink: &mut dyn FnMut(Event, usize)) -> R<()> {
         text,
         pos: 0,
         line_start: 0,
+        depth: 0,
         sink,
     };
     let mut col = p.next_content().ok_or(Bail)?;
@@ -60,6 +62,9 @@ struct Parser<'t, 's> {
     pos: usize,
     /// Where the line of `pos` starts.
     line_start: usize,
+    /// Collections open around the position: this parser recurses once per level, so
+    /// past the limit it gives up and yaml-rust2's reader reports the depth.
+    depth: usize,
     sink: &'s mut dyn FnMut(Event, usize),
 }
 
@@ -74,6 +79,15 @@ impl Parser<'_, '_> {
 
     fn at(&self, i: usize) -> Option<u8> {
         self.b.get(i).copied()
+    }
+
+    /// Enters one more level of nesting, or gives up past the limit.
+    fn deeper(&mut self) -> R<()> {
+        self.depth += 1;
+        if self.depth > super::yaml::MAX_DEPTH {
+            return Err(Bail);
+        }
+        Ok(())
     }
 
     fn emit(&mut self, ev: Event, at: usize) {
@@ -148,6 +162,7 @@ impl Parser<'_, '_> {
 
     /// A block mapping whose keys are at column `col`; the position is at its first key.
     fn block_mapping(&mut self, col: usize) -> R<()> {
+        self.deeper()?;
         let mut first = true;
         loop {
             let (value, style, start) = self.key()?;
@@ -187,6 +202,7 @@ impl Parser<'_, '_> {
             }
         }
         self.emit(Event::MappingEnd, self.pos);
+        self.depth -= 1;
         Ok(())
     }
 
@@ -250,6 +266,7 @@ impl Parser<'_, '_> {
     /// yaml-rust2 marks its start at that `-`, or for an indentless one (at the column of
     /// the keys of the mapping it is a value of) at the first entry's content.
     fn block_sequence(&mut self, col: usize, indentless: bool) -> R<()> {
+        self.deeper()?;
         let start = if indentless {
             self.entry_content().ok_or(Bail)?
         } else {
@@ -301,6 +318,7 @@ impl Parser<'_, '_> {
             }
         }
         self.emit(Event::SequenceEnd, self.pos);
+        self.depth -= 1;
         Ok(())
     }
 
@@ -432,6 +450,7 @@ impl Parser<'_, '_> {
         } else {
             (Event::SequenceStart(0, None), Event::SequenceEnd, b']')
         };
+        self.deeper()?;
         self.emit(start, self.pos);
         self.pos += 1;
         self.skip_flow_spaces();
@@ -470,6 +489,7 @@ impl Parser<'_, '_> {
         }
         self.pos += 1;
         self.emit(end, self.pos);
+        self.depth -= 1;
         Ok(())
     }
 }

@@ -4,6 +4,7 @@ mod aws;
 mod chaos;
 mod crash;
 mod engine;
+mod hostile;
 mod interrupted;
 mod lifecycle;
 mod outage;
