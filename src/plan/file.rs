@@ -198,6 +198,8 @@ pub enum SavedReason {
     /// A value named in `replace_triggered_by` changed.
     ReplaceTriggered,
     /// Nothing to do.
+    /// An object recorded before baton wrote ownership markers gets its marker.
+    Mark,
     Unchanged,
 }
 
@@ -385,6 +387,7 @@ impl SavedPlan {
                 .collect(),
             destroy: self.options.destroy,
             settled: Settled::default(),
+            unproven: Default::default(),
         }
     }
 
@@ -518,6 +521,7 @@ impl From<Reason> for SavedReason {
             Reason::ReplaceRequested => SavedReason::ReplaceRequested,
             Reason::NoLongerReferenced => SavedReason::NoLongerReferenced,
             Reason::ReplaceTriggered => SavedReason::ReplaceTriggered,
+            Reason::Mark => SavedReason::Mark,
             Reason::Unchanged => SavedReason::Unchanged,
         }
     }
@@ -534,6 +538,7 @@ impl From<SavedReason> for Reason {
             SavedReason::ReplaceRequested => Reason::ReplaceRequested,
             SavedReason::NoLongerReferenced => Reason::NoLongerReferenced,
             SavedReason::ReplaceTriggered => Reason::ReplaceTriggered,
+            SavedReason::Mark => Reason::Mark,
             SavedReason::Unchanged => Reason::Unchanged,
         }
     }
