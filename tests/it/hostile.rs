@@ -364,3 +364,36 @@ fn a_module_expression_that_grows_without_bound_is_stopped_at_its_line() {
         assert_eq!(list.stdout.trim(), "", "{}", list.transcript());
     }
 }
+
+/// 50,000 containers, each waiting for the next (`before`), each entry `entry`.
+fn before_chain(entry: &str) -> String {
+    let mut text =
+        String::from("apiVersion: score.dev/v1b1\nmetadata:\n  name: web\ncontainers:\n");
+    for i in 0..50_000 {
+        text.push_str(&format!("  c{i}:\n    image: busybox\n"));
+        if i + 1 < 50_000 {
+            text.push_str(&format!("    before:\n      c{}: {entry}\n", i + 1));
+        }
+    }
+    text
+}
+
+#[test]
+fn fifty_thousand_broken_entries_are_reported_in_bounded_time() {
+    let sb = Sandbox::new();
+    sb.write("score.yaml", &before_chain("{}"));
+    let (run, took) = run_bounded(&sb, &["validate"], &[]);
+    assert_eq!(run.code, 1, "{}", &run.stderr[..run.stderr.len().min(2000)]);
+    assert!(
+        run.stderr
+            .contains("48999 more schema errors in this file are not reported"),
+        "{}",
+        &run.stderr[run.stderr.len() - 1500..]
+    );
+    assert!(took < Duration::from_secs(20), "took {took:?}");
+    // The same chain, valid: its `before` relations are searched for a cycle without
+    // recursing once per container.
+    sb.write("score.yaml", &before_chain("{ready: started}"));
+    let (run, _) = run_bounded(&sb, &["validate"], &[]);
+    assert_eq!(run.code, 0, "{}", &run.stderr[..run.stderr.len().min(2000)]);
+}
