@@ -996,3 +996,17 @@ fn try_and_can_do_not_swallow_an_exhausted_budget() {
     let src = r#"try(join("", [for a in range(1024) : join("", [for b in range(1024) : join("", [for c in range(1024) : "x"])])]), "small")"#;
     check_err(src, "builds more than 64 MiB of values");
 }
+
+#[test]
+fn distinct_keeps_the_first_of_equal_values_in_linear_time() {
+    check(
+        r#"distinct([1, 1.0, "1", [1], [1.0], {a = 1}, {a = 1.0}, null, null, true])"#,
+        j(json!([1, "1", [1], {"a": 1}, null, true])),
+    );
+    // 262,144 elements, 1,024 distinct: a comparison with every kept element per
+    // element would be 268 million comparisons of values.
+    let src = r#"length(distinct(flatten([for a in range(256) : [for b in range(1024) : b]])))"#;
+    check(src, Value::int(1024));
+    let src = r#"length(distinct(flatten([for a in range(256) : [for b in range(1024) : a * 1024 + b]])))"#;
+    check(src, Value::int(262_144));
+}
