@@ -215,13 +215,20 @@ fn check_variables(
     diags: &mut Diagnostics,
 ) {
     use score::placeholder::Ref;
-    let reads_process = |uid: &Uid| {
-        module_of.get(uid).is_some_and(|&i| {
-            let m = &modules[i];
-            matches!(m.origin, module::Origin::Builtin(_)) && m.provisions.kind == "environment"
-        })
+    let process_module = |i: usize| {
+        let m = &modules[i];
+        matches!(m.origin, module::Origin::Builtin(_)) && m.provisions.kind == "environment"
     };
+    let reads_process = |uid: &Uid| module_of.get(uid).is_some_and(|&i| process_module(i));
+    // Most projects read no variable: then nothing is walked (listing every string of
+    // 10,000 resources was a tenth of a plan).
+    if !module_of.values().any(|&i| process_module(i)) {
+        return;
+    }
     for lw in &project.workloads {
+        if !lw.uids.values().any(reads_process) {
+            continue;
+        }
         let mut locator = score::semantic::Locator::new(&lw.root, sources);
         for e in score::semantic::expandables(&lw.workload) {
             for p in score::placeholder::placeholders(e.text) {

@@ -8,6 +8,7 @@ use hcl_edit::Span;
 use hcl_edit::expr::{BinaryOp, Conditional, Expression, ForExpr, FuncCall, ObjectKey};
 use hcl_edit::{Decorated, Number};
 
+use super::budget::Budget;
 use super::convert::{REDACTED, mark, to_bool, to_string, unmark_all};
 use super::functions;
 use super::number;
@@ -21,6 +22,8 @@ pub(crate) struct Env<'a> {
     scope: &'a Scope,
     parent: Option<&'a Env<'a>>,
     locals: Vec<(String, Value)>,
+    /// The evaluation's budget, shared by every nested environment.
+    pub(crate) budget: &'a Budget,
 }
 
 type Result<T> = std::result::Result<T, EvalError>;
@@ -38,11 +41,12 @@ pub(crate) fn hint<'a>(
 
 impl<'a> Env<'a> {
     /// The environment of a whole expression.
-    pub(crate) fn root(scope: &'a Scope) -> Env<'a> {
+    pub(crate) fn root(scope: &'a Scope, budget: &'a Budget) -> Env<'a> {
         Env {
             scope,
             parent: None,
             locals: Vec::new(),
+            budget,
         }
     }
 
@@ -52,6 +56,7 @@ impl<'a> Env<'a> {
             scope: self.scope,
             parent: Some(self),
             locals,
+            budget: self.budget,
         }
     }
 
@@ -92,13 +97,14 @@ impl<'a> Env<'a> {
             Expression::Object(obj) => {
                 self.object(obj.iter().map(|(k, v)| (k, v.expr())), expr.span())
             }
-            Expression::StringTemplate(t) => template::eval(self, t),
-            Expression::HeredocTemplate(h) => template::eval(self, &h.template),
+            Expression::StringTemplate(t) => template::eval(self, t, expr.span()),
+            Expression::HeredocTemplate(h) => template::eval(self, &h.template, expr.span()),
             Expression::Parenthesis(p) => self.eval(p.inner()),
-            Expression::Variable(v) => self.variable(v),
+            // A variable or traversal copies what it reads.
+            Expression::Variable(v) => self.charged(self.variable(v)?, expr),
             Expression::Conditional(c) => self.conditional(c),
             Expression::FuncCall(f) => self.func_call(f),
-            Expression::Traversal(t) => self.traversal(t),
+            Expression::Traversal(t) => self.charged(self.traversal(t)?, expr),
             Expression::UnaryOp(u) => {
                 let v = self.eval(&u.expr)?;
                 ops::unary(*u.operator.value(), &v).map_err(|m| EvalError::new(m, u.expr.span()))
@@ -106,6 +112,12 @@ impl<'a> Env<'a> {
             Expression::BinaryOp(b) => self.binary(b, expr.span()),
             Expression::ForExpr(f) => self.for_expr(f),
         }
+    }
+
+    /// `v`, after spending its weight on the budget (an error at `expr` when over).
+    fn charged(&self, v: Value, expr: &Expression) -> Result<Value> {
+        self.budget.charge_value(&v, expr.span())?;
+        Ok(v)
     }
 
     fn variable(&self, v: &Decorated<hcl_edit::Ident>) -> Result<Value> {
@@ -211,13 +223,15 @@ impl<'a> Env<'a> {
             Ok(a) => a,
             Err(unknown) => return Ok(unknown),
         };
-        functions::invoke(func, args).map_err(|e| {
+        let v = functions::invoke(func, args, self.budget.room()).map_err(|e| {
             let at = e
                 .arg
                 .and_then(|i| spans.get(i).cloned().flatten())
                 .or_else(|| f.span());
             EvalError::new(e.msg, at)
-        })
+        })?;
+        self.budget.charge_value(&v, f.span())?;
+        Ok(v)
     }
 
     /// Evaluates call arguments and their spans, expanding a final `...` argument; the
@@ -263,6 +277,8 @@ impl<'a> Env<'a> {
                     return Ok(mark(Value::Unknown, v.contains_sensitive()));
                 }
                 Ok(v) => return Ok(v),
+                // Over the budget is not a failure `try` may step past.
+                Err(e) if self.budget.exhausted() => return Err(e),
                 Err(e) => last = Some(e),
             }
         }
@@ -295,6 +311,7 @@ impl<'a> Env<'a> {
         Ok(match self.eval(arg) {
             Ok(v) if v.contains_unknown() => mark(Value::Unknown, v.contains_sensitive()),
             Ok(v) => mark(Value::Bool(true), v.contains_sensitive()),
+            Err(e) if self.budget.exhausted() => return Err(e),
             Err(_) => Value::Bool(false),
         })
     }
@@ -333,11 +350,14 @@ impl<'a> Env<'a> {
                 }
             }
             let Some(key_expr) = &f.key_expr else {
-                list.push(env.eval(&f.value_expr)?);
+                let value = env.eval(&f.value_expr)?;
+                self.budget.charge_value(&value, f.value_expr.span())?;
+                list.push(value);
                 continue;
             };
             let key = env.eval(key_expr)?;
             let value = env.eval(&f.value_expr)?;
+            self.budget.charge_value(&value, f.value_expr.span())?;
             let (inner, s) = unmark_all(&key);
             secret |= s;
             if inner.is_unknown() {

@@ -7,9 +7,13 @@
 //! (strings and heredocs), `ops` (operators), `convert` and `number` (automatic
 //! conversions and arithmetic), `refs` (static references), `functions` (the library).
 //!
+//! Every evaluation has a budget of [`MAX_VALUE_BYTES`] of values it may build
+//! (`budget`): past it, the error points at the sub-expression that went over.
+//!
 //! Marks follow Terraform: an operation with an unknown operand is unknown; an operation
 //! with a sensitive operand is sensitive, and a secret never appears in an error message.
 
+mod budget;
 mod convert;
 mod eval;
 mod functions;
@@ -91,9 +95,14 @@ impl fmt::Display for EvalError {
 
 impl std::error::Error for EvalError {}
 
-/// Evaluates an expression against the variables of `scope`.
+/// The most bytes of values one evaluation may build (64 MiB).
+pub const MAX_VALUE_BYTES: usize = budget::LIMIT;
+
+/// Evaluates an expression against the variables of `scope`, within a budget of
+/// [`MAX_VALUE_BYTES`].
 pub fn eval(expr: &Expression, scope: &Scope) -> Result<Value, EvalError> {
-    eval::Env::root(scope).eval(expr)
+    let budget = budget::Budget::default();
+    eval::Env::root(scope, &budget).eval(expr)
 }
 
 /// One static reference an expression makes: the traversal path from a root variable as
@@ -151,7 +160,7 @@ pub fn call(name: &str, args: Vec<Value>) -> Result<Value, String> {
         }
         return Err(msg);
     };
-    functions::invoke(func, args).map_err(|e| e.msg)
+    functions::invoke(func, args, MAX_VALUE_BYTES).map_err(|e| e.msg)
 }
 
 /// Names of all built-in functions, sorted (for "did you mean" and docs).

@@ -18,17 +18,22 @@ type Result<T> = std::result::Result<T, EvalError>;
 struct Marks {
     unknown: bool,
     secret: bool,
+    /// The whole template, where an error for going over the budget points.
+    span: Option<Range<usize>>,
 }
 
 /// Evaluates a template. A template that is a single interpolation yields the value
 /// itself, unconverted (as `"${var.list}"` does in Terraform).
-pub(crate) fn eval(env: &Env<'_>, t: &Template) -> Result<Value> {
+pub(crate) fn eval(env: &Env<'_>, t: &Template, span: Option<Range<usize>>) -> Result<Value> {
     let mut elements = t.iter();
     if let (Some(Element::Interpolation(i)), None) = (elements.next(), elements.next()) {
         return env.eval(&i.expr);
     }
     let mut out = String::new();
-    let mut marks = Marks::default();
+    let mut marks = Marks {
+        span,
+        ..Marks::default()
+    };
     render(env, t, false, false, &mut out, &mut marks)?;
     let v = if marks.unknown {
         Value::Unknown
@@ -92,11 +97,14 @@ fn render(
                 if after {
                     s = s.trim_end();
                 }
+                env.budget.charge(s.len(), marks.span.clone())?;
                 out.push_str(s);
             }
             Element::Interpolation(interp) => {
                 let v = env.eval(&interp.expr)?;
+                let before = out.len();
                 push_value(&v, interp.expr.span(), out, marks)?;
+                env.budget.charge(out.len() - before, interp.expr.span())?;
             }
             Element::Directive(d) => match d.as_ref() {
                 Directive::If(d) => {

@@ -923,3 +923,90 @@ fn resource_attributes_read_in_place_match_the_scope() {
         assert_eq!(resource_attribute(&parse(src), find), None, "{src}");
     }
 }
+
+/// A megabyte of spaces, built within the budget (1,024 strings of 1,024).
+const MEGABYTE: &str = r#"join("", [for a in range(1024) : format("%1024s", "")])"#;
+
+#[test]
+fn evaluation_stops_at_its_budget_where_the_growth_is() {
+    const OVER: &str = "builds more than 64 MiB of values";
+    // Three nested `for`s over range(1024): 8 GiB of text if nothing stopped them.
+    let src = r#"join("", [for a in range(1024) : join("", [for b in range(1024) : join("", [for c in range(1024) : "xxxxxxxx"])])])"#;
+    let e = check_err(src, OVER);
+    assert!(e.help.is_some_and(|h| h.contains("`for`")));
+    // At the sub-expression that went over (wherever the budget ran out, inside).
+    assert!(e.span.as_ref().is_some_and(|s| s.start > 0), "{:?}", e.span);
+    // The same in a template.
+    let src = r#""%{for a in range(1024)}%{for b in range(1024)}%{for c in range(1024)}xxxxxxxx%{endfor}%{endfor}%{endfor}""#;
+    check_err(src, OVER);
+    // Functions whose result multiplies their arguments refuse before building it.
+    let dollars = "$0".repeat(64);
+    for (src, name) in [
+        (format!("join({MEGABYTE}, range(1024))"), "`join`"),
+        (
+            format!(r#"replace({MEGABYTE}, " ", {MEGABYTE})"#),
+            "`replace`",
+        ),
+        (
+            format!(r#"replace({MEGABYTE}, "/ /", "{dollars}")"#),
+            "`replace`",
+        ),
+        (
+            format!(r#"format(join("", [for a in range(1024) : "%[1]s"]), {MEGABYTE})"#),
+            "`format`",
+        ),
+        (
+            format!(
+                r#"formatlist(join("", [for a in range(64) : "%[1]s"]), [for i in range(2) : {MEGABYTE}])"#
+            ),
+            "`formatlist`",
+        ),
+        (
+            format!(r#"split("", join("", [{MEGABYTE}, {MEGABYTE}]))"#),
+            "`split`",
+        ),
+        (
+            format!(r#"indent(1024, replace({MEGABYTE}, " ", "\n"))"#),
+            "`indent`",
+        ),
+    ] {
+        let e = run(&src).expect_err(&src);
+        assert!(
+            e.message.contains(name) && e.message.contains("the result would be about"),
+            "{src}: {}",
+            e.message
+        );
+    }
+    // Within the budget, the same functions work.
+    check(&format!("length({MEGABYTE})"), Value::int(1 << 20));
+    check(
+        &format!(r#"length(split(" ", {MEGABYTE}))"#),
+        Value::int((1 << 20) + 1),
+    );
+    check(
+        &format!(r#"length(replace({MEGABYTE}, " ", "ab"))"#),
+        Value::int(2 << 20),
+    );
+}
+
+#[test]
+fn try_and_can_do_not_swallow_an_exhausted_budget() {
+    let src = r#"[for i in range(1024) : can(join("", [for a in range(1024) : join("", [for b in range(1024) : "xxxxxxxx"])]))]"#;
+    check_err(src, "builds more than 64 MiB of values");
+    let src = r#"try(join("", [for a in range(1024) : join("", [for b in range(1024) : join("", [for c in range(1024) : "x"])])]), "small")"#;
+    check_err(src, "builds more than 64 MiB of values");
+}
+
+#[test]
+fn distinct_keeps_the_first_of_equal_values_in_linear_time() {
+    check(
+        r#"distinct([1, 1.0, "1", [1], [1.0], {a = 1}, {a = 1.0}, null, null, true])"#,
+        j(json!([1, "1", [1], {"a": 1}, null, true])),
+    );
+    // 262,144 elements, 1,024 distinct: a comparison with every kept element per
+    // element would be 268 million comparisons of values.
+    let src = r#"length(distinct(flatten([for a in range(256) : [for b in range(1024) : b]])))"#;
+    check(src, Value::int(1024));
+    let src = r#"length(distinct(flatten([for a in range(256) : [for b in range(1024) : a * 1024 + b]])))"#;
+    check(src, Value::int(262_144));
+}

@@ -100,9 +100,8 @@ pub fn read(root: &Path, base: &Path, source: &str) -> Result<Vec<u8>, Refusal> 
     let mut walked = PathBuf::new();
     for d in dirs {
         walked.push(d);
-        dir = open_at(Some(&dir), d, libc::O_DIRECTORY | libc::O_NOFOLLOW).map_err(|e| {
-            refusal(e, &path, &real_root, &walked)
-        })?;
+        dir = open_at(Some(&dir), d, libc::O_DIRECTORY | libc::O_NOFOLLOW)
+            .map_err(|e| refusal(e, &path, &real_root, &walked))?;
     }
     walked.push(last);
     // Non-blocking, so a FIFO or a device answers at once and `fstat` can refuse it.

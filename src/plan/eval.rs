@@ -233,10 +233,14 @@ fn score_vars(project: &Project, uid: &Uid) -> Value {
 /// not list, or one that is listed but not set.
 fn variable_missing(env: &Environment, name: &str) -> String {
     if name.starts_with("BATON_") {
-        return format!("the environment variable {name} is baton's own and never reaches a workload (pass the value under another name)");
+        return format!(
+            "the environment variable {name} is baton's own and never reaches a workload (pass the value under another name)"
+        );
     }
     if env.variables.iter().any(|v| v == name) {
-        return format!("the environment variable {name} is not set (export it before running baton)");
+        return format!(
+            "the environment variable {name} is not set (export it before running baton)"
+        );
     }
     format!(
         "the environment variable {name} is not listed in `environment_variables` of environment `{}`: add it there (`environment \"{}\" {{ environment_variables = [\"{name}\"] }}` in baton.hcl)",

@@ -56,14 +56,22 @@ impl<'a> Clipped<'a> {
     /// around its start (shared with the labels before it on that line); the label is
     /// cut to one line. `None` when an earlier label's window on the same line is too
     /// far away to hold it.
-    fn fit(&mut self, file: usize, range: std::ops::Range<usize>) -> Option<std::ops::Range<usize>> {
+    fn fit(
+        &mut self,
+        file: usize,
+        range: std::ops::Range<usize>,
+    ) -> Option<std::ops::Range<usize>> {
         let files = self.sources.files();
         let line = files.line_index(file, range.start).unwrap_or(0);
         let real = self.real_line(file, line);
         let end_line = files.line_index(file, range.end).unwrap_or(line);
         let long_end = end_line != line && self.real_line(file, end_line).len() > MAX_LINE;
         if real.len() <= MAX_LINE {
-            let end = if long_end { range.end.min(real.end) } else { range.end };
+            let end = if long_end {
+                range.end.min(real.end)
+            } else {
+                range.end
+            };
             return Some(range.start..end.max(range.start));
         }
         let text = self.sources.text(crate::diag::FileId(file));
@@ -107,20 +115,11 @@ impl<'a> Files<'a> for Clipped<'a> {
         self.sources.files().line_index(id, byte)
     }
 
-    fn column_number(
-        &'a self,
-        id: usize,
-        _line: usize,
-        byte: usize,
-    ) -> Result<usize, FilesError> {
+    fn column_number(&'a self, id: usize, _line: usize, byte: usize) -> Result<usize, FilesError> {
         Ok(self.sources.position(crate::diag::FileId(id), byte).column)
     }
 
-    fn line_range(
-        &'a self,
-        id: usize,
-        line: usize,
-    ) -> Result<std::ops::Range<usize>, FilesError> {
+    fn line_range(&'a self, id: usize, line: usize) -> Result<std::ops::Range<usize>, FilesError> {
         if let Some((_, w)) = self.windows.iter().find(|(k, _)| *k == (id, line)) {
             return Ok(w.clone());
         }
@@ -150,9 +149,9 @@ fn to_codespan(d: &Diagnostic, files: &mut Clipped<'_>) -> CsDiagnostic<usize> {
     }
     for n in &d.notes {
         match files.fit(n.span.file.0, n.span.start..n.span.end) {
-            Some(range) => labels.push(
-                Label::secondary(n.span.file.0, range).with_message(n.message.clone()),
-            ),
+            Some(range) => {
+                labels.push(Label::secondary(n.span.file.0, range).with_message(n.message.clone()))
+            }
             None => {
                 let at = files.sources.position(n.span.file, n.span.start);
                 let name = files.sources.name(n.span.file);
@@ -197,7 +196,11 @@ pub fn text(diags: &Diagnostics, sources: &Sources, color: Color) -> String {
         let errors = rest.iter().filter(|d| d.is_error()).count();
         let warnings = rest.len() - errors;
         let counted = |n: usize, what: &str| {
-            format!("{} more {what}{}", thousands(n), if n == 1 { "" } else { "s" })
+            format!(
+                "{} more {what}{}",
+                thousands(n),
+                if n == 1 { "" } else { "s" }
+            )
         };
         let parts: Vec<String> = [(errors, "error"), (warnings, "warning")]
             .into_iter()
@@ -217,7 +220,7 @@ fn thousands(n: usize) -> String {
     let digits = n.to_string();
     let mut out = String::new();
     for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i) % 3 == 0 {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
             out.push(',');
         }
         out.push(c);

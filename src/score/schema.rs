@@ -39,9 +39,13 @@ pub fn check(root: &Node, instance: &Value) -> Vec<Diagnostic> {
         return Vec::new();
     }
     let mut out = Vec::new();
-    for err in validator().iter_errors(instance) {
+    let mut errors = validator().iter_errors(instance);
+    for err in errors.by_ref().take(MAX_ERRORS) {
         explain(&err, root, &mut out);
     }
+    // Each error is located by a walk of the tree: a file of 50,000 broken entries
+    // took minutes. The first thousand say what is wrong.
+    let more = errors.count();
     out.dedup();
     // A pattern message already states the length limits; do not repeat them.
     let patterned: Vec<Option<String>> = out
@@ -59,8 +63,25 @@ pub fn check(root: &Node, instance: &Value) -> Vec<Diagnostic> {
         .map(|d| d.span)
         .collect();
     out.retain(|d| !(d.code == "schema/key-length" && patterned_keys.contains(&d.span)));
+    if more > 0 {
+        out.push(
+            Diagnostic::error(
+                Stage::Schema,
+                "schema/too-many-errors",
+                format!("{more} more schema errors in this file are not reported"),
+            )
+            .at(Some(root.span))
+            .detail(format!(
+                "at most {MAX_ERRORS} schema errors are reported per file"
+            ))
+            .help("fix these and validate again"),
+        );
+    }
     out
 }
+
+/// The most schema errors reported for one file.
+pub const MAX_ERRORS: usize = 1_000;
 
 fn explain(err: &ValidationError<'_>, root: &Node, out: &mut Vec<Diagnostic>) {
     let pointer = err.instance_path().as_str().to_string();

@@ -296,7 +296,8 @@ fn check_before(w: &Workload, root: &Node) -> Vec<Diagnostic> {
     for (cname, c) in &w.containers {
         for dep in c.before.keys() {
             let pointer = to_pointer(&["containers", cname, "before", dep]);
-            let span = root.key_span(&pointer);
+            // Looked up only for an error: each lookup walks the containers mapping.
+            let span = || root.key_span(&pointer);
             if dep == cname {
                 out.push(
                     Diagnostic::error(
@@ -304,7 +305,7 @@ fn check_before(w: &Workload, root: &Node) -> Vec<Diagnostic> {
                         "semantic/before-self",
                         format!("container \"{cname}\" has a self-referencing before entry"),
                     )
-                    .at(span)
+                    .at(span())
                     .pointer(pointer)
                     .label("a container cannot wait for itself")
                     .help(format!("remove `{dep}` from the `before` of `{cname}`")),
@@ -320,7 +321,7 @@ fn check_before(w: &Workload, root: &Node) -> Vec<Diagnostic> {
                             "container \"{cname}\" before refers to unknown container \"{dep}\""
                         ),
                     )
-                    .at(span)
+                    .at(span())
                     .pointer(pointer)
                     .label("no such container in this workload")
                     .maybe_help(hint),
@@ -352,7 +353,9 @@ fn check_before(w: &Workload, root: &Node) -> Vec<Diagnostic> {
     out
 }
 
-/// The first cycle (as a path that returns to its start) in a small directed graph.
+/// The first cycle (as a path that returns to its start) in a directed graph: a depth
+/// first search with a stack of its own, so a chain of 100,000 `before` entries or
+/// params placeholders does not overflow the thread's stack.
 pub fn find_cycle<'a>(
     nodes: &[&'a str],
     edges: &BTreeMap<&'a str, Vec<&'a str>>,
@@ -363,40 +366,34 @@ pub fn find_cycle<'a>(
         Gray,
         Black,
     }
-    fn dfs<'a>(
-        n: &'a str,
-        edges: &BTreeMap<&'a str, Vec<&'a str>>,
-        color: &mut BTreeMap<&'a str, Color>,
-        stack: &mut Vec<&'a str>,
-    ) -> Option<Vec<&'a str>> {
-        color.insert(n, Color::Gray);
-        stack.push(n);
-        for &m in edges.get(n).map(Vec::as_slice).unwrap_or(&[]) {
+    let mut color: BTreeMap<&'a str, Color> = BTreeMap::new();
+    let targets = |n: &str| edges.get(n).map(Vec::as_slice).unwrap_or(&[]);
+    for &start in nodes {
+        if color.get(start).copied().unwrap_or(Color::White) != Color::White {
+            continue;
+        }
+        // The path from `start`, each node with the index of its next edge to follow.
+        let mut path: Vec<(&'a str, usize)> = vec![(start, 0)];
+        color.insert(start, Color::Gray);
+        while let Some((n, next)) = path.last_mut() {
+            let Some(&m) = targets(n).get(*next) else {
+                color.insert(n, Color::Black);
+                path.pop();
+                continue;
+            };
+            *next += 1;
             match color.get(m).copied().unwrap_or(Color::White) {
                 Color::Gray => {
-                    let start = stack.iter().position(|x| *x == m).unwrap_or(0);
-                    let mut cycle = stack[start..].to_vec();
+                    let from = path.iter().position(|(x, _)| *x == m).unwrap_or(0);
+                    let mut cycle: Vec<&str> = path[from..].iter().map(|(x, _)| *x).collect();
                     cycle.push(m);
                     return Some(cycle);
                 }
                 Color::White => {
-                    if let Some(c) = dfs(m, edges, color, stack) {
-                        return Some(c);
-                    }
+                    color.insert(m, Color::Gray);
+                    path.push((m, 0));
                 }
                 Color::Black => {}
-            }
-        }
-        stack.pop();
-        color.insert(n, Color::Black);
-        None
-    }
-    let mut color = BTreeMap::new();
-    for &n in nodes {
-        if color.get(n).copied().unwrap_or(Color::White) == Color::White {
-            let mut stack = Vec::new();
-            if let Some(c) = dfs(n, edges, &mut color, &mut stack) {
-                return Some(c);
             }
         }
     }
@@ -416,5 +413,16 @@ mod tests {
         assert_eq!(find_cycle(&nodes, &edges), None);
         edges.insert("c", vec!["a"]);
         assert_eq!(find_cycle(&nodes, &edges), Some(vec!["a", "b", "c", "a"]));
+    }
+
+    #[test]
+    fn a_long_chain_does_not_overflow_the_stack() {
+        let names: Vec<String> = (0..200_000).map(|i| format!("c{i}")).collect();
+        let nodes: Vec<&str> = names.iter().map(String::as_str).collect();
+        let mut edges: BTreeMap<&str, Vec<&str>> =
+            nodes.windows(2).map(|w| (w[0], vec![w[1]])).collect();
+        assert_eq!(find_cycle(&nodes, &edges), None);
+        edges.insert(nodes[nodes.len() - 1], vec![nodes[0]]);
+        assert_eq!(find_cycle(&nodes, &edges).map(|c| c.len()), Some(200_001));
     }
 }

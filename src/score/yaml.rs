@@ -628,7 +628,11 @@ impl Builder<'_> {
                         }
                     }
                     self.decoded += 1;
-                    self.insert(Node::new(Kind::Map(exact(entries)), span), anchor, nodes + 1);
+                    self.insert(
+                        Node::new(Kind::Map(exact(entries)), span),
+                        anchor,
+                        nodes + 1,
+                    );
                 }
             }
             Event::Scalar(value, style, anchor, tag) => {
@@ -644,8 +648,7 @@ impl Builder<'_> {
                 self.aliased += size;
                 if self.aliased > 100
                     && self.decoded > 1000
-                    && self.aliased as f64 / self.decoded as f64
-                        > allowed_alias_ratio(self.decoded)
+                    && self.aliased as f64 / self.decoded as f64 > allowed_alias_ratio(self.decoded)
                 {
                     let (aliased, decoded) = (self.aliased, self.decoded);
                     self.refuse(
@@ -847,7 +850,10 @@ mod tests {
             assert_eq!(refused(&make(100_000)), "load/yaml-limit");
         }
         let d = doc(&seq(100_000));
-        assert_eq!(d.diagnostics[0].summary, "YAML nested deeper than 128 levels");
+        assert_eq!(
+            d.diagnostics[0].summary,
+            "YAML nested deeper than 128 levels"
+        );
     }
 
     #[test]
@@ -857,7 +863,10 @@ mod tests {
         let levels = ["b", "c", "d", "e", "f", "g", "h", "i"];
         let mut prev = "a";
         for l in levels {
-            text.push_str(&format!("{l}: &{l} [{}]\n", vec![format!("*{prev}"); 9].join(", ")));
+            text.push_str(&format!(
+                "{l}: &{l} [{}]\n",
+                vec![format!("*{prev}"); 9].join(", ")
+            ));
             prev = l;
         }
         let d = doc(&text);

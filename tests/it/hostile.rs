@@ -95,9 +95,18 @@ fn a_file_source_outside_the_project_is_refused_and_no_secret_is_shown() {
         &["plan", "--format", "markdown"],
         &[("BATON_CANARY", "planted-canary-value")],
     );
-    assert!(!run.stdout.contains("planted-canary-value"), "{}", run.transcript());
+    assert!(
+        !run.stdout.contains("planted-canary-value"),
+        "{}",
+        run.transcript()
+    );
     assert_refused(&sb, &run, "score.yaml", "is outside the project directory");
-    assert!(run.stderr.contains("help: `source` may only name a file beneath"), "{}", run.stderr);
+    assert!(
+        run.stderr
+            .contains("help: `source` may only name a file beneath"),
+        "{}",
+        run.stderr
+    );
 }
 
 #[test]
@@ -133,7 +142,12 @@ fn a_file_source_larger_than_1_mib_is_refused_and_a_small_one_is_read() {
     sb.write("score.yaml", &with_file_source("conf/big.bin"));
     sb.write("conf/big.bin", &"x".repeat(1024 * 1024 + 1));
     let (run, _) = run_bounded(&sb, &["plan"], &[]);
-    assert_refused(&sb, &run, "score.yaml", "is larger than 1048576 bytes (1 MiB)");
+    assert_refused(
+        &sb,
+        &run,
+        "score.yaml",
+        "is larger than 1048576 bytes (1 MiB)",
+    );
     // Exactly the limit, inside the project, through `..` that stays inside: read.
     sb.write("conf/big.bin", &"y".repeat(1024 * 1024));
     sb.write("score.yaml", &with_file_source("conf/../conf/big.bin"));
@@ -154,14 +168,24 @@ fn a_baton_variable_never_reaches_a_score_file() {
     sb.write("score.yaml", &reading_variable("BATON_TEST_CANARY"));
     let canary = [("BATON_TEST_CANARY", "planted-canary-value")];
     let (run, _) = run_bounded(&sb, &["plan"], &canary);
-    assert_refused(&sb, &run, "score.yaml", "reads BATON_TEST_CANARY, a variable of baton itself");
+    assert_refused(
+        &sb,
+        &run,
+        "score.yaml",
+        "reads BATON_TEST_CANARY, a variable of baton itself",
+    );
     // Listing it does not help: the list itself is refused, at the name.
     sb.write(
         "baton.hcl",
         "environment \"local\" {\n  environment_variables = [\"API_URL\", \"BATON_TEST_CANARY\"]\n}\n",
     );
     let (run, _) = run_bounded(&sb, &["plan"], &canary);
-    assert_refused(&sb, &run, "baton.hcl", "`BATON_TEST_CANARY` cannot be given to modules");
+    assert_refused(
+        &sb,
+        &run,
+        "baton.hcl",
+        "`BATON_TEST_CANARY` cannot be given to modules",
+    );
     assert!(run.stderr.contains("--> baton.hcl:2:39"), "{}", run.stderr);
 }
 
@@ -171,8 +195,17 @@ fn a_score_file_reads_only_the_variables_baton_hcl_lists() {
     sb.write("score.yaml", &reading_variable("API_URL"));
     let set = [("API_URL", "https://api.example.com")];
     let (run, _) = run_bounded(&sb, &["plan"], &set);
-    assert_refused(&sb, &run, "score.yaml", "reads API_URL, which environment `local` does not list");
-    assert!(run.stderr.contains("environment_variables = [\"API_URL\"]"), "{}", run.stderr);
+    assert_refused(
+        &sb,
+        &run,
+        "score.yaml",
+        "reads API_URL, which environment `local` does not list",
+    );
+    assert!(
+        run.stderr.contains("environment_variables = [\"API_URL\"]"),
+        "{}",
+        run.stderr
+    );
     sb.write(
         "baton.hcl",
         "environment \"local\" {\n  environment_variables = [\"API_URL\"]\n}\n",
@@ -209,14 +242,27 @@ fn a_yaml_alias_bomb_is_refused_at_once() {
 fn deeply_nested_yaml_is_refused_without_overflowing_the_stack() {
     let n = 100_000;
     for (name, value) in [
-        ("flow sequences", format!("  x: {}{}\n", "[".repeat(n), "]".repeat(n))),
-        ("flow mappings", format!("  x: {}1{}\n", "{a: ".repeat(n), "}".repeat(n))),
-        ("block sequences", format!("  x:\n    {}1\n", "- ".repeat(n))),
+        (
+            "flow sequences",
+            format!("  x: {}{}\n", "[".repeat(n), "]".repeat(n)),
+        ),
+        (
+            "flow mappings",
+            format!("  x: {}1{}\n", "{a: ".repeat(n), "}".repeat(n)),
+        ),
+        (
+            "block sequences",
+            format!("  x:\n    {}1\n", "- ".repeat(n)),
+        ),
     ] {
         let sb = Sandbox::new();
         sb.write("score.yaml", &with_metadata(&value));
         let (run, _) = run_bounded(&sb, &["plan"], &[]);
-        assert!(run.stderr.contains("YAML nested deeper than 128 levels"), "{name}: {}", run.transcript());
+        assert!(
+            run.stderr.contains("YAML nested deeper than 128 levels"),
+            "{name}: {}",
+            run.transcript()
+        );
         assert_refused(&sb, &run, "score.yaml", "nested deeper");
     }
 }
@@ -234,11 +280,24 @@ fn two_hundred_thousand_placeholders_are_one_located_error_in_bounded_time() {
     let sb = Sandbox::new();
     sb.write("score.yaml", &with_placeholders(200_000));
     let (run, took) = run_bounded(&sb, &["plan"], &[]);
-    assert_refused(&sb, &run, "score.yaml", "more than 10000 placeholders in one Score file");
+    assert_refused(
+        &sb,
+        &run,
+        "score.yaml",
+        "more than 10000 placeholders in one Score file",
+    );
     // At the first placeholder past the limit: column 11 + 10,000 × 19.
-    assert!(run.stderr.contains("--> score.yaml:8:190011"), "{}", run.stderr);
+    assert!(
+        run.stderr.contains("--> score.yaml:8:190011"),
+        "{}",
+        run.stderr
+    );
     assert!(took < Duration::from_secs(10), "took {took:?}");
-    assert!(run.stderr.len() < 4096, "{} bytes of errors", run.stderr.len());
+    assert!(
+        run.stderr.len() < 4096,
+        "{} bytes of errors",
+        run.stderr.len()
+    );
 }
 
 #[test]
@@ -247,13 +306,94 @@ fn many_errors_print_the_first_hundred_and_a_count_with_long_lines_cut() {
     sb.write("score.yaml", &with_placeholders(9_000));
     let (run, _) = run_bounded(&sb, &["validate"], &[]);
     assert_eq!(run.code, 1, "{}", run.transcript());
-    assert_eq!(run.stderr.matches("\nerror: placeholder").count() + 1, 100, "{}", &run.stderr[..2000]);
+    assert_eq!(
+        run.stderr.matches("\nerror: placeholder").count() + 1,
+        100,
+        "{}",
+        &run.stderr[..2000]
+    );
     assert!(
-        run.stderr.contains("... and 8,900 more errors not shown (the first 100 are"),
+        run.stderr
+            .contains("... and 8,900 more errors not shown (the first 100 are"),
         "{}",
         &run.stderr[run.stderr.len() - 500..]
     );
     // Each error quotes a window of its 171,000-byte line, not the line.
-    assert!(run.stderr.len() < 100 * 1024, "{} bytes of errors", run.stderr.len());
-    assert!(run.stderr.contains("--> score.yaml:8:1892\n"), "the hundredth error is located");
+    assert!(
+        run.stderr.len() < 100 * 1024,
+        "{} bytes of errors",
+        run.stderr.len()
+    );
+    assert!(
+        run.stderr.contains("--> score.yaml:8:1892\n"),
+        "the hundredth error is located"
+    );
+}
+
+#[test]
+fn a_module_expression_that_grows_without_bound_is_stopped_at_its_line() {
+    let sb = Sandbox::new();
+    sb.write(
+        "score.yaml",
+        "apiVersion: score.dev/v1b1\nmetadata:\n  name: web\ncontainers:\n  main:\n    image: busybox\nresources:\n  blob:\n    type: blob\n",
+    );
+    for value in [
+        // 8 GiB of text, by `for` and `join`, and by a template.
+        r#"join("", [for a in range(1024) : join("", [for b in range(1024) : join("", [for c in range(1024) : "xxxxxxxx"])])])"#,
+        r#""%{for a in range(1024)}%{for b in range(1024)}%{for c in range(1024)}xxxxxxxx%{endfor}%{endfor}%{endfor}""#,
+        // A megabyte separator between 1,024 parts.
+        r#"join(join("", [for a in range(1024) : format("%1024s", "")]), range(1024))"#,
+    ] {
+        sb.write(
+            "modules/blob.hcl",
+            &format!("provisions \"blob\" {{\n  description = \"grows\"\n}}\nresource \"baton_data\" \"b\" {{\n  input = {value}\n}}\n"),
+        );
+        let (run, took) = run_bounded(&sb, &["plan"], &[]);
+        assert_eq!(run.code, 1, "{}", run.transcript());
+        assert!(
+            run.stderr
+                .contains("this expression builds more than 64 MiB of values")
+                || run.stderr.contains("more than the"),
+            "{}",
+            run.stderr
+        );
+        assert!(run.stderr.contains("modules/blob.hcl:5:"), "{}", run.stderr);
+        assert!(took < Duration::from_secs(20), "took {took:?}");
+        // Planning opened the state to lock it; nothing was recorded.
+        let list = sb.run(&["state", "list"]);
+        assert_eq!(list.stdout.trim(), "", "{}", list.transcript());
+    }
+}
+
+/// 50,000 containers, each waiting for the next (`before`), each entry `entry`.
+fn before_chain(entry: &str) -> String {
+    let mut text =
+        String::from("apiVersion: score.dev/v1b1\nmetadata:\n  name: web\ncontainers:\n");
+    for i in 0..50_000 {
+        text.push_str(&format!("  c{i}:\n    image: busybox\n"));
+        if i + 1 < 50_000 {
+            text.push_str(&format!("    before:\n      c{}: {entry}\n", i + 1));
+        }
+    }
+    text
+}
+
+#[test]
+fn fifty_thousand_broken_entries_are_reported_in_bounded_time() {
+    let sb = Sandbox::new();
+    sb.write("score.yaml", &before_chain("{}"));
+    let (run, took) = run_bounded(&sb, &["validate"], &[]);
+    assert_eq!(run.code, 1, "{}", &run.stderr[..run.stderr.len().min(2000)]);
+    assert!(
+        run.stderr
+            .contains("48999 more schema errors in this file are not reported"),
+        "{}",
+        &run.stderr[run.stderr.len() - 1500..]
+    );
+    assert!(took < Duration::from_secs(20), "took {took:?}");
+    // The same chain, valid: its `before` relations are searched for a cycle without
+    // recursing once per container.
+    sb.write("score.yaml", &before_chain("{ready: started}"));
+    let (run, _) = run_bounded(&sb, &["validate"], &[]);
+    assert_eq!(run.code, 0, "{}", &run.stderr[..run.stderr.len().min(2000)]);
 }

@@ -59,14 +59,52 @@ pub(super) fn contains(a: &Args) -> FnResult {
     Ok(Value::Bool(a.list(0)?.iter().any(|v| equal(v, needle))))
 }
 
+/// `distinct(list)`: the first of each group of equal elements, in order. Elements are
+/// grouped by a hash that equal values share, and compared only within a group (a
+/// comparison with every element kept was quadratic: hours for a million elements).
 pub(super) fn distinct(a: &Args) -> FnResult {
     let mut out: Vec<Value> = Vec::new();
+    let mut groups: rustc_hash::FxHashMap<u64, Vec<usize>> = rustc_hash::FxHashMap::default();
     for v in a.list(0)? {
-        if !out.iter().any(|o| equal(o, v)) {
+        let group = groups.entry(equality_hash(v)).or_default();
+        if !group.iter().any(|&i| equal(&out[i], v)) {
+            group.push(out.len());
             out.push(v.clone());
         }
     }
     Ok(Value::List(out))
+}
+
+/// A hash under which values that [`equal`] calls equal collide (marks ignored, numbers
+/// by their value as a float, so `1` and `1.0` meet).
+fn equality_hash(v: &Value) -> u64 {
+    use std::hash::{Hash, Hasher};
+    fn feed(v: &Value, h: &mut rustc_hash::FxHasher) {
+        match unmark_all(v).0 {
+            Value::Null => 0u8.hash(h),
+            Value::Bool(b) => (1u8, *b).hash(h),
+            Value::Number(n) => {
+                let f = crate::expr::number::to_f64(n);
+                (2u8, if f == 0.0 { 0 } else { f.to_bits() }).hash(h);
+            }
+            Value::String(s) => (3u8, s).hash(h),
+            Value::List(items) => {
+                (4u8, items.len()).hash(h);
+                items.iter().for_each(|x| feed(x, h));
+            }
+            Value::Map(m) => {
+                (5u8, m.len()).hash(h);
+                for (k, x) in m.iter() {
+                    k.hash(h);
+                    feed(x, h);
+                }
+            }
+            _ => 6u8.hash(h),
+        }
+    }
+    let mut h = rustc_hash::FxHasher::default();
+    feed(v, &mut h);
+    h.finish()
 }
 
 /// `element(list, index)`: wraps around past the end.

@@ -81,7 +81,16 @@ fn normalize(v: Value) -> Value {
 }
 
 pub(super) fn jsondecode(a: &Args) -> FnResult {
-    let json: serde_json::Value = serde_json::from_str(&a.str(0)?).map_err(|e| {
+    let text = a.str(0)?;
+    // Every value but the first follows a `,` or `:` or opens a collection: at most
+    // that many values, each an element of the result (and of serde's tree before it).
+    let values = 1 + text.bytes().filter(|b| b"[{,:".contains(b)).count();
+    a.fits(
+        values
+            .saturating_mul(2 * crate::expr::budget::ELEMENT)
+            .saturating_add(text.len()),
+    )?;
+    let json: serde_json::Value = serde_json::from_str(&text).map_err(|e| {
         FnError::arg(
             0,
             format!("invalid JSON at line {} column {}", e.line(), e.column()),

@@ -25,7 +25,7 @@ struct Spec {
 
 pub(super) fn format(a: &Args) -> FnResult {
     let fmt = a.str(0)?;
-    render(&fmt, &a.all()[1..], a.secret()).map(Value::String)
+    render(&fmt, &a.all()[1..], a.secret(), a).map(Value::String)
 }
 
 /// `formatlist(format, args...)`: list arguments are iterated together (they must have
@@ -48,6 +48,7 @@ pub(super) fn formatlist(a: &Args) -> FnResult {
         }
     }
     let mut out = Vec::new();
+    let mut built = 0usize;
     for row in 0..len.unwrap_or(1) {
         let args: Vec<Value> = rest
             .iter()
@@ -56,7 +57,10 @@ pub(super) fn formatlist(a: &Args) -> FnResult {
                 other => other.clone(),
             })
             .collect();
-        out.push(Value::String(render(&fmt, &args, a.secret())?));
+        let text = render(&fmt, &args, a.secret(), a)?;
+        built = built.saturating_add(text.len() + crate::expr::budget::ELEMENT);
+        a.fits(built)?;
+        out.push(Value::String(text));
     }
     Ok(Value::List(out))
 }
@@ -71,7 +75,9 @@ fn digits(chars: &mut std::iter::Peekable<std::str::Chars<'_>>) -> Option<usize>
     n
 }
 
-fn render(fmt: &str, args: &[Value], secret: bool) -> Result<String, FnError> {
+/// Renders `fmt` with `args`; `room` refuses a result that outgrows the evaluation's
+/// budget as it is written (a format string can repeat a large argument many times).
+fn render(fmt: &str, args: &[Value], secret: bool, room: &Args) -> Result<String, FnError> {
     let mut out = String::new();
     let mut chars = fmt.chars().peekable();
     let mut next = 0;
@@ -134,6 +140,7 @@ fn render(fmt: &str, args: &[Value], secret: bool) -> Result<String, FnError> {
         let text = verb(&spec, arg, secret)
             .map_err(|m| FnError::arg(next + 1, format!("`%{}`: {m}", spec.verb)))?;
         out.push_str(&pad(&spec, text));
+        room.fits(out.len())?;
         next += 1;
         used = used.max(next);
     }

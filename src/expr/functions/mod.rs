@@ -72,6 +72,8 @@ pub(crate) struct Args {
     vals: Vec<Value>,
     /// True when any argument holds a secret: messages must not show values.
     secret: bool,
+    /// Bytes the evaluation may still build (see `expr::budget`).
+    room: usize,
 }
 
 const NULL: Value = Value::Null;
@@ -95,6 +97,20 @@ impl Args {
     /// Whether any argument holds a secret.
     pub(crate) fn secret(&self) -> bool {
         self.secret
+    }
+
+    /// Refuses a result of about `bytes` bytes when the evaluation has no room for it,
+    /// before it is built.
+    pub(crate) fn fits(&self, bytes: usize) -> Result<(), FnError> {
+        if bytes > self.room {
+            return Err(FnError::call(format!(
+                "the result would be about {} MiB, more than the {} MiB left of the {} MiB of values one evaluation may build",
+                bytes.div_ceil(1 << 20),
+                self.room >> 20,
+                crate::expr::budget::LIMIT >> 20
+            )));
+        }
+        Ok(())
     }
 
     /// A value for a message: `(sensitive value)` if the call involves a secret.
@@ -295,7 +311,7 @@ fn arity_error(f: &Func, given: usize) -> FnError {
 }
 
 /// Calls `f`, applying its mark rules; the error message names the function.
-pub(crate) fn invoke(f: &Func, vals: Vec<Value>) -> FnResult {
+pub(crate) fn invoke(f: &Func, vals: Vec<Value>, room: usize) -> FnResult {
     if vals.len() < f.min || f.max.is_some_and(|m| vals.len() > m) {
         return Err(arity_error(f, vals.len()));
     }
@@ -306,7 +322,7 @@ pub(crate) fn invoke(f: &Func, vals: Vec<Value>) -> FnResult {
                 return Ok(mark(Value::Unknown, secret));
             }
             let vals = vals.iter().map(Value::reveal).collect();
-            (f.run)(&Args { vals, secret }).map(|v| mark(v, secret))
+            (f.run)(&Args { vals, secret, room }).map(|v| mark(v, secret))
         }
         Marks::Shallow => {
             let top = vals.iter().any(Value::is_sensitive);
@@ -317,10 +333,11 @@ pub(crate) fn invoke(f: &Func, vals: Vec<Value>) -> FnResult {
             (f.run)(&Args {
                 vals: vals.collect(),
                 secret,
+                room,
             })
             .map(|v| mark(v, top))
         }
-        Marks::Raw => (f.run)(&Args { vals, secret }),
+        Marks::Raw => (f.run)(&Args { vals, secret, room }),
     };
     result.map_err(|e| {
         let msg = match e.arg {

@@ -4,6 +4,7 @@
 use regex::Regex;
 
 use super::{Args, FnError, FnResult};
+use crate::expr::budget::ELEMENT;
 use crate::value::Value;
 
 fn string(s: impl Into<String>) -> FnResult {
@@ -81,14 +82,25 @@ pub(super) fn indent(a: &Args) -> FnResult {
         .ok()
         .filter(|n| *n <= MAX_PAD)
         .ok_or_else(|| FnError::arg(0, format!("must be between 0 and {MAX_PAD}")))?;
+    let s = a.str(1)?;
+    a.fits(
+        s.len()
+            .saturating_add(s.matches('\n').count().saturating_mul(n)),
+    )?;
     let pad = " ".repeat(n);
-    string(a.str(1)?.replace('\n', &format!("\n{pad}")))
+    string(s.replace('\n', &format!("\n{pad}")))
 }
 
 /// `split(separator, string)`.
 pub(super) fn split(a: &Args) -> FnResult {
     let sep = a.str(0)?;
     let s = a.str(1)?;
+    let parts = if sep.is_empty() {
+        s.chars().count()
+    } else {
+        s.matches(sep.as_str()).count() + 1
+    };
+    a.fits(parts.saturating_mul(ELEMENT).saturating_add(s.len()))?;
     let parts: Vec<Value> = if sep.is_empty() {
         s.chars().map(|c| Value::String(c.to_string())).collect()
     } else {
@@ -104,6 +116,9 @@ pub(super) fn join(a: &Args) -> FnResult {
     for i in 1..a.len() {
         parts.extend(a.strings(i)?);
     }
+    // The separator is repeated once per part: a long one over a long list multiplies.
+    let len = parts.iter().map(String::len).sum::<usize>();
+    a.fits(len.saturating_add(parts.len().saturating_mul(sep.len())))?;
     string(parts.join(&sep))
 }
 
@@ -152,11 +167,24 @@ pub(super) fn replace(a: &Args) -> FnResult {
     let with = a.str(2)?;
     if search.len() >= 2 && search.starts_with('/') && search.ends_with('/') {
         let re = compile(a, 1, &search[1..search.len() - 1])?;
+        // A `$` group in the replacement can repeat what it matched: bounded by every
+        // byte of the string expanding to the whole replacement.
+        let matches = re.find_iter(&s).count();
+        let each = if with.contains('$') {
+            with.len().saturating_mul(s.len().max(1))
+        } else {
+            with.len()
+        };
+        a.fits(s.len().saturating_add(matches.saturating_mul(each)))?;
         return string(re.replace_all(&s, with.as_str()));
     }
     if search.is_empty() {
         return string(s);
     }
+    a.fits(
+        s.len()
+            .saturating_add(s.matches(&search).count().saturating_mul(with.len())),
+    )?;
     string(s.replace(&search, &with))
 }
 
@@ -193,6 +221,12 @@ pub(super) fn regex(a: &Args) -> FnResult {
 pub(super) fn regexall(a: &Args) -> FnResult {
     let re = compile(a, 0, &a.str(0)?)?;
     let s = a.str(1)?;
+    let matches = re.find_iter(&s).count();
+    a.fits(
+        matches
+            .saturating_mul(ELEMENT * re.captures_len())
+            .saturating_add(s.len()),
+    )?;
     Ok(Value::List(
         re.captures_iter(&s).map(|c| captures(&re, &c)).collect(),
     ))
