@@ -20,7 +20,7 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use crate::addr::Uid;
+use crate::addr::{Uid, UidScope};
 use crate::diag::{Diagnostic, Diagnostics, FileId, Sources, Span, Stage};
 use model::{Fields, ResourceRequest, Workload};
 use placeholder::Ref;
@@ -97,6 +97,46 @@ impl Project {
             .resources
             .get(name)
             .map(|r| uid_for(workload.name(), name, r))
+    }
+}
+
+/// Refuses a shared id whose uid reads exactly as a workload's resource: `id: u.data`
+/// and resource `data` of workload `u`, of one type and class, would share an address,
+/// so one's objects would be taken for the other's. Only ids with a dot can collide.
+fn ambiguous_ids(workloads: &[LoadedWorkload], decls: &[ResourceDecl], diags: &mut Diagnostics) {
+    if !decls.iter().any(|d| matches!(&d.uid.scope, UidScope::Shared(id) if id.contains('.'))) {
+        return;
+    }
+    let private: std::collections::HashSet<String> = decls
+        .iter()
+        .filter(|d| !d.uid.is_shared())
+        .map(|d| d.uid.text())
+        .collect();
+    for d in decls {
+        let UidScope::Shared(id) = &d.uid.scope else {
+            continue;
+        };
+        if !id.contains('.') || !private.contains(&d.uid.text()) {
+            continue;
+        }
+        let (w, r) = &d.requested_by[0];
+        let pointer = yaml::to_pointer(&["resources", r, "id"]);
+        let span = workloads
+            .iter()
+            .find(|lw| lw.workload.name() == w)
+            .and_then(|lw| lw.root.pointer(&pointer).map(|n| n.span));
+        let (owner, resource) = id.split_once('.').unwrap_or((id.as_str(), ""));
+        diags.push(
+            Diagnostic::error(
+                Stage::Generate,
+                "generate/ambiguous-id",
+                format!("shared id `{id}` names the same resource as workload `{owner}`'s resource `{resource}`"),
+            )
+            .at(span)
+            .label("reads as a workload's resource")
+            .detail(format!("both would be `{}`, one address for two resources", d.uid))
+            .help("choose an id that no `workload.resource` of the project spells, e.g. with `-` instead of `.`"),
+        );
     }
 }
 
@@ -555,6 +595,7 @@ fn resolve(mut loaded: Vec<LoadedWorkload>, sources: &Sources, diags: &mut Diagn
     }
 
     drop(decl_of);
+    ambiguous_ids(&workloads, &decls, diags);
     crate::par::sort_unstable_by(&mut decls, |a, b| a.uid.cmp(&b.uid));
     let mut resources: BTreeMap<Uid, ResourceDecl> =
         decls.into_iter().map(|d| (d.uid.clone(), d)).collect();

@@ -284,3 +284,35 @@ fn scopeguard<F: FnOnce()>(f: F) -> impl Drop {
     }
     Guard(Some(f))
 }
+
+/// A shared id with a dot may spell a workload's resource (`id: uu.data` and resource
+/// `data` of workload `uu`): one address for two resources, so one's objects would be
+/// taken for the other's. The project is refused, at the id, before anything is read.
+#[test]
+fn a_shared_id_that_spells_a_workload_resource_is_refused() {
+    let sb = Sandbox::new();
+    sb.write(
+        "uu.score.yaml",
+        "apiVersion: score.dev/v1b1\nmetadata:\n  name: uu\ncontainers:\n  main:\n    image: busybox\nresources:\n  data:\n    type: volume\n",
+    );
+    sb.write(
+        "web.score.yaml",
+        "apiVersion: score.dev/v1b1\nmetadata:\n  name: web\ncontainers:\n  main:\n    image: busybox\nresources:\n  shared:\n    type: volume\n    id: uu.data\n",
+    );
+    let run = sb.run(&["plan"]);
+    assert_eq!(run.code, 1, "{}", run.transcript());
+    assert!(
+        run.stderr.contains("shared id `uu.data` names the same resource as workload `uu`'s resource `data`")
+            && run.stderr.contains("web.score.yaml:10:9"),
+        "{}",
+        run.transcript()
+    );
+    assert!(!sb.path().join(".baton").exists(), "nothing was created");
+    // With another id both plan.
+    sb.write(
+        "web.score.yaml",
+        "apiVersion: score.dev/v1b1\nmetadata:\n  name: web\ncontainers:\n  main:\n    image: busybox\nresources:\n  shared:\n    type: volume\n    id: uu-data\n",
+    );
+    let run = sb.run(&["plan"]);
+    assert_eq!(run.code, 0, "{}", run.transcript());
+}
