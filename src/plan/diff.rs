@@ -273,6 +273,10 @@ pub fn plan(
     if !protection_errors.is_empty() {
         return Err(protection_errors);
     }
+    let collisions = collisions(ctx, stored, &changes);
+    if !collisions.is_empty() {
+        return Err(collisions);
+    }
     // Objects recorded by a baton that wrote no ownership markers get theirs now.
     if !unmarked.is_empty() {
         for c in changes.iter_mut() {
@@ -308,6 +312,87 @@ pub fn plan(
         },
         values,
     })
+}
+
+/// What names an object of `kind` on its system: the values of its force-new attributes
+/// (`None` when one is not known yet, or for kinds that hold nothing outside baton).
+fn identity(ctx: &Context<'_>, kind: &str, attrs: &Attrs) -> Option<String> {
+    let provider = ctx.registry.provider_for(kind)?;
+    if provider.proof(kind) == crate::provider::Proof::Intrinsic {
+        return None;
+    }
+    let schema = ctx.registry.schema(kind)?;
+    let mut parts = Vec::new();
+    for a in schema.attributes.iter().filter(|a| a.force_new) {
+        match attrs.get(a.name).map(Value::reveal) {
+            Some(v) if v.contains_unknown() => return None,
+            Some(Value::Null) | None => {}
+            Some(v) => parts.push(format!("{} = {}", a.name, v.to_json_revealed().unwrap_or_default())),
+        }
+    }
+    (!parts.is_empty()).then(|| parts.join(", "))
+}
+
+/// Two resources that would be one object on its system: two desired resources whose
+/// names come out the same (e.g. workload `web`'s `ab-cd` and workload `web-ab`'s `cd`
+/// in a module joining them with `-`), which would share and then destroy each other's
+/// object; and a delete or replace of a recorded object that another record names too,
+/// which would destroy the object the other still uses. Both are refused, naming both.
+fn collisions(ctx: &Context<'_>, stored: &State, changes: &[Change]) -> Vec<Diagnostic> {
+    let mut errors = Vec::new();
+    let mut desired: BTreeMap<(String, String), &str> = BTreeMap::new();
+    for c in changes.iter().filter(|c| c.action != Action::Delete) {
+        let Some(after) = &c.after else { continue };
+        let Some(id) = identity(ctx, &c.kind, after) else {
+            continue;
+        };
+        if let Some(first) = desired.insert((c.kind.clone(), id.clone()), &c.address) {
+            errors.push(
+                Diagnostic::error(
+                    crate::diag::Stage::Generate,
+                    "plan/same-object",
+                    format!("`{first}` and `{}` would be one {} object ({id})", c.address, c.kind),
+                )
+                .detail("each would take over and later delete the object the other made")
+                .help("make the names the module derives differ (include both the workload and the resource in a way no other pair spells, or set distinct params)"),
+            );
+        }
+    }
+    let doomed: Vec<&Change> = changes
+        .iter()
+        .filter(|c| matches!(c.action, Action::Delete | Action::Replace))
+        .collect();
+    if doomed.is_empty() {
+        return errors;
+    }
+    let mut recorded: BTreeMap<(String, String), Vec<&str>> = BTreeMap::new();
+    for o in stored.objects.values() {
+        if let Some(id) = identity(ctx, &o.kind, &o.attributes) {
+            recorded.entry((o.kind.clone(), id)).or_default().push(&o.address);
+        }
+    }
+    for c in doomed {
+        let Some(o) = stored.objects.get(&c.address) else { continue };
+        let Some(id) = identity(ctx, &o.kind, &o.attributes) else {
+            continue;
+        };
+        let others: Vec<&&str> = recorded[&(o.kind.clone(), id.clone())]
+            .iter()
+            .filter(|a| **a != c.address)
+            .collect();
+        if let Some(other) = others.first() {
+            errors.push(
+                Diagnostic::error(
+                    crate::diag::Stage::Generate,
+                    "plan/shared-record",
+                    format!("`{}` and `{other}` record the same {} object ({id}); this plan would {} it", c.address, o.kind, c.action.as_str()),
+                )
+                .detail("a collision of the names an earlier baton derived: the object may hold the other's data, so baton does not delete or replace it for one of them")
+                .help(format!("keep one record: `baton state rm {}` forgets it without touching the object", c.address)),
+            );
+        }
+    }
+    errors
 }
 
 /// Sorts `items` by their (unique) positions in place. A change is about 250 bytes: a

@@ -311,8 +311,76 @@ fn a_shared_id_that_spells_a_workload_resource_is_refused() {
     // With another id both plan.
     sb.write(
         "web.score.yaml",
-        "apiVersion: score.dev/v1b1\nmetadata:\n  name: web\ncontainers:\n  main:\n    image: busybox\nresources:\n  shared:\n    type: volume\n    id: uu-data\n",
+        "apiVersion: score.dev/v1b1\nmetadata:\n  name: web\ncontainers:\n  main:\n    image: busybox\nresources:\n  shared:\n    type: volume\n    id: shared-vol\n",
     );
     let run = sb.run(&["plan"]);
     assert_eq!(run.code, 0, "{}", run.transcript());
+}
+
+/// Names that two resources would share are refused at plan time, before any object is
+/// made (workload `web`'s `ab-cd` and workload `web-ab`'s `cd`: the volume module joins
+/// them with `-`).
+#[test]
+fn two_resources_deriving_one_physical_name_are_refused() {
+    let sb = Sandbox::new();
+    for (w, r) in [("web", "ab-cd"), ("web-ab", "cd")] {
+        sb.write(
+            &format!("{w}.score.yaml"),
+            &format!("apiVersion: score.dev/v1b1\nmetadata:\n  name: {w}\ncontainers:\n  main:\n    image: busybox\nresources:\n  {r}:\n    type: volume\n"),
+        );
+    }
+    let run = sb.run(&["apply", "--auto-approve"]);
+    assert_eq!(run.code, 1, "{}", run.transcript());
+    assert!(
+        run.stderr.contains("`volume.default#web-ab.cd/local_directory.data` and `volume.default#web.ab-cd/local_directory.data` would be one local_directory object"),
+        "{}",
+        run.transcript()
+    );
+    assert!(!sb.path().join(".baton/volumes").exists(), "nothing was made");
+}
+
+/// Two records naming one object (as names an earlier baton derived could collide) are
+/// reported; deleting one of them is refused, so the object the other uses survives.
+#[test]
+fn a_delete_of_an_object_another_record_names_is_refused() {
+    let sb = Sandbox::new();
+    for w in ["aa", "bb"] {
+        sb.write(
+            &format!("{w}.score.yaml"),
+            &format!("apiVersion: score.dev/v1b1\nmetadata:\n  name: {w}\ncontainers:\n  main:\n    image: busybox\nresources:\n  data:\n    type: volume\n"),
+        );
+    }
+    let run = sb.run(&["apply", "--auto-approve"]);
+    assert_eq!(run.code, 0, "{}", run.transcript());
+    let listed = sb.run(&["state", "list"]).stdout;
+    let addr = |w: &str| {
+        listed
+            .lines()
+            .find(|l| l.contains(&format!("#{w}.data/local_directory")))
+            .unwrap_or_else(|| panic!("no volume of {w} in\n{listed}"))
+            .split_whitespace()
+            .next()
+            .unwrap()
+            .to_string()
+    };
+    let (a, b) = (addr("aa"), addr("bb"));
+    let a_path = sb.run(&["state", "show", &a]).stdout;
+    let a_path = a_path
+        .lines()
+        .find_map(|l| l.trim().strip_prefix("path").map(|r| r.trim_start_matches([' ', '=']).trim().trim_matches('"').to_string()))
+        .unwrap_or_else(|| panic!("no path in\n{a_path}"));
+    std::fs::write(sb.path().join(&a_path).join("canary"), "still here").unwrap();
+    // bb's record now names aa's directory too.
+    assert_eq!(sb.run(&["state", "rm", &b]).code, 0);
+    let imported = sb.run(&["import", &b, &a_path]);
+    assert_eq!(imported.code, 0, "{}", imported.transcript());
+    std::fs::remove_file(sb.path().join("bb.score.yaml")).unwrap();
+    let run = sb.run(&["apply", "--auto-approve"]);
+    assert_eq!(run.code, 1, "{}", run.transcript());
+    assert!(
+        run.stderr.contains(&format!("`{b}` and `{a}` record the same local_directory object")),
+        "{}",
+        run.transcript()
+    );
+    assert_eq!(std::fs::read_to_string(sb.path().join(&a_path).join("canary")).unwrap(), "still here");
 }
