@@ -384,3 +384,58 @@ fn a_delete_of_an_object_another_record_names_is_refused() {
     );
     assert_eq!(std::fs::read_to_string(sb.path().join(&a_path).join("canary")).unwrap(), "still here");
 }
+
+/// A state written by a baton that wrote no markers: its objects are trusted (they are in
+/// the record), the plan shows each kind that carries a marker as an `update` that
+/// writes it, nothing is recreated, and the next plan has no changes.
+#[test]
+fn objects_recorded_without_markers_get_them_on_the_next_apply() {
+    let name = unique("nbup");
+    let sb = project(&name);
+    let cleanup = Neighbour {
+        name: name.clone(),
+        verifier: String::new(),
+        acl: String::new(),
+    };
+    let guard = scopeguard(|| cleanup.remove());
+    let first = sb.run(&["apply", "--auto-approve"]);
+    assert_eq!(first.code, 0, "{}", first.transcript());
+    let oid = |what: &str| {
+        let (table, column) = if what == "role" { ("pg_roles", "rolname") } else { ("pg_database", "datname") };
+        psql("postgres", &format!("SELECT oid FROM {table} WHERE {column} = '{name}_{what}'"))
+            .trim()
+            .to_string()
+    };
+    let (role_oid, db_oid) = (oid("role"), oid("db"));
+    // As an earlier baton left them: no comments, no `proven` in the record.
+    psql("postgres", &format!("COMMENT ON ROLE \"{name}_role\" IS NULL; COMMENT ON DATABASE \"{name}_db\" IS NULL"));
+    let conn = rusqlite::Connection::open(sb.path().join(".baton/state.db")).unwrap();
+    let n = conn
+        .execute("UPDATE objects SET lifecycle = json_remove(lifecycle, '$.proven')", [])
+        .unwrap();
+    assert!(n >= 4, "{n} rows");
+    drop(conn);
+
+    let plan = sb.run(&["plan"]);
+    assert_eq!(plan.code, 0, "{}", plan.transcript());
+    for kind in ["postgres_role.role", "postgres_database.db"] {
+        assert!(
+            plan.stdout.contains(&format!("{kind} will be updated in-place"))
+                || plan.stdout.contains(&format!("{kind} will be updated")),
+            "{kind} is marked\n{}",
+            plan.transcript()
+        );
+    }
+    assert!(plan.stdout.contains("ownership marker"), "{}", plan.transcript());
+    assert!(plan.stdout.contains("0 to add") && plan.stdout.contains("0 to destroy"), "{}", plan.transcript());
+    let apply = sb.run(&["apply", "--auto-approve"]);
+    assert_eq!(apply.code, 0, "{}", apply.transcript());
+    assert_eq!((oid("role"), oid("db")), (role_oid, db_oid), "nothing was recreated");
+    let comment = psql("postgres", &format!("SELECT shobj_description(oid, 'pg_authid') FROM pg_roles WHERE rolname = '{name}_role'"));
+    assert!(comment.starts_with("baton:"), "{comment:?}");
+    let again = sb.run(&["plan", "--detailed-exitcode"]);
+    assert_eq!(again.code, 0, "{}", again.transcript());
+    let destroy = sb.run(&["destroy", "--auto-approve"]);
+    assert_eq!(destroy.code, 0, "{}", destroy.transcript());
+    drop(guard);
+}
