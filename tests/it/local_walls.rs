@@ -56,7 +56,8 @@ fn paths_outside_the_walls_are_refused_when_the_plan_is_made() {
     for (file, dir, why) in [
         ("../escaped.txt", "data/ok", "leaves its root"),
         (abs.to_str().unwrap(), "data/ok", "beneath none of the roots"),
-        ("notes.txt", ".baton", "state folder"),
+        ("notes.txt", ".baton", "state"),
+        (".baton/state.db-wal", "data/ok", "state database"),
         ("baton.hcl", "data/ok", "baton.hcl"),
         ("score.yaml", "data/ok", "Score file"),
         ("modules/walls.hcl", "data/ok", "module folder"),
