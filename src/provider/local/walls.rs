@@ -303,11 +303,10 @@ pub fn write_temp(dir: &OwnedFd, final_name: &OsStr, content: &[u8], mode: u32) 
         libc::O_WRONLY | libc::O_CREAT | libc::O_EXCL,
         0o600,
     )?;
-    let mut file = File::from(fd);
-    let temp = Temp { file: File::from(file.try_clone()?), name };
-    let written = file
+    let temp = Temp { file: File::from(fd), name };
+    let written = (&temp.file)
         .write_all(content)
-        .and_then(|()| set_mode(file.as_raw_fd(), mode));
+        .and_then(|()| set_mode(temp.file.as_raw_fd(), mode));
     if let Err(e) = written {
         temp.discard(dir);
         return Err(e);
