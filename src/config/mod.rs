@@ -314,7 +314,17 @@ fn parse(
                 values.insert(a.key.as_str().to_string(), v);
             }
         }
+        if pname == "local" {
+            local_provider(file, p, &values, out);
+        }
         env.providers.insert(pname.clone(), values);
+    }
+    // The `local` provider never writes the SQLite state database or its files.
+    if let StateBackend::Sqlite(path) = &env.state {
+        env.providers.entry("local".into()).or_default().insert(
+            "state_path".into(),
+            Value::string(path.to_string_lossy().into_owned()),
+        );
     }
     for t in b.blocks().filter(|x| x.ident.as_str() == "target") {
         let labels = hcl::labels(t);
@@ -341,6 +351,46 @@ fn parse(
         None
     } else {
         Some(env)
+    }
+}
+
+/// Checks `provider "local" { roots = [...] }`: the only setting, a list of absolute
+/// paths of directories beneath which modules may make files and directories (besides
+/// the project directory).
+fn local_provider(file: FileId, block: &hcl_edit::structure::Block, values: &crate::value::Map, out: &mut Vec<Diagnostic>) {
+    hcl::check_keys(file, &block.body, &["roots"], &[], "`provider \"local\"`", STAGE, out);
+    let Some(a) = block.body.get_attribute("roots") else {
+        return;
+    };
+    let span = hcl::expr_span(file, &a.value);
+    let roots = values.get("roots").and_then(Value::as_list);
+    let Some(roots) = roots.filter(|l| l.iter().all(|r| r.as_str().is_some())) else {
+        out.push(
+            Diagnostic::error(STAGE, "config/type", "`roots` must be a list of directory paths")
+                .at(span)
+                .help("write `roots = [\"/srv/volumes\"]`"),
+        );
+        return;
+    };
+    for r in roots.iter().filter_map(Value::as_str) {
+        let path = Path::new(r);
+        let problem = if !path.is_absolute() {
+            Some("is not absolute (relative paths already lie in the project directory)")
+        } else if path.parent().is_none() {
+            Some("is the file system root")
+        } else if !path.is_dir() {
+            Some("is not an existing directory")
+        } else {
+            None
+        };
+        if let Some(problem) = problem {
+            out.push(
+                Diagnostic::error(STAGE, "config/local-root", format!("local root {r:?} {problem}"))
+                    .at(span)
+                    .detail("modules may make files and directories beneath the project directory and beneath each root listed here")
+                    .help("list absolute paths of existing directories, e.g. `roots = [\"/srv/volumes\"]`"),
+            );
+        }
     }
 }
 

@@ -487,6 +487,20 @@ fn eval_node(
                 let r = &m.resources[*ri];
                 let schema = ctx.registry.schema(&r.kind).expect("checked at load");
                 let desired = ctx.eval_resource(uid, *ri, values)?;
+                // What the provider will never do is refused now, before anything is done.
+                if let Some(why) = ctx
+                    .registry
+                    .provider_for(&r.kind)
+                    .and_then(|p| p.check(&r.kind, &desired).err())
+                {
+                    return Err(Diagnostic::error(
+                        crate::diag::Stage::Generate,
+                        "plan/refused",
+                        format!("{}: {why}", node.address),
+                    )
+                    .at(r.span)
+                    .help(format!("change the `{}` resource `{}` of module `{}`", r.kind, r.name, m.name)));
+                }
                 let lifecycle = ctx.eval_lifecycle(uid, *ri, values)?;
                 let rule = lifecycle.prevent_destroy.then(|| lifecycle.rule.clone());
                 let workloads = ctx

@@ -226,6 +226,10 @@ impl Provider for ChaosProvider {
         self.inner.proof(kind)
     }
 
+    fn check(&self, kind: &str, config: &Attrs) -> Result<(), String> {
+        self.inner.check(kind, config)
+    }
+
     async fn claim(
         &self,
         kind: &str,
@@ -306,6 +310,7 @@ mod tests {
         let wrapped = wrap(
             vec![Arc::new(super::super::local::LocalProvider::new(
                 dir.path(),
+                &Attrs::new(),
             ))],
             Chaos::parse(chaos),
         );

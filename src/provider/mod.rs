@@ -272,6 +272,14 @@ pub trait Provider: Send + Sync {
     async fn create(&self, kind: &str, config: &Attrs, owner: &Owner)
     -> Result<Attrs, ProviderError>;
 
+    /// Refuses a configuration the provider will never act on (e.g. a path outside the
+    /// directories it may write), with the reason; called when the plan is made, so
+    /// that the plan is refused before anything is done. Attributes unknown until apply
+    /// are checked by the call itself.
+    fn check(&self, _kind: &str, _config: &Attrs) -> Result<(), String> {
+        Ok(())
+    }
+
     /// How objects of `kind` prove they are baton's.
     fn proof(&self, _kind: &str) -> Proof {
         Proof::None
@@ -335,7 +343,7 @@ impl Registry {
             Arc::new(postgres::PostgresProvider::new(config("postgres"))),
             Arc::new(redis::RedisProvider::new(config("redis"))),
             Arc::new(random::RandomProvider),
-            Arc::new(local::LocalProvider::new(root)),
+            Arc::new(local::LocalProvider::new(root, config("local"))),
             Arc::new(time::TimeProvider),
             Arc::new(target::TargetProvider::new(root)),
         ];

@@ -2,25 +2,29 @@
 //! mounted files) into the environment's target directory, and reads them back so that
 //! a hand edit shows up as drift. Secret manifests live in their own attribute
 //! (`secret_files`, sensitive) so that reviewers still see diffs of the others.
+//! Files are reached the way the `local` provider reaches them (see `local::walls`):
+//! beneath the project, through no symbolic link, never onto baton's own files.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
-use super::local::write_file;
+use super::local::walls::{self, Place, Walls};
+use super::local::{open_file, write_place};
 use super::{AttrSchema, AttrType, Attrs, KindSchema, Provider, ProviderError, str_attr};
 use crate::value::Value;
 
 /// The `target` provider.
 #[derive(Clone)]
 pub struct TargetProvider {
-    root: PathBuf,
+    walls: Arc<Walls>,
 }
 
 impl TargetProvider {
     /// Directories are relative to `root` (the project directory).
     pub fn new(root: &Path) -> TargetProvider {
         TargetProvider {
-            root: root.to_path_buf(),
+            walls: Arc::new(Walls::new(root, Vec::new(), PathBuf::from(".baton/state.db"))),
         }
     }
 }
@@ -113,10 +117,16 @@ fn safe_relative(p: &str) -> Result<&Path, ProviderError> {
 }
 
 impl TargetProvider {
-    fn dir(&self, attrs: &Attrs) -> Result<PathBuf, ProviderError> {
-        let d = str_attr(attrs, "dir")
-            .ok_or_else(|| ProviderError::Invalid("`dir` is required".into()))?;
-        Ok(self.root.join(d))
+    fn dir<'a>(&self, attrs: &'a Attrs) -> Result<&'a str, ProviderError> {
+        str_attr(attrs, "dir").ok_or_else(|| ProviderError::Invalid("`dir` is required".into()))
+    }
+
+    /// Where the manifest `p` of the target directory `dir` lies.
+    fn place(&self, dir: &str, p: &str) -> Result<Place, ProviderError> {
+        let path = Path::new(dir).join(safe_relative(p)?);
+        self.walls
+            .place(&path.to_string_lossy())
+            .map_err(ProviderError::Invalid)
     }
 
     fn write_all(&self, config: &Attrs, prior: Option<&Attrs>) -> Result<Attrs, ProviderError> {
@@ -125,8 +135,8 @@ impl TargetProvider {
         let b64 = base64_paths(config);
         for (name, mode) in [("files", 0o644), ("secret_files", 0o600)] {
             for (p, content) in files_of(config, name) {
-                let rel = safe_relative(&p)?;
-                write_file(&dir.join(rel), &decode(&content, b64.contains(&p))?, mode)?;
+                let place = self.place(dir, &p)?;
+                write_place(&place, &decode(&content, b64.contains(&p))?, mode)?;
                 keep.push(p);
             }
         }
@@ -134,7 +144,7 @@ impl TargetProvider {
             for name in ["files", "secret_files"] {
                 for p in files_of(prior, name).keys() {
                     if !keep.contains(p) {
-                        remove(&dir, p)?;
+                        self.remove(dir, p)?;
                     }
                 }
             }
@@ -143,27 +153,42 @@ impl TargetProvider {
     }
 }
 
-fn remove(dir: &Path, p: &str) -> Result<(), ProviderError> {
-    let path = dir.join(safe_relative(p)?);
-    match std::fs::remove_file(&path) {
-        Ok(()) => {}
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
-        Err(e) => {
-            return Err(ProviderError::Failed(format!(
-                "cannot delete {}: {e}",
-                path.display()
-            )));
+impl TargetProvider {
+    /// Removes the manifest `p`, then the directories that became empty, up to the
+    /// target directory.
+    fn remove(&self, dir: &str, p: &str) -> Result<(), ProviderError> {
+        let place = self.place(dir, p)?;
+        let failed = |e: std::io::Error| {
+            ProviderError::Failed(format!("cannot delete {}: {e}", place.full().display()))
+        };
+        let parent = match walls::open_dir(&place.base, place.parent(), false) {
+            Ok(d) => d,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
+            Err(e) => return Err(failed(e)),
+        };
+        match walls::unlink_at(&parent, place.name(), false) {
+            Ok(()) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(e) => return Err(failed(e)),
         }
-    }
-    // Remove directories that became empty, up to the target directory.
-    let mut parent = path.parent();
-    while let Some(d) = parent {
-        if d == dir || std::fs::remove_dir(d).is_err() {
-            break;
+        // As deep as the manifest lies below the target directory, no further.
+        let depth = safe_relative(p)?
+            .parent()
+            .map_or(0, |d| d.iter().filter(|c| *c != ".").count());
+        let mut emptied = place.parent().to_path_buf();
+        for _ in 0..depth {
+            let (Some(up), Some(name)) = (emptied.parent(), emptied.file_name()) else {
+                break;
+            };
+            let removed = walls::open_dir(&place.base, up, false)
+                .and_then(|d| walls::unlink_at(&d, name, true));
+            if removed.is_err() {
+                break;
+            }
+            emptied = up.to_path_buf();
         }
-        parent = d.parent();
+        Ok(())
     }
-    Ok(())
 }
 
 #[async_trait::async_trait]
@@ -188,20 +213,16 @@ impl Provider for TargetProvider {
         for name in ["files", "secret_files"] {
             let mut now = crate::value::Map::new();
             for p in files_of(prior, name).keys() {
-                let path = dir.join(safe_relative(p)?);
-                match std::fs::read(&path) {
-                    Ok(bytes) => {
-                        any = true;
-                        now.insert(p.clone(), Value::string(encode(bytes, b64.contains(p))));
-                    }
-                    Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
-                    Err(e) => {
-                        return Err(ProviderError::Failed(format!(
-                            "cannot read {}: {e}",
-                            path.display()
-                        )));
-                    }
-                }
+                let place = self.place(dir, p)?;
+                let Some(mut file) = open_file(&place)? else {
+                    continue;
+                };
+                let mut bytes = Vec::new();
+                std::io::Read::read_to_end(&mut file, &mut bytes).map_err(|e| {
+                    ProviderError::Failed(format!("cannot read {}: {e}", place.full().display()))
+                })?;
+                any = true;
+                now.insert(p.clone(), Value::string(encode(bytes, b64.contains(p))));
             }
             if prior.contains_key(name) {
                 out.insert(name.into(), Value::Map(now));
@@ -242,7 +263,7 @@ impl Provider for TargetProvider {
         let dir = self.dir(prior)?;
         for name in ["files", "secret_files"] {
             for p in files_of(prior, name).keys() {
-                remove(&dir, p)?;
+                self.remove(dir, p)?;
             }
         }
         Ok(())

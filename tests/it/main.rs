@@ -7,6 +7,7 @@ mod engine;
 mod hostile;
 mod interrupted;
 mod lifecycle;
+mod local_walls;
 mod outage;
 mod overrides;
 mod ownership;
