@@ -169,27 +169,31 @@ impl AmqpProvider {
     }
 }
 
-/// The refusal of an existing object baton cannot prove it made.
+/// The refusal of an object baton cannot prove it made: an existing vhost or user, or
+/// permissions (existing or not) in a vhost this state did not make.
 fn not_ours(kind: &str, attrs: &Attrs, claim: &Claim) -> ProviderError {
-    let what = match kind {
-        VHOST => format!("RabbitMQ vhost {:?}", str_attr(attrs, "name").unwrap_or("")),
-        USER => format!("RabbitMQ user {:?}", str_attr(attrs, "name").unwrap_or("")),
-        _ => format!(
-            "RabbitMQ permissions of user {:?} in vhost {:?}",
-            str_attr(attrs, "user").unwrap_or(""),
-            str_attr(attrs, "vhost").unwrap_or("")
+    let name = |key: &str| str_attr(attrs, key).unwrap_or("").to_string();
+    ProviderError::NotOurs(match (kind, claim) {
+        (VHOST, _) => format!(
+            "RabbitMQ vhost {:?} already exists and baton cannot prove it made it ({})",
+            name("name"),
+            claim.describe()
         ),
-    };
-    let why = match (kind, claim) {
-        (PERMISSIONS, _) => "their vhost carries no ownership marker of this state".to_string(),
-        (USER, Claim::Unproven) => {
-            "its password is not the one baton generated and it carries no ownership marker of this state".to_string()
-        }
-        _ => claim.describe(),
-    };
-    ProviderError::NotOurs(format!(
-        "{what} already exists and baton cannot prove it made it ({why})"
-    ))
+        (USER, Claim::Unproven) => format!(
+            "RabbitMQ user {:?} already exists and baton cannot prove it made it (its password is not the one baton generated and it carries no ownership marker of this state)",
+            name("name")
+        ),
+        (USER, _) => format!(
+            "RabbitMQ user {:?} already exists and baton cannot prove it made it ({})",
+            name("name"),
+            claim.describe()
+        ),
+        _ => format!(
+            "RabbitMQ permissions of user {:?} in vhost {:?}: the vhost was not made by this baton state, so baton cannot prove the permissions are its own (it carries no ownership marker of this state)",
+            name("user"),
+            name("vhost")
+        ),
+    })
 }
 
 fn unknown(kind: &str) -> ProviderError {
