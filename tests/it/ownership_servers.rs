@@ -11,9 +11,9 @@ use crate::servers::unique;
 use crate::support::{Run, Sandbox};
 
 /// A project module asking for objects by the exact names given in its params. In the
-/// hostile suite the permissions and the grant name their vhost and database directly
-/// (`VHOST` and `DATABASE` are `param.name`…), not through the other resources, so their
-/// own creates run and must refuse on their own.
+/// hostile suite the permissions and the grant name their vhost, database and users
+/// directly (`VHOST`, `DATABASE`, `RUSER`, `MUSER` become `param.name`…), not through
+/// the other resources, so their own creates run and must refuse on their own.
 const MODULE: &str = r#"
 provisions "server-neighbour" {
   environments = ["local"]
@@ -40,7 +40,7 @@ resource "rabbitmq_user" "user" {
 }
 
 resource "rabbitmq_permissions" "perm" {
-  user  = param.name
+  user  = RUSER
   vhost = VHOST
 }
 
@@ -55,7 +55,7 @@ resource "mysql_user" "user" {
 }
 
 resource "mysql_grant" "all" {
-  user       = param.name
+  user       = MUSER
   host       = "%"
   database   = DATABASE
   privileges = ["ALL PRIVILEGES"]
@@ -195,15 +195,23 @@ impl Neighbour {
 /// database resources (so they are made after them) rather than to their names.
 fn project(name: &str, related: bool) -> Sandbox {
     let sb = Sandbox::new();
-    let (vhost, database) = if related {
-        ("rabbitmq_vhost.vhost.name", "mysql_database.db.name")
+    let refs = if related {
+        [
+            ("VHOST", "rabbitmq_vhost.vhost.name"),
+            ("RUSER", "rabbitmq_user.user.name"),
+            ("DATABASE", "mysql_database.db.name"),
+            ("MUSER", "mysql_user.user.user"),
+        ]
     } else {
-        ("param.name", "\"${param.name}_db\"")
+        [
+            ("VHOST", "param.name"),
+            ("RUSER", "param.name"),
+            ("DATABASE", "\"${param.name}_db\""),
+            ("MUSER", "param.name"),
+        ]
     };
-    sb.write(
-        "modules/server-neighbour.hcl",
-        &MODULE.replace("VHOST", vhost).replace("DATABASE", database),
-    );
+    let module = refs.iter().fold(MODULE.to_string(), |m, (k, v)| m.replace(k, v));
+    sb.write("modules/server-neighbour.hcl", &module);
     sb.write(
         "score.yaml",
         &format!(

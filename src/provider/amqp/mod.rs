@@ -137,8 +137,9 @@ impl AmqpProvider {
     }
 
     /// What baton can prove about an object of `kind` described by `attrs` (configured
-    /// or recorded) for `owner`; `None` when a vhost or user does not exist. Permissions
-    /// are a relation: baton's when their vhost carries a marker of this owner's state.
+    /// or recorded) for `owner`; `None` when the vhost or user (for permissions: their
+    /// vhost) does not exist. Permissions are a relation: baton's when their vhost
+    /// carries a marker of this owner's state.
     async fn claim_of(
         &self,
         kind: &str,
@@ -160,8 +161,11 @@ impl AmqpProvider {
                 // Judged whether the permissions exist or not: setting them is a change to
                 // the vhost, which must be baton's.
                 let (vhost, _) = kinds::permissions_key(attrs)?;
-                let v = self.found(&format!("RabbitMQ vhost {vhost:?}"), &["vhosts", &vhost]).await?;
-                let ours = v.is_some_and(|v| kinds::markers(&v).iter().any(|m| owner.same_state(m)));
+                // No vhost: nothing to protect, and the PUT fails with the server's reason.
+                let Some(v) = self.found(&format!("RabbitMQ vhost {vhost:?}"), &["vhosts", &vhost]).await? else {
+                    return Ok(None);
+                };
+                let ours = kinds::markers(&v).iter().any(|m| owner.same_state(m));
                 Ok(Some(if ours { Claim::Ours } else { Claim::Unproven }))
             }
             other => Err(unknown(other)),

@@ -254,17 +254,31 @@ async fn held(conn: &mut Conn, t: &Target) -> Result<BTreeSet<&'static str>, mys
 
 /// What baton can prove about a grant: it is baton's when its database carries a marker
 /// of this owner's state (privileges on a database baton made); otherwise someone
-/// else's to change.
-pub(super) async fn claim(p: &MysqlProvider, attrs: &Attrs, owner: &Owner) -> Result<Claim, ProviderError> {
+/// else's to change. `None` when the database does not exist (dropped outside baton: a
+/// grant outlives its database in MariaDB).
+pub(super) async fn relation(
+    p: &MysqlProvider,
+    attrs: &Attrs,
+    owner: &Owner,
+) -> Result<Option<Claim>, ProviderError> {
     let t = Target::parse(attrs)?;
     let mut conn = p.conn().await?;
     let comment = comment_of(&mut conn, &t.database)
         .await
         .map_err(|e| p.error(&format!("cannot read {}", t.describe()), &e, &[]))?;
-    Ok(match comment {
-        Some(m) if owner.same_state(&m) => Claim::Ours,
-        _ => Claim::Unproven,
-    })
+    Ok(comment.map(|m| {
+        if owner.same_state(&m) {
+            Claim::Ours
+        } else {
+            Claim::Unproven
+        }
+    }))
+}
+
+/// The claim of an existing grant. One whose database is gone reaches no one's data:
+/// it stays baton's, so the plan can make the database again and converge the grant.
+pub(super) async fn claim(p: &MysqlProvider, attrs: &Attrs, owner: &Owner) -> Result<Claim, ProviderError> {
+    Ok(relation(p, attrs, owner).await?.unwrap_or(Claim::Ours))
 }
 
 /// The refusal of a grant on a database this state did not make.

@@ -227,9 +227,10 @@ impl Provider for MysqlProvider {
             "mysql_user" => retry(self.backoff, || user::create(self, config)).await,
             "mysql_grant" => {
                 // Checked whether the grant exists or not: granting is a change to the
-                // database, which must be baton's.
-                let claim = retry(self.backoff, || grant::claim(self, config, owner)).await?;
-                if !claim.is_ours() {
+                // database, which must exist and be baton's (a name that matches none
+                // may be a wildcard reaching other databases).
+                let claim = retry(self.backoff, || grant::relation(self, config, owner)).await?;
+                if claim != Some(crate::provider::Claim::Ours) {
                     return Err(grant::not_ours(config));
                 }
                 retry(self.backoff, || grant::apply(self, config)).await

@@ -317,6 +317,15 @@ async fn grant_converges_and_sees_revokes() {
                 p.claim("mysql_grant", &foreign, &crate::provider::Owner::for_tests()).await.unwrap(),
                 crate::provider::Claim::Unproven
             );
+            // No such database (or a wildcard): never granted; a recorded grant whose
+            // database was dropped outside stays baton's, so the plan can converge it.
+            let missing = attrs(&[("user", s(&u)), ("database", s(&format!("{t}%"))), ("privileges", list(&["SELECT"]))]);
+            let e = p.create("mysql_grant", &missing, &crate::provider::Owner::for_tests()).await.unwrap_err();
+            assert!(matches!(e, ProviderError::NotOurs(_)), "{e}");
+            assert_eq!(
+                p.claim("mysql_grant", &missing, &crate::provider::Owner::for_tests()).await.unwrap(),
+                crate::provider::Claim::Ours
+            );
             let schema = p
                 .kinds()
                 .into_iter()
