@@ -11,6 +11,7 @@ mod local_walls;
 mod outage;
 mod overrides;
 mod ownership;
+mod ownership_servers;
 mod planfile;
 mod servers;
 mod state;

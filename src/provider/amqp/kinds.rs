@@ -7,8 +7,11 @@ use std::collections::BTreeSet;
 use base64::Engine;
 use sha2::Digest;
 
+use crate::provider::owner::MARKER_PREFIX;
 use crate::provider::server::{check_name, list_value, string_list};
-use crate::provider::{AttrSchema, AttrType, Attrs, KindSchema, ProviderError, str_attr};
+use crate::provider::{
+    AttrSchema, AttrType, Attrs, Claim, KindSchema, Owner, ProviderError, str_attr,
+};
 use crate::value::Value;
 
 /// A virtual host.
@@ -112,7 +115,8 @@ pub fn name(attrs: &Attrs, attr: &str, what: &str) -> Result<String, ProviderErr
 }
 
 /// Tags, checked: the API also takes tags as one comma-separated string, so a comma
-/// would turn one tag into several (e.g. `"x,administrator"`).
+/// would turn one tag into several (e.g. `"x,administrator"`). Tags starting with
+/// `baton:` are baton's ownership markers, which a configuration may not forge.
 fn tags(attrs: &Attrs) -> Result<Vec<String>, ProviderError> {
     let tags = string_list(attrs, "tags")?.unwrap_or_default();
     if let Some(bad) = tags.iter().find(|t| {
@@ -124,11 +128,65 @@ fn tags(attrs: &Attrs) -> Result<Vec<String>, ProviderError> {
             "tag {bad:?} must be non-empty, without commas or spaces"
         )));
     }
+    if let Some(bad) = tags.iter().find(|t| is_marker(t)) {
+        return Err(ProviderError::Invalid(format!(
+            "tag {bad:?} starts with `{MARKER_PREFIX}`, which is reserved for baton's ownership markers"
+        )));
+    }
     Ok(tags)
 }
 
-/// Tags as the server reports them: a list (3.9+) or a comma-separated string.
+fn is_marker(tag: &str) -> bool {
+    tag.starts_with(MARKER_PREFIX)
+}
+
+/// The configured tags followed by the ownership `markers`, as the API's
+/// comma-separated string.
+fn tags_with(config: &Attrs, markers: &[String]) -> Result<String, ProviderError> {
+    let mut all = tags(config)?;
+    all.extend(markers.iter().cloned());
+    Ok(all.join(","))
+}
+
+/// The ownership markers among an object's tags (a vhost's or a user's).
+pub fn markers(j: &serde_json::Value) -> Vec<String> {
+    all_tags(j).into_iter().filter(|t| is_marker(t)).collect()
+}
+
+/// What an object's marker tags prove for `owner`: this owner's marker wins over any
+/// other one found beside it.
+pub fn judge_markers(j: &serde_json::Value, owner: &Owner) -> Claim {
+    let found = markers(j);
+    let mine = owner.marker();
+    let pick = found.iter().find(|m| **m == mine).or(found.first());
+    owner.judge(pick.map(String::as_str))
+}
+
+/// The body of the PUT that writes `owner`'s marker onto the existing vhost `j`: its
+/// description, tags and settings as they are, any other marker replaced by this one.
+pub fn vhost_marked(j: &serde_json::Value, owner: &Owner) -> serde_json::Value {
+    let mut tags: Vec<String> = all_tags(j).into_iter().filter(|t| !is_marker(t)).collect();
+    tags.push(owner.marker());
+    let mut body = serde_json::json!({
+        "description": j.get("description").and_then(|d| d.as_str()).unwrap_or(""),
+        "tags": tags.join(","),
+    });
+    for keep in ["default_queue_type", "tracing"] {
+        if let Some(v) = j.get(keep).filter(|v| v.as_str() != Some("undefined")) {
+            body[keep] = v.clone();
+        }
+    }
+    body
+}
+
+/// Tags as the server reports them, ownership markers left out: they are not part of
+/// what a configuration says.
 fn server_tags(j: &serde_json::Value) -> Vec<String> {
+    all_tags(j).into_iter().filter(|t| !is_marker(t)).collect()
+}
+
+/// Tags as the server reports them: a list (3.9+) or a comma-separated string.
+fn all_tags(j: &serde_json::Value) -> Vec<String> {
     match j.get("tags") {
         Some(serde_json::Value::Array(a)) => a
             .iter()
@@ -157,12 +215,16 @@ fn observe_tags(out: &mut Attrs, prior: &Attrs, j: &serde_json::Value) {
     }
 }
 
-/// The vhost's name and the body of `PUT /api/vhosts/{name}`.
-pub fn vhost_body(config: &Attrs) -> Result<(String, serde_json::Value), ProviderError> {
+/// The vhost's name and the body of `PUT /api/vhosts/{name}`, carrying the ownership
+/// `markers` as tags.
+pub fn vhost_body(
+    config: &Attrs,
+    markers: &[String],
+) -> Result<(String, serde_json::Value), ProviderError> {
     let name = name(config, "name", "RabbitMQ vhost name")?;
     let body = serde_json::json!({
         "description": str_attr(config, "description").unwrap_or(""),
-        "tags": tags(config)?.join(","),
+        "tags": tags_with(config, markers)?,
     });
     Ok((name, body))
 }
@@ -179,12 +241,14 @@ pub fn vhost_observed(prior: &Attrs, j: &serde_json::Value) -> Attrs {
     out
 }
 
-/// The user's name, the body of `PUT /api/users/{name}`, and the secrets in it.
+/// The user's name, the body of `PUT /api/users/{name}` (the ownership `markers` among
+/// its tags), and the secrets in it.
 pub fn user_body(
     config: &Attrs,
+    markers: &[String],
 ) -> Result<(String, serde_json::Value, Vec<String>), ProviderError> {
     let name = name(config, "name", "RabbitMQ user name")?;
-    let tags = tags(config)?.join(",");
+    let tags = tags_with(config, markers)?;
     Ok(match str_attr(config, "password") {
         Some(p) if !p.is_empty() => (
             name,
@@ -218,6 +282,32 @@ pub fn password_matches(password: &str, hash: &str, algorithm: &str) -> Option<b
         _ => return None,
     };
     Some(expected == digest)
+}
+
+/// Whether the user `j` has exactly the password recorded in `prior` (one baton
+/// generated, that nobody else knows); false when none is recorded.
+pub fn user_has_password(prior: &Attrs, j: &serde_json::Value) -> bool {
+    let hash = j.get("password_hash").and_then(|h| h.as_str()).unwrap_or("");
+    let algorithm = j
+        .get("hashing_algorithm")
+        .and_then(|h| h.as_str())
+        .unwrap_or("");
+    match str_attr(prior, "password").filter(|p| !p.is_empty()) {
+        Some(p) if !hash.is_empty() => password_matches(p, hash, algorithm) == Some(true),
+        _ => false,
+    }
+}
+
+/// What baton can prove about the user `j` for `owner`: it is baton's when its password
+/// is the one baton generated and recorded in `prior`, or when it carries this owner's
+/// marker among its tags (what proves a user without a password, and one whose password
+/// was changed outside baton, which the plan then sets back).
+pub fn user_claim(prior: &Attrs, j: &serde_json::Value, owner: &Owner) -> Claim {
+    match judge_markers(j, owner) {
+        Claim::Ours => Claim::Ours,
+        _ if user_has_password(prior, j) => Claim::Ours,
+        other => other,
+    }
 }
 
 /// A user as it is, given what was recorded.
@@ -342,8 +432,32 @@ mod tests {
                 list_value(&["management,administrator"]),
             ),
         ]);
-        assert!(matches!(user_body(&c), Err(ProviderError::Invalid(_))));
+        assert!(matches!(user_body(&c, &[]), Err(ProviderError::Invalid(_))));
         let c = Attrs::from([("name".to_string(), Value::string("v\u{7}"))]);
-        assert!(matches!(vhost_body(&c), Err(ProviderError::Invalid(_))));
+        assert!(matches!(vhost_body(&c, &[]), Err(ProviderError::Invalid(_))));
+        // A configured tag cannot pose as an ownership marker.
+        let owner = Owner::for_tests();
+        let c = Attrs::from([
+            ("name".to_string(), Value::string("v")),
+            ("tags".to_string(), list_value(&[owner.marker()])),
+        ]);
+        assert!(matches!(vhost_body(&c, &[]), Err(ProviderError::Invalid(_))));
+    }
+
+    #[test]
+    fn markers_among_tags_prove_ownership_and_stay_out_of_the_tags_read() {
+        let owner = Owner::for_tests();
+        let other = Owner::new(&owner.lineage, "elsewhere");
+        let j = serde_json::json!({"description": "d", "tags": ["a", other.marker(), owner.marker()], "default_queue_type": "quorum"});
+        assert_eq!(judge_markers(&j, &owner), Claim::Ours);
+        assert_eq!(judge_markers(&j, &other), Claim::Ours);
+        let stranger = Owner::new("11111111-1111-1111-1111-111111111111", "test");
+        assert_eq!(judge_markers(&j, &stranger), Claim::Foreign(other.marker()));
+        assert_eq!(judge_markers(&serde_json::json!({"tags": ["a"]}), &owner), Claim::Unproven);
+        let prior = Attrs::from([("tags".to_string(), list_value(&["a"]))]);
+        assert_eq!(vhost_observed(&prior, &j)["tags"], list_value(&["a"]));
+        let body = vhost_marked(&j, &stranger);
+        assert_eq!(body["tags"], serde_json::json!(format!("a,{}", stranger.marker())));
+        assert_eq!((body["description"].as_str(), body["default_queue_type"].as_str()), (Some("d"), Some("quorum")));
     }
 }

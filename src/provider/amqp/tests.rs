@@ -156,7 +156,8 @@ async fn vhosts_are_created_read_updated_deleted_and_drift_is_seen() {
         (j["name"].as_str(), j["description"].as_str()),
         (Some(name.as_str()), Some("first"))
     );
-    assert_eq!(j["tags"], serde_json::json!(["a", "b"]));
+    let marker = crate::provider::Owner::for_tests().marker();
+    assert_eq!(j["tags"], serde_json::json!(["a", "b", marker]));
     assert_eq!(
         p.read(kinds::VHOST, &created).await.unwrap(),
         Some(created.clone())
@@ -169,7 +170,7 @@ async fn vhosts_are_created_read_updated_deleted_and_drift_is_seen() {
     let (_, j) = http("GET", &vpath, None);
     assert_eq!(
         (j["description"].as_str(), &j["tags"]),
-        (Some("second"), &serde_json::json!(["c"]))
+        (Some("second"), &serde_json::json!(["c", marker]))
     );
     assert_eq!(
         p.read(kinds::VHOST, &updated).await.unwrap(),
@@ -198,7 +199,7 @@ async fn vhosts_are_created_read_updated_deleted_and_drift_is_seen() {
         .create(kinds::VHOST, &attrs(&[("name", Value::string("/"))]), &crate::provider::Owner::for_tests())
         .await;
     assert!(
-        matches!(r, Err(ProviderError::Failed(ref m)) if m.contains("already exists")),
+        matches!(r, Err(ProviderError::NotOurs(ref m)) if m.contains("already exists")),
         "{r:?}"
     );
 }
@@ -217,7 +218,8 @@ async fn users_are_created_read_updated_deleted_and_password_drift_is_seen() {
     let created = p.create(kinds::USER, &config, &crate::provider::Owner::for_tests()).await.unwrap();
     let (s, j) = http("GET", &upath, None);
     assert_eq!(s, 200);
-    assert_eq!(j["tags"], serde_json::json!(["management"]));
+    let marker = crate::provider::Owner::for_tests().marker();
+    assert_eq!(j["tags"], serde_json::json!(["management", marker]));
     assert!(can_login(&name, "first pw \"with\" quotes"));
     assert_eq!(
         created["password_hash"].as_str(),
@@ -233,7 +235,7 @@ async fn users_are_created_read_updated_deleted_and_password_drift_is_seen() {
     config2.insert("tags".into(), list_value(&["management", "monitoring"]));
     let updated = p.update(kinds::USER, &created, &config2).await.unwrap();
     let (_, j) = http("GET", &upath, None);
-    assert_eq!(j["tags"], serde_json::json!(["management", "monitoring"]));
+    assert_eq!(j["tags"], serde_json::json!(["management", "monitoring", marker]));
     assert!(can_login(&name, "second pw") && !can_login(&name, "first pw \"with\" quotes"));
     assert_eq!(
         p.read(kinds::USER, &updated).await.unwrap(),
@@ -338,6 +340,58 @@ async fn permissions_are_set_read_updated_deleted_and_drift_is_seen() {
 
     p.delete(kinds::USER, &u).await.unwrap();
     p.delete(kinds::VHOST, &v).await.unwrap();
+}
+
+#[tokio::test]
+async fn objects_made_by_others_are_refused_untouched_and_proofs_hold() {
+    use crate::provider::{Claim, Owner, Provider};
+    let (vhost, user) = (unique(), unique());
+    let (vpath, upath) = (path(&["vhosts", &vhost]), path(&["users", &user]));
+    let _cleanup = Cleanup(vec![vpath.clone(), upath.clone()]);
+    let p = provider();
+    let owner = Owner::for_tests();
+    // The neighbour's vhost and user, made by hand.
+    http("PUT", &vpath, Some(serde_json::json!({"description": "theirs", "tags": "x"})));
+    http("PUT", &upath, Some(serde_json::json!({"password": "their pw", "tags": "management"})));
+    let vcfg = attrs(&[("name", Value::string(&vhost)), ("description", Value::string("mine"))]);
+    let e = p.create(kinds::VHOST, &vcfg, &owner).await.unwrap_err();
+    assert!(matches!(e, ProviderError::NotOurs(_)) && e.to_string().contains(&vhost), "{e}");
+    assert_eq!(http("GET", &vpath, None).1["description"], "theirs");
+    assert_eq!(p.claim(kinds::VHOST, &vcfg, &owner).await.unwrap(), Claim::Unproven);
+    let pcfg = attrs(&[("vhost", Value::string(&vhost)), ("user", Value::string(&user))]);
+    let e = p.create(kinds::PERMISSIONS, &pcfg, &owner).await.unwrap_err();
+    assert!(matches!(e, ProviderError::NotOurs(_)), "{e}");
+    assert_eq!(http("GET", &path(&["permissions", &vhost, &user]), None).0, 404);
+    let ucfg = attrs(&[("name", Value::string(&user)), ("password", Value::string("my pw"))]);
+    let e = p.create(kinds::USER, &ucfg, &owner).await.unwrap_err();
+    assert!(matches!(e, ProviderError::NotOurs(_)) && e.to_string().contains(&user), "{e}");
+    assert!(can_login(&user, "their pw") && !can_login(&user, "my pw"));
+    // The password is the secret proof: whoever knows it made the user.
+    let theirs = attrs(&[("name", Value::string(&user)), ("password", Value::string("their pw"))]);
+    assert_eq!(p.claim(kinds::USER, &theirs, &owner).await.unwrap(), Claim::Ours);
+    assert_eq!(p.claim(kinds::USER, &ucfg, &owner).await.unwrap(), Claim::Unproven);
+
+    // Taken over on purpose (import): the marker is added, the rest kept.
+    p.mark(kinds::VHOST, &vcfg, &owner).await.unwrap();
+    let (_, j) = http("GET", &vpath, None);
+    assert_eq!((j["description"].as_str(), &j["tags"]), (Some("theirs"), &serde_json::json!(["x", owner.marker()])));
+    assert_eq!(p.claim(kinds::VHOST, &vcfg, &owner).await.unwrap(), Claim::Ours);
+    assert_eq!(p.claim(kinds::PERMISSIONS, &pcfg, &Owner::new(&owner.lineage, "other")).await.unwrap(), Claim::Ours);
+    let stranger = Owner::new("11111111-1111-4111-8111-111111111111", "test");
+    assert!(matches!(p.claim(kinds::VHOST, &vcfg, &stranger).await.unwrap(), Claim::Foreign(_)));
+    assert!(matches!(p.create(kinds::VHOST, &vcfg, &stranger).await, Err(ProviderError::NotOurs(_))));
+    // A retried create of baton's own vhost converges on the configuration.
+    let again = p.create(kinds::VHOST, &vcfg, &owner).await.unwrap();
+    assert_eq!(again["description"], Value::string("mine"));
+    assert_eq!(http("GET", &vpath, None).1["tags"], serde_json::json!([owner.marker()]));
+
+    // A user without a password is proven by its marker alone.
+    http("DELETE", &upath, None);
+    let nopw = attrs(&[("name", Value::string(&user))]);
+    p.create(kinds::USER, &nopw, &owner).await.unwrap();
+    assert_eq!(p.claim(kinds::USER, &nopw, &owner).await.unwrap(), Claim::Ours);
+    assert_eq!(p.claim(kinds::USER, &nopw, &stranger).await.unwrap(), Claim::Foreign(owner.marker()));
+    p.create(kinds::USER, &nopw, &owner).await.expect("a retried create adopts baton's own user");
 }
 
 #[tokio::test]

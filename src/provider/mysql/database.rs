@@ -98,7 +98,7 @@ async fn observe(
 
 /// The comment of the database `name` (where baton keeps its ownership marker); `None`
 /// when there is no such database.
-async fn comment_of(conn: &mut Conn, name: &str) -> Result<Option<String>, mysql_async::Error> {
+pub(super) async fn comment_of(conn: &mut Conn, name: &str) -> Result<Option<String>, mysql_async::Error> {
     conn.exec_first(
         "SELECT SCHEMA_COMMENT FROM information_schema.SCHEMATA WHERE SCHEMA_NAME = ?",
         (name,),

@@ -5,6 +5,10 @@
 //! holds, so a REVOKE made outside shows up as drift. `ALL PRIVILEGES` means every
 //! database-level privilege the server has (its `mysql.db` columns), without GRANT OPTION.
 //! As in MariaDB itself, `_` and `%` in the database name act as wildcards in the grant.
+//!
+//! Ownership: a grant is a relation, baton's when its database carries an ownership
+//! marker of this state (see `database.rs`); privileges on anyone else's database are
+//! neither given, changed nor revoked.
 
 use std::collections::BTreeSet;
 
@@ -15,7 +19,10 @@ use super::{MysqlProvider, account, check_name, execute, quote_ident};
 use crate::provider::sql::{
     Privilege, Wanted, parse_privileges, privilege_list, required_str, with_defaults,
 };
-use crate::provider::{AttrSchema, AttrType, Attrs, KindSchema, ProviderError, str_attr};
+use super::database::comment_of;
+use crate::provider::{
+    AttrSchema, AttrType, Attrs, Claim, KindSchema, Owner, ProviderError, str_attr,
+};
 use crate::value::Value;
 
 const KIND: &str = "mysql_grant";
@@ -243,6 +250,43 @@ async fn held(conn: &mut Conn, t: &Target) -> Result<BTreeSet<&'static str>, mys
         }
     }
     Ok(out)
+}
+
+/// What baton can prove about a grant: it is baton's when its database carries a marker
+/// of this owner's state (privileges on a database baton made); otherwise someone
+/// else's to change. `None` when the database does not exist (dropped outside baton: a
+/// grant outlives its database in MariaDB).
+pub(super) async fn relation(
+    p: &MysqlProvider,
+    attrs: &Attrs,
+    owner: &Owner,
+) -> Result<Option<Claim>, ProviderError> {
+    let t = Target::parse(attrs)?;
+    let mut conn = p.conn().await?;
+    let comment = comment_of(&mut conn, &t.database)
+        .await
+        .map_err(|e| p.error(&format!("cannot read {}", t.describe()), &e, &[]))?;
+    Ok(comment.map(|m| {
+        if owner.same_state(&m) {
+            Claim::Ours
+        } else {
+            Claim::Unproven
+        }
+    }))
+}
+
+/// The claim of an existing grant. One whose database is gone reaches no one's data:
+/// it stays baton's, so the plan can make the database again and converge the grant.
+pub(super) async fn claim(p: &MysqlProvider, attrs: &Attrs, owner: &Owner) -> Result<Claim, ProviderError> {
+    Ok(relation(p, attrs, owner).await?.unwrap_or(Claim::Ours))
+}
+
+/// The refusal of a grant on a database this state did not make.
+pub(super) fn not_ours(attrs: &Attrs) -> ProviderError {
+    let what = Target::parse(attrs).map_or_else(|e| e.to_string(), |t| t.describe());
+    ProviderError::NotOurs(format!(
+        "{what}: the database was not made by this baton state, so baton cannot prove the grant is its own (it carries no ownership marker of this state)"
+    ))
 }
 
 /// Create and update: grants what is missing and revokes what is extra.

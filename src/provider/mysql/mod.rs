@@ -8,6 +8,10 @@
 //! prepared statements, which the server accepts only one at a time, and passwords are
 //! sent as `mysql_native_password` hashes computed here, never in cleartext.
 //!
+//! Ownership (see `provider::owner`): a database carries the owner's marker as its
+//! comment, an account is proven by the password baton generated (MariaDB accounts hold
+//! no comment), and a grant is baton's when its database carries a marker of the state.
+//!
 //! Connection faults and "server shutting down" are `Transient` and retried with backoff;
 //! other errors name the object and carry the server's message, with secrets removed.
 
@@ -221,7 +225,16 @@ impl Provider for MysqlProvider {
         match kind {
             "mysql_database" => retry(self.backoff, || database::create(self, config, owner)).await,
             "mysql_user" => retry(self.backoff, || user::create(self, config)).await,
-            "mysql_grant" => retry(self.backoff, || grant::apply(self, config)).await,
+            "mysql_grant" => {
+                // Checked whether the grant exists or not: granting is a change to the
+                // database, which must exist and be baton's (a name that matches none
+                // may be a wildcard reaching other databases).
+                let claim = retry(self.backoff, || grant::relation(self, config, owner)).await?;
+                if claim != Some(crate::provider::Claim::Ours) {
+                    return Err(grant::not_ours(config));
+                }
+                retry(self.backoff, || grant::apply(self, config)).await
+            }
             other => Err(unknown(other)),
         }
     }
@@ -229,8 +242,9 @@ impl Provider for MysqlProvider {
     fn proof(&self, kind: &str) -> crate::provider::Proof {
         match kind {
             "mysql_database" => crate::provider::Proof::Marker,
-            // Users and grants: not yet proven (docs/state.md lists the kinds).
-            _ => crate::provider::Proof::None,
+            // The password baton generated: MariaDB accounts hold no comment.
+            "mysql_user" => crate::provider::Proof::Secret,
+            _ => crate::provider::Proof::Relation,
         }
     }
 
@@ -242,7 +256,9 @@ impl Provider for MysqlProvider {
     ) -> Result<crate::provider::Claim, ProviderError> {
         match kind {
             "mysql_database" => retry(self.backoff, || database::claim(self, found, owner)).await,
-            _ => Ok(crate::provider::Claim::Unproven),
+            "mysql_user" => retry(self.backoff, || user::claim(self, found)).await,
+            "mysql_grant" => retry(self.backoff, || grant::claim(self, found, owner)).await,
+            other => Err(unknown(other)),
         }
     }
 

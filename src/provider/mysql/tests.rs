@@ -219,13 +219,23 @@ async fn user_create_read_update_drift_delete() {
             assert_eq!(p.read("mysql_user", &out).await.unwrap(), Some(out.clone()));
             p.create("mysql_user", &cfg, &crate::provider::Owner::for_tests())
                 .await
-                .expect("the same account and password is adopted");
+                .expect("the account with the password baton generated is adopted (a retried create)");
             let other = attrs(&[("user", s(&u)), ("password", s("other-pw"))]);
             let e = p.create("mysql_user", &other, &crate::provider::Owner::for_tests()).await.unwrap_err();
             assert!(
-                e.to_string().contains("already exists") && !e.to_string().contains("other-pw"),
+                matches!(e, ProviderError::NotOurs(_))
+                    && e.to_string().contains("already exists")
+                    && !e.to_string().contains("other-pw"),
                 "{e}"
             );
+            assert_eq!(auth_of(&mut c, &u, "%").await.unwrap().1, server_hash(&mut c, "first-pw").await, "refused untouched");
+            let owner = crate::provider::Owner::for_tests();
+            assert_eq!(p.claim("mysql_user", &cfg, &owner).await.unwrap(), crate::provider::Claim::Ours);
+            assert_eq!(p.claim("mysql_user", &other, &owner).await.unwrap(), crate::provider::Claim::Unproven);
+            // Without a password nothing could prove the account is baton's.
+            let bare = attrs(&[("user", s(&u))]);
+            assert!(matches!(p.create("mysql_user", &bare, &owner).await, Err(ProviderError::Invalid(_))));
+            assert!(matches!(p.update("mysql_user", &out, &bare).await, Err(ProviderError::Invalid(_))));
 
             // Update in place: a new password.
             let cfg2 = attrs(&[("user", s(&u)), ("password", s("second-pw"))]);
@@ -281,17 +291,41 @@ async fn user_create_read_update_drift_delete() {
 #[tokio::test]
 async fn grant_converges_and_sees_revokes() {
     let mut c = admin().await;
-    let (user, db) = (uniq("guser"), uniq("gdb"));
+    let (user, db, theirs) = (uniq("guser"), uniq("gdb"), uniq("gtheirs"));
     c.query_drop(format!("CREATE USER {}", account(&user, "%")))
         .await
         .unwrap();
-    c.query_drop(format!("CREATE DATABASE {}", quote_ident(&db)))
+    // Made by this state (its marker), and by someone else (no marker).
+    let marker = crate::provider::Owner::new(&crate::provider::Owner::for_tests().lineage, "db").marker();
+    c.query_drop(format!("CREATE DATABASE {} COMMENT '{marker}'", quote_ident(&db)))
         .await
         .unwrap();
-    let (u, d) = (user.clone(), db.clone());
+    c.query_drop(format!("CREATE DATABASE {}", quote_ident(&theirs)))
+        .await
+        .unwrap();
+    let (u, d, t) = (user.clone(), db.clone(), theirs.clone());
     with_cleanup(
         async move {
             let p = provider();
+            // Privileges on someone else's database are never given.
+            let foreign = attrs(&[("user", s(&u)), ("database", s(&t)), ("privileges", list(&["SELECT"]))]);
+            let e = p.create("mysql_grant", &foreign, &crate::provider::Owner::for_tests()).await.unwrap_err();
+            assert!(matches!(e, ProviderError::NotOurs(_)) && e.to_string().contains(&t), "{e}");
+            let mut c = admin().await;
+            assert!(schema_privileges(&mut c, &u, "%", &t).await.is_empty());
+            assert_eq!(
+                p.claim("mysql_grant", &foreign, &crate::provider::Owner::for_tests()).await.unwrap(),
+                crate::provider::Claim::Unproven
+            );
+            // No such database (or a wildcard): never granted; a recorded grant whose
+            // database was dropped outside stays baton's, so the plan can converge it.
+            let missing = attrs(&[("user", s(&u)), ("database", s(&format!("{t}%"))), ("privileges", list(&["SELECT"]))]);
+            let e = p.create("mysql_grant", &missing, &crate::provider::Owner::for_tests()).await.unwrap_err();
+            assert!(matches!(e, ProviderError::NotOurs(_)), "{e}");
+            assert_eq!(
+                p.claim("mysql_grant", &missing, &crate::provider::Owner::for_tests()).await.unwrap(),
+                crate::provider::Claim::Ours
+            );
             let schema = p
                 .kinds()
                 .into_iter()
@@ -402,7 +436,7 @@ async fn grant_converges_and_sees_revokes() {
                 "{e}"
             );
         },
-        drop_all(vec![db], vec![(user, "%".into())]),
+        drop_all(vec![db, theirs], vec![(user, "%".into())]),
     )
     .await;
 }

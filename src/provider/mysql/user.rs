@@ -5,6 +5,12 @@
 //! as `password_hash`; when it differs later (ALTER USER, SET PASSWORD, another plugin)
 //! and is not the hash of the configured password, read reports the password as unknown
 //! (null), so the plan sets it again.
+//!
+//! Ownership: MariaDB accounts hold no comment, so the proof is the password baton
+//! generated (recorded, sealed, before the create): an account whose authentication
+//! string is that password's hash was made by baton, as nobody else knows it. An account
+//! is therefore always made with a password, and one changed outside baton is no longer
+//! provably baton's: baton leaves it alone.
 
 use mysql_async::Conn;
 use mysql_async::prelude::Queryable;
@@ -12,7 +18,7 @@ use sha1::{Digest, Sha1};
 
 use super::{MysqlProvider, account, check_name, execute, quote_literal};
 use crate::provider::sql::{optional_str, required_str, with_defaults};
-use crate::provider::{AttrSchema, AttrType, Attrs, KindSchema, ProviderError, str_attr};
+use crate::provider::{AttrSchema, AttrType, Attrs, Claim, KindSchema, ProviderError, str_attr};
 use crate::value::Value;
 
 const KIND: &str = "mysql_user";
@@ -77,8 +83,24 @@ impl Spec {
         })
     }
 
+    /// The password, which the proof of ownership needs.
+    fn require_password(&self) -> Result<&str, ProviderError> {
+        self.password.as_deref().filter(|p| !p.is_empty()).ok_or_else(|| {
+            ProviderError::Invalid(format!(
+                "{} needs a password: MariaDB accounts hold no comment, so the password baton generated is what proves baton made the account",
+                self.describe()
+            ))
+        })
+    }
+
     fn hash(&self) -> String {
         native_hash(self.password.as_deref().unwrap_or(""))
+    }
+
+    /// Whether an account with this plugin and authentication string was made with the
+    /// configured password (none configured: nothing proves it).
+    fn proves(&self, plugin: &str, auth: &str) -> bool {
+        self.require_password().is_ok() && is_native_with(plugin, auth, &self.hash())
     }
 
     fn describe(&self) -> String {
@@ -131,9 +153,27 @@ fn output(config: &Attrs, plugin: &str, auth: &str) -> Attrs {
     out
 }
 
-/// Creates the account, or adopts an existing one with the configured password.
+/// What baton can prove about the account described by `attrs` (configured or
+/// recorded): it is baton's when it authenticates with the hash of the password recorded
+/// for it, one baton generated.
+pub(super) async fn claim(p: &MysqlProvider, attrs: &Attrs) -> Result<Claim, ProviderError> {
+    let spec = Spec::parse(attrs)?;
+    let mut conn = p.conn().await?;
+    let found = observe(&mut conn, &spec.user, &spec.host)
+        .await
+        .map_err(|e| p.error(&format!("cannot read {}", spec.describe()), &e, &[]))?;
+    Ok(match found {
+        Some((plugin, auth)) if spec.proves(&plugin, &auth) => Claim::Ours,
+        _ => Claim::Unproven,
+    })
+}
+
+/// Creates the account with its password. One that exists is taken only when it
+/// authenticates with that password's hash (a retried create: nobody else knows the
+/// password); any other is refused untouched.
 pub(super) async fn create(p: &MysqlProvider, config: &Attrs) -> Result<Attrs, ProviderError> {
     let spec = Spec::parse(config)?;
+    spec.require_password()?;
     let what = format!("cannot create {}", spec.describe());
     let secrets: Vec<&str> = spec.password.iter().map(String::as_str).collect();
     let err = |e: mysql_async::Error| p.error(&what, &e, &secrets);
@@ -143,9 +183,10 @@ pub(super) async fn create(p: &MysqlProvider, config: &Attrs) -> Result<Attrs, P
         .map_err(err)?
     {
         // Also the path of a retried create whose first attempt did succeed.
-        if !is_native_with(&plugin, &auth, &spec.hash()) {
-            return Err(ProviderError::Failed(format!(
-                "{what}: it already exists with another password or authentication plugin; drop it or choose another name"
+        if !spec.proves(&plugin, &auth) {
+            return Err(ProviderError::NotOurs(format!(
+                "{} already exists and baton cannot prove it made it (its password is not the one baton generated)",
+                spec.describe()
             )));
         }
     } else {
@@ -194,6 +235,7 @@ pub(super) async fn update(
     config: &Attrs,
 ) -> Result<Attrs, ProviderError> {
     let spec = Spec::parse(config)?;
+    spec.require_password()?;
     let what = format!("cannot update {}", spec.describe());
     let mut secrets: Vec<&str> = spec.password.iter().map(String::as_str).collect();
     let prior_password = optional_str(prior, "password");
