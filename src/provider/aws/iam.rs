@@ -11,7 +11,8 @@
 use aws_sdk_iam::types::Tag;
 
 use super::common::{
-    Tags, exists, optional, put_tags, required, same_json, tag_changes, tags, with_owner,
+    OWNER_TAG, Tags, exists, optional, put_tags, required, same_json, tag_changes, tags,
+    with_owner,
 };
 use super::config::Clients;
 use super::error::{Fault, Named, build_error};
@@ -197,7 +198,11 @@ pub async fn update_user(
     let user = c.iam.get_user().user_name(name).send().await.named(&w)?;
     let path = optional(config, "path").unwrap_or("/");
     let mut arn = user.user().map(|u| u.arn().to_string()).unwrap_or_default();
+    let mut marker = None;
     if user.user().map(|u| u.path()) != Some(path) {
+        // Some IAM implementations (moto) keep tags by ARN, which holds the path: the
+        // ownership tag is carried over by hand.
+        marker = user_tags(c, name, &w).await?.remove(OWNER_TAG);
         c.iam
             .update_user()
             .user_name(name)
@@ -217,7 +222,11 @@ pub async fn update_user(
             .map(|u| u.arn().to_string())
             .unwrap_or_default();
     }
-    let (set, remove) = tag_changes(&user_tags(c, name, &w).await?, &tags(config, &w)?);
+    let actual = user_tags(c, name, &w).await?;
+    let (mut set, remove) = tag_changes(&actual, &tags(config, &w)?);
+    if let Some(m) = marker.filter(|_| !actual.contains_key(OWNER_TAG)) {
+        set.insert(OWNER_TAG.to_string(), m);
+    }
     if !remove.is_empty() {
         c.iam
             .untag_user()
