@@ -38,6 +38,8 @@ mod ssm;
 mod tests;
 #[cfg(test)]
 mod tests_managed;
+#[cfg(test)]
+mod tests_owner;
 
 use std::collections::HashMap;
 use std::sync::Mutex;
