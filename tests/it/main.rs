@@ -10,6 +10,7 @@ mod lifecycle;
 mod outage;
 mod overrides;
 mod ownership;
+mod ownership_aws;
 mod planfile;
 mod servers;
 mod state;
