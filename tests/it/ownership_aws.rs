@@ -368,4 +368,28 @@ fn a_foreign_bucket_and_queue_with_the_configured_names_are_never_taken_changed_
     assert_eq!(destroy.code, 0, "{}", destroy.transcript());
     neighbour.check("after destroy");
     assert_eq!(neighbour.message(), CANARY, "the canary message's text");
+
+    // The explicit door: `baton import` takes the queue over on purpose and marks it,
+    // keeping the neighbour's tag and message.
+    let address = "awsneighbour.default#app.store/aws_sqs_queue.queue";
+    let import = baton(&sb, &["import", address, &neighbour.queue]);
+    assert_eq!(import.code, 0, "{}", import.transcript());
+    let tags = neighbour.rt.block_on(async {
+        neighbour
+            .sqs
+            .list_queue_tags()
+            .queue_url(&neighbour.queue_url)
+            .send()
+            .await
+            .unwrap()
+            .tags()
+            .cloned()
+            .unwrap_or_default()
+    });
+    assert_eq!(tags.get("owner").map(String::as_str), Some("neighbour"), "{tags:?}");
+    assert!(
+        tags.get("baton:owner").is_some_and(|m| m.starts_with("baton:")),
+        "import marked the queue: {tags:?}"
+    );
+    assert_eq!(neighbour.message(), CANARY, "the canary message after import");
 }
