@@ -332,17 +332,24 @@ fn drift_made_outside_baton_is_reported_and_converged() {
     let rt = rt();
     let aws = rt.block_on(aws());
 
-    // Outside baton: a tag removed, versioning suspended, the queue deleted, the
-    // secret's value changed.
+    // Outside baton: a tag removed (the others kept, baton's ownership tag among them),
+    // versioning suspended, the queue deleted, the secret's value changed.
     rt.block_on(async {
+        let kept = aws
+            .s3
+            .get_bucket_tagging()
+            .bucket(&bucket)
+            .send()
+            .await
+            .unwrap()
+            .tag_set()
+            .iter()
+            .filter(|t| t.key() == "managed-by" || t.key() == "baton:owner")
+            .cloned()
+            .collect::<Vec<_>>();
+        assert_eq!(kept.len(), 2, "{kept:?}");
         let tagging = aws_sdk_s3::types::Tagging::builder()
-            .tag_set(
-                aws_sdk_s3::types::Tag::builder()
-                    .key("managed-by")
-                    .value("baton")
-                    .build()
-                    .unwrap(),
-            )
+            .set_tag_set(Some(kept))
             .build()
             .unwrap();
         aws.s3

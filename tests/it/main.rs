@@ -12,6 +12,7 @@ mod outage;
 mod overrides;
 mod ownership;
 mod ownership_servers;
+mod ownership_aws;
 mod planfile;
 mod servers;
 mod state;

@@ -1,17 +1,52 @@
 //! Attribute helpers shared by the AWS kinds: defaults from the schema, required
-//! strings, tags (as given, as AWS reports them, and the change between two sets), and
-//! attributes AWS returns in another form than the one configured.
+//! strings, tags (as given, as AWS reports them, and the change between two sets), the
+//! ownership tag, and attributes AWS returns in another form than the one configured.
+//!
+//! The ownership tag (`baton:owner`, the owner's marker) is baton's, not the module's:
+//! it is written at create, never reported as part of `tags` (so it is no drift) and
+//! never removed by an update that sets the module's tags.
 
 use std::collections::BTreeMap;
 use std::future::Future;
 use std::time::{Duration, Instant};
 
 use crate::provider::server::check_name;
-use crate::provider::{Attrs, KindSchema, Presence, ProviderError, str_attr};
+use crate::provider::{Attrs, Claim, KindSchema, Owner, Presence, ProviderError, str_attr};
 use crate::value::Value;
 
 /// Tags by key.
 pub type Tags = BTreeMap<String, String>;
+
+/// The key of the tag holding the owner's marker (see `provider::owner`).
+pub const OWNER_TAG: &str = "baton:owner";
+
+/// `tags` with the owner's marker added: what a create writes.
+pub fn with_owner(mut tags: Tags, owner: &Owner) -> Tags {
+    tags.insert(OWNER_TAG.to_string(), owner.marker());
+    tags
+}
+
+/// The claim of an object from the tags it has (`None`: it does not exist, which
+/// proves nothing).
+pub fn claim_from(tags: Option<&Tags>, owner: &Owner) -> Claim {
+    owner.judge(tags.and_then(|t| t.get(OWNER_TAG)).map(String::as_str))
+}
+
+/// The claim of an object that cannot hold tags, through the object it belongs to (a
+/// record's zone, an access key's user): baton's when that parent carries a marker of
+/// this owner's state.
+pub fn claim_through(parent: Option<&Tags>, owner: &Owner) -> Claim {
+    match parent.and_then(|t| t.get(OWNER_TAG)) {
+        Some(m) if owner.same_state(m) => Claim::Ours,
+        _ => Claim::Unproven,
+    }
+}
+
+/// What a create that found its object already there reports; the provider then asks
+/// for the object's claim and returns it only when it is baton's (see `mod.rs`).
+pub fn exists(what: &str) -> ProviderError {
+    ProviderError::NotOurs(what.to_string())
+}
 
 /// `config` with each optional attribute that is absent or null set to its default,
 /// so that what is created equals what the plan showed whoever calls (the engine
@@ -61,6 +96,11 @@ pub fn tags(attrs: &Attrs, what: &str) -> Result<Tags, ProviderError> {
     let map = v
         .as_map()
         .ok_or_else(|| ProviderError::Invalid(format!("{what}: `tags` must be a map")))?;
+    if map.contains_key(OWNER_TAG) {
+        return Err(ProviderError::Invalid(format!(
+            "{what}: the tag {OWNER_TAG:?} is baton's ownership tag and cannot be set by a module"
+        )));
+    }
     map.iter()
         .map(|(k, v)| {
             let text = match v.unmark().0 {
@@ -76,9 +116,11 @@ pub fn tags(attrs: &Attrs, what: &str) -> Result<Tags, ProviderError> {
         .collect()
 }
 
-/// What `tags` reads as: the tags AWS has, except that no tags on AWS and none
-/// recorded stay as recorded (absent or null), so that is not reported as a change.
-pub fn tags_value(actual: Tags, prior: &Attrs) -> Option<Value> {
+/// What `tags` reads as: the tags AWS has but the ownership tag, except that no tags
+/// on AWS and none recorded stay as recorded (absent or null), so that is not reported
+/// as a change.
+pub fn tags_value(mut actual: Tags, prior: &Attrs) -> Option<Value> {
+    actual.remove(OWNER_TAG);
     let recorded = prior.get("tags").filter(|v| !v.is_null());
     if actual.is_empty() && recorded.is_none() {
         return recorded.cloned();
@@ -105,7 +147,8 @@ pub fn put_tags(out: &mut Attrs, actual: Tags, prior: &Attrs) {
     };
 }
 
-/// The tags to set (new or changed) and the keys to remove, going from `old` to `new`.
+/// The tags to set (new or changed) and the keys to remove, going from `old` (what
+/// AWS has) to `new` (what the module sets). The ownership tag is never removed.
 pub fn tag_changes(old: &Tags, new: &Tags) -> (Tags, Vec<String>) {
     let set = new
         .iter()
@@ -114,7 +157,7 @@ pub fn tag_changes(old: &Tags, new: &Tags) -> (Tags, Vec<String>) {
         .collect();
     let remove = old
         .keys()
-        .filter(|k| !new.contains_key(*k))
+        .filter(|k| !new.contains_key(*k) && k.as_str() != OWNER_TAG)
         .cloned()
         .collect();
     (set, remove)

@@ -10,10 +10,12 @@ use aws_sdk_dynamodb::types::{
     TimeToLiveStatus,
 };
 
-use super::common::{Tags, optional, put_observed, put_tags, required, tag_changes, tags};
+use super::common::{
+    Tags, exists, optional, put_observed, put_tags, required, tag_changes, tags, with_owner,
+};
 use super::config::Clients;
 use super::error::{Named, build_error};
-use crate::provider::{AttrSchema, AttrType, Attrs, KindSchema, ProviderError, int_attr};
+use crate::provider::{AttrSchema, AttrType, Attrs, KindSchema, Owner, ProviderError, int_attr};
 use crate::value::Value;
 
 /// The kind served.
@@ -124,8 +126,9 @@ fn billing(
     }
 }
 
-/// Creates the table, waits for it, then sets its TTL attribute.
-pub async fn create(c: &Clients, config: &Attrs) -> Result<Attrs, ProviderError> {
+/// Creates the table with its tags and the owner's marker, waits for it, then sets its
+/// TTL attribute.
+pub async fn create(c: &Clients, config: &Attrs, owner: &Owner) -> Result<Attrs, ProviderError> {
     let name = required(config, "name", TABLE)?;
     let w = what(name);
     let hash = required(config, "hash_key", TABLE)?;
@@ -160,7 +163,7 @@ pub async fn create(c: &Clients, config: &Attrs) -> Result<Attrs, ProviderError>
         );
     }
     let (mode, throughput) = billing(config, &w)?;
-    let tag_list = tags(config, &w)?
+    let tag_list = with_owner(tags(config, &w)?, owner)
         .into_iter()
         .map(|(k, v)| Tag::builder().key(k).value(v).build())
         .collect::<Result<Vec<_>, _>>()
@@ -173,15 +176,13 @@ pub async fn create(c: &Clients, config: &Attrs) -> Result<Attrs, ProviderError>
         .set_attribute_definitions(Some(defs))
         .billing_mode(mode)
         .set_provisioned_throughput(throughput)
-        .set_tags((!tag_list.is_empty()).then_some(tag_list))
+        .set_tags(Some(tag_list))
         .send()
         .await;
     if let Err(e) = out {
         let f = super::error::Fault::from(e);
         if f.is(&["ResourceInUseException"]) {
-            return Err(ProviderError::Failed(format!(
-                "{w} already exists (not created by this configuration); delete it or choose another name"
-            )));
+            return Err(exists(&w));
         }
         return Err(f.error(&w, &[]));
     }
@@ -334,36 +335,71 @@ pub async fn update(c: &Clients, _prior: &Attrs, config: &Attrs) -> Result<Attrs
         }
     }
     let arn = table.table_arn().unwrap_or_default().to_string();
-    let (set, mut remove) = tag_changes(&actual_tags(c, &arn, &w).await?, &tags(config, &w)?);
+    let (set, remove) = tag_changes(&actual_tags(c, &arn, &w).await?, &tags(config, &w)?);
+    retag(c, &arn, set, remove, &w).await?;
+    let mut result = config.clone();
+    result.insert("arn".into(), Value::string(arn));
+    Ok(result)
+}
+
+/// Sets the tags `set` and removes the keys `remove` on the table `arn`.
+async fn retag(
+    c: &Clients,
+    arn: &str,
+    set: Tags,
+    mut remove: Vec<String>,
+    w: &str,
+) -> Result<(), ProviderError> {
     // A changed value is removed first: TagResource overwrites on AWS, but moto adds a
     // second tag of the same key. Costs one call, and is correct on both.
     remove.extend(set.keys().cloned());
     if !remove.is_empty() {
         c.dynamodb
             .untag_resource()
-            .resource_arn(&arn)
+            .resource_arn(arn)
             .set_tag_keys(Some(remove))
             .send()
             .await
-            .named(&w)?;
+            .named(w)?;
     }
     if !set.is_empty() {
         let list = set
             .into_iter()
             .map(|(k, v)| Tag::builder().key(k).value(v).build())
             .collect::<Result<Vec<_>, _>>()
-            .map_err(|e| build_error(&w, e))?;
+            .map_err(|e| build_error(w, e))?;
         c.dynamodb
             .tag_resource()
-            .resource_arn(&arn)
+            .resource_arn(arn)
             .set_tags(Some(list))
             .send()
             .await
-            .named(&w)?;
+            .named(w)?;
     }
-    let mut result = config.clone();
-    result.insert("arn".into(), Value::string(arn));
-    Ok(result)
+    Ok(())
+}
+
+/// The tags of the table `found` names, the ownership tag included (`None`: no such
+/// table).
+pub async fn owner_tags(c: &Clients, found: &Attrs) -> Result<Option<Tags>, ProviderError> {
+    let name = required(found, "name", TABLE)?;
+    let w = what(name);
+    let Some(table) = describe(c, name, &w).await? else {
+        return Ok(None);
+    };
+    actual_tags(c, table.table_arn().unwrap_or_default(), &w)
+        .await
+        .map(Some)
+}
+
+/// Adds `extra` to the tags of the table `found` names.
+pub async fn add_tags(c: &Clients, found: &Attrs, extra: &Tags) -> Result<(), ProviderError> {
+    let name = required(found, "name", TABLE)?;
+    let w = what(name);
+    let table = describe(c, name, &w)
+        .await?
+        .ok_or_else(|| ProviderError::Failed(format!("{w} does not exist")))?;
+    retag(c, table.table_arn().unwrap_or_default(), extra.clone(), Vec::new(), &w).await
 }
 
 /// The table as it is: `None` when it does not exist or is being deleted.

@@ -20,13 +20,14 @@ use std::time::Duration;
 use aws_sdk_elasticache::types::{AuthTokenUpdateStrategyType, ReplicationGroup, Tag};
 
 use super::common::{
-    Tags, optional, put_observed, put_tags, required, tag_changes, tags, wait_for,
+    Tags, exists, optional, put_observed, put_tags, required, tag_changes, tags, wait_for,
+    with_owner,
 };
 use super::config::Clients;
 use super::error::{Fault, Named};
 use crate::provider::server::string_list;
 use crate::provider::{
-    AttrSchema, AttrType, Attrs, KindSchema, ProviderError, bool_attr, str_attr,
+    AttrSchema, AttrType, Attrs, KindSchema, Owner, ProviderError, bool_attr, str_attr,
 };
 use crate::value::Value;
 
@@ -268,13 +269,14 @@ fn result(config: &Attrs, g: &ReplicationGroup) -> Attrs {
     out
 }
 
-/// Creates the group and waits until it is available.
-pub async fn create(c: &Clients, config: &Attrs) -> Result<Attrs, ProviderError> {
+/// Creates the group and waits until it is available; it carries the owner's
+/// marker as a tag from the start.
+pub async fn create(c: &Clients, config: &Attrs, owner: &Owner) -> Result<Attrs, ProviderError> {
     let id = required(config, "replication_group_id", GROUP)?;
     let w = what(id);
     let token = auth_token(config, &w)?;
     let secrets: Vec<&str> = token.into_iter().collect();
-    let t = tags(config, &w)?;
+    let t = with_owner(tags(config, &w)?, owner);
     let out = c
         .elasticache
         .create_replication_group()
@@ -297,7 +299,7 @@ pub async fn create(c: &Clients, config: &Attrs) -> Result<Attrs, ProviderError>
         .snapshot_retention_limit(number(config, "snapshot_retention_limit", 0, &w)?)
         .set_cache_subnet_group_name(optional(config, "subnet_group_name").map(str::to_string))
         .set_security_group_ids(string_list(config, "security_group_ids")?)
-        .set_tags((!t.is_empty()).then(|| tag_list(t)))
+        .set_tags(Some(tag_list(t)))
         .send()
         .await;
     if let Err(e) = out {
@@ -306,9 +308,7 @@ pub async fn create(c: &Clients, config: &Attrs) -> Result<Attrs, ProviderError>
             "ReplicationGroupAlreadyExists",
             "ReplicationGroupAlreadyExistsFault",
         ]) {
-            return Err(ProviderError::Failed(format!(
-                "{w} already exists (not created by this configuration); delete it or choose another id"
-            )));
+            return Err(exists(&w));
         }
         return Err(f.error(&w, &secrets));
     }
@@ -428,17 +428,45 @@ pub async fn update(c: &Clients, prior: &Attrs, config: &Attrs) -> Result<Attrs,
             .await
             .named(&w)?;
     }
-    if !set.is_empty() {
-        c.elasticache
-            .add_tags_to_resource()
-            .resource_name(&arn)
-            .set_tags(Some(tag_list(set)))
-            .send()
-            .await
-            .named(&w)?;
-    }
+    add_to(c, &arn, set, &w).await?;
     let g = describe(c, id, &w).await?.unwrap_or(before);
     Ok(result(config, &g))
+}
+
+/// Adds (or changes) the tags `set` of the resource `arn`.
+async fn add_to(c: &Clients, arn: &str, set: Tags, w: &str) -> Result<(), ProviderError> {
+    if set.is_empty() {
+        return Ok(());
+    }
+    c.elasticache
+        .add_tags_to_resource()
+        .resource_name(arn)
+        .set_tags(Some(tag_list(set)))
+        .send()
+        .await
+        .named(w)?;
+    Ok(())
+}
+
+/// The tags of the object `found` names, the ownership tag included (`None`: there
+/// is none, or it is being deleted).
+pub async fn owner_tags(c: &Clients, found: &Attrs) -> Result<Option<Tags>, ProviderError> {
+    let id = required(found, "replication_group_id", GROUP)?;
+    let w = what(id);
+    match describe(c, id, &w).await? {
+        Some(d) => list_tags(c, d.arn().unwrap_or_default(), &w).await.map(Some),
+        None => Ok(None),
+    }
+}
+
+/// Adds `extra` to the tags of the object `found` names.
+pub async fn add_tags(c: &Clients, found: &Attrs, extra: &Tags) -> Result<(), ProviderError> {
+    let id = required(found, "replication_group_id", GROUP)?;
+    let w = what(id);
+    let d = describe(c, id, &w)
+        .await?
+        .ok_or_else(|| ProviderError::Failed(format!("{w} does not exist")))?;
+    add_to(c, d.arn().unwrap_or_default(), extra.clone(), &w).await
 }
 
 async fn list_tags(c: &Clients, arn: &str, w: &str) -> Result<Tags, ProviderError> {

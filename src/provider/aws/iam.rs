@@ -4,13 +4,19 @@
 //! An access key's secret is only returned when the key is created; a read keeps the
 //! recorded one and reports the key gone when AWS no longer lists it. Policies are
 //! compared as JSON, since IAM returns them re-encoded (and URL-encoded).
+//!
+//! A user carries the ownership tag; keys and policies cannot hold tags and are baton's
+//! when their user carries a marker of the same state (a relation).
 
 use aws_sdk_iam::types::Tag;
 
-use super::common::{Tags, optional, put_tags, required, same_json, tag_changes, tags};
+use super::common::{
+    OWNER_TAG, Tags, exists, optional, put_tags, required, same_json, tag_changes, tags,
+    with_owner,
+};
 use super::config::Clients;
 use super::error::{Fault, Named, build_error};
-use crate::provider::{AttrSchema, AttrType, Attrs, KindSchema, ProviderError, str_attr};
+use crate::provider::{AttrSchema, AttrType, Attrs, KindSchema, Owner, ProviderError, str_attr};
 use crate::value::Value;
 
 /// A user.
@@ -89,17 +95,17 @@ fn tag_list(t: Tags, w: &str) -> Result<Vec<Tag>, ProviderError> {
         .map_err(|e| build_error(w, e))
 }
 
-/// Creates the user.
-pub async fn create_user(c: &Clients, config: &Attrs) -> Result<Attrs, ProviderError> {
+/// Creates the user with its tags and the owner's marker.
+pub async fn create_user(c: &Clients, config: &Attrs, owner: &Owner) -> Result<Attrs, ProviderError> {
     let name = required(config, "name", USER)?;
     let w = user_what(name);
-    let t = tags(config, &w)?;
+    let t = with_owner(tags(config, &w)?, owner);
     let out = c
         .iam
         .create_user()
         .user_name(name)
         .path(optional(config, "path").unwrap_or("/"))
-        .set_tags((!t.is_empty()).then(|| tag_list(t, &w)).transpose()?)
+        .set_tags(Some(tag_list(t, &w)?))
         .send()
         .await;
     let out = match out {
@@ -107,9 +113,7 @@ pub async fn create_user(c: &Clients, config: &Attrs) -> Result<Attrs, ProviderE
         Err(e) => {
             let f = Fault::from(e);
             if f.is(&["EntityAlreadyExists"]) {
-                return Err(ProviderError::Failed(format!(
-                    "{w} already exists (not created by this configuration); delete it or choose another name"
-                )));
+                return Err(exists(&w));
             }
             return Err(f.error(&w, &[]));
         }
@@ -137,6 +141,52 @@ async fn user_tags(c: &Clients, name: &str, w: &str) -> Result<Tags, ProviderErr
         .collect())
 }
 
+/// Adds (or changes) the tags `set` of the user `name`.
+async fn tag_user(c: &Clients, name: &str, set: Tags, w: &str) -> Result<(), ProviderError> {
+    if set.is_empty() {
+        return Ok(());
+    }
+    c.iam
+        .tag_user()
+        .user_name(name)
+        .set_tags(Some(tag_list(set, w)?))
+        .send()
+        .await
+        .named(w)?;
+    Ok(())
+}
+
+/// The tags of the user `name`, the ownership tag included (`None`: no such user).
+pub async fn tags_of_user(c: &Clients, name: &str) -> Result<Option<Tags>, ProviderError> {
+    let w = user_what(name);
+    let exists = c
+        .iam
+        .get_user()
+        .user_name(name)
+        .send()
+        .await
+        .or_missing(&w, MISSING)?
+        .is_some();
+    if !exists {
+        return Ok(None);
+    }
+    user_tags(c, name, &w).await.map(Some)
+}
+
+/// The user an object of `kind` (a user, or its key or policy) belongs to.
+pub fn user_of<'a>(kind: &str, found: &'a Attrs) -> Result<&'a str, ProviderError> {
+    match kind {
+        USER => required(found, "name", USER),
+        other => required(found, "user", other),
+    }
+}
+
+/// Adds `extra` to the tags of the user `found` names.
+pub async fn add_tags(c: &Clients, found: &Attrs, extra: &Tags) -> Result<(), ProviderError> {
+    let name = required(found, "name", USER)?;
+    tag_user(c, name, extra.clone(), &user_what(name)).await
+}
+
 /// Sets the path and tags.
 pub async fn update_user(
     c: &Clients,
@@ -148,7 +198,11 @@ pub async fn update_user(
     let user = c.iam.get_user().user_name(name).send().await.named(&w)?;
     let path = optional(config, "path").unwrap_or("/");
     let mut arn = user.user().map(|u| u.arn().to_string()).unwrap_or_default();
+    let mut marker = None;
     if user.user().map(|u| u.path()) != Some(path) {
+        // Some IAM implementations (moto) keep tags by ARN, which holds the path: the
+        // ownership tag is carried over by hand.
+        marker = user_tags(c, name, &w).await?.remove(OWNER_TAG);
         c.iam
             .update_user()
             .user_name(name)
@@ -168,7 +222,11 @@ pub async fn update_user(
             .map(|u| u.arn().to_string())
             .unwrap_or_default();
     }
-    let (set, remove) = tag_changes(&user_tags(c, name, &w).await?, &tags(config, &w)?);
+    let actual = user_tags(c, name, &w).await?;
+    let (mut set, remove) = tag_changes(&actual, &tags(config, &w)?);
+    if let Some(m) = marker.filter(|_| !actual.contains_key(OWNER_TAG)) {
+        set.insert(OWNER_TAG.to_string(), m);
+    }
     if !remove.is_empty() {
         c.iam
             .untag_user()
@@ -178,15 +236,7 @@ pub async fn update_user(
             .await
             .named(&w)?;
     }
-    if !set.is_empty() {
-        c.iam
-            .tag_user()
-            .user_name(name)
-            .set_tags(Some(tag_list(set, &w)?))
-            .send()
-            .await
-            .named(&w)?;
-    }
+    tag_user(c, name, set, &w).await?;
     let mut result = config.clone();
     result.insert("arn".into(), Value::string(arn));
     Ok(result)

@@ -12,6 +12,12 @@
 //! object. The provider remembers what it created in the last minute, and a read of
 //! such an object that finds nothing asks again with backoff before reporting it gone.
 //! Reads of older objects report a disappearance at once (drift is seen without delay).
+//!
+//! Ownership (see `provider::owner`): every kind that takes tags carries the owner's
+//! marker as the tag `baton:owner`, written by the call that makes the object (S3 and
+//! Route 53 zones: by the tagging call right after it). Records, access keys and user
+//! policies hold no tags: they are baton's through their zone or user. A create that
+//! finds its object already there returns it only when it proves to be baton's.
 
 mod common;
 mod config;
@@ -32,6 +38,8 @@ mod ssm;
 mod tests;
 #[cfg(test)]
 mod tests_managed;
+#[cfg(test)]
+mod tests_owner;
 
 use std::collections::HashMap;
 use std::sync::Mutex;
@@ -39,9 +47,10 @@ use std::time::{Duration, Instant};
 
 use tokio::sync::OnceCell;
 
+use self::common::{OWNER_TAG, Tags, claim_from, claim_through};
 use self::config::{Clients, Settings};
 use super::retry::Backoff;
-use super::{Attrs, KindSchema, Provider, ProviderError, str_attr};
+use super::{Attrs, Claim, KindSchema, Owner, Proof, Provider, ProviderError, str_attr};
 
 pub use self::config::DEFAULT_REGION;
 
@@ -130,6 +139,75 @@ impl AwsProvider {
         }
     }
 
+    /// The tags of the object `found` names, the ownership tag included (`None`: it
+    /// does not exist). Only for kinds that hold tags.
+    async fn tags_of(
+        &self,
+        c: &Clients,
+        kind: &str,
+        found: &Attrs,
+    ) -> Result<Option<Tags>, ProviderError> {
+        match kind {
+            s3::BUCKET => s3::owner_tags(c, found).await,
+            sqs::QUEUE => sqs::owner_tags(c, found).await,
+            dynamodb::TABLE => dynamodb::owner_tags(c, found).await,
+            secretsmanager::SECRET => secretsmanager::owner_tags(c, found).await,
+            ssm::PARAMETER => ssm::owner_tags(c, found).await,
+            route53::ZONE => route53::zone_tags(c, common::required(found, "zone_id", kind)?).await,
+            iam::USER => iam::tags_of_user(c, common::required(found, "name", kind)?).await,
+            rds::INSTANCE => rds::owner_tags(c, found).await,
+            elasticache::GROUP => elasticache::owner_tags(c, found).await,
+            mq::BROKER => mq::owner_tags(c, found).await,
+            other => Err(no_tags(other)),
+        }
+    }
+
+    /// What baton can prove about the object `found` names, for `owner`.
+    async fn claim_in(
+        &self,
+        c: &Clients,
+        kind: &str,
+        found: &Attrs,
+        owner: &Owner,
+    ) -> Result<Claim, ProviderError> {
+        Ok(match kind {
+            route53::RECORD => {
+                let zone = common::required(found, "zone_id", kind)?;
+                claim_through(route53::zone_tags(c, zone).await?.as_ref(), owner)
+            }
+            iam::ACCESS_KEY | iam::USER_POLICY => {
+                let user = iam::user_of(kind, found)?;
+                claim_through(iam::tags_of_user(c, user).await?.as_ref(), owner)
+            }
+            _ => claim_from(self.tags_of(c, kind, found).await?.as_ref(), owner),
+        })
+    }
+
+    async fn create_once(
+        &self,
+        c: &Clients,
+        kind: &str,
+        config: &Attrs,
+        owner: &Owner,
+    ) -> Result<Attrs, ProviderError> {
+        match kind {
+            s3::BUCKET => s3::create(c, config, owner).await,
+            sqs::QUEUE => sqs::create(c, config, owner).await,
+            dynamodb::TABLE => dynamodb::create(c, config, owner).await,
+            secretsmanager::SECRET => secretsmanager::create(c, config, owner).await,
+            ssm::PARAMETER => ssm::create(c, config, owner).await,
+            route53::ZONE => route53::create_zone(c, config, owner).await,
+            route53::RECORD => route53::create_record(c, config).await,
+            iam::USER => iam::create_user(c, config, owner).await,
+            iam::ACCESS_KEY => iam::create_access_key(c, config).await,
+            iam::USER_POLICY => iam::put_user_policy(c, config).await,
+            rds::INSTANCE => rds::create(c, config, owner).await,
+            elasticache::GROUP => elasticache::create(c, config, owner).await,
+            mq::BROKER => mq::create(c, config, owner).await,
+            other => Err(unknown(other)),
+        }
+    }
+
     fn schema(&self, kind: &str) -> Result<KindSchema, ProviderError> {
         self.kinds()
             .into_iter()
@@ -156,6 +234,26 @@ fn identity(kind: &str, attrs: &Attrs) -> String {
         .map(|k| str_attr(attrs, k).unwrap_or(""))
         .collect();
     format!("{kind}\u{0}{}", parts.join("\u{0}"))
+}
+
+fn no_tags(kind: &str) -> ProviderError {
+    ProviderError::Invalid(format!("`{kind}` objects cannot carry an ownership marker"))
+}
+
+/// Whether objects of `kind` are baton's through the object they belong to.
+fn is_relation(kind: &str) -> bool {
+    matches!(kind, route53::RECORD | iam::ACCESS_KEY | iam::USER_POLICY)
+}
+
+/// What a relation kind's object belongs to, for messages.
+fn parent_of(kind: &str, attrs: &Attrs) -> String {
+    match kind {
+        route53::RECORD => format!(
+            "zone {}",
+            str_attr(attrs, "zone_id").unwrap_or("(none)")
+        ),
+        _ => format!("user {:?}", str_attr(attrs, "user").unwrap_or("")),
+    }
 }
 
 fn unknown(kind: &str) -> ProviderError {
@@ -224,28 +322,77 @@ impl Provider for AwsProvider {
         &self,
         kind: &str,
         config: &Attrs,
-        _owner: &crate::provider::Owner,
+        owner: &Owner,
     ) -> Result<Attrs, ProviderError> {
         let config = common::with_defaults(&self.schema(kind)?, config);
         let c = self.clients().await?;
-        let out = match kind {
-            s3::BUCKET => s3::create(c, &config).await,
-            sqs::QUEUE => sqs::create(c, &config).await,
-            dynamodb::TABLE => dynamodb::create(c, &config).await,
-            secretsmanager::SECRET => secretsmanager::create(c, &config).await,
-            ssm::PARAMETER => ssm::create(c, &config).await,
-            route53::ZONE => route53::create_zone(c, &config).await,
-            route53::RECORD => route53::create_record(c, &config).await,
-            iam::USER => iam::create_user(c, &config).await,
-            iam::ACCESS_KEY => iam::create_access_key(c, &config).await,
-            iam::USER_POLICY => iam::put_user_policy(c, &config).await,
-            rds::INSTANCE => rds::create(c, &config).await,
-            elasticache::GROUP => elasticache::create(c, &config).await,
-            mq::BROKER => mq::create(c, &config).await,
-            other => Err(unknown(other)),
-        }?;
+        // A record, a key or a policy changes its zone or user: only one baton made.
+        if is_relation(kind) {
+            let claim = self.claim_in(c, kind, &config, owner).await?;
+            if !claim.is_ours() {
+                return Err(ProviderError::NotOurs(format!(
+                    "{kind} cannot be made in {}: baton cannot prove it made it ({})",
+                    parent_of(kind, &config),
+                    claim.describe()
+                )));
+            }
+        }
+        let out = match self.create_once(c, kind, &config, owner).await {
+            // The object is there already: a retried create whose first attempt made
+            // it is given back; anyone else's is left as it is.
+            Err(ProviderError::NotOurs(what)) => {
+                let found = self.read_once(c, kind, &config).await?;
+                let claim = match &found {
+                    Some(_) => self.claim_in(c, kind, &config, owner).await?,
+                    None => Claim::Unproven,
+                };
+                match found {
+                    Some(found) if claim == Claim::Ours => found,
+                    _ => {
+                        return Err(ProviderError::NotOurs(format!(
+                            "{what} already exists and baton cannot prove it made it ({})",
+                            claim.describe()
+                        )));
+                    }
+                }
+            }
+            other => other?,
+        };
         self.remember(identity(kind, &out), true);
         Ok(out)
+    }
+
+    fn proof(&self, kind: &str) -> Proof {
+        if is_relation(kind) {
+            Proof::Relation
+        } else {
+            Proof::Marker
+        }
+    }
+
+    async fn claim(&self, kind: &str, found: &Attrs, owner: &Owner) -> Result<Claim, ProviderError> {
+        self.schema(kind)?;
+        let c = self.clients().await?;
+        self.claim_in(c, kind, found, owner).await
+    }
+
+    async fn mark(&self, kind: &str, found: &Attrs, owner: &Owner) -> Result<(), ProviderError> {
+        self.schema(kind)?;
+        let c = self.clients().await?;
+        let tag = Tags::from([(OWNER_TAG.to_string(), owner.marker())]);
+        match kind {
+            s3::BUCKET => s3::add_tags(c, found, &tag).await,
+            sqs::QUEUE => sqs::add_tags(c, found, &tag).await,
+            dynamodb::TABLE => dynamodb::add_tags(c, found, &tag).await,
+            secretsmanager::SECRET => secretsmanager::add_tags(c, found, &tag).await,
+            ssm::PARAMETER => ssm::add_tags(c, found, &tag).await,
+            route53::ZONE => route53::add_zone_tags(c, found, &tag).await,
+            iam::USER => iam::add_tags(c, found, &tag).await,
+            rds::INSTANCE => rds::add_tags(c, found, &tag).await,
+            elasticache::GROUP => elasticache::add_tags(c, found, &tag).await,
+            mq::BROKER => mq::add_tags(c, found, &tag).await,
+            other => Err(no_tags(other)),
+        }
     }
 
     async fn update(

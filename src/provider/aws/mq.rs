@@ -21,12 +21,14 @@ use std::time::Duration;
 use aws_sdk_mq::operation::describe_broker::DescribeBrokerOutput;
 use aws_sdk_mq::types::{BrokerState, DeploymentMode, EngineType, User};
 
-use super::common::{Tags, optional, put_tags, required, tag_changes, tags, wait_for};
+use super::common::{
+    Tags, exists, optional, put_tags, required, tag_changes, tags, wait_for, with_owner,
+};
 use super::config::Clients;
 use super::error::Named;
 use crate::provider::server::{list_value, string_list};
 use crate::provider::{
-    AttrSchema, AttrType, Attrs, KindSchema, ProviderError, bool_attr, str_attr,
+    AttrSchema, AttrType, Attrs, KindSchema, Owner, ProviderError, bool_attr, str_attr,
 };
 use crate::value::Value;
 
@@ -305,17 +307,16 @@ fn result(config: &Attrs, b: &DescribeBrokerOutput) -> Attrs {
     out
 }
 
-/// Creates the broker with its user and waits until it is running.
-pub async fn create(c: &Clients, config: &Attrs) -> Result<Attrs, ProviderError> {
+/// Creates the broker with its user, its tags and the owner's marker, and waits until
+/// it is running.
+pub async fn create(c: &Clients, config: &Attrs, owner: &Owner) -> Result<Attrs, ProviderError> {
     let name = required(config, "broker_name", BROKER)?;
     let w = what(name);
     let secrets = [password(config, &w)?];
     if find_by_name(c, name, &w).await?.is_some() {
-        return Err(ProviderError::Failed(format!(
-            "{w} already exists (not created by this configuration); delete it or choose another name"
-        )));
+        return Err(exists(&w));
     }
-    let t = tags(config, &w)?;
+    let t = with_owner(tags(config, &w)?, owner);
     let out = c
         .mq
         .create_broker()
@@ -331,7 +332,7 @@ pub async fn create(c: &Clients, config: &Attrs) -> Result<Attrs, ProviderError>
         .set_subnet_ids(string_list(config, "subnet_ids")?)
         .set_security_groups(string_list(config, "security_groups")?)
         .users(user(config, &w)?)
-        .set_tags((!t.is_empty()).then(|| t.into_iter().collect()))
+        .set_tags(Some(t.into_iter().collect()))
         .send()
         .await
         .named_secret(&w, &secrets)?;
@@ -426,11 +427,7 @@ pub async fn update(c: &Clients, prior: &Attrs, config: &Attrs) -> Result<Attrs,
         return Err(ProviderError::Failed(format!("{w} does not exist")));
     };
     let arn = b.broker_arn().unwrap_or_default().to_string();
-    let actual: Tags = b
-        .tags()
-        .map(|t| t.iter().map(|(k, v)| (k.clone(), v.clone())).collect())
-        .unwrap_or_default();
-    let (set, remove) = tag_changes(&actual, &tags(config, &w)?);
+    let (set, remove) = tag_changes(&tags_of(&b), &tags(config, &w)?);
     if !remove.is_empty() {
         c.mq.delete_tags()
             .resource_arn(&arn)
@@ -439,15 +436,52 @@ pub async fn update(c: &Clients, prior: &Attrs, config: &Attrs) -> Result<Attrs,
             .await
             .named(&w)?;
     }
-    if !set.is_empty() {
-        c.mq.create_tags()
-            .resource_arn(&arn)
-            .set_tags(Some(set.into_iter().collect()))
-            .send()
-            .await
-            .named(&w)?;
-    }
+    add_to(c, &arn, set, &w).await?;
     Ok(result(config, &b))
+}
+
+fn tags_of(b: &DescribeBrokerOutput) -> Tags {
+    b.tags()
+        .map(|t| t.iter().map(|(k, v)| (k.clone(), v.clone())).collect())
+        .unwrap_or_default()
+}
+
+/// Adds (or changes) the tags `set` of the broker `arn`.
+async fn add_to(c: &Clients, arn: &str, set: Tags, w: &str) -> Result<(), ProviderError> {
+    if set.is_empty() {
+        return Ok(());
+    }
+    c.mq.create_tags()
+        .resource_arn(arn)
+        .set_tags(Some(set.into_iter().collect()))
+        .send()
+        .await
+        .named(w)?;
+    Ok(())
+}
+
+/// The broker `found` names, described (`None`: there is none, or it is being deleted).
+async fn described(c: &Clients, found: &Attrs) -> Result<Option<DescribeBrokerOutput>, ProviderError> {
+    let w = what(required(found, "broker_name", BROKER)?);
+    match broker_id(c, found, &w).await? {
+        Some(id) => describe(c, &id, &w).await,
+        None => Ok(None),
+    }
+}
+
+/// The tags of the broker `found` names, the ownership tag included (`None`: there is
+/// none, or it is being deleted).
+pub async fn owner_tags(c: &Clients, found: &Attrs) -> Result<Option<Tags>, ProviderError> {
+    Ok(described(c, found).await?.as_ref().map(tags_of))
+}
+
+/// Adds `extra` to the tags of the broker `found` names.
+pub async fn add_tags(c: &Clients, found: &Attrs, extra: &Tags) -> Result<(), ProviderError> {
+    let w = what(required(found, "broker_name", BROKER)?);
+    let b = described(c, found)
+        .await?
+        .ok_or_else(|| ProviderError::Failed(format!("{w} does not exist")))?;
+    add_to(c, b.broker_arn().unwrap_or_default(), extra.clone(), &w).await
 }
 
 /// The broker as it is: `None` when it does not exist or is being deleted.
@@ -527,11 +561,7 @@ pub async fn read(c: &Clients, prior: &Attrs) -> Result<Option<Attrs>, ProviderE
             out.remove("password");
         }
     }
-    let actual: Tags = b
-        .tags()
-        .map(|t| t.iter().map(|(k, v)| (k.clone(), v.clone())).collect())
-        .unwrap_or_default();
-    put_tags(&mut out, actual, prior);
+    put_tags(&mut out, tags_of(&b), prior);
     out.extend(result(&Attrs::new(), &b));
     Ok(Some(out))
 }

@@ -21,13 +21,14 @@ use std::time::Duration;
 use aws_sdk_rds::types::{DbInstance, Tag};
 
 use super::common::{
-    Tags, optional, put_observed, put_tags, required, tag_changes, tags, wait_for,
+    Tags, exists, optional, put_observed, put_tags, required, tag_changes, tags, wait_for,
+    with_owner,
 };
 use super::config::Clients;
 use super::error::{Fault, Named};
 use crate::provider::server::{list_value, string_list};
 use crate::provider::{
-    AttrSchema, AttrType, Attrs, KindSchema, ProviderError, bool_attr, int_attr, str_attr,
+    AttrSchema, AttrType, Attrs, KindSchema, Owner, ProviderError, bool_attr, int_attr, str_attr,
 };
 use crate::value::Value;
 
@@ -246,14 +247,15 @@ fn result(config: &Attrs, instance: &DbInstance) -> Attrs {
     out
 }
 
-/// Creates the instance and waits until it is available.
-pub async fn create(c: &Clients, config: &Attrs) -> Result<Attrs, ProviderError> {
+/// Creates the instance and waits until it is available; it carries the owner's
+/// marker as a tag from the start.
+pub async fn create(c: &Clients, config: &Attrs, owner: &Owner) -> Result<Attrs, ProviderError> {
     let id = required(config, "identifier", INSTANCE)?;
     let w = what(id);
     let password = required(config, "password", &w)?;
     let secrets = [password];
     check_delete_settings(config, &w)?;
-    let t = tags(config, &w)?;
+    let t = with_owner(tags(config, &w)?, owner);
     let out = c
         .rds
         .create_db_instance()
@@ -275,15 +277,13 @@ pub async fn create(c: &Clients, config: &Attrs) -> Result<Attrs, ProviderError>
         .set_db_subnet_group_name(optional(config, "db_subnet_group_name").map(str::to_string))
         .set_vpc_security_group_ids(string_list(config, "vpc_security_group_ids")?)
         .deletion_protection(bool_attr(config, "deletion_protection").unwrap_or(false))
-        .set_tags((!t.is_empty()).then(|| tag_list(t)))
+        .set_tags(Some(tag_list(t)))
         .send()
         .await;
     if let Err(e) = out {
         let f = Fault::from(e);
         if f.is(&["DBInstanceAlreadyExists", "DBInstanceAlreadyExistsFault"]) {
-            return Err(ProviderError::Failed(format!(
-                "{w} already exists (not created by this configuration); delete it or choose another identifier"
-            )));
+            return Err(exists(&w));
         }
         return Err(f.error(&w, &secrets));
     }
@@ -394,21 +394,49 @@ pub async fn update(c: &Clients, prior: &Attrs, config: &Attrs) -> Result<Attrs,
             .await
             .named(&w)?;
     }
-    if !set.is_empty() {
-        c.rds
-            .add_tags_to_resource()
-            .resource_name(&arn)
-            .set_tags(Some(tag_list(set)))
-            .send()
-            .await
-            .named(&w)?;
-    }
+    add_to(c, &arn, set, &w).await?;
     let instance = if changed && immediately {
         wait_available(c, id, &w).await?
     } else {
         describe(c, id, &w).await?.unwrap_or(before)
     };
     Ok(result(config, &instance))
+}
+
+/// Adds (or changes) the tags `set` of the resource `arn`.
+async fn add_to(c: &Clients, arn: &str, set: Tags, w: &str) -> Result<(), ProviderError> {
+    if set.is_empty() {
+        return Ok(());
+    }
+    c.rds
+        .add_tags_to_resource()
+        .resource_name(arn)
+        .set_tags(Some(tag_list(set)))
+        .send()
+        .await
+        .named(w)?;
+    Ok(())
+}
+
+/// The tags of the object `found` names, the ownership tag included (`None`: there
+/// is none, or it is being deleted).
+pub async fn owner_tags(c: &Clients, found: &Attrs) -> Result<Option<Tags>, ProviderError> {
+    let id = required(found, "identifier", INSTANCE)?;
+    let w = what(id);
+    match describe(c, id, &w).await? {
+        Some(d) => list_tags(c, d.db_instance_arn().unwrap_or_default(), &w).await.map(Some),
+        None => Ok(None),
+    }
+}
+
+/// Adds `extra` to the tags of the object `found` names.
+pub async fn add_tags(c: &Clients, found: &Attrs, extra: &Tags) -> Result<(), ProviderError> {
+    let id = required(found, "identifier", INSTANCE)?;
+    let w = what(id);
+    let d = describe(c, id, &w)
+        .await?
+        .ok_or_else(|| ProviderError::Failed(format!("{w} does not exist")))?;
+    add_to(c, d.db_instance_arn().unwrap_or_default(), extra.clone(), &w).await
 }
 
 async fn list_tags(c: &Clients, arn: &str, w: &str) -> Result<Tags, ProviderError> {

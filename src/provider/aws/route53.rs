@@ -8,14 +8,14 @@ use std::time::{Duration, Instant};
 
 use aws_sdk_route53::types::{
     Change, ChangeAction, ChangeBatch, ChangeStatus, HostedZoneConfig, ResourceRecord,
-    ResourceRecordSet, RrType,
+    ResourceRecordSet, RrType, Tag, TagResourceType,
 };
 
-use super::common::{optional, required};
+use super::common::{OWNER_TAG, Tags, exists, optional, required};
 use super::config::Clients;
 use super::error::{Named, build_error};
 use crate::provider::server::{list_value, string_list};
-use crate::provider::{AttrSchema, AttrType, Attrs, KindSchema, ProviderError, int_attr};
+use crate::provider::{AttrSchema, AttrType, Attrs, KindSchema, Owner, ProviderError, int_attr};
 use crate::value::Value;
 
 /// A hosted zone.
@@ -102,8 +102,11 @@ fn zone_what(name: &str) -> String {
     format!("{ZONE} {name:?}")
 }
 
-/// Creates the zone. Route 53 allows several zones with one name, so nothing is refused.
-pub async fn create_zone(c: &Clients, config: &Attrs) -> Result<Attrs, ProviderError> {
+/// Creates the zone, then tags it with the owner's marker (CreateHostedZone takes no
+/// tags). Route 53 allows several zones with one name, so nothing is refused; a zone
+/// left untagged by a run killed in between is never found again by name, and the
+/// next run makes another.
+pub async fn create_zone(c: &Clients, config: &Attrs, owner: &Owner) -> Result<Attrs, ProviderError> {
     let name = required(config, "name", ZONE)?;
     let w = zone_what(name);
     let mut req = c
@@ -119,6 +122,7 @@ pub async fn create_zone(c: &Clients, config: &Attrs) -> Result<Attrs, ProviderE
         .hosted_zone()
         .map(|z| bare_zone_id(z.id()).to_string())
         .unwrap_or_default();
+    tag_zone(c, &id, Tags::from([(OWNER_TAG.to_string(), owner.marker())]), &w).await?;
     let servers: Vec<String> = out
         .delegation_set()
         .map(|d| d.name_servers().to_vec())
@@ -127,6 +131,58 @@ pub async fn create_zone(c: &Clients, config: &Attrs) -> Result<Attrs, ProviderE
     result.insert("zone_id".into(), Value::string(id));
     result.insert("name_servers".into(), list_value(&servers));
     Ok(result)
+}
+
+/// Adds (or changes) the tags `set` of the zone `id`.
+async fn tag_zone(c: &Clients, id: &str, set: Tags, w: &str) -> Result<(), ProviderError> {
+    let tags = set
+        .into_iter()
+        .map(|(k, v)| Tag::builder().key(k).value(v).build())
+        .collect::<Vec<_>>();
+    c.route53
+        .change_tags_for_resource()
+        .resource_type(TagResourceType::Hostedzone)
+        .resource_id(id)
+        .set_add_tags(Some(tags))
+        .send()
+        .await
+        .named(w)?;
+    Ok(())
+}
+
+/// The tags of the zone `zone_id`, the ownership tag included (`None`: no such zone).
+pub async fn zone_tags(c: &Clients, zone_id: &str) -> Result<Option<Tags>, ProviderError> {
+    let id = bare_zone_id(zone_id);
+    let out = c
+        .route53
+        .list_tags_for_resource()
+        .resource_type(TagResourceType::Hostedzone)
+        .resource_id(id)
+        .send()
+        .await
+        .or_missing(&zone_what(id), NO_ZONE)?;
+    Ok(out.map(|o| {
+        o.resource_tag_set()
+            .map(|t| {
+                t.tags()
+                    .iter()
+                    .map(|t| {
+                        (
+                            t.key().unwrap_or_default().to_string(),
+                            t.value().unwrap_or_default().to_string(),
+                        )
+                    })
+                    .collect()
+            })
+            .unwrap_or_default()
+    }))
+}
+
+/// Adds `extra` to the tags of the zone `found` names.
+pub async fn add_zone_tags(c: &Clients, found: &Attrs, extra: &Tags) -> Result<(), ProviderError> {
+    let id = required(found, "zone_id", ZONE)?;
+    let w = zone_what(optional(found, "name").unwrap_or(id));
+    tag_zone(c, bare_zone_id(id), extra.clone(), &w).await
 }
 
 /// Sets the comment.
@@ -316,16 +372,13 @@ async fn change(
     Ok(())
 }
 
-/// Creates the record set; one that exists already is refused by Route 53 (`CREATE`).
+/// Creates the record set; Route 53 refuses one that exists already (`CREATE`), which
+/// is reported as existing.
 pub async fn create_record(c: &Clients, config: &Attrs) -> Result<Attrs, ProviderError> {
     let spec = RecordSpec::from(config)?;
     let w = record_what(config);
     match change(c, &spec.zone_id, ChangeAction::Create, spec.set(&w)?, &w).await {
-        Err(ProviderError::Failed(m)) if m.contains("already exists") => {
-            Err(ProviderError::Failed(format!(
-                "{w} already exists (not created by this configuration); delete it or choose another name ({m})"
-            )))
-        }
+        Err(ProviderError::Failed(m)) if m.contains("already exists") => Err(exists(&w)),
         other => other,
     }?;
     Ok(config.clone())

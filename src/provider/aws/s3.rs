@@ -1,6 +1,10 @@
 //! `aws_s3_bucket`: a bucket with versioning, tags, public access blocked and default
 //! encryption. Deleting a bucket that holds objects is refused unless `force_destroy`,
 //! which first deletes every object version, delete marker and unfinished upload.
+//!
+//! CreateBucket takes no tags, so the ownership tag is written by the PutBucketTagging
+//! that follows it, before any other setting. A bucket left untagged by a run killed in
+//! between proves nothing and is refused like anyone else's (`baton import` takes it).
 
 use aws_sdk_s3::types::{
     BucketLocationConstraint, BucketVersioningStatus, CreateBucketConfiguration, Delete,
@@ -9,10 +13,10 @@ use aws_sdk_s3::types::{
     Tag, Tagging, VersioningConfiguration,
 };
 
-use super::common::{Tags, optional, put_tags, required, tags};
+use super::common::{OWNER_TAG, Tags, exists, optional, put_tags, required, tags, with_owner};
 use super::config::Clients;
 use super::error::{Named, build_error};
-use crate::provider::{AttrSchema, AttrType, Attrs, KindSchema, ProviderError, bool_attr};
+use crate::provider::{AttrSchema, AttrType, Attrs, KindSchema, Owner, ProviderError, bool_attr};
 use crate::value::Value;
 
 /// The kind served.
@@ -100,8 +104,9 @@ fn arn(c: &Clients, bucket: &str) -> String {
     format!("arn:{}:s3:::{bucket}", c.partition)
 }
 
-/// Creates the bucket, then applies every setting.
-pub async fn create(c: &Clients, config: &Attrs) -> Result<Attrs, ProviderError> {
+/// Creates the bucket, tags it with the module's tags and the owner's marker, then
+/// applies every other setting.
+pub async fn create(c: &Clients, config: &Attrs, owner: &Owner) -> Result<Attrs, ProviderError> {
     let spec = Spec::from(config)?;
     let w = what(&spec.bucket);
     // In us-east-1, creating a bucket one already owns succeeds (a legacy of S3), so
@@ -114,9 +119,7 @@ pub async fn create(c: &Clients, config: &Attrs) -> Result<Attrs, ProviderError>
         .or_missing(&w, &["NotFound", "NoSuchBucket"])?
         .is_some()
     {
-        return Err(ProviderError::Failed(format!(
-            "{w} already exists (not created by this configuration); delete it or choose another name"
-        )));
+        return Err(exists(&w));
     }
     let mut req = c.s3.create_bucket().bucket(&spec.bucket);
     // us-east-1 is the one region that refuses a location constraint.
@@ -132,13 +135,12 @@ pub async fn create(c: &Clients, config: &Attrs) -> Result<Attrs, ProviderError>
         Err(e) => {
             let f = super::error::Fault::from(e);
             if f.is(&["BucketAlreadyOwnedByYou", "BucketAlreadyExists"]) {
-                return Err(ProviderError::Failed(format!(
-                    "{w} already exists (not created by this configuration); delete it or choose another name"
-                )));
+                return Err(exists(&w));
             }
             return Err(f.error(&w, &[]));
         }
     }
+    put_tagging(c, &spec.bucket, &with_owner(spec.tags.clone(), owner)).await?;
     apply(c, &spec, None).await?;
     Ok(result(c, &spec, config))
 }
@@ -165,31 +167,9 @@ async fn apply(c: &Clients, spec: &Spec, prior: Option<&Spec>) -> Result<(), Pro
             .await
             .named(&w)?;
     }
-    if prior.map_or(!spec.tags.is_empty(), |p| p.tags != spec.tags) {
-        if spec.tags.is_empty() {
-            c.s3.delete_bucket_tagging()
-                .bucket(b)
-                .send()
-                .await
-                .named(&w)?;
-        } else {
-            let tag_set = spec
-                .tags
-                .iter()
-                .map(|(k, v)| Tag::builder().key(k).value(v).build())
-                .collect::<Result<Vec<_>, _>>()
-                .map_err(|e| build_error(&w, e))?;
-            let tagging = Tagging::builder()
-                .set_tag_set(Some(tag_set))
-                .build()
-                .map_err(|e| build_error(&w, e))?;
-            c.s3.put_bucket_tagging()
-                .bucket(b)
-                .tagging(tagging)
-                .send()
-                .await
-                .named(&w)?;
-        }
+    // Without a record (a create, an unusable record) the caller has set the tags.
+    if prior.is_some_and(|p| p.tags != spec.tags) {
+        set_module_tags(c, b, &spec.tags).await?;
     }
     if changed(|s| s.block_public_access.to_string()) {
         if spec.block_public_access {
@@ -235,6 +215,84 @@ async fn apply(c: &Clients, spec: &Spec, prior: Option<&Spec>) -> Result<(), Pro
     Ok(())
 }
 
+/// Sets the bucket's whole tag set to `tags` (none: deletes the tag set).
+async fn put_tagging(c: &Clients, b: &str, tags: &Tags) -> Result<(), ProviderError> {
+    let w = what(b);
+    if tags.is_empty() {
+        c.s3.delete_bucket_tagging()
+            .bucket(b)
+            .send()
+            .await
+            .named(&w)?;
+        return Ok(());
+    }
+    let tag_set = tags
+        .iter()
+        .map(|(k, v)| Tag::builder().key(k).value(v).build())
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| build_error(&w, e))?;
+    let tagging = Tagging::builder()
+        .set_tag_set(Some(tag_set))
+        .build()
+        .map_err(|e| build_error(&w, e))?;
+    c.s3.put_bucket_tagging()
+        .bucket(b)
+        .tagging(tagging)
+        .send()
+        .await
+        .named(&w)?;
+    Ok(())
+}
+
+/// Sets the tags the module gives, keeping the ownership tag the bucket has
+/// (PutBucketTagging replaces the whole set).
+async fn set_module_tags(c: &Clients, b: &str, tags: &Tags) -> Result<(), ProviderError> {
+    let mut all = tags.clone();
+    if let Some(marker) = bucket_tags(c, b).await?.and_then(|mut t| t.remove(OWNER_TAG)) {
+        all.insert(OWNER_TAG.to_string(), marker);
+    }
+    put_tagging(c, b, &all).await
+}
+
+/// The bucket's tags, the ownership tag included (`None`: no such bucket).
+async fn bucket_tags(c: &Clients, b: &str) -> Result<Option<Tags>, ProviderError> {
+    let w = what(b);
+    match c.s3.get_bucket_tagging().bucket(b).send().await {
+        Ok(t) => Ok(Some(
+            t.tag_set()
+                .iter()
+                .map(|t| (t.key().to_string(), t.value().to_string()))
+                .collect(),
+        )),
+        Err(e) => {
+            let f = super::error::Fault::from(e);
+            if f.is(&["NoSuchTagSet", "NoSuchTagSetError"]) {
+                Ok(Some(Tags::new()))
+            } else if f.is(&["NoSuchBucket", "NotFound"]) {
+                Ok(None)
+            } else {
+                Err(f.error(&w, &[]))
+            }
+        }
+    }
+}
+
+/// The tags of the bucket `found` names, the ownership tag included (`None`: no such
+/// bucket).
+pub async fn owner_tags(c: &Clients, found: &Attrs) -> Result<Option<Tags>, ProviderError> {
+    bucket_tags(c, required(found, "bucket", BUCKET)?).await
+}
+
+/// Adds `extra` to the tags of the bucket `found` names, keeping the others.
+pub async fn add_tags(c: &Clients, found: &Attrs, extra: &Tags) -> Result<(), ProviderError> {
+    let b = required(found, "bucket", BUCKET)?;
+    let mut all = bucket_tags(c, b)
+        .await?
+        .ok_or_else(|| ProviderError::Failed(format!("{} does not exist", what(b))))?;
+    all.extend(extra.clone());
+    put_tagging(c, b, &all).await
+}
+
 fn result(c: &Clients, spec: &Spec, config: &Attrs) -> Attrs {
     let mut out = config.clone();
     out.insert("arn".into(), Value::string(arn(c, &spec.bucket)));
@@ -247,6 +305,10 @@ fn result(c: &Clients, spec: &Spec, config: &Attrs) -> Attrs {
 pub async fn update(c: &Clients, prior: &Attrs, config: &Attrs) -> Result<Attrs, ProviderError> {
     let spec = Spec::from(config)?;
     let before = Spec::from(prior).ok().filter(|p| p.bucket == spec.bucket);
+    if before.is_none() {
+        // Without a usable record every setting is applied, tags included.
+        set_module_tags(c, &spec.bucket, &spec.tags).await?;
+    }
     apply(c, &spec, before.as_ref()).await?;
     Ok(result(c, &spec, config))
 }
@@ -278,20 +340,9 @@ pub async fn read(c: &Clients, prior: &Attrs) -> Result<Option<Attrs>, ProviderE
         Value::Bool(versioning.status() == Some(&BucketVersioningStatus::Enabled)),
     );
 
-    let tags =
-        c.s3.get_bucket_tagging()
-            .bucket(b)
-            .send()
-            .await
-            .or_missing(&w, &["NoSuchTagSet", "NoSuchTagSetError"])?;
-    let actual: Tags = tags
-        .map(|t| {
-            t.tag_set()
-                .iter()
-                .map(|t| (t.key().to_string(), t.value().to_string()))
-                .collect()
-        })
-        .unwrap_or_default();
+    let Some(actual) = bucket_tags(c, b).await? else {
+        return Ok(None);
+    };
     put_tags(&mut out, actual, prior);
 
     let pab =

@@ -5,10 +5,12 @@
 
 use aws_sdk_secretsmanager::types::Tag;
 
-use super::common::{Tags, optional, put_tags, required, tag_changes, tags};
+use super::common::{Tags, exists, optional, put_tags, required, tag_changes, tags, with_owner};
 use super::config::Clients;
 use super::error::{Fault, Named};
-use crate::provider::{AttrSchema, AttrType, Attrs, KindSchema, ProviderError, int_attr, str_attr};
+use crate::provider::{
+    AttrSchema, AttrType, Attrs, KindSchema, Owner, ProviderError, int_attr, str_attr,
+};
 use crate::value::Value;
 
 /// The kind served.
@@ -67,21 +69,21 @@ fn recovery_window(attrs: &Attrs, w: &str) -> Result<i64, ProviderError> {
     }
 }
 
-/// Creates the secret with its first value.
-pub async fn create(c: &Clients, config: &Attrs) -> Result<Attrs, ProviderError> {
+/// Creates the secret with its first value, its tags and the owner's marker.
+pub async fn create(c: &Clients, config: &Attrs, owner: &Owner) -> Result<Attrs, ProviderError> {
     let name = required(config, "name", SECRET)?;
     let w = what(name);
     recovery_window(config, &w)?;
     let value = str_attr(config, "value");
     let secrets: Vec<&str> = value.into_iter().collect();
-    let t = tags(config, &w)?;
+    let t = with_owner(tags(config, &w)?, owner);
     let out = c
         .secrets
         .create_secret()
         .name(name)
         .set_description(optional(config, "description").map(str::to_string))
         .set_secret_string(value.map(str::to_string))
-        .set_tags((!t.is_empty()).then(|| tag_list(t)))
+        .set_tags(Some(tag_list(t)))
         .send()
         .await;
     let out = match out {
@@ -89,9 +91,7 @@ pub async fn create(c: &Clients, config: &Attrs) -> Result<Attrs, ProviderError>
         Err(e) => {
             let f = Fault::from(e);
             if f.is(&["ResourceExistsException"]) {
-                return Err(ProviderError::Failed(format!(
-                    "{w} already exists or is scheduled for deletion (not created by this configuration); delete it or choose another name"
-                )));
+                return Err(exists(&w));
             }
             return Err(f.error(&w, &secrets));
         }
@@ -141,17 +141,7 @@ pub async fn update(c: &Clients, _prior: &Attrs, config: &Attrs) -> Result<Attrs
             .await
             .named_secret(&w, &secrets)?;
     }
-    let actual: Tags = described
-        .tags()
-        .iter()
-        .map(|t| {
-            (
-                t.key().unwrap_or("").to_string(),
-                t.value().unwrap_or("").to_string(),
-            )
-        })
-        .collect();
-    let (set, remove) = tag_changes(&actual, &tags(config, &w)?);
+    let (set, remove) = tag_changes(&tags_of(&described), &tags(config, &w)?);
     if !remove.is_empty() {
         c.secrets
             .untag_resource()
@@ -176,6 +166,48 @@ pub async fn update(c: &Clients, _prior: &Attrs, config: &Attrs) -> Result<Attrs
         Value::string(described.arn().unwrap_or_default()),
     );
     Ok(result)
+}
+
+fn tags_of(
+    described: &aws_sdk_secretsmanager::operation::describe_secret::DescribeSecretOutput,
+) -> Tags {
+    described
+        .tags()
+        .iter()
+        .map(|t| {
+            (
+                t.key().unwrap_or("").to_string(),
+                t.value().unwrap_or("").to_string(),
+            )
+        })
+        .collect()
+}
+
+/// The tags of the secret `found` names, the ownership tag included (`None`: no such
+/// secret).
+pub async fn owner_tags(c: &Clients, found: &Attrs) -> Result<Option<Tags>, ProviderError> {
+    let name = required(found, "name", SECRET)?;
+    let described = c
+        .secrets
+        .describe_secret()
+        .secret_id(name)
+        .send()
+        .await
+        .or_missing(&what(name), MISSING)?;
+    Ok(described.as_ref().map(tags_of))
+}
+
+/// Adds `extra` to the tags of the secret `found` names.
+pub async fn add_tags(c: &Clients, found: &Attrs, extra: &Tags) -> Result<(), ProviderError> {
+    let name = required(found, "name", SECRET)?;
+    c.secrets
+        .tag_resource()
+        .secret_id(name)
+        .set_tags(Some(tag_list(extra.clone())))
+        .send()
+        .await
+        .named(&what(name))?;
+    Ok(())
 }
 
 /// The current value; `None` when the secret has none yet.

@@ -6,11 +6,13 @@ use std::collections::HashMap;
 
 use aws_sdk_sqs::types::QueueAttributeName;
 
-use super::common::{Tags, count, put_observed, put_tags, required, tag_changes, tags};
+use super::common::{
+    Tags, count, exists, put_observed, put_tags, required, tag_changes, tags, with_owner,
+};
 use super::config::Clients;
 use super::error::{Fault, Named};
 use crate::provider::{
-    AttrSchema, AttrType, Attrs, KindSchema, ProviderError, bool_attr, str_attr,
+    AttrSchema, AttrType, Attrs, KindSchema, Owner, ProviderError, bool_attr, str_attr,
 };
 use crate::value::Value;
 
@@ -117,9 +119,9 @@ fn attributes(
     Ok(a)
 }
 
-/// Creates the queue; an existing queue of that name is refused (SQS itself would
-/// return it, silently taking it over).
-pub async fn create(c: &Clients, config: &Attrs) -> Result<Attrs, ProviderError> {
+/// Creates the queue with its tags and the owner's marker; an existing queue of that
+/// name is reported as existing (SQS itself would return it, silently taking it over).
+pub async fn create(c: &Clients, config: &Attrs, owner: &Owner) -> Result<Attrs, ProviderError> {
     let name = required(config, "name", QUEUE)?;
     let w = what(name);
     let fifo = bool_attr(config, "fifo").unwrap_or(false);
@@ -136,9 +138,7 @@ pub async fn create(c: &Clients, config: &Attrs) -> Result<Attrs, ProviderError>
         .or_missing(&w, MISSING)?
         .is_some()
     {
-        return Err(ProviderError::Failed(format!(
-            "{w} already exists (not created by this configuration); delete it or choose another name"
-        )));
+        return Err(exists(&w));
     }
     let mut attrs = attributes(config, &w)?;
     if attrs
@@ -150,13 +150,13 @@ pub async fn create(c: &Clients, config: &Attrs) -> Result<Attrs, ProviderError>
     if fifo {
         attrs.insert(QueueAttributeName::FifoQueue, "true".into());
     }
-    let tags = tags(config, &w)?;
+    let tags = with_owner(tags(config, &w)?, owner);
     let out = c
         .sqs
         .create_queue()
         .queue_name(name)
         .set_attributes(Some(attrs))
-        .set_tags((!tags.is_empty()).then(|| tags.into_iter().collect()))
+        .set_tags(Some(tags.into_iter().collect()))
         .send()
         .await
         .named(&w)?;
@@ -205,6 +205,34 @@ async fn actual_tags(c: &Clients, url: &str, w: &str) -> Result<Tags, ProviderEr
     Ok(t.tags()
         .map(|m| m.iter().map(|(k, v)| (k.clone(), v.clone())).collect())
         .unwrap_or_default())
+}
+
+/// The tags of the queue `found` names, the ownership tag included (`None`: no such
+/// queue).
+pub async fn owner_tags(c: &Clients, found: &Attrs) -> Result<Option<Tags>, ProviderError> {
+    let name = required(found, "name", QUEUE)?;
+    let w = what(name);
+    match url_of(c, name, &w).await? {
+        Some(url) => actual_tags(c, &url, &w).await.map(Some),
+        None => Ok(None),
+    }
+}
+
+/// Adds `extra` to the tags of the queue `found` names.
+pub async fn add_tags(c: &Clients, found: &Attrs, extra: &Tags) -> Result<(), ProviderError> {
+    let name = required(found, "name", QUEUE)?;
+    let w = what(name);
+    let url = url_of(c, name, &w)
+        .await?
+        .ok_or_else(|| ProviderError::Failed(format!("{w} does not exist")))?;
+    c.sqs
+        .tag_queue()
+        .queue_url(&url)
+        .set_tags(Some(extra.clone().into_iter().collect()))
+        .send()
+        .await
+        .named(&w)?;
+    Ok(())
 }
 
 /// Sets the attributes and tags.

@@ -4,10 +4,10 @@
 
 use aws_sdk_ssm::types::{ParameterStringFilter, ParameterType, ResourceTypeForTagging, Tag};
 
-use super::common::{Tags, optional, put_tags, required, tag_changes, tags};
+use super::common::{Tags, exists, optional, put_tags, required, tag_changes, tags, with_owner};
 use super::config::Clients;
 use super::error::{Fault, Named, build_error};
-use crate::provider::{AttrSchema, AttrType, Attrs, KindSchema, ProviderError, str_attr};
+use crate::provider::{AttrSchema, AttrType, Attrs, KindSchema, Owner, ProviderError, str_attr};
 use crate::value::Value;
 
 /// The kind served.
@@ -74,12 +74,13 @@ fn tag_list(t: Tags, w: &str) -> Result<Vec<Tag>, ProviderError> {
         .map_err(|e| build_error(w, e))
 }
 
-/// Creates the parameter (refusing one that exists), then reads its ARN.
-pub async fn create(c: &Clients, config: &Attrs) -> Result<Attrs, ProviderError> {
+/// Creates the parameter with its tags and the owner's marker (never overwriting one
+/// that exists), then reads its ARN.
+pub async fn create(c: &Clients, config: &Attrs, owner: &Owner) -> Result<Attrs, ProviderError> {
     let name = required(config, "name", PARAMETER)?;
     let w = what(name);
     let value = value(config, &w)?;
-    let t = tags(config, &w)?;
+    let t = with_owner(tags(config, &w)?, owner);
     let out = c
         .ssm
         .put_parameter()
@@ -87,16 +88,14 @@ pub async fn create(c: &Clients, config: &Attrs) -> Result<Attrs, ProviderError>
         .value(value)
         .r#type(parameter_type(config, &w)?)
         .set_description(optional(config, "description").map(str::to_string))
-        .set_tags((!t.is_empty()).then(|| tag_list(t, &w)).transpose()?)
+        .set_tags(Some(tag_list(t, &w)?))
         .overwrite(false)
         .send()
         .await;
     if let Err(e) = out {
         let f = Fault::from(e);
         if f.is(&["ParameterAlreadyExists"]) {
-            return Err(ProviderError::Failed(format!(
-                "{w} already exists (not created by this configuration); delete it or choose another name"
-            )));
+            return Err(exists(&w));
         }
         return Err(f.error(&w, &[value]));
     }
@@ -133,6 +132,39 @@ async fn actual_tags(c: &Clients, name: &str, w: &str) -> Result<Tags, ProviderE
         .iter()
         .map(|t| (t.key().to_string(), t.value().to_string()))
         .collect())
+}
+
+/// Adds (or changes) the tags `set`.
+async fn add_to(c: &Clients, name: &str, set: Tags, w: &str) -> Result<(), ProviderError> {
+    if set.is_empty() {
+        return Ok(());
+    }
+    c.ssm
+        .add_tags_to_resource()
+        .resource_type(ResourceTypeForTagging::Parameter)
+        .resource_id(name)
+        .set_tags(Some(tag_list(set, w)?))
+        .send()
+        .await
+        .named(w)?;
+    Ok(())
+}
+
+/// The tags of the parameter `found` names, the ownership tag included (`None`: no
+/// such parameter).
+pub async fn owner_tags(c: &Clients, found: &Attrs) -> Result<Option<Tags>, ProviderError> {
+    let name = required(found, "name", PARAMETER)?;
+    let w = what(name);
+    if arn(c, name, &w).await?.is_none() {
+        return Ok(None);
+    }
+    actual_tags(c, name, &w).await.map(Some)
+}
+
+/// Adds `extra` to the tags of the parameter `found` names.
+pub async fn add_tags(c: &Clients, found: &Attrs, extra: &Tags) -> Result<(), ProviderError> {
+    let name = required(found, "name", PARAMETER)?;
+    add_to(c, name, extra.clone(), &what(name)).await
 }
 
 /// The parameter's description (`DescribeParameters`, the only call that has it).
@@ -175,22 +207,13 @@ pub async fn update(c: &Clients, _prior: &Attrs, config: &Attrs) -> Result<Attrs
         .await
         .named_secret(&w, &[value])?;
     let (set, remove) = tag_changes(&actual_tags(c, name, &w).await?, &tags(config, &w)?);
+    add_to(c, name, set, &w).await?;
     if !remove.is_empty() {
         c.ssm
             .remove_tags_from_resource()
             .resource_type(ResourceTypeForTagging::Parameter)
             .resource_id(name)
             .set_tag_keys(Some(remove))
-            .send()
-            .await
-            .named(&w)?;
-    }
-    if !set.is_empty() {
-        c.ssm
-            .add_tags_to_resource()
-            .resource_type(ResourceTypeForTagging::Parameter)
-            .resource_id(name)
-            .set_tags(Some(tag_list(set, &w)?))
             .send()
             .await
             .named(&w)?;

@@ -24,6 +24,23 @@ pub(super) fn attrs(pairs: &[(&str, Value)]) -> Attrs {
         .collect()
 }
 
+/// The marker of the test owner, the value of every ownership tag in these tests.
+pub(super) fn marker() -> String {
+    crate::provider::Owner::for_tests().marker()
+}
+
+/// An owner of another state than the tests' own.
+pub(super) fn stranger() -> crate::provider::Owner {
+    crate::provider::Owner::new("11111111-1111-4111-8111-111111111111", "test")
+}
+
+/// Pairs in key order (AWS lists tags in any order).
+pub(super) fn sorted<'a>(pairs: impl Iterator<Item = (&'a str, &'a str)>) -> Vec<(&'a str, &'a str)> {
+    let mut v: Vec<_> = pairs.collect();
+    v.sort();
+    v
+}
+
 pub(super) fn s(v: &str) -> Value {
     Value::string(v)
 }
@@ -128,7 +145,12 @@ async fn s3_bucket_create_read_update_drift_delete() {
         .collect();
     assert_eq!(
         tags,
-        BTreeMap::from([("env".into(), "prod".into()), ("team".into(), "web".into())])
+        BTreeMap::from([
+            ("env".into(), "prod".into()),
+            ("team".into(), "web".into()),
+            (OWNER_TAG.into(), marker()),
+        ]),
+        "the module's tags and the ownership tag, written with the bucket"
     );
     let pab =
         d.s3.get_public_access_block()
@@ -186,10 +208,10 @@ async fn s3_bucket_create_read_update_drift_delete() {
             .send()
             .await
             .unwrap();
-    assert_eq!(t.tag_set().len(), 1);
     assert_eq!(
-        (t.tag_set()[0].key(), t.tag_set()[0].value()),
-        ("team", "api")
+        sorted(t.tag_set().iter().map(|t| (t.key(), t.value()))),
+        [(OWNER_TAG, marker().as_str()), ("team", "api")],
+        "an update replaces the module's tags and keeps the ownership tag"
     );
     assert!(
         d.s3.get_public_access_block()
@@ -318,7 +340,14 @@ async fn s3_non_empty_buckets_are_kept_unless_force_destroy() {
         .create(s3::BUCKET, &attrs(&[("bucket", s(&other))]), &crate::provider::Owner::for_tests())
         .await
         .unwrap_err();
-    assert!(e.to_string().contains("already exists"), "{e}");
+    assert!(
+        matches!(&e, ProviderError::NotOurs(m) if m.contains("already exists") && m.contains(&other)),
+        "{e}"
+    );
+    assert!(
+        d.s3.get_bucket_tagging().bucket(&other).send().await.is_err(),
+        "the refused bucket was not tagged"
+    );
 }
 
 #[tokio::test]
@@ -405,8 +434,9 @@ async fn sqs_queue_create_read_update_drift_delete() {
         .send()
         .await
         .unwrap();
-    assert_eq!(t.tags().unwrap().len(), 1);
+    assert_eq!(t.tags().unwrap().len(), 2, "the ownership tag is kept by an update");
     assert_eq!(t.tags().unwrap()["owner"], "ops");
+    assert_eq!(t.tags().unwrap()[OWNER_TAG], marker());
     assert_eq!(p.read(sqs::QUEUE, &out2).await.unwrap(), Some(out2.clone()));
 
     // Drift: a timeout changed, then the queue deleted.
@@ -536,7 +566,7 @@ async fn dynamodb_table_create_read_update_drift_delete() {
         .send()
         .await
         .unwrap();
-    assert_eq!(tags.tags().len(), 2);
+    assert_eq!(tags.tags().len(), 3, "two tags and the ownership tag");
     assert_eq!(
         p.read(dynamodb::TABLE, &out).await.unwrap(),
         Some(out.clone()),
@@ -584,11 +614,8 @@ async fn dynamodb_table_create_read_update_drift_delete() {
         .await
         .unwrap();
     assert_eq!(
-        tags.tags()
-            .iter()
-            .map(|t| (t.key(), t.value()))
-            .collect::<Vec<_>>(),
-        [("team", "api")]
+        sorted(tags.tags().iter().map(|t| (t.key(), t.value()))),
+        [(OWNER_TAG, marker().as_str()), ("team", "api")]
     );
     assert_eq!(
         p.read(dynamodb::TABLE, &out2).await.unwrap(),
@@ -661,7 +688,7 @@ async fn secrets_manager_secret_create_read_update_drift_delete() {
         .await
         .unwrap();
     assert_eq!(desc.description(), Some("db password"));
-    assert_eq!(desc.tags().len(), 1);
+    assert_eq!(desc.tags().len(), 2, "one tag and the ownership tag");
     let read = p.read(secretsmanager::SECRET, &out).await.unwrap().unwrap();
     assert_eq!(
         read["value"].as_str(),
@@ -693,11 +720,8 @@ async fn secrets_manager_secret_create_read_update_drift_delete() {
         .unwrap();
     assert_eq!(desc.description(), Some("rotated"));
     assert_eq!(
-        desc.tags()
-            .iter()
-            .map(|t| (t.key().unwrap(), t.value().unwrap()))
-            .collect::<Vec<_>>(),
-        [("owner", "ops")]
+        sorted(desc.tags().iter().map(|t| (t.key().unwrap(), t.value().unwrap()))),
+        [(OWNER_TAG, marker().as_str()), ("owner", "ops")]
     );
 
     // Drift: the value changed outside baton; read reports it, update puts it back.
@@ -727,12 +751,16 @@ async fn secrets_manager_secret_create_read_update_drift_delete() {
         .unwrap();
     assert_eq!(v.secret_string(), Some("second value"));
 
-    // An error about the secret never shows its value.
-    let e = p.create(secretsmanager::SECRET, &cfg2, &crate::provider::Owner::for_tests()).await.unwrap_err();
+    // Another state's create is refused, and the error never shows the value.
+    let e = p.create(secretsmanager::SECRET, &cfg2, &stranger()).await.unwrap_err();
     assert!(
-        e.to_string().contains("already exists") && !e.to_string().contains("second value"),
+        matches!(&e, ProviderError::NotOurs(m) if m.contains("already exists") && m.contains("another baton state"))
+            && !e.to_string().contains("second value"),
         "{e}"
     );
+    // The same owner's create (a retry whose first attempt made it) gets it back as it is.
+    let back = p.create(secretsmanager::SECRET, &cfg2, &crate::provider::Owner::for_tests()).await.unwrap();
+    assert_eq!(back["value"], s("second value"));
 
     p.delete(secretsmanager::SECRET, &fixed).await.unwrap();
     assert!(
@@ -812,11 +840,8 @@ async fn ssm_parameter_create_read_update_drift_delete() {
         .await
         .unwrap();
     assert_eq!(
-        tags.tag_list()
-            .iter()
-            .map(|t| (t.key(), t.value()))
-            .collect::<Vec<_>>(),
-        [("team", "api")]
+        sorted(tags.tag_list().iter().map(|t| (t.key(), t.value()))),
+        [(OWNER_TAG, marker().as_str()), ("team", "api")]
     );
     assert_eq!(
         p.read(ssm::PARAMETER, &out2).await.unwrap(),
@@ -1065,7 +1090,8 @@ async fn iam_user_access_key_and_policy_create_read_update_drift_delete() {
             .unwrap()
             .tags()
             .len(),
-        2
+        3,
+        "two tags and the ownership tag"
     );
     assert_eq!(
         p.read(iam::USER, &user).await.unwrap(),
@@ -1089,11 +1115,8 @@ async fn iam_user_access_key_and_policy_create_read_update_drift_delete() {
         .await
         .unwrap();
     assert_eq!(
-        tags.tags()
-            .iter()
-            .map(|t| (t.key(), t.value()))
-            .collect::<Vec<_>>(),
-        [("team", "api")]
+        sorted(tags.tags().iter().map(|t| (t.key(), t.value()))),
+        [(OWNER_TAG, marker().as_str()), ("team", "api")]
     );
     assert_eq!(
         p.read(iam::USER, &user2).await.unwrap(),

@@ -4,7 +4,7 @@
 
 use std::collections::BTreeMap;
 
-use super::tests::{attrs, direct, map, provider, s, schema, string_map, uniq};
+use super::tests::{attrs, direct, map, marker, provider, s, schema, stranger, string_map, uniq};
 use super::*;
 use crate::value::Value;
 
@@ -103,7 +103,8 @@ async fn rds_instance_create_read_update_replace_drift_delete() {
         tags(&d, arn.clone()).await,
         BTreeMap::from([
             ("env".into(), "prod".into()),
-            ("team".into(), "orders".into())
+            ("team".into(), "orders".into()),
+            (OWNER_TAG.into(), marker()),
         ])
     );
     assert_eq!(
@@ -136,7 +137,8 @@ async fn rds_instance_create_read_update_replace_drift_delete() {
     assert_eq!(i.backup_retention_period(), Some(3));
     assert_eq!(
         tags(&d, arn.clone()).await,
-        BTreeMap::from([("team".into(), "shop".into())])
+        BTreeMap::from([("team".into(), "shop".into()), (OWNER_TAG.into(), marker())]),
+        "an update keeps the ownership tag"
     );
     assert_eq!(
         p.read(rds::INSTANCE, &out2).await.unwrap(),
@@ -222,8 +224,11 @@ async fn rds_instance_create_read_update_replace_drift_delete() {
     // never carry the password.
     let e = p.create(rds::INSTANCE, &cfg3, &crate::provider::Owner::for_tests()).await;
     assert!(e.is_ok(), "{e:?}");
-    let e = p.create(rds::INSTANCE, &cfg3, &crate::provider::Owner::for_tests()).await.unwrap_err();
-    assert!(e.to_string().contains("already exists"), "{e}");
+    let e = p.create(rds::INSTANCE, &cfg3, &stranger()).await.unwrap_err();
+    assert!(
+        matches!(&e, ProviderError::NotOurs(m) if m.contains("already exists")),
+        "{e}"
+    );
     assert!(!e.to_string().contains("second-password"), "{e}");
     p.delete(rds::INSTANCE, &out3).await.unwrap();
     assert!(
@@ -317,7 +322,11 @@ async fn elasticache_group_create_read_update_replace_drift_delete() {
     };
     assert_eq!(
         tags().await,
-        BTreeMap::from([("env".into(), "prod".into()), ("team".into(), "web".into())])
+        BTreeMap::from([
+            ("env".into(), "prod".into()),
+            ("team".into(), "web".into()),
+            (OWNER_TAG.into(), marker()),
+        ])
     );
     assert_eq!(
         p.read(elasticache::GROUP, &out).await.unwrap(),
@@ -342,7 +351,8 @@ async fn elasticache_group_create_read_update_replace_drift_delete() {
     assert_eq!(g.snapshot_retention_limit(), Some(1));
     assert_eq!(
         tags().await,
-        BTreeMap::from([("team".into(), "shop".into())])
+        BTreeMap::from([("team".into(), "shop".into()), (OWNER_TAG.into(), marker())]),
+        "an update keeps the ownership tag"
     );
     assert_eq!(
         p.read(elasticache::GROUP, &out2).await.unwrap(),
@@ -466,7 +476,10 @@ async fn mq_broker_create_read_update_replace_drift_delete() {
     assert_eq!(out["port"], int(u.port().unwrap().into()));
     assert_eq!(
         b.tags().unwrap().clone(),
-        std::collections::HashMap::from([("team".to_string(), "orders".to_string())])
+        std::collections::HashMap::from([
+            ("team".to_string(), "orders".to_string()),
+            (OWNER_TAG.to_string(), marker()),
+        ])
     );
     assert_eq!(
         p.read(mq::BROKER, &out).await.unwrap(),
@@ -483,7 +496,7 @@ async fn mq_broker_create_read_update_replace_drift_delete() {
     let b = d.mq.describe_broker().broker_id(&id).send().await.unwrap();
     assert_eq!(b.engine_version(), Some("4.2"));
     assert_eq!(b.host_instance_type(), Some("mq.m5.large"));
-    assert_eq!(b.tags().unwrap().len(), 2);
+    assert_eq!(b.tags().unwrap().len(), 3, "two tags and the ownership tag");
     assert_eq!(b.tags().unwrap()["team"], "shop");
     assert_eq!(p.read(mq::BROKER, &out2).await.unwrap(), Some(out2.clone()));
 
@@ -543,8 +556,11 @@ async fn mq_broker_create_read_update_replace_drift_delete() {
     // one is recorded, not refused.
     let adopted = p.update(mq::BROKER, &imported, &cfg2).await.unwrap();
     assert_eq!(adopted["broker_id"], out3["broker_id"]);
-    let e = p.create(mq::BROKER, &cfg2, &crate::provider::Owner::for_tests()).await.unwrap_err();
-    assert!(e.to_string().contains("already exists"), "{e}");
+    let e = p.create(mq::BROKER, &cfg2, &stranger()).await.unwrap_err();
+    assert!(
+        matches!(&e, ProviderError::NotOurs(m) if m.contains("already exists")),
+        "{e}"
+    );
 
     // Deleted outside baton: gone.
     d.mq.delete_broker()
