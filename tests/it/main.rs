@@ -13,6 +13,7 @@ mod ownership;
 mod planfile;
 mod servers;
 mod state;
+mod state_integrity;
 mod store;
 mod support;
 mod teamstate;
