@@ -10,7 +10,8 @@
 //!   resource) replaces the single-row `lock`; a lock held then is kept, on `env`.
 //! - 5: a `checksum` column in `objects`, `intents` and `meta` (SHA-256 of the row's
 //!   other columns, checked on every load). Rows of older versions have none until
-//!   they are next written; the two `meta` rows get theirs here.
+//!   they are next written; the two `meta` rows get theirs here, and `meta.objects`
+//!   (how many objects the state records, kept by every write) is added.
 
 use rusqlite::{Connection, OptionalExtension};
 
@@ -150,6 +151,7 @@ pub fn migrate(conn: &mut Connection, path: &str) -> Result<(), StateError> {
     if current == 0 {
         super::sqlite::put_meta(&tx, "lineage", &uuid::Uuid::new_v4().to_string()).map_err(db)?;
         super::sqlite::put_meta(&tx, "serial", "0").map_err(db)?;
+        super::sqlite::put_meta(&tx, "objects", "0").map_err(db)?;
     } else {
         // A state baton made always has both; one without them was damaged, and making
         // a new lineage would disown every object recorded in it.
@@ -168,6 +170,12 @@ pub fn migrate(conn: &mut Connection, path: &str) -> Result<(), StateError> {
                 Some(v) if current < 5 => super::sqlite::put_meta(&tx, key, &v).map_err(db)?,
                 Some(_) => {}
             }
+        }
+        if current < 5 {
+            let objects: i64 = tx
+                .query_row("SELECT COUNT(*) FROM objects", [], |r| r.get(0))
+                .map_err(db)?;
+            super::sqlite::put_meta(&tx, "objects", &objects.to_string()).map_err(db)?;
         }
     }
     tx.commit().map_err(db)

@@ -226,6 +226,7 @@ impl SqliteStore {
             let intents = intent_rows(&tx).map_err(db)?;
             let lineage = meta(&tx, "lineage", &location)?;
             let serial = serial(&tx, &location)?;
+            check_count(&tx, &location, objects.len())?;
             tx.finish().map_err(db)?;
             Ok((lineage, serial, objects, intents))
         })()
@@ -395,6 +396,7 @@ impl SqliteStore {
             }
         };
         let now = super::now();
+        let mut added: i64 = 0;
         for (record, action) in records {
             let address = record_address(record).to_string();
             let before: Option<(String, String)> = tx
@@ -404,6 +406,11 @@ impl SqliteStore {
                         .optional()
                 })
                 .map_err(db)?;
+            added += match (record, before.is_some()) {
+                (Record::Put(_), false) => 1,
+                (Record::Remove(_), true) => -1,
+                _ => 0,
+            };
             let before_json = before.map(|(a, s)| redacted_before(&a, &s));
             let after_json = match record {
                 Record::Put(o) => {
@@ -433,6 +440,10 @@ impl SqliteStore {
             tx.prepare_cached("DELETE FROM intents WHERE address = ?1")
                 .and_then(|mut st| st.execute([&address]))
                 .map_err(db)?;
+        }
+        if added != 0 {
+            let count = count(&tx, &location)? as i64 + added;
+            put_meta(&tx, "objects", &count.to_string()).map_err(db)?;
         }
         for r in &intent_rows {
             put_intent(&tx, r).map_err(db)?;
@@ -479,6 +490,7 @@ impl SqliteStore {
             intents: intent_rows(&tx).map_err(db)?,
             history: history_rows(&tx).map_err(db)?,
         };
+        check_count(&tx, &location, dump.objects.len())?;
         tx.finish().map_err(db)?;
         dump.verify(&location)?;
         Ok(dump)
@@ -509,6 +521,7 @@ impl SqliteStore {
         }
         put_meta(&tx, "lineage", &dump.lineage).map_err(db)?;
         put_meta(&tx, "serial", &dump.serial.to_string()).map_err(db)?;
+        put_meta(&tx, "objects", &dump.objects.len().to_string()).map_err(db)?;
         tx.execute("DELETE FROM intents", []).map_err(db)?;
         for o in &dump.objects {
             put_object(&tx, o).map_err(db)?;
@@ -557,11 +570,33 @@ fn meta(conn: &Connection, key: &str, location: &str) -> Result<String, StateErr
 
 /// The serial, checked.
 fn serial(conn: &Connection, location: &str) -> Result<u64, StateError> {
-    let value = meta(conn, "serial", location)?;
+    number(conn, "serial", location)
+}
+
+/// How many objects the state records, checked.
+fn count(conn: &Connection, location: &str) -> Result<u64, StateError> {
+    number(conn, "objects", location)
+}
+
+fn number(conn: &Connection, key: &str, location: &str) -> Result<u64, StateError> {
+    let value = meta(conn, key, location)?;
     value.parse().map_err(|_| StateError::Corrupt {
         path: location.to_string(),
-        address: "the state's serial".into(),
+        address: format!("the state's {key}"),
         why: format!("`{value}` is not a number"),
+    })
+}
+
+/// Fails when fewer or more object rows were read than the state records: a row lost to
+/// damage has no checksum left to fail, but it is missing from this count.
+fn check_count(conn: &Connection, location: &str, read: usize) -> Result<(), StateError> {
+    let recorded = count(conn, location)?;
+    if recorded == read as u64 {
+        return Ok(());
+    }
+    Err(StateError::Unreadable {
+        path: location.to_string(),
+        why: format!("it records {recorded} objects but {read} rows were read"),
     })
 }
 

@@ -231,3 +231,18 @@ fn state_rm_clears_a_leftover_intent_and_state_list_shows_it() {
     assert_eq!(run.code, 0, "{}", run.transcript());
     assert_eq!(sb.run(&["state", "list"]).stdout.lines().count(), 6);
 }
+
+#[test]
+fn a_lost_row_is_noticed() {
+    let sb = applied();
+    let conn = rusqlite::Connection::open(sb.path().join(STATE)).unwrap();
+    conn.execute("DELETE FROM objects WHERE address = 'workload.worker'", [])
+        .unwrap();
+    let run = sb.run(&["state", "list"]);
+    assert_refused(&run, "a state missing a row");
+    assert!(
+        run.stderr.contains("records 6 objects but 5 rows were read"),
+        "{}",
+        run.stderr
+    );
+}
