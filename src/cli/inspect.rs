@@ -188,8 +188,17 @@ pub fn state(root: &Path, env: &str, cmd: &super::StateCommand) -> anyhow::Resul
     let mut store = open(root, env)?;
     match cmd {
         super::StateCommand::List => {
-            for o in store.load()?.objects.values() {
+            let state = store.load()?;
+            for o in state.objects.values() {
                 println!("{}", o.address);
+            }
+            // Stdout stays the list of recorded objects (scripts read it); a leftover
+            // intent is a call whose outcome baton does not know, told to the person.
+            for i in state.intents.values() {
+                eprintln!(
+                    "leftover intent: {} {} (a {} call started {} that never finished recording); the next apply of its workload settles it, or `baton state rm {}` drops it",
+                    i.action, i.address, i.kind, i.started_at, i.address
+                );
             }
         }
         super::StateCommand::Show { address } => {
@@ -213,16 +222,35 @@ pub fn state(root: &Path, env: &str, cmd: &super::StateCommand) -> anyhow::Resul
         }
         super::StateCommand::Rm { address } => {
             let state = store.load()?;
-            if !state.objects.contains_key(address) {
-                anyhow::bail!("no object `{address}` in the state");
-            }
+            let recorded = state.objects.contains_key(address);
+            let Some(intent) = state.intents.get(address).filter(|_| !recorded) else {
+                if !recorded {
+                    anyhow::bail!("no object or leftover intent `{address}` in the state");
+                }
+                let (lock, _) = store
+                    .lock(&LockRequest::environment("state rm"))
+                    .map_err(|e| anyhow::anyhow!("{e}"))?;
+                // Recording the removal clears an intent at the address in the same
+                // transaction.
+                let r = store.record(&Record::Remove(address.clone()), "rm", true);
+                store.unlock(&lock.id)?;
+                r?;
+                println!("Removed {address} from the state; the object itself was not touched.");
+                if let Some(i) = state.intents.get(address) {
+                    println!("Removed its leftover {} intent too.", i.action);
+                }
+                return Ok(Outcome::Success);
+            };
             let (lock, _) = store
                 .lock(&LockRequest::environment("state rm"))
                 .map_err(|e| anyhow::anyhow!("{e}"))?;
-            let r = store.record(&Record::Remove(address.clone()), "rm", true);
+            let r = store.clear_intent(address);
             store.unlock(&lock.id)?;
             r?;
-            println!("Removed {address} from the state; the object itself was not touched.");
+            println!(
+                "Removed the leftover {} intent at {address} (started {}); nothing was recorded there. If that call made the object, baton no longer knows it: `baton import` takes it over.",
+                intent.action, intent.started_at
+            );
         }
         super::StateCommand::History { changes: true } => {
             for h in store.history()? {

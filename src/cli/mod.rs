@@ -242,7 +242,8 @@ pub enum StateCommand {
         /// Address.
         address: String,
     },
-    /// Forget an object without touching it.
+    /// Forget an object, or a leftover intent of a call that never finished, without
+    /// touching the object itself.
     Rm {
         /// Address.
         address: String,

@@ -8,13 +8,17 @@
 //!   values of the last apply), so protection outlives the configuration that set it.
 //! - 4: `locks` (a row per locked scope: the environment, a workload, a shared
 //!   resource) replaces the single-row `lock`; a lock held then is kept, on `env`.
+//! - 5: a `checksum` column in `objects`, `intents` and `meta` (SHA-256 of the row's
+//!   other columns, checked on every load). Rows of older versions have none until
+//!   they are next written; the two `meta` rows get theirs here, and `meta.objects`
+//!   (how many objects the state records, kept by every write) is added.
 
 use rusqlite::{Connection, OptionalExtension};
 
 use super::StateError;
 
 /// The newest schema version this build writes.
-pub const LATEST: i64 = 4;
+pub const LATEST: i64 = 5;
 
 const MIGRATIONS: &[(i64, &str, &str)] = &[
     (
@@ -86,6 +90,13 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
          INSERT INTO locks SELECT 'env', lock_id, 'exclusive', holder, host, pid, operation, since FROM lock;
          DROP TABLE lock;",
     ),
+    (
+        5,
+        "row checksums",
+        "ALTER TABLE objects ADD COLUMN checksum TEXT;
+         ALTER TABLE intents ADD COLUMN checksum TEXT;
+         ALTER TABLE meta ADD COLUMN checksum TEXT;",
+    ),
 ];
 
 /// The version recorded in the database (0 for a new file).
@@ -137,23 +148,35 @@ pub fn migrate(conn: &mut Connection, path: &str) -> Result<(), StateError> {
         )
         .map_err(db)?;
     }
-    let lineage: Option<String> = tx
-        .query_row("SELECT value FROM meta WHERE key = 'lineage'", [], |r| {
-            r.get(0)
-        })
-        .optional()
-        .map_err(db)?;
-    if lineage.is_none() {
-        tx.execute(
-            "INSERT INTO meta (key, value) VALUES ('lineage', ?1)",
-            [uuid::Uuid::new_v4().to_string()],
-        )
-        .map_err(db)?;
-        tx.execute(
-            "INSERT OR IGNORE INTO meta (key, value) VALUES ('serial', '0')",
-            [],
-        )
-        .map_err(db)?;
+    if current == 0 {
+        super::sqlite::put_meta(&tx, "lineage", &uuid::Uuid::new_v4().to_string()).map_err(db)?;
+        super::sqlite::put_meta(&tx, "serial", "0").map_err(db)?;
+        super::sqlite::put_meta(&tx, "objects", "0").map_err(db)?;
+    } else {
+        // A state baton made always has both; one without them was damaged, and making
+        // a new lineage would disown every object recorded in it.
+        for key in ["lineage", "serial"] {
+            let value: Option<String> = tx
+                .query_row("SELECT value FROM meta WHERE key = ?1", [key], |r| r.get(0))
+                .optional()
+                .map_err(db)?;
+            match value {
+                None => {
+                    return Err(StateError::Unreadable {
+                        path: path.to_string(),
+                        why: format!("its `{key}` is missing from the table `meta`"),
+                    });
+                }
+                Some(v) if current < 5 => super::sqlite::put_meta(&tx, key, &v).map_err(db)?,
+                Some(_) => {}
+            }
+        }
+        if current < 5 {
+            let objects: i64 = tx
+                .query_row("SELECT COUNT(*) FROM objects", [], |r| r.get(0))
+                .map_err(db)?;
+            super::sqlite::put_meta(&tx, "objects", &objects.to_string()).map_err(db)?;
+        }
     }
     tx.commit().map_err(db)
 }

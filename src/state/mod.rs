@@ -320,14 +320,29 @@ pub enum StateError {
         /// Newest this build knows.
         supported: i64,
     },
-    /// Stored data could not be decoded.
-    #[error("state database {path}: corrupt data for {address}: {why}")]
+    /// A stored row could not be decoded or its checksum does not match: baton cannot
+    /// trust what it says about the object, so it acts on none of the state.
+    #[error(
+        "state database {path}: corrupt data for {address}: {why}; baton will not act on a state it cannot trust: restore the state from a backup"
+    )]
     Corrupt {
         /// Its path.
         path: String,
         /// The object.
         address: String,
         /// What was wrong.
+        why: String,
+    },
+    /// The state file exists but holds no state baton can read: it is empty, not a SQLite
+    /// database, or SQLite finds its pages damaged. Treating it as a new state would
+    /// forget every object recorded in it.
+    #[error(
+        "state database {path} is unreadable: {why}; restore it from a backup, or remove it to start over with an empty state on purpose (baton then forgets every object it recorded there)"
+    )]
+    Unreadable {
+        /// Its path.
+        path: String,
+        /// What is wrong with it.
         why: String,
     },
     /// Sealed secrets cannot be opened (no key, wrong key, tampering).

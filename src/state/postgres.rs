@@ -34,11 +34,13 @@ use super::{
 };
 
 /// The newest schema version this build writes in PostgreSQL.
-pub const LATEST: i64 = 1;
+pub const LATEST: i64 = 2;
 
 /// PostgreSQL schema migrations. Version 1 is the logical schema of SQLite version 4,
-/// with the environment in every key.
-const MIGRATIONS: &[(i64, &str, &str)] = &[(
+/// with the environment in every key; version 2 adds the row checksums of SQLite
+/// version 5 (rows written before have none until they are next written).
+const MIGRATIONS: &[(i64, &str, &str)] = &[
+    (
     1,
     "states, objects, history, intents and locks by environment",
     "CREATE TABLE baton.states (
@@ -98,7 +100,14 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[(
          key_lo BIGINT NOT NULL,
          PRIMARY KEY (environment, scope, lock_id)
      );",
-)];
+    ),
+    (
+        2,
+        "row checksums",
+        "ALTER TABLE baton.objects ADD COLUMN checksum TEXT;
+         ALTER TABLE baton.intents ADD COLUMN checksum TEXT;",
+    ),
+];
 
 /// How long connecting may take.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
@@ -300,9 +309,11 @@ impl PostgresStore {
         self.run(move |c| Box::pin(async move { c.dump(&env, with_history).await }))
     }
 
-    /// Everything the state holds, as stored (secrets stay sealed).
+    /// Everything the state holds, as stored (secrets stay sealed), every checksum checked.
     pub fn dump(&self) -> Result<Dump, StateError> {
-        self.read_dump(true)
+        let dump = self.read_dump(true)?;
+        dump.verify(&self.location)?;
+        Ok(dump)
     }
 
     /// Writes `dump` into this environment's state, which must be empty, in one
@@ -466,21 +477,14 @@ impl PostgresStore {
             key: new.as_ref(),
             location: &self.location,
         };
-        let objects: Vec<(String, String)> = state
+        // Whole rows are rewritten: the `replace_triggered_by` values are sealed too, and
+        // each row's checksum covers every column.
+        let objects: Vec<ObjectRow> = state
             .objects
             .values()
-            .map(|o| {
-                (
-                    o.address.clone(),
-                    codec.seal_attributes(&o.attributes, &o.sensitive),
-                )
-            })
+            .map(|o| codec.object_row(o, state.versions.get(&o.address).copied().unwrap_or(0)))
             .collect();
-        let intents: Vec<(String, String)> = state
-            .intents
-            .values()
-            .map(|i| (i.address.clone(), codec.seal_planned(&i.planned)))
-            .collect();
+        let intents: Vec<IntentRow> = state.intents.values().map(|i| codec.intent_row(i)).collect();
         let n = objects.len();
         let env = self.environment.clone();
         self.run(move |c| Box::pin(async move { c.rekey(&env, &objects, &intents).await }))?;
@@ -521,7 +525,7 @@ enum SerialMode {
 type Param<'a> = &'a (dyn tokio_postgres::types::ToSql + Sync);
 
 /// The parameters of `SQL_PUT_INTENT`.
-fn intent_params<'a>(env: &'a &'a str, i: &'a IntentRow) -> [Param<'a>; 6] {
+fn intent_params<'a>(env: &'a &'a str, i: &'a IntentRow) -> [Param<'a>; 7] {
     [
         env,
         &i.address,
@@ -529,6 +533,26 @@ fn intent_params<'a>(env: &'a &'a str, i: &'a IntentRow) -> [Param<'a>; 6] {
         &i.kind,
         &i.planned,
         &i.started_at,
+        &i.checksum,
+    ]
+}
+
+/// The parameters of `SQL_PUT_OBJECT`.
+fn object_params<'a>(env: &'a &'a str, o: &'a ObjectRow) -> [Param<'a>; 13] {
+    [
+        env,
+        &o.address,
+        &o.kind,
+        &o.provider,
+        &o.uid,
+        &o.module,
+        &o.attributes,
+        &o.sensitive,
+        &o.dependencies,
+        &o.status,
+        &o.updated_serial,
+        &o.lifecycle,
+        &o.checksum,
     ]
 }
 
@@ -540,16 +564,17 @@ struct Item {
 }
 
 const SQL_DELETE_INTENT: &str = "DELETE FROM baton.intents WHERE environment = $1 AND address = $2";
-const SQL_PUT_INTENT: &str = "INSERT INTO baton.intents (environment, address, action, kind, planned, started_at)
-     VALUES ($1, $2, $3, $4, $5, $6)
+const SQL_PUT_INTENT: &str = "INSERT INTO baton.intents (environment, address, action, kind, planned, started_at, checksum)
+     VALUES ($1, $2, $3, $4, $5, $6, $7)
      ON CONFLICT (environment, address) DO UPDATE SET action = EXCLUDED.action, kind = EXCLUDED.kind,
-         planned = EXCLUDED.planned, started_at = EXCLUDED.started_at";
-const SQL_PUT_OBJECT: &str = "INSERT INTO baton.objects (environment, address, kind, provider, uid, module, attributes, sensitive, dependencies, status, updated_serial, lifecycle)
-     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)
+         planned = EXCLUDED.planned, started_at = EXCLUDED.started_at, checksum = EXCLUDED.checksum";
+const SQL_PUT_OBJECT: &str = "INSERT INTO baton.objects (environment, address, kind, provider, uid, module, attributes, sensitive, dependencies, status, updated_serial, lifecycle, checksum)
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)
      ON CONFLICT (environment, address) DO UPDATE SET kind = EXCLUDED.kind, provider = EXCLUDED.provider,
          uid = EXCLUDED.uid, module = EXCLUDED.module, attributes = EXCLUDED.attributes,
          sensitive = EXCLUDED.sensitive, dependencies = EXCLUDED.dependencies, status = EXCLUDED.status,
-         updated_serial = EXCLUDED.updated_serial, lifecycle = EXCLUDED.lifecycle";
+         updated_serial = EXCLUDED.updated_serial, lifecycle = EXCLUDED.lifecycle,
+         checksum = EXCLUDED.checksum";
 const SQL_DELETE_OBJECT: &str = "DELETE FROM baton.objects WHERE environment = $1 AND address = $2";
 const SQL_BEFORE: &str =
     "SELECT attributes, sensitive FROM baton.objects WHERE environment = $1 AND address = $2";
@@ -646,7 +671,7 @@ impl Conn {
         // Byte order (COLLATE "C"), as SQLite sorts: dumps of both compare equal.
         let objects = tx
             .query(
-                "SELECT address, kind, provider, uid, module, attributes, sensitive, dependencies, status, updated_serial, lifecycle
+                "SELECT address, kind, provider, uid, module, attributes, sensitive, dependencies, status, updated_serial, lifecycle, checksum
                  FROM baton.objects WHERE environment = $1 ORDER BY address COLLATE \"C\"",
                 &[&env],
             )
@@ -664,11 +689,12 @@ impl Conn {
                 status: r.get(8),
                 updated_serial: r.get(9),
                 lifecycle: r.get(10),
+                checksum: r.get(11),
             })
             .collect();
         let intents = tx
             .query(
-                "SELECT address, action, kind, planned, started_at FROM baton.intents
+                "SELECT address, action, kind, planned, started_at, checksum FROM baton.intents
                  WHERE environment = $1 ORDER BY address COLLATE \"C\"",
                 &[&env],
             )
@@ -680,6 +706,7 @@ impl Conn {
                 kind: r.get(2),
                 planned: r.get(3),
                 started_at: r.get(4),
+                checksum: r.get(5),
             })
             .collect();
         let history = if with_history {
@@ -788,6 +815,7 @@ impl Conn {
             .map(|item| {
                 item.put.take().map(|(mut row, after)| {
                     row.updated_serial = serial;
+                    row.seal();
                     (row, after)
                 })
             })
@@ -800,23 +828,7 @@ impl Conn {
             Vec::with_capacity(items.len() * 3 + intents.len());
         for (k, item) in items.iter().enumerate() {
             match &puts[k] {
-                Some((row, _)) => writes.push((
-                    &put_st,
-                    vec![
-                        &env,
-                        &row.address,
-                        &row.kind,
-                        &row.provider,
-                        &row.uid,
-                        &row.module,
-                        &row.attributes,
-                        &row.sensitive,
-                        &row.dependencies,
-                        &row.status,
-                        &row.updated_serial,
-                        &row.lifecycle,
-                    ],
-                )),
+                Some((row, _)) => writes.push((&put_st, object_params(&env, row).to_vec())),
                 None => writes.push((&delete_st, vec![&env, &item.address])),
             }
             writes.push((
@@ -847,23 +859,15 @@ impl Conn {
     async fn rekey(
         &mut self,
         env: &str,
-        objects: &[(String, String)],
-        intents: &[(String, String)],
+        objects: &[ObjectRow],
+        intents: &[IntentRow],
     ) -> Result<(), tokio_postgres::Error> {
         let tx = self.client.transaction().await?;
-        for (address, attributes) in objects {
-            tx.execute(
-                "UPDATE baton.objects SET attributes = $3 WHERE environment = $1 AND address = $2",
-                &[&env, address, attributes],
-            )
-            .await?;
+        for o in objects {
+            put_object(&tx, env, o).await?;
         }
-        for (address, planned) in intents {
-            tx.execute(
-                "UPDATE baton.intents SET planned = $3 WHERE environment = $1 AND address = $2",
-                &[&env, address, planned],
-            )
-            .await?;
+        for i in intents {
+            tx.execute(SQL_PUT_INTENT, &intent_params(&env, i)).await?;
         }
         tx.commit().await
     }
@@ -1059,25 +1063,9 @@ async fn put_object(
     env: &str,
     o: &ObjectRow,
 ) -> Result<(), tokio_postgres::Error> {
-    tx.execute(
-        SQL_PUT_OBJECT,
-        &[
-            &env,
-            &o.address,
-            &o.kind,
-            &o.provider,
-            &o.uid,
-            &o.module,
-            &o.attributes,
-            &o.sensitive,
-            &o.dependencies,
-            &o.status,
-            &o.updated_serial,
-            &o.lifecycle,
-        ],
-    )
-    .await
-    .map(drop)
+    tx.execute(SQL_PUT_OBJECT, &object_params(&env, o))
+        .await
+        .map(drop)
 }
 
 async fn put_history(

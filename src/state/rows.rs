@@ -6,6 +6,7 @@
 use super::crypto::{self, StateKey};
 use super::{HistoryEntry, Intent, Object, StateError, redacted_json};
 use crate::value::Value;
+use sha2::{Digest, Sha256};
 
 /// One stored object.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -32,6 +33,9 @@ pub struct ObjectRow {
     pub updated_serial: i64,
     /// Lifecycle JSON (`prevent_destroy`, `triggers`).
     pub lifecycle: String,
+    /// SHA-256 of the columns above ([`ObjectRow::digest`]); `None` in rows written
+    /// before the column existed.
+    pub checksum: Option<String>,
 }
 
 /// One stored intent.
@@ -47,6 +51,9 @@ pub struct IntentRow {
     pub planned: String,
     /// RFC 3339.
     pub started_at: String,
+    /// SHA-256 of the columns above ([`IntentRow::digest`]); `None` in rows written
+    /// before the column existed.
+    pub checksum: Option<String>,
 }
 
 /// One stored history row (redacted JSON).
@@ -92,15 +99,27 @@ impl Dump {
             "serial": self.serial,
             "objects": self.objects.iter().map(|o| serde_json::json!([
                 o.address, o.kind, o.provider, o.uid, o.module, o.attributes, o.sensitive,
-                o.dependencies, o.status, o.updated_serial, o.lifecycle
+                o.dependencies, o.status, o.updated_serial, o.lifecycle, o.checksum
             ])).collect::<Vec<_>>(),
             "intents": self.intents.iter().map(|i| serde_json::json!([
-                i.address, i.action, i.kind, i.planned, i.started_at
+                i.address, i.action, i.kind, i.planned, i.started_at, i.checksum
             ])).collect::<Vec<_>>(),
             "history": self.history.iter().map(|h| serde_json::json!([
                 h.serial, h.at, h.address, h.action, h.who, h.before, h.after
             ])).collect::<Vec<_>>(),
         })
+    }
+
+    /// Checks the checksum of every object and intent row (a row without one passes), so
+    /// a damaged row is never copied elsewhere as if it were sound.
+    pub fn verify(&self, location: &str) -> Result<(), StateError> {
+        for o in &self.objects {
+            o.verify(location)?;
+        }
+        for i in &self.intents {
+            i.verify(location)?;
+        }
+        Ok(())
     }
 
     /// True when the state holds nothing yet (a new state).
@@ -109,6 +128,88 @@ impl Dump {
             && self.objects.is_empty()
             && self.intents.is_empty()
             && self.history.is_empty()
+    }
+}
+
+/// The checksum of a row: SHA-256 over a tag naming the table and each column, every
+/// column preceded by its length so no two rows share an input (hex, 64 characters).
+pub fn digest(table: &str, columns: &[&str]) -> String {
+    let mut h = Sha256::new();
+    h.update(table.as_bytes());
+    for c in columns {
+        h.update((c.len() as u64).to_le_bytes());
+        h.update(c.as_bytes());
+    }
+    hex::encode(h.finalize())
+}
+
+/// The error of a row whose checksum is not the digest of its columns.
+fn mismatch(location: &str, address: &str, what: &str) -> StateError {
+    StateError::Corrupt {
+        path: location.to_string(),
+        address: address.to_string(),
+        why: format!(
+            "the {what} row's checksum does not match its columns (the stored bytes changed since baton wrote them)"
+        ),
+    }
+}
+
+impl ObjectRow {
+    /// The checksum of this row's columns.
+    pub fn digest(&self) -> String {
+        digest(
+            "baton object v1",
+            &[
+                &self.address,
+                &self.kind,
+                &self.provider,
+                &self.uid,
+                &self.module,
+                &self.attributes,
+                &self.sensitive,
+                &self.dependencies,
+                &self.status,
+                &self.updated_serial.to_string(),
+                &self.lifecycle,
+            ],
+        )
+    }
+
+    /// Sets the checksum to the digest of the columns as they are now.
+    pub fn seal(&mut self) {
+        self.checksum = Some(self.digest());
+    }
+
+    /// Fails when the row has a checksum that is not its columns' digest.
+    pub fn verify(&self, location: &str) -> Result<(), StateError> {
+        match &self.checksum {
+            Some(sum) if *sum != self.digest() => Err(mismatch(location, &self.address, "object")),
+            _ => Ok(()),
+        }
+    }
+}
+
+impl IntentRow {
+    /// The checksum of this row's columns.
+    pub fn digest(&self) -> String {
+        digest(
+            "baton intent v1",
+            &[
+                &self.address,
+                &self.action,
+                &self.kind,
+                &self.planned,
+                &self.started_at,
+            ],
+        )
+    }
+
+    /// Fails when the row has a checksum that is not its columns' digest.
+    pub fn verify(&self, location: &str) -> Result<(), StateError> {
+        match &self.checksum {
+            Some(sum) if *sum != self.digest() => Err(mismatch(location, &self.address, "intent")),
+            _ => Ok(()),
+        }
     }
 }
 
@@ -243,7 +344,7 @@ impl Codec<'_> {
 
     /// The row of an object written at `serial`.
     pub fn object_row(&self, o: &Object, serial: u64) -> ObjectRow {
-        ObjectRow {
+        let mut row = ObjectRow {
             address: o.address.clone(),
             kind: o.kind.clone(),
             provider: o.provider.clone(),
@@ -255,7 +356,10 @@ impl Codec<'_> {
             status: if o.tainted { "tainted" } else { "ok" }.into(),
             updated_serial: serial as i64,
             lifecycle: self.seal_lifecycle(o),
-        }
+            checksum: None,
+        };
+        row.seal();
+        row
     }
 
     /// The lifecycle JSON of an object: `prevent_destroy`, the `replace_triggered_by`
@@ -276,6 +380,7 @@ impl Codec<'_> {
 
     /// The object of a row, secrets opened.
     pub fn object(&self, row: ObjectRow) -> Result<Object, StateError> {
+        row.verify(self.location)?;
         let corrupt = |why: String| StateError::Corrupt {
             path: self.location.to_string(),
             address: row.address.clone(),
@@ -316,17 +421,21 @@ impl Codec<'_> {
 
     /// The row of an intent.
     pub fn intent_row(&self, i: &Intent) -> IntentRow {
-        IntentRow {
+        let mut row = IntentRow {
             address: i.address.clone(),
             action: i.action.clone(),
             kind: i.kind.clone(),
             planned: self.seal_planned(&i.planned),
             started_at: i.started_at.clone(),
-        }
+            checksum: None,
+        };
+        row.checksum = Some(row.digest());
+        row
     }
 
     /// The intent of a row, its configuration opened (empty when unreadable).
     pub fn intent(&self, row: IntentRow) -> Result<Intent, StateError> {
+        row.verify(self.location)?;
         let planned = match serde_json::from_str::<serde_json::Value>(&row.planned) {
             Ok(j) => match Value::from_json(&self.open_sealed(j)?) {
                 Value::Map(m) => m,

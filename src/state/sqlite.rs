@@ -41,48 +41,57 @@ impl Drop for SqliteStore {
 
 impl SqliteStore {
     /// Opens (creating it, mode 0600, when missing) and migrates the database at `path`.
+    /// A file that exists must hold a state: an empty or damaged one is refused, never
+    /// taken for a new state (that would forget every object recorded in it).
     pub fn open(path: &Path) -> Result<SqliteStore, StateError> {
         let display = path.display().to_string();
+        let io = |source| StateError::Io {
+            path: display.clone(),
+            source,
+        };
         if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-            std::fs::create_dir_all(dir).map_err(|source| StateError::Io {
-                path: display.clone(),
-                source,
-            })?;
+            std::fs::create_dir_all(dir).map_err(io)?;
         }
-        if !path.exists() {
-            create_private(path).map_err(|source| StateError::Io {
-                path: display.clone(),
-                source,
-            })?;
+        match std::fs::metadata(path) {
+            Ok(m) if m.len() == 0 && !has_log(path) => {
+                return Err(StateError::Unreadable {
+                    path: display,
+                    why: "the file is empty (0 bytes)".into(),
+                });
+            }
+            Ok(_) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => create(path)?,
+            Err(e) => return Err(io(e)),
         }
         let mut conn = Connection::open(path).map_err(|source| StateError::Db {
             path: display.clone(),
             source,
         })?;
-        let db = |source| StateError::Db {
-            path: display.clone(),
-            source,
-        };
-        conn.busy_timeout(Duration::from_secs(30)).map_err(db)?;
-        conn.pragma_update(None, "journal_mode", "WAL")
-            .map_err(db)?;
-        conn.pragma_update(None, "synchronous", "NORMAL")
-            .map_err(db)?;
-        let checkpointer = Checkpointer::install(&mut conn, path).map_err(db)?;
-        let mut store = SqliteStore {
-            conn,
-            path: path.to_path_buf(),
-            key: None,
-            run_serial: None,
-            checkpointer,
-        };
-        migrate::migrate(&mut store.conn, &display)?;
+        let prepared = (|| {
+            let db = db_err(&display);
+            conn.busy_timeout(Duration::from_secs(30)).map_err(db)?;
+            conn.pragma_update(None, "journal_mode", "WAL")
+                .map_err(db)?;
+            conn.pragma_update(None, "synchronous", "NORMAL")
+                .map_err(db)?;
+            migrate::migrate(&mut conn, &display)
+        })();
+        if let Err(e) = prepared {
+            return Err(diagnose(&conn, e));
+        }
+        let checkpointer = Checkpointer::install(&mut conn, path).map_err(db_err(&display))?;
         // WAL side files hold state data too.
         for suffix in ["-wal", "-shm"] {
             let side = PathBuf::from(format!("{}{suffix}", path.display()));
             set_private(&side);
         }
-        Ok(store)
+        Ok(SqliteStore {
+            conn,
+            path: path.to_path_buf(),
+            key: None,
+            run_serial: None,
+            checkpointer,
+        })
     }
 
     /// A second connection to this database, for writing from another thread (the apply
@@ -131,43 +140,28 @@ impl SqliteStore {
             key: new.as_ref(),
             location: &location,
         };
-        let rows: Vec<(String, String)> = state
+        // Whole rows are rewritten: the `replace_triggered_by` values are sealed too, and
+        // each row's checksum covers every column.
+        let objects: Vec<ObjectRow> = state
             .objects
             .values()
-            .map(|o| {
-                (
-                    o.address.clone(),
-                    codec.seal_attributes(&o.attributes, &o.sensitive),
-                )
-            })
+            .map(|o| codec.object_row(o, state.versions.get(&o.address).copied().unwrap_or(0)))
             .collect();
-        let intents: Vec<(String, String)> = state
-            .intents
-            .values()
-            .map(|i| (i.address.clone(), codec.seal_planned(&i.planned)))
-            .collect();
+        let intents: Vec<IntentRow> = state.intents.values().map(|i| codec.intent_row(i)).collect();
         let db = db_err(&location);
         let tx = self
             .conn
             .transaction_with_behavior(TransactionBehavior::Immediate)
             .map_err(db)?;
-        for (address, attrs) in &rows {
-            tx.execute(
-                "UPDATE objects SET attributes = ?1 WHERE address = ?2",
-                params![attrs, address],
-            )
-            .map_err(db)?;
+        for row in &objects {
+            put_object(&tx, row).map_err(db)?;
         }
-        for (address, planned) in &intents {
-            tx.execute(
-                "UPDATE intents SET planned = ?1 WHERE address = ?2",
-                params![planned, address],
-            )
-            .map_err(db)?;
+        for row in &intents {
+            put_intent(&tx, row).map_err(db)?;
         }
         tx.commit().map_err(db)?;
         self.key = new;
-        Ok(rows.len())
+        Ok(objects.len())
     }
 
     /// Where the database is.
@@ -189,17 +183,12 @@ impl SqliteStore {
 
     /// The lineage (fixed at creation).
     pub fn lineage(&self) -> Result<String, StateError> {
-        meta(&self.conn, "lineage")
-            .map(Option::unwrap_or_default)
-            .map_err(self.db())
+        meta(&self.conn, "lineage", &self.location()).map_err(|e| diagnose(&self.conn, e))
     }
 
     /// The serial.
     pub fn serial(&self) -> Result<u64, StateError> {
-        Ok(meta(&self.conn, "serial")
-            .map_err(self.db())?
-            .and_then(|s| s.parse().ok())
-            .unwrap_or(0))
+        serial(&self.conn, &self.location()).map_err(|e| diagnose(&self.conn, e))
     }
 
     /// Opens the store only when `path` is a state file of the current schema (nothing
@@ -226,19 +215,22 @@ impl SqliteStore {
             .map_err(self.db())
     }
 
-    /// Loads everything, from one consistent snapshot.
+    /// Loads everything, from one consistent snapshot. Every row's checksum is checked
+    /// (on the threads that decode it); a damaged file is reported as such.
     pub fn load(&self) -> Result<State, StateError> {
         let location = self.location();
-        let db = db_err(&location);
-        let tx = self.conn.unchecked_transaction().map_err(db)?;
-        let objects = object_rows(&tx).map_err(db)?;
-        let intents = intent_rows(&tx).map_err(db)?;
-        let lineage = meta(&tx, "lineage").map_err(db)?.unwrap_or_default();
-        let serial = meta(&tx, "serial")
-            .map_err(db)?
-            .and_then(|s| s.parse().ok())
-            .unwrap_or(0);
-        tx.finish().map_err(db)?;
+        let (lineage, serial, objects, intents) = (|| {
+            let db = db_err(&location);
+            let tx = self.conn.unchecked_transaction().map_err(db)?;
+            let objects = object_rows(&tx).map_err(db)?;
+            let intents = intent_rows(&tx).map_err(db)?;
+            let lineage = meta(&tx, "lineage", &location)?;
+            let serial = serial(&tx, &location)?;
+            check_count(&tx, &location, objects.len())?;
+            tx.finish().map_err(db)?;
+            Ok((lineage, serial, objects, intents))
+        })()
+        .map_err(|e| diagnose(&self.conn, e))?;
         let codec = self.codec(&location);
         let mut state = State {
             lineage,
@@ -394,25 +386,17 @@ impl SqliteStore {
         let serial = if records.is_empty() {
             self.run_serial.unwrap_or(0)
         } else if bump {
-            tx.execute(
-                "UPDATE meta SET value = CAST(CAST(value AS INTEGER) + 1 AS TEXT) WHERE key = 'serial'",
-                [],
-            )
-            .map_err(db)?;
-            meta(&tx, "serial")
-                .map_err(db)?
-                .and_then(|s| s.parse().ok())
-                .unwrap_or(0)
+            let next = serial(&tx, &location)? + 1;
+            put_meta(&tx, "serial", &next.to_string()).map_err(db)?;
+            next
         } else {
             match self.run_serial {
                 Some(s) => s,
-                None => meta(&tx, "serial")
-                    .map_err(db)?
-                    .and_then(|s| s.parse().ok())
-                    .unwrap_or(0),
+                None => serial(&tx, &location)?,
             }
         };
         let now = super::now();
+        let mut added: i64 = 0;
         for (record, action) in records {
             let address = record_address(record).to_string();
             let before: Option<(String, String)> = tx
@@ -422,6 +406,11 @@ impl SqliteStore {
                         .optional()
                 })
                 .map_err(db)?;
+            added += match (record, before.is_some()) {
+                (Record::Put(_), false) => 1,
+                (Record::Remove(_), true) => -1,
+                _ => 0,
+            };
             let before_json = before.map(|(a, s)| redacted_before(&a, &s));
             let after_json = match record {
                 Record::Put(o) => {
@@ -452,6 +441,10 @@ impl SqliteStore {
                 .and_then(|mut st| st.execute([&address]))
                 .map_err(db)?;
         }
+        if added != 0 {
+            let count = count(&tx, &location)? as i64 + added;
+            put_meta(&tx, "objects", &count.to_string()).map_err(db)?;
+        }
         for r in &intent_rows {
             put_intent(&tx, r).map_err(db)?;
         }
@@ -481,22 +474,25 @@ impl SqliteStore {
         migrate::current_version(&self.conn).map_err(self.db())
     }
 
-    /// Everything the state holds, as stored (secrets stay sealed).
+    /// Everything the state holds, as stored (secrets stay sealed), every checksum checked.
     pub fn dump(&self) -> Result<Dump, StateError> {
+        self.read_dump().map_err(|e| diagnose(&self.conn, e))
+    }
+
+    fn read_dump(&self) -> Result<Dump, StateError> {
         let location = self.location();
         let db = db_err(&location);
         let tx = self.conn.unchecked_transaction().map_err(db)?;
         let dump = Dump {
-            lineage: meta(&tx, "lineage").map_err(db)?.unwrap_or_default(),
-            serial: meta(&tx, "serial")
-                .map_err(db)?
-                .and_then(|s| s.parse().ok())
-                .unwrap_or(0),
+            lineage: meta(&tx, "lineage", &location)?,
+            serial: serial(&tx, &location)?,
             objects: object_rows(&tx).map_err(db)?,
             intents: intent_rows(&tx).map_err(db)?,
             history: history_rows(&tx).map_err(db)?,
         };
+        check_count(&tx, &location, dump.objects.len())?;
         tx.finish().map_err(db)?;
+        dump.verify(&location)?;
         Ok(dump)
     }
 
@@ -509,10 +505,7 @@ impl SqliteStore {
             .conn
             .transaction_with_behavior(TransactionBehavior::Immediate)
             .map_err(db)?;
-        let serial: u64 = meta(&tx, "serial")
-            .map_err(db)?
-            .and_then(|s| s.parse().ok())
-            .unwrap_or(0);
+        let serial: u64 = serial(&tx, &location)?;
         let objects: i64 = tx
             .query_row("SELECT COUNT(*) FROM objects", [], |r| r.get(0))
             .map_err(db)?;
@@ -526,11 +519,9 @@ impl SqliteStore {
                 objects: objects as usize,
             });
         }
-        tx.execute(
-            "INSERT OR REPLACE INTO meta (key, value) VALUES ('lineage', ?1), ('serial', ?2)",
-            params![dump.lineage, dump.serial.to_string()],
-        )
-        .map_err(db)?;
+        put_meta(&tx, "lineage", &dump.lineage).map_err(db)?;
+        put_meta(&tx, "serial", &dump.serial.to_string()).map_err(db)?;
+        put_meta(&tx, "objects", &dump.objects.len().to_string()).map_err(db)?;
         tx.execute("DELETE FROM intents", []).map_err(db)?;
         for o in &dump.objects {
             put_object(&tx, o).map_err(db)?;
@@ -552,14 +543,77 @@ fn db_err(location: &str) -> impl Fn(rusqlite::Error) -> StateError + Copy + '_ 
     }
 }
 
-fn meta(conn: &Connection, key: &str) -> rusqlite::Result<Option<String>> {
-    conn.query_row("SELECT value FROM meta WHERE key = ?1", [key], |r| r.get(0))
+/// A `meta` value (`lineage`, `serial`), its checksum checked.
+fn meta(conn: &Connection, key: &str, location: &str) -> Result<String, StateError> {
+    let corrupt = |why: String| StateError::Corrupt {
+        path: location.to_string(),
+        address: format!("the state's {key}"),
+        why,
+    };
+    let row: Option<(String, Option<String>)> = conn
+        .query_row(
+            "SELECT value, checksum FROM meta WHERE key = ?1",
+            [key],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
         .optional()
+        .map_err(db_err(location))?;
+    match row {
+        None => Err(corrupt("it is missing from the table `meta`".into())),
+        Some((value, Some(sum))) if sum != meta_digest(key, &value) => Err(corrupt(
+            "its checksum does not match its value (the stored bytes changed since baton wrote them)"
+                .into(),
+        )),
+        Some((value, _)) => Ok(value),
+    }
+}
+
+/// The serial, checked.
+fn serial(conn: &Connection, location: &str) -> Result<u64, StateError> {
+    number(conn, "serial", location)
+}
+
+/// How many objects the state records, checked.
+fn count(conn: &Connection, location: &str) -> Result<u64, StateError> {
+    number(conn, "objects", location)
+}
+
+fn number(conn: &Connection, key: &str, location: &str) -> Result<u64, StateError> {
+    let value = meta(conn, key, location)?;
+    value.parse().map_err(|_| StateError::Corrupt {
+        path: location.to_string(),
+        address: format!("the state's {key}"),
+        why: format!("`{value}` is not a number"),
+    })
+}
+
+/// Fails when fewer or more object rows were read than the state records: a row lost to
+/// damage has no checksum left to fail, but it is missing from this count.
+fn check_count(conn: &Connection, location: &str, read: usize) -> Result<(), StateError> {
+    let recorded = count(conn, location)?;
+    if recorded == read as u64 {
+        return Ok(());
+    }
+    Err(StateError::Unreadable {
+        path: location.to_string(),
+        why: format!("it records {recorded} objects but {read} rows were read"),
+    })
+}
+
+fn meta_digest(key: &str, value: &str) -> String {
+    rows::digest("baton meta v1", &[key, value])
+}
+
+/// Writes a `meta` value with its checksum.
+pub(super) fn put_meta(conn: &Connection, key: &str, value: &str) -> rusqlite::Result<()> {
+    conn.prepare_cached("INSERT OR REPLACE INTO meta (key, value, checksum) VALUES (?1, ?2, ?3)")?
+        .execute(params![key, value, meta_digest(key, value)])
+        .map(drop)
 }
 
 fn object_rows(conn: &Connection) -> rusqlite::Result<Vec<ObjectRow>> {
     let mut stmt = conn.prepare(
-        "SELECT address, kind, provider, uid, module, attributes, sensitive, dependencies, status, updated_serial, lifecycle FROM objects ORDER BY address",
+        "SELECT address, kind, provider, uid, module, attributes, sensitive, dependencies, status, updated_serial, lifecycle, checksum FROM objects ORDER BY address",
     )?;
     stmt.query_map([], |r| {
         Ok(ObjectRow {
@@ -574,6 +628,7 @@ fn object_rows(conn: &Connection) -> rusqlite::Result<Vec<ObjectRow>> {
             status: r.get(8)?,
             updated_serial: r.get(9)?,
             lifecycle: r.get(10)?,
+            checksum: r.get(11)?,
         })
     })?
     .collect()
@@ -581,7 +636,7 @@ fn object_rows(conn: &Connection) -> rusqlite::Result<Vec<ObjectRow>> {
 
 fn intent_rows(conn: &Connection) -> rusqlite::Result<Vec<IntentRow>> {
     let mut stmt = conn.prepare(
-        "SELECT address, action, kind, planned, started_at FROM intents ORDER BY address",
+        "SELECT address, action, kind, planned, started_at, checksum FROM intents ORDER BY address",
     )?;
     stmt.query_map([], |r| {
         Ok(IntentRow {
@@ -590,6 +645,7 @@ fn intent_rows(conn: &Connection) -> rusqlite::Result<Vec<IntentRow>> {
             kind: r.get(2)?,
             planned: r.get(3)?,
             started_at: r.get(4)?,
+            checksum: r.get(5)?,
         })
     })?
     .collect()
@@ -615,8 +671,8 @@ fn history_rows(conn: &Connection) -> rusqlite::Result<Vec<HistoryRow>> {
 
 fn put_object(conn: &Connection, o: &ObjectRow) -> rusqlite::Result<()> {
     conn.prepare_cached(
-        "INSERT OR REPLACE INTO objects (address, kind, provider, uid, module, attributes, sensitive, dependencies, status, updated_serial, lifecycle)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
+        "INSERT OR REPLACE INTO objects (address, kind, provider, uid, module, attributes, sensitive, dependencies, status, updated_serial, lifecycle, checksum)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
     )?
     .execute(params![
         o.address,
@@ -630,13 +686,14 @@ fn put_object(conn: &Connection, o: &ObjectRow) -> rusqlite::Result<()> {
         o.status,
         o.updated_serial,
         o.lifecycle,
+        o.checksum,
     ])
     .map(drop)
 }
 
 fn put_intent(conn: &Connection, r: &IntentRow) -> rusqlite::Result<()> {
-    conn.prepare_cached("INSERT OR REPLACE INTO intents (address, action, kind, planned, started_at) VALUES (?1, ?2, ?3, ?4, ?5)")?
-        .execute(params![r.address, r.action, r.kind, r.planned, r.started_at])
+    conn.prepare_cached("INSERT OR REPLACE INTO intents (address, action, kind, planned, started_at, checksum) VALUES (?1, ?2, ?3, ?4, ?5, ?6)")?
+        .execute(params![r.address, r.action, r.kind, r.planned, r.started_at, r.checksum])
         .map(drop)
 }
 
@@ -689,6 +746,100 @@ fn process_alive(pid: u32) -> bool {
             .next()
             .is_some_and(|rest| rest.trim_start().starts_with('Z')),
         Err(_) => false,
+    }
+}
+
+/// True when the database's write-ahead log holds something: a main file still empty
+/// with a log beside it is a state whose first commits were never checkpointed.
+fn has_log(path: &Path) -> bool {
+    std::fs::metadata(format!("{}-wal", path.display())).is_ok_and(|m| m.len() > 0)
+}
+
+/// Makes a new state at `path`: built and migrated under a temporary name, then linked
+/// into place whole, so a state file is never seen half made (a crash while creating
+/// leaves no empty file behind to be refused later). When another run made it first,
+/// theirs is kept.
+fn create(path: &Path) -> Result<(), StateError> {
+    let display = path.display().to_string();
+    let io = |source| StateError::Io {
+        path: display.clone(),
+        source,
+    };
+    let temp = PathBuf::from(format!(
+        "{}.new-{}-{}",
+        path.display(),
+        std::process::id(),
+        uuid::Uuid::new_v4().simple()
+    ));
+    let temp_display = temp.display().to_string();
+    let built = (|| {
+        create_private(&temp).map_err(|source| StateError::Io {
+            path: temp_display.clone(),
+            source,
+        })?;
+        let mut conn = Connection::open(&temp).map_err(db_err(&temp_display))?;
+        conn.pragma_update(None, "journal_mode", "WAL")
+            .map_err(db_err(&temp_display))?;
+        migrate::migrate(&mut conn, &display)?;
+        // Closing the only connection checkpoints the log into the file and removes it.
+        conn.close().map_err(|(_, e)| db_err(&temp_display)(e))
+    })();
+    let placed = built.and_then(|()| match std::fs::hard_link(&temp, path) {
+        Ok(()) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(()),
+        // A filesystem without hard links: rename (a run racing this one may then
+        // replace a state just made, which holds nothing yet).
+        Err(_) => std::fs::rename(&temp, path).map_err(io),
+    });
+    for suffix in ["", "-wal", "-shm"] {
+        let _ = std::fs::remove_file(format!("{}{suffix}", temp.display()));
+    }
+    placed
+}
+
+/// A failure reading the file, told as damage when it is: SQLite's own corruption
+/// errors, a column of the wrong type, or any failure while `PRAGMA quick_check` finds
+/// the pages damaged are [`StateError::Unreadable`] with what SQLite found.
+fn diagnose(conn: &Connection, e: StateError) -> StateError {
+    let StateError::Db { path, source } = &e else {
+        return e;
+    };
+    let damaged = matches!(
+        source.sqlite_error_code(),
+        Some(rusqlite::ErrorCode::DatabaseCorrupt | rusqlite::ErrorCode::NotADatabase)
+    ) || matches!(
+        source,
+        rusqlite::Error::InvalidColumnType(..)
+            | rusqlite::Error::FromSqlConversionFailure(..)
+            | rusqlite::Error::Utf8Error(..)
+            | rusqlite::Error::IntegralValueOutOfRange(..)
+    );
+    let found = quick_check(conn);
+    if !damaged && found.is_empty() {
+        return e;
+    }
+    let mut why = match source.sqlite_error_code() {
+        Some(rusqlite::ErrorCode::NotADatabase) => "it is not a SQLite database".to_string(),
+        _ => format!("SQLite reports: {source}"),
+    };
+    if !found.is_empty() {
+        why.push_str(&format!("; PRAGMA quick_check found: {}", found.join("; ")));
+    }
+    StateError::Unreadable {
+        path: path.clone(),
+        why,
+    }
+}
+
+/// What `PRAGMA quick_check` finds wrong (at most five findings; none when the pages are
+/// sound, or when the check itself cannot run, as on a file that is no database).
+fn quick_check(conn: &Connection) -> Vec<String> {
+    let found: rusqlite::Result<Vec<String>> = conn
+        .prepare("PRAGMA quick_check(5)")
+        .and_then(|mut st| st.query_map([], |r| r.get(0))?.collect());
+    match found {
+        Ok(lines) if lines != ["ok"] => lines,
+        _ => Vec::new(),
     }
 }
 

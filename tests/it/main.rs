@@ -16,6 +16,7 @@ mod ownership_aws;
 mod planfile;
 mod servers;
 mod state;
+mod state_integrity;
 mod store;
 mod support;
 mod teamstate;
