@@ -390,10 +390,22 @@ impl LocalProvider {
         let mode = parse_mode(config, "permission", 0o755)?;
         let parent = walls::open_dir(&place.base, place.parent(), true)
             .map_err(|e| io("cannot create directory for", &place, e))?;
-        let mut tmp = place.name().to_os_string();
-        tmp.push(format!(".{:016x}.baton-tmp", rand::random::<u64>()));
-        let tmp = std::ffi::OsString::from(format!(".{}", tmp.to_string_lossy()));
-        walls::mkdir_at(&parent, &tmp, 0o700).map_err(|e| io("cannot create directory", &place, e))?;
+        let mut tmp = std::ffi::OsString::from(".");
+        tmp.push(place.name());
+        tmp.push(".baton-tmp");
+        // A fixed name per target: what a killed run left there (holding only the
+        // marker it wrote) is removed, not piled up.
+        let made_tmp = match walls::mkdir_at(&parent, &tmp, 0o700) {
+            Err(e) if is(&e, libc::EEXIST) => {
+                if let Ok(d) = walls::open_at(&parent, &tmp, libc::O_RDONLY | libc::O_DIRECTORY, 0) {
+                    let _ = walls::clear(&d);
+                }
+                walls::unlink_at(&parent, &tmp, true)
+                    .and_then(|()| walls::mkdir_at(&parent, &tmp, 0o700))
+            }
+            other => other,
+        };
+        made_tmp.map_err(|e| io("cannot create directory", &place, e))?;
         let made = (|| {
             let d = walls::open_at(&parent, &tmp, libc::O_RDONLY | libc::O_DIRECTORY, 0)?;
             let marker = walls::open_at(

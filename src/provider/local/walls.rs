@@ -294,15 +294,27 @@ pub fn write_temp(dir: &OwnedFd, final_name: &OsStr, content: &[u8], mode: u32) 
     let mut tmp = Vec::with_capacity(final_name.len() + 28);
     tmp.push(b'.');
     tmp.extend_from_slice(final_name.as_bytes());
-    tmp.extend_from_slice(format!(".{:016x}.baton-tmp", rand::random::<u64>()).as_bytes());
+    tmp.extend_from_slice(b".baton-tmp");
     let name = CString::new(tmp)
         .map_err(|_| io::Error::new(io::ErrorKind::InvalidInput, "a path holds a NUL byte"))?;
-    let fd = open_at(
-        dir,
-        OsStr::from_bytes(name.as_bytes()),
-        libc::O_WRONLY | libc::O_CREAT | libc::O_EXCL,
-        0o600,
-    )?;
+    let create = || {
+        open_at(
+            dir,
+            OsStr::from_bytes(name.as_bytes()),
+            libc::O_WRONLY | libc::O_CREAT | libc::O_EXCL,
+            0o600,
+        )
+    };
+    // The name is fixed per target, so what a killed run left there is removed, not
+    // piled up; whatever is at the name (a stale file, a planted link) is unlinked,
+    // never opened, and the create is exclusive.
+    let fd = match create() {
+        Err(e) if e.raw_os_error() == Some(libc::EEXIST) => {
+            unlink_at(dir, OsStr::from_bytes(name.as_bytes()), false)?;
+            create()?
+        }
+        other => other?,
+    };
     let temp = Temp { file: File::from(fd), name };
     let written = (&temp.file)
         .write_all(content)
