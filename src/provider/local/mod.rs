@@ -252,13 +252,15 @@ fn file_claim(place: &Place, recorded: &Attrs, owner: &Owner) -> Result<Claim, P
         Err(e) => return Err(e),
     };
     let id = walls::identity(file.as_raw_fd()).map_err(|e| io("cannot inspect", place, e))?;
-    if let Some(recorded) = str_attr(recorded, "file_id") {
-        return Ok(if id.regular && recorded == file_id(&id) {
-            Claim::Ours
-        } else {
-            Claim::Unproven
-        });
+    if !id.regular {
+        return Ok(Claim::Unproven);
     }
+    if str_attr(recorded, "file_id").is_some_and(|r| r == file_id(&id)) {
+        return Ok(Claim::Ours);
+    }
+    // Another inode than recorded, or none recorded: the file baton wrote for this
+    // owner since (a replace or a create whose run was killed before recording it)
+    // carries the owner's marker in its extended attribute.
     let found = walls::marker(file.as_raw_fd()).map_err(|e| io("cannot inspect", place, e))?;
     Ok(owner.judge(found.as_deref()))
 }
