@@ -566,7 +566,12 @@ pub async fn apply(
 /// The message of a failed call: secrets of its configuration and prior attributes
 /// removed (a provider may quote a value it rejects), and for an object baton cannot
 /// prove it made, the explicit way to take it over.
-fn failure(e: &ProviderError, change: &Change, ctx: &Context<'_>, config: Option<&Attrs>) -> String {
+fn failure(
+    e: &ProviderError,
+    change: &Change,
+    ctx: &Context<'_>,
+    config: Option<&Attrs>,
+) -> String {
     let mut secrets: Vec<String> = Vec::new();
     for attrs in [config, change.before.as_deref(), change.after.as_deref()]
         .into_iter()

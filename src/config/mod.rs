@@ -357,8 +357,21 @@ fn parse(
 /// Checks `provider "local" { roots = [...] }`: the only setting, a list of absolute
 /// paths of directories beneath which modules may make files and directories (besides
 /// the project directory).
-fn local_provider(file: FileId, block: &hcl_edit::structure::Block, values: &crate::value::Map, out: &mut Vec<Diagnostic>) {
-    hcl::check_keys(file, &block.body, &["roots"], &[], "`provider \"local\"`", STAGE, out);
+fn local_provider(
+    file: FileId,
+    block: &hcl_edit::structure::Block,
+    values: &crate::value::Map,
+    out: &mut Vec<Diagnostic>,
+) {
+    hcl::check_keys(
+        file,
+        &block.body,
+        &["roots"],
+        &[],
+        "`provider \"local\"`",
+        STAGE,
+        out,
+    );
     let Some(a) = block.body.get_attribute("roots") else {
         return;
     };
@@ -366,9 +379,13 @@ fn local_provider(file: FileId, block: &hcl_edit::structure::Block, values: &cra
     let roots = values.get("roots").and_then(Value::as_list);
     let Some(roots) = roots.filter(|l| l.iter().all(|r| r.as_str().is_some())) else {
         out.push(
-            Diagnostic::error(STAGE, "config/type", "`roots` must be a list of directory paths")
-                .at(span)
-                .help("write `roots = [\"/srv/volumes\"]`"),
+            Diagnostic::error(
+                STAGE,
+                "config/type",
+                "`roots` must be a list of directory paths",
+            )
+            .at(span)
+            .help("write `roots = [\"/srv/volumes\"]`"),
         );
         return;
     };

@@ -327,7 +327,11 @@ fn identity(ctx: &Context<'_>, kind: &str, attrs: &Attrs) -> Option<String> {
         match attrs.get(a.name).map(Value::reveal) {
             Some(v) if v.contains_unknown() => return None,
             Some(Value::Null) | None => {}
-            Some(v) => parts.push(format!("{} = {}", a.name, v.to_json_revealed().unwrap_or_default())),
+            Some(v) => parts.push(format!(
+                "{} = {}",
+                a.name,
+                v.to_json_revealed().unwrap_or_default()
+            )),
         }
     }
     (!parts.is_empty()).then(|| parts.join(", "))
@@ -368,11 +372,16 @@ fn collisions(ctx: &Context<'_>, stored: &State, changes: &[Change]) -> Vec<Diag
     let mut recorded: BTreeMap<(String, String), Vec<&str>> = BTreeMap::new();
     for o in stored.objects.values() {
         if let Some(id) = identity(ctx, &o.kind, &o.attributes) {
-            recorded.entry((o.kind.clone(), id)).or_default().push(&o.address);
+            recorded
+                .entry((o.kind.clone(), id))
+                .or_default()
+                .push(&o.address);
         }
     }
     for c in doomed {
-        let Some(o) = stored.objects.get(&c.address) else { continue };
+        let Some(o) = stored.objects.get(&c.address) else {
+            continue;
+        };
         let Some(id) = identity(ctx, &o.kind, &o.attributes) else {
             continue;
         };
@@ -499,7 +508,10 @@ fn eval_node(
                         format!("{}: {why}", node.address),
                     )
                     .at(r.span)
-                    .help(format!("change the `{}` resource `{}` of module `{}`", r.kind, r.name, m.name)));
+                    .help(format!(
+                        "change the `{}` resource `{}` of module `{}`",
+                        r.kind, r.name, m.name
+                    )));
                 }
                 let lifecycle = ctx.eval_lifecycle(uid, *ri, values)?;
                 let rule = lifecycle.prevent_destroy.then(|| lifecycle.rule.clone());

@@ -323,7 +323,11 @@ mod tests {
         let rt = tokio::runtime::Builder::new_current_thread()
             .build()
             .unwrap();
-        let result = rt.block_on(wrapped[0].create(kind_of_call, &config, &crate::provider::Owner::for_tests()));
+        let result = rt.block_on(wrapped[0].create(
+            kind_of_call,
+            &config,
+            &crate::provider::Owner::for_tests(),
+        ));
         (result, dir.path().join("f.txt").exists())
     }
 

@@ -269,8 +269,12 @@ pub trait Provider: Send + Sync {
     /// ones set). An object that already exists is returned as it is only when its claim
     /// is [`Claim::Ours`] (a retried create whose first attempt succeeded); otherwise the
     /// create fails with [`ProviderError::NotOurs`] and changes nothing.
-    async fn create(&self, kind: &str, config: &Attrs, owner: &Owner)
-    -> Result<Attrs, ProviderError>;
+    async fn create(
+        &self,
+        kind: &str,
+        config: &Attrs,
+        owner: &Owner,
+    ) -> Result<Attrs, ProviderError>;
 
     /// Refuses a configuration the provider will never act on (e.g. a path outside the
     /// directories it may write), with the reason; called when the plan is made, so
@@ -287,7 +291,12 @@ pub trait Provider: Send + Sync {
 
     /// What baton can prove about the existing object `found` (as `read` returned it,
     /// or as recorded) for `owner`.
-    async fn claim(&self, kind: &str, _found: &Attrs, _owner: &Owner) -> Result<Claim, ProviderError> {
+    async fn claim(
+        &self,
+        kind: &str,
+        _found: &Attrs,
+        _owner: &Owner,
+    ) -> Result<Claim, ProviderError> {
         Ok(match self.proof(kind) {
             Proof::Intrinsic => Claim::Intrinsic,
             _ => Claim::Unproven,

@@ -116,7 +116,9 @@ impl Claim {
                 .and_then(|r| r.rsplit_once(':'))
             {
                 Some((lineage, _)) => {
-                    format!("it carries the ownership marker of another baton state or address (lineage {lineage})")
+                    format!(
+                        "it carries the ownership marker of another baton state or address (lineage {lineage})"
+                    )
                 }
                 None => format!("it carries another owner's marker `{m}`"),
             },
@@ -149,7 +151,10 @@ mod tests {
 
     #[test]
     fn markers_differ_by_lineage_and_address_and_judge_back() {
-        let a = Owner::new("11111111-1111-1111-1111-111111111111", "postgres.default#web.db/postgres_role.owner");
+        let a = Owner::new(
+            "11111111-1111-1111-1111-111111111111",
+            "postgres.default#web.db/postgres_role.owner",
+        );
         let b = Owner::new("22222222-2222-2222-2222-222222222222", &a.address);
         let c = Owner::new(&a.lineage, "postgres.default#api.db/postgres_role.owner");
         assert_ne!(a.marker(), b.marker());

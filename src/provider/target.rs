@@ -24,7 +24,11 @@ impl TargetProvider {
     /// Directories are relative to `root` (the project directory).
     pub fn new(root: &Path) -> TargetProvider {
         TargetProvider {
-            walls: Arc::new(Walls::new(root, Vec::new(), PathBuf::from(".baton/state.db"))),
+            walls: Arc::new(Walls::new(
+                root,
+                Vec::new(),
+                PathBuf::from(".baton/state.db"),
+            )),
         }
     }
 }

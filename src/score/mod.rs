@@ -104,7 +104,10 @@ impl Project {
 /// and resource `data` of workload `u`, of one type and class, would share an address,
 /// so one's objects would be taken for the other's. Only ids with a dot can collide.
 fn ambiguous_ids(workloads: &[LoadedWorkload], decls: &[ResourceDecl], diags: &mut Diagnostics) {
-    if !decls.iter().any(|d| matches!(&d.uid.scope, UidScope::Shared(id) if id.contains('.'))) {
+    if !decls
+        .iter()
+        .any(|d| matches!(&d.uid.scope, UidScope::Shared(id) if id.contains('.')))
+    {
         return;
     }
     let private: std::collections::HashSet<String> = decls

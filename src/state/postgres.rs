@@ -41,9 +41,9 @@ pub const LATEST: i64 = 2;
 /// version 5 (rows written before have none until they are next written).
 const MIGRATIONS: &[(i64, &str, &str)] = &[
     (
-    1,
-    "states, objects, history, intents and locks by environment",
-    "CREATE TABLE baton.states (
+        1,
+        "states, objects, history, intents and locks by environment",
+        "CREATE TABLE baton.states (
          environment TEXT PRIMARY KEY,
          lineage TEXT NOT NULL,
          serial BIGINT NOT NULL,
@@ -484,7 +484,11 @@ impl PostgresStore {
             .values()
             .map(|o| codec.object_row(o, state.versions.get(&o.address).copied().unwrap_or(0)))
             .collect();
-        let intents: Vec<IntentRow> = state.intents.values().map(|i| codec.intent_row(i)).collect();
+        let intents: Vec<IntentRow> = state
+            .intents
+            .values()
+            .map(|i| codec.intent_row(i))
+            .collect();
         let n = objects.len();
         let env = self.environment.clone();
         self.run(move |c| Box::pin(async move { c.rekey(&env, &objects, &intents).await }))?;

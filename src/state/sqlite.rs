@@ -147,7 +147,11 @@ impl SqliteStore {
             .values()
             .map(|o| codec.object_row(o, state.versions.get(&o.address).copied().unwrap_or(0)))
             .collect();
-        let intents: Vec<IntentRow> = state.intents.values().map(|i| codec.intent_row(i)).collect();
+        let intents: Vec<IntentRow> = state
+            .intents
+            .values()
+            .map(|i| codec.intent_row(i))
+            .collect();
         let db = db_err(&location);
         let tx = self
             .conn

@@ -381,7 +381,10 @@ resource "local_file" "f" {
     let write = |text: &str| {
         sb.write(
             "score.yaml",
-            &score("app", &format!("  note:\n    type: note\n    params: {{text: {text}}}\n")),
+            &score(
+                "app",
+                &format!("  note:\n    type: note\n    params: {{text: {text}}}\n"),
+            ),
         )
     };
     write("one");
@@ -390,14 +393,20 @@ resource "local_file" "f" {
     let run = apply_with(&sb, "fail=1,when=after,kinds=local_file");
     assert_eq!(run.code, 1, "{}", run.transcript());
     assert!(
-        run.stderr.contains("injected failure after update local_file succeeded"),
+        run.stderr
+            .contains("injected failure after update local_file succeeded"),
         "{}",
         run.transcript()
     );
     assert_eq!(sb.read(".baton/out/app.txt"), "two", "the update acted");
     apply(&sb);
     let drift = sb.run(&["drift"]);
-    assert_eq!(drift.code, 0, "drift is quiet once the update is recorded\n{}", drift.transcript());
+    assert_eq!(
+        drift.code,
+        0,
+        "drift is quiet once the update is recorded\n{}",
+        drift.transcript()
+    );
     let plan = sb.run(&["plan", "--detailed-exitcode"]);
     assert_eq!(plan.code, 0, "{}", plan.transcript());
     assert!(intents(&sb).is_empty(), "no intent is left");

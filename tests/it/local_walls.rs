@@ -55,7 +55,11 @@ fn paths_outside_the_walls_are_refused_when_the_plan_is_made() {
     let abs = outside.path().join("abs.txt");
     for (file, dir, why) in [
         ("../escaped.txt", "data/ok", "leaves its root"),
-        (abs.to_str().unwrap(), "data/ok", "beneath none of the roots"),
+        (
+            abs.to_str().unwrap(),
+            "data/ok",
+            "beneath none of the roots",
+        ),
         ("notes.txt", ".baton", "state"),
         (".baton/state.db-wal", "data/ok", "state database"),
         ("baton.hcl", "data/ok", "baton.hcl"),
@@ -65,7 +69,11 @@ fn paths_outside_the_walls_are_refused_when_the_plan_is_made() {
         let sb = project(file, dir);
         let plan = sb.run(&["plan"]);
         assert_eq!(plan.code, 1, "{file} {dir}: {}", plan.transcript());
-        assert!(plan.stderr.contains(why), "{file} {dir}: {}", plan.transcript());
+        assert!(
+            plan.stderr.contains(why),
+            "{file} {dir}: {}",
+            plan.transcript()
+        );
         assert!(
             plan.stderr.contains("modules/walls.hcl:"),
             "{file} {dir}: located at the module\n{}",
@@ -113,7 +121,10 @@ fn a_planted_link_at_the_temporary_name_redirects_nothing() {
     let apply = sb.run(&["apply", "--auto-approve"]);
     assert_eq!(apply.code, 0, "{}", apply.transcript());
     assert_eq!(std::fs::read_to_string(&victim).unwrap(), "the neighbour's");
-    assert_eq!(std::fs::metadata(&victim).unwrap().permissions().mode() & 0o777, 0o600);
+    assert_eq!(
+        std::fs::metadata(&victim).unwrap().permissions().mode() & 0o777,
+        0o600
+    );
     assert_eq!(sb.read("out/f.txt"), "written by baton");
 }
 
@@ -138,7 +149,10 @@ fn a_manifest_replaced_by_a_link_is_not_read_through_it() {
         "plan printed a foreign file\n{}",
         plan.transcript()
     );
-    assert_eq!(std::fs::read_to_string(&foreign).unwrap(), "canary-of-a-foreign-file");
+    assert_eq!(
+        std::fs::read_to_string(&foreign).unwrap(),
+        "canary-of-a-foreign-file"
+    );
 }
 
 fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
@@ -174,30 +188,55 @@ impl Neighbour {
     }
 
     fn check(&self, when: &str) {
-        let meta = std::fs::symlink_metadata(&self.file).unwrap_or_else(|e| panic!("{when}: the file is gone: {e}"));
+        let meta = std::fs::symlink_metadata(&self.file)
+            .unwrap_or_else(|e| panic!("{when}: the file is gone: {e}"));
         assert_eq!(meta.ino(), self.inode, "{when}: the file was replaced");
-        assert_eq!(meta.permissions().mode() & 0o777, 0o640, "{when}: the file's mode changed");
+        assert_eq!(
+            meta.permissions().mode() & 0o777,
+            0o640,
+            "{when}: the file's mode changed"
+        );
         assert_eq!(
             std::fs::read_to_string(&self.file).unwrap(),
             "canary of the neighbour's file",
             "{when}: the file changed"
         );
         assert_eq!(
-            std::fs::read_to_string(self.dir.join("canary")).unwrap_or_else(|e| panic!("{when}: the directory's canary is gone: {e}")),
+            std::fs::read_to_string(self.dir.join("canary"))
+                .unwrap_or_else(|e| panic!("{when}: the directory's canary is gone: {e}")),
             "canary of the neighbour's directory",
             "{when}"
         );
-        let entries: Vec<_> = std::fs::read_dir(&self.dir).unwrap().map(|e| e.unwrap().file_name()).collect();
-        assert_eq!(entries, vec![std::ffi::OsString::from("canary")], "{when}: the directory was marked or filled");
+        let entries: Vec<_> = std::fs::read_dir(&self.dir)
+            .unwrap()
+            .map(|e| e.unwrap().file_name())
+            .collect();
+        assert_eq!(
+            entries,
+            vec![std::ffi::OsString::from("canary")],
+            "{when}: the directory was marked or filled"
+        );
     }
 }
 
 fn assert_refused(sb: &Sandbox, run: &Run, what: &str) {
     assert_eq!(run.code, 1, "{what}: {}", run.transcript());
     let err = &run.stderr;
-    assert!(err.contains("src/notes.txt"), "{what}: names the file\n{}", run.transcript());
-    assert!(err.contains("src/volume"), "{what}: names the directory\n{}", run.transcript());
-    assert!(err.contains("baton import"), "{what}: says how to take it over\n{}", run.transcript());
+    assert!(
+        err.contains("src/notes.txt"),
+        "{what}: names the file\n{}",
+        run.transcript()
+    );
+    assert!(
+        err.contains("src/volume"),
+        "{what}: names the directory\n{}",
+        run.transcript()
+    );
+    assert!(
+        err.contains("baton import"),
+        "{what}: says how to take it over\n{}",
+        run.transcript()
+    );
     let listed = sb.run(&["state", "list"]);
     assert!(
         !listed.stdout.contains("local_file") && !listed.stdout.contains("local_directory"),
@@ -210,29 +249,12 @@ fn assert_refused(sb: &Sandbox, run: &Run, what: &str) {
 fn foreign_files_and_directories_at_the_configured_paths_are_never_taken_changed_or_deleted() {
     let sb = project("src/notes.txt", "src/volume");
     let neighbour = Neighbour::make(&sb, "src/notes.txt", "src/volume");
-    for i in 1..=3 {
-        let run = sb.run(&["apply", "--auto-approve"]);
-        assert_refused(&sb, &run, &format!("apply {i}"));
-        neighbour.check(&format!("after apply {i}"));
-    }
-    let drift = sb.run(&["drift"]);
-    assert_eq!(drift.code, 0, "{}", drift.transcript());
-    neighbour.check("after drift");
-
-    let killed = sb
-        .command(&["apply", "--auto-approve"])
-        .env("BATON_CHAOS", "seed=1,abort_after=1,kinds=random_password")
-        .output()
-        .unwrap();
-    assert!(!killed.status.success(), "the chaos run was aborted");
-    neighbour.check("after an apply killed mid-way");
-    let next = sb.run(&["apply", "--auto-approve"]);
-    assert_refused(&sb, &next, "the apply after the kill");
-    neighbour.check("after the apply that followed the kill");
-
-    let destroy = sb.run(&["destroy", "--auto-approve"]);
-    assert_eq!(destroy.code, 0, "{}", destroy.transcript());
-    neighbour.check("after destroy");
+    crate::support::hostile_session(
+        &|args| sb.command(args),
+        &["local_"],
+        &|run, what| assert_refused(&sb, run, what),
+        &|when| neighbour.check(when),
+    );
 }
 
 #[test]
@@ -241,5 +263,9 @@ fn the_state_folder_is_never_made_or_deleted_as_a_directory() {
     let apply = sb.run(&["apply", "--auto-approve"]);
     assert_eq!(apply.code, 1, "{}", apply.transcript());
     let destroy = sb.run(&["destroy", "--auto-approve"]);
-    assert!(sb.path().join(".baton/state.db").exists(), "{}", destroy.transcript());
+    assert!(
+        sb.path().join(".baton/state.db").exists(),
+        "{}",
+        destroy.transcript()
+    );
 }

@@ -84,19 +84,49 @@ struct Neighbour {
 
 impl Neighbour {
     fn make(name: &str) -> Neighbour {
-        let (role, db, user) = (format!("{name}_role"), format!("{name}_db"), format!("{name}-user"));
+        let (role, db, user) = (
+            format!("{name}_role"),
+            format!("{name}_db"),
+            format!("{name}-user"),
+        );
         psql(
             "postgres",
             &format!("CREATE ROLE \"{role}\" LOGIN PASSWORD '{CANARY_PW}' CONNECTION LIMIT 7"),
         );
-        psql("postgres", &format!("CREATE DATABASE \"{db}\" OWNER \"{role}\""));
-        psql(&db, "CREATE TABLE canary (v text); INSERT INTO canary VALUES ('still here')");
-        psql("postgres", &format!("GRANT CONNECT, TEMPORARY ON DATABASE \"{db}\" TO \"{role}\""));
-        redis(&["ACL", "SETUSER", &user, "on", &format!(">{CANARY_PW}"), &format!("~{name}:*"), "+@all"]);
+        psql(
+            "postgres",
+            &format!("CREATE DATABASE \"{db}\" OWNER \"{role}\""),
+        );
+        psql(
+            &db,
+            "CREATE TABLE canary (v text); INSERT INTO canary VALUES ('still here')",
+        );
+        psql(
+            "postgres",
+            &format!("GRANT CONNECT, TEMPORARY ON DATABASE \"{db}\" TO \"{role}\""),
+        );
+        redis(&[
+            "ACL",
+            "SETUSER",
+            &user,
+            "on",
+            &format!(">{CANARY_PW}"),
+            &format!("~{name}:*"),
+            "+@all",
+        ]);
         redis(&["SET", &format!("{name}:canary"), "still here"]);
-        let verifier = psql("postgres", &format!("SELECT rolpassword FROM pg_authid WHERE rolname = '{role}'"));
-        let acl = psql("postgres", &format!("SELECT datacl::text FROM pg_database WHERE datname = '{db}'"));
-        assert!(acl.contains(&format!("{role}=")), "the neighbour's grant is in place: {acl}");
+        let verifier = psql(
+            "postgres",
+            &format!("SELECT rolpassword FROM pg_authid WHERE rolname = '{role}'"),
+        );
+        let acl = psql(
+            "postgres",
+            &format!("SELECT datacl::text FROM pg_database WHERE datname = '{db}'"),
+        );
+        assert!(
+            acl.contains(&format!("{role}=")),
+            "the neighbour's grant is in place: {acl}"
+        );
         Neighbour {
             name: name.to_string(),
             verifier,
@@ -112,7 +142,10 @@ impl Neighbour {
             format!("{}-user", self.name),
         );
         assert_eq!(
-            psql("postgres", &format!("SELECT rolpassword FROM pg_authid WHERE rolname = '{role}'")),
+            psql(
+                "postgres",
+                &format!("SELECT rolpassword FROM pg_authid WHERE rolname = '{role}'")
+            ),
             self.verifier,
             "{when}: the neighbour's role password changed"
         );
@@ -121,20 +154,39 @@ impl Neighbour {
             "7|t",
             "{when}: the neighbour's role changed or was marked"
         );
-        assert_eq!(psql(&db, "SELECT v FROM canary").trim(), "still here", "{when}: the canary row");
+        assert_eq!(
+            psql(&db, "SELECT v FROM canary").trim(),
+            "still here",
+            "{when}: the canary row"
+        );
         assert_eq!(
             psql("postgres", &format!("SELECT shobj_description(oid, 'pg_database') IS NULL FROM pg_database WHERE datname = '{db}'")).trim(),
             "t",
             "{when}: the neighbour's database was marked"
         );
-        let acl = psql("postgres", &format!("SELECT datacl::text FROM pg_database WHERE datname = '{db}'"));
+        let acl = psql(
+            "postgres",
+            &format!("SELECT datacl::text FROM pg_database WHERE datname = '{db}'"),
+        );
         assert_eq!(acl, self.acl, "{when}: the database's privileges changed");
         assert_eq!(
-            redis(&["--user", &user, "--pass", CANARY_PW, "--no-auth-warning", "PING"]).trim(),
+            redis(&[
+                "--user",
+                &user,
+                "--pass",
+                CANARY_PW,
+                "--no-auth-warning",
+                "PING"
+            ])
+            .trim(),
             "PONG",
             "{when}: the neighbour's Redis password no longer works"
         );
-        assert_eq!(redis(&["GET", &format!("{}:canary", self.name)]).trim(), "still here", "{when}: the canary key");
+        assert_eq!(
+            redis(&["GET", &format!("{}:canary", self.name)]).trim(),
+            "still here",
+            "{when}: the canary key"
+        );
     }
 
     fn remove(&self) {
@@ -143,7 +195,10 @@ impl Neighbour {
             format!("{}_db", self.name),
             format!("{}-user", self.name),
         );
-        psql("postgres", &format!("DROP DATABASE IF EXISTS \"{db}\" WITH (FORCE)"));
+        psql(
+            "postgres",
+            &format!("DROP DATABASE IF EXISTS \"{db}\" WITH (FORCE)"),
+        );
         psql("postgres", &format!("DROP ROLE IF EXISTS \"{role}\""));
         redis(&["ACL", "DELUSER", &user]);
         redis(&["DEL", &format!("{}:canary", self.name)]);
@@ -167,9 +222,21 @@ fn project(name: &str) -> Sandbox {
 fn assert_refused(sb: &Sandbox, env: &str, run: &Run, what: &str, name: &str) {
     assert_eq!(run.code, 1, "{what}: {}", run.transcript());
     let err = &run.stderr;
-    assert!(err.contains(&format!("{name}_role")), "{what}: names the role\n{}", run.transcript());
-    assert!(err.contains(&format!("{name}-user")), "{what}: names the Redis user\n{}", run.transcript());
-    assert!(err.contains("baton import"), "{what}: says how to take it over\n{}", run.transcript());
+    assert!(
+        err.contains(&format!("{name}_role")),
+        "{what}: names the role\n{}",
+        run.transcript()
+    );
+    assert!(
+        err.contains(&format!("{name}-user")),
+        "{what}: names the Redis user\n{}",
+        run.transcript()
+    );
+    assert!(
+        err.contains("baton import"),
+        "{what}: says how to take it over\n{}",
+        run.transcript()
+    );
     let listed = sb.run(&["--env", env, "state", "list"]);
     assert!(
         !listed.stdout.contains("postgres_role") && !listed.stdout.contains("redis_acl_user"),
@@ -185,42 +252,12 @@ fn foreign_objects_with_the_configured_names_are_never_taken_changed_or_deleted(
     let sb = project(&name);
     let guard = scopeguard(|| neighbour.remove());
 
-    for i in 1..=3 {
-        let run = sb.run(&["apply", "--auto-approve"]);
-        assert_refused(&sb, "local", &run, &format!("apply {i}"), &name);
-        neighbour.check(&format!("after apply {i}"));
-    }
-    let drift = sb.run(&["drift"]);
-    assert_eq!(drift.code, 0, "{}", drift.transcript());
-    neighbour.check("after drift");
-
-    // Killed right after a provider call returned, before it was recorded (SIGABRT, as
-    // hard as kill -9 for the state); then a normal apply.
-    let killed = sb
-        .command(&["apply", "--auto-approve"])
-        .env("BATON_CHAOS", "seed=1,abort_after=1,kinds=random_password")
-        .output()
-        .unwrap();
-    assert!(!killed.status.success(), "the chaos run was aborted");
-    neighbour.check("after an apply killed mid-way");
-    let next = sb.run(&["apply", "--auto-approve"]);
-    assert_refused(&sb, "local", &next, "the apply after the kill", &name);
-    assert!(
-        !next.stdout.contains("must be replaced"),
-        "nothing is replaced\n{}",
-        next.transcript()
+    crate::support::hostile_session(
+        &|args| sb.command(args),
+        &["postgres_", "redis_"],
+        &|run, what| assert_refused(&sb, "local", run, what, &name),
+        &|when| neighbour.check(when),
     );
-    let history = sb.run(&["state", "history"]);
-    assert!(
-        !history.stdout.contains("adopt") && !history.stdout.contains("postgres_role"),
-        "nothing was adopted or recorded\n{}",
-        history.transcript()
-    );
-    neighbour.check("after the apply that followed the kill");
-
-    let destroy = sb.run(&["destroy", "--auto-approve"]);
-    assert_eq!(destroy.code, 0, "{}", destroy.transcript());
-    neighbour.check("after destroy");
     drop(guard);
 }
 
@@ -245,28 +282,50 @@ fn another_environment_on_the_same_servers_cannot_take_over_objects() {
     let password = sb.run(&["output", "--json", "--show-sensitive"]);
     let marker = psql(
         "postgres",
-        &format!("SELECT shobj_description(oid, 'pg_authid') FROM pg_roles WHERE rolname = '{name}_role'"),
+        &format!(
+            "SELECT shobj_description(oid, 'pg_authid') FROM pg_roles WHERE rolname = '{name}_role'"
+        ),
     );
-    assert!(marker.starts_with("baton:"), "local's role carries its marker: {marker:?}");
-    let verifier = psql("postgres", &format!("SELECT rolpassword FROM pg_authid WHERE rolname = '{name}_role'"));
+    assert!(
+        marker.starts_with("baton:"),
+        "local's role carries its marker: {marker:?}"
+    );
+    let verifier = psql(
+        "postgres",
+        &format!("SELECT rolpassword FROM pg_authid WHERE rolname = '{name}_role'"),
+    );
     let acl_before = redis(&["ACL", "GETUSER", &format!("{name}-user")]);
 
     let staging = sb.run(&["--env", "staging", "apply", "--auto-approve"]);
     assert_refused(&sb, "staging", &staging, "staging apply", &name);
     assert_eq!(
-        psql("postgres", &format!("SELECT rolpassword FROM pg_authid WHERE rolname = '{name}_role'")),
+        psql(
+            "postgres",
+            &format!("SELECT rolpassword FROM pg_authid WHERE rolname = '{name}_role'")
+        ),
         verifier,
         "staging changed local's role"
     );
-    assert_eq!(redis(&["ACL", "GETUSER", &format!("{name}-user")]), acl_before, "staging changed local's Redis user");
+    assert_eq!(
+        redis(&["ACL", "GETUSER", &format!("{name}-user")]),
+        acl_before,
+        "staging changed local's Redis user"
+    );
     // local still works and still owns its objects.
     let again = sb.run(&["plan", "--detailed-exitcode"]);
     assert_eq!(again.code, 0, "{}", again.transcript());
-    assert_eq!(sb.run(&["output", "--json", "--show-sensitive"]).stdout, password.stdout);
+    assert_eq!(
+        sb.run(&["output", "--json", "--show-sensitive"]).stdout,
+        password.stdout
+    );
     let destroy = sb.run(&["destroy", "--auto-approve"]);
     assert_eq!(destroy.code, 0, "{}", destroy.transcript());
     assert_eq!(
-        psql("postgres", &format!("SELECT count(*) FROM pg_roles WHERE rolname = '{name}_role'")).trim(),
+        psql(
+            "postgres",
+            &format!("SELECT count(*) FROM pg_roles WHERE rolname = '{name}_role'")
+        )
+        .trim(),
         "0"
     );
     drop(guard);
@@ -302,8 +361,9 @@ fn a_shared_id_that_spells_a_workload_resource_is_refused() {
     let run = sb.run(&["plan"]);
     assert_eq!(run.code, 1, "{}", run.transcript());
     assert!(
-        run.stderr.contains("shared id `uu.data` names the same resource as workload `uu`'s resource `data`")
-            && run.stderr.contains("web.score.yaml:10:9"),
+        run.stderr.contains(
+            "shared id `uu.data` names the same resource as workload `uu`'s resource `data`"
+        ) && run.stderr.contains("web.score.yaml:10:9"),
         "{}",
         run.transcript()
     );
@@ -336,7 +396,10 @@ fn two_resources_deriving_one_physical_name_are_refused() {
         "{}",
         run.transcript()
     );
-    assert!(!sb.path().join(".baton/volumes").exists(), "nothing was made");
+    assert!(
+        !sb.path().join(".baton/volumes").exists(),
+        "nothing was made"
+    );
 }
 
 /// Two records naming one object (as names an earlier baton derived could collide) are
@@ -367,7 +430,14 @@ fn a_delete_of_an_object_another_record_names_is_refused() {
     let a_path = sb.run(&["state", "show", &a]).stdout;
     let a_path = a_path
         .lines()
-        .find_map(|l| l.trim().strip_prefix("path").map(|r| r.trim_start_matches([' ', '=']).trim().trim_matches('"').to_string()))
+        .find_map(|l| {
+            l.trim().strip_prefix("path").map(|r| {
+                r.trim_start_matches([' ', '='])
+                    .trim()
+                    .trim_matches('"')
+                    .to_string()
+            })
+        })
         .unwrap_or_else(|| panic!("no path in\n{a_path}"));
     std::fs::write(sb.path().join(&a_path).join("canary"), "still here").unwrap();
     // bb's record now names aa's directory too.
@@ -378,18 +448,26 @@ fn a_delete_of_an_object_another_record_names_is_refused() {
     // one directory from colliding names): no marker file, nothing proven.
     std::fs::remove_file(sb.path().join(&a_path).join(".baton-owner")).unwrap();
     let conn = rusqlite::Connection::open(sb.path().join(".baton/state.db")).unwrap();
-    conn.execute("UPDATE objects SET lifecycle = json_remove(lifecycle, '$.proven'), checksum = NULL", [])
-        .unwrap();
+    conn.execute(
+        "UPDATE objects SET lifecycle = json_remove(lifecycle, '$.proven'), checksum = NULL",
+        [],
+    )
+    .unwrap();
     drop(conn);
     std::fs::remove_file(sb.path().join("bb.score.yaml")).unwrap();
     let run = sb.run(&["apply", "--auto-approve"]);
     assert_eq!(run.code, 1, "{}", run.transcript());
     assert!(
-        run.stderr.contains(&format!("`{b}` and `{a}` record the same local_directory object")),
+        run.stderr.contains(&format!(
+            "`{b}` and `{a}` record the same local_directory object"
+        )),
         "{}",
         run.transcript()
     );
-    assert_eq!(std::fs::read_to_string(sb.path().join(&a_path).join("canary")).unwrap(), "still here");
+    assert_eq!(
+        std::fs::read_to_string(sb.path().join(&a_path).join("canary")).unwrap(),
+        "still here"
+    );
 }
 
 /// A state written by a baton that wrote no markers: its objects are trusted (they are in
@@ -408,17 +486,32 @@ fn objects_recorded_without_markers_get_them_on_the_next_apply() {
     let first = sb.run(&["apply", "--auto-approve"]);
     assert_eq!(first.code, 0, "{}", first.transcript());
     let oid = |what: &str| {
-        let (table, column) = if what == "role" { ("pg_roles", "rolname") } else { ("pg_database", "datname") };
-        psql("postgres", &format!("SELECT oid FROM {table} WHERE {column} = '{name}_{what}'"))
-            .trim()
-            .to_string()
+        let (table, column) = if what == "role" {
+            ("pg_roles", "rolname")
+        } else {
+            ("pg_database", "datname")
+        };
+        psql(
+            "postgres",
+            &format!("SELECT oid FROM {table} WHERE {column} = '{name}_{what}'"),
+        )
+        .trim()
+        .to_string()
     };
     let (role_oid, db_oid) = (oid("role"), oid("db"));
     // As an earlier baton left them: no comments, no `proven` in the record.
-    psql("postgres", &format!("COMMENT ON ROLE \"{name}_role\" IS NULL; COMMENT ON DATABASE \"{name}_db\" IS NULL"));
+    psql(
+        "postgres",
+        &format!(
+            "COMMENT ON ROLE \"{name}_role\" IS NULL; COMMENT ON DATABASE \"{name}_db\" IS NULL"
+        ),
+    );
     let conn = rusqlite::Connection::open(sb.path().join(".baton/state.db")).unwrap();
     let n = conn
-        .execute("UPDATE objects SET lifecycle = json_remove(lifecycle, '$.proven'), checksum = NULL", [])
+        .execute(
+            "UPDATE objects SET lifecycle = json_remove(lifecycle, '$.proven'), checksum = NULL",
+            [],
+        )
         .unwrap();
     assert!(n >= 4, "{n} rows");
     drop(conn);
@@ -427,18 +520,36 @@ fn objects_recorded_without_markers_get_them_on_the_next_apply() {
     assert_eq!(plan.code, 0, "{}", plan.transcript());
     for kind in ["postgres_role.role", "postgres_database.db"] {
         assert!(
-            plan.stdout.contains(&format!("{kind} will be updated in-place"))
+            plan.stdout
+                .contains(&format!("{kind} will be updated in-place"))
                 || plan.stdout.contains(&format!("{kind} will be updated")),
             "{kind} is marked\n{}",
             plan.transcript()
         );
     }
-    assert!(plan.stdout.contains("ownership marker"), "{}", plan.transcript());
-    assert!(plan.stdout.contains("0 to add") && plan.stdout.contains("0 to destroy"), "{}", plan.transcript());
+    assert!(
+        plan.stdout.contains("ownership marker"),
+        "{}",
+        plan.transcript()
+    );
+    assert!(
+        plan.stdout.contains("0 to add") && plan.stdout.contains("0 to destroy"),
+        "{}",
+        plan.transcript()
+    );
     let apply = sb.run(&["apply", "--auto-approve"]);
     assert_eq!(apply.code, 0, "{}", apply.transcript());
-    assert_eq!((oid("role"), oid("db")), (role_oid, db_oid), "nothing was recreated");
-    let comment = psql("postgres", &format!("SELECT shobj_description(oid, 'pg_authid') FROM pg_roles WHERE rolname = '{name}_role'"));
+    assert_eq!(
+        (oid("role"), oid("db")),
+        (role_oid, db_oid),
+        "nothing was recreated"
+    );
+    let comment = psql(
+        "postgres",
+        &format!(
+            "SELECT shobj_description(oid, 'pg_authid') FROM pg_roles WHERE rolname = '{name}_role'"
+        ),
+    );
     assert!(comment.starts_with("baton:"), "{comment:?}");
     let again = sb.run(&["plan", "--detailed-exitcode"]);
     assert_eq!(again.code, 0, "{}", again.transcript());

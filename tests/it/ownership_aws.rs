@@ -76,12 +76,7 @@ fn on_moto(mut cmd: Command) -> Command {
 }
 
 fn baton(sb: &Sandbox, args: &[&str]) -> Run {
-    let out = on_moto(sb.command(args)).output().expect("run baton");
-    Run {
-        code: out.status.code().unwrap_or(-1),
-        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-    }
+    Run::of(on_moto(sb.command(args)).output().expect("run baton"))
 }
 
 /// The neighbour's view of AWS: SDK clients on the emulator.
@@ -139,7 +134,13 @@ impl Neighbour {
                 .await
                 .unwrap();
             let tagging = Tagging::builder()
-                .tag_set(Tag::builder().key("owner").value("neighbour").build().unwrap())
+                .tag_set(
+                    Tag::builder()
+                        .key("owner")
+                        .value("neighbour")
+                        .build()
+                        .unwrap(),
+                )
                 .build()
                 .unwrap();
             s3.put_bucket_tagging()
@@ -226,7 +227,11 @@ impl Neighbour {
                 .send()
                 .await
                 .unwrap();
-            assert_eq!(versioning.status(), None, "{when}: the bucket's versioning changed");
+            assert_eq!(
+                versioning.status(),
+                None,
+                "{when}: the bucket's versioning changed"
+            );
 
             let url = self
                 .sqs
@@ -235,7 +240,11 @@ impl Neighbour {
                 .send()
                 .await
                 .unwrap_or_else(|e| panic!("{when}: the queue is gone: {e:?}"));
-            assert_eq!(url.queue_url(), Some(self.queue_url.as_str()), "{when}: the queue was made again");
+            assert_eq!(
+                url.queue_url(),
+                Some(self.queue_url.as_str()),
+                "{when}: the queue was made again"
+            );
             let attrs = self
                 .sqs
                 .get_queue_attributes()
@@ -246,11 +255,13 @@ impl Neighbour {
                 .unwrap();
             let attrs = attrs.attributes().unwrap();
             assert_eq!(
-                attrs[&QueueAttributeName::VisibilityTimeout], "17",
+                attrs[&QueueAttributeName::VisibilityTimeout],
+                "17",
                 "{when}: the queue's timeout changed"
             );
             assert_eq!(
-                attrs[&QueueAttributeName::ApproximateNumberOfMessages], "1",
+                attrs[&QueueAttributeName::ApproximateNumberOfMessages],
+                "1",
                 "{when}: the canary message"
             );
             let tags = self
@@ -300,7 +311,12 @@ impl Drop for Neighbour {
                 .send()
                 .await;
             let _ = self.s3.delete_bucket().bucket(&self.bucket).send().await;
-            let _ = self.sqs.delete_queue().queue_url(&self.queue_url).send().await;
+            let _ = self
+                .sqs
+                .delete_queue()
+                .queue_url(&self.queue_url)
+                .send()
+                .await;
         });
     }
 }
@@ -310,9 +326,21 @@ impl Drop for Neighbour {
 fn assert_refused(sb: &Sandbox, run: &Run, what: &str, n: &Neighbour) {
     assert_eq!(run.code, 1, "{what}: {}", run.transcript());
     let err = &run.stderr;
-    assert!(err.contains(&format!("aws_s3_bucket \"{}\"", n.bucket)), "{what}: names the bucket\n{}", run.transcript());
-    assert!(err.contains(&format!("aws_sqs_queue \"{}\"", n.queue)), "{what}: names the queue\n{}", run.transcript());
-    assert!(err.contains("baton import"), "{what}: says how to take it over\n{}", run.transcript());
+    assert!(
+        err.contains(&format!("aws_s3_bucket \"{}\"", n.bucket)),
+        "{what}: names the bucket\n{}",
+        run.transcript()
+    );
+    assert!(
+        err.contains(&format!("aws_sqs_queue \"{}\"", n.queue)),
+        "{what}: names the queue\n{}",
+        run.transcript()
+    );
+    assert!(
+        err.contains("baton import"),
+        "{what}: says how to take it over\n{}",
+        run.transcript()
+    );
     let listed = baton(sb, &["state", "list"]);
     assert!(
         !listed.stdout.contains("aws_s3_bucket") && !listed.stdout.contains("aws_sqs_queue"),
@@ -336,37 +364,12 @@ fn a_foreign_bucket_and_queue_with_the_configured_names_are_never_taken_changed_
     );
     neighbour.check("before baton");
 
-    for i in 1..=3 {
-        let run = baton(&sb, &["apply", "--auto-approve"]);
-        assert_refused(&sb, &run, &format!("apply {i}"), &neighbour);
-        neighbour.check(&format!("after apply {i}"));
-    }
-    let drift = baton(&sb, &["drift"]);
-    assert_eq!(drift.code, 0, "{}", drift.transcript());
-    neighbour.check("after drift");
-
-    // Killed right after a provider call returned, before it was recorded (SIGABRT, as
-    // hard as kill -9 for the state); then a normal apply.
-    let killed = on_moto(sb.command(&["apply", "--auto-approve"]))
-        .env("BATON_CHAOS", "seed=1,abort_after=1,kinds=random_password")
-        .output()
-        .unwrap();
-    assert!(!killed.status.success(), "the chaos run was aborted");
-    neighbour.check("after an apply killed mid-way");
-    let next = baton(&sb, &["apply", "--auto-approve"]);
-    assert_refused(&sb, &next, "the apply after the kill", &neighbour);
-    assert!(!next.stdout.contains("must be replaced"), "nothing is replaced\n{}", next.transcript());
-    let history = baton(&sb, &["state", "history"]);
-    assert!(
-        !history.stdout.contains("adopt") && !history.stdout.contains("aws_"),
-        "nothing was adopted or recorded\n{}",
-        history.transcript()
+    crate::support::hostile_session(
+        &|args| on_moto(sb.command(args)),
+        &["aws_"],
+        &|run, what| assert_refused(&sb, run, what, &neighbour),
+        &|when| neighbour.check(when),
     );
-    neighbour.check("after the apply that followed the kill");
-
-    let destroy = baton(&sb, &["destroy", "--auto-approve"]);
-    assert_eq!(destroy.code, 0, "{}", destroy.transcript());
-    neighbour.check("after destroy");
     assert_eq!(neighbour.message(), CANARY, "the canary message's text");
 
     // The explicit door: `baton import` takes the queue over on purpose and marks it,
@@ -386,10 +389,19 @@ fn a_foreign_bucket_and_queue_with_the_configured_names_are_never_taken_changed_
             .cloned()
             .unwrap_or_default()
     });
-    assert_eq!(tags.get("owner").map(String::as_str), Some("neighbour"), "{tags:?}");
+    assert_eq!(
+        tags.get("owner").map(String::as_str),
+        Some("neighbour"),
+        "{tags:?}"
+    );
     assert!(
-        tags.get("baton:owner").is_some_and(|m| m.starts_with("baton:")),
+        tags.get("baton:owner")
+            .is_some_and(|m| m.starts_with("baton:")),
         "import marked the queue: {tags:?}"
     );
-    assert_eq!(neighbour.message(), CANARY, "the canary message after import");
+    assert_eq!(
+        neighbour.message(),
+        CANARY,
+        "the canary message after import"
+    );
 }

@@ -79,10 +79,25 @@ fn run(cmd: &str, args: &[&str]) -> (bool, String) {
 }
 
 /// One management API request as `user`: the HTTP status and the body.
-fn rabbit_as(user: &str, pass: &str, method: &str, path: &str, body: Option<&str>) -> (u16, String) {
+fn rabbit_as(
+    user: &str,
+    pass: &str,
+    method: &str,
+    path: &str,
+    body: Option<&str>,
+) -> (u16, String) {
     let auth = format!("{user}:{pass}");
     let url = format!("http://127.0.0.1:15672/api/{path}");
-    let mut args = vec!["-s", "-u", &auth, "-X", method, "-w", "\n%{http_code}", &url];
+    let mut args = vec![
+        "-s",
+        "-u",
+        &auth,
+        "-X",
+        method,
+        "-w",
+        "\n%{http_code}",
+        &url,
+    ];
     if let Some(b) = body {
         args.extend(["-H", "content-type: application/json", "-d", b]);
     }
@@ -94,12 +109,18 @@ fn rabbit_as(user: &str, pass: &str, method: &str, path: &str, body: Option<&str
 /// A management API request as guest that must succeed; its JSON answer.
 fn rabbit(method: &str, path: &str, body: Option<&str>) -> serde_json::Value {
     let (code, text) = rabbit_as("guest", "guest", method, path, body);
-    assert!((200..300).contains(&code), "{method} /api/{path}: HTTP {code} {text} (is RabbitMQ up?)");
+    assert!(
+        (200..300).contains(&code),
+        "{method} /api/{path}: HTTP {code} {text} (is RabbitMQ up?)"
+    );
     serde_json::from_str(&text).unwrap_or(serde_json::Value::Null)
 }
 
 fn mariadb(sql: &str) -> String {
-    let (ok, out) = run("mariadb", &["-h", "127.0.0.1", "-u", "root", "-N", "-B", "-e", sql]);
+    let (ok, out) = run(
+        "mariadb",
+        &["-h", "127.0.0.1", "-u", "root", "-N", "-B", "-e", sql],
+    );
     assert!(ok, "mariadb -e {sql:?} failed (is MariaDB up?): {out}");
     out.trim().to_string()
 }
@@ -116,24 +137,48 @@ struct Neighbour {
 impl Neighbour {
     fn make(name: &str) -> Neighbour {
         let db = format!("{name}_db");
-        rabbit("PUT", &format!("vhosts/{name}"), Some(r#"{"description": "theirs", "tags": "prod"}"#));
-        rabbit("PUT", &format!("permissions/{name}/guest"), Some(r#"{"configure": ".*", "write": ".*", "read": ".*"}"#));
-        rabbit("PUT", &format!("queues/{name}/canary"), Some(r#"{"durable": true}"#));
+        rabbit(
+            "PUT",
+            &format!("vhosts/{name}"),
+            Some(r#"{"description": "theirs", "tags": "prod"}"#),
+        );
+        rabbit(
+            "PUT",
+            &format!("permissions/{name}/guest"),
+            Some(r#"{"configure": ".*", "write": ".*", "read": ".*"}"#),
+        );
+        rabbit(
+            "PUT",
+            &format!("queues/{name}/canary"),
+            Some(r#"{"durable": true}"#),
+        );
         let sent = rabbit(
             "POST",
             &format!("exchanges/{name}/amq.default/publish"),
-            Some(r#"{"properties": {}, "routing_key": "canary", "payload": "still here", "payload_encoding": "string"}"#),
+            Some(
+                r#"{"properties": {}, "routing_key": "canary", "payload": "still here", "payload_encoding": "string"}"#,
+            ),
         );
         assert_eq!(sent["routed"], true, "the canary message was queued");
-        rabbit("PUT", &format!("users/{name}"), Some(&format!(r#"{{"password": "{CANARY_PW}", "tags": "management"}}"#)));
+        rabbit(
+            "PUT",
+            &format!("users/{name}"),
+            Some(&format!(
+                r#"{{"password": "{CANARY_PW}", "tags": "management"}}"#
+            )),
+        );
         rabbit(
             "PUT",
             &format!("permissions/{name}/{name}"),
             Some(r#"{"configure": "^canary$", "write": "^$", "read": "^canary$"}"#),
         );
-        mariadb(&format!("CREATE USER '{name}'@'%' IDENTIFIED BY '{CANARY_PW}'"));
+        mariadb(&format!(
+            "CREATE USER '{name}'@'%' IDENTIFIED BY '{CANARY_PW}'"
+        ));
         mariadb(&format!("CREATE DATABASE `{db}`"));
-        mariadb(&format!("CREATE TABLE `{db}`.canary (v text); INSERT INTO `{db}`.canary VALUES ('still here')"));
+        mariadb(&format!(
+            "CREATE TABLE `{db}`.canary (v text); INSERT INTO `{db}`.canary VALUES ('still here')"
+        ));
         mariadb(&format!("GRANT SELECT ON `{db}`.* TO '{name}'@'%'"));
         Neighbour {
             name: name.to_string(),
@@ -157,13 +202,20 @@ impl Neighbour {
             &format!("queues/{name}/canary/get"),
             Some(r#"{"count": 1, "ackmode": "ack_requeue_true", "encoding": "auto"}"#),
         );
-        assert_eq!(got[0]["payload"], "still here", "{when}: the canary message: {got}");
+        assert_eq!(
+            got[0]["payload"], "still here",
+            "{when}: the canary message: {got}"
+        );
         assert_eq!(
             rabbit_as(name, CANARY_PW, "GET", "whoami", None).0,
             200,
             "{when}: the neighbour's RabbitMQ password no longer works"
         );
-        assert_eq!(rabbit("GET", &format!("users/{name}"), None), self.user, "{when}: the RabbitMQ user changed");
+        assert_eq!(
+            rabbit("GET", &format!("users/{name}"), None),
+            self.user,
+            "{when}: the RabbitMQ user changed"
+        );
         assert_eq!(
             rabbit("GET", &format!("permissions/{name}/{name}"), None),
             self.permissions,
@@ -171,12 +223,31 @@ impl Neighbour {
         );
         let (ok, out) = run(
             "mariadb",
-            &["-h", "127.0.0.1", "-u", name, &format!("-p{CANARY_PW}"), "-N", "-B", "-e", &format!("SELECT v FROM `{name}_db`.canary")],
+            &[
+                "-h",
+                "127.0.0.1",
+                "-u",
+                name,
+                &format!("-p{CANARY_PW}"),
+                "-N",
+                "-B",
+                "-e",
+                &format!("SELECT v FROM `{name}_db`.canary"),
+            ],
         );
-        assert!(ok && out.trim() == "still here", "{when}: the neighbour's MariaDB login or canary row: {out}");
-        assert_eq!(mariadb(&format!("SHOW GRANTS FOR '{name}'@'%'")), self.grants, "{when}: the grants changed");
+        assert!(
+            ok && out.trim() == "still here",
+            "{when}: the neighbour's MariaDB login or canary row: {out}"
+        );
         assert_eq!(
-            mariadb(&format!("SELECT SCHEMA_COMMENT FROM information_schema.SCHEMATA WHERE SCHEMA_NAME = '{name}_db'")),
+            mariadb(&format!("SHOW GRANTS FOR '{name}'@'%'")),
+            self.grants,
+            "{when}: the grants changed"
+        );
+        assert_eq!(
+            mariadb(&format!(
+                "SELECT SCHEMA_COMMENT FROM information_schema.SCHEMATA WHERE SCHEMA_NAME = '{name}_db'"
+            )),
             "",
             "{when}: the neighbour's database was marked"
         );
@@ -210,7 +281,9 @@ fn project(name: &str, related: bool) -> Sandbox {
             ("MUSER", "param.name"),
         ]
     };
-    let module = refs.iter().fold(MODULE.to_string(), |m, (k, v)| m.replace(k, v));
+    let module = refs
+        .iter()
+        .fold(MODULE.to_string(), |m, (k, v)| m.replace(k, v));
     sb.write("modules/server-neighbour.hcl", &module);
     sb.write(
         "score.yaml",
@@ -234,9 +307,17 @@ fn assert_refused(sb: &Sandbox, run: &Run, what: &str, name: &str) {
         format!("user \"{name}\"@\"%\""),
         format!("grant to \"{name}\"@\"%\" on database \"{name}_db\""),
     ] {
-        assert!(err.contains(&object), "{what}: names {object}\n{}", run.transcript());
+        assert!(
+            err.contains(&object),
+            "{what}: names {object}\n{}",
+            run.transcript()
+        );
     }
-    assert!(err.contains("baton import"), "{what}: says how to take it over\n{}", run.transcript());
+    assert!(
+        err.contains("baton import"),
+        "{what}: says how to take it over\n{}",
+        run.transcript()
+    );
     let listed = sb.run(&["state", "list"]);
     assert!(
         !listed.stdout.contains("rabbitmq_") && !listed.stdout.contains("mysql_"),
@@ -253,38 +334,12 @@ fn foreign_rabbitmq_and_mariadb_objects_are_never_taken_changed_or_deleted() {
     neighbour.check("as made");
     let sb = project(&name, false);
 
-    for i in 1..=3 {
-        let run = sb.run(&["apply", "--auto-approve"]);
-        assert_refused(&sb, &run, &format!("apply {i}"), &name);
-        neighbour.check(&format!("after apply {i}"));
-    }
-    let drift = sb.run(&["drift"]);
-    assert_eq!(drift.code, 0, "{}", drift.transcript());
-    neighbour.check("after drift");
-
-    // Killed right after a provider call returned, before it was recorded (SIGABRT, as
-    // hard as kill -9 for the state); then a normal apply.
-    let killed = sb
-        .command(&["apply", "--auto-approve"])
-        .env("BATON_CHAOS", "seed=1,abort_after=1,kinds=random_password")
-        .output()
-        .unwrap();
-    assert!(!killed.status.success(), "the chaos run was aborted");
-    neighbour.check("after an apply killed mid-way");
-    let next = sb.run(&["apply", "--auto-approve"]);
-    assert_refused(&sb, &next, "the apply after the kill", &name);
-    assert!(!next.stdout.contains("must be replaced"), "nothing is replaced\n{}", next.transcript());
-    let history = sb.run(&["state", "history"]);
-    assert!(
-        !history.stdout.contains("adopt") && !history.stdout.contains("rabbitmq_") && !history.stdout.contains("mysql_"),
-        "nothing was adopted or recorded\n{}",
-        history.transcript()
+    crate::support::hostile_session(
+        &|args| sb.command(args),
+        &["rabbitmq_", "mysql_"],
+        &|run, what| assert_refused(&sb, run, what, &name),
+        &|when| neighbour.check(when),
     );
-    neighbour.check("after the apply that followed the kill");
-
-    let destroy = sb.run(&["destroy", "--auto-approve"]);
-    assert_eq!(destroy.code, 0, "{}", destroy.transcript());
-    neighbour.check("after destroy");
 }
 
 /// baton's own objects on the same servers carry its proofs: made, planned with no
@@ -308,16 +363,35 @@ fn rabbitmq_and_mariadb_objects_baton_makes_are_proven_and_removed() {
         "the vhost carries baton's marker: {tags}"
     );
     assert!(
-        mariadb(&format!("SELECT SCHEMA_COMMENT FROM information_schema.SCHEMATA WHERE SCHEMA_NAME = '{name}_db'")).starts_with("baton:"),
+        mariadb(&format!(
+            "SELECT SCHEMA_COMMENT FROM information_schema.SCHEMATA WHERE SCHEMA_NAME = '{name}_db'"
+        ))
+        .starts_with("baton:"),
         "the database carries baton's marker"
     );
     let plan = sb.run(&["plan", "--detailed-exitcode"]);
-    assert_eq!(plan.code, 0, "proven objects plan no changes\n{}", plan.transcript());
+    assert_eq!(
+        plan.code,
+        0,
+        "proven objects plan no changes\n{}",
+        plan.transcript()
+    );
     let destroy = sb.run(&["destroy", "--auto-approve"]);
     assert_eq!(destroy.code, 0, "{}", destroy.transcript());
-    assert_eq!(rabbit_as("guest", "guest", "GET", &format!("vhosts/{name}"), None).0, 404);
-    assert_eq!(rabbit_as("guest", "guest", "GET", &format!("users/{name}"), None).0, 404);
-    assert_eq!(mariadb(&format!("SELECT COUNT(*) FROM mysql.user WHERE User = '{name}'")), "0");
+    assert_eq!(
+        rabbit_as("guest", "guest", "GET", &format!("vhosts/{name}"), None).0,
+        404
+    );
+    assert_eq!(
+        rabbit_as("guest", "guest", "GET", &format!("users/{name}"), None).0,
+        404
+    );
+    assert_eq!(
+        mariadb(&format!(
+            "SELECT COUNT(*) FROM mysql.user WHERE User = '{name}'"
+        )),
+        "0"
+    );
 }
 
 /// Runs its function when dropped: cleanup that also happens when an assertion fails.

@@ -49,7 +49,11 @@ fn an_empty_state_file_is_refused_and_left_as_it_is() {
     sb.copy_from_repo("examples/hello");
     std::fs::create_dir_all(sb.path().join(".baton")).unwrap();
     std::fs::write(sb.path().join(STATE), b"").unwrap();
-    for args in [&["state", "list"][..], &["plan"], &["apply", "--auto-approve"]] {
+    for args in [
+        &["state", "list"][..],
+        &["plan"],
+        &["apply", "--auto-approve"],
+    ] {
         let run = sb.run(args);
         assert_refused(&run, &format!("{args:?} on a 0-byte state"));
         assert!(
@@ -77,7 +81,11 @@ fn a_file_that_is_not_a_database_is_refused() {
     sb.write(STATE, "these are not the bytes of a SQLite database\n");
     let run = sb.run(&["state", "list"]);
     assert_refused(&run, "a text file");
-    assert!(run.stderr.contains("not a SQLite database"), "{}", run.stderr);
+    assert!(
+        run.stderr.contains("not a SQLite database"),
+        "{}",
+        run.stderr
+    );
 }
 
 /// 30 single-bit flips at seeded random places among the file's non-zero bytes (the
@@ -179,10 +187,7 @@ fn state_rm_clears_a_leftover_intent_and_state_list_shows_it() {
     // The process dies right after the first password is made, before it is recorded.
     let run = sb
         .command(&["apply", "--auto-approve"])
-        .env(
-            "BATON_CHAOS",
-            "seed=1,abort_after=1,kinds=random_password",
-        )
+        .env("BATON_CHAOS", "seed=1,abort_after=1,kinds=random_password")
         .output()
         .unwrap();
     assert_ne!(run.status.code(), Some(0));
@@ -203,7 +208,8 @@ fn state_rm_clears_a_leftover_intent_and_state_list_shows_it() {
     assert_eq!(list.code, 0, "{}", list.transcript());
     assert!(!list.stdout.contains(&address), "not a recorded object");
     assert!(
-        list.stderr.contains(&format!("leftover intent: create {address}")),
+        list.stderr
+            .contains(&format!("leftover intent: create {address}")),
         "{}",
         list.stderr
     );
@@ -225,7 +231,12 @@ fn state_rm_clears_a_leftover_intent_and_state_list_shows_it() {
     assert_eq!(left, 0);
     assert!(!sb.run(&["state", "list"]).stderr.contains(&address));
     let again = sb.run(&["state", "rm", &address]);
-    assert_eq!(again.code, 1, "nothing left to remove: {}", again.transcript());
+    assert_eq!(
+        again.code,
+        1,
+        "nothing left to remove: {}",
+        again.transcript()
+    );
     // The state goes on: the next apply makes what is missing.
     let run = sb.run(&["apply", "--auto-approve"]);
     assert_eq!(run.code, 0, "{}", run.transcript());
@@ -241,7 +252,8 @@ fn a_lost_row_is_noticed() {
     let run = sb.run(&["state", "list"]);
     assert_refused(&run, "a state missing a row");
     assert!(
-        run.stderr.contains("records 6 objects but 5 rows were read"),
+        run.stderr
+            .contains("records 6 objects but 5 rows were read"),
         "{}",
         run.stderr
     );

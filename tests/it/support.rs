@@ -16,6 +16,15 @@ pub struct Run {
 }
 
 impl Run {
+    /// The run of a finished command.
+    pub fn of(out: std::process::Output) -> Run {
+        Run {
+            code: out.status.code().unwrap_or(-1),
+            stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+        }
+    }
+
     /// Exit code, stdout and stderr as one snapshot-friendly text.
     pub fn transcript(&self) -> String {
         format!(
@@ -213,4 +222,57 @@ pub fn wait_for(what: &str, timeout: std::time::Duration, mut cond: impl FnMut()
         assert!(start.elapsed() < timeout, "timed out waiting for {what}");
         std::thread::sleep(std::time::Duration::from_millis(20));
     }
+}
+
+/// The hostile-neighbours session, for a project whose configuration asks for objects
+/// that someone else made: three applies, a drift, an apply aborted right after its first
+/// provider call returned and before it was recorded (SIGABRT, as hard as kill -9 for the
+/// state), the next apply, and a destroy. Every apply must be refused (`refused` checks
+/// how, given the run and the step's name), nothing replaced, adopted or recorded of the
+/// `kinds` (prefixes of kind names), and `check` that the neighbour is untouched after
+/// every step. `command` makes a baton command in the project (with whatever environment
+/// its servers need).
+pub fn hostile_session(
+    command: &dyn Fn(&[&str]) -> Command,
+    kinds: &[&str],
+    refused: &dyn Fn(&Run, &str),
+    check: &dyn Fn(&str),
+) {
+    let run = |args: &[&str]| Run::of(command(args).output().expect("run baton"));
+    for i in 1..=3 {
+        refused(&run(&["apply", "--auto-approve"]), &format!("apply {i}"));
+        check(&format!("after apply {i}"));
+    }
+    let drift = run(&["drift"]);
+    assert_eq!(drift.code, 0, "{}", drift.transcript());
+    check("after drift");
+
+    let mut killed = command(&["apply", "--auto-approve"]);
+    killed.env("BATON_CHAOS", "seed=1,abort_after=1,kinds=random_password");
+    let killed = Run::of(killed.output().expect("run baton"));
+    assert_ne!(
+        killed.code,
+        0,
+        "the chaos run was aborted\n{}",
+        killed.transcript()
+    );
+    check("after an apply killed mid-way");
+    let next = run(&["apply", "--auto-approve"]);
+    refused(&next, "the apply after the kill");
+    assert!(
+        !next.stdout.contains("must be replaced"),
+        "nothing is replaced\n{}",
+        next.transcript()
+    );
+    let history = run(&["state", "history"]);
+    assert!(
+        !history.stdout.contains("adopt") && !kinds.iter().any(|k| history.stdout.contains(k)),
+        "nothing was adopted or recorded\n{}",
+        history.transcript()
+    );
+    check("after the apply that followed the kill");
+
+    let destroy = run(&["destroy", "--auto-approve"]);
+    assert_eq!(destroy.code, 0, "{}", destroy.transcript());
+    check("after destroy");
 }

@@ -287,7 +287,10 @@ pub fn password_matches(password: &str, hash: &str, algorithm: &str) -> Option<b
 /// Whether the user `j` has exactly the password recorded in `prior` (one baton
 /// generated, that nobody else knows); false when none is recorded.
 pub fn user_has_password(prior: &Attrs, j: &serde_json::Value) -> bool {
-    let hash = j.get("password_hash").and_then(|h| h.as_str()).unwrap_or("");
+    let hash = j
+        .get("password_hash")
+        .and_then(|h| h.as_str())
+        .unwrap_or("");
     let algorithm = j
         .get("hashing_algorithm")
         .and_then(|h| h.as_str())
@@ -434,14 +437,20 @@ mod tests {
         ]);
         assert!(matches!(user_body(&c, &[]), Err(ProviderError::Invalid(_))));
         let c = Attrs::from([("name".to_string(), Value::string("v\u{7}"))]);
-        assert!(matches!(vhost_body(&c, &[]), Err(ProviderError::Invalid(_))));
+        assert!(matches!(
+            vhost_body(&c, &[]),
+            Err(ProviderError::Invalid(_))
+        ));
         // A configured tag cannot pose as an ownership marker.
         let owner = Owner::for_tests();
         let c = Attrs::from([
             ("name".to_string(), Value::string("v")),
             ("tags".to_string(), list_value(&[owner.marker()])),
         ]);
-        assert!(matches!(vhost_body(&c, &[]), Err(ProviderError::Invalid(_))));
+        assert!(matches!(
+            vhost_body(&c, &[]),
+            Err(ProviderError::Invalid(_))
+        ));
     }
 
     #[test]
@@ -453,11 +462,23 @@ mod tests {
         assert_eq!(judge_markers(&j, &other), Claim::Ours);
         let stranger = Owner::new("11111111-1111-1111-1111-111111111111", "test");
         assert_eq!(judge_markers(&j, &stranger), Claim::Foreign(other.marker()));
-        assert_eq!(judge_markers(&serde_json::json!({"tags": ["a"]}), &owner), Claim::Unproven);
+        assert_eq!(
+            judge_markers(&serde_json::json!({"tags": ["a"]}), &owner),
+            Claim::Unproven
+        );
         let prior = Attrs::from([("tags".to_string(), list_value(&["a"]))]);
         assert_eq!(vhost_observed(&prior, &j)["tags"], list_value(&["a"]));
         let body = vhost_marked(&j, &stranger);
-        assert_eq!(body["tags"], serde_json::json!(format!("a,{}", stranger.marker())));
-        assert_eq!((body["description"].as_str(), body["default_queue_type"].as_str()), (Some("d"), Some("quorum")));
+        assert_eq!(
+            body["tags"],
+            serde_json::json!(format!("a,{}", stranger.marker()))
+        );
+        assert_eq!(
+            (
+                body["description"].as_str(),
+                body["default_queue_type"].as_str()
+            ),
+            (Some("d"), Some("quorum"))
+        );
     }
 }

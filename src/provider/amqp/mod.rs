@@ -69,7 +69,11 @@ impl AmqpProvider {
     }
 
     /// The object at `path` as the API reports it; `None` when it does not exist.
-    async fn found(&self, what: &str, path: &[&str]) -> Result<Option<serde_json::Value>, ProviderError> {
+    async fn found(
+        &self,
+        what: &str,
+        path: &[&str],
+    ) -> Result<Option<serde_json::Value>, ProviderError> {
         self.api()?.get(what, path).await
     }
 
@@ -98,14 +102,20 @@ impl AmqpProvider {
         match kind {
             VHOST => {
                 let name = kinds::name(&config, "name", "RabbitMQ vhost name")?;
-                let (what, path) = (format!("RabbitMQ vhost {name:?}"), ["vhosts", name.as_str()]);
+                let (what, path) = (
+                    format!("RabbitMQ vhost {name:?}"),
+                    ["vhosts", name.as_str()],
+                );
                 let markers = match markers {
                     Some(m) => m,
                     None => self.kept_markers(&what, &path).await?,
                 };
                 let (_, body) = kinds::vhost_body(&config, &markers)?;
                 api.put(&what, &path, &body, &[]).await?;
-                let j = api.get(&what, &path).await?.ok_or_else(|| vanished(&what))?;
+                let j = api
+                    .get(&what, &path)
+                    .await?
+                    .ok_or_else(|| vanished(&what))?;
                 Ok(kinds::vhost_observed(&config, &j))
             }
             USER => {
@@ -117,7 +127,10 @@ impl AmqpProvider {
                 };
                 let (_, body, secrets) = kinds::user_body(&config, &markers)?;
                 api.put(&what, &path, &body, &secrets).await?;
-                let j = api.get(&what, &path).await?.ok_or_else(|| vanished(&what))?;
+                let j = api
+                    .get(&what, &path)
+                    .await?
+                    .ok_or_else(|| vanished(&what))?;
                 Ok(kinds::user_observed(&config, &j))
             }
             PERMISSIONS => {
@@ -149,12 +162,16 @@ impl AmqpProvider {
         match kind {
             VHOST => {
                 let name = kinds::name(attrs, "name", "RabbitMQ vhost name")?;
-                let j = self.found(&format!("RabbitMQ vhost {name:?}"), &["vhosts", &name]).await?;
+                let j = self
+                    .found(&format!("RabbitMQ vhost {name:?}"), &["vhosts", &name])
+                    .await?;
                 Ok(j.map(|j| kinds::judge_markers(&j, owner)))
             }
             USER => {
                 let name = kinds::name(attrs, "name", "RabbitMQ user name")?;
-                let j = self.found(&format!("RabbitMQ user {name:?}"), &["users", &name]).await?;
+                let j = self
+                    .found(&format!("RabbitMQ user {name:?}"), &["users", &name])
+                    .await?;
                 Ok(j.map(|j| kinds::user_claim(attrs, &j, owner)))
             }
             PERMISSIONS => {
@@ -162,7 +179,10 @@ impl AmqpProvider {
                 // the vhost, which must be baton's.
                 let (vhost, _) = kinds::permissions_key(attrs)?;
                 // No vhost: nothing to protect, and the PUT fails with the server's reason.
-                let Some(v) = self.found(&format!("RabbitMQ vhost {vhost:?}"), &["vhosts", &vhost]).await? else {
+                let Some(v) = self
+                    .found(&format!("RabbitMQ vhost {vhost:?}"), &["vhosts", &vhost])
+                    .await?
+                else {
                     return Ok(None);
                 };
                 let ours = kinds::markers(&v).iter().any(|m| owner.same_state(m));
@@ -257,7 +277,12 @@ impl Provider for AmqpProvider {
     /// Creates the object with `owner`'s marker among its tags (vhosts and users; a
     /// user's password proves it too). An object that exists is taken only when it
     /// proves to be baton's for `owner`, else refused untouched.
-    async fn create(&self, kind: &str, config: &Attrs, owner: &Owner) -> Result<Attrs, ProviderError> {
+    async fn create(
+        &self,
+        kind: &str,
+        config: &Attrs,
+        owner: &Owner,
+    ) -> Result<Attrs, ProviderError> {
         if let Some(claim) = self.claim_of(kind, config, owner).await? {
             if claim != Claim::Ours {
                 return Err(not_ours(kind, config, &claim));
@@ -282,7 +307,12 @@ impl Provider for AmqpProvider {
         }
     }
 
-    async fn claim(&self, kind: &str, found: &Attrs, owner: &Owner) -> Result<Claim, ProviderError> {
+    async fn claim(
+        &self,
+        kind: &str,
+        found: &Attrs,
+        owner: &Owner,
+    ) -> Result<Claim, ProviderError> {
         Ok(self
             .claim_of(kind, found, owner)
             .await?
@@ -299,12 +329,16 @@ impl Provider for AmqpProvider {
         }
         let api = self.api()?;
         let name = kinds::name(found, "name", "RabbitMQ vhost name")?;
-        let (what, path) = (format!("RabbitMQ vhost {name:?}"), ["vhosts", name.as_str()]);
+        let (what, path) = (
+            format!("RabbitMQ vhost {name:?}"),
+            ["vhosts", name.as_str()],
+        );
         let j = api
             .get(&what, &path)
             .await?
             .ok_or_else(|| ProviderError::Failed(format!("{what}: not found")))?;
-        api.put(&what, &path, &kinds::vhost_marked(&j, owner), &[]).await
+        api.put(&what, &path, &kinds::vhost_marked(&j, owner), &[])
+            .await
     }
 
     async fn update(

@@ -149,7 +149,10 @@ async fn vhosts_are_created_read_updated_deleted_and_drift_is_seen() {
         ("description", Value::string("first")),
         ("tags", list_value(&["a", "b"])),
     ]);
-    let created = p.create(kinds::VHOST, &config, &crate::provider::Owner::for_tests()).await.unwrap();
+    let created = p
+        .create(kinds::VHOST, &config, &crate::provider::Owner::for_tests())
+        .await
+        .unwrap();
     let (s, j) = http("GET", &vpath, None);
     assert_eq!(s, 200);
     assert_eq!(
@@ -191,12 +194,19 @@ async fn vhosts_are_created_read_updated_deleted_and_drift_is_seen() {
     p.delete(kinds::VHOST, &updated).await.unwrap();
 
     // Delete through the provider.
-    let again = p.create(kinds::VHOST, &config, &crate::provider::Owner::for_tests()).await.unwrap();
+    let again = p
+        .create(kinds::VHOST, &config, &crate::provider::Owner::for_tests())
+        .await
+        .unwrap();
     p.delete(kinds::VHOST, &again).await.unwrap();
     assert_eq!(http("GET", &vpath, None).0, 404);
     // An existing vhost is never taken over.
     let r = p
-        .create(kinds::VHOST, &attrs(&[("name", Value::string("/"))]), &crate::provider::Owner::for_tests())
+        .create(
+            kinds::VHOST,
+            &attrs(&[("name", Value::string("/"))]),
+            &crate::provider::Owner::for_tests(),
+        )
         .await;
     assert!(
         matches!(r, Err(ProviderError::NotOurs(ref m)) if m.contains("already exists")),
@@ -215,7 +225,10 @@ async fn users_are_created_read_updated_deleted_and_password_drift_is_seen() {
         ("password", Value::string("first pw \"with\" quotes")),
         ("tags", list_value(&["management"])),
     ]);
-    let created = p.create(kinds::USER, &config, &crate::provider::Owner::for_tests()).await.unwrap();
+    let created = p
+        .create(kinds::USER, &config, &crate::provider::Owner::for_tests())
+        .await
+        .unwrap();
     let (s, j) = http("GET", &upath, None);
     assert_eq!(s, 200);
     let marker = crate::provider::Owner::for_tests().marker();
@@ -235,7 +248,10 @@ async fn users_are_created_read_updated_deleted_and_password_drift_is_seen() {
     config2.insert("tags".into(), list_value(&["management", "monitoring"]));
     let updated = p.update(kinds::USER, &created, &config2).await.unwrap();
     let (_, j) = http("GET", &upath, None);
-    assert_eq!(j["tags"], serde_json::json!(["management", "monitoring", marker]));
+    assert_eq!(
+        j["tags"],
+        serde_json::json!(["management", "monitoring", marker])
+    );
     assert!(can_login(&name, "second pw") && !can_login(&name, "first pw \"with\" quotes"));
     assert_eq!(
         p.read(kinds::USER, &updated).await.unwrap(),
@@ -258,7 +274,10 @@ async fn users_are_created_read_updated_deleted_and_password_drift_is_seen() {
     assert_eq!(http("DELETE", &upath, None).0, 204);
     assert_eq!(p.read(kinds::USER, &fixed).await.unwrap(), None);
     p.delete(kinds::USER, &fixed).await.unwrap();
-    let again = p.create(kinds::USER, &config, &crate::provider::Owner::for_tests()).await.unwrap();
+    let again = p
+        .create(kinds::USER, &config, &crate::provider::Owner::for_tests())
+        .await
+        .unwrap();
     p.delete(kinds::USER, &again).await.unwrap();
     assert_eq!(http("GET", &upath, None).0, 404);
 }
@@ -270,7 +289,11 @@ async fn permissions_are_set_read_updated_deleted_and_drift_is_seen() {
     let _cleanup = Cleanup(vec![path(&["vhosts", &vhost]), path(&["users", &user])]);
     let p = provider();
     let v = p
-        .create(kinds::VHOST, &attrs(&[("name", Value::string(&vhost))]), &crate::provider::Owner::for_tests())
+        .create(
+            kinds::VHOST,
+            &attrs(&[("name", Value::string(&vhost))]),
+            &crate::provider::Owner::for_tests(),
+        )
         .await
         .unwrap();
     let u = p
@@ -279,7 +302,8 @@ async fn permissions_are_set_read_updated_deleted_and_drift_is_seen() {
             &attrs(&[
                 ("name", Value::string(&user)),
                 ("password", Value::string("pw")),
-            ]), &crate::provider::Owner::for_tests()
+            ]),
+            &crate::provider::Owner::for_tests(),
         )
         .await
         .unwrap();
@@ -289,7 +313,14 @@ async fn permissions_are_set_read_updated_deleted_and_drift_is_seen() {
         ("user", Value::string(&user)),
         ("configure", Value::string(r"^app\.")),
     ]);
-    let created = p.create(kinds::PERMISSIONS, &config, &crate::provider::Owner::for_tests()).await.unwrap();
+    let created = p
+        .create(
+            kinds::PERMISSIONS,
+            &config,
+            &crate::provider::Owner::for_tests(),
+        )
+        .await
+        .unwrap();
     let (s, j) = http("GET", &ppath, None);
     assert_eq!(s, 200);
     assert_eq!(
@@ -331,7 +362,14 @@ async fn permissions_are_set_read_updated_deleted_and_drift_is_seen() {
     // A regex the server refuses: permanent, naming the object, with the server's reason.
     let mut bad = config.clone();
     bad.insert("read".into(), Value::string("("));
-    let e = p.create(kinds::PERMISSIONS, &bad, &crate::provider::Owner::for_tests()).await.unwrap_err();
+    let e = p
+        .create(
+            kinds::PERMISSIONS,
+            &bad,
+            &crate::provider::Owner::for_tests(),
+        )
+        .await
+        .unwrap_err();
     assert!(matches!(e, ProviderError::Failed(_)), "{e:?}");
     assert!(
         e.to_string().contains(&user) && e.to_string().contains("invalid_regexp"),
@@ -351,47 +389,120 @@ async fn objects_made_by_others_are_refused_untouched_and_proofs_hold() {
     let p = provider();
     let owner = Owner::for_tests();
     // The neighbour's vhost and user, made by hand.
-    http("PUT", &vpath, Some(serde_json::json!({"description": "theirs", "tags": "x"})));
-    http("PUT", &upath, Some(serde_json::json!({"password": "their pw", "tags": "management"})));
-    let vcfg = attrs(&[("name", Value::string(&vhost)), ("description", Value::string("mine"))]);
+    http(
+        "PUT",
+        &vpath,
+        Some(serde_json::json!({"description": "theirs", "tags": "x"})),
+    );
+    http(
+        "PUT",
+        &upath,
+        Some(serde_json::json!({"password": "their pw", "tags": "management"})),
+    );
+    let vcfg = attrs(&[
+        ("name", Value::string(&vhost)),
+        ("description", Value::string("mine")),
+    ]);
     let e = p.create(kinds::VHOST, &vcfg, &owner).await.unwrap_err();
-    assert!(matches!(e, ProviderError::NotOurs(_)) && e.to_string().contains(&vhost), "{e}");
+    assert!(
+        matches!(e, ProviderError::NotOurs(_)) && e.to_string().contains(&vhost),
+        "{e}"
+    );
     assert_eq!(http("GET", &vpath, None).1["description"], "theirs");
-    assert_eq!(p.claim(kinds::VHOST, &vcfg, &owner).await.unwrap(), Claim::Unproven);
-    let pcfg = attrs(&[("vhost", Value::string(&vhost)), ("user", Value::string(&user))]);
-    let e = p.create(kinds::PERMISSIONS, &pcfg, &owner).await.unwrap_err();
+    assert_eq!(
+        p.claim(kinds::VHOST, &vcfg, &owner).await.unwrap(),
+        Claim::Unproven
+    );
+    let pcfg = attrs(&[
+        ("vhost", Value::string(&vhost)),
+        ("user", Value::string(&user)),
+    ]);
+    let e = p
+        .create(kinds::PERMISSIONS, &pcfg, &owner)
+        .await
+        .unwrap_err();
     assert!(matches!(e, ProviderError::NotOurs(_)), "{e}");
-    assert_eq!(http("GET", &path(&["permissions", &vhost, &user]), None).0, 404);
-    let ucfg = attrs(&[("name", Value::string(&user)), ("password", Value::string("my pw"))]);
+    assert_eq!(
+        http("GET", &path(&["permissions", &vhost, &user]), None).0,
+        404
+    );
+    let ucfg = attrs(&[
+        ("name", Value::string(&user)),
+        ("password", Value::string("my pw")),
+    ]);
     let e = p.create(kinds::USER, &ucfg, &owner).await.unwrap_err();
-    assert!(matches!(e, ProviderError::NotOurs(_)) && e.to_string().contains(&user), "{e}");
+    assert!(
+        matches!(e, ProviderError::NotOurs(_)) && e.to_string().contains(&user),
+        "{e}"
+    );
     assert!(can_login(&user, "their pw") && !can_login(&user, "my pw"));
     // The password is the secret proof: whoever knows it made the user.
-    let theirs = attrs(&[("name", Value::string(&user)), ("password", Value::string("their pw"))]);
-    assert_eq!(p.claim(kinds::USER, &theirs, &owner).await.unwrap(), Claim::Ours);
-    assert_eq!(p.claim(kinds::USER, &ucfg, &owner).await.unwrap(), Claim::Unproven);
+    let theirs = attrs(&[
+        ("name", Value::string(&user)),
+        ("password", Value::string("their pw")),
+    ]);
+    assert_eq!(
+        p.claim(kinds::USER, &theirs, &owner).await.unwrap(),
+        Claim::Ours
+    );
+    assert_eq!(
+        p.claim(kinds::USER, &ucfg, &owner).await.unwrap(),
+        Claim::Unproven
+    );
 
     // Taken over on purpose (import): the marker is added, the rest kept.
     p.mark(kinds::VHOST, &vcfg, &owner).await.unwrap();
     let (_, j) = http("GET", &vpath, None);
-    assert_eq!((j["description"].as_str(), &j["tags"]), (Some("theirs"), &serde_json::json!(["x", owner.marker()])));
-    assert_eq!(p.claim(kinds::VHOST, &vcfg, &owner).await.unwrap(), Claim::Ours);
-    assert_eq!(p.claim(kinds::PERMISSIONS, &pcfg, &Owner::new(&owner.lineage, "other")).await.unwrap(), Claim::Ours);
+    assert_eq!(
+        (j["description"].as_str(), &j["tags"]),
+        (Some("theirs"), &serde_json::json!(["x", owner.marker()]))
+    );
+    assert_eq!(
+        p.claim(kinds::VHOST, &vcfg, &owner).await.unwrap(),
+        Claim::Ours
+    );
+    assert_eq!(
+        p.claim(
+            kinds::PERMISSIONS,
+            &pcfg,
+            &Owner::new(&owner.lineage, "other")
+        )
+        .await
+        .unwrap(),
+        Claim::Ours
+    );
     let stranger = Owner::new("11111111-1111-4111-8111-111111111111", "test");
-    assert!(matches!(p.claim(kinds::VHOST, &vcfg, &stranger).await.unwrap(), Claim::Foreign(_)));
-    assert!(matches!(p.create(kinds::VHOST, &vcfg, &stranger).await, Err(ProviderError::NotOurs(_))));
+    assert!(matches!(
+        p.claim(kinds::VHOST, &vcfg, &stranger).await.unwrap(),
+        Claim::Foreign(_)
+    ));
+    assert!(matches!(
+        p.create(kinds::VHOST, &vcfg, &stranger).await,
+        Err(ProviderError::NotOurs(_))
+    ));
     // A retried create of baton's own vhost converges on the configuration.
     let again = p.create(kinds::VHOST, &vcfg, &owner).await.unwrap();
     assert_eq!(again["description"], Value::string("mine"));
-    assert_eq!(http("GET", &vpath, None).1["tags"], serde_json::json!([owner.marker()]));
+    assert_eq!(
+        http("GET", &vpath, None).1["tags"],
+        serde_json::json!([owner.marker()])
+    );
 
     // A user without a password is proven by its marker alone.
     http("DELETE", &upath, None);
     let nopw = attrs(&[("name", Value::string(&user))]);
     p.create(kinds::USER, &nopw, &owner).await.unwrap();
-    assert_eq!(p.claim(kinds::USER, &nopw, &owner).await.unwrap(), Claim::Ours);
-    assert_eq!(p.claim(kinds::USER, &nopw, &stranger).await.unwrap(), Claim::Foreign(owner.marker()));
-    p.create(kinds::USER, &nopw, &owner).await.expect("a retried create adopts baton's own user");
+    assert_eq!(
+        p.claim(kinds::USER, &nopw, &owner).await.unwrap(),
+        Claim::Ours
+    );
+    assert_eq!(
+        p.claim(kinds::USER, &nopw, &stranger).await.unwrap(),
+        Claim::Foreign(owner.marker())
+    );
+    p.create(kinds::USER, &nopw, &owner)
+        .await
+        .expect("a retried create adopts baton's own user");
 }
 
 #[tokio::test]
@@ -422,7 +533,10 @@ async fn hostile_names_cannot_reach_other_objects() {
             ("password", Value::string("hostile-pw")),
             ("tags", list_value(&["management"])),
         ]);
-        let state = p.create(kinds::USER, &config, &crate::provider::Owner::for_tests()).await.unwrap();
+        let state = p
+            .create(kinds::USER, &config, &crate::provider::Owner::for_tests())
+            .await
+            .unwrap();
         let (s, j) = http("GET", &path(&["users", name]), None);
         assert_eq!(
             (s, j["name"].as_str()),
@@ -450,12 +564,14 @@ async fn hostile_names_cannot_reach_other_objects() {
         ("tags", list_value(&["management,administrator"])),
     ]);
     assert!(matches!(
-        p.create(kinds::USER, &escalate, &crate::provider::Owner::for_tests()).await,
+        p.create(kinds::USER, &escalate, &crate::provider::Owner::for_tests())
+            .await,
         Err(ProviderError::Invalid(_))
     ));
     let nl = attrs(&[("name", Value::string(format!("{base}\nadmin")))]);
     assert!(matches!(
-        p.create(kinds::VHOST, &nl, &crate::provider::Owner::for_tests()).await,
+        p.create(kinds::VHOST, &nl, &crate::provider::Owner::for_tests())
+            .await,
         Err(ProviderError::Invalid(_))
     ));
     assert_eq!(http("GET", &path(&["users", &base]), None).0, 404);

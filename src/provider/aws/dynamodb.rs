@@ -399,7 +399,14 @@ pub async fn add_tags(c: &Clients, found: &Attrs, extra: &Tags) -> Result<(), Pr
     let table = describe(c, name, &w)
         .await?
         .ok_or_else(|| ProviderError::Failed(format!("{w} does not exist")))?;
-    retag(c, table.table_arn().unwrap_or_default(), extra.clone(), Vec::new(), &w).await
+    retag(
+        c,
+        table.table_arn().unwrap_or_default(),
+        extra.clone(),
+        Vec::new(),
+        &w,
+    )
+    .await
 }
 
 /// The table as it is: `None` when it does not exist or is being deleted.

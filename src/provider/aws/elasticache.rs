@@ -454,7 +454,9 @@ pub async fn owner_tags(c: &Clients, found: &Attrs) -> Result<Option<Tags>, Prov
     let id = required(found, "replication_group_id", GROUP)?;
     let w = what(id);
     match describe(c, id, &w).await? {
-        Some(d) => list_tags(c, d.arn().unwrap_or_default(), &w).await.map(Some),
+        Some(d) => list_tags(c, d.arn().unwrap_or_default(), &w)
+            .await
+            .map(Some),
         None => Ok(None),
     }
 }

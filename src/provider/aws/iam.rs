@@ -11,8 +11,7 @@
 use aws_sdk_iam::types::Tag;
 
 use super::common::{
-    OWNER_TAG, Tags, exists, optional, put_tags, required, same_json, tag_changes, tags,
-    with_owner,
+    OWNER_TAG, Tags, exists, optional, put_tags, required, same_json, tag_changes, tags, with_owner,
 };
 use super::config::Clients;
 use super::error::{Fault, Named, build_error};
@@ -96,7 +95,11 @@ fn tag_list(t: Tags, w: &str) -> Result<Vec<Tag>, ProviderError> {
 }
 
 /// Creates the user with its tags and the owner's marker.
-pub async fn create_user(c: &Clients, config: &Attrs, owner: &Owner) -> Result<Attrs, ProviderError> {
+pub async fn create_user(
+    c: &Clients,
+    config: &Attrs,
+    owner: &Owner,
+) -> Result<Attrs, ProviderError> {
     let name = required(config, "name", USER)?;
     let w = user_what(name);
     let t = with_owner(tags(config, &w)?, owner);

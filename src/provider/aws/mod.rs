@@ -248,10 +248,7 @@ fn is_relation(kind: &str) -> bool {
 /// What a relation kind's object belongs to, for messages.
 fn parent_of(kind: &str, attrs: &Attrs) -> String {
     match kind {
-        route53::RECORD => format!(
-            "zone {}",
-            str_attr(attrs, "zone_id").unwrap_or("(none)")
-        ),
+        route53::RECORD => format!("zone {}", str_attr(attrs, "zone_id").unwrap_or("(none)")),
         _ => format!("user {:?}", str_attr(attrs, "user").unwrap_or("")),
     }
 }
@@ -370,7 +367,12 @@ impl Provider for AwsProvider {
         }
     }
 
-    async fn claim(&self, kind: &str, found: &Attrs, owner: &Owner) -> Result<Claim, ProviderError> {
+    async fn claim(
+        &self,
+        kind: &str,
+        found: &Attrs,
+        owner: &Owner,
+    ) -> Result<Claim, ProviderError> {
         self.schema(kind)?;
         let c = self.clients().await?;
         self.claim_in(c, kind, found, owner).await

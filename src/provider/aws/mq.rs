@@ -461,7 +461,10 @@ async fn add_to(c: &Clients, arn: &str, set: Tags, w: &str) -> Result<(), Provid
 }
 
 /// The broker `found` names, described (`None`: there is none, or it is being deleted).
-async fn described(c: &Clients, found: &Attrs) -> Result<Option<DescribeBrokerOutput>, ProviderError> {
+async fn described(
+    c: &Clients,
+    found: &Attrs,
+) -> Result<Option<DescribeBrokerOutput>, ProviderError> {
     let w = what(required(found, "broker_name", BROKER)?);
     match broker_id(c, found, &w).await? {
         Some(id) => describe(c, &id, &w).await,

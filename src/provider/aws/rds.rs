@@ -424,7 +424,9 @@ pub async fn owner_tags(c: &Clients, found: &Attrs) -> Result<Option<Tags>, Prov
     let id = required(found, "identifier", INSTANCE)?;
     let w = what(id);
     match describe(c, id, &w).await? {
-        Some(d) => list_tags(c, d.db_instance_arn().unwrap_or_default(), &w).await.map(Some),
+        Some(d) => list_tags(c, d.db_instance_arn().unwrap_or_default(), &w)
+            .await
+            .map(Some),
         None => Ok(None),
     }
 }
@@ -436,7 +438,13 @@ pub async fn add_tags(c: &Clients, found: &Attrs, extra: &Tags) -> Result<(), Pr
     let d = describe(c, id, &w)
         .await?
         .ok_or_else(|| ProviderError::Failed(format!("{w} does not exist")))?;
-    add_to(c, d.db_instance_arn().unwrap_or_default(), extra.clone(), &w).await
+    add_to(
+        c,
+        d.db_instance_arn().unwrap_or_default(),
+        extra.clone(),
+        &w,
+    )
+    .await
 }
 
 async fn list_tags(c: &Clients, arn: &str, w: &str) -> Result<Tags, ProviderError> {

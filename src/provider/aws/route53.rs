@@ -106,7 +106,11 @@ fn zone_what(name: &str) -> String {
 /// tags). Route 53 allows several zones with one name, so nothing is refused; a zone
 /// left untagged by a run killed in between is never found again by name, and the
 /// next run makes another.
-pub async fn create_zone(c: &Clients, config: &Attrs, owner: &Owner) -> Result<Attrs, ProviderError> {
+pub async fn create_zone(
+    c: &Clients,
+    config: &Attrs,
+    owner: &Owner,
+) -> Result<Attrs, ProviderError> {
     let name = required(config, "name", ZONE)?;
     let w = zone_what(name);
     let mut req = c
@@ -122,7 +126,13 @@ pub async fn create_zone(c: &Clients, config: &Attrs, owner: &Owner) -> Result<A
         .hosted_zone()
         .map(|z| bare_zone_id(z.id()).to_string())
         .unwrap_or_default();
-    tag_zone(c, &id, Tags::from([(OWNER_TAG.to_string(), owner.marker())]), &w).await?;
+    tag_zone(
+        c,
+        &id,
+        Tags::from([(OWNER_TAG.to_string(), owner.marker())]),
+        &w,
+    )
+    .await?;
     let servers: Vec<String> = out
         .delegation_set()
         .map(|d| d.name_servers().to_vec())

@@ -248,7 +248,10 @@ async fn put_tagging(c: &Clients, b: &str, tags: &Tags) -> Result<(), ProviderEr
 /// (PutBucketTagging replaces the whole set).
 async fn set_module_tags(c: &Clients, b: &str, tags: &Tags) -> Result<(), ProviderError> {
     let mut all = tags.clone();
-    if let Some(marker) = bucket_tags(c, b).await?.and_then(|mut t| t.remove(OWNER_TAG)) {
+    if let Some(marker) = bucket_tags(c, b)
+        .await?
+        .and_then(|mut t| t.remove(OWNER_TAG))
+    {
         all.insert(OWNER_TAG.to_string(), marker);
     }
     put_tagging(c, b, &all).await

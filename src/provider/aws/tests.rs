@@ -35,7 +35,9 @@ pub(super) fn stranger() -> crate::provider::Owner {
 }
 
 /// Pairs in key order (AWS lists tags in any order).
-pub(super) fn sorted<'a>(pairs: impl Iterator<Item = (&'a str, &'a str)>) -> Vec<(&'a str, &'a str)> {
+pub(super) fn sorted<'a>(
+    pairs: impl Iterator<Item = (&'a str, &'a str)>,
+) -> Vec<(&'a str, &'a str)> {
     let mut v: Vec<_> = pairs.collect();
     v.sort();
     v
@@ -115,7 +117,10 @@ async fn s3_bucket_create_read_update_drift_delete() {
         ("versioning", Value::Bool(true)),
         ("tags", map(&[("team", "web"), ("env", "prod")])),
     ]);
-    let out = p.create(s3::BUCKET, &cfg, &crate::provider::Owner::for_tests()).await.unwrap();
+    let out = p
+        .create(s3::BUCKET, &cfg, &crate::provider::Owner::for_tests())
+        .await
+        .unwrap();
     assert_eq!(out["arn"], s(&format!("arn:aws:s3:::{bucket}")));
     assert_eq!(out["region"], s("us-east-1"));
     assert_eq!(
@@ -290,7 +295,10 @@ async fn s3_non_empty_buckets_are_kept_unless_force_destroy() {
     let d = direct().await;
     let bucket = uniq("full");
     let cfg = attrs(&[("bucket", s(&bucket)), ("versioning", Value::Bool(true))]);
-    let out = p.create(s3::BUCKET, &cfg, &crate::provider::Owner::for_tests()).await.unwrap();
+    let out = p
+        .create(s3::BUCKET, &cfg, &crate::provider::Owner::for_tests())
+        .await
+        .unwrap();
     // Two versions of one object, a deleted one (a delete marker), and a plain one.
     for (key, body) in [
         ("a.txt", "one"),
@@ -337,7 +345,11 @@ async fn s3_non_empty_buckets_are_kept_unless_force_destroy() {
     let other = uniq("taken");
     d.s3.create_bucket().bucket(&other).send().await.unwrap();
     let e = p
-        .create(s3::BUCKET, &attrs(&[("bucket", s(&other))]), &crate::provider::Owner::for_tests())
+        .create(
+            s3::BUCKET,
+            &attrs(&[("bucket", s(&other))]),
+            &crate::provider::Owner::for_tests(),
+        )
         .await
         .unwrap_err();
     assert!(
@@ -345,7 +357,11 @@ async fn s3_non_empty_buckets_are_kept_unless_force_destroy() {
         "{e}"
     );
     assert!(
-        d.s3.get_bucket_tagging().bucket(&other).send().await.is_err(),
+        d.s3.get_bucket_tagging()
+            .bucket(&other)
+            .send()
+            .await
+            .is_err(),
         "the refused bucket was not tagged"
     );
 }
@@ -359,7 +375,11 @@ async fn sqs_queue_create_read_update_drift_delete() {
     assert!(!sch.attr("visibility_timeout").unwrap().force_new);
 
     let dlq = p
-        .create(sqs::QUEUE, &attrs(&[("name", s(&uniq("dlq")))]), &crate::provider::Owner::for_tests())
+        .create(
+            sqs::QUEUE,
+            &attrs(&[("name", s(&uniq("dlq")))]),
+            &crate::provider::Owner::for_tests(),
+        )
         .await
         .unwrap();
     let dlq_arn = dlq["arn"].as_str().unwrap().to_string();
@@ -372,7 +392,10 @@ async fn sqs_queue_create_read_update_drift_delete() {
         ("max_receive_count", Value::int(3)),
         ("tags", map(&[("team", "web")])),
     ]);
-    let out = p.create(sqs::QUEUE, &cfg, &crate::provider::Owner::for_tests()).await.unwrap();
+    let out = p
+        .create(sqs::QUEUE, &cfg, &crate::provider::Owner::for_tests())
+        .await
+        .unwrap();
     let url = out["url"].as_str().unwrap().to_string();
     let a = d
         .sqs
@@ -434,7 +457,11 @@ async fn sqs_queue_create_read_update_drift_delete() {
         .send()
         .await
         .unwrap();
-    assert_eq!(t.tags().unwrap().len(), 2, "the ownership tag is kept by an update");
+    assert_eq!(
+        t.tags().unwrap().len(),
+        2,
+        "the ownership tag is kept by an update"
+    );
     assert_eq!(t.tags().unwrap()["owner"], "ops");
     assert_eq!(t.tags().unwrap()[OWNER_TAG], marker());
     assert_eq!(p.read(sqs::QUEUE, &out2).await.unwrap(), Some(out2.clone()));
@@ -457,7 +484,8 @@ async fn sqs_queue_create_read_update_drift_delete() {
     let bad = p
         .create(
             sqs::QUEUE,
-            &attrs(&[("name", s(&uniq("nofifo"))), ("fifo", Value::Bool(true))]), &crate::provider::Owner::for_tests()
+            &attrs(&[("name", s(&uniq("nofifo"))), ("fifo", Value::Bool(true))]),
+            &crate::provider::Owner::for_tests(),
         )
         .await;
     assert!(matches!(bad, Err(ProviderError::Invalid(_))), "{bad:?}");
@@ -467,7 +495,8 @@ async fn sqs_queue_create_read_update_drift_delete() {
             &attrs(&[
                 ("name", s(&format!("{}.fifo", uniq("f")))),
                 ("fifo", Value::Bool(true)),
-            ]), &crate::provider::Owner::for_tests()
+            ]),
+            &crate::provider::Owner::for_tests(),
         )
         .await
         .unwrap();
@@ -518,7 +547,10 @@ async fn dynamodb_table_create_read_update_drift_delete() {
         ("ttl_attribute", s("expires")),
         ("tags", map(&[("team", "web"), ("env", "prod")])),
     ]);
-    let out = p.create(dynamodb::TABLE, &cfg, &crate::provider::Owner::for_tests()).await.unwrap();
+    let out = p
+        .create(dynamodb::TABLE, &cfg, &crate::provider::Owner::for_tests())
+        .await
+        .unwrap();
     let t = d
         .dynamodb
         .describe_table()
@@ -665,7 +697,14 @@ async fn secrets_manager_secret_create_read_update_drift_delete() {
         ("value", Value::sensitive(s("first value"))),
         ("tags", map(&[("team", "web")])),
     ]);
-    let out = p.create(secretsmanager::SECRET, &cfg, &crate::provider::Owner::for_tests()).await.unwrap();
+    let out = p
+        .create(
+            secretsmanager::SECRET,
+            &cfg,
+            &crate::provider::Owner::for_tests(),
+        )
+        .await
+        .unwrap();
     assert!(
         out["arn"]
             .as_str()
@@ -720,7 +759,11 @@ async fn secrets_manager_secret_create_read_update_drift_delete() {
         .unwrap();
     assert_eq!(desc.description(), Some("rotated"));
     assert_eq!(
-        sorted(desc.tags().iter().map(|t| (t.key().unwrap(), t.value().unwrap()))),
+        sorted(
+            desc.tags()
+                .iter()
+                .map(|t| (t.key().unwrap(), t.value().unwrap()))
+        ),
         [(OWNER_TAG, marker().as_str()), ("owner", "ops")]
     );
 
@@ -752,14 +795,24 @@ async fn secrets_manager_secret_create_read_update_drift_delete() {
     assert_eq!(v.secret_string(), Some("second value"));
 
     // Another state's create is refused, and the error never shows the value.
-    let e = p.create(secretsmanager::SECRET, &cfg2, &stranger()).await.unwrap_err();
+    let e = p
+        .create(secretsmanager::SECRET, &cfg2, &stranger())
+        .await
+        .unwrap_err();
     assert!(
         matches!(&e, ProviderError::NotOurs(m) if m.contains("already exists") && m.contains("another baton state"))
             && !e.to_string().contains("second value"),
         "{e}"
     );
     // The same owner's create (a retry whose first attempt made it) gets it back as it is.
-    let back = p.create(secretsmanager::SECRET, &cfg2, &crate::provider::Owner::for_tests()).await.unwrap();
+    let back = p
+        .create(
+            secretsmanager::SECRET,
+            &cfg2,
+            &crate::provider::Owner::for_tests(),
+        )
+        .await
+        .unwrap();
     assert_eq!(back["value"], s("second value"));
 
     p.delete(secretsmanager::SECRET, &fixed).await.unwrap();
@@ -774,7 +827,14 @@ async fn secrets_manager_secret_create_read_update_drift_delete() {
     );
     assert_eq!(p.read(secretsmanager::SECRET, &fixed).await.unwrap(), None);
     // The name is free again at once.
-    let again = p.create(secretsmanager::SECRET, &cfg, &crate::provider::Owner::for_tests()).await.unwrap();
+    let again = p
+        .create(
+            secretsmanager::SECRET,
+            &cfg,
+            &crate::provider::Owner::for_tests(),
+        )
+        .await
+        .unwrap();
     p.delete(secretsmanager::SECRET, &again).await.unwrap();
 }
 
@@ -794,7 +854,10 @@ async fn ssm_parameter_create_read_update_drift_delete() {
         ("description", s("the database")),
         ("tags", map(&[("team", "web"), ("env", "prod")])),
     ]);
-    let out = p.create(ssm::PARAMETER, &cfg, &crate::provider::Owner::for_tests()).await.unwrap();
+    let out = p
+        .create(ssm::PARAMETER, &cfg, &crate::provider::Owner::for_tests())
+        .await
+        .unwrap();
     assert!(
         out["arn"].as_str().unwrap().contains("parameter/"),
         "{:?}",
@@ -888,7 +951,8 @@ async fn route53_zone_and_record_create_read_update_drift_delete() {
     let zone = p
         .create(
             route53::ZONE,
-            &attrs(&[("name", s(&domain)), ("comment", s("first"))]), &crate::provider::Owner::for_tests()
+            &attrs(&[("name", s(&domain)), ("comment", s("first"))]),
+            &crate::provider::Owner::for_tests(),
         )
         .await
         .unwrap();
@@ -946,7 +1010,10 @@ async fn route53_zone_and_record_create_read_update_drift_delete() {
         ("type", s("A")),
         ("records", list_value(&["192.0.2.1", "192.0.2.2"])),
     ]);
-    let out = p.create(route53::RECORD, &cfg, &crate::provider::Owner::for_tests()).await.unwrap();
+    let out = p
+        .create(route53::RECORD, &cfg, &crate::provider::Owner::for_tests())
+        .await
+        .unwrap();
     let list = |name: String| {
         let d = d.clone();
         let zone_id = zone_id.clone();
@@ -1074,7 +1141,10 @@ async fn iam_user_access_key_and_policy_create_read_update_drift_delete() {
         ("path", s("/baton/")),
         ("tags", map(&[("team", "web"), ("env", "prod")])),
     ]);
-    let user = p.create(iam::USER, &cfg, &crate::provider::Owner::for_tests()).await.unwrap();
+    let user = p
+        .create(iam::USER, &cfg, &crate::provider::Owner::for_tests())
+        .await
+        .unwrap();
     assert_eq!(
         user["arn"].as_str().unwrap(),
         format!("arn:aws:iam::123456789012:user/baton/{name}")
@@ -1136,7 +1206,11 @@ async fn iam_user_access_key_and_policy_create_read_update_drift_delete() {
 
     // An access key: listed by IAM, gone from reads once deleted outside baton.
     let key = p
-        .create(iam::ACCESS_KEY, &attrs(&[("user", s(&name))]), &crate::provider::Owner::for_tests())
+        .create(
+            iam::ACCESS_KEY,
+            &attrs(&[("user", s(&name))]),
+            &crate::provider::Owner::for_tests(),
+        )
         .await
         .unwrap();
     let id = key["access_key_id"].as_str().unwrap().to_string();
@@ -1167,7 +1241,11 @@ async fn iam_user_access_key_and_policy_create_read_update_drift_delete() {
     assert_eq!(p.read(iam::ACCESS_KEY, &key).await.unwrap(), None);
     p.delete(iam::ACCESS_KEY, &key).await.unwrap();
     let key2 = p
-        .create(iam::ACCESS_KEY, &attrs(&[("user", s(&name))]), &crate::provider::Owner::for_tests())
+        .create(
+            iam::ACCESS_KEY,
+            &attrs(&[("user", s(&name))]),
+            &crate::provider::Owner::for_tests(),
+        )
         .await
         .unwrap();
     assert_ne!(key2["access_key_id"], key["access_key_id"]);
@@ -1182,7 +1260,14 @@ async fn iam_user_access_key_and_policy_create_read_update_drift_delete() {
         ("name", s("access")),
         ("policy", s(&doc("s3:GetObject"))),
     ]);
-    let pol = p.create(iam::USER_POLICY, &pcfg, &crate::provider::Owner::for_tests()).await.unwrap();
+    let pol = p
+        .create(
+            iam::USER_POLICY,
+            &pcfg,
+            &crate::provider::Owner::for_tests(),
+        )
+        .await
+        .unwrap();
     let got = d
         .iam
         .get_user_policy()
@@ -1268,7 +1353,11 @@ async fn reads_right_after_create_wait_for_the_object() {
     });
     let name = uniq("late");
     let q = p
-        .create(sqs::QUEUE, &attrs(&[("name", s(&name))]), &crate::provider::Owner::for_tests())
+        .create(
+            sqs::QUEUE,
+            &attrs(&[("name", s(&name))]),
+            &crate::provider::Owner::for_tests(),
+        )
         .await
         .unwrap();
     let url = q["url"].as_str().unwrap().to_string();
@@ -1335,14 +1424,19 @@ async fn configuration_errors_and_unreachable_endpoints() {
         assert!(matches!(e, ProviderError::Invalid(_)), "{bad:?}: {e:?}");
     }
     let e = provider()
-        .create("aws_nothing", &Attrs::new(), &crate::provider::Owner::for_tests())
+        .create(
+            "aws_nothing",
+            &Attrs::new(),
+            &crate::provider::Owner::for_tests(),
+        )
         .await
         .unwrap_err();
     assert!(matches!(e, ProviderError::Invalid(_)));
     let e = provider()
         .create(
             s3::BUCKET,
-            &attrs(&[("bucket", s(&uniq("enc"))), ("encryption", s("rot13"))]), &crate::provider::Owner::for_tests()
+            &attrs(&[("bucket", s(&uniq("enc"))), ("encryption", s("rot13"))]),
+            &crate::provider::Owner::for_tests(),
         )
         .await
         .unwrap_err();

@@ -61,7 +61,10 @@ async fn rds_instance_create_read_update_replace_drift_delete() {
         ("apply_immediately", yes()),
         ("tags", map(&[("team", "orders"), ("env", "prod")])),
     ]);
-    let out = p.create(rds::INSTANCE, &cfg, &crate::provider::Owner::for_tests()).await.unwrap();
+    let out = p
+        .create(rds::INSTANCE, &cfg, &crate::provider::Owner::for_tests())
+        .await
+        .unwrap();
     let address = out["address"].as_str().unwrap().to_string();
     assert!(!address.is_empty(), "{out:?}");
     assert_eq!(out["endpoint"], s(&format!("{address}:5432")));
@@ -199,7 +202,10 @@ async fn rds_instance_create_read_update_replace_drift_delete() {
     assert_eq!(snap.db_snapshots().len(), 1, "the final snapshot was taken");
     let mut cfg3 = cfg2.clone();
     cfg3.insert("db_name".into(), s("orders2"));
-    let out3 = p.create(rds::INSTANCE, &cfg3, &crate::provider::Owner::for_tests()).await.unwrap();
+    let out3 = p
+        .create(rds::INSTANCE, &cfg3, &crate::provider::Owner::for_tests())
+        .await
+        .unwrap();
     let seen = d
         .rds
         .describe_db_instances()
@@ -222,9 +228,14 @@ async fn rds_instance_create_read_update_replace_drift_delete() {
 
     // Taking over an existing instance is refused; AWS's errors name the instance and
     // never carry the password.
-    let e = p.create(rds::INSTANCE, &cfg3, &crate::provider::Owner::for_tests()).await;
+    let e = p
+        .create(rds::INSTANCE, &cfg3, &crate::provider::Owner::for_tests())
+        .await;
     assert!(e.is_ok(), "{e:?}");
-    let e = p.create(rds::INSTANCE, &cfg3, &stranger()).await.unwrap_err();
+    let e = p
+        .create(rds::INSTANCE, &cfg3, &stranger())
+        .await
+        .unwrap_err();
     assert!(
         matches!(&e, ProviderError::NotOurs(m) if m.contains("already exists")),
         "{e}"
@@ -280,7 +291,14 @@ async fn elasticache_group_create_read_update_replace_drift_delete() {
         ("apply_immediately", yes()),
         ("tags", map(&[("team", "web"), ("env", "prod")])),
     ]);
-    let out = p.create(elasticache::GROUP, &cfg, &crate::provider::Owner::for_tests()).await.unwrap();
+    let out = p
+        .create(
+            elasticache::GROUP,
+            &cfg,
+            &crate::provider::Owner::for_tests(),
+        )
+        .await
+        .unwrap();
     assert!(
         !out["primary_endpoint_address"].as_str().unwrap().is_empty(),
         "{out:?}"
@@ -394,7 +412,14 @@ async fn elasticache_group_create_read_update_replace_drift_delete() {
     assert!(describe().await.is_err(), "deleted");
     let mut cfg3 = cfg2.clone();
     cfg3.insert("port".into(), int(6380));
-    let out3 = p.create(elasticache::GROUP, &cfg3, &crate::provider::Owner::for_tests()).await.unwrap();
+    let out3 = p
+        .create(
+            elasticache::GROUP,
+            &cfg3,
+            &crate::provider::Owner::for_tests(),
+        )
+        .await
+        .unwrap();
     let g = describe().await.unwrap();
     assert_eq!(
         g.node_groups()[0].primary_endpoint().and_then(|e| e.port()),
@@ -414,7 +439,14 @@ async fn elasticache_group_create_read_update_replace_drift_delete() {
     // A token AWS would refuse is refused here, without showing it.
     let mut bad = cfg.clone();
     bad.insert("auth_token".into(), Value::sensitive(s("short@secret")));
-    let e = p.create(elasticache::GROUP, &bad, &crate::provider::Owner::for_tests()).await.unwrap_err();
+    let e = p
+        .create(
+            elasticache::GROUP,
+            &bad,
+            &crate::provider::Owner::for_tests(),
+        )
+        .await
+        .unwrap_err();
     assert!(
         matches!(&e, ProviderError::Invalid(m) if m.contains("auth_token") && !m.contains("short@secret")),
         "{e:?}"
@@ -456,7 +488,10 @@ async fn mq_broker_create_read_update_replace_drift_delete() {
         ("apply_immediately", yes()),
         ("tags", map(&[("team", "orders")])),
     ]);
-    let out = p.create(mq::BROKER, &cfg, &crate::provider::Owner::for_tests()).await.unwrap();
+    let out = p
+        .create(mq::BROKER, &cfg, &crate::provider::Owner::for_tests())
+        .await
+        .unwrap();
     let id = out["broker_id"].as_str().unwrap().to_string();
     assert_eq!(out["engine_type"], s("RabbitMQ"), "defaults are filled in");
     let b = d.mq.describe_broker().broker_id(&id).send().await.unwrap();
@@ -545,7 +580,10 @@ async fn mq_broker_create_read_update_replace_drift_delete() {
     p.delete(mq::BROKER, &fixed).await.unwrap();
     assert!(d.mq.describe_broker().broker_id(&id).send().await.is_err());
     assert_eq!(p.read(mq::BROKER, &fixed).await.unwrap(), None);
-    let out3 = p.create(mq::BROKER, &cfg2, &crate::provider::Owner::for_tests()).await.unwrap();
+    let out3 = p
+        .create(mq::BROKER, &cfg2, &crate::provider::Owner::for_tests())
+        .await
+        .unwrap();
     assert_ne!(out3["broker_id"], fixed["broker_id"]);
     // Found by name when no id is recorded (an import), and a second one is refused.
     let by_name = attrs(&[("broker_name", s(&name))]);
@@ -583,7 +621,10 @@ async fn mq_activemq_user_password_and_drift() {
         ("username", s("app")),
         ("password", Value::sensitive(s("active-password-1234"))),
     ]);
-    let out = p.create(mq::BROKER, &cfg, &crate::provider::Owner::for_tests()).await.unwrap();
+    let out = p
+        .create(mq::BROKER, &cfg, &crate::provider::Owner::for_tests())
+        .await
+        .unwrap();
     let id = out["broker_id"].as_str().unwrap().to_string();
     assert!(
         d.mq.describe_user()

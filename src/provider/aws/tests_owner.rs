@@ -19,10 +19,18 @@ async fn a_foreign_bucket_is_unproven_until_marked_and_marking_keeps_its_tags() 
         .tag_set(Tag::builder().key("team").value("x").build().unwrap())
         .build()
         .unwrap();
-    d.s3.put_bucket_tagging().bucket(&b).tagging(tagging).send().await.unwrap();
+    d.s3.put_bucket_tagging()
+        .bucket(&b)
+        .tagging(tagging)
+        .send()
+        .await
+        .unwrap();
     let found = attrs(&[("bucket", s(&b))]);
     assert_eq!(p.proof(s3::BUCKET), Proof::Marker);
-    assert_eq!(p.claim(s3::BUCKET, &found, &me).await.unwrap(), Claim::Unproven);
+    assert_eq!(
+        p.claim(s3::BUCKET, &found, &me).await.unwrap(),
+        Claim::Unproven
+    );
     let e = p.create(s3::BUCKET, &found, &me).await.unwrap_err();
     assert!(
         matches!(&e, ProviderError::NotOurs(m) if m.contains(&b) && m.contains("no ownership marker")),
@@ -44,7 +52,10 @@ async fn a_foreign_bucket_is_unproven_until_marked_and_marking_keeps_its_tags() 
     );
     // Now baton's: a create (a retry) gets it back, and its tags read without the marker.
     let got = p.create(s3::BUCKET, &found, &me).await.unwrap();
-    assert_eq!(tests::string_map(&got["tags"]), [("team".to_string(), "x".to_string())].into());
+    assert_eq!(
+        tests::string_map(&got["tags"]),
+        [("team".to_string(), "x".to_string())].into()
+    );
     p.delete(s3::BUCKET, &got).await.unwrap();
 }
 
@@ -65,51 +76,96 @@ async fn keys_policies_and_records_follow_their_user_or_zone() {
         .create(iam::ACCESS_KEY, &attrs(&[("user", s(&theirs))]), &me)
         .await
         .unwrap_err();
-    assert!(matches!(&e, ProviderError::NotOurs(m) if m.contains(&theirs)), "{e}");
-    let pol = attrs(&[("user", s(&theirs)), ("name", s("p")), ("policy", s(policy))]);
+    assert!(
+        matches!(&e, ProviderError::NotOurs(m) if m.contains(&theirs)),
+        "{e}"
+    );
+    let pol = attrs(&[
+        ("user", s(&theirs)),
+        ("name", s("p")),
+        ("policy", s(policy)),
+    ]);
     let e = p.create(iam::USER_POLICY, &pol, &me).await.unwrap_err();
     assert!(matches!(&e, ProviderError::NotOurs(_)), "{e}");
-    let keys = d.iam.list_access_keys().user_name(&theirs).send().await.unwrap();
+    let keys = d
+        .iam
+        .list_access_keys()
+        .user_name(&theirs)
+        .send()
+        .await
+        .unwrap();
     assert!(keys.access_key_metadata().is_empty(), "no key was made");
     assert!(
-        d.iam.get_user_policy().user_name(&theirs).policy_name("p").send().await.is_err(),
+        d.iam
+            .get_user_policy()
+            .user_name(&theirs)
+            .policy_name("p")
+            .send()
+            .await
+            .is_err(),
         "no policy was put"
     );
 
     // baton's user: its key is baton's for this state only.
     let mine = uniq("my-user");
-    let user = p.create(iam::USER, &attrs(&[("name", s(&mine))]), &me).await.unwrap();
+    let user = p
+        .create(iam::USER, &attrs(&[("name", s(&mine))]), &me)
+        .await
+        .unwrap();
     let key = p
         .create(iam::ACCESS_KEY, &attrs(&[("user", s(&mine))]), &me)
         .await
         .unwrap();
-    assert_eq!(p.claim(iam::ACCESS_KEY, &key, &me).await.unwrap(), Claim::Ours);
-    assert_eq!(p.claim(iam::ACCESS_KEY, &key, &stranger()).await.unwrap(), Claim::Unproven);
+    assert_eq!(
+        p.claim(iam::ACCESS_KEY, &key, &me).await.unwrap(),
+        Claim::Ours
+    );
+    assert_eq!(
+        p.claim(iam::ACCESS_KEY, &key, &stranger()).await.unwrap(),
+        Claim::Unproven
+    );
     p.delete(iam::ACCESS_KEY, &key).await.unwrap();
     p.delete(iam::USER, &user).await.unwrap();
 
     // A zone baton made carries the marker; a record in it is baton's. A zone made by
     // hand takes no record from baton, and its existing record is left alone.
     let zone = p
-        .create(route53::ZONE, &attrs(&[("name", s(&format!("{}.example", uniq("z"))))]), &me)
+        .create(
+            route53::ZONE,
+            &attrs(&[("name", s(&format!("{}.example", uniq("z"))))]),
+            &me,
+        )
         .await
         .unwrap();
     let zone_id = zone["zone_id"].as_str().unwrap().to_string();
-    assert_eq!(p.claim(route53::ZONE, &zone, &me).await.unwrap(), Claim::Ours);
+    assert_eq!(
+        p.claim(route53::ZONE, &zone, &me).await.unwrap(),
+        Claim::Ours
+    );
     let rec = |zone_id: &str, name: &str| {
         attrs(&[
             ("zone_id", s(zone_id)),
             ("name", s(name)),
             ("type", s("A")),
-            ("records", crate::provider::server::list_value(&["192.0.2.1".to_string()])),
+            (
+                "records",
+                crate::provider::server::list_value(&["192.0.2.1".to_string()]),
+            ),
         ])
     };
     let zone_name = zone["name"].as_str().unwrap().to_string();
     let made = p
-        .create(route53::RECORD, &rec(&zone_id, &format!("www.{zone_name}")), &me)
+        .create(
+            route53::RECORD,
+            &rec(&zone_id, &format!("www.{zone_name}")),
+            &me,
+        )
         .await
         .unwrap();
-    assert_eq!(p.claim(route53::RECORD, &made, &me).await.unwrap(), Claim::Ours);
+    assert_eq!(
+        p.claim(route53::RECORD, &made, &me).await.unwrap(),
+        Claim::Ours
+    );
     p.delete(route53::RECORD, &made).await.unwrap();
     p.delete(route53::ZONE, &zone).await.unwrap();
 
@@ -126,10 +182,16 @@ async fn keys_policies_and_records_follow_their_user_or_zone() {
     let e = p
         .create(
             route53::RECORD,
-            &rec(&hand_id, &format!("www.{}", hz.name().trim_end_matches('.'))),
+            &rec(
+                &hand_id,
+                &format!("www.{}", hz.name().trim_end_matches('.')),
+            ),
             &me,
         )
         .await
         .unwrap_err();
-    assert!(matches!(&e, ProviderError::NotOurs(m) if m.contains(&hand_id)), "{e}");
+    assert!(
+        matches!(&e, ProviderError::NotOurs(m) if m.contains(&hand_id)),
+        "{e}"
+    );
 }

@@ -179,11 +179,24 @@ const FILE_TASKS: usize = 4;
 /// the way [`write_place`] writes, creating its directory.
 pub fn write_file(path: &std::path::Path, content: &[u8], mode: u32) -> Result<(), ProviderError> {
     let (base, name) = match (path.parent(), path.file_name()) {
-        (Some(dir), Some(name)) => (if dir.as_os_str().is_empty() { std::path::Path::new(".") } else { dir }, name),
-        _ => return Err(ProviderError::Invalid(format!("{} is not a file path", path.display()))),
+        (Some(dir), Some(name)) => (
+            if dir.as_os_str().is_empty() {
+                std::path::Path::new(".")
+            } else {
+                dir
+            },
+            name,
+        ),
+        _ => {
+            return Err(ProviderError::Invalid(format!(
+                "{} is not a file path",
+                path.display()
+            )));
+        }
     };
-    std::fs::create_dir_all(base)
-        .map_err(|e| ProviderError::Failed(format!("cannot create directory {}: {e}", base.display())))?;
+    std::fs::create_dir_all(base).map_err(|e| {
+        ProviderError::Failed(format!("cannot create directory {}: {e}", base.display()))
+    })?;
     let place = Place {
         base: base.to_path_buf(),
         rel: PathBuf::from(name),
@@ -271,7 +284,12 @@ fn dir_claim(place: &Place, owner: &Owner) -> Result<Claim, ProviderError> {
         Ok(d) => d,
         Err(_) => return Ok(Claim::Unproven),
     };
-    let found = match walls::open_at(&dir, OsStr::new(MARKER_FILE), libc::O_RDONLY | libc::O_NONBLOCK, 0) {
+    let found = match walls::open_at(
+        &dir,
+        OsStr::new(MARKER_FILE),
+        libc::O_RDONLY | libc::O_NONBLOCK,
+        0,
+    ) {
         Ok(fd) => {
             let mut s = String::new();
             std::fs::File::from(fd)
@@ -288,7 +306,8 @@ fn dir_claim(place: &Place, owner: &Owner) -> Result<Claim, ProviderError> {
 impl LocalProvider {
     fn file_out(config: &Attrs, content: &[u8], id: &walls::Identity) -> Attrs {
         let mut out = config.clone();
-        out.entry("file_permission".into()).or_insert_with(file_mode);
+        out.entry("file_permission".into())
+            .or_insert_with(file_mode);
         out.insert("content_sha256".into(), Value::string(sha256_hex(content)));
         out.insert("file_id".into(), Value::string(file_id(id)));
         out
@@ -348,7 +367,8 @@ impl LocalProvider {
                 let ro = walls::open_at(&dir, place.name(), libc::O_RDONLY | libc::O_NONBLOCK, 0)
                     .map_err(|e| io("cannot write", &place, e))?;
                 self.check_identity(&place, prior, &ro)?;
-                walls::set_mode(ro.as_raw_fd(), 0o600).map_err(|e| io("cannot write", &place, e))?;
+                walls::set_mode(ro.as_raw_fd(), 0o600)
+                    .map_err(|e| io("cannot write", &place, e))?;
                 walls::open_at(&dir, place.name(), flags, 0)
                     .map_err(|e| io("cannot write", &place, e))?
             }
@@ -379,7 +399,11 @@ impl LocalProvider {
             return Err(ProviderError::NotOurs(format!(
                 "file {} is not the one baton wrote ({})",
                 place.full().display(),
-                if id.regular { "another inode" } else { "not a regular file" }
+                if id.regular {
+                    "another inode"
+                } else {
+                    "not a regular file"
+                }
             )));
         }
         Ok(id)
@@ -399,7 +423,8 @@ impl LocalProvider {
         // marker it wrote) is removed, not piled up.
         let made_tmp = match walls::mkdir_at(&parent, &tmp, 0o700) {
             Err(e) if is(&e, libc::EEXIST) => {
-                if let Ok(d) = walls::open_at(&parent, &tmp, libc::O_RDONLY | libc::O_DIRECTORY, 0) {
+                if let Ok(d) = walls::open_at(&parent, &tmp, libc::O_RDONLY | libc::O_DIRECTORY, 0)
+                {
                     let _ = walls::clear(&d);
                 }
                 walls::unlink_at(&parent, &tmp, true)
@@ -433,7 +458,8 @@ impl LocalProvider {
         match made {
             Ok(()) => Ok(out()),
             Err(e) => {
-                if let Ok(d) = walls::open_at(&parent, &tmp, libc::O_RDONLY | libc::O_DIRECTORY, 0) {
+                if let Ok(d) = walls::open_at(&parent, &tmp, libc::O_RDONLY | libc::O_DIRECTORY, 0)
+                {
                     let _ = walls::clear(&d);
                     let _ = walls::unlink_at(&parent, &tmp, true);
                 }
@@ -457,7 +483,8 @@ impl LocalProvider {
             Err(e) if is(&e, libc::ENOENT) => return Ok(()),
             Err(e) => return Err(io("cannot delete", &place, e)),
         };
-        let dir = match walls::open_at(&parent, place.name(), libc::O_RDONLY | libc::O_DIRECTORY, 0) {
+        let dir = match walls::open_at(&parent, place.name(), libc::O_RDONLY | libc::O_DIRECTORY, 0)
+        {
             Ok(d) => d,
             Err(e) if is(&e, libc::ENOENT) => return Ok(()),
             Err(e) if is(&e, libc::ELOOP) || is(&e, libc::ENOTDIR) => {
@@ -506,7 +533,9 @@ impl LocalProvider {
         let fd = match walls::open_at(&parent, place.name(), libc::O_RDONLY | libc::O_NONBLOCK, 0) {
             Ok(fd) => fd,
             Err(e) if is(&e, libc::ENOENT) => return Ok(()),
-            Err(e) if is(&e, libc::ELOOP) => return Err(not_ours("file", &place, &Claim::Unproven)),
+            Err(e) if is(&e, libc::ELOOP) => {
+                return Err(not_ours("file", &place, &Claim::Unproven));
+            }
             Err(e) => return Err(io("cannot delete", &place, e)),
         };
         self.check_identity(&place, prior, &fd)?;
@@ -577,8 +606,13 @@ impl LocalProvider {
             _ => {
                 let dir = walls::open_dir(&place.base, &place.rel, false)
                     .map_err(|e| io("cannot mark", &place, e))?;
-                let temp = walls::write_temp(&dir, OsStr::new(MARKER_FILE), owner.marker().as_bytes(), 0o444)
-                    .map_err(|e| io("cannot mark", &place, e))?;
+                let temp = walls::write_temp(
+                    &dir,
+                    OsStr::new(MARKER_FILE),
+                    owner.marker().as_bytes(),
+                    0o444,
+                )
+                .map_err(|e| io("cannot mark", &place, e))?;
                 temp.place(&dir, OsStr::new(MARKER_FILE), true)
                     .map_err(|e| io("cannot mark", &place, e))
             }
@@ -614,9 +648,15 @@ impl Provider for LocalProvider {
         Proof::Marker
     }
 
-    async fn claim(&self, kind: &str, found: &Attrs, owner: &Owner) -> Result<Claim, ProviderError> {
+    async fn claim(
+        &self,
+        kind: &str,
+        found: &Attrs,
+        owner: &Owner,
+    ) -> Result<Claim, ProviderError> {
         known_kind(kind)?;
-        let (this, kind, found, owner) = (self.clone(), kind.to_string(), found.clone(), owner.clone());
+        let (this, kind, found, owner) =
+            (self.clone(), kind.to_string(), found.clone(), owner.clone());
         blocking(move || {
             let place = this.place(&found)?;
             if kind == "local_file" {
@@ -630,14 +670,22 @@ impl Provider for LocalProvider {
 
     async fn mark(&self, kind: &str, found: &Attrs, owner: &Owner) -> Result<(), ProviderError> {
         known_kind(kind)?;
-        let (this, kind, found, owner) = (self.clone(), kind.to_string(), found.clone(), owner.clone());
+        let (this, kind, found, owner) =
+            (self.clone(), kind.to_string(), found.clone(), owner.clone());
         blocking(move || this.mark_now(&kind, &found, &owner)).await
     }
 
     async fn read(&self, kind: &str, prior: &Attrs) -> Result<Option<Attrs>, ProviderError> {
         known_kind(kind)?;
         let (this, file, prior) = (self.clone(), kind == "local_file", prior.clone());
-        blocking(move || if file { this.read_file(&prior) } else { this.read_dir(&prior) }).await
+        blocking(move || {
+            if file {
+                this.read_file(&prior)
+            } else {
+                this.read_dir(&prior)
+            }
+        })
+        .await
     }
 
     async fn create(
@@ -647,7 +695,12 @@ impl Provider for LocalProvider {
         owner: &Owner,
     ) -> Result<Attrs, ProviderError> {
         known_kind(kind)?;
-        let (this, file, config, owner) = (self.clone(), kind == "local_file", config.clone(), owner.clone());
+        let (this, file, config, owner) = (
+            self.clone(),
+            kind == "local_file",
+            config.clone(),
+            owner.clone(),
+        );
         blocking(move || {
             if file {
                 this.create_file(&config, &owner)
@@ -688,7 +741,14 @@ impl Provider for LocalProvider {
     async fn delete(&self, kind: &str, prior: &Attrs) -> Result<(), ProviderError> {
         known_kind(kind)?;
         let (this, file, prior) = (self.clone(), kind == "local_file", prior.clone());
-        blocking(move || if file { this.delete_file(&prior) } else { this.delete_dir(&prior) }).await
+        blocking(move || {
+            if file {
+                this.delete_file(&prior)
+            } else {
+                this.delete_dir(&prior)
+            }
+        })
+        .await
     }
 }
 
@@ -711,7 +771,8 @@ mod tests {
         let made = p
             .create(
                 "local_file",
-                &attrs(&[("path", "a/b.txt"), ("content", "hello")]), &crate::provider::Owner::for_tests()
+                &attrs(&[("path", "a/b.txt"), ("content", "hello")]),
+                &crate::provider::Owner::for_tests(),
             )
             .await
             .unwrap();
@@ -738,7 +799,10 @@ mod tests {
             .unwrap();
         let abs = made["absolute_path"].as_str().unwrap().to_string();
         assert!(Path::new(&abs).is_absolute() && Path::new(&abs).is_dir());
-        assert_eq!(p.claim("local_directory", &made, &owner).await.unwrap(), Claim::Ours);
+        assert_eq!(
+            p.claim("local_directory", &made, &owner).await.unwrap(),
+            Claim::Ours
+        );
         std::fs::write(Path::new(&abs).join("x"), "1").unwrap();
         let e = p.delete("local_directory", &made).await.unwrap_err();
         assert!(e.to_string().contains("force_destroy"), "{e}");
@@ -763,11 +827,18 @@ mod tests {
             .unwrap_err();
         assert!(matches!(e, ProviderError::NotOurs(_)), "{e}");
         let e = p
-            .create("local_file", &attrs(&[("path", "their.txt"), ("content", "x")]), &owner)
+            .create(
+                "local_file",
+                &attrs(&[("path", "their.txt"), ("content", "x")]),
+                &owner,
+            )
             .await
             .unwrap_err();
         assert!(matches!(e, ProviderError::NotOurs(_)), "{e}");
-        assert_eq!(std::fs::read_to_string(dir.path().join("their.txt")).unwrap(), "canary");
+        assert_eq!(
+            std::fs::read_to_string(dir.path().join("their.txt")).unwrap(),
+            "canary"
+        );
         // A retried create of baton's own is taken as it is.
         let cfg = attrs(&[("path", "mine.txt"), ("content", "x")]);
         let first = p.create("local_file", &cfg, &owner).await.unwrap();
@@ -778,7 +849,10 @@ mod tests {
         // The same file replaced by another inode is no longer baton's.
         std::fs::write(dir.path().join("new.txt"), "x").unwrap();
         std::fs::rename(dir.path().join("new.txt"), dir.path().join("mine.txt")).unwrap();
-        assert_eq!(p.claim("local_file", &first, &owner).await.unwrap(), Claim::Unproven);
+        assert_eq!(
+            p.claim("local_file", &first, &owner).await.unwrap(),
+            Claim::Unproven
+        );
         assert!(p.delete("local_file", &first).await.is_err());
         assert!(dir.path().join("mine.txt").exists());
     }
@@ -799,6 +873,9 @@ mod tests {
             .await
             .unwrap_err();
         assert!(e.to_string().contains("symbolic link"), "{e}");
-        assert_eq!(std::fs::read_to_string(outside.path().join("victim")).unwrap(), "keep");
+        assert_eq!(
+            std::fs::read_to_string(outside.path().join("victim")).unwrap(),
+            "keep"
+        );
     }
 }

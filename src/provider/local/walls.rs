@@ -39,7 +39,9 @@ impl Place {
 
     /// The last component.
     pub fn name(&self) -> &OsStr {
-        self.rel.file_name().expect("a place has at least one component")
+        self.rel
+            .file_name()
+            .expect("a place has at least one component")
     }
 
     /// The directory holding it, relative to the base (empty for the base itself).
@@ -82,7 +84,11 @@ impl Walls {
         }
         let p = Path::new(path);
         let (base, rest) = if p.is_absolute() {
-            match self.roots.iter().find_map(|r| Some((r, p.strip_prefix(r).ok()?))) {
+            match self
+                .roots
+                .iter()
+                .find_map(|r| Some((r, p.strip_prefix(r).ok()?)))
+            {
                 Some((r, rest)) => (r.clone(), rest),
                 None => {
                     return Err(format!(
@@ -154,7 +160,11 @@ fn c_name(name: &OsStr) -> io::Result<CString> {
 }
 
 fn cvt(r: libc::c_int) -> io::Result<libc::c_int> {
-    if r < 0 { Err(io::Error::last_os_error()) } else { Ok(r) }
+    if r < 0 {
+        Err(io::Error::last_os_error())
+    } else {
+        Ok(r)
+    }
 }
 
 fn owned(fd: libc::c_int) -> io::Result<OwnedFd> {
@@ -226,7 +236,9 @@ pub fn open_dir(base: &Path, rel: &Path, create: bool) -> io::Result<OwnedFd> {
 }
 
 fn symlink_in_the_way() -> io::Error {
-    io::Error::other("a symbolic link or a file is in the way (baton follows no symbolic link below a root)")
+    io::Error::other(
+        "a symbolic link or a file is in the way (baton follows no symbolic link below a root)",
+    )
 }
 
 fn openat2_beneath(root: &OwnedFd, rel: &Path) -> io::Result<OwnedFd> {
@@ -289,7 +301,12 @@ pub struct Temp {
 }
 
 /// Writes `content` to a new temporary file in `dir`, for `final_name`.
-pub fn write_temp(dir: &OwnedFd, final_name: &OsStr, content: &[u8], mode: u32) -> io::Result<Temp> {
+pub fn write_temp(
+    dir: &OwnedFd,
+    final_name: &OsStr,
+    content: &[u8],
+    mode: u32,
+) -> io::Result<Temp> {
     use io::Write;
     let mut tmp = Vec::with_capacity(final_name.len() + 28);
     tmp.push(b'.');
@@ -315,7 +332,10 @@ pub fn write_temp(dir: &OwnedFd, final_name: &OsStr, content: &[u8], mode: u32) 
         }
         other => other?,
     };
-    let temp = Temp { file: File::from(fd), name };
+    let temp = Temp {
+        file: File::from(fd),
+        name,
+    };
     let written = (&temp.file)
         .write_all(content)
         .and_then(|()| set_mode(temp.file.as_raw_fd(), mode));
@@ -343,7 +363,13 @@ impl Temp {
             if replace {
                 libc::renameat(d, self.name.as_ptr(), d, to.as_ptr())
             } else {
-                libc::renameat2(d, self.name.as_ptr(), d, to.as_ptr(), libc::RENAME_NOREPLACE)
+                libc::renameat2(
+                    d,
+                    self.name.as_ptr(),
+                    d,
+                    to.as_ptr(),
+                    libc::RENAME_NOREPLACE,
+                )
             }
         };
         if r == 0 {
@@ -461,7 +487,12 @@ pub fn marker(fd: RawFd) -> io::Result<Option<String>> {
     let mut buf = [0u8; 256];
     // SAFETY: the buffer's length is passed.
     let n = unsafe {
-        libc::fgetxattr(fd, MARKER_XATTR.as_ptr().cast(), buf.as_mut_ptr().cast(), buf.len())
+        libc::fgetxattr(
+            fd,
+            MARKER_XATTR.as_ptr().cast(),
+            buf.as_mut_ptr().cast(),
+            buf.len(),
+        )
     };
     if n < 0 {
         let e = io::Error::last_os_error();
@@ -470,7 +501,9 @@ pub fn marker(fd: RawFd) -> io::Result<Option<String>> {
             _ => Err(e),
         };
     }
-    Ok(Some(String::from_utf8_lossy(&buf[..n as usize]).into_owned()))
+    Ok(Some(
+        String::from_utf8_lossy(&buf[..n as usize]).into_owned(),
+    ))
 }
 
 #[cfg(test)]

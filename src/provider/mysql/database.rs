@@ -98,7 +98,10 @@ async fn observe(
 
 /// The comment of the database `name` (where baton keeps its ownership marker); `None`
 /// when there is no such database.
-pub(super) async fn comment_of(conn: &mut Conn, name: &str) -> Result<Option<String>, mysql_async::Error> {
+pub(super) async fn comment_of(
+    conn: &mut Conn,
+    name: &str,
+) -> Result<Option<String>, mysql_async::Error> {
     conn.exec_first(
         "SELECT SCHEMA_COMMENT FROM information_schema.SCHEMATA WHERE SCHEMA_NAME = ?",
         (name,),
@@ -107,7 +110,11 @@ pub(super) async fn comment_of(conn: &mut Conn, name: &str) -> Result<Option<Str
 }
 
 /// What baton can prove about the database `name` for `owner`.
-pub(super) async fn claim(p: &MysqlProvider, attrs: &Attrs, owner: &Owner) -> Result<Claim, ProviderError> {
+pub(super) async fn claim(
+    p: &MysqlProvider,
+    attrs: &Attrs,
+    owner: &Owner,
+) -> Result<Claim, ProviderError> {
     let name = required_str(attrs, "name", KIND)?;
     let mut conn = p.conn().await?;
     let comment = comment_of(&mut conn, &name)
@@ -117,7 +124,11 @@ pub(super) async fn claim(p: &MysqlProvider, attrs: &Attrs, owner: &Owner) -> Re
 }
 
 /// Writes the owner's marker as the database's comment.
-pub(super) async fn mark(p: &MysqlProvider, attrs: &Attrs, owner: &Owner) -> Result<(), ProviderError> {
+pub(super) async fn mark(
+    p: &MysqlProvider,
+    attrs: &Attrs,
+    owner: &Owner,
+) -> Result<(), ProviderError> {
     let name = required_str(attrs, "name", KIND)?;
     check_name("database", &name)?;
     let mut conn = p.conn().await?;
@@ -126,9 +137,13 @@ pub(super) async fn mark(p: &MysqlProvider, attrs: &Attrs, owner: &Owner) -> Res
         quote_ident(&name),
         quote_literal(&owner.marker())
     );
-    execute(&mut conn, &statement)
-        .await
-        .map_err(|e| p.error(&format!("cannot mark database {name:?} as baton's"), &e, &[]))
+    execute(&mut conn, &statement).await.map_err(|e| {
+        p.error(
+            &format!("cannot mark database {name:?} as baton's"),
+            &e,
+            &[],
+        )
+    })
 }
 
 /// Creates the database with the owner's marker as its comment, in the one statement.

@@ -15,11 +15,11 @@ use std::collections::BTreeSet;
 use mysql_async::prelude::Queryable;
 use mysql_async::{Conn, Row};
 
+use super::database::comment_of;
 use super::{MysqlProvider, account, check_name, execute, quote_ident};
 use crate::provider::sql::{
     Privilege, Wanted, parse_privileges, privilege_list, required_str, with_defaults,
 };
-use super::database::comment_of;
 use crate::provider::{
     AttrSchema, AttrType, Attrs, Claim, KindSchema, Owner, ProviderError, str_attr,
 };
@@ -277,7 +277,11 @@ pub(super) async fn relation(
 
 /// The claim of an existing grant. One whose database is gone reaches no one's data:
 /// it stays baton's, so the plan can make the database again and converge the grant.
-pub(super) async fn claim(p: &MysqlProvider, attrs: &Attrs, owner: &Owner) -> Result<Claim, ProviderError> {
+pub(super) async fn claim(
+    p: &MysqlProvider,
+    attrs: &Attrs,
+    owner: &Owner,
+) -> Result<Claim, ProviderError> {
     Ok(relation(p, attrs, owner).await?.unwrap_or(Claim::Ours))
 }
 

@@ -205,7 +205,10 @@ async fn user_create_read_update_drift_delete() {
             );
 
             let cfg = attrs(&[("user", s(&u)), ("password", s("first-pw"))]);
-            let out = p.create("mysql_user", &cfg, &crate::provider::Owner::for_tests()).await.unwrap();
+            let out = p
+                .create("mysql_user", &cfg, &crate::provider::Owner::for_tests())
+                .await
+                .unwrap();
             assert_eq!(out["host"], s("%"));
             let mut c = admin().await;
             let (plugin, auth) = auth_of(&mut c, &u, "%").await.expect("the account exists");
@@ -219,23 +222,44 @@ async fn user_create_read_update_drift_delete() {
             assert_eq!(p.read("mysql_user", &out).await.unwrap(), Some(out.clone()));
             p.create("mysql_user", &cfg, &crate::provider::Owner::for_tests())
                 .await
-                .expect("the account with the password baton generated is adopted (a retried create)");
+                .expect(
+                    "the account with the password baton generated is adopted (a retried create)",
+                );
             let other = attrs(&[("user", s(&u)), ("password", s("other-pw"))]);
-            let e = p.create("mysql_user", &other, &crate::provider::Owner::for_tests()).await.unwrap_err();
+            let e = p
+                .create("mysql_user", &other, &crate::provider::Owner::for_tests())
+                .await
+                .unwrap_err();
             assert!(
                 matches!(e, ProviderError::NotOurs(_))
                     && e.to_string().contains("already exists")
                     && !e.to_string().contains("other-pw"),
                 "{e}"
             );
-            assert_eq!(auth_of(&mut c, &u, "%").await.unwrap().1, server_hash(&mut c, "first-pw").await, "refused untouched");
+            assert_eq!(
+                auth_of(&mut c, &u, "%").await.unwrap().1,
+                server_hash(&mut c, "first-pw").await,
+                "refused untouched"
+            );
             let owner = crate::provider::Owner::for_tests();
-            assert_eq!(p.claim("mysql_user", &cfg, &owner).await.unwrap(), crate::provider::Claim::Ours);
-            assert_eq!(p.claim("mysql_user", &other, &owner).await.unwrap(), crate::provider::Claim::Unproven);
+            assert_eq!(
+                p.claim("mysql_user", &cfg, &owner).await.unwrap(),
+                crate::provider::Claim::Ours
+            );
+            assert_eq!(
+                p.claim("mysql_user", &other, &owner).await.unwrap(),
+                crate::provider::Claim::Unproven
+            );
             // Without a password nothing could prove the account is baton's.
             let bare = attrs(&[("user", s(&u))]);
-            assert!(matches!(p.create("mysql_user", &bare, &owner).await, Err(ProviderError::Invalid(_))));
-            assert!(matches!(p.update("mysql_user", &out, &bare).await, Err(ProviderError::Invalid(_))));
+            assert!(matches!(
+                p.create("mysql_user", &bare, &owner).await,
+                Err(ProviderError::Invalid(_))
+            ));
+            assert!(matches!(
+                p.update("mysql_user", &out, &bare).await,
+                Err(ProviderError::Invalid(_))
+            ));
 
             // Update in place: a new password.
             let cfg2 = attrs(&[("user", s(&u)), ("password", s("second-pw"))]);
@@ -279,7 +303,10 @@ async fn user_create_read_update_drift_delete() {
             p.delete("mysql_user", &fixed).await.unwrap();
 
             // Delete through the provider.
-            let out = p.create("mysql_user", &cfg, &crate::provider::Owner::for_tests()).await.unwrap();
+            let out = p
+                .create("mysql_user", &cfg, &crate::provider::Owner::for_tests())
+                .await
+                .unwrap();
             p.delete("mysql_user", &out).await.unwrap();
             assert_eq!(auth_of(&mut c, &u, "%").await, None);
         },
@@ -296,10 +323,14 @@ async fn grant_converges_and_sees_revokes() {
         .await
         .unwrap();
     // Made by this state (its marker), and by someone else (no marker).
-    let marker = crate::provider::Owner::new(&crate::provider::Owner::for_tests().lineage, "db").marker();
-    c.query_drop(format!("CREATE DATABASE {} COMMENT '{marker}'", quote_ident(&db)))
-        .await
-        .unwrap();
+    let marker =
+        crate::provider::Owner::new(&crate::provider::Owner::for_tests().lineage, "db").marker();
+    c.query_drop(format!(
+        "CREATE DATABASE {} COMMENT '{marker}'",
+        quote_ident(&db)
+    ))
+    .await
+    .unwrap();
     c.query_drop(format!("CREATE DATABASE {}", quote_ident(&theirs)))
         .await
         .unwrap();
@@ -308,22 +339,59 @@ async fn grant_converges_and_sees_revokes() {
         async move {
             let p = provider();
             // Privileges on someone else's database are never given.
-            let foreign = attrs(&[("user", s(&u)), ("database", s(&t)), ("privileges", list(&["SELECT"]))]);
-            let e = p.create("mysql_grant", &foreign, &crate::provider::Owner::for_tests()).await.unwrap_err();
-            assert!(matches!(e, ProviderError::NotOurs(_)) && e.to_string().contains(&t), "{e}");
+            let foreign = attrs(&[
+                ("user", s(&u)),
+                ("database", s(&t)),
+                ("privileges", list(&["SELECT"])),
+            ]);
+            let e = p
+                .create(
+                    "mysql_grant",
+                    &foreign,
+                    &crate::provider::Owner::for_tests(),
+                )
+                .await
+                .unwrap_err();
+            assert!(
+                matches!(e, ProviderError::NotOurs(_)) && e.to_string().contains(&t),
+                "{e}"
+            );
             let mut c = admin().await;
             assert!(schema_privileges(&mut c, &u, "%", &t).await.is_empty());
             assert_eq!(
-                p.claim("mysql_grant", &foreign, &crate::provider::Owner::for_tests()).await.unwrap(),
+                p.claim(
+                    "mysql_grant",
+                    &foreign,
+                    &crate::provider::Owner::for_tests()
+                )
+                .await
+                .unwrap(),
                 crate::provider::Claim::Unproven
             );
             // No such database (or a wildcard): never granted; a recorded grant whose
             // database was dropped outside stays baton's, so the plan can converge it.
-            let missing = attrs(&[("user", s(&u)), ("database", s(&format!("{t}%"))), ("privileges", list(&["SELECT"]))]);
-            let e = p.create("mysql_grant", &missing, &crate::provider::Owner::for_tests()).await.unwrap_err();
+            let missing = attrs(&[
+                ("user", s(&u)),
+                ("database", s(&format!("{t}%"))),
+                ("privileges", list(&["SELECT"])),
+            ]);
+            let e = p
+                .create(
+                    "mysql_grant",
+                    &missing,
+                    &crate::provider::Owner::for_tests(),
+                )
+                .await
+                .unwrap_err();
             assert!(matches!(e, ProviderError::NotOurs(_)), "{e}");
             assert_eq!(
-                p.claim("mysql_grant", &missing, &crate::provider::Owner::for_tests()).await.unwrap(),
+                p.claim(
+                    "mysql_grant",
+                    &missing,
+                    &crate::provider::Owner::for_tests()
+                )
+                .await
+                .unwrap(),
                 crate::provider::Claim::Ours
             );
             let schema = p
@@ -341,7 +409,10 @@ async fn grant_converges_and_sees_revokes() {
                 ("database", s(&d)),
                 ("privileges", list(&["select", "INSERT"])),
             ]);
-            let out = p.create("mysql_grant", &cfg, &crate::provider::Owner::for_tests()).await.unwrap();
+            let out = p
+                .create("mysql_grant", &cfg, &crate::provider::Owner::for_tests())
+                .await
+                .unwrap();
             let mut c = admin().await;
             assert_eq!(
                 schema_privileges(&mut c, &u, "%", &d).await,
@@ -406,7 +477,10 @@ async fn grant_converges_and_sees_revokes() {
             p.delete("mysql_grant", &fixed).await.unwrap();
 
             // Delete through the provider revokes everything.
-            let out = p.create("mysql_grant", &cfg2, &crate::provider::Owner::for_tests()).await.unwrap();
+            let out = p
+                .create("mysql_grant", &cfg2, &crate::provider::Owner::for_tests())
+                .await
+                .unwrap();
             p.delete("mysql_grant", &out).await.unwrap();
             assert!(schema_privileges(&mut c, &u, "%", &d).await.is_empty());
 
@@ -419,7 +493,8 @@ async fn grant_converges_and_sees_revokes() {
                 ]);
                 assert!(
                     matches!(
-                        p.create("mysql_grant", &cfg, &crate::provider::Owner::for_tests()).await,
+                        p.create("mysql_grant", &cfg, &crate::provider::Owner::for_tests())
+                            .await,
                         Err(ProviderError::Invalid(_))
                     ),
                     "{bad:?}"
@@ -430,7 +505,10 @@ async fn grant_converges_and_sees_revokes() {
                 ("database", s(&d)),
                 ("privileges", list(&["SELECT"])),
             ]);
-            let e = p.create("mysql_grant", &ghost, &crate::provider::Owner::for_tests()).await.unwrap_err();
+            let e = p
+                .create("mysql_grant", &ghost, &crate::provider::Owner::for_tests())
+                .await
+                .unwrap_err();
             assert!(
                 matches!(e, ProviderError::Failed(_)) && e.to_string().contains("baton_t_nobody"),
                 "{e}"
@@ -464,7 +542,8 @@ async fn hostile_names_and_passwords_round_trip_without_running_anything() {
             let out = p
                 .create(
                     "mysql_user",
-                    &attrs(&[("user", s(&eu)), ("password", s(&pw))]), &crate::provider::Owner::for_tests()
+                    &attrs(&[("user", s(&eu)), ("password", s(&pw))]),
+                    &crate::provider::Owner::for_tests(),
                 )
                 .await
                 .unwrap();
@@ -480,7 +559,11 @@ async fn hostile_names_and_passwords_round_trip_without_running_anything() {
             assert_eq!(p.read("mysql_user", &out).await.unwrap(), Some(out.clone()));
 
             let dout = p
-                .create("mysql_database", &attrs(&[("name", s(&ed))]), &crate::provider::Owner::for_tests())
+                .create(
+                    "mysql_database",
+                    &attrs(&[("name", s(&ed))]),
+                    &crate::provider::Owner::for_tests(),
+                )
                 .await
                 .unwrap();
             assert_eq!(
@@ -492,7 +575,10 @@ async fn hostile_names_and_passwords_round_trip_without_running_anything() {
                 ("database", s(&ed)),
                 ("privileges", list(&["SELECT"])),
             ]);
-            let gout = p.create("mysql_grant", &gcfg, &crate::provider::Owner::for_tests()).await.unwrap();
+            let gout = p
+                .create("mysql_grant", &gcfg, &crate::provider::Owner::for_tests())
+                .await
+                .unwrap();
             let n: Option<u64> = c
                 .exec_first(
                     "SELECT COUNT(*) FROM mysql.db WHERE User = ? AND Db = ? AND Select_priv = 'Y'",
@@ -525,7 +611,11 @@ async fn hostile_names_and_passwords_round_trip_without_running_anything() {
 
             // Backslashes would change meaning with NO_BACKSLASH_ESCAPES: refused, not guessed.
             let e = p
-                .create("mysql_user", &attrs(&[("user", s("a\\' OR 1 -- "))]), &crate::provider::Owner::for_tests())
+                .create(
+                    "mysql_user",
+                    &attrs(&[("user", s("a\\' OR 1 -- "))]),
+                    &crate::provider::Owner::for_tests(),
+                )
                 .await
                 .unwrap_err();
             assert!(matches!(e, ProviderError::Invalid(_)), "{e}");
@@ -548,7 +638,8 @@ async fn unreachable_server_is_transient_and_secrets_stay_out_of_messages() {
     let e = p
         .create(
             "mysql_user",
-            &attrs(&[("user", s("u")), ("password", s("hunter2"))]), &crate::provider::Owner::for_tests()
+            &attrs(&[("user", s("u")), ("password", s("hunter2"))]),
+            &crate::provider::Owner::for_tests(),
         )
         .await
         .unwrap_err();

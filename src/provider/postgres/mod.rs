@@ -306,7 +306,9 @@ async fn comment_of(
     name: &str,
 ) -> Result<Option<Option<String>>, tokio_postgres::Error> {
     let sql = match what {
-        Shared::Role => "SELECT shobj_description(oid, 'pg_authid') FROM pg_roles WHERE rolname = $1",
+        Shared::Role => {
+            "SELECT shobj_description(oid, 'pg_authid') FROM pg_roles WHERE rolname = $1"
+        }
         Shared::Database => {
             "SELECT shobj_description(oid, 'pg_database') FROM pg_database WHERE datname = $1"
         }
@@ -486,7 +488,12 @@ impl Provider for PostgresProvider {
         }
     }
 
-    async fn claim(&self, kind: &str, found: &Attrs, owner: &Owner) -> Result<Claim, ProviderError> {
+    async fn claim(
+        &self,
+        kind: &str,
+        found: &Attrs,
+        owner: &Owner,
+    ) -> Result<Claim, ProviderError> {
         let what = match kind {
             "postgres_role" => Shared::Role,
             "postgres_database" => Shared::Database,
@@ -513,7 +520,11 @@ impl Provider for PostgresProvider {
         retry(self.backoff, || async {
             let client = self.client(None).await?;
             mark_shared(&client, what, &name, owner).await.map_err(|e| {
-                self.error(&format!("cannot mark {} {name:?} as baton's", what.word()), &e, &[])
+                self.error(
+                    &format!("cannot mark {} {name:?} as baton's", what.word()),
+                    &e,
+                    &[],
+                )
             })
         })
         .await

@@ -296,7 +296,10 @@ pub(super) async fn create(
         Some(pw) => PasswordChange::Set(postgres_protocol::password::scram_sha_256(pw.as_bytes())),
         None => PasswordChange::Keep,
     };
-    match comment_of(&client, Shared::Role, &spec.name).await.map_err(err)? {
+    match comment_of(&client, Shared::Role, &spec.name)
+        .await
+        .map_err(err)?
+    {
         Some(comment) => {
             let claim = owner.judge(comment.as_deref());
             if claim != Claim::Ours {

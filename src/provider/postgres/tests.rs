@@ -261,7 +261,10 @@ async fn role_create_takes_only_a_role_marked_for_its_owner() {
             let e = p.create("postgres_role", &cfg, &owner).await.unwrap_err();
             let msg = e.to_string();
             assert!(matches!(e, ProviderError::NotOurs(_)), "{msg}");
-            assert!(msg.contains(&name) && msg.contains("already exists"), "{msg}");
+            assert!(
+                msg.contains(&name) && msg.contains("already exists"),
+                "{msg}"
+            );
             assert!(!msg.contains("same-pw"), "{msg}");
             assert_eq!(
                 p.claim("postgres_role", &cfg, &owner).await.unwrap(),
@@ -276,15 +279,22 @@ async fn role_create_takes_only_a_role_marked_for_its_owner() {
                 ("password", s("other-pw")),
                 ("createdb", Value::Bool(true)),
             ]);
-            let out = p.create("postgres_role", &other, &owner).await.expect("marked role is taken");
+            let out = p
+                .create("postgres_role", &other, &owner)
+                .await
+                .expect("marked role is taken");
             assert_eq!(out["createdb"], Value::Bool(true));
             assert_eq!(
                 p.claim("postgres_role", &other, &owner).await.unwrap(),
                 crate::provider::Claim::Ours
             );
             // Another state's owner sees another state's object.
-            let stranger = crate::provider::Owner::new("11111111-2222-4333-8444-555555555555", "test");
-            let e = p.create("postgres_role", &other, &stranger).await.unwrap_err();
+            let stranger =
+                crate::provider::Owner::new("11111111-2222-4333-8444-555555555555", "test");
+            let e = p
+                .create("postgres_role", &other, &stranger)
+                .await
+                .unwrap_err();
             assert!(matches!(e, ProviderError::NotOurs(_)), "{e}");
             assert!(matches!(
                 p.claim("postgres_role", &other, &stranger).await.unwrap(),
@@ -311,7 +321,11 @@ async fn concurrent_creates_of_the_same_objects_all_adopt() {
                 let calls: Vec<_> = (0..6)
                     .map(|_| {
                         let cfg = cfg.clone();
-                        tokio::spawn(async move { provider().create(kind, &cfg, &crate::provider::Owner::for_tests()).await })
+                        tokio::spawn(async move {
+                            provider()
+                                .create(kind, &cfg, &crate::provider::Owner::for_tests())
+                                .await
+                        })
                     })
                     .collect();
                 for c in calls {
@@ -494,7 +508,10 @@ async fn database_grant_converges_and_sees_revokes() {
                 ("database", s(&d)),
                 ("privileges", list(&["CONNECT"])),
             ]);
-            let out = p.create("postgres_grant", &cfg, &crate::provider::Owner::for_tests()).await.unwrap();
+            let out = p
+                .create("postgres_grant", &cfg, &crate::provider::Owner::for_tests())
+                .await
+                .unwrap();
             let db = admin().await;
             assert_eq!(database_acl(&db, &r, &d).await, ["CONNECT"]);
             assert_eq!(
@@ -538,7 +555,10 @@ async fn database_grant_converges_and_sees_revokes() {
             p.delete("postgres_grant", &fixed).await.unwrap();
 
             // Extra privileges granted outside are revoked by an update; delete revokes all.
-            let out = p.create("postgres_grant", &cfg, &crate::provider::Owner::for_tests()).await.unwrap();
+            let out = p
+                .create("postgres_grant", &cfg, &crate::provider::Owner::for_tests())
+                .await
+                .unwrap();
             db.batch_execute(&format!(
                 "GRANT CREATE ON DATABASE {} TO {}",
                 qi(&d),
@@ -560,7 +580,10 @@ async fn database_grant_converges_and_sees_revokes() {
                     ("database", s(&d)),
                     ("privileges", list(bad)),
                 ]);
-                let e = p.create("postgres_grant", &cfg, &crate::provider::Owner::for_tests()).await.unwrap_err();
+                let e = p
+                    .create("postgres_grant", &cfg, &crate::provider::Owner::for_tests())
+                    .await
+                    .unwrap_err();
                 assert!(matches!(e, ProviderError::Invalid(_)), "{bad:?}: {e}");
             }
             // A grant between a role and a database neither of which baton made is
@@ -570,7 +593,14 @@ async fn database_grant_converges_and_sees_revokes() {
                 ("database", s(&d)),
                 ("privileges", list(&["CONNECT"])),
             ]);
-            let e = p.create("postgres_grant", &ghost, &crate::provider::Owner::for_tests()).await.unwrap_err();
+            let e = p
+                .create(
+                    "postgres_grant",
+                    &ghost,
+                    &crate::provider::Owner::for_tests(),
+                )
+                .await
+                .unwrap_err();
             assert!(
                 matches!(e, ProviderError::NotOurs(_))
                     && e.to_string().contains("baton_t_no_such_role")
@@ -617,7 +647,10 @@ async fn schema_grant_converges_and_sees_revokes() {
                 ("schema", s("app")),
                 ("privileges", list(&["USAGE"])),
             ]);
-            let out = p.create("postgres_grant", &cfg, &crate::provider::Owner::for_tests()).await.unwrap();
+            let out = p
+                .create("postgres_grant", &cfg, &crate::provider::Owner::for_tests())
+                .await
+                .unwrap();
             assert_eq!(schema_acl(&inside, &r).await, ["USAGE"]);
             assert_eq!(
                 p.read("postgres_grant", &out).await.unwrap(),
@@ -649,7 +682,10 @@ async fn schema_grant_converges_and_sees_revokes() {
             p.delete("postgres_grant", &now).await.unwrap();
 
             // The schema dropped outside: the grant is gone.
-            let out = p.create("postgres_grant", &cfg, &crate::provider::Owner::for_tests()).await.unwrap();
+            let out = p
+                .create("postgres_grant", &cfg, &crate::provider::Owner::for_tests())
+                .await
+                .unwrap();
             inside.batch_execute("DROP SCHEMA app").await.unwrap();
             assert_eq!(p.read("postgres_grant", &out).await.unwrap(), None);
             p.delete("postgres_grant", &out).await.unwrap();
@@ -689,7 +725,10 @@ async fn hostile_names_and_passwords_round_trip_without_running_anything() {
                 ("valid_until", s("2040-01-01'; DROP TABLE x; --")),
             ]);
             // A literal that is not a timestamp is the server's error, not a statement.
-            let e = p.create("postgres_role", &cfg, &crate::provider::Owner::for_tests()).await.unwrap_err();
+            let e = p
+                .create("postgres_role", &cfg, &crate::provider::Owner::for_tests())
+                .await
+                .unwrap_err();
             assert!(matches!(e, ProviderError::Failed(_)), "{e}");
             assert!(
                 e.to_string().contains("cannot create role") && !e.to_string().contains(&pw),
@@ -697,7 +736,10 @@ async fn hostile_names_and_passwords_round_trip_without_running_anything() {
             );
 
             let cfg = attrs(&[("name", s(&e1)), ("password", s(&pw))]);
-            let out = p.create("postgres_role", &cfg, &crate::provider::Owner::for_tests()).await.unwrap();
+            let out = p
+                .create("postgres_role", &cfg, &crate::provider::Owner::for_tests())
+                .await
+                .unwrap();
             let db = admin().await;
             assert!(
                 role::verify(&pw, &e1, &rolpassword(&db, &e1).await.unwrap()),
@@ -709,7 +751,14 @@ async fn hostile_names_and_passwords_round_trip_without_running_anything() {
             );
 
             let dcfg = attrs(&[("name", s(&e2)), ("owner", s(&e1))]);
-            let dout = p.create("postgres_database", &dcfg, &crate::provider::Owner::for_tests()).await.unwrap();
+            let dout = p
+                .create(
+                    "postgres_database",
+                    &dcfg,
+                    &crate::provider::Owner::for_tests(),
+                )
+                .await
+                .unwrap();
             let owner: String = db
                 .query_one(
                     "SELECT pg_get_userbyid(datdba)::text FROM pg_database WHERE datname = $1",
@@ -724,7 +773,14 @@ async fn hostile_names_and_passwords_round_trip_without_running_anything() {
                 ("database", s(&e2)),
                 ("privileges", list(&["CONNECT"])),
             ]);
-            let gout = p.create("postgres_grant", &gcfg, &crate::provider::Owner::for_tests()).await.unwrap();
+            let gout = p
+                .create(
+                    "postgres_grant",
+                    &gcfg,
+                    &crate::provider::Owner::for_tests(),
+                )
+                .await
+                .unwrap();
             assert_eq!(database_acl(&db, &e1, &e2).await, ["CONNECT"]);
             assert_eq!(
                 p.read("postgres_grant", &gout).await.unwrap(),
@@ -750,7 +806,11 @@ async fn hostile_names_and_passwords_round_trip_without_running_anything() {
             // Names PostgreSQL would truncate or cannot store are refused up front.
             for bad in ["x".repeat(64), "a\0b".to_string(), String::new()] {
                 let e = p
-                    .create("postgres_role", &attrs(&[("name", s(&bad))]), &crate::provider::Owner::for_tests())
+                    .create(
+                        "postgres_role",
+                        &attrs(&[("name", s(&bad))]),
+                        &crate::provider::Owner::for_tests(),
+                    )
                     .await
                     .unwrap_err();
                 assert!(matches!(e, ProviderError::Invalid(_)), "{bad:?}: {e}");
@@ -780,7 +840,8 @@ async fn unreachable_server_is_transient_and_secrets_stay_out_of_messages() {
     let e = p
         .create(
             "postgres_role",
-            &attrs(&[("name", s("r")), ("password", s("hunter2"))]), &crate::provider::Owner::for_tests()
+            &attrs(&[("name", s("r")), ("password", s("hunter2"))]),
+            &crate::provider::Owner::for_tests(),
         )
         .await
         .unwrap_err();

@@ -102,7 +102,10 @@ async fn acl_users_are_created_read_updated_and_deleted() {
         ("channels", list_value(&["news.*"])),
         ("commands", list_value(&["+@read", "+set", "-keys"])),
     ]);
-    let created = p.create(KIND, &config, &crate::provider::Owner::for_tests()).await.unwrap();
+    let created = p
+        .create(KIND, &config, &crate::provider::Owner::for_tests())
+        .await
+        .unwrap();
 
     let u = getuser(&name).expect("the user exists in redis");
     assert!(u["flags"].contains(&"on".to_string()), "{u:?}");
@@ -156,7 +159,10 @@ async fn create_adopts_only_a_user_with_exactly_the_configured_passwords() {
         ("passwords", list_value(&["pw-made-by-baton"])),
         ("keys", list_value(&["app:*"])),
     ]);
-    let created = p.create(KIND, &config, &crate::provider::Owner::for_tests()).await.expect("adopted");
+    let created = p
+        .create(KIND, &config, &crate::provider::Owner::for_tests())
+        .await
+        .expect("adopted");
     assert_eq!(
         getuser(&ours).unwrap()["keys"],
         words(&["~app:*"]),
@@ -172,7 +178,9 @@ async fn create_adopts_only_a_user_with_exactly_the_configured_passwords() {
             ("passwords", list_value(&passwords)),
             ("keys", list_value(&["app:*"])),
         ]);
-        let r = p.create(KIND, &config, &crate::provider::Owner::for_tests()).await;
+        let r = p
+            .create(KIND, &config, &crate::provider::Owner::for_tests())
+            .await;
         assert!(
             matches!(r, Err(ProviderError::NotOurs(ref m)) if m.contains("already exists")),
             "{r:?}"
@@ -191,7 +199,10 @@ async fn changes_made_outside_baton_are_read_as_drift() {
         ("passwords", list_value(&["pw-1"])),
         ("commands", list_value(&["+@all", "-@dangerous", "+get"])),
     ]);
-    let state = p.create(KIND, &config, &crate::provider::Owner::for_tests()).await.unwrap();
+    let state = p
+        .create(KIND, &config, &crate::provider::Owner::for_tests())
+        .await
+        .unwrap();
     // Redis normalizes the rules (`+get` is implied); that alone is not drift.
     assert_eq!(p.read(KIND, &state).await.unwrap().as_ref(), Some(&state));
 
@@ -258,7 +269,9 @@ async fn hostile_names_passwords_and_patterns_cannot_add_rules() {
         hostile(&[("commands", list_value(&["nopass"]))]),
         hostile(&[("commands", list_value(&["(~* +@all)"]))]),
     ] {
-        let r = p.create(KIND, &bad, &crate::provider::Owner::for_tests()).await;
+        let r = p
+            .create(KIND, &bad, &crate::provider::Owner::for_tests())
+            .await;
         assert!(
             matches!(r, Err(ProviderError::Invalid(_))),
             "accepted: {:?}",
@@ -274,7 +287,8 @@ async fn hostile_names_passwords_and_patterns_cannot_add_rules() {
             &attrs(&[
                 ("username", Value::string(&canary)),
                 ("commands", list_value(&["+@all"])),
-            ]), &crate::provider::Owner::for_tests()
+            ]),
+            &crate::provider::Owner::for_tests(),
         )
         .await;
     assert!(
@@ -294,7 +308,8 @@ async fn hostile_names_passwords_and_patterns_cannot_add_rules() {
                 ("keys", list_value(&["safe:*"])),
                 ("channels", list_value::<&str>(&[])),
                 ("commands", list_value(&["+get"])),
-            ]), &crate::provider::Owner::for_tests()
+            ]),
+            &crate::provider::Owner::for_tests(),
         )
         .await
         .unwrap();
