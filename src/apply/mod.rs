@@ -312,7 +312,6 @@ pub async fn apply(
                                 prior.clone(),
                                 None,
                                 Owner::new(&plan.lineage, &c.address),
-                                !plan.unproven.contains(&c.address),
                             )?;
                         }
                         None => {
@@ -397,7 +396,6 @@ pub async fn apply(
                                         prior.unwrap_or_default(),
                                         Some(config),
                                         Owner::new(&plan.lineage, &c.address),
-                                        !plan.unproven.contains(&c.address),
                                     )
                                     .map_err(|e| e.to_string())?;
                                     Ok(false)
@@ -619,7 +617,6 @@ fn start_call(
     prior: Attrs,
     config: Option<Attrs>,
     owner: Owner,
-    proven: bool,
 ) -> Result<(), StateError> {
     let planned = config.clone().unwrap_or_else(|| prior.clone());
     let intent = Intent {
@@ -663,7 +660,7 @@ fn start_call(
                     return Ok(());
                 }
                 let claim = provider.claim(&kind, &prior, &owner).await?;
-                if claim.permits(proven) || claim == crate::provider::Claim::Unproven {
+                if !matches!(claim, crate::provider::Claim::Foreign(_)) {
                     Ok(())
                 } else {
                     Err(ProviderError::NotOurs(format!(

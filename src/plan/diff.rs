@@ -286,15 +286,6 @@ pub fn plan(
             }
         }
     }
-    // Objects as they are now (recorded, or adopted by this refresh) that nothing proves
-    // baton's: apply trusts their record.
-    let unproven = stored
-        .objects
-        .values()
-        .chain(changed.values().flatten())
-        .filter(|o| !o.proven)
-        .map(|o| o.address.clone())
-        .collect();
     Ok(Planned {
         plan: Plan {
             environment: ctx.env.name.clone(),
@@ -308,7 +299,6 @@ pub fn plan(
                 intents: settled,
                 updated,
             },
-            unproven,
         },
         values,
     })

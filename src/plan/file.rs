@@ -387,7 +387,6 @@ impl SavedPlan {
                 .collect(),
             destroy: self.options.destroy,
             settled: Settled::default(),
-            unproven: Default::default(),
         }
     }
 

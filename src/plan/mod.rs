@@ -166,10 +166,6 @@ pub struct Plan {
     pub destroy: bool,
     /// Leftover intents of interrupted provider calls that refresh settled.
     pub settled: Settled,
-    /// Recorded objects baton has not proven its own (recorded by a baton that wrote no
-    /// ownership markers, or of a kind whose system holds no proof): apply trusts the
-    /// record for these unless the object carries another owner's marker.
-    pub unproven: std::collections::BTreeSet<String>,
 }
 
 /// What refresh found for the intents left by interrupted or failed provider calls;

@@ -59,7 +59,6 @@ fn plan(changes: Vec<Change>, drift: Vec<Drift>) -> Plan {
         drift,
         destroy: false,
         settled: Default::default(),
-        unproven: Default::default(),
     }
 }
 
