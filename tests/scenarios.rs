@@ -1,6 +1,6 @@
 //! Scenario tests: small projects under `tests/scenarios/<name>/`, each driven through
-//! the real `baton` binary by the commands of its `steps` file, with every plan (and
-//! drift report) snapshotted in text, Markdown and JSON by insta. A change to what a
+//! the real `baton` binary by the commands of its `steps` file, with every plan, drift
+//! report and shown plan file snapshotted in text, Markdown and JSON by insta. A change to what a
 //! user sees in any of them shows up as a snapshot diff in review.
 //!
 //! The `steps` format and how to add a scenario are in `tests/scenarios/README.md`.
@@ -117,7 +117,7 @@ const COMMANDS: &[&str] = &[
 ];
 
 /// Commands whose output is snapshotted, once per format.
-const REPORTED: &[&str] = &["plan", "drift"];
+const REPORTED: &[&str] = &["plan", "drift", "show"];
 
 /// Formats of a reported step: the `--format` value (none for text) and the snapshot's
 /// file extension.
@@ -198,7 +198,7 @@ fn parse_steps(file: &Path) -> Result<Steps, String> {
                         .any(|a| a == "--format" || a.starts_with("--format="))
                 {
                     return Err(at(
-                        "a plan or drift step is run in every format by itself; leave out --format"
+                        "a plan, drift or show step is run in every format by itself; leave out --format"
                             .into(),
                     ));
                 }
