@@ -429,7 +429,8 @@ fn compare(snapshot_dir: &Path, snapshots: &[Snapshot]) -> Result<(), Failed> {
     let mut problems = Vec::new();
     if !failed.is_empty() {
         problems.push(format!(
-            "snapshots differ or are new: {} (review the .snap.new files, e.g. with `cargo insta review`)",
+            "snapshots differ or are new: {} (diffs above; outside CI insta writes each beside \
+             its snapshot as NAME.snap.new: `cargo insta review`, or see tests/scenarios/README.md)",
             failed.join(", ")
         ));
     }
