@@ -46,6 +46,9 @@ fn normalize(text: &str, project: &Path) -> String {
         ),
         // Durations of provider calls in progress lines (`Created after 0.1s`).
         (r"after \d+(\.\d+)?s\b", "after [DURATION]"),
+        // The suffix of derived physical names (`web-db-3f9a0c1e`): 8 hex digits of the
+        // lineage and the uid (`physical_name`, src/naming.rs).
+        (r"([a-z0-9][-_.])[0-9a-f]{8}\b", "${1}[SUFFIX]"),
         // random_id's values: random on every create and not sensitive.
         (
             r#"((?:hex|b64_url|b64_std|dec)"?\s*[:=]\s*)"[^"]*""#,
@@ -235,7 +238,32 @@ fn inside(project: &Path, rel: &str) -> Result<PathBuf, String> {
             "`{rel}` must be a relative path inside the project"
         ));
     }
-    Ok(project.join(p))
+    let p = project.join(p);
+    // A `*` in the last part stands for what varies between runs (the suffix of a
+    // derived name): it must match exactly one entry.
+    let Some(pattern) = p
+        .file_name()
+        .and_then(|n| n.to_str())
+        .filter(|n| n.contains('*'))
+    else {
+        return Ok(p);
+    };
+    let (head, tail) = pattern.split_once('*').expect("contains `*`");
+    let dir = p.parent().expect("a file name has a parent");
+    let found: Vec<PathBuf> = std::fs::read_dir(dir)
+        .map_err(|e| format!("`{rel}`: {e}"))?
+        .flatten()
+        .map(|e| e.path())
+        .filter(|e| {
+            e.file_name().and_then(|n| n.to_str()).is_some_and(|n| {
+                n.len() >= head.len() + tail.len() && n.starts_with(head) && n.ends_with(tail)
+            })
+        })
+        .collect();
+    match found.as_slice() {
+        [one] => Ok(one.clone()),
+        _ => Err(format!("`{rel}` matches {} entries, not one", found.len())),
+    }
 }
 
 fn edit(project: &Path, step: &Step) -> Result<(), String> {
