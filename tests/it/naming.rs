@@ -295,3 +295,147 @@ fn objects_named_by_earlier_modules_keep_their_names_and_data() {
         "0"
     );
 }
+
+/// Runs a command, returning its stdout, and whether it succeeded.
+fn sh(program: &str, args: &[&str], env: &[(&str, &str)]) -> (bool, String) {
+    let out = std::process::Command::new(program)
+        .args(args)
+        .envs(env.iter().copied())
+        .output()
+        .unwrap_or_else(|e| panic!("{program}: {e}"));
+    (
+        out.status.success(),
+        String::from_utf8_lossy(&out.stdout).trim().to_string(),
+    )
+}
+
+/// Whether each of the project's credentials works on its server, by resource.
+fn credentials_work(outputs: &Value, w: &str) -> BTreeMap<&'static str, bool> {
+    let o = |r: &str, k: &str| {
+        outputs[format!("{}.default#{w}.{r}", r)][k]
+            .as_str()
+            .map(str::to_string)
+            .or_else(|| {
+                outputs[format!("{}.default#{w}.{r}", r)][k]
+                    .as_i64()
+                    .map(|n| n.to_string())
+            })
+            .unwrap_or_else(|| panic!("no {k} of {r} in {outputs}"))
+    };
+    let mut out = BTreeMap::new();
+    let (ok, who) = sh(
+        "psql",
+        &[
+            "-h",
+            "127.0.0.1",
+            "-U",
+            &o("postgres", "username"),
+            "-d",
+            &o("postgres", "database"),
+            "-At",
+            "-c",
+            "SELECT current_user",
+        ],
+        &[("PGPASSWORD", &o("postgres", "password"))],
+    );
+    out.insert("postgres", ok && who == o("postgres", "username"));
+    let (ok, one) = sh(
+        "mariadb",
+        &[
+            "-h",
+            "127.0.0.1",
+            "-u",
+            &o("mysql", "username"),
+            &format!("-p{}", o("mysql", "password")),
+            &o("mysql", "database"),
+            "-N",
+            "-e",
+            "SELECT 1",
+        ],
+        &[],
+    );
+    out.insert("mysql", ok && one == "1");
+    let (ok, pong) = sh(
+        "redis-cli",
+        &[
+            "-h",
+            "127.0.0.1",
+            "--user",
+            &o("redis", "username"),
+            "--pass",
+            &o("redis", "password"),
+            "--no-auth-warning",
+            "ACL",
+            "WHOAMI",
+        ],
+        &[],
+    );
+    // A failed AUTH leaves the connection as the default user.
+    out.insert("redis", ok && pong == o("redis", "username"));
+    // The user has no management tag: the broker's own check of the password.
+    let (ok, _) = sh(
+        "rabbitmqctl",
+        &[
+            "authenticate_user",
+            &o("amqp", "username"),
+            &o("amqp", "password"),
+        ],
+        &[],
+    );
+    out.insert("amqp", ok);
+    out
+}
+
+/// Two projects (two states) from the same Score file on the same servers: both apply,
+/// each with objects of its own names, and destroying one leaves the other's objects
+/// and credentials working.
+#[test]
+fn two_projects_on_one_set_of_servers_never_share_an_object() {
+    let w = crate::servers::unique("tp");
+    let score = format!(
+        "apiVersion: score.dev/v1b1\nmetadata:\n  name: {w}\ncontainers:\n  main:\n    image: busybox\nresources:\n  postgres:\n    type: postgres\n  mysql:\n    type: mysql\n  redis:\n    type: redis\n  amqp:\n    type: amqp\n"
+    );
+    let (a, b) = (Sandbox::new(), Sandbox::new());
+    let mut outputs = Vec::new();
+    for sb in [&a, &b] {
+        sb.write("score.yaml", &score);
+        let run = sb.run(&["apply", "--auto-approve"]);
+        assert_eq!(run.code, 0, "{}", run.transcript());
+        let out = sb.run(&["output", "--json", "--show-sensitive"]);
+        assert_eq!(out.code, 0, "{}", out.transcript());
+        outputs.push(serde_json::from_str::<Value>(&out.stdout).unwrap());
+    }
+    let all = BTreeMap::from([
+        ("amqp", true),
+        ("mysql", true),
+        ("postgres", true),
+        ("redis", true),
+    ]);
+    for o in &outputs {
+        assert_eq!(credentials_work(o, &w), all);
+    }
+    for r in ["postgres", "mysql", "redis", "amqp"] {
+        let name = |o: &Value| o[format!("{r}.default#{w}.{r}")]["username"].clone();
+        assert_ne!(name(&outputs[0]), name(&outputs[1]), "{r}");
+    }
+
+    let run = a.run(&["destroy", "--auto-approve"]);
+    assert_eq!(run.code, 0, "{}", run.transcript());
+    assert_eq!(
+        credentials_work(&outputs[0], &w),
+        BTreeMap::from([
+            ("amqp", false),
+            ("mysql", false),
+            ("postgres", false),
+            ("redis", false)
+        ]),
+        "the first project's objects are gone"
+    );
+    assert_eq!(
+        credentials_work(&outputs[1], &w),
+        all,
+        "the second project's still work"
+    );
+    let run = b.run(&["destroy", "--auto-approve"]);
+    assert_eq!(run.code, 0, "{}", run.transcript());
+}
