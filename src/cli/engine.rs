@@ -315,7 +315,10 @@ pub fn plan(
     })?;
     let planned = match planned {
         Ok(p) => p,
-        Err(errors) => return Ok(report_plan_errors(errors, &prepared, format, term)),
+        Err(errors) => {
+            store.discard_if_new();
+            return Ok(report_plan_errors(errors, &prepared, format, term));
+        }
     };
     let plan = &planned.plan;
     let render_started = std::time::Instant::now();
@@ -453,8 +456,11 @@ pub fn apply(
             );
             Ok(Outcome::Failure)
         }
-    }))?;
-    Ok(outcome)
+    }));
+    if !matches!(outcome, Ok(Outcome::Success)) {
+        store.discard_if_new();
+    }
+    outcome
 }
 
 /// Prints `plan` in `format`: one function for `plan` and `show PLANFILE`, so both print

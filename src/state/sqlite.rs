@@ -31,6 +31,10 @@ pub struct SqliteStore {
     /// The serial of this run's changes, once its first change bumped it.
     run_serial: Option<u64>,
     checkpointer: Checkpointer,
+    /// This handle created the file (it did not exist before the run).
+    created: bool,
+    /// The folder this handle created for the file.
+    created_dir: Option<PathBuf>,
 }
 
 impl Drop for SqliteStore {
@@ -49,9 +53,14 @@ impl SqliteStore {
             path: display.clone(),
             source,
         };
+        let mut created_dir = None;
         if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            if !dir.exists() {
+                created_dir = Some(dir.to_path_buf());
+            }
             std::fs::create_dir_all(dir).map_err(io)?;
         }
+        let mut created = false;
         match std::fs::metadata(path) {
             Ok(m) if m.len() == 0 && !has_log(path) => {
                 return Err(StateError::Unreadable {
@@ -60,7 +69,10 @@ impl SqliteStore {
                 });
             }
             Ok(_) => {}
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => create(path)?,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                create(path)?;
+                created = true;
+            }
             Err(e) => return Err(io(e)),
         }
         let mut conn = Connection::open(path).map_err(|source| StateError::Db {
@@ -91,6 +103,8 @@ impl SqliteStore {
             key: None,
             run_serial: None,
             checkpointer,
+            created,
+            created_dir,
         })
     }
 
@@ -110,7 +124,44 @@ impl SqliteStore {
             key: self.key.clone(),
             run_serial: self.run_serial,
             checkpointer,
+            created: false,
+            created_dir: None,
         })
+    }
+
+    /// Removes the file again when this run created it and a failure left nothing in
+    /// it (no serial, object, intent or history row): bad input leaves no state behind.
+    pub fn discard_if_new(self) {
+        if !self.created {
+            return;
+        }
+        let empty = (|| -> rusqlite::Result<bool> {
+            let serial: i64 = self
+                .conn
+                .query_row("SELECT value FROM meta WHERE key = 'serial'", [], |r| {
+                    r.get::<_, String>(0)
+                })
+                .map(|v| v.parse().unwrap_or(1))?;
+            let rows: i64 = self.conn.query_row(
+                "SELECT (SELECT COUNT(*) FROM objects) + (SELECT COUNT(*) FROM intents) + (SELECT COUNT(*) FROM history)",
+                [],
+                |r| r.get(0),
+            )?;
+            Ok(serial == 0 && rows == 0)
+        })()
+        .unwrap_or(false);
+        let path = self.path.clone();
+        let dir = self.created_dir.clone();
+        drop(self);
+        if empty {
+            for suffix in ["", "-wal", "-shm"] {
+                let _ = std::fs::remove_file(format!("{}{suffix}", path.display()));
+            }
+            if let Some(dir) = dir {
+                // Only when nothing else was put there meanwhile.
+                let _ = std::fs::remove_dir(dir);
+            }
+        }
     }
 
     /// Seals secrets with `key` from now on (and opens sealed ones with it).

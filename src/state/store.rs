@@ -46,6 +46,14 @@ impl Store {
         }
     }
 
+    /// Ends the use of a state that a failed run opened: a SQLite file this run created
+    /// and left empty is removed, so bad input leaves no state behind.
+    pub fn discard_if_new(self) {
+        if let Store::Sqlite(s) = self {
+            s.discard_if_new();
+        }
+    }
+
     /// Whether secrets are sealed.
     pub fn has_key(&self) -> bool {
         each!(self, s => s.has_key())
