@@ -12,13 +12,15 @@
 //!   other columns, checked on every load). Rows of older versions have none until
 //!   they are next written; the two `meta` rows get theirs here, and `meta.objects`
 //!   (how many objects the state records, kept by every write) is added.
+//! - 6: a `checksum` column in `history`, checked whenever the history is read. Rows of
+//!   older versions have none.
 
 use rusqlite::{Connection, OptionalExtension};
 
 use super::StateError;
 
 /// The newest schema version this build writes.
-pub const LATEST: i64 = 5;
+pub const LATEST: i64 = 6;
 
 const MIGRATIONS: &[(i64, &str, &str)] = &[
     (
@@ -96,6 +98,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "ALTER TABLE objects ADD COLUMN checksum TEXT;
          ALTER TABLE intents ADD COLUMN checksum TEXT;
          ALTER TABLE meta ADD COLUMN checksum TEXT;",
+    ),
+    (
+        6,
+        "history checksums",
+        "ALTER TABLE history ADD COLUMN checksum TEXT;",
     ),
 ];
 

@@ -34,11 +34,12 @@ use super::{
 };
 
 /// The newest schema version this build writes in PostgreSQL.
-pub const LATEST: i64 = 2;
+pub const LATEST: i64 = 3;
 
 /// PostgreSQL schema migrations. Version 1 is the logical schema of SQLite version 4,
 /// with the environment in every key; version 2 adds the row checksums of SQLite
-/// version 5 (rows written before have none until they are next written).
+/// version 5 (rows written before have none until they are next written); version 3 the
+/// history checksums of SQLite version 6.
 const MIGRATIONS: &[(i64, &str, &str)] = &[
     (
         1,
@@ -106,6 +107,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "row checksums",
         "ALTER TABLE baton.objects ADD COLUMN checksum TEXT;
          ALTER TABLE baton.intents ADD COLUMN checksum TEXT;",
+    ),
+    (
+        3,
+        "history checksums",
+        "ALTER TABLE baton.history ADD COLUMN checksum TEXT;",
     ),
 ];
 
@@ -467,7 +473,13 @@ impl PostgresStore {
     pub fn history(&self) -> Result<Vec<HistoryEntry>, StateError> {
         let env = self.environment.clone();
         let rows = self.run(move |c| Box::pin(async move { c.history(&env).await }))?;
-        Ok(rows.into_iter().map(rows::history_entry).collect())
+        let location = self.location();
+        rows.into_iter()
+            .map(|row| {
+                row.verify(&location)?;
+                Ok(rows::history_entry(row))
+            })
+            .collect()
     }
 
     /// Re-seals every secret with `new` (or stores them in clear), in one transaction.
@@ -583,8 +595,8 @@ const SQL_DELETE_OBJECT: &str = "DELETE FROM baton.objects WHERE environment = $
 const SQL_BEFORE: &str =
     "SELECT attributes, sensitive FROM baton.objects WHERE environment = $1 AND address = $2";
 const SQL_PUT_HISTORY: &str =
-    "INSERT INTO baton.history (environment, serial, at, address, action, who, before, after)
-     VALUES ($1, $2, $3, $4, $5, $6, $7, $8)";
+    "INSERT INTO baton.history (environment, serial, at, address, action, who, before, after, checksum)
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)";
 const SQL_BUMP: &str =
     "UPDATE baton.states SET serial = serial + 1 WHERE environment = $1 RETURNING serial";
 const SQL_SERIAL: &str = "SELECT serial FROM baton.states WHERE environment = $1";
@@ -828,6 +840,22 @@ impl Conn {
             .iter()
             .map(|p| p.as_ref().map(|(_, after)| after))
             .collect();
+        let sums: Vec<Option<String>> = items
+            .iter()
+            .enumerate()
+            .map(|(k, item)| {
+                HistoryRow::new(
+                    serial,
+                    now.clone(),
+                    item.address.clone(),
+                    item.action.to_string(),
+                    who.to_string(),
+                    befores[k].clone(),
+                    afters[k].cloned(),
+                )
+                .checksum
+            })
+            .collect();
         let mut writes: Vec<(&Statement, Vec<Param<'_>>)> =
             Vec::with_capacity(items.len() * 3 + intents.len());
         for (k, item) in items.iter().enumerate() {
@@ -846,6 +874,7 @@ impl Conn {
                     &who,
                     &befores[k],
                     &afters[k],
+                    &sums[k],
                 ],
             ));
             writes.push((&intent_st, vec![&env, &item.address]));
@@ -1044,7 +1073,7 @@ async fn history_rows(
 ) -> Result<Vec<HistoryRow>, tokio_postgres::Error> {
     Ok(tx
         .query(
-            "SELECT serial, at, address, action, who, before, after FROM baton.history
+            "SELECT serial, at, address, action, who, before, after, checksum FROM baton.history
              WHERE environment = $1 ORDER BY id",
             &[&env],
         )
@@ -1058,6 +1087,7 @@ async fn history_rows(
             who: r.get(4),
             before: r.get(5),
             after: r.get(6),
+            checksum: r.get(7),
         })
         .collect())
 }
@@ -1080,7 +1110,15 @@ async fn put_history(
     tx.execute(
         SQL_PUT_HISTORY,
         &[
-            &env, &h.serial, &h.at, &h.address, &h.action, &h.who, &h.before, &h.after,
+            &env,
+            &h.serial,
+            &h.at,
+            &h.address,
+            &h.action,
+            &h.who,
+            &h.before,
+            &h.after,
+            &h.checksum,
         ],
     )
     .await

@@ -73,6 +73,8 @@ pub struct HistoryRow {
     pub before: Option<String>,
     /// After, redacted JSON.
     pub after: Option<String>,
+    /// SHA-256 of the other columns (`None` in rows written before checksums).
+    pub checksum: Option<String>,
 }
 
 /// Everything one environment's state holds, as stored: what `state migrate` copies and
@@ -110,14 +112,17 @@ impl Dump {
         })
     }
 
-    /// Checks the checksum of every object and intent row (a row without one passes), so
-    /// a damaged row is never copied elsewhere as if it were sound.
+    /// Checks the checksum of every object, intent and history row (a row without one
+    /// passes), so a damaged row is never copied elsewhere as if it were sound.
     pub fn verify(&self, location: &str) -> Result<(), StateError> {
         for o in &self.objects {
             o.verify(location)?;
         }
         for i in &self.intents {
             i.verify(location)?;
+        }
+        for h in &self.history {
+            h.verify(location)?;
         }
         Ok(())
     }
@@ -184,6 +189,60 @@ impl ObjectRow {
     pub fn verify(&self, location: &str) -> Result<(), StateError> {
         match &self.checksum {
             Some(sum) if *sum != self.digest() => Err(mismatch(location, &self.address, "object")),
+            _ => Ok(()),
+        }
+    }
+}
+
+impl HistoryRow {
+    /// A row of the history, sealed with its checksum.
+    pub fn new(
+        serial: i64,
+        at: String,
+        address: String,
+        action: String,
+        who: String,
+        before: Option<String>,
+        after: Option<String>,
+    ) -> HistoryRow {
+        let mut row = HistoryRow {
+            serial,
+            at,
+            address,
+            action,
+            who,
+            before,
+            after,
+            checksum: None,
+        };
+        row.checksum = Some(row.digest());
+        row
+    }
+
+    /// The checksum of this row's columns (a missing before or after is not an empty one).
+    pub fn digest(&self) -> String {
+        let opt = |v: &Option<String>| {
+            v.as_ref()
+                .map_or_else(|| "-".to_string(), |s| format!("+{s}"))
+        };
+        digest(
+            "baton history v1",
+            &[
+                &self.serial.to_string(),
+                &self.at,
+                &self.address,
+                &self.action,
+                &self.who,
+                &opt(&self.before),
+                &opt(&self.after),
+            ],
+        )
+    }
+
+    /// Fails when the row has a checksum that is not its columns' digest.
+    pub fn verify(&self, location: &str) -> Result<(), StateError> {
+        match &self.checksum {
+            Some(sum) if *sum != self.digest() => Err(mismatch(location, &self.address, "history")),
             _ => Ok(()),
         }
     }

@@ -481,15 +481,15 @@ impl SqliteStore {
             };
             put_history(
                 &tx,
-                &HistoryRow {
-                    serial: serial as i64,
-                    at: now.clone(),
-                    address: address.clone(),
-                    action: action.to_string(),
-                    who: who.clone(),
-                    before: before_json,
-                    after: after_json,
-                },
+                &HistoryRow::new(
+                    serial as i64,
+                    now.clone(),
+                    address.clone(),
+                    action.to_string(),
+                    who.clone(),
+                    before_json,
+                    after_json,
+                ),
             )
             .map_err(db)?;
             tx.prepare_cached("DELETE FROM intents WHERE address = ?1")
@@ -517,11 +517,15 @@ impl SqliteStore {
 
     /// Every recorded change, oldest first.
     pub fn history(&self) -> Result<Vec<HistoryEntry>, StateError> {
-        Ok(history_rows(&self.conn)
+        let location = self.location();
+        history_rows(&self.conn)
             .map_err(self.db())?
             .into_iter()
-            .map(rows::history_entry)
-            .collect())
+            .map(|row| {
+                row.verify(&location)?;
+                Ok(rows::history_entry(row))
+            })
+            .collect()
     }
 
     /// The schema version of the open database.
@@ -708,7 +712,7 @@ fn intent_rows(conn: &Connection) -> rusqlite::Result<Vec<IntentRow>> {
 
 fn history_rows(conn: &Connection) -> rusqlite::Result<Vec<HistoryRow>> {
     let mut stmt = conn.prepare(
-        "SELECT serial, at, address, action, who, before, after FROM history ORDER BY id",
+        "SELECT serial, at, address, action, who, before, after, checksum FROM history ORDER BY id",
     )?;
     stmt.query_map([], |r| {
         Ok(HistoryRow {
@@ -719,6 +723,7 @@ fn history_rows(conn: &Connection) -> rusqlite::Result<Vec<HistoryRow>> {
             who: r.get(4)?,
             before: r.get(5)?,
             after: r.get(6)?,
+            checksum: r.get(7)?,
         })
     })?
     .collect()
@@ -753,8 +758,8 @@ fn put_intent(conn: &Connection, r: &IntentRow) -> rusqlite::Result<()> {
 }
 
 fn put_history(conn: &Connection, h: &HistoryRow) -> rusqlite::Result<()> {
-    conn.prepare_cached("INSERT INTO history (serial, at, address, action, who, before, after) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)")?
-        .execute(params![h.serial, h.at, h.address, h.action, h.who, h.before, h.after])
+    conn.prepare_cached("INSERT INTO history (serial, at, address, action, who, before, after, checksum) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)")?
+        .execute(params![h.serial, h.at, h.address, h.action, h.who, h.before, h.after, h.checksum])
         .map(drop)
 }
 
