@@ -4,6 +4,7 @@
 //! row and a state moved between them (`state migrate`) needs no re-sealing.
 
 use super::crypto::{self, StateKey};
+use super::deployment::{Blob, Deployment};
 use super::{HistoryEntry, Intent, Object, StateError, redacted_json};
 use crate::value::Value;
 use sha2::{Digest, Sha256};
@@ -91,6 +92,65 @@ pub struct Dump {
     pub intents: Vec<IntentRow>,
     /// History, oldest first.
     pub history: Vec<HistoryRow>,
+    /// Deployments, by serial.
+    pub deployments: Vec<DeploymentRow>,
+    /// The texts deployments refer to.
+    pub blobs: Vec<Blob>,
+}
+
+/// The stored form of a [`Deployment`]: its JSON document under a checksum.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DeploymentRow {
+    /// The apply's serial.
+    pub serial: i64,
+    /// The deployment as JSON.
+    pub document: String,
+    /// SHA-256 of the serial and the document.
+    pub checksum: String,
+}
+
+impl DeploymentRow {
+    /// The row of a deployment.
+    pub fn of(d: &Deployment) -> DeploymentRow {
+        let document = serde_json::to_string(d).expect("a deployment serializes");
+        let serial = d.serial as i64;
+        let checksum = digest("baton deployment v1", &[&serial.to_string(), &document]);
+        DeploymentRow {
+            serial,
+            document,
+            checksum,
+        }
+    }
+
+    /// The deployment, its checksum checked.
+    pub fn deployment(&self, location: &str) -> Result<Deployment, StateError> {
+        let address = format!("deployment {}", self.serial);
+        if digest(
+            "baton deployment v1",
+            &[&self.serial.to_string(), &self.document],
+        ) != self.checksum
+        {
+            return Err(mismatch(location, &address, "deployment"));
+        }
+        serde_json::from_str(&self.document).map_err(|e| StateError::Corrupt {
+            path: location.to_string(),
+            address,
+            why: format!("the deployment is not readable: {e}"),
+        })
+    }
+}
+
+/// A blob as stored, its digest checked.
+pub fn checked_blob(location: &str, digest: String, text: String) -> Result<Blob, StateError> {
+    let blob = Blob { digest, text };
+    if !blob.is_sound() {
+        return Err(StateError::Corrupt {
+            path: location.to_string(),
+            address: format!("blob {}", blob.digest),
+            why: "the stored text no longer has the hash it is stored under".into(),
+        });
+    }
+    Ok(blob)
 }
 
 impl Dump {
@@ -123,6 +183,12 @@ impl Dump {
         }
         for h in &self.history {
             h.verify(location)?;
+        }
+        for d in &self.deployments {
+            d.deployment(location)?;
+        }
+        for b in &self.blobs {
+            checked_blob(location, b.digest.clone(), b.text.clone())?;
         }
         Ok(())
     }

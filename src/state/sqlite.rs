@@ -15,9 +15,10 @@ use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
 
 use super::checkpoint::Checkpointer;
 use super::crypto::StateKey;
+use super::deployment::{Blob, Deployment};
 use super::rows::{
-    self, Codec, Dump, HistoryRow, IntentRow, ObjectRow, record_address, redacted_after,
-    redacted_before,
+    self, Codec, DeploymentRow, Dump, HistoryRow, IntentRow, ObjectRow, record_address,
+    redacted_after, redacted_before,
 };
 use super::{
     HistoryEntry, Intent, LockInfo, LockMode, LockRequest, Record, State, StateError, migrate,
@@ -548,6 +549,8 @@ impl SqliteStore {
             objects: object_rows(&tx).map_err(db)?,
             intents: intent_rows(&tx).map_err(db)?,
             history: history_rows(&tx).map_err(db)?,
+            deployments: deployment_rows(&tx).map_err(db)?,
+            blobs: blob_rows(&tx).map_err(db)?,
         };
         check_count(&tx, &location, dump.objects.len())?;
         tx.finish().map_err(db)?;
@@ -591,8 +594,94 @@ impl SqliteStore {
         for h in &dump.history {
             put_history(&tx, h).map_err(db)?;
         }
+        for d in &dump.deployments {
+            put_deployment(&tx, d).map_err(db)?;
+        }
+        for b in &dump.blobs {
+            put_blob(&tx, b).map_err(db)?;
+        }
         tx.commit().map_err(db)
     }
+
+    /// Records the configuration an apply applied and the texts it refers to, in one
+    /// transaction (a deployment recorded again for its serial replaces the first).
+    pub fn put_deployment(&mut self, d: &Deployment, blobs: &[Blob]) -> Result<(), StateError> {
+        let location = self.location();
+        let db = db_err(&location);
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .map_err(db)?;
+        put_deployment(&tx, &DeploymentRow::of(d)).map_err(db)?;
+        for b in blobs {
+            put_blob(&tx, b).map_err(db)?;
+        }
+        tx.commit().map_err(db)
+    }
+
+    /// Every recorded deployment, oldest first, checksums checked.
+    pub fn deployments(&self) -> Result<Vec<Deployment>, StateError> {
+        let location = self.location();
+        deployment_rows(&self.conn)
+            .map_err(self.db())?
+            .iter()
+            .map(|row| row.deployment(&location))
+            .collect()
+    }
+
+    /// The text stored under `digest`, checked against it.
+    pub fn blob(&self, digest: &str) -> Result<Option<Blob>, StateError> {
+        let location = self.location();
+        let text: Option<String> = self
+            .conn
+            .query_row(
+                "SELECT content FROM blobs WHERE digest = ?1",
+                [digest],
+                |r| r.get(0),
+            )
+            .optional()
+            .map_err(self.db())?;
+        text.map(|t| rows::checked_blob(&location, digest.to_string(), t))
+            .transpose()
+    }
+}
+
+fn deployment_rows(conn: &Connection) -> rusqlite::Result<Vec<DeploymentRow>> {
+    let mut stmt =
+        conn.prepare("SELECT serial, document, checksum FROM deployments ORDER BY serial")?;
+    stmt.query_map([], |r| {
+        Ok(DeploymentRow {
+            serial: r.get(0)?,
+            document: r.get(1)?,
+            checksum: r.get(2)?,
+        })
+    })?
+    .collect()
+}
+
+fn blob_rows(conn: &Connection) -> rusqlite::Result<Vec<Blob>> {
+    let mut stmt = conn.prepare("SELECT digest, content FROM blobs ORDER BY digest")?;
+    stmt.query_map([], |r| {
+        Ok(Blob {
+            digest: r.get(0)?,
+            text: r.get(1)?,
+        })
+    })?
+    .collect()
+}
+
+fn put_deployment(conn: &Connection, d: &DeploymentRow) -> rusqlite::Result<()> {
+    conn.prepare_cached(
+        "INSERT OR REPLACE INTO deployments (serial, document, checksum) VALUES (?1, ?2, ?3)",
+    )?
+    .execute(params![d.serial, d.document, d.checksum])
+    .map(drop)
+}
+
+fn put_blob(conn: &Connection, b: &Blob) -> rusqlite::Result<()> {
+    conn.prepare_cached("INSERT OR IGNORE INTO blobs (digest, content) VALUES (?1, ?2)")?
+        .execute(params![b.digest, b.text])
+        .map(drop)
 }
 
 fn db_err(location: &str) -> impl Fn(rusqlite::Error) -> StateError + Copy + '_ {
@@ -1035,6 +1124,76 @@ mod tests {
         assert_eq!(h[1].before.as_ref().unwrap()["length"], 8);
         assert!(h[1].after.is_none());
         assert!(!format!("{h:?}").contains("hunter2"));
+    }
+
+    #[test]
+    fn deployments_and_their_texts_are_kept_checked_and_copied_by_migrate() {
+        use crate::state::deployment::{Blob, Deployment, ModuleUse};
+        let dir = tempfile::tempdir().unwrap();
+        let mut s = SqliteStore::open(&dir.path().join("s.db")).unwrap();
+        let score = Blob::of("apiVersion: score.dev/v1b1\n");
+        let module = Blob::of("provisions \"x\" {}\n");
+        let d = Deployment {
+            serial: 1,
+            at: "2026-12-05T00:00:00Z".into(),
+            who: "dev@host".into(),
+            environment: "local".into(),
+            score: [("score.yaml".to_string(), score.digest.clone())].into(),
+            modules: [(
+                "x".to_string(),
+                ModuleUse {
+                    origin: "builtin".into(),
+                    sha256: module.digest.clone(),
+                },
+            )]
+            .into(),
+            settings: Default::default(),
+        };
+        s.put_deployment(&d, &[score.clone(), module.clone()])
+            .unwrap();
+        // The same text again is stored once.
+        s.put_deployment(
+            &Deployment {
+                serial: 2,
+                ..d.clone()
+            },
+            std::slice::from_ref(&score),
+        )
+        .unwrap();
+        assert_eq!(s.deployments().unwrap().len(), 2);
+        assert_eq!(s.deployments().unwrap()[0], d);
+        assert_eq!(s.blob(&score.digest).unwrap(), Some(score.clone()));
+        assert_eq!(s.blob(&"0".repeat(64)).unwrap(), None);
+        let blobs: i64 = s
+            .conn
+            .query_row("SELECT COUNT(*) FROM blobs", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(blobs, 2);
+
+        // state migrate copies them.
+        let mut copy = SqliteStore::open(&dir.path().join("copy.db")).unwrap();
+        copy.restore(&s.dump().unwrap()).unwrap();
+        assert_eq!(copy.deployments().unwrap(), s.deployments().unwrap());
+        assert_eq!(copy.blob(&module.digest).unwrap(), Some(module.clone()));
+
+        // Edited behind baton's back: named, never read as something else.
+        s.conn
+            .execute("UPDATE deployments SET document = replace(document, 'dev@host', 'x@y') WHERE serial = 2", [])
+            .unwrap();
+        let err = s.deployments().unwrap_err().to_string();
+        assert!(
+            err.contains("deployment 2") && err.contains("checksum"),
+            "{err}"
+        );
+        s.conn
+            .execute(
+                "UPDATE blobs SET content = 'changed' WHERE digest = ?1",
+                [&module.digest],
+            )
+            .unwrap();
+        let err = s.blob(&module.digest).unwrap_err().to_string();
+        assert!(err.contains("no longer has the hash"), "{err}");
+        assert!(s.dump().is_err());
     }
 
     #[test]

@@ -54,6 +54,25 @@ impl Store {
         }
     }
 
+    /// Records the configuration an apply applied and the texts it refers to.
+    pub fn put_deployment(
+        &mut self,
+        d: &super::deployment::Deployment,
+        blobs: &[super::deployment::Blob],
+    ) -> Result<(), StateError> {
+        each!(self, s => s.put_deployment(d, blobs))
+    }
+
+    /// Every recorded deployment, oldest first.
+    pub fn deployments(&self) -> Result<Vec<super::deployment::Deployment>, StateError> {
+        each!(self, s => s.deployments())
+    }
+
+    /// The text stored under `digest`.
+    pub fn blob(&self, digest: &str) -> Result<Option<super::deployment::Blob>, StateError> {
+        each!(self, s => s.blob(digest))
+    }
+
     /// Whether secrets are sealed.
     pub fn has_key(&self) -> bool {
         each!(self, s => s.has_key())
