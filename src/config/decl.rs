@@ -329,13 +329,20 @@ fn check_provider(file: FileId, env: &Block, p: &Block, out: &mut Vec<Diagnostic
         );
         return;
     };
-    once(
-        file,
-        env,
-        "provider",
-        |b| hcl::labels(b).first() == Some(name),
-        out,
-    );
+    // Reported by the first block of the name.
+    let first = env
+        .body
+        .blocks()
+        .find(|b| b.ident.as_str() == "provider" && hcl::labels(b).first() == Some(name));
+    if first.is_some_and(|f| std::ptr::eq(f, p)) {
+        once(
+            file,
+            env,
+            "provider",
+            |b| hcl::labels(b).first() == Some(name),
+            out,
+        );
+    }
     let before = out.len();
     let what = format!("`provider \"{name}\"`");
     hcl::check_keys(file, &p.body, settings, &[], &what, STAGE, out);
