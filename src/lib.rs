@@ -22,6 +22,7 @@ pub mod expr;
 pub mod graph;
 pub mod hcl;
 pub mod module;
+pub mod naming;
 pub mod par;
 pub mod pipeline;
 pub mod plan;

@@ -427,7 +427,7 @@ pub fn apply(
             return Ok(Outcome::Failure);
         }
         println!();
-        let ctx = prepared.context();
+        let ctx = prepared.context(&plan.lineage);
         let report = apply::apply(&ctx, &plan, planned.values, store, &ApplyOptions { parallelism: opts.parallelism }, progress(term)).await?;
         let n = |k: &str| report.done.get(k).copied().unwrap_or(0);
         println!();

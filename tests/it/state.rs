@@ -176,7 +176,8 @@ fn state_rm_forgets_without_touching() {
     assert_eq!(run.code, 0, "{}", run.transcript());
     assert!(
         sb.path()
-            .join(".baton/volumes/volume-default--web-uploads")
+            .join(".baton/volumes")
+            .join(sb.name("volume.default#web.uploads", "-", 100))
             .is_dir(),
         "the directory stays"
     );
