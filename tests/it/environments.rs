@@ -404,7 +404,6 @@ fn pg_login(user: &str, database: &str, password: &str) -> Result<String, String
 /// The examples/shop Score files in `local` and in `staging` (extends `local`, its own
 /// state, manifests and name prefix) on the same servers.
 #[test]
-#[ignore = "the built-in modules derive the same physical names in both environments until they hash the state lineage into them; staging's creates are refused as not ours"]
 fn local_and_staging_from_the_same_score_files_live_side_by_side() {
     let suffix = unique("e");
     let sb = shop(&suffix);
