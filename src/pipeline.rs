@@ -109,6 +109,7 @@ pub fn prepare(
 
     // A module for every resource.
     let matching_started = std::time::Instant::now();
+    let lineage: Vec<&str> = env.lineage().collect();
     // Uids come in order, so both maps are built from sorted lists (no search per uid).
     let mut module_of = Vec::with_capacity(project.resources.len());
     let mut spans = Vec::with_capacity(project.resources.len());
@@ -119,7 +120,7 @@ pub fn prepare(
             .first()
             .and_then(|(w, r)| type_spans.get(&(w.as_str(), r.as_str())).copied());
         spans.push((uid.clone(), span));
-        match module::matching::select(&modules, uid, &env.name, span) {
+        match module::matching::select(&modules, uid, &lineage, span) {
             Ok(m) => {
                 let idx = modules
                     .iter()
@@ -384,6 +385,7 @@ pub fn check_environment(
         &registry, &providers, sources, &mut out,
     ));
     diags.extend(out);
+    let lineage: Vec<&str> = env.lineage().collect();
     for (uid, decl) in &project.resources {
         let span = decl.requested_by.first().and_then(|(w, r)| {
             let lw = project.workloads.iter().find(|x| x.workload.name() == w)?;
@@ -391,7 +393,7 @@ pub fn check_environment(
                 .pointer(&score::yaml::to_pointer(&["resources", r, "type"]))
                 .map(|n| n.span)
         });
-        match module::matching::select(&modules, uid, &env.name, span) {
+        match module::matching::select(&modules, uid, &lineage, span) {
             Err(mut d) => {
                 d.severity = crate::diag::Severity::Warning;
                 diags.push(d);
@@ -426,6 +428,7 @@ impl Prepared {
             // Only what baton.hcl lists (`environment_variables`), never `BATON_*`.
             env_vars: Value::Map(self.env.variable_values()),
             provider_vars: self.registry.vars(),
+            environment_vars: self.env.module_value(),
             module_roots: self
                 .modules
                 .iter()

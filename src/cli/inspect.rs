@@ -445,6 +445,12 @@ pub fn modules(
             return Ok(Outcome::Failure);
         }
     }
+    // Only what the environment can use: modules for it, for an environment it
+    // extends, or for every environment.
+    if let Some(e) = &environment {
+        let lineage: Vec<&str> = e.lineage().collect();
+        modules.retain(|m| crate::module::matching::serves(m, &lineage));
+    }
     match show {
         None => {
             println!(
@@ -656,8 +662,21 @@ resources:
 
 const STARTER_CONFIG: &str = r#"# Environments: where state lives, which modules provision resources, where
 # manifests go. `baton --env NAME ...` picks one; `local` is the default.
+# Every setting: docs/config.md.
 environment "local" {
-  state { sqlite { path = ".baton/state.db" } }
+  state {
+    sqlite { path = ".baton/state.db" }
+  }
   target "kubernetes" { dir = "deploy/local" }
 }
+
+# Another environment with the same modules and servers, its own state and manifests:
+#
+# environment "staging" {
+#   extends = "local"
+#   state {
+#     sqlite { path = ".baton/staging.db" }
+#   }
+#   target "kubernetes" { dir = "deploy/staging" }
+# }
 "#;

@@ -715,7 +715,11 @@ fn check_references(
                     Some(k) => Some((format!("{context} reads `score.{k}`, which does not exist"), Some(did_you_mean(k, SCORE_KEYS.iter().copied()).map(|s| format!("did you mean `score.{s}`?")).unwrap_or_else(|| format!("`score` has: {}", SCORE_KEYS.join(", ")))))),
                     None => None,
                 },
-                "env" | "environment" => None,
+                "env" => None,
+                "environment" => match second {
+                    Some("name" | "settings") | None => None,
+                    Some(k) => Some((format!("{context} reads `environment.{k}`, which does not exist"), Some(did_you_mean(k, ["name", "settings"]).map(|s| format!("did you mean `environment.{s}`?")).unwrap_or_else(|| "`environment` has `name` and `settings` (the `settings { … }` of baton.hcl, e.g. `environment.settings.name_prefix`)".into())))),
+                },
                 "provider" => match second {
                     Some(p) if providers.iter().any(|x| x == p) => None,
                     Some(p) => Some((format!("{context} reads `provider.{p}`, which is not a configured provider"), Some(format!("configured providers: {}", providers.join(", "))))),
@@ -735,7 +739,7 @@ fn check_references(
                     Some(n) => Some((format!("{context} reads `{kind}.{n}`, which this module does not declare"), did_you_mean(n, by_kind[kind].iter().copied()).map(|s| format!("did you mean `{kind}.{s}`?")))),
                     None => None,
                 },
-                other => Some((format!("{context} reads `{other}`, which is not defined here"), did_you_mean(other, roots.iter().copied()).map(|s| format!("did you mean `{s}`?")).or(Some("modules can read param.*, score.*, env.*, provider.* and their own resources".into())))),
+                other => Some((format!("{context} reads `{other}`, which is not defined here"), did_you_mean(other, roots.iter().copied()).map(|s| format!("did you mean `{s}`?")).or(Some("modules can read param.*, score.*, env.*, provider.*, environment.* and their own resources".into())))),
             };
             if let Some((summary, help)) = problem {
                 out.push(

@@ -65,6 +65,8 @@ pub struct Context<'a> {
     pub env_vars: Value,
     /// `provider.*` for modules, computed once.
     pub provider_vars: Value,
+    /// `environment.*` for modules (`name`, `settings`), computed once.
+    pub environment_vars: Value,
     /// Per module (by index), the roots its expressions read, so a scope holds only those.
     pub module_roots: Vec<ModuleRoots>,
     /// File contents referenced by Score `files.*.source`, by (workload, container, target).
@@ -307,6 +309,9 @@ impl Context<'_> {
         }
         if reads("provider") {
             vars.insert("provider".into(), self.provider_vars());
+        }
+        if reads("environment") {
+            vars.insert("environment".into(), self.environment_vars.clone());
         }
         let mut address = String::new();
         for r in m.resources.iter().filter(|r| reads(&r.kind)) {
@@ -572,6 +577,12 @@ impl Context<'_> {
         };
         scope.vars.insert("param".into(), Value::Map(out.clone()));
         scope.vars.insert("score".into(), self.score_vars(uid));
+        let roots = self.module_roots.get(self.module_index(uid));
+        if roots.is_none_or(|r| r.resources.contains("environment")) {
+            scope
+                .vars
+                .insert("environment".into(), self.environment_vars.clone());
+        }
         for p in &m.params {
             for v in &p.validations {
                 match crate::expr::eval(&v.condition, &scope) {
@@ -675,15 +686,7 @@ impl Context<'_> {
             || r.lifecycle.replace_triggered_by.is_some();
         // Most resources have no lifecycle expressions: build their scope only when needed.
         let scope = if has_rules {
-            let mut scope = self.scope(uid, values, false);
-            scope.vars.insert(
-                "environment".into(),
-                Value::Map(crate::value::Map::from([(
-                    "name".to_string(),
-                    Value::string(self.env.name.clone()),
-                )])),
-            );
-            scope
+            self.scope(uid, values, false)
         } else {
             Scope {
                 vars: crate::value::Map::new(),

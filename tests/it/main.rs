@@ -4,6 +4,7 @@ mod aws;
 mod chaos;
 mod crash;
 mod engine;
+mod environments;
 mod hostile;
 mod interrupted;
 mod lifecycle;

@@ -26,13 +26,13 @@ fn sh(cmd: &str, args: &[&str]) -> String {
     String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr)
 }
 
-fn redis(args: &[&str]) -> String {
+pub(crate) fn redis(args: &[&str]) -> String {
     let mut a = vec!["-h", "127.0.0.1", "-p", "6379"];
     a.extend_from_slice(args);
     sh("redis-cli", &a)
 }
 
-fn rabbit(path: &str) -> (u16, String) {
+pub(crate) fn rabbit(path: &str) -> (u16, String) {
     let out = Command::new("curl")
         .args([
             "-s",
