@@ -11,7 +11,7 @@ resource "random_password" "password" {
 }
 
 resource "rabbitmq_vhost" "vhost" {
-  name = physical_name(score, "-", 100)
+  name = physical_name(score, "-", 100, lookup(environment.settings, "name_prefix", ""))
 }
 
 resource "rabbitmq_user" "user" {

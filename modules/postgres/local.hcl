@@ -19,7 +19,7 @@ resource "random_password" "password" {
 }
 
 resource "postgres_role" "owner" {
-  name     = physical_name(score, "_", 63)
+  name     = physical_name(score, "_", 63, lookup(environment.settings, "name_prefix", ""))
   login    = true
   password = random_password.password.result
 }

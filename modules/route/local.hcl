@@ -25,7 +25,7 @@ param "port" {
 }
 
 resource "local_file" "route" {
-  path = ".baton/routes/${physical_name(score, "-", 100)}.json"
+  path = ".baton/routes/${physical_name(score, "-", 100, lookup(environment.settings, "name_prefix", ""))}.json"
   content = jsonencode({
     host     = param.host
     path     = param.path

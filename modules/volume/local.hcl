@@ -6,7 +6,7 @@ provisions "volume" {
 }
 
 resource "local_directory" "data" {
-  path = ".baton/volumes/${physical_name(score, "-", 100)}"
+  path = ".baton/volumes/${physical_name(score, "-", 100, lookup(environment.settings, "name_prefix", ""))}"
 }
 
 output "source" {

@@ -450,6 +450,14 @@ fn local_and_staging_from_the_same_score_files_live_side_by_side() {
         (&queue, "vhost"),
     ] {
         assert_ne!(local_out[uid][key], staging_out[uid][key], "{uid} {key}");
+        // staging's names start with its `name_prefix`; local has none.
+        let name = |out: &serde_json::Value| out[uid][key].as_str().unwrap().to_string();
+        assert!(
+            name(&staging_out).starts_with("stg"),
+            "{}",
+            name(&staging_out)
+        );
+        assert!(!name(&local_out).starts_with("stg"), "{}", name(&local_out));
     }
     let login = |out: &serde_json::Value| {
         let o = &out[&db];
