@@ -243,7 +243,7 @@ pub fn plan(
             kind: o.kind.clone(),
             provider: o.provider.clone(),
             module: o.module.clone(),
-            workloads: Vec::new(),
+            workloads: recorded_workloads(o),
             action: Action::Delete,
             reason: Reason::NoLongerReferenced,
             before: Some(before.marked()),
@@ -302,6 +302,19 @@ pub fn plan(
         },
         values,
     })
+}
+
+/// The workloads a recorded object belongs to, as far as its address and uid tell: a
+/// workload's manifests and a workload's private resource name one; a shared resource
+/// (`type.class#id`) names none (the state does not record who used it).
+fn recorded_workloads(o: &Object) -> Vec<String> {
+    if let Some(name) = o.address.strip_prefix("workload.") {
+        return vec![name.to_string()];
+    }
+    match crate::addr::Uid::parse(&o.uid).map(|u| u.scope.clone()) {
+        Some(crate::addr::UidScope::Workload { workload, .. }) => vec![workload],
+        _ => Vec::new(),
+    }
 }
 
 /// What names an object of `kind` on its system: the values of its force-new attributes
@@ -862,6 +875,16 @@ fn outcome(input: &DecideInput<'_>) -> Outcome {
             reason,
             Some(before.clone()),
             Some(mark(after)),
+        );
+    }
+    // The protection is recorded with the object (a delete after the configuration is
+    // gone must still be refused), so setting or lifting it is a change of the record.
+    if prior.protected != input.lifecycle.prevent_destroy {
+        return with_cbd(
+            Action::Update,
+            Reason::Protection(input.lifecycle.prevent_destroy),
+            Some(before.clone()),
+            Some(before),
         );
     }
     with_cbd(

@@ -71,6 +71,8 @@ pub struct Context<'a> {
     pub file_sources: &'a BTreeMap<(String, String, String), Vec<u8>>,
     /// Where each uid is requested in the Score files (for messages).
     pub spans: &'a BTreeMap<Uid, Option<Span>>,
+    /// The texts read (to point a message at a placeholder inside a string).
+    pub sources: &'a crate::diag::Sources,
     /// Per uid, what every evaluation of it looks up (built once, see [`uid_index`]):
     /// hashing a uid once beats comparing it along three ordered maps.
     pub uids: FxHashMap<&'a Uid, UidInfo<'a>>,
@@ -394,19 +396,16 @@ impl Context<'_> {
         s: &str,
         values: &Values,
         whole_resource: &str,
-    ) -> Result<Value, String> {
+    ) -> Result<Value, Unresolved> {
         if !s.contains('$') {
             return Ok(Value::String(s.to_string()));
         }
         let segments = placeholder::parse(s);
         if let [Segment::Placeholder(p)] = segments.as_slice() {
-            let r = p
-                .reference
-                .as_ref()
-                .map_err(|_| format!("invalid ref '{}'", p.content))?;
+            let r = p.reference.as_ref().map_err(|_| Unresolved::new(p, None))?;
             return self
                 .resolve_ref(w, r, values, whole_resource)
-                .map_err(|e| format!("invalid ref '{}': {e}", p.content));
+                .map_err(|e| Unresolved::new(p, Some(e)));
         }
         let mut out = String::new();
         let mut unknown = false;
@@ -418,10 +417,10 @@ impl Context<'_> {
                     let r = p
                         .reference
                         .as_ref()
-                        .map_err(|_| format!("invalid ref '{}'", p.content))?;
+                        .map_err(|_| Unresolved::new(&p, None))?;
                     let v = self
                         .resolve_ref(w, r, values, whole_resource)
-                        .map_err(|e| format!("invalid ref '{}': {e}", p.content))?;
+                        .map_err(|e| Unresolved::new(&p, Some(e)))?;
                     sensitive |= v.contains_sensitive();
                     if v.contains_unknown() {
                         unknown = true;
@@ -453,7 +452,7 @@ impl Context<'_> {
         w: &LoadedWorkload,
         j: &Json,
         values: &Values,
-    ) -> Result<Value, String> {
+    ) -> Result<Value, Unresolved> {
         Ok(match j {
             Json::String(s) => self.substitute(w, s, values, "")?,
             Json::Array(a) => Value::List(
@@ -505,9 +504,18 @@ impl Context<'_> {
                     })?;
                 params
                     .iter()
-                    .map(|(k, v)| self.substitute_json(source, v, values).map(|x| (k, x)))
-                    .collect::<Result<_, _>>()
-                    .map_err(|e| err("generate/params", format!("params of `{uid}`: {e}"), at))?
+                    .map(|(k, v)| {
+                        self.substitute_json(source, v, values)
+                            .map(|x| (k, x))
+                            .map_err(|e| {
+                                err(
+                                    "generate/params",
+                                    format!("params of `{uid}`: {e}"),
+                                    self.project.param_span(decl, k, false).or(at),
+                                )
+                            })
+                    })
+                    .collect::<Result<_, _>>()?
             }
         };
         let mut out = crate::value::Map::with_capacity(m.params.len());
@@ -522,7 +530,7 @@ impl Context<'_> {
                 err(
                     "generate/param-type",
                     format!("param `{k}` of `{uid}`: {why}"),
-                    at,
+                    self.project.param_span(decl, k, false).or(at),
                 )
             })?;
             out.insert(
@@ -580,7 +588,7 @@ impl Context<'_> {
                         return Err(err(
                             "generate/param-invalid",
                             format!("param `{}` of `{uid}`: {}", p.name, v.error_message),
-                            at,
+                            self.project.param_span(decl, &p.name, false).or(at),
                         )
                         .note(v.span, "checked here"));
                     }
@@ -832,8 +840,15 @@ impl Context<'_> {
             .expect("workload nodes come from the project");
         let w = &lw.workload;
         let at = lw.root.pointer("/metadata/name").map(|n| n.span);
-        let fail = |pointer: String, e: String| {
-            let span = lw.root.pointer(&pointer).map(|n| n.span).or(at);
+        // A failed placeholder is underlined where it is written in its string.
+        let fail = |pointer: String, e: Unresolved| {
+            let span = crate::score::semantic::span_within(
+                &lw.root,
+                self.sources,
+                &pointer,
+                &e.placeholder,
+            )
+            .or(at);
             err(
                 "generate/placeholder",
                 format!("workload `{name}`: {e}"),
@@ -860,7 +875,13 @@ impl Context<'_> {
                     let bytes = base64::engine::general_purpose::STANDARD
                         .decode(b64.trim())
                         .map_err(|e| {
-                            fail(ptr.clone(), format!("binaryContent is not base64: {e}"))
+                            let span = lw.root.pointer(&ptr).map(|n| n.span).or(at);
+                            err(
+                                "generate/placeholder",
+                                format!("workload `{name}`: binaryContent is not base64: {e}"),
+                                span,
+                            )
+                            .pointer(ptr.clone())
                         })?;
                     target::FileContent::Binary(bytes)
                 } else {
@@ -995,6 +1016,34 @@ impl Context<'_> {
             attrs.insert("base64_paths".into(), Value::List(base64_paths));
         }
         Ok(attrs)
+    }
+}
+
+/// A placeholder that could not be substituted: why, and the placeholder as written
+/// (so a message can point at it rather than at the whole string).
+#[derive(Debug, Clone)]
+pub struct Unresolved {
+    /// `invalid ref 'CONTENT': why`.
+    pub message: String,
+    /// The placeholder, `${…}`.
+    pub placeholder: String,
+}
+
+impl Unresolved {
+    fn new(p: &placeholder::Placeholder, why: Option<String>) -> Unresolved {
+        Unresolved {
+            message: match why {
+                Some(why) => format!("invalid ref '{}': {why}", p.content),
+                None => format!("invalid ref '{}'", p.content),
+            },
+            placeholder: p.text(),
+        }
+    }
+}
+
+impl std::fmt::Display for Unresolved {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.message)
     }
 }
 

@@ -96,6 +96,8 @@ pub fn why(c: &Change) -> String {
         Reason::NoLongerReferenced => "no longer referenced".into(),
         Reason::ReplaceTriggered => "replace triggered by a changed value".into(),
         Reason::Mark => "ownership marker written (recorded by an earlier baton)".into(),
+        Reason::Protection(true) => "`prevent_destroy` set (recorded in the state only)".into(),
+        Reason::Protection(false) => "`prevent_destroy` lifted (recorded in the state only)".into(),
         Reason::Unchanged => "unchanged".into(),
     }
 }
