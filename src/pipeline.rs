@@ -513,6 +513,7 @@ impl Prepared {
             file_sources: &self.file_sources,
             spans: &self.spans,
             sources: &self.sources,
+            workloads: std::sync::OnceLock::new(),
             uids: timings::stage("uid index", || {
                 crate::plan::eval::uid_index(&self.project, &self.graph, &self.spans)
             }),

@@ -73,6 +73,8 @@ pub struct Context<'a> {
     pub spans: &'a BTreeMap<Uid, Option<Span>>,
     /// The texts read (to point a message at a placeholder inside a string).
     pub sources: &'a crate::diag::Sources,
+    /// `workloads.*` for modules, built the first time a module reads it.
+    pub workloads: std::sync::OnceLock<Value>,
     /// Per uid, what every evaluation of it looks up (built once, see [`uid_index`]):
     /// hashing a uid once beats comparing it along three ordered maps.
     pub uids: FxHashMap<&'a Uid, UidInfo<'a>>,
@@ -280,6 +282,47 @@ impl Context<'_> {
         self.provider_vars.clone()
     }
 
+    /// `workloads.*`: every workload of the run by name, with the ports it publishes
+    /// under `service.ports` (`workloads.NAME.ports.PORT.{port, target_port, protocol}`),
+    /// each by its name and by its port number as text, as score-compose's
+    /// provisioners see them, so a module can take either.
+    fn workloads_var(&self) -> Value {
+        self.workloads
+            .get_or_init(|| {
+                let mut all = crate::value::Map::new();
+                for lw in &self.project.workloads {
+                    let mut ports = crate::value::Map::new();
+                    let published = lw.workload.service.as_ref().map(|s| &s.ports);
+                    for (name, p) in published.into_iter().flatten() {
+                        let port = Value::Map(crate::value::Map::from([
+                            ("port".to_string(), Value::int(i64::from(p.port))),
+                            (
+                                "target_port".to_string(),
+                                Value::int(i64::from(p.target_port.unwrap_or(p.port))),
+                            ),
+                            (
+                                "protocol".to_string(),
+                                Value::string(p.protocol.clone().unwrap_or_else(|| "TCP".into())),
+                            ),
+                        ]));
+                        ports
+                            .entry(p.port.to_string())
+                            .or_insert_with(|| port.clone());
+                        ports.insert(name.clone(), port);
+                    }
+                    all.insert(
+                        lw.workload.name().to_string(),
+                        Value::Map(crate::value::Map::from([(
+                            "ports".to_string(),
+                            Value::Map(ports),
+                        )])),
+                    );
+                }
+                Value::Map(all)
+            })
+            .clone()
+    }
+
     /// The scope of expressions in a uid's module.
     fn scope(&self, uid: &Uid, values: &Values, for_outputs: bool) -> Scope {
         let m = self.module(uid);
@@ -309,6 +352,9 @@ impl Context<'_> {
         }
         if reads("provider") {
             vars.insert("provider".into(), self.provider_vars());
+        }
+        if reads("workloads") {
+            vars.insert("workloads".into(), self.workloads_var());
         }
         let mut address = String::new();
         for r in m.resources.iter().filter(|r| reads(&r.kind)) {
@@ -580,6 +626,13 @@ impl Context<'_> {
         };
         scope.vars.insert("param".into(), Value::Map(out.clone()));
         scope.vars.insert("score".into(), self.score_vars(uid));
+        if self
+            .module_roots
+            .get(self.module_index(uid))
+            .is_none_or(|r| r.resources.contains("workloads"))
+        {
+            scope.vars.insert("workloads".into(), self.workloads_var());
+        }
         for p in &m.params {
             for v in &p.validations {
                 match crate::expr::eval(&v.condition, &scope) {

@@ -145,6 +145,9 @@ pub struct SavedChange {
     pub create_before_destroy: bool,
     /// `prevent_destroy` is in force after the change.
     pub protected: bool,
+    /// Its data is lost by a delete or replace (see [`Change::stateful`]).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub stateful: bool,
 }
 
 /// One object's [`Drift`] on the wire.
@@ -533,6 +536,7 @@ impl SavedChange {
             depends_on: c.depends_on.clone(),
             create_before_destroy: c.create_before_destroy,
             protected: c.protected,
+            stateful: c.stateful,
         }
     }
 
@@ -553,6 +557,7 @@ impl SavedChange {
             create_before_destroy: self.create_before_destroy,
             protected: self.protected,
             triggers: None,
+            stateful: self.stateful,
         }
     }
 }

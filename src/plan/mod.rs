@@ -140,6 +140,9 @@ pub struct Change {
     pub protected: bool,
     /// The `replace_triggered_by` values to record.
     pub triggers: Option<serde_json::Value>,
+    /// The object holds data that a delete or replace loses: its module says
+    /// `stateful = true` and the kind names something outside baton (display only).
+    pub stateful: bool,
 }
 
 /// An object changed outside baton.
