@@ -421,15 +421,23 @@ pub fn mermaid(plan: &Plan) -> String {
     if nodes.len() > GRAPH_NODES {
         let left_out = nodes.len() - changed_set.len();
         nodes = changed_set;
-        note = format!("{left_out} unchanged neighbours are left out");
+        if left_out > 0 {
+            note = format!("{left_out} unchanged neighbours are left out");
+        }
     }
     if nodes.len() > GRAPH_NODES {
         let more = nodes.len() - GRAPH_NODES;
-        // Deletes and replaces first: they matter most.
+        // Deletes and replaces first: they matter most; then whole workloads in order.
         let mut ranked: Vec<&str> = nodes.iter().copied().collect();
         ranked.sort_by_key(|a| {
-            let action = by_addr.get(a).map(|c| c.action).unwrap_or(Action::NoOp);
-            (!matches!(action, Action::Delete | Action::Replace), *a)
+            let c = by_addr.get(a);
+            let action = c.map(|c| c.action).unwrap_or(Action::NoOp);
+            let workload = c.and_then(|c| c.workloads.first().map(String::as_str));
+            (
+                !matches!(action, Action::Delete | Action::Replace),
+                workload,
+                *a,
+            )
         });
         nodes = ranked.into_iter().take(GRAPH_NODES).collect();
         if !note.is_empty() {
