@@ -946,6 +946,7 @@ mod tests {
             depends_on: vec![],
             create_before_destroy: false,
             protected: false,
+            stateful: false,
         };
         let text = serde_json::to_string(&saved).unwrap();
         assert!(
