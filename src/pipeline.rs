@@ -404,7 +404,13 @@ pub fn check_environment(
             }
         }
     }
-    check_outputs(project, sources, |uid| matched.get(uid).copied(), diags);
+    check_outputs(
+        project,
+        &env.name,
+        sources,
+        |uid| matched.get(uid).copied(),
+        diags,
+    );
 }
 
 /// A warning for each Score param of `decl` that module `m` does not declare, at the
@@ -434,12 +440,15 @@ fn unknown_params(
         .collect()
 }
 
-/// An error for each placeholder `${resources.NAME.OUTPUT…}` whose OUTPUT the module
-/// matched to NAME does not declare, at the placeholder (`validate`; a plan finds the
-/// same when it evaluates the workload). Modules with a wildcard output (`output "*"`)
-/// and resources no module provisions are not checked.
+/// A warning for each placeholder `${resources.NAME.OUTPUT…}` whose OUTPUT the module
+/// matched to NAME does not declare, at the placeholder (`validate`; a plan fails with
+/// the same, located there, when it evaluates the workload). A warning, as for a type no
+/// module provisions: the Score file is valid, and another platform's provisioners may
+/// have the output. Modules with a wildcard output (`output "*"`) and resources no
+/// module provisions are not checked.
 fn check_outputs<'m>(
     project: &Project,
+    env_name: &str,
     sources: &Sources,
     module_of: impl Fn(&Uid) -> Option<&'m Module>,
     diags: &mut Diagnostics,
@@ -462,11 +471,11 @@ fn check_outputs<'m>(
                 let known: Vec<&str> = m.outputs.iter().map(|o| o.name.as_str()).collect();
                 let text = p.text();
                 diags.push(
-                    Diagnostic::error(
+                    Diagnostic::warning(
                         Stage::Generate,
                         "generate/unknown-output",
                         format!(
-                            "{text}: resource `{name}` of type `{}` has no output `{key}`",
+                            "{text}: resource `{name}` of type `{}` has no output `{key}` in environment `{env_name}`, so a plan there fails",
                             uid.kind
                         ),
                     )
