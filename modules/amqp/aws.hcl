@@ -7,6 +7,7 @@
 provisions "amqp" {
   environments = ["prod"]
   description  = "A RabbitMQ broker on Amazon MQ and its user, and the credentials in Secrets Manager"
+  stateful     = true
 }
 
 param "instance_type" {

@@ -3,6 +3,7 @@
 provisions "amqp" {
   environments = ["local"]
   description  = "A vhost and a user on the environment's RabbitMQ server"
+  stateful     = true
 }
 
 resource "random_password" "password" {

@@ -3,6 +3,7 @@
 provisions "mysql" {
   environments = ["local"]
   description  = "A database and a user owning it on the environment's MariaDB server"
+  stateful     = true
 }
 
 param "database" {

@@ -8,6 +8,7 @@
 provisions "postgres" {
   environments = ["prod"]
   description  = "A PostgreSQL instance on RDS, its master user, and the credentials in Secrets Manager"
+  stateful     = true
 }
 
 param "database" {

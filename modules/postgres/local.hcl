@@ -5,6 +5,7 @@
 provisions "postgres" {
   environments = ["local"]
   description  = "A database and its owner role on the environment's PostgreSQL server"
+  stateful     = true
 }
 
 param "database" {

@@ -5,6 +5,7 @@
 provisions "queue" {
   environments = ["prod"]
   description  = "An SQS queue with a dead-letter queue, and an IAM user with an access key limited to them"
+  stateful     = true
 }
 
 param "visibility_timeout" {

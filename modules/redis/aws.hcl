@@ -6,6 +6,7 @@
 provisions "redis" {
   environments = ["prod"]
   description  = "A Redis replication group on ElastiCache with TLS and an AUTH token, and the credentials in Secrets Manager"
+  stateful     = true
 }
 
 param "node_type" {

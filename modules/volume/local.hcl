@@ -3,6 +3,7 @@
 provisions "volume" {
   environments = ["local"]
   description  = "A local directory under .baton/volumes/"
+  stateful     = true
 }
 
 resource "local_directory" "data" {

@@ -417,7 +417,7 @@ pub fn apply(
         let plan = planned.plan;
         if let Some(saved) = &saved
             && let Some(diff) = saved.first_difference(&plan) {
-                anyhow::bail!("the plan file no longer matches what would be done ({diff}); the inputs or the real world changed since it was made; make a new plan");
+                anyhow::bail!("the plan file no longer matches what would be done: {diff}; make a new plan");
             }
         print!("{}", render::plan::text(&plan, term.stdout_color));
         if !plan.has_changes() {

@@ -72,6 +72,9 @@ pub struct Provisions {
     pub environments: Option<Vec<String>>,
     /// What it does, for `baton modules`.
     pub description: String,
+    /// `stateful = true`: its objects hold data (a database, a bucket, a volume) that a
+    /// delete or replace loses; plans call that out.
+    pub stateful: bool,
     /// Where the block is.
     pub span: Option<Span>,
 }

@@ -3,6 +3,7 @@
 mod aws;
 mod chaos;
 mod crash;
+mod day_two;
 mod engine;
 mod environments;
 mod hostile;

@@ -280,12 +280,14 @@ fn the_shop_example_provisions_exactly_what_its_workloads_need() {
 
     assert_eq!(sb.run(&["plan", "--detailed-exitcode"]).code, 0);
 
-    // A changed param: the Markdown's first screen says what changes and why, before
-    // any <details>.
+    // A changed param (the service port another workload's, by name): the Markdown's
+    // first screen says what changes and why, before any <details>.
     sb.write(
         "storefront.score.yaml",
-        &sb.read("storefront.score.yaml")
-            .replace("port: 8080\n", "port: 9090\n"),
+        &sb.read("storefront.score.yaml").replace(
+            &format!("workload: orders-{suffix}\n      port: 8080\n"),
+            &format!("workload: storefront-{suffix}\n      port: http\n"),
+        ),
     );
     let md = sb.run(&["plan", "--format", "markdown"]);
     assert_eq!(md.code, 0, "{}", md.transcript());
@@ -296,7 +298,7 @@ fn the_shop_example_provisions_exactly_what_its_workloads_need() {
         ),
         "{first_screen}"
     );
-    assert!(first_screen.contains(&format!("| 🟡 | update | `workload.storefront-{suffix}` |  | storefront-{suffix} | changed: `files` (storefront-{suffix}.yaml) |")), "{first_screen}");
+    assert!(first_screen.contains(&format!("| 🟡 update | `workload.storefront-{suffix}` | changed: `files` (storefront-{suffix}.yaml) | storefront-{suffix} |")), "{first_screen}");
     assert!(first_screen.lines().count() < 40, "{first_screen}");
 
     assert_eq!(sb.run(&["destroy", "--auto-approve"]).code, 0);
