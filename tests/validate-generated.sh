@@ -22,11 +22,12 @@
 #   and derived names, the outputs the built-in modules give), so the workloads' manifests
 #   are rendered as in a real apply while no database, cache or broker is called;
 # - every scenario of tests/scenarios/ replayed from its `steps` (tests/scenarios/README.md),
-#   with the manifests the state records collected after every `apply` or `destroy`.
+#   with the manifests the state records collected after every `apply` or `destroy`;
+# - the renderers' snapshots of Kubernetes and Compose YAML (src/target/snapshots/).
 # The manifests are found through the state (`show --format json`: the `dir` and files
 # of each `workload_manifests` object), not by searching folders. Files with the same
 # content are validated once. Prints the counts; exits 1 naming every invalid file
-# (run, step, path in the project).
+# (run, line of the scenario's steps, path in the project).
 set -euo pipefail
 
 repo=$(cd "$(dirname "$0")/.." && pwd)
@@ -44,6 +45,7 @@ if [ -z "$k8s_version" ]; then
     exit 2
 fi
 
+started=$(date +%s)
 venv=$repo/target/validate-venv
 pins='kubernetes-validate==1.37.0 check-jsonschema==0.39.0'
 if [ "$(cat "$venv/pins" 2>/dev/null)" != "$pins" ]; then
@@ -109,11 +111,15 @@ collect() {
         echo "validate-generated: $label: \`baton $* show --format json\` failed" >&2
         exit 1
     fi
-    local kind rel sum
+    local kind rel sum new=0 again=0
     while IFS=$'\t' read -r kind rel; do
         [ -f "$project/$rel" ] || continue
         sum=$(sha256sum < "$project/$rel" | cut -d' ' -f1)
-        if grep -qx "$sum" "$seen"; then continue; fi
+        if grep -qx "$sum" "$seen"; then
+            again=$((again + 1))
+            continue
+        fi
+        new=$((new + 1))
         echo "$sum" >> "$seen"
         mkdir -p "$collected/$kind/$label/$(dirname "$rel")"
         cp "$project/$rel" "$collected/$kind/$label/$rel"
@@ -135,6 +141,7 @@ for o in json.load(sys.stdin).get("objects", []):
     for f in sorted(names):
         print("kubernetes", os.path.join(d, f), sep="\t")
 ' <<< "$json")
+    printf '  %-40s %2d new, %2d seen before\n' "$label" "$new" "$again"
 }
 
 # A path of a step, with a `*` in its last part matching exactly one entry.
@@ -166,8 +173,8 @@ copy_project() {
 }
 
 # replay SCENARIO: runs the steps of tests/scenarios/SCENARIO and collects after every
-# apply and destroy. A command may fail (some steps show a refusal); that is the scenario
-# test's business, not this guard's.
+# apply and destroy (labelled by the line of `steps`). A command may fail (some steps
+# show a refusal); that is the scenario test's business, not this guard's.
 replay() {
     local name=$1 dir=$repo/tests/scenarios/$1 project=$work/scenario-$1 n=0 line
     local words cmd flags from
@@ -175,8 +182,8 @@ replay() {
     if [ -n "$from" ]; then copy_project "$repo/$from" "$project"; fi
     copy_project "$dir" "$project"
     while IFS= read -r line || [ -n "$line" ]; do
-        case $line in '' | '#'* | 'from '*) continue ;; esac
         n=$((n + 1))
+        case $line in '' | '#'* | 'from '*) continue ;; esac
         read -ra words <<< "$line"
         case ${words[0]} in
             cp) mkdir -p "$(dirname "$project/${words[2]}")"
@@ -190,7 +197,7 @@ replay() {
                 cmd=$(command_of "${words[@]}")
                 if [ "$cmd" = apply ] || [ "$cmd" = destroy ]; then
                     mapfile -t flags < <(global_flags "${words[@]}")
-                    collect "$project" "scenario-$name/step$(printf '%02d' "$n")" "${flags[@]}"
+                    collect "$project" "scenario-$name/line$(printf '%02d' "$n")" "${flags[@]}"
                 fi
                 ;;
         esac
@@ -255,8 +262,7 @@ compose_target() {
     fi
 }
 
-started=$(date +%s)
-
+echo "validate-generated: generating (files by run, and line of a scenario's steps):"
 copy_project "$repo/examples/hello" "$work/hello"
 apply "$work/hello" hello
 
@@ -278,6 +284,21 @@ for steps in "$repo"/tests/scenarios/*/steps; do
     replay "$(basename "$(dirname "$steps")")"
 done
 
+# The renderers' own snapshots (src/target/tests.rs): a workload using every feature the
+# examples leave out (sidecars for `before`, binary files, resource limits, …). The body
+# of an insta snapshot follows its header, which ends at the second `---` line.
+for snap in "$repo"/src/target/snapshots/*_yaml.snap; do
+    case $snap in
+        *__kubernetes_*) kind=kubernetes ;;
+        *__compose_*) kind=compose ;;
+        *) continue ;;
+    esac
+    rel=src/target/snapshots/$(basename "$snap" .snap).yaml
+    mkdir -p "$(dirname "$collected/$kind/$rel")"
+    awk 'header < 2 { if ($0 == "---") header++; next } { print }' "$snap" > "$collected/$kind/$rel"
+    echo "  $rel"
+done
+
 mapfile -t manifests < <(cd "$collected/kubernetes" && find . -type f | sed 's|^\./||' | sort)
 mapfile -t composes < <(cd "$collected/compose" && find . -type f | sed 's|^\./||' | sort)
 if [ "${#manifests[@]}" -eq 0 ] || [ "${#composes[@]}" -eq 0 ]; then
@@ -295,7 +316,7 @@ objects=$(cd "$collected/kubernetes" && cat "${manifests[@]}" | grep -c '^kind:'
 if [ "$failed" -eq 1 ] || [ -s "$work/k8s.log" ]; then
     failed=1
     sed 's/^/  /' "$work/k8s.log"
-    echo "  FAILED (file names: RUN/STEP/PATH IN THE PROJECT)"
+    echo "  FAILED (each file named RUN[/LINE]/PATH IN THE PROJECT, or by its snapshot)"
 else
     echo "  ok: $objects objects in ${#manifests[@]} files"
 fi
@@ -305,7 +326,7 @@ check() {
     local schema=$1 dir=$2
     shift 2
     if (cd "$dir" && "$venv/bin/check-jsonschema" --builtin-schema "$schema" "$@") > "$work/check.log" 2>&1; then
-        echo "  ok: $# files"
+        echo "  ok: $# file(s)"
     else
         failed=1
         sed 's/^/  /' "$work/check.log"
