@@ -17,10 +17,11 @@
 # What is generated, each on a temporary copy and with no server:
 # - examples/hello applied in `local`, with the Kubernetes target and with
 #   `target "compose"`;
-# - examples/shop applied in `local`, `prod` and with `target "compose"`, its postgres,
-#   redis and amqp resources provided by stand-in project modules (a generated password
-#   and derived names, the outputs the built-in modules give), so the workloads' manifests
-#   are rendered as in a real apply while no database, cache or broker is called;
+# - examples/shop applied in each environment of its baton.hcl and with
+#   `target "compose"`, its postgres, redis and amqp resources provided by stand-in
+#   project modules (a generated password and derived names, the outputs the built-in
+#   modules give), so the workloads' manifests are rendered as in a real apply while no
+#   database, cache or broker is called;
 # - every scenario of tests/scenarios/ replayed from its `steps` (tests/scenarios/README.md),
 #   with the manifests the state records collected after every `apply` or `destroy`;
 # - the renderers' snapshots of Kubernetes and Compose YAML (src/target/snapshots/).
@@ -217,10 +218,17 @@ apply() {
     collect "$project" "$label" "$@"
 }
 
+# The environments of a project's baton.hcl, one a line.
+environments() {
+    sed -n 's/^environment "\([^"]*\)".*/\1/p' "$1/baton.hcl"
+}
+
 # The stand-in modules for examples/shop: what the built-in local and AWS modules output,
-# from a generated password and derived names, with no server behind them.
+# from a generated password and derived names, with no server behind them. They name
+# every environment of the project, so they beat the built-in modules in each.
 stand_ins() {
-    local project=$1 type outputs
+    local project=$1 type outputs envs
+    envs=$(environments "$project" | sed 's/.*/"&"/' | paste -sd, - | sed 's/,/, /g')
     mkdir -p "$project/modules"
     for type in postgres redis amqp; do
         case $type in
@@ -229,7 +237,7 @@ stand_ins() {
             amqp) outputs='host=mq.invalid port=5672 vhost=@ username=@' ;;
         esac
         {
-            printf 'provisions "%s" {\n  environments = ["local", "prod"]\n' "$type"
+            printf 'provisions "%s" {\n  environments = [%s]\n' "$type" "$envs"
             printf '  description  = "stand-in: no server (tests/validate-generated.sh)"\n}\n\n'
             printf 'resource "random_password" "password" {\n  length  = 24\n  special = false\n}\n\n'
             local o key value
@@ -272,8 +280,9 @@ apply "$work/hello-compose" hello-compose
 
 copy_project "$repo/examples/shop" "$work/shop"
 stand_ins "$work/shop"
-apply "$work/shop" shop-local
-apply "$work/shop" shop-prod --env prod
+for env in $(environments "$work/shop"); do
+    apply "$work/shop" "shop-$env" --env "$env"
+done
 
 copy_project "$repo/examples/shop" "$work/shop-compose"
 stand_ins "$work/shop-compose"
