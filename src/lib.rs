@@ -26,6 +26,7 @@ pub mod expr;
 pub mod graph;
 pub mod hcl;
 pub mod module;
+pub mod naming;
 pub mod ops;
 pub mod par;
 pub mod plan;

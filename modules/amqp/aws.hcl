@@ -28,11 +28,11 @@ resource "random_password" "password" {
 
 resource "aws_mq_broker" "broker" {
   # Letters, digits, hyphens and underscores, at most 50 characters.
-  broker_name        = trim(substr(replace(lower(score.id != null ? "shared-${score.id}" : "${score.workload}-${score.resource}"), "/[^a-z0-9_-]+/", "-"), 0, 50), "-")
+  broker_name        = physical_name(score, "-", 50)
   engine_type        = "RabbitMQ"
   engine_version     = param.engine_version
   host_instance_type = param.instance_type
-  username           = trim(substr(replace(lower(score.id != null ? "shared-${score.id}" : "${score.workload}-${score.resource}"), "/[^a-z0-9_.-]+/", "-"), 0, 100), "-")
+  username           = physical_name(score, "-", 100)
   password           = random_password.password.result
   apply_immediately  = true
   tags = {

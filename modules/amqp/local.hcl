@@ -11,7 +11,7 @@ resource "random_password" "password" {
 }
 
 resource "rabbitmq_vhost" "vhost" {
-  name = replace(lower(score.id != null ? "shared-${score.id}" : "${score.workload}-${score.resource}"), ".", "-")
+  name = physical_name(score, "-", 100)
 }
 
 resource "rabbitmq_user" "user" {

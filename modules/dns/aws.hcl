@@ -25,12 +25,12 @@ param "domain" {
 
 resource "aws_route53_record" "owner" {
   zone_id = coalesce(param.zone_id, provider.aws.zone_id)
-  name    = "_baton-owner.${replace(lower(score.resource), "/[^a-z0-9-]+/", "-")}-${substr(sha256(score.uid), 0, 8)}.${coalesce(param.domain, provider.aws.domain)}"
+  name    = "_baton-owner.${physical_name(score, "-", 63)}.${coalesce(param.domain, provider.aws.domain)}"
   type    = "TXT"
   ttl     = 300
   records = ["\"heritage=baton,uid=${score.uid}\""]
 }
 
 output "host" {
-  value = "${replace(lower(score.resource), "/[^a-z0-9-]+/", "-")}-${substr(sha256(score.uid), 0, 8)}.${coalesce(param.domain, provider.aws.domain)}"
+  value = trimprefix(aws_route53_record.owner.name, "_baton-owner.")
 }

@@ -17,11 +17,11 @@ resource "random_password" "password" {
 }
 
 resource "mysql_database" "db" {
-  name = coalesce(param.database, replace(replace(lower(score.id != null ? "shared_${score.id}" : "${score.workload}_${score.resource}"), "-", "_"), ".", "_"))
+  name = coalesce(param.database, physical_name(score, "_", 64))
 }
 
 resource "mysql_user" "user" {
-  user     = substr(replace(replace(lower(score.id != null ? "shared_${score.id}" : "${score.workload}_${score.resource}"), "-", "_"), ".", "_"), 0, 32)
+  user     = physical_name(score, "_", 32)
   host     = "%"
   password = random_password.password.result
 }

@@ -53,13 +53,13 @@ resource "random_password" "password" {
 
 resource "aws_db_instance" "db" {
   # Lower-case letters, digits and single hyphens, at most 63 characters.
-  identifier                = trim(substr(replace(lower(score.id != null ? "shared-${score.id}" : "${score.workload}-${score.resource}"), "/[^a-z0-9]+/", "-"), 0, 54), "-")
+  identifier                = physical_name(score, "-", 54)
   engine                    = "postgres"
   engine_version            = param.engine_version
   instance_class            = param.instance_class
   allocated_storage         = param.allocated_storage
-  db_name                   = coalesce(param.database, trim(substr(replace(lower(score.id != null ? "shared_${score.id}" : "${score.workload}_${score.resource}"), "/[^a-z0-9]+/", "_"), 0, 63), "_"))
-  username                  = trim(substr(replace(lower(score.id != null ? "shared_${score.id}" : "${score.workload}_${score.resource}"), "/[^a-z0-9]+/", "_"), 0, 63), "_")
+  db_name                   = coalesce(param.database, physical_name(score, "_", 63))
+  username                  = physical_name(score, "_", 63)
   password                  = random_password.password.result
   port                      = 5432
   multi_az                  = param.multi_az
@@ -67,7 +67,7 @@ resource "aws_db_instance" "db" {
   storage_encrypted         = true
   apply_immediately         = true
   skip_final_snapshot       = param.skip_final_snapshot
-  final_snapshot_identifier = "${trim(substr(replace(lower(score.id != null ? "shared-${score.id}" : "${score.workload}-${score.resource}"), "/[^a-z0-9]+/", "-"), 0, 54), "-")}-final"
+  final_snapshot_identifier = "${physical_name(score, "-", 54)}-final"
   tags = {
     "managed-by"     = "baton"
     "baton:resource" = score.resource

@@ -19,7 +19,7 @@ resource "random_password" "password" {
 }
 
 resource "postgres_role" "owner" {
-  name     = replace(replace(lower(score.id != null ? "shared_${score.id}" : "${score.workload}_${score.resource}"), "-", "_"), ".", "_")
+  name     = physical_name(score, "_", 63)
   login    = true
   password = random_password.password.result
 }

@@ -21,12 +21,12 @@ param "max_receive_count" {
 
 resource "aws_sqs_queue" "dead_letter" {
   # Letters, digits, hyphens and underscores, at most 80 characters.
-  name                      = "${substr(replace(lower(score.id != null ? "shared-${score.id}" : "${score.workload}-${score.resource}"), "/[^a-z0-9_-]+/", "-"), 0, 50)}-dlq"
+  name                      = "${physical_name(score, "-", 50)}-dlq"
   message_retention_seconds = 1209600
 }
 
 resource "aws_sqs_queue" "queue" {
-  name                  = substr(replace(lower(score.id != null ? "shared-${score.id}" : "${score.workload}-${score.resource}"), "/[^a-z0-9_-]+/", "-"), 0, 50)
+  name                  = physical_name(score, "-", 50)
   visibility_timeout    = param.visibility_timeout
   dead_letter_queue_arn = aws_sqs_queue.dead_letter.arn
   max_receive_count     = param.max_receive_count

@@ -27,7 +27,7 @@ resource "random_password" "token" {
 
 resource "aws_elasticache_replication_group" "cache" {
   # Lower-case letters, digits and single hyphens, at most 40 characters.
-  replication_group_id       = trim(substr(replace(lower(score.id != null ? "shared-${score.id}" : "${score.workload}-${score.resource}"), "/[^a-z0-9]+/", "-"), 0, 40), "-")
+  replication_group_id       = physical_name(score, "-", 40)
   description                = "Redis for ${score.uid} (managed by baton)"
   node_type                  = param.node_type
   num_cache_clusters         = param.replicas + 1

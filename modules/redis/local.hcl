@@ -18,7 +18,7 @@ resource "random_password" "password" {
 }
 
 resource "redis_acl_user" "user" {
-  username  = replace(lower(score.id != null ? "shared-${score.id}" : "${score.workload}-${score.resource}"), ".", "-")
+  username  = physical_name(score, "-", 100)
   passwords = [random_password.password.result]
   keys      = param.key_prefix == null ? ["*"] : ["${param.key_prefix}*"]
   commands  = ["+@all", "-@dangerous"]

@@ -25,7 +25,7 @@ param "port" {
 }
 
 resource "local_file" "route" {
-  path = ".baton/routes/${score.resource}-${substr(sha256(score.uid), 0, 8)}.json"
+  path = ".baton/routes/${physical_name(score, "-", 100)}.json"
   content = jsonencode({
     host     = param.host
     path     = param.path

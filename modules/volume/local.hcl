@@ -6,7 +6,7 @@ provisions "volume" {
 }
 
 resource "local_directory" "data" {
-  path = ".baton/volumes/${replace(replace(score.uid, "#", "--"), ".", "-")}"
+  path = ".baton/volumes/${physical_name(score, "-", 100)}"
 }
 
 output "source" {

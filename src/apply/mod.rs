@@ -367,9 +367,17 @@ pub async fn apply(
                                             .insert(node.address.clone(), lc.triggers.flatten());
                                     }
                                     let config = match &node.kind {
-                                        NodeKind::Resource(uid, ri) => ctx
-                                            .eval_resource(uid, *ri, &values)
-                                            .map_err(|d| d.summary)?,
+                                        NodeKind::Resource(uid, ri) => {
+                                            let mut config = ctx
+                                                .eval_resource(uid, *ri, &values)
+                                                .map_err(|d| d.summary)?;
+                                            ctx.keep_recorded_names(
+                                                uid,
+                                                &mut config,
+                                                c.before.as_deref(),
+                                            );
+                                            config
+                                        }
                                         NodeKind::Workload(name) => ctx
                                             .eval_workload(name, &values)
                                             .map_err(|d| d.summary)?,

@@ -1010,3 +1010,36 @@ fn distinct_keeps_the_first_of_equal_values_in_linear_time() {
     let src = r#"length(distinct(flatten([for a in range(256) : [for b in range(1024) : a * 1024 + b]])))"#;
     check(src, Value::int(262_144));
 }
+
+#[test]
+fn physical_name_joins_the_readable_parts_and_the_suffix_within_the_limit() {
+    let score = r#"{workload = "Web-App", resource = "db", id = null, suffix = "0123abcd"}"#;
+    check(
+        &format!("physical_name({score}, \"_\", 63)"),
+        s("web_app_db_0123abcd"),
+    );
+    check(
+        &format!("physical_name({score}, \"-\", 15)"),
+        s("web-ap-0123abcd"),
+    );
+    let shared = r#"{workload = "web", resource = "db", id = "orders.db", suffix = "0123abcd"}"#;
+    check(
+        &format!("physical_name({shared}, \"-\", 63)"),
+        s("shared-orders-db-0123abcd"),
+    );
+    let src = format!("physical_name({score}, \"+\", 63)");
+    let e = check_err(
+        &src,
+        "invalid argument 2 to `physical_name`: the separator must be one of",
+    );
+    assert_eq!(at(&src, e.span), "\"+\"");
+    check_err(
+        &format!("physical_name({score}, \"_\", 9)"),
+        "leaves no room for a name",
+    );
+    check_err(
+        "physical_name({workload = \"w\"}, \"_\", 63)",
+        "which has `suffix`",
+    );
+    check_err("physical_name(param.name, \"_\", 63)", "invalid argument 1");
+}

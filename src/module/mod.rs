@@ -236,4 +236,6 @@ pub struct OutputBlock {
 }
 
 /// The `score.*` variables a module can read.
-pub const SCORE_KEYS: &[&str] = &["class", "id", "resource", "type", "uid", "workload"];
+pub const SCORE_KEYS: &[&str] = &[
+    "class", "id", "resource", "suffix", "type", "uid", "workload",
+];

@@ -411,8 +411,9 @@ pub fn check_environment(
 }
 
 impl Prepared {
-    /// The evaluation context.
-    pub fn context(&self) -> Context<'_> {
+    /// The evaluation context, for a plan against (or an apply to) the state of
+    /// `lineage`.
+    pub fn context(&self, lineage: &str) -> Context<'_> {
         Context {
             project: &self.project,
             modules: &self.modules,
@@ -432,6 +433,7 @@ impl Prepared {
             uids: timings::stage("uid index", || {
                 crate::plan::eval::uid_index(&self.project, &self.graph, &self.spans)
             }),
+            lineage: lineage.to_string(),
         }
     }
 
@@ -548,6 +550,6 @@ pub async fn plan(
     } else {
         timings::stage("refresh", || refresh::without_refresh(state))
     };
-    let ctx = timings::stage("context", || prepared.context());
+    let ctx = timings::stage("context", || prepared.context(&state.lineage));
     timings::stage("diff", || diff::plan(&ctx, state, refreshed, opts))
 }

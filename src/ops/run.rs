@@ -106,7 +106,10 @@ pub fn plan(opts: &RunOptions, observer: &mut dyn Observer) -> Result<Planned, E
             state,
             versions,
         }),
-        Err(errors) => Err(Error::Failed(Report::of(prepared.sources, errors))),
+        Err(errors) => {
+            store.discard_if_new();
+            Err(Error::Failed(Report::of(prepared.sources, errors)))
+        }
     }
 }
 
@@ -235,12 +238,16 @@ pub fn apply(opts: &ApplyOptions, observer: &mut dyn Observer) -> Result<Applied
             return Ok(Ok(Applied { plan, report: None, cancelled: true }));
         }
         observer.event(Event::Applying);
-        let ctx = ctx_prepared.context();
+        let ctx = ctx_prepared.context(&plan.lineage);
         let options = apply::ApplyOptions { parallelism: run.parallelism };
         let report = apply::apply(&ctx, &plan, planned.values, store, &options, |e| observer.event(Event::Progress(e))).await?;
         Ok(Ok(Applied { plan, report: Some(report), cancelled: false }))
-    }))?;
-    outcome.map_err(|errors| Error::Failed(Report::of(prepared.sources, errors)))
+    }));
+    // A run that failed leaves no state behind when it created the file and wrote nothing.
+    if !matches!(&outcome, Ok(Ok(applied)) if applied.succeeded()) {
+        store.discard_if_new();
+    }
+    outcome?.map_err(|errors| Error::Failed(Report::of(prepared.sources, errors)))
 }
 
 /// Reads and checks a plan file (version and digest).

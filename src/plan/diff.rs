@@ -485,7 +485,9 @@ fn eval_node(
                 let m = ctx.module(uid);
                 let r = &m.resources[*ri];
                 let schema = ctx.registry.schema(&r.kind).expect("checked at load");
-                let desired = ctx.eval_resource(uid, *ri, values)?;
+                let mut desired = ctx.eval_resource(uid, *ri, values)?;
+                let prior = inputs.refreshed.get(&node.address);
+                ctx.keep_recorded_names(uid, &mut desired, prior.map(|o| &*o.attributes));
                 // What the provider will never do is refused now, before anything is done.
                 if let Some(why) = ctx
                     .registry
@@ -519,7 +521,7 @@ fn eval_node(
                     workloads,
                     schema,
                     desired,
-                    prior: inputs.refreshed.get(&node.address),
+                    prior,
                     drifted: inputs.drifted.get(node.address.as_str()),
                     was_gone: inputs.gone.contains(node.address.as_str()),
                     replace: opts.replace.iter().any(|a| a == &node.address),

@@ -74,6 +74,9 @@ pub struct Context<'a> {
     /// Per uid, what every evaluation of it looks up (built once, see [`uid_index`]):
     /// hashing a uid once beats comparing it along three ordered maps.
     pub uids: FxHashMap<&'a Uid, UidInfo<'a>>,
+    /// The lineage of the state planned against: derived names are unique to it
+    /// (`score.suffix`, see [`crate::naming`]).
+    pub lineage: String,
 }
 
 /// What evaluation needs of a uid.
@@ -204,15 +207,33 @@ impl Context<'_> {
         match self.uids.get(uid) {
             Some(info) => info
                 .score
-                .get_or_init(|| score_vars(self.project, uid))
+                .get_or_init(|| score_vars(self.project, uid, &self.lineage))
                 .clone(),
-            None => score_vars(self.project, uid),
+            None => score_vars(self.project, uid, &self.lineage),
+        }
+    }
+
+    /// Keeps the names objects already have. An attribute whose desired value is a
+    /// derived name of `uid` (a string holding its `score.suffix`) takes the value the
+    /// recorded object `prior` has, when that differs: a name is decided when its object
+    /// is made, so neither a change of the naming rule or of a module, nor a move of the
+    /// resource to another address, renames or replaces an object that exists.
+    pub fn keep_recorded_names(&self, uid: &Uid, desired: &mut Attrs, prior: Option<&Attrs>) {
+        let Some(prior) = prior else { return };
+        let suffix = crate::naming::suffix(&self.lineage, &uid.text());
+        for (k, v) in desired.iter_mut() {
+            if let (Value::String(new), Some(Value::String(old))) = (&*v, prior.get(k))
+                && new != old
+                && new.contains(suffix.as_str())
+            {
+                *v = Value::String(old.clone());
+            }
         }
     }
 }
 
 /// `score.*` for a uid: the first workload (by name) that requests it.
-fn score_vars(project: &Project, uid: &Uid) -> Value {
+fn score_vars(project: &Project, uid: &Uid, lineage: &str) -> Value {
     let decl = &project.resources[uid];
     let (w, r) = decl.requested_by.first().cloned().unwrap_or_default();
     let id = match &uid.scope {
@@ -226,6 +247,10 @@ fn score_vars(project: &Project, uid: &Uid) -> Value {
         ("class".into(), Value::string(uid.class.clone())),
         ("type".into(), Value::string(uid.kind.clone())),
         ("uid".into(), Value::string(uid.to_string())),
+        (
+            "suffix".into(),
+            Value::string(crate::naming::suffix(lineage, &uid.text())),
+        ),
     ]))
 }
 

@@ -12,13 +12,17 @@
 //!   other columns, checked on every load). Rows of older versions have none until
 //!   they are next written; the two `meta` rows get theirs here, and `meta.objects`
 //!   (how many objects the state records, kept by every write) is added.
+//! - 6: a `checksum` column in `history`, checked whenever the history is read. Rows of
+//!   older versions have none.
+//! - 7: `deployments` (the configuration each apply applied, a JSON document under a
+//!   checksum, by serial) and `blobs` (the texts they refer to, by SHA-256).
 
 use rusqlite::{Connection, OptionalExtension};
 
 use super::StateError;
 
 /// The newest schema version this build writes.
-pub const LATEST: i64 = 5;
+pub const LATEST: i64 = 7;
 
 const MIGRATIONS: &[(i64, &str, &str)] = &[
     (
@@ -96,6 +100,21 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "ALTER TABLE objects ADD COLUMN checksum TEXT;
          ALTER TABLE intents ADD COLUMN checksum TEXT;
          ALTER TABLE meta ADD COLUMN checksum TEXT;",
+    ),
+    (
+        6,
+        "history checksums",
+        "ALTER TABLE history ADD COLUMN checksum TEXT;",
+    ),
+    (
+        7,
+        "deployments",
+        "CREATE TABLE deployments (
+             serial INTEGER PRIMARY KEY,
+             document TEXT NOT NULL,
+             checksum TEXT NOT NULL
+         );
+         CREATE TABLE blobs (digest TEXT PRIMARY KEY, content TEXT NOT NULL);",
     ),
 ];
 

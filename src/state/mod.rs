@@ -10,6 +10,7 @@
 
 mod checkpoint;
 pub mod crypto;
+pub mod deployment;
 pub mod migrate;
 pub mod postgres;
 pub mod rows;

@@ -25,20 +25,23 @@ use sha2::{Digest, Sha256};
 use tokio_postgres::{Client, NoTls, Statement, Transaction};
 
 use super::crypto::StateKey;
+use super::deployment::{Blob, Deployment};
 use super::rows::{
-    self, Codec, Dump, HistoryRow, IntentRow, ObjectRow, record_address, redacted_after,
-    redacted_before,
+    self, Codec, DeploymentRow, Dump, HistoryRow, IntentRow, ObjectRow, record_address,
+    redacted_after, redacted_before,
 };
 use super::{
     ENV_SCOPE, HistoryEntry, Intent, LockInfo, LockMode, LockRequest, Record, State, StateError,
 };
 
 /// The newest schema version this build writes in PostgreSQL.
-pub const LATEST: i64 = 2;
+pub const LATEST: i64 = 4;
 
 /// PostgreSQL schema migrations. Version 1 is the logical schema of SQLite version 4,
 /// with the environment in every key; version 2 adds the row checksums of SQLite
-/// version 5 (rows written before have none until they are next written).
+/// version 5 (rows written before have none until they are next written); version 3 the
+/// history checksums of SQLite version 6; version 4 its deployments and blobs (version 7;
+/// blobs are shared by the environments, being stored by their hash).
 const MIGRATIONS: &[(i64, &str, &str)] = &[
     (
         1,
@@ -106,6 +109,23 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
         "row checksums",
         "ALTER TABLE baton.objects ADD COLUMN checksum TEXT;
          ALTER TABLE baton.intents ADD COLUMN checksum TEXT;",
+    ),
+    (
+        3,
+        "history checksums",
+        "ALTER TABLE baton.history ADD COLUMN checksum TEXT;",
+    ),
+    (
+        4,
+        "deployments",
+        "CREATE TABLE baton.deployments (
+             environment TEXT NOT NULL,
+             serial BIGINT NOT NULL,
+             document TEXT NOT NULL,
+             checksum TEXT NOT NULL,
+             PRIMARY KEY (environment, serial)
+         );
+         CREATE TABLE baton.blobs (digest TEXT PRIMARY KEY, content TEXT NOT NULL);",
     ),
 ];
 
@@ -463,11 +483,43 @@ impl PostgresStore {
         Ok(serial)
     }
 
+    /// Records the configuration an apply applied and the texts it refers to, in one
+    /// transaction (a deployment recorded again for its serial replaces the first).
+    pub fn put_deployment(&mut self, d: &Deployment, blobs: &[Blob]) -> Result<(), StateError> {
+        let env = self.environment.clone();
+        let row = DeploymentRow::of(d);
+        let blobs = blobs.to_vec();
+        self.run(move |c| Box::pin(async move { c.put_deployment(&env, &row, &blobs).await }))
+    }
+
+    /// Every recorded deployment, oldest first, checksums checked.
+    pub fn deployments(&self) -> Result<Vec<Deployment>, StateError> {
+        let env = self.environment.clone();
+        let rows = self.run(move |c| Box::pin(async move { c.deployments(&env).await }))?;
+        let location = self.location();
+        rows.iter().map(|row| row.deployment(&location)).collect()
+    }
+
+    /// The text stored under `digest`, checked against it.
+    pub fn blob(&self, digest: &str) -> Result<Option<Blob>, StateError> {
+        let d = digest.to_string();
+        let text = self.run(move |c| Box::pin(async move { c.blob(&d).await }))?;
+        let location = self.location();
+        text.map(|t| rows::checked_blob(&location, digest.to_string(), t))
+            .transpose()
+    }
+
     /// Every recorded change, oldest first.
     pub fn history(&self) -> Result<Vec<HistoryEntry>, StateError> {
         let env = self.environment.clone();
         let rows = self.run(move |c| Box::pin(async move { c.history(&env).await }))?;
-        Ok(rows.into_iter().map(rows::history_entry).collect())
+        let location = self.location();
+        rows.into_iter()
+            .map(|row| {
+                row.verify(&location)?;
+                Ok(rows::history_entry(row))
+            })
+            .collect()
     }
 
     /// Re-seals every secret with `new` (or stores them in clear), in one transaction.
@@ -583,8 +635,8 @@ const SQL_DELETE_OBJECT: &str = "DELETE FROM baton.objects WHERE environment = $
 const SQL_BEFORE: &str =
     "SELECT attributes, sensitive FROM baton.objects WHERE environment = $1 AND address = $2";
 const SQL_PUT_HISTORY: &str =
-    "INSERT INTO baton.history (environment, serial, at, address, action, who, before, after)
-     VALUES ($1, $2, $3, $4, $5, $6, $7, $8)";
+    "INSERT INTO baton.history (environment, serial, at, address, action, who, before, after, checksum)
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)";
 const SQL_BUMP: &str =
     "UPDATE baton.states SET serial = serial + 1 WHERE environment = $1 RETURNING serial";
 const SQL_SERIAL: &str = "SELECT serial FROM baton.states WHERE environment = $1";
@@ -713,10 +765,14 @@ impl Conn {
                 checksum: r.get(5),
             })
             .collect();
-        let history = if with_history {
-            history_rows(&tx, env).await?
+        let (history, deployments, blobs) = if with_history {
+            (
+                history_rows(&tx, env).await?,
+                deployment_rows(&tx, env).await?,
+                blob_rows(&tx, env).await?,
+            )
         } else {
-            Vec::new()
+            Default::default()
         };
         tx.commit().await?;
         Ok(Dump {
@@ -725,7 +781,44 @@ impl Conn {
             objects,
             intents,
             history,
+            deployments,
+            blobs,
         })
+    }
+
+    async fn put_deployment(
+        &mut self,
+        env: &str,
+        row: &DeploymentRow,
+        blobs: &[Blob],
+    ) -> Result<(), tokio_postgres::Error> {
+        let tx = self.client.transaction().await?;
+        put_deployment(&tx, env, row).await?;
+        for b in blobs {
+            put_blob(&tx, b).await?;
+        }
+        tx.commit().await
+    }
+
+    async fn deployments(
+        &mut self,
+        env: &str,
+    ) -> Result<Vec<DeploymentRow>, tokio_postgres::Error> {
+        let tx = self.client.transaction().await?;
+        let rows = deployment_rows(&tx, env).await?;
+        tx.commit().await?;
+        Ok(rows)
+    }
+
+    async fn blob(&mut self, digest: &str) -> Result<Option<String>, tokio_postgres::Error> {
+        Ok(self
+            .client
+            .query_opt(
+                "SELECT content FROM baton.blobs WHERE digest = $1",
+                &[&digest],
+            )
+            .await?
+            .map(|r| r.get(0)))
     }
 
     async fn history(&mut self, env: &str) -> Result<Vec<HistoryRow>, tokio_postgres::Error> {
@@ -770,6 +863,12 @@ impl Conn {
         }
         for h in &dump.history {
             put_history(&tx, env, h).await?;
+        }
+        for d in &dump.deployments {
+            put_deployment(&tx, env, d).await?;
+        }
+        for b in &dump.blobs {
+            put_blob(&tx, b).await?;
         }
         tx.commit().await?;
         Ok(None)
@@ -828,6 +927,22 @@ impl Conn {
             .iter()
             .map(|p| p.as_ref().map(|(_, after)| after))
             .collect();
+        let sums: Vec<Option<String>> = items
+            .iter()
+            .enumerate()
+            .map(|(k, item)| {
+                HistoryRow::new(
+                    serial,
+                    now.clone(),
+                    item.address.clone(),
+                    item.action.to_string(),
+                    who.to_string(),
+                    befores[k].clone(),
+                    afters[k].cloned(),
+                )
+                .checksum
+            })
+            .collect();
         let mut writes: Vec<(&Statement, Vec<Param<'_>>)> =
             Vec::with_capacity(items.len() * 3 + intents.len());
         for (k, item) in items.iter().enumerate() {
@@ -846,6 +961,7 @@ impl Conn {
                     &who,
                     &befores[k],
                     &afters[k],
+                    &sums[k],
                 ],
             ));
             writes.push((&intent_st, vec![&env, &item.address]));
@@ -1038,13 +1154,82 @@ impl Conn {
     }
 }
 
+async fn deployment_rows(
+    tx: &Transaction<'_>,
+    env: &str,
+) -> Result<Vec<DeploymentRow>, tokio_postgres::Error> {
+    Ok(tx
+        .query(
+            "SELECT serial, document, checksum FROM baton.deployments
+             WHERE environment = $1 ORDER BY serial",
+            &[&env],
+        )
+        .await?
+        .into_iter()
+        .map(|r| DeploymentRow {
+            serial: r.get(0),
+            document: r.get(1),
+            checksum: r.get(2),
+        })
+        .collect())
+}
+
+/// The blobs the deployments of `env` refer to.
+async fn blob_rows(tx: &Transaction<'_>, env: &str) -> Result<Vec<Blob>, tokio_postgres::Error> {
+    let mut digests = std::collections::BTreeSet::new();
+    for row in deployment_rows(tx, env).await? {
+        if let Ok(d) = serde_json::from_str::<Deployment>(&row.document) {
+            digests.extend(d.score.into_values());
+            digests.extend(d.modules.into_values().map(|m| m.sha256));
+        }
+    }
+    let digests: Vec<String> = digests.into_iter().collect();
+    Ok(tx
+        .query(
+            "SELECT digest, content FROM baton.blobs WHERE digest = ANY($1) ORDER BY digest",
+            &[&digests],
+        )
+        .await?
+        .into_iter()
+        .map(|r| Blob {
+            digest: r.get(0),
+            text: r.get(1),
+        })
+        .collect())
+}
+
+async fn put_deployment(
+    tx: &Transaction<'_>,
+    env: &str,
+    d: &DeploymentRow,
+) -> Result<(), tokio_postgres::Error> {
+    tx.execute(
+        "INSERT INTO baton.deployments (environment, serial, document, checksum)
+         VALUES ($1, $2, $3, $4)
+         ON CONFLICT (environment, serial) DO UPDATE
+         SET document = EXCLUDED.document, checksum = EXCLUDED.checksum",
+        &[&env, &d.serial, &d.document, &d.checksum],
+    )
+    .await
+    .map(drop)
+}
+
+async fn put_blob(tx: &Transaction<'_>, b: &Blob) -> Result<(), tokio_postgres::Error> {
+    tx.execute(
+        "INSERT INTO baton.blobs (digest, content) VALUES ($1, $2) ON CONFLICT (digest) DO NOTHING",
+        &[&b.digest, &b.text],
+    )
+    .await
+    .map(drop)
+}
+
 async fn history_rows(
     tx: &Transaction<'_>,
     env: &str,
 ) -> Result<Vec<HistoryRow>, tokio_postgres::Error> {
     Ok(tx
         .query(
-            "SELECT serial, at, address, action, who, before, after FROM baton.history
+            "SELECT serial, at, address, action, who, before, after, checksum FROM baton.history
              WHERE environment = $1 ORDER BY id",
             &[&env],
         )
@@ -1058,6 +1243,7 @@ async fn history_rows(
             who: r.get(4),
             before: r.get(5),
             after: r.get(6),
+            checksum: r.get(7),
         })
         .collect())
 }
@@ -1080,7 +1266,15 @@ async fn put_history(
     tx.execute(
         SQL_PUT_HISTORY,
         &[
-            &env, &h.serial, &h.at, &h.address, &h.action, &h.who, &h.before, &h.after,
+            &env,
+            &h.serial,
+            &h.at,
+            &h.address,
+            &h.action,
+            &h.who,
+            &h.before,
+            &h.after,
+            &h.checksum,
         ],
     )
     .await

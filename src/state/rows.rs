@@ -4,6 +4,7 @@
 //! row and a state moved between them (`state migrate`) needs no re-sealing.
 
 use super::crypto::{self, StateKey};
+use super::deployment::{Blob, Deployment};
 use super::{HistoryEntry, Intent, Object, StateError, redacted_json};
 use crate::value::Value;
 use sha2::{Digest, Sha256};
@@ -73,6 +74,8 @@ pub struct HistoryRow {
     pub before: Option<String>,
     /// After, redacted JSON.
     pub after: Option<String>,
+    /// SHA-256 of the other columns (`None` in rows written before checksums).
+    pub checksum: Option<String>,
 }
 
 /// Everything one environment's state holds, as stored: what `state migrate` copies and
@@ -89,6 +92,65 @@ pub struct Dump {
     pub intents: Vec<IntentRow>,
     /// History, oldest first.
     pub history: Vec<HistoryRow>,
+    /// Deployments, by serial.
+    pub deployments: Vec<DeploymentRow>,
+    /// The texts deployments refer to.
+    pub blobs: Vec<Blob>,
+}
+
+/// The stored form of a [`Deployment`]: its JSON document under a checksum.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DeploymentRow {
+    /// The apply's serial.
+    pub serial: i64,
+    /// The deployment as JSON.
+    pub document: String,
+    /// SHA-256 of the serial and the document.
+    pub checksum: String,
+}
+
+impl DeploymentRow {
+    /// The row of a deployment.
+    pub fn of(d: &Deployment) -> DeploymentRow {
+        let document = serde_json::to_string(d).expect("a deployment serializes");
+        let serial = d.serial as i64;
+        let checksum = digest("baton deployment v1", &[&serial.to_string(), &document]);
+        DeploymentRow {
+            serial,
+            document,
+            checksum,
+        }
+    }
+
+    /// The deployment, its checksum checked.
+    pub fn deployment(&self, location: &str) -> Result<Deployment, StateError> {
+        let address = format!("deployment {}", self.serial);
+        if digest(
+            "baton deployment v1",
+            &[&self.serial.to_string(), &self.document],
+        ) != self.checksum
+        {
+            return Err(mismatch(location, &address, "deployment"));
+        }
+        serde_json::from_str(&self.document).map_err(|e| StateError::Corrupt {
+            path: location.to_string(),
+            address,
+            why: format!("the deployment is not readable: {e}"),
+        })
+    }
+}
+
+/// A blob as stored, its digest checked.
+pub fn checked_blob(location: &str, digest: String, text: String) -> Result<Blob, StateError> {
+    let blob = Blob { digest, text };
+    if !blob.is_sound() {
+        return Err(StateError::Corrupt {
+            path: location.to_string(),
+            address: format!("blob {}", blob.digest),
+            why: "the stored text no longer has the hash it is stored under".into(),
+        });
+    }
+    Ok(blob)
 }
 
 impl Dump {
@@ -110,14 +172,23 @@ impl Dump {
         })
     }
 
-    /// Checks the checksum of every object and intent row (a row without one passes), so
-    /// a damaged row is never copied elsewhere as if it were sound.
+    /// Checks the checksum of every object, intent and history row (a row without one
+    /// passes), so a damaged row is never copied elsewhere as if it were sound.
     pub fn verify(&self, location: &str) -> Result<(), StateError> {
         for o in &self.objects {
             o.verify(location)?;
         }
         for i in &self.intents {
             i.verify(location)?;
+        }
+        for h in &self.history {
+            h.verify(location)?;
+        }
+        for d in &self.deployments {
+            d.deployment(location)?;
+        }
+        for b in &self.blobs {
+            checked_blob(location, b.digest.clone(), b.text.clone())?;
         }
         Ok(())
     }
@@ -184,6 +255,60 @@ impl ObjectRow {
     pub fn verify(&self, location: &str) -> Result<(), StateError> {
         match &self.checksum {
             Some(sum) if *sum != self.digest() => Err(mismatch(location, &self.address, "object")),
+            _ => Ok(()),
+        }
+    }
+}
+
+impl HistoryRow {
+    /// A row of the history, sealed with its checksum.
+    pub fn new(
+        serial: i64,
+        at: String,
+        address: String,
+        action: String,
+        who: String,
+        before: Option<String>,
+        after: Option<String>,
+    ) -> HistoryRow {
+        let mut row = HistoryRow {
+            serial,
+            at,
+            address,
+            action,
+            who,
+            before,
+            after,
+            checksum: None,
+        };
+        row.checksum = Some(row.digest());
+        row
+    }
+
+    /// The checksum of this row's columns (a missing before or after is not an empty one).
+    pub fn digest(&self) -> String {
+        let opt = |v: &Option<String>| {
+            v.as_ref()
+                .map_or_else(|| "-".to_string(), |s| format!("+{s}"))
+        };
+        digest(
+            "baton history v1",
+            &[
+                &self.serial.to_string(),
+                &self.at,
+                &self.address,
+                &self.action,
+                &self.who,
+                &opt(&self.before),
+                &opt(&self.after),
+            ],
+        )
+    }
+
+    /// Fails when the row has a checksum that is not its columns' digest.
+    pub fn verify(&self, location: &str) -> Result<(), StateError> {
+        match &self.checksum {
+            Some(sum) if *sum != self.digest() => Err(mismatch(location, &self.address, "history")),
             _ => Ok(()),
         }
     }

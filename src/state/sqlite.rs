@@ -15,9 +15,10 @@ use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
 
 use super::checkpoint::Checkpointer;
 use super::crypto::StateKey;
+use super::deployment::{Blob, Deployment};
 use super::rows::{
-    self, Codec, Dump, HistoryRow, IntentRow, ObjectRow, record_address, redacted_after,
-    redacted_before,
+    self, Codec, DeploymentRow, Dump, HistoryRow, IntentRow, ObjectRow, record_address,
+    redacted_after, redacted_before,
 };
 use super::{
     HistoryEntry, Intent, LockInfo, LockMode, LockRequest, Record, State, StateError, migrate,
@@ -31,6 +32,10 @@ pub struct SqliteStore {
     /// The serial of this run's changes, once its first change bumped it.
     run_serial: Option<u64>,
     checkpointer: Checkpointer,
+    /// This handle created the file (it did not exist before the run).
+    created: bool,
+    /// The folder this handle created for the file.
+    created_dir: Option<PathBuf>,
 }
 
 impl Drop for SqliteStore {
@@ -49,9 +54,14 @@ impl SqliteStore {
             path: display.clone(),
             source,
         };
+        let mut created_dir = None;
         if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            if !dir.exists() {
+                created_dir = Some(dir.to_path_buf());
+            }
             std::fs::create_dir_all(dir).map_err(io)?;
         }
+        let mut created = false;
         match std::fs::metadata(path) {
             Ok(m) if m.len() == 0 && !has_log(path) => {
                 return Err(StateError::Unreadable {
@@ -60,7 +70,10 @@ impl SqliteStore {
                 });
             }
             Ok(_) => {}
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => create(path)?,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                create(path)?;
+                created = true;
+            }
             Err(e) => return Err(io(e)),
         }
         let mut conn = Connection::open(path).map_err(|source| StateError::Db {
@@ -91,6 +104,8 @@ impl SqliteStore {
             key: None,
             run_serial: None,
             checkpointer,
+            created,
+            created_dir,
         })
     }
 
@@ -110,7 +125,44 @@ impl SqliteStore {
             key: self.key.clone(),
             run_serial: self.run_serial,
             checkpointer,
+            created: false,
+            created_dir: None,
         })
+    }
+
+    /// Removes the file again when this run created it and a failure left nothing in
+    /// it (no serial, object, intent or history row): bad input leaves no state behind.
+    pub fn discard_if_new(self) {
+        if !self.created {
+            return;
+        }
+        let empty = (|| -> rusqlite::Result<bool> {
+            let serial: i64 = self
+                .conn
+                .query_row("SELECT value FROM meta WHERE key = 'serial'", [], |r| {
+                    r.get::<_, String>(0)
+                })
+                .map(|v| v.parse().unwrap_or(1))?;
+            let rows: i64 = self.conn.query_row(
+                "SELECT (SELECT COUNT(*) FROM objects) + (SELECT COUNT(*) FROM intents) + (SELECT COUNT(*) FROM history)",
+                [],
+                |r| r.get(0),
+            )?;
+            Ok(serial == 0 && rows == 0)
+        })()
+        .unwrap_or(false);
+        let path = self.path.clone();
+        let dir = self.created_dir.clone();
+        drop(self);
+        if empty {
+            for suffix in ["", "-wal", "-shm"] {
+                let _ = std::fs::remove_file(format!("{}{suffix}", path.display()));
+            }
+            if let Some(dir) = dir {
+                // Only when nothing else was put there meanwhile.
+                let _ = std::fs::remove_dir(dir);
+            }
+        }
     }
 
     /// Seals secrets with `key` from now on (and opens sealed ones with it).
@@ -430,15 +482,15 @@ impl SqliteStore {
             };
             put_history(
                 &tx,
-                &HistoryRow {
-                    serial: serial as i64,
-                    at: now.clone(),
-                    address: address.clone(),
-                    action: action.to_string(),
-                    who: who.clone(),
-                    before: before_json,
-                    after: after_json,
-                },
+                &HistoryRow::new(
+                    serial as i64,
+                    now.clone(),
+                    address.clone(),
+                    action.to_string(),
+                    who.clone(),
+                    before_json,
+                    after_json,
+                ),
             )
             .map_err(db)?;
             tx.prepare_cached("DELETE FROM intents WHERE address = ?1")
@@ -466,11 +518,15 @@ impl SqliteStore {
 
     /// Every recorded change, oldest first.
     pub fn history(&self) -> Result<Vec<HistoryEntry>, StateError> {
-        Ok(history_rows(&self.conn)
+        let location = self.location();
+        history_rows(&self.conn)
             .map_err(self.db())?
             .into_iter()
-            .map(rows::history_entry)
-            .collect())
+            .map(|row| {
+                row.verify(&location)?;
+                Ok(rows::history_entry(row))
+            })
+            .collect()
     }
 
     /// The schema version of the open database.
@@ -493,6 +549,8 @@ impl SqliteStore {
             objects: object_rows(&tx).map_err(db)?,
             intents: intent_rows(&tx).map_err(db)?,
             history: history_rows(&tx).map_err(db)?,
+            deployments: deployment_rows(&tx).map_err(db)?,
+            blobs: blob_rows(&tx).map_err(db)?,
         };
         check_count(&tx, &location, dump.objects.len())?;
         tx.finish().map_err(db)?;
@@ -536,8 +594,94 @@ impl SqliteStore {
         for h in &dump.history {
             put_history(&tx, h).map_err(db)?;
         }
+        for d in &dump.deployments {
+            put_deployment(&tx, d).map_err(db)?;
+        }
+        for b in &dump.blobs {
+            put_blob(&tx, b).map_err(db)?;
+        }
         tx.commit().map_err(db)
     }
+
+    /// Records the configuration an apply applied and the texts it refers to, in one
+    /// transaction (a deployment recorded again for its serial replaces the first).
+    pub fn put_deployment(&mut self, d: &Deployment, blobs: &[Blob]) -> Result<(), StateError> {
+        let location = self.location();
+        let db = db_err(&location);
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .map_err(db)?;
+        put_deployment(&tx, &DeploymentRow::of(d)).map_err(db)?;
+        for b in blobs {
+            put_blob(&tx, b).map_err(db)?;
+        }
+        tx.commit().map_err(db)
+    }
+
+    /// Every recorded deployment, oldest first, checksums checked.
+    pub fn deployments(&self) -> Result<Vec<Deployment>, StateError> {
+        let location = self.location();
+        deployment_rows(&self.conn)
+            .map_err(self.db())?
+            .iter()
+            .map(|row| row.deployment(&location))
+            .collect()
+    }
+
+    /// The text stored under `digest`, checked against it.
+    pub fn blob(&self, digest: &str) -> Result<Option<Blob>, StateError> {
+        let location = self.location();
+        let text: Option<String> = self
+            .conn
+            .query_row(
+                "SELECT content FROM blobs WHERE digest = ?1",
+                [digest],
+                |r| r.get(0),
+            )
+            .optional()
+            .map_err(self.db())?;
+        text.map(|t| rows::checked_blob(&location, digest.to_string(), t))
+            .transpose()
+    }
+}
+
+fn deployment_rows(conn: &Connection) -> rusqlite::Result<Vec<DeploymentRow>> {
+    let mut stmt =
+        conn.prepare("SELECT serial, document, checksum FROM deployments ORDER BY serial")?;
+    stmt.query_map([], |r| {
+        Ok(DeploymentRow {
+            serial: r.get(0)?,
+            document: r.get(1)?,
+            checksum: r.get(2)?,
+        })
+    })?
+    .collect()
+}
+
+fn blob_rows(conn: &Connection) -> rusqlite::Result<Vec<Blob>> {
+    let mut stmt = conn.prepare("SELECT digest, content FROM blobs ORDER BY digest")?;
+    stmt.query_map([], |r| {
+        Ok(Blob {
+            digest: r.get(0)?,
+            text: r.get(1)?,
+        })
+    })?
+    .collect()
+}
+
+fn put_deployment(conn: &Connection, d: &DeploymentRow) -> rusqlite::Result<()> {
+    conn.prepare_cached(
+        "INSERT OR REPLACE INTO deployments (serial, document, checksum) VALUES (?1, ?2, ?3)",
+    )?
+    .execute(params![d.serial, d.document, d.checksum])
+    .map(drop)
+}
+
+fn put_blob(conn: &Connection, b: &Blob) -> rusqlite::Result<()> {
+    conn.prepare_cached("INSERT OR IGNORE INTO blobs (digest, content) VALUES (?1, ?2)")?
+        .execute(params![b.digest, b.text])
+        .map(drop)
 }
 
 fn db_err(location: &str) -> impl Fn(rusqlite::Error) -> StateError + Copy + '_ {
@@ -657,7 +801,7 @@ fn intent_rows(conn: &Connection) -> rusqlite::Result<Vec<IntentRow>> {
 
 fn history_rows(conn: &Connection) -> rusqlite::Result<Vec<HistoryRow>> {
     let mut stmt = conn.prepare(
-        "SELECT serial, at, address, action, who, before, after FROM history ORDER BY id",
+        "SELECT serial, at, address, action, who, before, after, checksum FROM history ORDER BY id",
     )?;
     stmt.query_map([], |r| {
         Ok(HistoryRow {
@@ -668,6 +812,7 @@ fn history_rows(conn: &Connection) -> rusqlite::Result<Vec<HistoryRow>> {
             who: r.get(4)?,
             before: r.get(5)?,
             after: r.get(6)?,
+            checksum: r.get(7)?,
         })
     })?
     .collect()
@@ -702,8 +847,8 @@ fn put_intent(conn: &Connection, r: &IntentRow) -> rusqlite::Result<()> {
 }
 
 fn put_history(conn: &Connection, h: &HistoryRow) -> rusqlite::Result<()> {
-    conn.prepare_cached("INSERT INTO history (serial, at, address, action, who, before, after) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)")?
-        .execute(params![h.serial, h.at, h.address, h.action, h.who, h.before, h.after])
+    conn.prepare_cached("INSERT INTO history (serial, at, address, action, who, before, after, checksum) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)")?
+        .execute(params![h.serial, h.at, h.address, h.action, h.who, h.before, h.after, h.checksum])
         .map(drop)
 }
 
@@ -979,6 +1124,76 @@ mod tests {
         assert_eq!(h[1].before.as_ref().unwrap()["length"], 8);
         assert!(h[1].after.is_none());
         assert!(!format!("{h:?}").contains("hunter2"));
+    }
+
+    #[test]
+    fn deployments_and_their_texts_are_kept_checked_and_copied_by_migrate() {
+        use crate::state::deployment::{Blob, Deployment, ModuleUse};
+        let dir = tempfile::tempdir().unwrap();
+        let mut s = SqliteStore::open(&dir.path().join("s.db")).unwrap();
+        let score = Blob::of("apiVersion: score.dev/v1b1\n");
+        let module = Blob::of("provisions \"x\" {}\n");
+        let d = Deployment {
+            serial: 1,
+            at: "2026-12-05T00:00:00Z".into(),
+            who: "dev@host".into(),
+            environment: "local".into(),
+            score: [("score.yaml".to_string(), score.digest.clone())].into(),
+            modules: [(
+                "x".to_string(),
+                ModuleUse {
+                    origin: "builtin".into(),
+                    sha256: module.digest.clone(),
+                },
+            )]
+            .into(),
+            settings: Default::default(),
+        };
+        s.put_deployment(&d, &[score.clone(), module.clone()])
+            .unwrap();
+        // The same text again is stored once.
+        s.put_deployment(
+            &Deployment {
+                serial: 2,
+                ..d.clone()
+            },
+            std::slice::from_ref(&score),
+        )
+        .unwrap();
+        assert_eq!(s.deployments().unwrap().len(), 2);
+        assert_eq!(s.deployments().unwrap()[0], d);
+        assert_eq!(s.blob(&score.digest).unwrap(), Some(score.clone()));
+        assert_eq!(s.blob(&"0".repeat(64)).unwrap(), None);
+        let blobs: i64 = s
+            .conn
+            .query_row("SELECT COUNT(*) FROM blobs", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(blobs, 2);
+
+        // state migrate copies them.
+        let mut copy = SqliteStore::open(&dir.path().join("copy.db")).unwrap();
+        copy.restore(&s.dump().unwrap()).unwrap();
+        assert_eq!(copy.deployments().unwrap(), s.deployments().unwrap());
+        assert_eq!(copy.blob(&module.digest).unwrap(), Some(module.clone()));
+
+        // Edited behind baton's back: named, never read as something else.
+        s.conn
+            .execute("UPDATE deployments SET document = replace(document, 'dev@host', 'x@y') WHERE serial = 2", [])
+            .unwrap();
+        let err = s.deployments().unwrap_err().to_string();
+        assert!(
+            err.contains("deployment 2") && err.contains("checksum"),
+            "{err}"
+        );
+        s.conn
+            .execute(
+                "UPDATE blobs SET content = 'changed' WHERE digest = ?1",
+                [&module.digest],
+            )
+            .unwrap();
+        let err = s.blob(&module.digest).unwrap_err().to_string();
+        assert!(err.contains("no longer has the hash"), "{err}");
+        assert!(s.dump().is_err());
     }
 
     #[test]

@@ -46,6 +46,33 @@ impl Store {
         }
     }
 
+    /// Ends the use of a state that a failed run opened: a SQLite file this run created
+    /// and left empty is removed, so bad input leaves no state behind.
+    pub fn discard_if_new(self) {
+        if let Store::Sqlite(s) = self {
+            s.discard_if_new();
+        }
+    }
+
+    /// Records the configuration an apply applied and the texts it refers to.
+    pub fn put_deployment(
+        &mut self,
+        d: &super::deployment::Deployment,
+        blobs: &[super::deployment::Blob],
+    ) -> Result<(), StateError> {
+        each!(self, s => s.put_deployment(d, blobs))
+    }
+
+    /// Every recorded deployment, oldest first.
+    pub fn deployments(&self) -> Result<Vec<super::deployment::Deployment>, StateError> {
+        each!(self, s => s.deployments())
+    }
+
+    /// The text stored under `digest`.
+    pub fn blob(&self, digest: &str) -> Result<Option<super::deployment::Blob>, StateError> {
+        each!(self, s => s.blob(digest))
+    }
+
     /// Whether secrets are sealed.
     pub fn has_key(&self) -> bool {
         each!(self, s => s.has_key())

@@ -150,7 +150,12 @@ fn shop_plans_for_local_and_prod_from_the_same_score_files_and_applies_on_aws() 
     let db = &out[format!("postgres.default#orders-db-{suffix}")];
     let rt = rt();
     let aws = rt.block_on(aws());
-    let id = format!("shared-orders-db-{suffix}");
+    let id = sb.name_in(
+        ".baton/prod.db",
+        &format!("postgres.default#orders-db-{suffix}"),
+        "-",
+        54,
+    );
     let instance = rt
         .block_on(
             aws.rds
@@ -179,7 +184,12 @@ fn shop_plans_for_local_and_prod_from_the_same_score_files_and_applies_on_aws() 
     assert_eq!(secret["password"], db["password"]);
     assert_eq!(secret["host"], db["host"]);
     for (workload, resource) in [("fulfilment", "cache"), ("storefront", "sessions")] {
-        let group = format!("{workload}-{suffix}-{resource}");
+        let group = sb.name_in(
+            ".baton/prod.db",
+            &format!("redis.default#{workload}-{suffix}.{resource}"),
+            "-",
+            40,
+        );
         let g = rt
             .block_on(
                 aws.elasticache
@@ -210,8 +220,18 @@ fn shop_plans_for_local_and_prod_from_the_same_score_files_and_applies_on_aws() 
     assert_eq!(
         mine,
         [
-            format!("fulfilment-{suffix}-queue"),
-            format!("orders-{suffix}-events")
+            sb.name_in(
+                ".baton/prod.db",
+                &format!("amqp.default#fulfilment-{suffix}.queue"),
+                "-",
+                50
+            ),
+            sb.name_in(
+                ".baton/prod.db",
+                &format!("amqp.default#orders-{suffix}.events"),
+                "-",
+                50
+            ),
         ]
     );
     let events = &out[format!("amqp.default#orders-{suffix}.events")];
@@ -328,7 +348,10 @@ fn drift_made_outside_baton_is_reported_and_converged() {
         .as_str()
         .unwrap()
         .to_string();
-    let secret_id = format!("baton/{name}-db");
+    let secret_id = format!(
+        "baton/{}",
+        sb.name(&format!("postgres.default#{name}.db"), "-", 54)
+    );
     let rt = rt();
     let aws = rt.block_on(aws());
 

@@ -410,7 +410,10 @@ struct Expected {
     manifests: BTreeSet<String>,
 }
 
-fn expected(names: &Names, p: &Project) -> Expected {
+fn expected(names: &Names, p: &Project, sb: &Sandbox) -> Expected {
+    let lineage = sb.lineage(".baton/state.db");
+    let name =
+        |uid: &str, sep: &str, max: usize| crate::support::physical_name(&lineage, uid, sep, max);
     let mut e = Expected::default();
     for w in &p.workloads {
         let wn = names.workload(w.n);
@@ -443,27 +446,29 @@ fn expected(names: &Names, p: &Project) -> Expected {
             }
             match r {
                 Request::Postgres { database } => {
-                    let role = format!("{wn}_{slot}").replace('-', "_");
+                    let role = name(&uid, "_", 63);
+                    // A database keeps the name it has when its `database` param is
+                    // removed (a name is decided when the object is made): one that a
+                    // param named before may stay, if the state records it so.
+                    let kept =
+                        recorded_attribute(sb, &format!("{uid}/postgres_database.db"), "name")
+                            .filter(|n| (0..=u8::MAX).any(|v| *n == names.database_param(w.n, v)));
                     e.databases.insert(match database {
                         Some(v) => names.database_param(w.n, *v),
-                        None => role.clone(),
+                        None => kept.unwrap_or_else(|| role.clone()),
                     });
                     e.roles.insert(role);
                 }
                 Request::SharedPostgres => {
-                    let role = format!("shared_{}", names.shared_id()).replace('-', "_");
+                    let role = name(&uid, "_", 63);
                     e.databases.insert(role.clone());
                     e.roles.insert(role);
                 }
                 Request::Redis { .. } => {
-                    e.redis_users.insert(format!("{wn}-{slot}"));
+                    e.redis_users.insert(name(&uid, "-", 100));
                 }
                 Request::Volume => {
-                    e.volumes.insert(
-                        format!("volume-default--{wn}-{slot}")
-                            .replace('.', "-")
-                            .to_string(),
-                    );
+                    e.volumes.insert(name(&uid, "-", 100));
                 }
                 Request::Acl { version, .. } => {
                     e.redis_users.insert(format!("{wn}-{slot}-v{version}"));
@@ -569,6 +574,23 @@ fn recorded(sb: &Sandbox) -> Recorded {
         intents: list("SELECT action || ' ' || address FROM intents"),
         tainted: list("SELECT address FROM objects WHERE status <> 'ok'"),
     }
+}
+
+/// The attribute `key` of the object recorded at `address` (a string), if any.
+fn recorded_attribute(sb: &Sandbox, address: &str, key: &str) -> Option<String> {
+    let path = sb.path().join(".baton/state.db");
+    let conn =
+        rusqlite::Connection::open_with_flags(&path, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)
+            .unwrap_or_else(|e| panic!("open {}: {e}", path.display()));
+    let attrs: Option<String> = conn
+        .query_row(
+            "SELECT attributes FROM objects WHERE address = ?1",
+            [address],
+            |r| r.get(0),
+        )
+        .ok();
+    let attrs: serde_json::Value = serde_json::from_str(&attrs?).ok()?;
+    attrs[key].as_str().map(str::to_string)
 }
 
 /// Removes whatever a failed case left on the servers.
@@ -860,7 +882,7 @@ fn run_case(case: &Case) -> Result<(), TestCaseError> {
         }
         if converge {
             run_clean(&sb, &["apply", "--auto-approve"], &mut log);
-            check(&sb, &names, &expected(&names, project), &log);
+            check(&sb, &names, &expected(&names, project, &sb), &log);
         }
     }
     for s in &case.storms[2] {

@@ -57,7 +57,8 @@ fn hello_applies_and_a_second_plan_has_no_changes() {
     assert!(web.contains("secretKeyRef"), "{web}");
     assert!(
         sb.path()
-            .join(".baton/volumes/volume-default--job-queue")
+            .join(".baton/volumes")
+            .join(sb.name("volume.default#job-queue", "-", 100))
             .is_dir()
     );
     let again = sb.run(&["plan", "--detailed-exitcode"]);
@@ -175,6 +176,11 @@ fn removing_a_resource_deletes_in_reverse_dependency_order() {
 fn destroy_empties_the_state() {
     let sb = hello();
     apply(&sb);
+    let volume =
+        sb.path()
+            .join(".baton/volumes")
+            .join(sb.name("volume.default#web.uploads", "-", 100));
+    assert!(volume.is_dir(), "the volume was made");
     let run = sb.run(&["destroy", "--auto-approve"]);
     assert_eq!(run.code, 0, "{}", run.transcript());
     assert!(run.stdout.contains("6 destroyed"), "{}", run.stdout);
@@ -182,11 +188,7 @@ fn destroy_empties_the_state() {
     assert_eq!(list.code, 0);
     assert_eq!(list.stdout, "");
     assert!(!sb.path().join("deploy/local/web.yaml").exists());
-    assert!(
-        !sb.path()
-            .join(".baton/volumes/volume-default--web-uploads")
-            .exists()
-    );
+    assert!(!volume.exists());
 }
 
 #[test]

@@ -171,7 +171,7 @@ fn a_create_that_failed_after_the_server_acted_is_adopted_by_the_next_apply() {
     );
     assert_eq!(
         users(&name),
-        vec![format!("{name}-cache")],
+        vec![sb.name(&format!("redis.default#{name}.cache"), "-", 100)],
         "the user was made"
     );
     assert_eq!(
@@ -199,7 +199,7 @@ fn a_create_that_failed_after_the_server_acted_is_adopted_by_the_next_apply() {
         .as_str()
         .unwrap()
         .to_string();
-    let user = format!("{name}-cache");
+    let user = sb.name(&format!("redis.default#{name}.cache"), "-", 100);
     let pong = redis(&[
         "--user",
         &user,
@@ -221,7 +221,10 @@ fn an_interrupted_create_no_longer_desired_is_deleted_not_orphaned() {
     // The process dies right after Redis made the user, before it is recorded.
     let run = apply_with(&sb, "abort_after=1,kinds=redis_acl_user");
     assert_eq!(run.code, -1, "killed by SIGABRT: {}", run.transcript());
-    assert_eq!(users(&name), vec![format!("{name}-cache")]);
+    assert_eq!(
+        users(&name),
+        vec![sb.name(&format!("redis.default#{name}.cache"), "-", 100)]
+    );
 
     // The resource is gone from the Score file: the user must go too.
     sb.write("score.yaml", &score(&name, ""));
@@ -266,7 +269,10 @@ fn intents_of_calls_that_turned_out_done_or_not_done_are_cleared() {
     );
     let run = apply_with(&sb, "fail=1,when=before,kinds=redis_acl_user");
     assert_eq!(run.code, 1, "{}", run.transcript());
-    assert_eq!(users(&name), vec![format!("{name}-cache")]);
+    assert_eq!(
+        users(&name),
+        vec![sb.name(&format!("redis.default#{name}.cache"), "-", 100)]
+    );
     sb.write(
         "score.yaml",
         &score(
@@ -343,7 +349,7 @@ fn an_adopted_database_no_longer_desired_is_dropped_before_its_owner_role() {
     // The role is made and recorded; the process dies right after the database is made.
     let run = apply_with(&sb, "abort_after=1,kinds=postgres_database");
     assert_eq!(run.code, -1, "{}", run.transcript());
-    let db = format!("{name}_db");
+    let db = sb.name(&format!("postgres.default#{name}.db"), "_", 63);
     let owned = format!("SELECT count(*) FROM pg_database WHERE datname = '{db}'");
     assert_eq!(psql(&owned), "1");
     // Dropping the resource: the database (adopted, its dependencies unknown) must go

@@ -8,6 +8,7 @@ mod hostile;
 mod interrupted;
 mod lifecycle;
 mod local_walls;
+mod naming;
 mod outage;
 mod overrides;
 mod ownership;

@@ -377,9 +377,9 @@ fn a_shared_id_that_spells_a_workload_resource_is_refused() {
     assert_eq!(run.code, 0, "{}", run.transcript());
 }
 
-/// Names that two resources would share are refused at plan time, before any object is
-/// made (workload `web`'s `ab-cd` and workload `web-ab`'s `cd`: the volume module joins
-/// them with `-`).
+/// Workload `web`'s `ab-cd` and workload `web-ab`'s `cd` read the same when joined with
+/// `-`: the built-in modules tell them apart by the suffix, and a module whose own rule
+/// would give them one name is refused at plan time, before any object is made.
 #[test]
 fn two_resources_deriving_one_physical_name_are_refused() {
     let sb = Sandbox::new();
@@ -389,6 +389,22 @@ fn two_resources_deriving_one_physical_name_are_refused() {
             &format!("apiVersion: score.dev/v1b1\nmetadata:\n  name: {w}\ncontainers:\n  main:\n    image: busybox\nresources:\n  {r}:\n    type: volume\n"),
         );
     }
+    // The built-in volume module: two directories.
+    let run = sb.run(&["apply", "--auto-approve"]);
+    assert_eq!(run.code, 0, "{}", run.transcript());
+    let a = sb.name("volume.default#web.ab-cd", "-", 100);
+    let b = sb.name("volume.default#web-ab.cd", "-", 100);
+    assert_ne!(a, b);
+    for d in [&a, &b] {
+        assert!(sb.path().join(".baton/volumes").join(d).is_dir(), "{d}");
+    }
+    assert_eq!(sb.run(&["destroy", "--auto-approve"]).code, 0);
+
+    // A module of the project's own that joins the names as earlier modules did.
+    sb.write(
+        "modules/volume.hcl",
+        "provisions \"volume\" {\n  environments = [\"local\"]\n}\nresource \"local_directory\" \"data\" {\n  path = \"vols/${score.workload}-${score.resource}\"\n}\noutput \"source\" {\n  value = local_directory.data.absolute_path\n}\n",
+    );
     let run = sb.run(&["apply", "--auto-approve"]);
     assert_eq!(run.code, 1, "{}", run.transcript());
     assert!(
@@ -396,10 +412,7 @@ fn two_resources_deriving_one_physical_name_are_refused() {
         "{}",
         run.transcript()
     );
-    assert!(
-        !sb.path().join(".baton/volumes").exists(),
-        "nothing was made"
-    );
+    assert!(!sb.path().join("vols").exists(), "nothing was made");
 }
 
 /// Two records naming one object (as names an earlier baton derived could collide) are

@@ -79,6 +79,25 @@ fn baton(sb: &Sandbox, args: &[&str]) -> Run {
     Run::of(on_moto(sb.command(args)).output().expect("run baton"))
 }
 
+/// The SDK's configuration for the emulator.
+fn sdk(rt: &tokio::runtime::Runtime) -> aws_config::SdkConfig {
+    let http = aws_smithy_http_client::Builder::new()
+        .tls_provider(aws_smithy_http_client::tls::Provider::Rustls(
+            aws_smithy_http_client::tls::rustls_provider::CryptoMode::Ring,
+        ))
+        .build_https();
+    rt.block_on(
+        aws_config::defaults(aws_config::BehaviorVersion::latest())
+            .region(aws_config::Region::new("eu-west-1"))
+            .http_client(http)
+            .endpoint_url(&moto::moto().endpoint)
+            .credentials_provider(aws_sdk_s3::config::Credentials::new(
+                "testing", "testing", None, None, "test",
+            ))
+            .load(),
+    )
+}
+
 /// The neighbour's view of AWS: SDK clients on the emulator.
 struct Neighbour {
     rt: tokio::runtime::Runtime,
@@ -97,21 +116,7 @@ impl Neighbour {
             .enable_all()
             .build()
             .unwrap();
-        let http = aws_smithy_http_client::Builder::new()
-            .tls_provider(aws_smithy_http_client::tls::Provider::Rustls(
-                aws_smithy_http_client::tls::rustls_provider::CryptoMode::Ring,
-            ))
-            .build_https();
-        let sdk = rt.block_on(
-            aws_config::defaults(aws_config::BehaviorVersion::latest())
-                .region(aws_config::Region::new("eu-west-1"))
-                .http_client(http)
-                .endpoint_url(&moto::moto().endpoint)
-                .credentials_provider(aws_sdk_s3::config::Credentials::new(
-                    "testing", "testing", None, None, "test",
-                ))
-                .load(),
-        );
+        let sdk = sdk(&rt);
         let s3 = aws_sdk_s3::Client::from_conf(
             aws_sdk_s3::config::Builder::from(&sdk)
                 .force_path_style(true)
@@ -403,5 +408,133 @@ fn a_foreign_bucket_and_queue_with_the_configured_names_are_never_taken_changed_
         neighbour.message(),
         CANARY,
         "the canary message after import"
+    );
+}
+
+/// The names of a zone's record sets other than its own SOA and NS, with their values.
+fn zone_records(
+    rt: &tokio::runtime::Runtime,
+    r53: &aws_sdk_route53::Client,
+    zone_id: &str,
+) -> BTreeMap<String, Vec<String>> {
+    let out = rt
+        .block_on(
+            r53.list_resource_record_sets()
+                .hosted_zone_id(zone_id)
+                .send(),
+        )
+        .unwrap();
+    out.resource_record_sets()
+        .iter()
+        .filter(|s| !matches!(s.r#type().as_str(), "SOA" | "NS"))
+        .map(|s| {
+            (
+                format!("{} {}", s.name().trim_end_matches('.'), s.r#type().as_str()),
+                s.resource_records()
+                    .iter()
+                    .map(|r| r.value().to_string())
+                    .collect(),
+            )
+        })
+        .collect()
+}
+
+/// The `dns` and `route` modules put their records into the team's own zone
+/// (`zone_id` of `provider "aws"`, a zone baton did not make): each record carries its
+/// ownership marker beside it, the next plan and `drift` are quiet, and `destroy`
+/// removes exactly baton's records; the zone's other records are untouched.
+#[test]
+fn records_go_into_a_team_zone_and_leave_its_other_records_alone() {
+    let name = unique("dz");
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let r53 = aws_sdk_route53::Client::new(&sdk(&rt));
+    let domain = format!("{name}.example.com");
+    let zone = rt
+        .block_on(
+            r53.create_hosted_zone()
+                .name(&domain)
+                .caller_reference(&name)
+                .send(),
+        )
+        .unwrap();
+    let zone_id = zone
+        .hosted_zone()
+        .unwrap()
+        .id()
+        .trim_start_matches("/hostedzone/")
+        .to_string();
+    let canary = aws_sdk_route53::types::ResourceRecordSet::builder()
+        .name(format!("canary.{domain}"))
+        .r#type(aws_sdk_route53::types::RrType::A)
+        .ttl(60)
+        .resource_records(
+            aws_sdk_route53::types::ResourceRecord::builder()
+                .value("192.0.2.55")
+                .build()
+                .unwrap(),
+        )
+        .build()
+        .unwrap();
+    rt.block_on(
+        r53.change_resource_record_sets()
+            .hosted_zone_id(&zone_id)
+            .change_batch(
+                aws_sdk_route53::types::ChangeBatch::builder()
+                    .changes(
+                        aws_sdk_route53::types::Change::builder()
+                            .action(aws_sdk_route53::types::ChangeAction::Create)
+                            .resource_record_set(canary)
+                            .build()
+                            .unwrap(),
+                    )
+                    .build()
+                    .unwrap(),
+            )
+            .send(),
+    )
+    .unwrap();
+    let before = zone_records(&rt, &r53, &zone_id);
+
+    let sb = Sandbox::new();
+    sb.write(
+        "baton.hcl",
+        &format!(
+            "environment \"prod\" {{\n  provider \"aws\" {{\n    region     = \"eu-west-1\"\n    endpoint   = env(\"BATON_AWS_ENDPOINT\")\n    zone_id    = \"{zone_id}\"\n    domain     = \"{domain}\"\n    dns_target = \"192.0.2.10\"\n  }}\n}}\n"
+        ),
+    );
+    sb.write(
+        "score.yaml",
+        &format!(
+            "apiVersion: score.dev/v1b1\nmetadata:\n  name: {name}\ncontainers:\n  main:\n    image: busybox\nresources:\n  dns:\n    type: dns\n  route:\n    type: route\n    params:\n      host: ${{resources.dns.host}}\n      port: 80\n"
+        ),
+    );
+    let run = baton(&sb, &["--env", "prod", "apply", "--auto-approve"]);
+    assert_eq!(run.code, 0, "{}", run.transcript());
+    let after = zone_records(&rt, &r53, &zone_id);
+    let added: Vec<&String> = after.keys().filter(|k| !before.contains_key(*k)).collect();
+    // The owner TXT of `dns`, the route's A record, and a marker beside each.
+    assert_eq!(added.len(), 4, "{after:#?}");
+    assert_eq!(
+        added
+            .iter()
+            .filter(|k| k.starts_with("_baton-owner.txt.") || k.starts_with("_baton-owner.a."))
+            .count(),
+        2,
+        "{added:?}"
+    );
+    let plan = baton(&sb, &["--env", "prod", "plan", "--detailed-exitcode"]);
+    assert_eq!(plan.code, 0, "{}", plan.transcript());
+    let drift = baton(&sb, &["--env", "prod", "drift"]);
+    assert_eq!(drift.code, 0, "{}", drift.transcript());
+
+    let run = baton(&sb, &["--env", "prod", "destroy", "--auto-approve"]);
+    assert_eq!(run.code, 0, "{}", run.transcript());
+    assert_eq!(
+        zone_records(&rt, &r53, &zone_id),
+        before,
+        "only baton's records went"
     );
 }

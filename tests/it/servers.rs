@@ -85,8 +85,8 @@ fn redis_and_rabbitmq_are_provisioned_drift_is_seen_and_converged() {
     sb.write("score.yaml", &KV_SCORE.replace("NAME", &name));
     let run = sb.run(&["apply", "--auto-approve"]);
     assert_eq!(run.code, 0, "{}", run.transcript());
-    let user = format!("{name}-cache");
-    let vhost = format!("{name}-bus");
+    let user = sb.name(&format!("redis.default#{name}.cache"), "-", 100);
+    let vhost = sb.name(&format!("amqp.default#{name}.bus"), "-", 100);
 
     // On the servers.
     let acl = redis(&["ACL", "GETUSER", &user]);
@@ -184,7 +184,7 @@ fn the_shop_example_provisions_exactly_what_its_workloads_need() {
     let sb = shop(&suffix);
     let run = sb.run(&["apply", "--auto-approve"]);
     assert_eq!(run.code, 0, "{}", run.transcript());
-    let db = format!("shared_orders_db_{suffix}");
+    let db = sb.name(&format!("postgres.default#orders-db-{suffix}"), "_", 63);
 
     // PostgreSQL: one role and one database for the shared orders-db, owned by the role.
     assert_eq!(
@@ -206,14 +206,22 @@ fn the_shop_example_provisions_exactly_what_its_workloads_need() {
     assert_eq!(
         mine,
         vec![
-            format!("fulfilment-{suffix}-cache"),
-            format!("storefront-{suffix}-sessions")
+            sb.name(
+                &format!("redis.default#fulfilment-{suffix}.cache"),
+                "-",
+                100
+            ),
+            sb.name(
+                &format!("redis.default#storefront-{suffix}.sessions"),
+                "-",
+                100
+            ),
         ]
     );
     // RabbitMQ: one vhost and one user per amqp resource, with permissions.
     for v in [
-        format!("fulfilment-{suffix}-queue"),
-        format!("orders-{suffix}-events"),
+        sb.name(&format!("amqp.default#fulfilment-{suffix}.queue"), "-", 100),
+        sb.name(&format!("amqp.default#orders-{suffix}.events"), "-", 100),
     ] {
         assert_eq!(rabbit(&format!("vhosts/{v}")).0, 200, "{v}");
         assert_eq!(rabbit(&format!("users/{v}")).0, 200, "{v}");
@@ -345,8 +353,8 @@ fn postgres_and_mariadb_drift_is_seen_and_converged() {
     sb.write("score.yaml", &SQL_SCORE.replace("NAME", &name));
     let run = sb.run(&["apply", "--auto-approve"]);
     assert_eq!(run.code, 0, "{}", run.transcript());
-    let pg = format!("{name}_pg");
-    let my = format!("{name}_my");
+    let pg = sb.name(&format!("postgres.default#{name}.pg"), "_", 63);
+    let my = sb.name(&format!("mysql.default#{name}.my"), "_", 64);
     assert_eq!(
         psql(&format!(
             "SELECT rolconnlimit FROM pg_roles WHERE rolname = '{pg}'"

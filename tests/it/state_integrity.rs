@@ -258,3 +258,48 @@ fn a_lost_row_is_noticed() {
         run.stderr
     );
 }
+
+/// History rows carry a checksum too: one changed behind baton's back is named when the
+/// history is read (and by `state migrate`, which would copy it); one written before
+/// checksums existed is read.
+#[test]
+fn a_history_row_changed_behind_batons_back_is_named() {
+    let sb = applied();
+    let history = sb.run(&["state", "history"]);
+    assert_eq!(history.code, 0, "{}", history.transcript());
+    let conn = rusqlite::Connection::open(sb.path().join(STATE)).unwrap();
+    let sums: i64 = conn
+        .query_row(
+            "SELECT COUNT(*) FROM history WHERE length(checksum) = 64",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(sums, 6, "every row of the first apply has its checksum");
+    conn.execute(
+        "UPDATE history SET checksum = NULL WHERE id = (SELECT MIN(id) FROM history)",
+        [],
+    )
+    .unwrap();
+    let run = sb.run(&["state", "history"]);
+    assert_eq!(
+        run.code,
+        0,
+        "a row without checksum is read: {}",
+        run.transcript()
+    );
+    conn.execute(
+        "UPDATE history SET who = 'someone@else' WHERE id = (SELECT MAX(id) FROM history)",
+        [],
+    )
+    .unwrap();
+    let run = sb.run(&["state", "history"]);
+    assert_refused(&run, "an edited history row");
+    assert!(
+        run.stderr.contains("history row's checksum does not match"),
+        "{}",
+        run.stderr
+    );
+    let migrate = sb.run(&["state", "migrate", "--to", ".baton/copy.db"]);
+    assert_refused(&migrate, "migrating an edited history row");
+}

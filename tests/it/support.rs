@@ -56,6 +56,46 @@ impl Sandbox {
         self.dir.path()
     }
 
+    /// The lineage of the SQLite state `file` (relative to the sandbox).
+    pub fn lineage(&self, file: &str) -> String {
+        let path = self.dir.path().join(file);
+        let conn = rusqlite::Connection::open_with_flags(
+            &path,
+            rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY,
+        )
+        .unwrap_or_else(|e| panic!("open {}: {e}", path.display()));
+        conn.query_row("SELECT value FROM meta WHERE key = 'lineage'", [], |r| {
+            r.get(0)
+        })
+        .unwrap_or_else(|e| panic!("lineage of {}: {e}", path.display()))
+    }
+
+    /// The name the built-in modules give the objects of `uid` (`physical_name(score, sep,
+    /// max)`) in the environment whose SQLite state is `.baton/state.db`.
+    pub fn name(&self, uid: &str, sep: &str, max: usize) -> String {
+        self.name_in(".baton/state.db", uid, sep, max)
+    }
+
+    /// [`Sandbox::name`] for the environment whose SQLite state is `state`.
+    pub fn name_in(&self, state: &str, uid: &str, sep: &str, max: usize) -> String {
+        physical_name(&self.lineage(state), uid, sep, max)
+    }
+}
+
+/// The name `physical_name(score, sep, max)` gives the objects of `uid` in the state of
+/// `lineage`: `TYPE.CLASS#WORKLOAD.RESOURCE`, or `TYPE.CLASS#ID` for a shared id without
+/// a dot (call `baton::naming` directly for ids with dots).
+pub fn physical_name(lineage: &str, uid: &str, sep: &str, max: usize) -> String {
+    let (_, scope) = uid.split_once('#').expect("a uid");
+    let parts: Vec<&str> = match scope.split_once('.') {
+        Some((w, r)) => vec![w, r],
+        None => vec!["shared", scope],
+    };
+    baton::naming::derive(&parts, &baton::naming::suffix(lineage, uid), sep, max)
+        .expect("a valid name")
+}
+
+impl Sandbox {
     /// Copies a folder of the repository (e.g. `examples/hello`) into the sandbox root.
     pub fn copy_from_repo(&self, rel: &str) {
         copy_dir(

@@ -113,6 +113,12 @@ impl Team {
         PostgresStore::open(&self.db.url(), "local").unwrap()
     }
 
+    /// The name of the PostgreSQL role and database of `uid` (the built-in module's).
+    fn pg_name(&self, uid: &str) -> String {
+        let lineage = self.store().lineage().unwrap();
+        crate::support::physical_name(&lineage, uid, "_", 63)
+    }
+
     /// The state's rows as text: what someone with read access to the database sees.
     fn raw_rows(&self) -> String {
         self.db.sql(
@@ -238,7 +244,10 @@ fn eight_applies_on_disjoint_workloads_run_at_once_and_lose_nothing() {
     assert!(wall < sum, "{wall}s wall against {sum}s summed");
 
     // Nothing lost, nothing made twice: on the server, and in state.
-    let made: Vec<String> = (0..N).map(|i| format!("{prefix}w{i}_db")).collect();
+    let mut made: Vec<String> = (0..N)
+        .map(|i| team.pg_name(&format!("postgres.default#{prefix}w{i}.db")))
+        .collect();
+    made.sort();
     assert_eq!(roles(&prefix), made);
     assert_eq!(databases(&prefix), made);
     let store = team.store();
@@ -346,7 +355,7 @@ fn applies_sharing_a_resource_serialise_and_make_it_once() {
     );
 
     // The shared database was made once, and each workload's own once.
-    let shared_role = format!("shared_{shared}");
+    let shared_role = team.pg_name(&format!("postgres.default#{shared}"));
     assert_eq!(roles(&shared_role), vec![shared_role.clone()]);
     assert_eq!(databases(&shared_role), vec![shared_role.clone()]);
     assert_eq!(roles(&prefix).len(), 3);
@@ -428,8 +437,9 @@ fn kill_9_of_a_lock_holder_frees_its_locks_at_once() {
     assert_eq!(next.code, 0, "{}", next.transcript());
     assert!(!next.stderr.contains("locked"), "{}", next.stderr);
     assert!(!next.stderr.contains("took over"), "{}", next.stderr);
-    assert_eq!(roles(&name), vec![format!("{name}_db")]);
-    assert_eq!(databases(&name), vec![format!("{name}_db")]);
+    let db = team.pg_name(&format!("postgres.default#{name}.db"));
+    assert_eq!(roles(&name), vec![db.clone()]);
+    assert_eq!(databases(&name), vec![db]);
     let plan = team.run(&["plan", "--detailed-exitcode", "-f", &file]);
     assert_eq!(plan.code, 0, "{}", plan.transcript());
     let state = store.load().unwrap();

@@ -231,3 +231,42 @@ pub(super) fn regexall(a: &Args) -> FnResult {
         re.captures_iter(&s).map(|c| captures(&re, &c)).collect(),
     ))
 }
+
+/// `physical_name(score, separator, max_length)`: the name the objects of a module's
+/// resource get (see `crate::naming`): `score.id` or `score.workload` and
+/// `score.resource`, readable, then `score.suffix`, at most `max_length` bytes.
+pub(super) fn physical_name(a: &Args) -> FnResult {
+    let score = a.map(0)?;
+    let text = |k: &str| -> Result<Option<String>, FnError> {
+        match score.get(k) {
+            None => Err(FnError::arg(
+                0,
+                format!("expected `score` (the module's `score` object), which has `{k}`"),
+            )),
+            Some(Value::Null) => Ok(None),
+            Some(Value::String(s)) => Ok(Some(s.clone())),
+            Some(other) => Err(FnError::arg(
+                0,
+                format!("`score.{k}` must be a string, found {}", other.type_name()),
+            )),
+        }
+    };
+    let suffix = text("suffix")?.ok_or_else(|| FnError::arg(0, "`score.suffix` is null"))?;
+    let (first, second) = match text("id")? {
+        Some(id) => ("shared".to_string(), id),
+        None => (
+            text("workload")?.unwrap_or_default(),
+            text("resource")?.unwrap_or_default(),
+        ),
+    };
+    let sep = a.str(1)?;
+    let max = a.int(2)?;
+    let max = usize::try_from(max)
+        .map_err(|_| FnError::arg(2, format!("a length must be positive, found {max}")))?;
+    crate::naming::derive(&[&first, &second], &suffix, &sep, max)
+        .map(Value::String)
+        .map_err(|e| match e {
+            crate::naming::NameError::Separator(_) => FnError::arg(1, e.to_string()),
+            crate::naming::NameError::TooShort(_) => FnError::arg(2, e.to_string()),
+        })
+}

@@ -171,10 +171,7 @@ impl AwsProvider {
         owner: &Owner,
     ) -> Result<Claim, ProviderError> {
         Ok(match kind {
-            route53::RECORD => {
-                let zone = common::required(found, "zone_id", kind)?;
-                claim_through(route53::zone_tags(c, zone).await?.as_ref(), owner)
-            }
+            route53::RECORD => owner.judge(route53::record_marker(c, found).await?.as_deref()),
             iam::ACCESS_KEY | iam::USER_POLICY => {
                 let user = iam::user_of(kind, found)?;
                 claim_through(iam::tags_of_user(c, user).await?.as_ref(), owner)
@@ -197,7 +194,7 @@ impl AwsProvider {
             secretsmanager::SECRET => secretsmanager::create(c, config, owner).await,
             ssm::PARAMETER => ssm::create(c, config, owner).await,
             route53::ZONE => route53::create_zone(c, config, owner).await,
-            route53::RECORD => route53::create_record(c, config).await,
+            route53::RECORD => route53::create_record(c, config, owner).await,
             iam::USER => iam::create_user(c, config, owner).await,
             iam::ACCESS_KEY => iam::create_access_key(c, config).await,
             iam::USER_POLICY => iam::put_user_policy(c, config).await,
@@ -242,15 +239,13 @@ fn no_tags(kind: &str) -> ProviderError {
 
 /// Whether objects of `kind` are baton's through the object they belong to.
 fn is_relation(kind: &str) -> bool {
-    matches!(kind, route53::RECORD | iam::ACCESS_KEY | iam::USER_POLICY)
+    matches!(kind, iam::ACCESS_KEY | iam::USER_POLICY)
 }
 
-/// What a relation kind's object belongs to, for messages.
-fn parent_of(kind: &str, attrs: &Attrs) -> String {
-    match kind {
-        route53::RECORD => format!("zone {}", str_attr(attrs, "zone_id").unwrap_or("(none)")),
-        _ => format!("user {:?}", str_attr(attrs, "user").unwrap_or("")),
-    }
+/// What a relation kind's object belongs to (an access key's or a policy's user), for
+/// messages.
+fn parent_of(attrs: &Attrs) -> String {
+    format!("user {:?}", str_attr(attrs, "user").unwrap_or(""))
 }
 
 fn unknown(kind: &str) -> ProviderError {
@@ -323,13 +318,13 @@ impl Provider for AwsProvider {
     ) -> Result<Attrs, ProviderError> {
         let config = common::with_defaults(&self.schema(kind)?, config);
         let c = self.clients().await?;
-        // A record, a key or a policy changes its zone or user: only one baton made.
+        // A key or a policy changes its user: only one baton made.
         if is_relation(kind) {
             let claim = self.claim_in(c, kind, &config, owner).await?;
             if !claim.is_ours() {
                 return Err(ProviderError::NotOurs(format!(
                     "{kind} cannot be made in {}: baton cannot prove it made it ({})",
-                    parent_of(kind, &config),
+                    parent_of(&config),
                     claim.describe()
                 )));
             }
@@ -389,6 +384,7 @@ impl Provider for AwsProvider {
             secretsmanager::SECRET => secretsmanager::add_tags(c, found, &tag).await,
             ssm::PARAMETER => ssm::add_tags(c, found, &tag).await,
             route53::ZONE => route53::add_zone_tags(c, found, &tag).await,
+            route53::RECORD => route53::mark_record(c, found, owner).await,
             iam::USER => iam::add_tags(c, found, &tag).await,
             rds::INSTANCE => rds::add_tags(c, found, &tag).await,
             elasticache::GROUP => elasticache::add_tags(c, found, &tag).await,

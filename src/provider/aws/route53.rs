@@ -292,6 +292,17 @@ fn record_what(a: &Attrs) -> String {
 }
 
 impl RecordSpec {
+    /// Zone, name and type of a record set (its values may be unknown).
+    fn identity(a: &Attrs) -> Result<RecordSpec, ProviderError> {
+        Ok(RecordSpec {
+            zone_id: bare_zone_id(required(a, "zone_id", RECORD)?).to_string(),
+            name: required(a, "name", RECORD)?.to_string(),
+            rtype: RrType::from(required(a, "type", RECORD)?.to_ascii_uppercase().as_str()),
+            ttl: 300,
+            records: vec![],
+        })
+    }
+
     fn from(config: &Attrs) -> Result<RecordSpec, ProviderError> {
         let w = record_what(config);
         let records = string_list(config, "records")?.unwrap_or_default();
@@ -330,21 +341,26 @@ impl RecordSpec {
     }
 }
 
-/// Sends one change and waits until it is in sync.
+/// Sends one batch of changes (applied whole or not at all) and waits until it is in
+/// sync.
 async fn change(
     c: &Clients,
     zone_id: &str,
-    action: ChangeAction,
-    set: ResourceRecordSet,
+    changes: Vec<(ChangeAction, ResourceRecordSet)>,
     w: &str,
 ) -> Result<(), ProviderError> {
-    let change = Change::builder()
-        .action(action)
-        .resource_record_set(set)
-        .build()
-        .map_err(|e| build_error(w, e))?;
+    let changes = changes
+        .into_iter()
+        .map(|(action, set)| {
+            Change::builder()
+                .action(action)
+                .resource_record_set(set)
+                .build()
+                .map_err(|e| build_error(w, e))
+        })
+        .collect::<Result<Vec<_>, _>>()?;
     let batch = ChangeBatch::builder()
-        .changes(change)
+        .set_changes(Some(changes))
         .build()
         .map_err(|e| build_error(w, e))?;
     let out = c
@@ -382,16 +398,89 @@ async fn change(
     Ok(())
 }
 
-/// Creates the record set; Route 53 refuses one that exists already (`CREATE`), which
-/// is reported as existing.
-pub async fn create_record(c: &Clients, config: &Attrs) -> Result<Attrs, ProviderError> {
+/// The name of the TXT record that carries the ownership marker of the record set
+/// `name`/`rtype` (a record set cannot carry tags; its zone may be someone else's):
+/// `_baton-owner.<type>.<name>`, as external-dns keeps its registry beside each record.
+fn marker_name(name: &str, rtype: &RrType) -> String {
+    format!(
+        "_baton-owner.{}.{}",
+        rtype.as_str().to_ascii_lowercase(),
+        name.trim_end_matches('.')
+    )
+}
+
+/// The TXT record set holding `owner`'s marker for the record set `spec` names.
+fn marker_set(
+    spec: &RecordSpec,
+    owner: &Owner,
+    w: &str,
+) -> Result<ResourceRecordSet, ProviderError> {
+    RecordSpec {
+        zone_id: spec.zone_id.clone(),
+        name: marker_name(&spec.name, &spec.rtype),
+        rtype: RrType::Txt,
+        ttl: spec.ttl,
+        records: vec![format!("\"{}\"", owner.marker())],
+    }
+    .set(w)
+}
+
+/// Creates the record set and, in the same change batch (Route 53 applies a batch
+/// whole or not at all), the TXT record carrying the owner's marker. Route 53 refuses
+/// a record set that exists already (`CREATE`), which is reported as existing.
+pub async fn create_record(
+    c: &Clients,
+    config: &Attrs,
+    owner: &Owner,
+) -> Result<Attrs, ProviderError> {
     let spec = RecordSpec::from(config)?;
     let w = record_what(config);
-    match change(c, &spec.zone_id, ChangeAction::Create, spec.set(&w)?, &w).await {
+    // Route 53 refuses the batch when the record set exists; not every implementation
+    // of its API does (moto replaces it), so it is looked for first.
+    if find(c, &spec.zone_id, &spec.name, &spec.rtype, &w)
+        .await?
+        .is_some()
+    {
+        return Err(exists(&w));
+    }
+    let changes = vec![
+        (ChangeAction::Create, spec.set(&w)?),
+        (ChangeAction::Create, marker_set(&spec, owner, &w)?),
+    ];
+    match change(c, &spec.zone_id, changes, &w).await {
         Err(ProviderError::Failed(m)) if m.contains("already exists") => Err(exists(&w)),
         other => other,
     }?;
     Ok(config.clone())
+}
+
+/// The marker the record set `found` names carries: the value of its marker TXT record
+/// (`None`: no such record).
+pub async fn record_marker(c: &Clients, found: &Attrs) -> Result<Option<String>, ProviderError> {
+    let spec = RecordSpec::identity(found)?;
+    let w = record_what(found);
+    let name = marker_name(&spec.name, &spec.rtype);
+    Ok(find(c, &spec.zone_id, &name, &RrType::Txt, &w)
+        .await?
+        .and_then(|set| {
+            set.resource_records()
+                .iter()
+                .map(|r| r.value().trim_matches('"').to_string())
+                .find(|v| v.starts_with("baton:"))
+        }))
+}
+
+/// Writes `owner`'s marker beside an existing record set (`UPSERT` of its marker TXT).
+pub async fn mark_record(c: &Clients, found: &Attrs, owner: &Owner) -> Result<(), ProviderError> {
+    let spec = RecordSpec::identity(found)?;
+    let w = record_what(found);
+    change(
+        c,
+        &spec.zone_id,
+        vec![(ChangeAction::Upsert, marker_set(&spec, owner, &w)?)],
+        &w,
+    )
+    .await
 }
 
 /// Replaces TTL and values (`UPSERT`).
@@ -402,7 +491,13 @@ pub async fn update_record(
 ) -> Result<Attrs, ProviderError> {
     let spec = RecordSpec::from(config)?;
     let w = record_what(config);
-    change(c, &spec.zone_id, ChangeAction::Upsert, spec.set(&w)?, &w).await?;
+    change(
+        c,
+        &spec.zone_id,
+        vec![(ChangeAction::Upsert, spec.set(&w)?)],
+        &w,
+    )
+    .await?;
     Ok(config.clone())
 }
 
@@ -486,7 +581,12 @@ pub async fn delete_record(c: &Clients, prior: &Attrs) -> Result<(), ProviderErr
     let Some(set) = find(c, zone_id, name, &rtype, &w).await? else {
         return Ok(());
     };
-    match change(c, zone_id, ChangeAction::Delete, set, &w).await {
+    // The marker goes with the record, in one batch.
+    let mut changes = vec![(ChangeAction::Delete, set)];
+    if let Some(marker) = find(c, zone_id, &marker_name(name, &rtype), &RrType::Txt, &w).await? {
+        changes.push((ChangeAction::Delete, marker));
+    }
+    match change(c, zone_id, changes, &w).await {
         // Deleted by someone else in between.
         Err(ProviderError::Failed(m)) if m.contains("not found") => Ok(()),
         other => other,

@@ -1118,6 +1118,151 @@ async fn route53_zone_and_record_create_read_update_drift_delete() {
     assert_eq!(p.read(route53::ZONE, &zone2).await.unwrap(), None);
 }
 
+/// One record set made by hand in a zone baton did not make (`direct`), for the tests.
+async fn put_record(d: &Clients, zone_id: &str, name: &str, rtype: &str, value: &str) {
+    use aws_sdk_route53::types::{
+        Change, ChangeAction, ChangeBatch, ResourceRecord, ResourceRecordSet, RrType,
+    };
+    let set = ResourceRecordSet::builder()
+        .name(name)
+        .r#type(RrType::from(rtype))
+        .ttl(300)
+        .resource_records(ResourceRecord::builder().value(value).build().unwrap())
+        .build()
+        .unwrap();
+    let change = Change::builder()
+        .action(ChangeAction::Upsert)
+        .resource_record_set(set)
+        .build()
+        .unwrap();
+    d.route53
+        .change_resource_record_sets()
+        .hosted_zone_id(zone_id)
+        .change_batch(ChangeBatch::builder().changes(change).build().unwrap())
+        .send()
+        .await
+        .unwrap();
+}
+
+/// The values of record set `name`/`rtype`, sorted (`None`: no such set).
+async fn record_values(d: &Clients, zone_id: &str, name: &str, rtype: &str) -> Option<Vec<String>> {
+    let out = d
+        .route53
+        .list_resource_record_sets()
+        .hosted_zone_id(zone_id)
+        .send()
+        .await
+        .unwrap();
+    out.resource_record_sets()
+        .iter()
+        .find(|s| s.name().trim_end_matches('.') == name && s.r#type().as_str() == rtype)
+        .map(|s| {
+            let mut v: Vec<String> = s
+                .resource_records()
+                .iter()
+                .map(|r| r.value().to_string())
+                .collect();
+            v.sort();
+            v
+        })
+}
+
+/// Records go into zones that are not baton's (a team's own zone, `zone_id` of
+/// `provider "aws"`): each carries its ownership marker in a TXT record of its own, made
+/// and deleted in the same change batch; a record someone else made is never taken, and
+/// the zone's other records are never touched.
+#[tokio::test]
+async fn route53_records_in_a_zone_baton_did_not_make_carry_their_own_marker() {
+    let p = provider();
+    let d = direct().await;
+    let domain = format!("{}.example.com", uniq("uz"));
+    let zone = d
+        .route53
+        .create_hosted_zone()
+        .name(&domain)
+        .caller_reference(uniq("ref"))
+        .send()
+        .await
+        .unwrap();
+    let zone_id = zone
+        .hosted_zone()
+        .unwrap()
+        .id()
+        .trim_start_matches("/hostedzone/")
+        .to_string();
+    let canary = format!("canary.{domain}");
+    put_record(&d, &zone_id, &canary, "A", "192.0.2.55").await;
+    let foreign = format!("api.{domain}");
+    put_record(&d, &zone_id, &foreign, "A", "192.0.2.66").await;
+    let owner = crate::provider::Owner::for_tests();
+
+    let host = format!("www.{domain}");
+    let cfg = attrs(&[
+        ("zone_id", s(&zone_id)),
+        ("name", s(&host)),
+        ("type", s("A")),
+        ("records", list_value(&["192.0.2.1"])),
+    ]);
+    let made = p.create(route53::RECORD, &cfg, &owner).await.unwrap();
+    let marker_name = format!("_baton-owner.a.{host}");
+    assert_eq!(
+        record_values(&d, &zone_id, &marker_name, "TXT").await,
+        Some(vec![format!("\"{}\"", owner.marker())])
+    );
+    assert_eq!(
+        p.claim(route53::RECORD, &made, &owner).await.unwrap(),
+        Claim::Ours
+    );
+    let other = crate::provider::Owner::new("11111111-0000-4000-8000-000000000000", "test");
+    assert!(matches!(
+        p.claim(route53::RECORD, &made, &other).await.unwrap(),
+        Claim::Foreign(_)
+    ));
+
+    // The record someone else made under the name a module asks for: refused, unchanged.
+    let theirs = attrs(&[
+        ("zone_id", s(&zone_id)),
+        ("name", s(&foreign)),
+        ("type", s("A")),
+        ("records", list_value(&["192.0.2.99"])),
+    ]);
+    assert_eq!(
+        p.claim(route53::RECORD, &theirs, &owner).await.unwrap(),
+        Claim::Unproven
+    );
+    let refused = p
+        .create(route53::RECORD, &theirs, &owner)
+        .await
+        .unwrap_err();
+    assert!(matches!(refused, ProviderError::NotOurs(_)), "{refused}");
+    assert_eq!(
+        record_values(&d, &zone_id, &foreign, "A").await,
+        Some(vec!["192.0.2.66".into()])
+    );
+    assert_eq!(
+        record_values(&d, &zone_id, &format!("_baton-owner.a.{foreign}"), "TXT").await,
+        None
+    );
+
+    // An existing record baton is told is its own (an earlier baton made it): marked.
+    p.mark(route53::RECORD, &theirs, &owner).await.unwrap();
+    assert_eq!(
+        p.claim(route53::RECORD, &theirs, &owner).await.unwrap(),
+        Claim::Ours
+    );
+
+    // Delete takes the record and its marker, nothing else.
+    p.delete(route53::RECORD, &made).await.unwrap();
+    assert_eq!(record_values(&d, &zone_id, &host, "A").await, None);
+    assert_eq!(record_values(&d, &zone_id, &marker_name, "TXT").await, None);
+    assert_eq!(
+        record_values(&d, &zone_id, &canary, "A").await,
+        Some(vec!["192.0.2.55".into()])
+    );
+    p.delete(route53::RECORD, &theirs).await.unwrap();
+    assert_eq!(record_values(&d, &zone_id, &foreign, "A").await, None);
+}
+
 #[tokio::test]
 async fn iam_user_access_key_and_policy_create_read_update_drift_delete() {
     let p = provider();
