@@ -384,10 +384,8 @@ pub fn state(ws: &Workspace, cmd: StateCommand) -> anyhow::Result<Outcome> {
             }
         }
         StateCommand::Show { address } => {
-            print!(
-                "{}",
-                render::state::object(&ops::state_object(ws, &address).map_err(env)?)
-            )
+            let object = ops::state_object(ws, &address).map_err(env)?;
+            print!("{}", render::state::object(&object));
         }
         StateCommand::Rm { address } => {
             let text = match ops::state_rm(ws, &address).map_err(env)? {

@@ -407,7 +407,11 @@ pub fn run(cli: Cli) -> anyhow::Result<Outcome> {
     let lock_timeout = match &cli.lock_timeout {
         Some(t) => humantime::parse_duration(t)
             .map_err(|e| anyhow::anyhow!("--lock-timeout {t:?}: {e} (write e.g. 30s or 5m)"))?,
-        None => std::time::Duration::ZERO,
+        // The variable is read as it always was: a value that does not parse is no wait.
+        None => std::env::var("BATON_LOCK_TIMEOUT")
+            .ok()
+            .and_then(|s| humantime::parse_duration(&s).ok())
+            .unwrap_or_default(),
     };
     let ws = Workspace {
         root: std::env::current_dir()?,

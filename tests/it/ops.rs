@@ -143,3 +143,47 @@ fn the_lock_timeout_is_an_option_of_each_call() {
         assert!(!planned.planned.plan.has_changes());
     });
 }
+
+#[test]
+fn the_cli_passes_baton_lock_timeout_to_ops_as_the_option() {
+    use std::io::BufRead;
+    let sb = &project();
+    let (holding_tx, holding_rx) = channel();
+    let (release_tx, release_rx) = channel();
+    std::thread::scope(|s| {
+        let holder = s.spawn(|| apply_meeting(sb, "local", holding_tx, release_rx));
+        holding_rx
+            .recv_timeout(PATIENCE)
+            .expect("the apply reached its first provider call");
+        // Without the variable, the binary fails at once on the lock this process holds.
+        let quick = sb.run(&["plan"]);
+        assert_eq!(quick.code, 1, "{}", quick.transcript());
+        assert!(
+            quick.stderr.contains("the state is locked"),
+            "{}",
+            quick.stderr
+        );
+        // With it, the binary says it waits, and plans once the apply is done.
+        let mut child = sb
+            .command(&["plan"])
+            .env("BATON_LOCK_TIMEOUT", "10m")
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .expect("start baton plan");
+        let mut stderr = std::io::BufReader::new(child.stderr.take().unwrap());
+        let mut line = String::new();
+        stderr.read_line(&mut line).expect("read stderr");
+        // Released before any assertion, so a failure does not keep the holder waiting.
+        release_tx.send(()).unwrap();
+        holder.join().unwrap();
+        assert!(
+            line.starts_with("waiting for the state lock held by"),
+            "{line:?}"
+        );
+        let out = child.wait_with_output().expect("wait for baton plan");
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        assert_eq!(out.status.code(), Some(0), "{stdout}");
+        assert!(stdout.contains("No changes."), "{stdout}");
+    });
+}
