@@ -92,18 +92,31 @@ fn two_threads_apply_two_environments_at_once() {
     }
 }
 
-#[test]
-fn the_lock_timeout_is_an_option_of_each_call() {
-    let sb = &project();
+/// Runs `body` while an apply of `sb` on another thread of this process holds the
+/// environment's lock, paused at its first provider call; `body` gets the function that
+/// lets the apply go on (called again, and the apply joined, after `body` returns).
+fn while_locked<T>(sb: &Sandbox, body: impl FnOnce(&dyn Fn()) -> T) -> T {
     let (holding_tx, holding_rx) = channel();
     let (release_tx, release_rx) = channel();
     std::thread::scope(|s| {
-        // An apply of `local` holds the environment's lock, paused at its first call.
         let holder = s.spawn(|| apply_meeting(sb, "local", holding_tx, release_rx));
         holding_rx
             .recv_timeout(PATIENCE)
             .expect("the apply reached its first provider call");
+        let release = || {
+            let _ = release_tx.send(());
+        };
+        let out = body(&release);
+        release();
+        holder.join().unwrap();
+        out
+    })
+}
 
+#[test]
+fn the_lock_timeout_is_an_option_of_each_call() {
+    let sb = &project();
+    while_locked(sb, |release| {
         // Without a timeout, a plan fails at once, naming the lock.
         let quick = ops::plan(
             &run_options(sb, "local", Duration::ZERO),
@@ -121,26 +134,28 @@ fn the_lock_timeout_is_an_option_of_each_call() {
 
         // With one, in the same process at the same time, a plan waits for it.
         let (waiting_tx, waiting_rx) = channel();
-        let patient = s.spawn(move || {
-            let opts = run_options(sb, "local", PATIENCE);
-            ops::plan(&opts, &mut |e: Event<'_>| {
-                if let Event::LockWait { held, .. } = e {
-                    waiting_tx.send(held.operation.clone()).unwrap();
-                }
-            })
+        std::thread::scope(|s| {
+            let patient = s.spawn(move || {
+                let opts = run_options(sb, "local", PATIENCE);
+                ops::plan(&opts, &mut |e: Event<'_>| {
+                    if let Event::LockWait { held, .. } = e {
+                        waiting_tx.send(held.operation.clone()).unwrap();
+                    }
+                })
+            });
+            let held_by = waiting_rx.recv_timeout(PATIENCE);
+            release();
+            assert_eq!(
+                held_by.expect("the patient plan said it waits for the lock"),
+                "apply"
+            );
+            let planned = patient
+                .join()
+                .unwrap()
+                .unwrap_or_else(|e| panic!("the patient plan: {e:?}"));
+            // It planned after the apply: against the applied state, nothing to do.
+            assert!(!planned.planned.plan.has_changes());
         });
-        let held_by = waiting_rx
-            .recv_timeout(PATIENCE)
-            .expect("the patient plan said it waits for the lock");
-        assert_eq!(held_by, "apply");
-        release_tx.send(()).unwrap();
-        holder.join().unwrap();
-        let planned = patient
-            .join()
-            .unwrap()
-            .unwrap_or_else(|e| panic!("the patient plan: {e:?}"));
-        // It planned after the apply: against the applied state, nothing to do.
-        assert!(!planned.planned.plan.has_changes());
     });
 }
 
@@ -148,13 +163,7 @@ fn the_lock_timeout_is_an_option_of_each_call() {
 fn the_cli_passes_baton_lock_timeout_to_ops_as_the_option() {
     use std::io::BufRead;
     let sb = &project();
-    let (holding_tx, holding_rx) = channel();
-    let (release_tx, release_rx) = channel();
-    std::thread::scope(|s| {
-        let holder = s.spawn(|| apply_meeting(sb, "local", holding_tx, release_rx));
-        holding_rx
-            .recv_timeout(PATIENCE)
-            .expect("the apply reached its first provider call");
+    while_locked(sb, |release| {
         // Without the variable, the binary fails at once on the lock this process holds.
         let quick = sb.run(&["plan"]);
         assert_eq!(quick.code, 1, "{}", quick.transcript());
@@ -174,9 +183,7 @@ fn the_cli_passes_baton_lock_timeout_to_ops_as_the_option() {
         let mut stderr = std::io::BufReader::new(child.stderr.take().unwrap());
         let mut line = String::new();
         stderr.read_line(&mut line).expect("read stderr");
-        // Released before any assertion, so a failure does not keep the holder waiting.
-        release_tx.send(()).unwrap();
-        holder.join().unwrap();
+        release();
         assert!(
             line.starts_with("waiting for the state lock held by"),
             "{line:?}"
