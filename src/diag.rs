@@ -351,25 +351,57 @@ impl Diagnostics {
     }
 }
 
-/// The closest candidate to `word` by edit distance, for "did you mean" hints.
+/// The closest candidate to `word`, for "did you mean" hints: a typo, not another word.
+///
+/// The distance is Damerau-Levenshtein (optimal string alignment) with a substitution
+/// counting two (a deletion and an insertion) while an insertion, a deletion or a swap of
+/// neighbours counts one, and it must be at most a third of the longer word (at least
+/// one). So `databse`, `pasword`, `imgae` and `dbb` find `database`, `password`, `image`
+/// and `db`, while a different letter in a short word is another word, not a typo:
+/// `mssql` is not `mysql`, nor `gpu` `cpu` (rustc and clap likewise scale the allowed
+/// distance with the length).
 pub fn did_you_mean<'a>(
     word: &str,
     candidates: impl IntoIterator<Item = &'a str>,
 ) -> Option<&'a str> {
-    let lower = word.to_lowercase();
+    let lower: Vec<char> = word.to_lowercase().chars().collect();
     candidates
         .into_iter()
         .filter(|c| *c != word)
-        .map(|c| {
-            let d = strsim::damerau_levenshtein(&lower, &c.to_lowercase());
-            (d, c)
-        })
-        .filter(|(d, c)| {
-            let limit = (c.len().max(word.len()) / 3).max(1);
-            *d <= limit
+        .filter_map(|c| {
+            let other: Vec<char> = c.to_lowercase().chars().collect();
+            let limit = (lower.len().max(other.len()) / 3).max(1);
+            let d = typo_distance(&lower, &other);
+            (d <= limit).then_some((d, c))
         })
         .min_by(|a, b| a.0.cmp(&b.0).then_with(|| a.1.cmp(b.1)))
         .map(|(_, c)| c)
+}
+
+/// Optimal-string-alignment distance where a substitution costs 2 and an insertion, a
+/// deletion or a transposition of neighbours 1.
+fn typo_distance(a: &[char], b: &[char]) -> usize {
+    let (n, m) = (a.len(), b.len());
+    let mut d = vec![vec![0usize; m + 1]; n + 1];
+    for (i, row) in d.iter_mut().enumerate() {
+        row[0] = i;
+    }
+    for j in 0..=m {
+        d[0][j] = j;
+    }
+    for i in 1..=n {
+        for j in 1..=m {
+            let sub = if a[i - 1] == b[j - 1] { 0 } else { 2 };
+            let mut best = (d[i - 1][j] + 1)
+                .min(d[i][j - 1] + 1)
+                .min(d[i - 1][j - 1] + sub);
+            if i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1] {
+                best = best.min(d[i - 2][j - 2] + 1);
+            }
+            d[i][j] = best;
+        }
+    }
+    d[n][m]
 }
 
 #[cfg(test)]
@@ -383,5 +415,24 @@ mod tests {
         assert_eq!(did_you_mean("imgae", cands), Some("image"));
         assert_eq!(did_you_mean("ports", cands), None);
         assert_eq!(did_you_mean("Image", cands), Some("image"));
+    }
+
+    #[test]
+    fn did_you_mean_suggests_typos_not_other_words() {
+        let cases: &[(&str, &[&str], Option<&str>)] = &[
+            ("databse", &["database", "user"], Some("database")),
+            ("pasword", &["host", "password", "port"], Some("password")),
+            ("dbb", &["db", "cache"], Some("db")),
+            ("posgres", &["postgres", "mysql"], Some("postgres")),
+            ("key_prefx", &["key_prefix"], Some("key_prefix")),
+            ("databaze", &["database"], Some("database")),
+            // One letter changed in a short word is another word.
+            ("mssql", &["mysql", "postgres"], None),
+            ("gpu", &["cpu", "memory"], None),
+            ("port", &["part"], None),
+        ];
+        for (word, cands, want) in cases {
+            assert_eq!(did_you_mean(word, cands.iter().copied()), *want, "{word}");
+        }
     }
 }

@@ -24,7 +24,24 @@ pub fn parse(file: FileId, text: &str, stage: Stage) -> Result<Body, Diagnostic>
                 (at + 1).min(text.len().max(at + 1)),
             )))
             .label(e.message().to_string())
+            .maybe_help(syntax_hint(text, at))
     })
+}
+
+/// A hint for the syntax error at byte `at` of `text`: a block opened inside a block
+/// written on one line (`state { sqlite { path = "x" } }`), which HCL refuses.
+fn syntax_hint(text: &str, at: usize) -> Option<String> {
+    let line_start = text[..at].rfind('\n').map_or(0, |i| i + 1);
+    let before = &text[line_start..at];
+    if !text[at..].starts_with('{') || !before.contains('{') {
+        return None;
+    }
+    let indent: String = before.chars().take_while(|c| c.is_whitespace()).collect();
+    let outer = before.trim_start().split('{').next().unwrap_or("").trim();
+    let inner = before.rsplit('{').next().unwrap_or("").trim();
+    Some(format!(
+        "a block written on one line holds attributes only; put the nested block on a line of its own:\n{indent}{outer} {{\n{indent}  {inner} {{ … }}\n{indent}}}"
+    ))
 }
 
 /// Converts an hcl-edit byte range into a span of `file`.

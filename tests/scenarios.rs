@@ -37,8 +37,11 @@ fn normalize(text: &str, project: &Path) -> String {
             r#"(\bid"?\s*[:=]\s*)"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}""#,
             r#"$1"[UUID]""#,
         ),
-        // A local file's identity, DEVICE:INODE, recorded at create (`file_id`).
-        (r#"(file_id"?\s*[:=]\s*)"\d+:\d+""#, r#"$1"[DEVICE:INODE]""#),
+        // A local file's or directory's identity, DEVICE:INODE, recorded at create (`file_id`, `dir_id`).
+        (
+            r#"((?:file_id|dir_id)"?\s*[:=]\s*)"\d+:\d+""#,
+            r#"$1"[DEVICE:INODE]""#,
+        ),
         // Instants: RFC 3339 timestamps (`time_sleep` ids, state history).
         (
             r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})",

@@ -7,6 +7,7 @@
 provisions "amqp" {
   environments = ["prod"]
   description  = "A RabbitMQ broker on Amazon MQ and its user, and the credentials in Secrets Manager"
+  stateful     = true
 }
 
 param "instance_type" {
@@ -28,11 +29,11 @@ resource "random_password" "password" {
 
 resource "aws_mq_broker" "broker" {
   # Letters, digits, hyphens and underscores, at most 50 characters.
-  broker_name        = physical_name(score, "-", 50)
+  broker_name        = physical_name(score, "-", 50, lookup(environment.settings, "name_prefix", ""))
   engine_type        = "RabbitMQ"
   engine_version     = param.engine_version
   host_instance_type = param.instance_type
-  username           = physical_name(score, "-", 100)
+  username           = physical_name(score, "-", 100, lookup(environment.settings, "name_prefix", ""))
   password           = random_password.password.result
   apply_immediately  = true
   tags = {

@@ -3,6 +3,7 @@
 provisions "amqp" {
   environments = ["local"]
   description  = "A vhost and a user on the environment's RabbitMQ server"
+  stateful     = true
 }
 
 resource "random_password" "password" {
@@ -11,7 +12,7 @@ resource "random_password" "password" {
 }
 
 resource "rabbitmq_vhost" "vhost" {
-  name = physical_name(score, "-", 100)
+  name = physical_name(score, "-", 100, lookup(environment.settings, "name_prefix", ""))
 }
 
 resource "rabbitmq_user" "user" {

@@ -25,7 +25,7 @@ param "domain" {
 
 resource "aws_route53_record" "owner" {
   zone_id = coalesce(param.zone_id, provider.aws.zone_id)
-  name    = "_baton-owner.${physical_name(score, "-", 63)}.${coalesce(param.domain, provider.aws.domain)}"
+  name    = "_baton-owner.${physical_name(score, "-", 63, lookup(environment.settings, "name_prefix", ""))}.${coalesce(param.domain, provider.aws.domain)}"
   type    = "TXT"
   ttl     = 300
   records = ["\"heritage=baton,uid=${score.uid}\""]

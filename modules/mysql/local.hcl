@@ -3,6 +3,7 @@
 provisions "mysql" {
   environments = ["local"]
   description  = "A database and a user owning it on the environment's MariaDB server"
+  stateful     = true
 }
 
 param "database" {
@@ -17,11 +18,11 @@ resource "random_password" "password" {
 }
 
 resource "mysql_database" "db" {
-  name = coalesce(param.database, physical_name(score, "_", 64))
+  name = coalesce(param.database, physical_name(score, "_", 64, lookup(environment.settings, "name_prefix", "")))
 }
 
 resource "mysql_user" "user" {
-  user     = physical_name(score, "_", 32)
+  user     = physical_name(score, "_", 32, lookup(environment.settings, "name_prefix", ""))
   host     = "%"
   password = random_password.password.result
 }

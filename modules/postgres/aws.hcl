@@ -8,6 +8,7 @@
 provisions "postgres" {
   environments = ["prod"]
   description  = "A PostgreSQL instance on RDS, its master user, and the credentials in Secrets Manager"
+  stateful     = true
 }
 
 param "database" {
@@ -53,13 +54,13 @@ resource "random_password" "password" {
 
 resource "aws_db_instance" "db" {
   # Lower-case letters, digits and single hyphens, at most 63 characters.
-  identifier                = physical_name(score, "-", 54)
+  identifier                = physical_name(score, "-", 54, lookup(environment.settings, "name_prefix", ""))
   engine                    = "postgres"
   engine_version            = param.engine_version
   instance_class            = param.instance_class
   allocated_storage         = param.allocated_storage
-  db_name                   = coalesce(param.database, physical_name(score, "_", 63))
-  username                  = physical_name(score, "_", 63)
+  db_name                   = coalesce(param.database, physical_name(score, "_", 63, lookup(environment.settings, "name_prefix", "")))
+  username                  = physical_name(score, "_", 63, lookup(environment.settings, "name_prefix", ""))
   password                  = random_password.password.result
   port                      = 5432
   multi_az                  = param.multi_az
@@ -67,7 +68,7 @@ resource "aws_db_instance" "db" {
   storage_encrypted         = true
   apply_immediately         = true
   skip_final_snapshot       = param.skip_final_snapshot
-  final_snapshot_identifier = "${physical_name(score, "-", 54)}-final"
+  final_snapshot_identifier = "${physical_name(score, "-", 54, lookup(environment.settings, "name_prefix", ""))}-final"
   tags = {
     "managed-by"     = "baton"
     "baton:resource" = score.resource

@@ -5,6 +5,7 @@
 provisions "postgres" {
   environments = ["local"]
   description  = "A database and its owner role on the environment's PostgreSQL server"
+  stateful     = true
 }
 
 param "database" {
@@ -19,7 +20,7 @@ resource "random_password" "password" {
 }
 
 resource "postgres_role" "owner" {
-  name     = physical_name(score, "_", 63)
+  name     = physical_name(score, "_", 63, lookup(environment.settings, "name_prefix", ""))
   login    = true
   password = random_password.password.result
 }

@@ -5,6 +5,7 @@
 provisions "queue" {
   environments = ["prod"]
   description  = "An SQS queue with a dead-letter queue, and an IAM user with an access key limited to them"
+  stateful     = true
 }
 
 param "visibility_timeout" {
@@ -21,12 +22,12 @@ param "max_receive_count" {
 
 resource "aws_sqs_queue" "dead_letter" {
   # Letters, digits, hyphens and underscores, at most 80 characters.
-  name                      = "${physical_name(score, "-", 50)}-dlq"
+  name                      = "${physical_name(score, "-", 50, lookup(environment.settings, "name_prefix", ""))}-dlq"
   message_retention_seconds = 1209600
 }
 
 resource "aws_sqs_queue" "queue" {
-  name                  = physical_name(score, "-", 50)
+  name                  = physical_name(score, "-", 50, lookup(environment.settings, "name_prefix", ""))
   visibility_timeout    = param.visibility_timeout
   dead_letter_queue_arn = aws_sqs_queue.dead_letter.arn
   max_receive_count     = param.max_receive_count

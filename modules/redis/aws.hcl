@@ -6,6 +6,7 @@
 provisions "redis" {
   environments = ["prod"]
   description  = "A Redis replication group on ElastiCache with TLS and an AUTH token, and the credentials in Secrets Manager"
+  stateful     = true
 }
 
 param "node_type" {
@@ -27,7 +28,7 @@ resource "random_password" "token" {
 
 resource "aws_elasticache_replication_group" "cache" {
   # Lower-case letters, digits and single hyphens, at most 40 characters.
-  replication_group_id       = physical_name(score, "-", 40)
+  replication_group_id       = physical_name(score, "-", 40, lookup(environment.settings, "name_prefix", ""))
   description                = "Redis for ${score.uid} (managed by baton)"
   node_type                  = param.node_type
   num_cache_clusters         = param.replicas + 1

@@ -18,7 +18,7 @@ resource "random_password" "password" {
 }
 
 resource "redis_acl_user" "user" {
-  username  = physical_name(score, "-", 100)
+  username  = physical_name(score, "-", 100, lookup(environment.settings, "name_prefix", ""))
   passwords = [random_password.password.result]
   keys      = param.key_prefix == null ? ["*"] : ["${param.key_prefix}*"]
   commands  = ["+@all", "-@dangerous"]

@@ -26,7 +26,11 @@ param "path" {
 
 param "port" {
   type        = any
-  description = "The workload's service port: a number or the name of a port under service.ports"
+  description = "The workload's service port: the name or the number of a port under its service.ports"
+  validation {
+    condition     = can(workloads[score.workload].ports[tostring(param.port)])
+    error_message = "the workload publishes no port of this name or number under service.ports"
+  }
 }
 
 param "target" {

@@ -21,15 +21,20 @@ param "path" {
 
 param "port" {
   type        = any
-  description = "The workload's service port: a number or the name of a port under service.ports"
+  description = "The workload's service port: the name or the number of a port under its service.ports"
+  validation {
+    condition     = can(workloads[score.workload].ports[tostring(param.port)])
+    error_message = "the workload publishes no port of this name or number under service.ports"
+  }
 }
 
 resource "local_file" "route" {
-  path = ".baton/routes/${physical_name(score, "-", 100)}.json"
+  path = ".baton/routes/${physical_name(score, "-", 100, lookup(environment.settings, "name_prefix", ""))}.json"
   content = jsonencode({
-    host     = param.host
-    path     = param.path
-    port     = param.port
-    workload = score.workload
+    host        = param.host
+    path        = param.path
+    port        = workloads[score.workload].ports[tostring(param.port)].port
+    target_port = workloads[score.workload].ports[tostring(param.port)].target_port
+    workload    = score.workload
   })
 }

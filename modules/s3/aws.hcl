@@ -6,6 +6,7 @@
 provisions "s3" {
   environments = ["prod"]
   description  = "An S3 bucket and an IAM user with an access key limited to it"
+  stateful     = true
 }
 
 param "versioning" {

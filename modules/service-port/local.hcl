@@ -1,5 +1,6 @@
 # Another workload's service port, for workload-to-workload calls: the host name is the
-# workload's name (as on a compose network or in a Kubernetes namespace).
+# workload's name (as on a compose network or in a Kubernetes namespace), the port the
+# target port of the named (or numbered) port under its `service.ports`.
 provisions "service-port" {
   environments = ["local"]
   description  = "A port of another workload: outputs hostname and port"
@@ -8,17 +9,26 @@ provisions "service-port" {
 param "workload" {
   type        = string
   description = "The workload that publishes the port"
+  validation {
+    condition     = contains(keys(workloads), param.workload)
+    error_message = "no workload of this name in this run (with -f, name its Score file too)"
+  }
 }
 
 param "port" {
-  type        = number
-  description = "The port number"
+  type        = any
+  description = "The port: its name under the workload's service.ports (as score-compose takes it), or its number there"
+  validation {
+    condition     = !contains(keys(workloads), param.workload) || can(workloads[param.workload].ports[tostring(param.port)])
+    error_message = "the workload publishes no port of this name or number under service.ports"
+  }
 }
 
 output "hostname" {
   value = param.workload
 }
 
+# Callers reach the container's port (targetPort), as score-compose resolves it.
 output "port" {
-  value = param.port
+  value = workloads[param.workload].ports[tostring(param.port)].target_port
 }

@@ -3,10 +3,11 @@
 provisions "volume" {
   environments = ["local"]
   description  = "A local directory under .baton/volumes/"
+  stateful     = true
 }
 
 resource "local_directory" "data" {
-  path = ".baton/volumes/${physical_name(score, "-", 100)}"
+  path = ".baton/volumes/${physical_name(score, "-", 100, lookup(environment.settings, "name_prefix", ""))}"
 }
 
 output "source" {

@@ -646,6 +646,8 @@ fn start_call(
     let kind = change.kind.clone();
     let cbd = change.create_before_destroy;
     let mark_only = change.reason == crate::plan::Reason::Mark;
+    // Only the recorded protection changes: no call, the object is recorded as it is.
+    let record_only = matches!(change.reason, crate::plan::Reason::Protection(_));
     let task: CallFuture = Box::pin(async move {
         let _permit = sem.acquire_owned().await;
         let _ = started.send(Event::Started {
@@ -699,6 +701,7 @@ fn start_call(
                 )
                 .await
                 .map(Some),
+            Action::Update if record_only => Ok(Some(prior_r.clone())),
             Action::Update if mark_only => match guard(prior_r.clone()).await {
                 Ok(()) => mark(prior_r.clone()).await,
                 Err(e) => Err(e),

@@ -1,18 +1,26 @@
 //! `baton.hcl` → the selected [`Environment`]: where state lives, which module folders
-//! are searched before the built-in library, provider configuration, and the deployment
-//! target. Without a `baton.hcl` the built-in environment `local` is used: SQLite state
-//! in `.baton/state.db`, `./modules` when it exists, Kubernetes manifests in
-//! `deploy/local/`.
+//! are searched before the built-in library, provider configuration, the deployment
+//! target and the environment's own settings. An environment may `extend` another and
+//! inherits everything it does not set itself. The environment `local` exists without
+//! being declared (a block named `local` overrides its settings): SQLite state in
+//! `.baton/state.db`, `./modules` when it exists, Kubernetes manifests in
+//! `deploy/local/`. Every setting is documented in docs/config.md.
+//!
+//! `decl` checks the shape of the whole file (keys, providers, `extends` chains);
+//! `resolve` evaluates one environment's chain and refuses two environments that would
+//! share a state file or a manifest folder.
+
+mod decl;
+mod resolve;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use hcl_edit::expr::Expression;
-use hcl_edit::structure::Body;
-
-use crate::diag::{Diagnostic, FileId, Sources, Span, Stage, did_you_mean};
+use crate::diag::{Diagnostic, Sources, Span, Stage, did_you_mean};
 use crate::hcl;
 use crate::value::Value;
+
+pub use decl::PROVIDER_SETTINGS;
 
 const STAGE: Stage = Stage::Load;
 
@@ -63,11 +71,23 @@ pub enum Target {
     },
 }
 
+impl Target {
+    /// The directory manifests are written to, relative to the project.
+    pub fn dir(&self) -> &str {
+        match self {
+            Target::Kubernetes { dir, .. } | Target::Compose { dir } => dir,
+        }
+    }
+}
+
 /// The selected environment.
 #[derive(Debug, Clone)]
 pub struct Environment {
     /// Its name.
     pub name: String,
+    /// The environments it extends, nearest first (`staging` extends `local`:
+    /// `["local"]`). Modules written for any of them serve it (see `module::matching`).
+    pub parents: Vec<String>,
     /// State backend.
     pub state: StateBackend,
     /// Project module folders, searched before the built-in library.
@@ -76,6 +96,9 @@ pub struct Environment {
     pub providers: BTreeMap<String, crate::value::Map>,
     /// Deployment target.
     pub target: Target,
+    /// The `settings { … }` of the environment and those it extends, which modules read
+    /// as `environment.settings.NAME`.
+    pub settings: crate::value::Map,
     /// Where it was defined (`None` for the built-in default).
     pub span: Option<Span>,
     /// The process environment variables modules may read (`env.*`, the `environment`
@@ -87,23 +110,49 @@ pub struct Environment {
 impl Environment {
     /// The built-in `local` environment for a project at `root`.
     pub fn builtin_local(root: &Path) -> Environment {
-        let modules = root.join("modules");
+        Environment::defaults(root, decl::BUILTIN)
+    }
+
+    /// What an environment called `name` has when nothing sets it: SQLite state in
+    /// `.baton/NAME.db` (`.baton/state.db` for `local`), the project's `modules` folder
+    /// when it exists, Kubernetes manifests in `deploy/NAME`.
+    pub fn defaults(root: &Path, name: &str) -> Environment {
+        let state = if name == decl::BUILTIN {
+            PathBuf::from(".baton/state.db")
+        } else {
+            PathBuf::from(format!(".baton/{name}.db"))
+        };
         Environment {
-            name: "local".into(),
-            state: StateBackend::Sqlite(PathBuf::from(".baton/state.db")),
-            module_dirs: if modules.is_dir() {
+            name: name.to_string(),
+            parents: Vec::new(),
+            state: StateBackend::Sqlite(state),
+            module_dirs: if root.join("modules").is_dir() {
                 vec![PathBuf::from("modules")]
             } else {
                 vec![]
             },
             providers: BTreeMap::new(),
             target: Target::Kubernetes {
-                dir: "deploy/local".into(),
+                dir: format!("deploy/{name}"),
                 namespace: None,
             },
+            settings: crate::value::Map::new(),
             span: None,
             variables: Vec::new(),
         }
+    }
+
+    /// Its name, then those of the environments it extends, nearest first.
+    pub fn lineage(&self) -> impl Iterator<Item = &str> {
+        std::iter::once(self.name.as_str()).chain(self.parents.iter().map(String::as_str))
+    }
+
+    /// `environment` as module expressions read it: `name` and `settings`.
+    pub fn module_value(&self) -> Value {
+        Value::Map(crate::value::Map::from([
+            ("name".to_string(), Value::string(self.name.clone())),
+            ("settings".to_string(), Value::Map(self.settings.clone())),
+        ]))
     }
 
     /// The values of [`Environment::variables`] that are set, as `env.*` sees them.
@@ -124,7 +173,7 @@ pub fn load(
 ) -> Option<Environment> {
     let path = root.join("baton.hcl");
     if !path.exists() {
-        if name == "local" {
+        if name == decl::BUILTIN {
             return Some(Environment::builtin_local(root));
         }
         out.push(
@@ -134,9 +183,9 @@ pub fn load(
                 format!("environment `{name}` is not defined"),
             )
             .detail("there is no baton.hcl; only the built-in environment `local` exists")
-            .help(
-                "write a baton.hcl with an `environment` block (`baton init` writes a starter one)",
-            ),
+            .help(format!(
+                "write a baton.hcl with `environment \"{name}\" {{ extends = \"local\" }}` (`baton init` writes a starter one)"
+            )),
         );
         return None;
     }
@@ -152,16 +201,6 @@ pub fn load(
         }
     };
     let file = sources.add_file("baton.hcl", Some(&path), text);
-    parse(file, name, root, sources, out)
-}
-
-fn parse(
-    file: FileId,
-    name: &str,
-    root: &Path,
-    sources: &Sources,
-    out: &mut Vec<Diagnostic>,
-) -> Option<Environment> {
     let body = match hcl::parse(file, sources.text(file), STAGE) {
         Ok(b) => b,
         Err(d) => {
@@ -169,24 +208,15 @@ fn parse(
             return None;
         }
     };
-    hcl::check_keys(file, &body, &[], &["environment"], "baton.hcl", STAGE, out);
-    let envs: Vec<_> = body
-        .blocks()
-        .filter(|b| b.ident.as_str() == "environment")
-        .collect();
-    let names: Vec<String> = envs
-        .iter()
-        .filter_map(|b| hcl::labels(b).first().cloned())
-        .collect();
-    let Some(block) = envs
-        .iter()
-        .find(|b| hcl::labels(b).first().map(String::as_str) == Some(name))
-    else {
-        if name == "local" && envs.is_empty() {
-            return Some(Environment::builtin_local(root));
+    let decls = decl::declarations(file, &body, out)?;
+    if name != decl::BUILTIN && !decls.iter().any(|d| d.name == name) {
+        let mut names: Vec<&str> = decls.iter().map(|d| d.name.as_str()).collect();
+        if !names.contains(&decl::BUILTIN) {
+            names.push(decl::BUILTIN);
         }
-        let hint = did_you_mean(name, names.iter().map(String::as_str))
-            .map(|s| format!("did you mean `{s}`?"));
+        names.sort_unstable();
+        let hint =
+            did_you_mean(name, names.iter().copied()).map(|s| format!("did you mean `{s}`?"));
         out.push(
             Diagnostic::error(
                 STAGE,
@@ -194,339 +224,15 @@ fn parse(
                 format!("environment `{name}` is not defined in baton.hcl"),
             )
             .at(Some(Span::new(file, 0, 0)))
-            .detail(format!(
-                "defined: {}",
-                if names.is_empty() {
-                    "none".into()
-                } else {
-                    names.join(", ")
-                }
-            ))
-            .maybe_help(hint),
+            .detail(format!("defined: {}", names.join(", ")))
+            .help(hint.unwrap_or_else(|| {
+                format!("declare it: `environment \"{name}\" {{ extends = \"local\" }}`")
+            })),
         );
         return None;
-    };
-    let before = out.len();
-    let span = hcl::block_span(file, block);
-    let b = &block.body;
-    hcl::check_keys(
-        file,
-        b,
-        &["modules", "environment_variables"],
-        &["state", "provider", "target"],
-        &format!("environment `{name}`"),
-        STAGE,
-        out,
-    );
-
-    let mut env = Environment::builtin_local(root);
-    env.name = name.to_string();
-    env.span = span;
-
-    if let Some(a) = b.get_attribute("modules") {
-        match eval(file, &a.value, out) {
-            Some(Value::List(items)) if items.iter().all(|i| i.as_str().is_some()) => {
-                env.module_dirs = items
-                    .iter()
-                    .filter_map(|i| i.as_str().map(PathBuf::from))
-                    .collect();
-                for d in &env.module_dirs {
-                    if !root.join(d).is_dir() {
-                        out.push(
-                            Diagnostic::error(
-                                STAGE,
-                                "config/modules-dir",
-                                format!("module folder {} does not exist", d.display()),
-                            )
-                            .at(hcl::expr_span(file, &a.value)),
-                        );
-                    }
-                }
-            }
-            Some(_) => out.push(
-                Diagnostic::error(
-                    STAGE,
-                    "config/type",
-                    "`modules` must be a list of folder paths",
-                )
-                .at(hcl::expr_span(file, &a.value)),
-            ),
-            None => {}
-        }
     }
-    if let Some(a) = b.get_attribute("environment_variables") {
-        env.variables = variables(file, &a.value, out);
-    }
-    for s in b.blocks().filter(|x| x.ident.as_str() == "state") {
-        hcl::check_keys(
-            file,
-            &s.body,
-            &[],
-            &["sqlite", "postgres"],
-            "`state`",
-            STAGE,
-            out,
-        );
-        for backend in s.body.blocks() {
-            match backend.ident.as_str() {
-                "sqlite" => {
-                    hcl::check_keys(file, &backend.body, &["path"], &[], "`sqlite`", STAGE, out);
-                    if let Some(p) = string(file, &backend.body, "path", out) {
-                        env.state = StateBackend::Sqlite(PathBuf::from(p));
-                    }
-                }
-                "postgres" => {
-                    hcl::check_keys(file, &backend.body, &["url"], &[], "`postgres`", STAGE, out);
-                    match string(file, &backend.body, "url", out) {
-                        Some(url) => env.state = StateBackend::Postgres(url),
-                        None if backend.body.get_attribute("url").is_none() => out.push(
-                            Diagnostic::error(
-                                STAGE,
-                                "config/state-url",
-                                "`postgres` state needs a `url`",
-                            )
-                            .at(hcl::block_span(file, backend))
-                            .help("write `postgres { url = env(\"BATON_STATE_URL\") }` inside `state { … }`"),
-                        ),
-                        None => {}
-                    }
-                }
-                _ => {}
-            }
-        }
-    }
-    for p in b.blocks().filter(|x| x.ident.as_str() == "provider") {
-        let labels = hcl::labels(p);
-        let Some(pname) = labels.first() else {
-            out.push(
-                Diagnostic::error(
-                    STAGE,
-                    "config/provider-label",
-                    "`provider` takes one label: the provider name",
-                )
-                .at(hcl::block_span(file, p)),
-            );
-            continue;
-        };
-        let mut values = crate::value::Map::new();
-        for a in p.body.attributes() {
-            if let Some(v) = eval(file, &a.value, out) {
-                values.insert(a.key.as_str().to_string(), v);
-            }
-        }
-        if pname == "local" {
-            local_provider(file, p, &values, out);
-        }
-        env.providers.insert(pname.clone(), values);
-    }
-    // The `local` provider never writes the SQLite state database or its files.
-    if let StateBackend::Sqlite(path) = &env.state {
-        env.providers.entry("local".into()).or_default().insert(
-            "state_path".into(),
-            Value::string(path.to_string_lossy().into_owned()),
-        );
-    }
-    for t in b.blocks().filter(|x| x.ident.as_str() == "target") {
-        let labels = hcl::labels(t);
-        match labels.first().map(String::as_str) {
-            Some("kubernetes") => {
-                hcl::check_keys(file, &t.body, &["dir", "namespace"], &[], "`target \"kubernetes\"`", STAGE, out);
-                env.target = Target::Kubernetes {
-                    dir: string(file, &t.body, "dir", out).unwrap_or_else(|| format!("deploy/{name}")),
-                    namespace: string(file, &t.body, "namespace", out),
-                };
-            }
-            Some("compose") => {
-                hcl::check_keys(file, &t.body, &["dir"], &[], "`target \"compose\"`", STAGE, out);
-                env.target = Target::Compose { dir: string(file, &t.body, "dir", out).unwrap_or_else(|| format!("deploy/{name}")) };
-            }
-            other => out.push(
-                Diagnostic::error(STAGE, "config/target", format!("unknown target `{}`", other.unwrap_or("")))
-                    .at(hcl::block_span(file, t))
-                    .help("use `target \"kubernetes\" { dir = \"...\" }` or `target \"compose\" { dir = \"...\" }`"),
-            ),
-        }
-    }
-    if out[before..].iter().any(Diagnostic::is_error) {
-        None
-    } else {
-        Some(env)
-    }
+    resolve::environment(file, root, &decls, name, out)
 }
 
-/// Checks `provider "local" { roots = [...] }`: the only setting, a list of absolute
-/// paths of directories beneath which modules may make files and directories (besides
-/// the project directory).
-fn local_provider(
-    file: FileId,
-    block: &hcl_edit::structure::Block,
-    values: &crate::value::Map,
-    out: &mut Vec<Diagnostic>,
-) {
-    hcl::check_keys(
-        file,
-        &block.body,
-        &["roots"],
-        &[],
-        "`provider \"local\"`",
-        STAGE,
-        out,
-    );
-    let Some(a) = block.body.get_attribute("roots") else {
-        return;
-    };
-    let span = hcl::expr_span(file, &a.value);
-    let roots = values.get("roots").and_then(Value::as_list);
-    let Some(roots) = roots.filter(|l| l.iter().all(|r| r.as_str().is_some())) else {
-        out.push(
-            Diagnostic::error(
-                STAGE,
-                "config/type",
-                "`roots` must be a list of directory paths",
-            )
-            .at(span)
-            .help("write `roots = [\"/srv/volumes\"]`"),
-        );
-        return;
-    };
-    for r in roots.iter().filter_map(Value::as_str) {
-        let path = Path::new(r);
-        let problem = if !path.is_absolute() {
-            Some("is not absolute (relative paths already lie in the project directory)")
-        } else if path.parent().is_none() {
-            Some("is the file system root")
-        } else if !path.is_dir() {
-            Some("is not an existing directory")
-        } else {
-            None
-        };
-        if let Some(problem) = problem {
-            out.push(
-                Diagnostic::error(STAGE, "config/local-root", format!("local root {r:?} {problem}"))
-                    .at(span)
-                    .detail("modules may make files and directories beneath the project directory and beneath each root listed here")
-                    .help("list absolute paths of existing directories, e.g. `roots = [\"/srv/volumes\"]`"),
-            );
-        }
-    }
-}
-
-/// Evaluates a configuration expression: constants, `env("NAME")` and `env.NAME`.
-fn eval(file: FileId, e: &Expression, out: &mut Vec<Diagnostic>) -> Option<Value> {
-    // `env("NAME")`: the one function that reads the process environment.
-    if let Expression::FuncCall(call) = e
-        && call.name.name.as_str() == "env"
-    {
-        let arg = call.args.iter().next();
-        let name = arg.and_then(|a| match a {
-            Expression::String(s) => Some(s.as_str().to_string()),
-            _ => None,
-        });
-        let Some(name) = name else {
-            out.push(
-                Diagnostic::error(
-                    STAGE,
-                    "config/env",
-                    "env() takes the name of a variable as a string",
-                )
-                .at(hcl::expr_span(file, e)),
-            );
-            return None;
-        };
-        return match std::env::var(&name) {
-            Ok(v) => Some(Value::sensitive(Value::String(v))),
-            Err(_) => {
-                out.push(
-                    Diagnostic::error(
-                        STAGE,
-                        "config/env",
-                        format!("the environment variable {name} is not set"),
-                    )
-                    .at(hcl::expr_span(file, e))
-                    .help(format!("export {name}=... before running baton")),
-                );
-                None
-            }
-        };
-    }
-    let env_map: crate::value::Map = std::env::vars()
-        .map(|(k, v)| (k, Value::sensitive(Value::String(v))))
-        .collect();
-    let scope = hcl::scope(crate::value::Map::from([(
-        "env".to_string(),
-        Value::Map(env_map),
-    )]));
-    match hcl::eval_in(file, e, &scope, STAGE) {
-        Ok(v) => Some(v),
-        Err(d) => {
-            out.push(d);
-            None
-        }
-    }
-}
-
-/// `environment_variables = ["NAME", …]`: the names modules may read, each written as
-/// a literal string; `BATON_*` names are refused where they are written.
-fn variables(file: FileId, e: &Expression, out: &mut Vec<Diagnostic>) -> Vec<String> {
-    let Expression::Array(items) = e else {
-        out.push(
-            Diagnostic::error(
-                STAGE,
-                "config/type",
-                "`environment_variables` must be a list of variable names",
-            )
-            .at(hcl::expr_span(file, e))
-            .help("write e.g. `environment_variables = [\"API_URL\", \"SENTRY_DSN\"]`"),
-        );
-        return Vec::new();
-    };
-    let mut names = Vec::new();
-    for item in items.iter() {
-        let Expression::String(name) = item else {
-            out.push(
-                Diagnostic::error(
-                    STAGE,
-                    "config/type",
-                    "each of `environment_variables` must be a variable name in quotes",
-                )
-                .at(hcl::expr_span(file, item)),
-            );
-            continue;
-        };
-        let name = name.as_str();
-        if name.starts_with("BATON_") {
-            out.push(
-                Diagnostic::error(
-                    STAGE,
-                    "config/baton-variable",
-                    format!("`{name}` cannot be given to modules"),
-                )
-                .at(hcl::expr_span(file, item))
-                .label("a variable of baton itself")
-                .detail("`BATON_*` variables are baton's own settings (the state key among them); no module or Score file may read them")
-                .help(format!("remove `{name}` from `environment_variables`; pass the value under another name if a workload needs it")),
-            );
-            continue;
-        }
-        names.push(name.to_string());
-    }
-    names
-}
-
-fn string(file: FileId, body: &Body, key: &str, out: &mut Vec<Diagnostic>) -> Option<String> {
-    let a = body.get_attribute(key)?;
-    match eval(file, &a.value, out)? {
-        v if v.as_str().is_some() => v.as_str().map(str::to_string),
-        other => {
-            out.push(
-                Diagnostic::error(
-                    STAGE,
-                    "config/type",
-                    format!("`{key}` must be a string, found {}", other.type_name()),
-                )
-                .at(hcl::expr_span(file, &a.value)),
-            );
-            None
-        }
-    }
-}
+#[cfg(test)]
+mod tests;

@@ -1027,6 +1027,14 @@ fn physical_name_joins_the_readable_parts_and_the_suffix_within_the_limit() {
         &format!("physical_name({shared}, \"-\", 63)"),
         s("shared-orders-db-0123abcd"),
     );
+    check(
+        &format!("physical_name({score}, \"_\", 63, \"stg\")"),
+        s("stg_web_app_db_0123abcd"),
+    );
+    check(
+        &format!("physical_name({score}, \"_\", 63, \"\")"),
+        s("web_app_db_0123abcd"),
+    );
     let src = format!("physical_name({score}, \"+\", 63)");
     let e = check_err(
         &src,

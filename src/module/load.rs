@@ -201,7 +201,7 @@ fn load_provisions(
     hcl::check_keys(
         file,
         &block.body,
-        &["class", "id", "environments", "description"],
+        &["class", "id", "environments", "description", "stateful"],
         &[],
         "`provisions`",
         STAGE,
@@ -238,8 +238,31 @@ fn load_provisions(
             }
         },
     };
+    let stateful = match block.body.get_attribute("stateful") {
+        None => false,
+        Some(attr) => match hcl::eval_in(
+            file,
+            &attr.value,
+            &hcl::scope(crate::value::Map::new()),
+            STAGE,
+        ) {
+            Ok(Value::Bool(b)) => b,
+            Ok(_) => {
+                out.push(
+                    Diagnostic::error(STAGE, "module/type", "`stateful` must be true or false")
+                        .at(hcl::expr_span(file, &attr.value)),
+                );
+                false
+            }
+            Err(d) => {
+                out.push(d);
+                false
+            }
+        },
+    };
     Some(Provisions {
         kind: labels[0].clone(),
+        stateful,
         class: string_attr(file, &block.body, "class", out),
         id: string_attr(file, &block.body, "id", out),
         environments,
@@ -697,7 +720,14 @@ fn check_references(
             exprs.push((&v.condition, format!("validation of param `{}`", p.name)));
         }
     }
-    let mut roots: Vec<&str> = vec!["param", "score", "env", "provider", "environment"];
+    let mut roots: Vec<&str> = vec![
+        "param",
+        "score",
+        "env",
+        "provider",
+        "environment",
+        "workloads",
+    ];
     roots.extend(by_kind.keys().copied());
     for (e, context) in exprs {
         for r in crate::expr::references(e) {
@@ -715,7 +745,11 @@ fn check_references(
                     Some(k) => Some((format!("{context} reads `score.{k}`, which does not exist"), Some(did_you_mean(k, SCORE_KEYS.iter().copied()).map(|s| format!("did you mean `score.{s}`?")).unwrap_or_else(|| format!("`score` has: {}", SCORE_KEYS.join(", ")))))),
                     None => None,
                 },
-                "env" | "environment" => None,
+                "env" | "workloads" => None,
+                "environment" => match second {
+                    Some("name" | "settings") | None => None,
+                    Some(k) => Some((format!("{context} reads `environment.{k}`, which does not exist"), Some(did_you_mean(k, ["name", "settings"]).map(|s| format!("did you mean `environment.{s}`?")).unwrap_or_else(|| "`environment` has `name` and `settings` (the `settings { … }` of baton.hcl, e.g. `environment.settings.name_prefix`)".into())))),
+                },
                 "provider" => match second {
                     Some(p) if providers.iter().any(|x| x == p) => None,
                     Some(p) => Some((format!("{context} reads `provider.{p}`, which is not a configured provider"), Some(format!("configured providers: {}", providers.join(", "))))),
@@ -735,7 +769,7 @@ fn check_references(
                     Some(n) => Some((format!("{context} reads `{kind}.{n}`, which this module does not declare"), did_you_mean(n, by_kind[kind].iter().copied()).map(|s| format!("did you mean `{kind}.{s}`?")))),
                     None => None,
                 },
-                other => Some((format!("{context} reads `{other}`, which is not defined here"), did_you_mean(other, roots.iter().copied()).map(|s| format!("did you mean `{s}`?")).or(Some("modules can read param.*, score.*, env.*, provider.* and their own resources".into())))),
+                other => Some((format!("{context} reads `{other}`, which is not defined here"), did_you_mean(other, roots.iter().copied()).map(|s| format!("did you mean `{s}`?")).or(Some("modules can read param.*, score.*, env.*, provider.*, environment.*, workloads.* and their own resources".into())))),
             };
             if let Some((summary, help)) = problem {
                 out.push(

@@ -72,6 +72,9 @@ pub struct Provisions {
     pub environments: Option<Vec<String>>,
     /// What it does, for `baton modules`.
     pub description: String,
+    /// `stateful = true`: its objects hold data (a database, a bucket, a volume) that a
+    /// delete or replace loses; plans call that out.
+    pub stateful: bool,
     /// Where the block is.
     pub span: Option<Span>,
 }
@@ -208,8 +211,8 @@ pub struct ResourceBlock {
 }
 
 /// A resource's `lifecycle` block. Each rule is an expression, evaluated when planning
-/// with `environment.name`, `param.*` and `score.*` in scope, so a rule can depend on
-/// the environment (e.g. `prevent_destroy = environment.name == "prod"`).
+/// with the module's scope (`environment.*`, `param.*`, `score.*`, …), so a rule can
+/// depend on the environment (e.g. `prevent_destroy = environment.name == "prod"`).
 #[derive(Debug, Clone, Default)]
 pub struct Lifecycle {
     /// A plan that would delete or replace the object fails.

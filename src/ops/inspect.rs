@@ -373,13 +373,19 @@ pub fn modules(ws: &Workspace) -> Result<Catalog, Error> {
     let mut sources = Sources::new();
     let mut out = Vec::new();
     let environment = crate::config::load(&ws.root, &ws.env, &mut sources, &mut out);
-    let (_, modules) =
+    let (_, mut modules) =
         pipeline::load_modules(&ws.root, environment.as_ref(), &mut sources, &mut out);
     let mut d = Diagnostics::new();
     d.extend(out);
     let report = Report::new(sources, d);
     if report.diagnostics.has_errors() {
         return Err(Error::Invalid(report));
+    }
+    // Only what the environment can use: modules for it, for an environment it
+    // extends, or for every environment.
+    if let Some(e) = &environment {
+        let lineage: Vec<&str> = e.lineage().collect();
+        modules.retain(|m| crate::module::matching::serves(m, &lineage));
     }
     Ok(Catalog {
         warnings: report,
@@ -422,8 +428,21 @@ resources:
 
 const STARTER_CONFIG: &str = r#"# Environments: where state lives, which modules provision resources, where
 # manifests go. `baton --env NAME ...` picks one; `local` is the default.
+# Every setting: docs/config.md.
 environment "local" {
-  state { sqlite { path = ".baton/state.db" } }
+  state {
+    sqlite { path = ".baton/state.db" }
+  }
   target "kubernetes" { dir = "deploy/local" }
 }
+
+# Another environment with the same modules and servers, its own state and manifests:
+#
+# environment "staging" {
+#   extends = "local"
+#   state {
+#     sqlite { path = ".baton/staging.db" }
+#   }
+#   target "kubernetes" { dir = "deploy/staging" }
+# }
 "#;

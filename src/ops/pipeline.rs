@@ -92,6 +92,7 @@ pub fn prepare(
 
     // A module for every resource.
     let matching_started = std::time::Instant::now();
+    let lineage: Vec<&str> = env.lineage().collect();
     // Uids come in order, so both maps are built from sorted lists (no search per uid).
     let mut module_of = Vec::with_capacity(project.resources.len());
     let mut spans = Vec::with_capacity(project.resources.len());
@@ -102,13 +103,14 @@ pub fn prepare(
             .first()
             .and_then(|(w, r)| type_spans.get(&(w.as_str(), r.as_str())).copied());
         spans.push((uid.clone(), span));
-        match module::matching::select(&modules, uid, &env.name, span) {
+        match module::matching::select(&modules, uid, &lineage, span) {
             Ok(m) => {
                 let idx = modules
                     .iter()
                     .position(|x| std::ptr::eq(x, m))
                     .expect("module is in the list");
                 module_of.push((uid.clone(), idx));
+                diags.extend(unknown_params(&project, &env.name, decl, m));
             }
             Err(d) => diags.push(d),
         }
@@ -381,6 +383,8 @@ pub fn check_environment(
     };
     let (_, modules) = load_modules(root, Some(&env), sources, &mut out);
     diags.extend(out);
+    let lineage: Vec<&str> = env.lineage().collect();
+    let mut matched: BTreeMap<&Uid, &Module> = BTreeMap::new();
     for (uid, decl) in &project.resources {
         let span = decl.requested_by.first().and_then(|(w, r)| {
             let lw = project.workloads.iter().find(|x| x.workload.name() == w)?;
@@ -388,23 +392,109 @@ pub fn check_environment(
                 .pointer(&score::yaml::to_pointer(&["resources", r, "type"]))
                 .map(|n| n.span)
         });
-        match module::matching::select(&modules, uid, &env.name, span) {
+        match module::matching::select(&modules, uid, &lineage, span) {
             Err(mut d) => {
                 d.severity = crate::diag::Severity::Warning;
                 diags.push(d);
             }
             Ok(m) => {
-                let names: Vec<&str> = m.params.iter().map(|p| p.name.as_str()).collect();
-                for k in decl.params.iter().flat_map(|p| p.keys()) {
-                    if !names.contains(&k.as_str()) {
-                        diags.push(
-                            Diagnostic::warning(Stage::Generate, "generate/unknown-param", format!("param `{k}` of `{uid}` is ignored in environment `{}`: module `{}` does not declare it", env.name, m.name))
-                                .at(span)
-                                .detail(format!("params of `{}`: {}", m.name, if names.is_empty() { "none".to_string() } else { names.join(", ") }))
-                                .maybe_help(crate::diag::did_you_mean(k, names.iter().copied()).map(|s| format!("did you mean `{s}`?"))),
-                        );
-                    }
+                diags.extend(unknown_params(project, &env.name, decl, m));
+                matched.insert(uid, m);
+            }
+        }
+    }
+    check_outputs(
+        project,
+        &env.name,
+        sources,
+        |uid| matched.get(uid).copied(),
+        diags,
+    );
+}
+
+/// A warning for each Score param of `decl` that module `m` does not declare, at the
+/// param's key: the module ignores it (the same file may carry params meant for another
+/// environment's module), and a misspelt param would otherwise go unnoticed.
+fn unknown_params(
+    project: &Project,
+    env_name: &str,
+    decl: &score::ResourceDecl,
+    m: &Module,
+) -> Vec<Diagnostic> {
+    let Some(params) = &decl.params else {
+        return Vec::new();
+    };
+    let names: Vec<&str> = m.params.iter().map(|p| p.name.as_str()).collect();
+    params
+        .keys()
+        .filter(|k| !names.contains(&k.as_str()))
+        .map(|k| {
+            let uid = &decl.uid;
+            Diagnostic::warning(Stage::Generate, "generate/unknown-param", format!("param `{k}` of `{uid}` is ignored in environment `{env_name}`: module `{}` does not declare it", m.name))
+                .at(project.param_span(decl, k, true))
+                .label("not a param of this module")
+                .detail(format!("params of `{}`: {}", m.name, if names.is_empty() { "none".to_string() } else { names.join(", ") }))
+                .maybe_help(crate::diag::did_you_mean(k, names.iter().copied()).map(|s| format!("did you mean `{s}`?")))
+        })
+        .collect()
+}
+
+/// A warning for each placeholder `${resources.NAME.OUTPUT…}` whose OUTPUT the module
+/// matched to NAME does not declare, at the placeholder (`validate`; a plan fails with
+/// the same, located there, when it evaluates the workload). A warning, as for a type no
+/// module provisions: the Score file is valid, and another platform's provisioners may
+/// have the output. Modules with a wildcard output (`output "*"`) and resources no
+/// module provisions are not checked.
+fn check_outputs<'m>(
+    project: &Project,
+    env_name: &str,
+    sources: &Sources,
+    module_of: impl Fn(&Uid) -> Option<&'m Module>,
+    diags: &mut Diagnostics,
+) {
+    use score::placeholder::Ref;
+    for lw in &project.workloads {
+        let mut locator = score::semantic::Locator::new(&lw.root, sources);
+        for e in score::semantic::expandables(&lw.workload) {
+            for p in score::placeholder::placeholders(e.text) {
+                let Ok(Ref::Resource { name, output }) = &p.reference else {
+                    continue;
+                };
+                let (Some(key), Some(uid)) = (output.first(), lw.uid(name)) else {
+                    continue;
+                };
+                let Some(m) = module_of(uid) else { continue };
+                if m.outputs.iter().any(|o| &o.name == key || o.name == "*") {
+                    continue;
                 }
+                let known: Vec<&str> = m.outputs.iter().map(|o| o.name.as_str()).collect();
+                let text = p.text();
+                diags.push(
+                    Diagnostic::warning(
+                        Stage::Generate,
+                        "generate/unknown-output",
+                        format!(
+                            "{text}: resource `{name}` of type `{}` has no output `{key}` in environment `{env_name}`, so a plan there fails",
+                            uid.kind
+                        ),
+                    )
+                    .at(locator.find(&e.pointer, e.text, &text))
+                    .pointer(e.pointer.clone())
+                    .label("no such output")
+                    .detail(format!(
+                        "outputs of module `{}`: {}",
+                        m.name,
+                        if known.is_empty() {
+                            "none".to_string()
+                        } else {
+                            known.join(", ")
+                        }
+                    ))
+                    .maybe_help(
+                        crate::diag::did_you_mean(key, known.iter().copied())
+                            .map(|s| format!("did you mean `{s}`?")),
+                    ),
+                );
             }
         }
     }
@@ -423,6 +513,7 @@ impl Prepared {
             // Only what baton.hcl lists (`environment_variables`), never `BATON_*`.
             env_vars: Value::Map(self.env.variable_values()),
             provider_vars: self.registry.vars(),
+            environment_vars: self.env.module_value(),
             module_roots: self
                 .modules
                 .iter()
@@ -430,6 +521,8 @@ impl Prepared {
                 .collect(),
             file_sources: &self.file_sources,
             spans: &self.spans,
+            sources: &self.sources,
+            workloads: std::sync::OnceLock::new(),
             uids: timings::stage("uid index", || {
                 crate::plan::eval::uid_index(&self.project, &self.graph, &self.spans)
             }),

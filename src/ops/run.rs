@@ -226,7 +226,7 @@ pub fn apply(opts: &ApplyOptions, observer: &mut dyn Observer) -> Result<Applied
         let plan = planned.plan;
         if let Some(saved) = &saved
             && let Some(diff) = saved.first_difference(&plan) {
-                anyhow::bail!("the plan file no longer matches what would be done ({diff}); the inputs or the real world changed since it was made; make a new plan");
+                anyhow::bail!("the plan file no longer matches what would be done: {diff}; make a new plan");
             }
         observer.event(Event::Plan(&plan));
         if !plan.has_changes() {

@@ -243,7 +243,7 @@ pub fn plan(
             kind: o.kind.clone(),
             provider: o.provider.clone(),
             module: o.module.clone(),
-            workloads: Vec::new(),
+            workloads: recorded_workloads(o),
             action: Action::Delete,
             reason: Reason::NoLongerReferenced,
             before: Some(before.marked()),
@@ -252,6 +252,7 @@ pub fn plan(
             create_before_destroy: false,
             protected: o.protected,
             triggers: None,
+            stateful: stateful(ctx, &o.module, &o.uid, &o.kind),
         });
     }
     // Protected objects are never deleted or replaced by a plan.
@@ -302,6 +303,39 @@ pub fn plan(
         },
         values,
     })
+}
+
+/// Whether objects of `kind` are something outside baton (not a value baton computes,
+/// such as a generated password), whose delete can lose data.
+fn holds_data(ctx: &Context<'_>, kind: &str) -> bool {
+    ctx.registry
+        .provider_for(kind)
+        .is_some_and(|p| p.proof(kind) != crate::provider::Proof::Intrinsic)
+}
+
+/// Whether a recorded object holds data: the module that made it (by name, for its
+/// Score type) says `stateful = true`, and its kind is not intrinsic.
+fn stateful(ctx: &Context<'_>, module: &str, uid: &str, kind: &str) -> bool {
+    let Some(uid) = crate::addr::Uid::parse(uid) else {
+        return false;
+    };
+    ctx.modules
+        .iter()
+        .any(|m| m.name == module && m.provisions.kind == uid.kind && m.provisions.stateful)
+        && holds_data(ctx, kind)
+}
+
+/// The workloads a recorded object belongs to, as far as its address and uid tell: a
+/// workload's manifests and a workload's private resource name one; a shared resource
+/// (`type.class#id`) names none (the state does not record who used it).
+fn recorded_workloads(o: &Object) -> Vec<String> {
+    if let Some(name) = o.address.strip_prefix("workload.") {
+        return vec![name.to_string()];
+    }
+    match crate::addr::Uid::parse(&o.uid).map(|u| u.scope.clone()) {
+        Some(crate::addr::UidScope::Workload { workload, .. }) => vec![workload],
+        _ => Vec::new(),
+    }
 }
 
 /// What names an object of `kind` on its system: the values of its force-new attributes
@@ -515,6 +549,7 @@ fn eval_node(
                     .collect();
                 let change = decide(DecideInput {
                     lifecycle,
+                    stateful: m.provisions.stateful && holds_data(ctx, &r.kind),
                     address: &node.address,
                     uid: uid.text(),
                     module: &m.name,
@@ -538,6 +573,7 @@ fn eval_node(
                 let desired = ctx.eval_workload(name, values)?;
                 let change = decide(DecideInput {
                     lifecycle: Default::default(),
+                    stateful: false,
                     address: &node.address,
                     uid: String::new(),
                     module: "",
@@ -644,6 +680,7 @@ pub fn reverse_dependency_order<'o>(objects: &[&'o Object]) -> Vec<&'o Object> {
 
 struct DecideInput<'a> {
     lifecycle: crate::plan::eval::LifecycleValues,
+    stateful: bool,
     address: &'a str,
     uid: String,
     module: &'a str,
@@ -693,6 +730,7 @@ fn decide(input: DecideInput<'_>) -> Change {
         create_before_destroy: cbd,
         protected: input.lifecycle.prevent_destroy,
         triggers: input.lifecycle.triggers.flatten(),
+        stateful: input.stateful,
     }
 }
 
@@ -862,6 +900,16 @@ fn outcome(input: &DecideInput<'_>) -> Outcome {
             reason,
             Some(before.clone()),
             Some(mark(after)),
+        );
+    }
+    // The protection is recorded with the object (a delete after the configuration is
+    // gone must still be refused), so setting or lifting it is a change of the record.
+    if prior.protected != input.lifecycle.prevent_destroy {
+        return with_cbd(
+            Action::Update,
+            Reason::Protection(input.lifecycle.prevent_destroy),
+            Some(before.clone()),
+            Some(before),
         );
     }
     with_cbd(

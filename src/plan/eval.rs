@@ -65,12 +65,18 @@ pub struct Context<'a> {
     pub env_vars: Value,
     /// `provider.*` for modules, computed once.
     pub provider_vars: Value,
+    /// `environment.*` for modules (`name`, `settings`), computed once.
+    pub environment_vars: Value,
     /// Per module (by index), the roots its expressions read, so a scope holds only those.
     pub module_roots: Vec<ModuleRoots>,
     /// File contents referenced by Score `files.*.source`, by (workload, container, target).
     pub file_sources: &'a BTreeMap<(String, String, String), Vec<u8>>,
     /// Where each uid is requested in the Score files (for messages).
     pub spans: &'a BTreeMap<Uid, Option<Span>>,
+    /// The texts read (to point a message at a placeholder inside a string).
+    pub sources: &'a crate::diag::Sources,
+    /// `workloads.*` for modules, built the first time a module reads it.
+    pub workloads: std::sync::OnceLock<Value>,
     /// Per uid, what every evaluation of it looks up (built once, see [`uid_index`]):
     /// hashing a uid once beats comparing it along three ordered maps.
     pub uids: FxHashMap<&'a Uid, UidInfo<'a>>,
@@ -278,6 +284,47 @@ impl Context<'_> {
         self.provider_vars.clone()
     }
 
+    /// `workloads.*`: every workload of the run by name, with the ports it publishes
+    /// under `service.ports` (`workloads.NAME.ports.PORT.{port, target_port, protocol}`),
+    /// each by its name and by its port number as text, as score-compose's
+    /// provisioners see them, so a module can take either.
+    fn workloads_var(&self) -> Value {
+        self.workloads
+            .get_or_init(|| {
+                let mut all = crate::value::Map::new();
+                for lw in &self.project.workloads {
+                    let mut ports = crate::value::Map::new();
+                    let published = lw.workload.service.as_ref().map(|s| &s.ports);
+                    for (name, p) in published.into_iter().flatten() {
+                        let port = Value::Map(crate::value::Map::from([
+                            ("port".to_string(), Value::int(i64::from(p.port))),
+                            (
+                                "target_port".to_string(),
+                                Value::int(i64::from(p.target_port.unwrap_or(p.port))),
+                            ),
+                            (
+                                "protocol".to_string(),
+                                Value::string(p.protocol.clone().unwrap_or_else(|| "TCP".into())),
+                            ),
+                        ]));
+                        ports
+                            .entry(p.port.to_string())
+                            .or_insert_with(|| port.clone());
+                        ports.insert(name.clone(), port);
+                    }
+                    all.insert(
+                        lw.workload.name().to_string(),
+                        Value::Map(crate::value::Map::from([(
+                            "ports".to_string(),
+                            Value::Map(ports),
+                        )])),
+                    );
+                }
+                Value::Map(all)
+            })
+            .clone()
+    }
+
     /// The scope of expressions in a uid's module.
     fn scope(&self, uid: &Uid, values: &Values, for_outputs: bool) -> Scope {
         let m = self.module(uid);
@@ -307,6 +354,12 @@ impl Context<'_> {
         }
         if reads("provider") {
             vars.insert("provider".into(), self.provider_vars());
+        }
+        if reads("environment") {
+            vars.insert("environment".into(), self.environment_vars.clone());
+        }
+        if reads("workloads") {
+            vars.insert("workloads".into(), self.workloads_var());
         }
         let mut address = String::new();
         for r in m.resources.iter().filter(|r| reads(&r.kind)) {
@@ -394,19 +447,16 @@ impl Context<'_> {
         s: &str,
         values: &Values,
         whole_resource: &str,
-    ) -> Result<Value, String> {
+    ) -> Result<Value, Unresolved> {
         if !s.contains('$') {
             return Ok(Value::String(s.to_string()));
         }
         let segments = placeholder::parse(s);
         if let [Segment::Placeholder(p)] = segments.as_slice() {
-            let r = p
-                .reference
-                .as_ref()
-                .map_err(|_| format!("invalid ref '{}'", p.content))?;
+            let r = p.reference.as_ref().map_err(|_| Unresolved::new(p, None))?;
             return self
                 .resolve_ref(w, r, values, whole_resource)
-                .map_err(|e| format!("invalid ref '{}': {e}", p.content));
+                .map_err(|e| Unresolved::new(p, Some(e)));
         }
         let mut out = String::new();
         let mut unknown = false;
@@ -418,10 +468,10 @@ impl Context<'_> {
                     let r = p
                         .reference
                         .as_ref()
-                        .map_err(|_| format!("invalid ref '{}'", p.content))?;
+                        .map_err(|_| Unresolved::new(&p, None))?;
                     let v = self
                         .resolve_ref(w, r, values, whole_resource)
-                        .map_err(|e| format!("invalid ref '{}': {e}", p.content))?;
+                        .map_err(|e| Unresolved::new(&p, Some(e)))?;
                     sensitive |= v.contains_sensitive();
                     if v.contains_unknown() {
                         unknown = true;
@@ -453,7 +503,7 @@ impl Context<'_> {
         w: &LoadedWorkload,
         j: &Json,
         values: &Values,
-    ) -> Result<Value, String> {
+    ) -> Result<Value, Unresolved> {
         Ok(match j {
             Json::String(s) => self.substitute(w, s, values, "")?,
             Json::Array(a) => Value::List(
@@ -505,9 +555,18 @@ impl Context<'_> {
                     })?;
                 params
                     .iter()
-                    .map(|(k, v)| self.substitute_json(source, v, values).map(|x| (k, x)))
-                    .collect::<Result<_, _>>()
-                    .map_err(|e| err("generate/params", format!("params of `{uid}`: {e}"), at))?
+                    .map(|(k, v)| {
+                        self.substitute_json(source, v, values)
+                            .map(|x| (k, x))
+                            .map_err(|e| {
+                                err(
+                                    "generate/params",
+                                    format!("params of `{uid}`: {e}"),
+                                    self.project.param_span(decl, k, false).or(at),
+                                )
+                            })
+                    })
+                    .collect::<Result<_, _>>()?
             }
         };
         let mut out = crate::value::Map::with_capacity(m.params.len());
@@ -522,7 +581,7 @@ impl Context<'_> {
                 err(
                     "generate/param-type",
                     format!("param `{k}` of `{uid}`: {why}"),
-                    at,
+                    self.project.param_span(decl, k, false).or(at),
                 )
             })?;
             out.insert(
@@ -572,6 +631,19 @@ impl Context<'_> {
         };
         scope.vars.insert("param".into(), Value::Map(out.clone()));
         scope.vars.insert("score".into(), self.score_vars(uid));
+        let roots = self.module_roots.get(self.module_index(uid));
+        if roots.is_none_or(|r| r.resources.contains("environment")) {
+            scope
+                .vars
+                .insert("environment".into(), self.environment_vars.clone());
+        }
+        if self
+            .module_roots
+            .get(self.module_index(uid))
+            .is_none_or(|r| r.resources.contains("workloads"))
+        {
+            scope.vars.insert("workloads".into(), self.workloads_var());
+        }
         for p in &m.params {
             for v in &p.validations {
                 match crate::expr::eval(&v.condition, &scope) {
@@ -580,7 +652,7 @@ impl Context<'_> {
                         return Err(err(
                             "generate/param-invalid",
                             format!("param `{}` of `{uid}`: {}", p.name, v.error_message),
-                            at,
+                            self.project.param_span(decl, &p.name, false).or(at),
                         )
                         .note(v.span, "checked here"));
                     }
@@ -675,15 +747,7 @@ impl Context<'_> {
             || r.lifecycle.replace_triggered_by.is_some();
         // Most resources have no lifecycle expressions: build their scope only when needed.
         let scope = if has_rules {
-            let mut scope = self.scope(uid, values, false);
-            scope.vars.insert(
-                "environment".into(),
-                Value::Map(crate::value::Map::from([(
-                    "name".to_string(),
-                    Value::string(self.env.name.clone()),
-                )])),
-            );
-            scope
+            self.scope(uid, values, false)
         } else {
             Scope {
                 vars: crate::value::Map::new(),
@@ -832,8 +896,15 @@ impl Context<'_> {
             .expect("workload nodes come from the project");
         let w = &lw.workload;
         let at = lw.root.pointer("/metadata/name").map(|n| n.span);
-        let fail = |pointer: String, e: String| {
-            let span = lw.root.pointer(&pointer).map(|n| n.span).or(at);
+        // A failed placeholder is underlined where it is written in its string.
+        let fail = |pointer: String, e: Unresolved| {
+            let span = crate::score::semantic::span_within(
+                &lw.root,
+                self.sources,
+                &pointer,
+                &e.placeholder,
+            )
+            .or(at);
             err(
                 "generate/placeholder",
                 format!("workload `{name}`: {e}"),
@@ -860,7 +931,13 @@ impl Context<'_> {
                     let bytes = base64::engine::general_purpose::STANDARD
                         .decode(b64.trim())
                         .map_err(|e| {
-                            fail(ptr.clone(), format!("binaryContent is not base64: {e}"))
+                            let span = lw.root.pointer(&ptr).map(|n| n.span).or(at);
+                            err(
+                                "generate/placeholder",
+                                format!("workload `{name}`: binaryContent is not base64: {e}"),
+                                span,
+                            )
+                            .pointer(ptr.clone())
                         })?;
                     target::FileContent::Binary(bytes)
                 } else {
@@ -995,6 +1072,34 @@ impl Context<'_> {
             attrs.insert("base64_paths".into(), Value::List(base64_paths));
         }
         Ok(attrs)
+    }
+}
+
+/// A placeholder that could not be substituted: why, and the placeholder as written
+/// (so a message can point at it rather than at the whole string).
+#[derive(Debug, Clone)]
+pub struct Unresolved {
+    /// `invalid ref 'CONTENT': why`.
+    pub message: String,
+    /// The placeholder, `${…}`.
+    pub placeholder: String,
+}
+
+impl Unresolved {
+    fn new(p: &placeholder::Placeholder, why: Option<String>) -> Unresolved {
+        Unresolved {
+            message: match why {
+                Some(why) => format!("invalid ref '{}': {why}", p.content),
+                None => format!("invalid ref '{}'", p.content),
+            },
+            placeholder: p.text(),
+        }
+    }
+}
+
+impl std::fmt::Display for Unresolved {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.message)
     }
 }
 

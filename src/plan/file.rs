@@ -145,6 +145,9 @@ pub struct SavedChange {
     pub create_before_destroy: bool,
     /// `prevent_destroy` is in force after the change.
     pub protected: bool,
+    /// Its data is lost by a delete or replace (see [`Change::stateful`]).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub stateful: bool,
 }
 
 /// One object's [`Drift`] on the wire.
@@ -197,9 +200,11 @@ pub enum SavedReason {
     NoLongerReferenced,
     /// A value named in `replace_triggered_by` changed.
     ReplaceTriggered,
-    /// Nothing to do.
     /// An object recorded before baton wrote ownership markers gets its marker.
     Mark,
+    /// Only `prevent_destroy` changed (to this value).
+    Protection(bool),
+    /// Nothing to do.
     Unchanged,
 }
 
@@ -390,51 +395,121 @@ impl SavedPlan {
         }
     }
 
-    /// The first difference between the saved changes and `now`'s, described, or `None`
-    /// when they are equal.
+    /// The first difference between the saved changes and `now`'s, in words, or `None`
+    /// when they are equal. Objects found changed outside baton since the plan was made
+    /// (drift the plan did not see) are named after it: they are usually why.
     pub fn first_difference(&self, now: &Plan) -> Option<String> {
-        let now: Vec<SavedChange> = now.changes.iter().map(SavedChange::new).collect();
-        let what = |c: &SavedChange| {
+        let now_changes: Vec<SavedChange> = now.changes.iter().map(SavedChange::new).collect();
+        let first = self
+            .changes
+            .iter()
+            .zip(&now_changes)
+            .find(|(saved, new)| saved != new)
+            .map(|(saved, new)| {
+                if saved.address != new.address {
+                    format!(
+                        "at this step the plan has `{}` {}, but now `{}` would be {}",
+                        saved.address,
+                        done(saved),
+                        new.address,
+                        done(new)
+                    )
+                } else if (saved.action, &saved.reason) != (new.action, &new.reason) {
+                    let planned = if saved.action == SavedAction::NoOp {
+                        "the plan leaves it as it is".to_string()
+                    } else {
+                        format!("the plan has it {}", done(saved))
+                    };
+                    format!("`{}` would now be {}; {planned}", new.address, done(new))
+                } else {
+                    let attrs = differing(saved.after.as_ref(), new.after.as_ref());
+                    let what = if attrs.is_empty() {
+                        "other dependencies".to_string()
+                    } else {
+                        format!("other values of {}", attrs.join(", "))
+                    };
+                    format!(
+                        "`{}` would still be {}, but with {what}",
+                        new.address,
+                        done(new)
+                    )
+                }
+            })
+            .or_else(|| {
+                (self.changes.len() != now_changes.len()).then(|| {
+                    let (longer, shorter, verb) = if now_changes.len() > self.changes.len() {
+                        (&now_changes, &self.changes, "now also")
+                    } else {
+                        (&self.changes, &now_changes, "no longer")
+                    };
+                    let extra = &longer[shorter.len()];
+                    format!(
+                        "{} changes were planned, {} would be made now: `{}` would {verb} be {}",
+                        self.changes.len(),
+                        now_changes.len(),
+                        extra.address,
+                        done(extra)
+                    )
+                })
+            })?;
+        let seen: std::collections::BTreeSet<&str> =
+            self.drift.iter().map(|d| d.address.as_str()).collect();
+        let drifted: Vec<String> = now
+            .drift
+            .iter()
+            .filter(|d| !seen.contains(d.address.as_str()))
+            .map(|d| match &d.after {
+                None => format!("`{}` was deleted", d.address),
+                Some(after) => {
+                    let keys: std::collections::BTreeSet<&String> =
+                        d.before.keys().chain(after.keys()).collect();
+                    let changed: Vec<&str> = keys
+                        .into_iter()
+                        .filter(|k| {
+                            d.before.get(*k).map(Value::reveal) != after.get(*k).map(Value::reveal)
+                        })
+                        .map(String::as_str)
+                        .collect();
+                    format!("`{}` changed ({})", d.address, changed.join(", "))
+                }
+            })
+            .collect();
+        Some(if drifted.is_empty() {
+            first
+        } else {
             format!(
-                "{} ({})",
-                Action::from(c.action).as_str(),
-                Reason::from(c.reason.clone()).as_str()
-            )
-        };
-        for (saved, new) in self.changes.iter().zip(&now) {
-            if saved == new {
-                continue;
-            }
-            return Some(if saved.address != new.address {
-                format!(
-                    "{} would now be {} where the plan has {}",
-                    new.address,
-                    what(new),
-                    saved.address
-                )
-            } else if (saved.action, &saved.reason) != (new.action, &new.reason) {
-                format!(
-                    "{} would now be {}, not {}",
-                    new.address,
-                    what(new),
-                    what(saved)
-                )
-            } else {
-                format!(
-                    "{} would still be {}, with other attributes or dependencies",
-                    new.address,
-                    what(new)
-                )
-            });
-        }
-        (self.changes.len() != now.len()).then(|| {
-            format!(
-                "{} changes were planned, {} would be made now",
-                self.changes.len(),
-                now.len()
+                "{first}; changed outside baton since the plan was made: {}",
+                drifted.join(", ")
             )
         })
     }
+}
+
+/// What a saved change does to its object, in words: "deleted (no longer referenced)".
+fn done(c: &SavedChange) -> String {
+    let reason = Reason::from(c.reason.clone());
+    let participle = match c.action {
+        SavedAction::Create => "created",
+        SavedAction::Update => "changed in place",
+        SavedAction::Replace => "replaced",
+        SavedAction::Delete => "deleted",
+        SavedAction::NoOp => return "left as it is".into(),
+    };
+    match reason {
+        Reason::New => participle.to_string(),
+        other => format!("{participle} ({})", other.describe()),
+    }
+}
+
+/// The names of the attributes whose saved values differ between two sides.
+fn differing(a: Option<&SavedAttrs>, b: Option<&SavedAttrs>) -> Vec<String> {
+    let empty = SavedAttrs::new();
+    let (a, b) = (a.unwrap_or(&empty), b.unwrap_or(&empty));
+    let keys: std::collections::BTreeSet<&String> = a.keys().chain(b.keys()).collect();
+    keys.into_iter()
+        .filter(|k| a.get(*k) != b.get(*k))
+        .cloned()
+        .collect()
 }
 
 /// The digest of a plan: SHA-256 of its canonical form, compact JSON with keys sorted.
@@ -461,6 +536,7 @@ impl SavedChange {
             depends_on: c.depends_on.clone(),
             create_before_destroy: c.create_before_destroy,
             protected: c.protected,
+            stateful: c.stateful,
         }
     }
 
@@ -481,6 +557,7 @@ impl SavedChange {
             create_before_destroy: self.create_before_destroy,
             protected: self.protected,
             triggers: None,
+            stateful: self.stateful,
         }
     }
 }
@@ -521,6 +598,7 @@ impl From<Reason> for SavedReason {
             Reason::NoLongerReferenced => SavedReason::NoLongerReferenced,
             Reason::ReplaceTriggered => SavedReason::ReplaceTriggered,
             Reason::Mark => SavedReason::Mark,
+            Reason::Protection(p) => SavedReason::Protection(p),
             Reason::Unchanged => SavedReason::Unchanged,
         }
     }
@@ -538,6 +616,7 @@ impl From<SavedReason> for Reason {
             SavedReason::NoLongerReferenced => Reason::NoLongerReferenced,
             SavedReason::ReplaceTriggered => Reason::ReplaceTriggered,
             SavedReason::Mark => Reason::Mark,
+            SavedReason::Protection(p) => Reason::Protection(p),
             SavedReason::Unchanged => Reason::Unchanged,
         }
     }
@@ -867,6 +946,7 @@ mod tests {
             depends_on: vec![],
             create_before_destroy: false,
             protected: false,
+            stateful: false,
         };
         let text = serde_json::to_string(&saved).unwrap();
         assert!(

@@ -64,6 +64,9 @@ pub enum Reason {
     /// Recorded by a baton that wrote no ownership markers: the marker is written,
     /// nothing else changes.
     Mark,
+    /// Only `prevent_destroy` changed (`true`: set, `false`: lifted): the state records
+    /// it; the object is not touched.
+    Protection(bool),
     /// Nothing to do.
     Unchanged,
 }
@@ -81,6 +84,7 @@ impl Reason {
             Reason::NoLongerReferenced => "no_longer_referenced",
             Reason::ReplaceTriggered => "replace_triggered",
             Reason::Mark => "mark",
+            Reason::Protection(_) => "protection",
             Reason::Unchanged => "unchanged",
         }
     }
@@ -97,6 +101,8 @@ impl Reason {
             Reason::NoLongerReferenced => "no longer referenced".into(),
             Reason::ReplaceTriggered => "a value in `replace_triggered_by` changed".into(),
             Reason::Mark => "recorded before baton marked what it owns: its ownership marker is written, nothing else changes".into(),
+            Reason::Protection(true) => "`prevent_destroy` set: the state records the protection, the object is not touched".into(),
+            Reason::Protection(false) => "`prevent_destroy` lifted: the state records it, the object is not touched".into(),
             Reason::Unchanged => "unchanged".into(),
         }
     }
@@ -134,6 +140,9 @@ pub struct Change {
     pub protected: bool,
     /// The `replace_triggered_by` values to record.
     pub triggers: Option<serde_json::Value>,
+    /// The object holds data that a delete or replace loses: its module says
+    /// `stateful = true` and the kind names something outside baton (display only).
+    pub stateful: bool,
 }
 
 /// An object changed outside baton.

@@ -2,10 +2,14 @@
 //! reviewer decides from the first screen. Order of importance, which is also the order
 //! in which content is cut to stay under GitHub's comment limit:
 //!
-//! 1. the verdict line and counts, destroys and replaces called out first and loudly;
-//! 2. a table of every change: action, address, Score uid, workloads, why;
+//! 1. the verdict line and counts, destroys and replaces called out first and loudly,
+//!    with a ⚠️ data-loss line for each one of an object that holds data (its module
+//!    says `stateful = true`);
+//! 2. a table of every change: action, address, why, workloads (four columns, so the
+//!    reason stays on screen; the Score uid and module are in the details);
 //! 3. drift, in its own section before the changes;
-//! 4. a mermaid graph of the changed part of the graph;
+//! 4. a mermaid graph of the changed part of the graph, grouped by workload, cut to the
+//!    changed objects (with a note) when the neighbourhood is too big to read;
 //! 5. per-resource `<details>` with attribute diffs (manifests as unified diffs).
 //!
 //! Secrets are redacted by `Value`; nothing here can reveal one.
@@ -96,6 +100,8 @@ pub fn why(c: &Change) -> String {
         Reason::NoLongerReferenced => "no longer referenced".into(),
         Reason::ReplaceTriggered => "replace triggered by a changed value".into(),
         Reason::Mark => "ownership marker written (recorded by an earlier baton)".into(),
+        Reason::Protection(true) => "`prevent_destroy` set (recorded in the state only)".into(),
+        Reason::Protection(false) => "`prevent_destroy` lifted (recorded in the state only)".into(),
         Reason::Unchanged => "unchanged".into(),
     }
 }
@@ -158,33 +164,70 @@ fn verdict(plan: &Plan) -> String {
                 dangerous.len() - 10
             );
         }
+        // Every one that loses data, however many: this is what a reviewer must not miss.
+        let losses: Vec<&&Change> = dangerous.iter().filter(|c| c.stateful).collect();
+        if !losses.is_empty() {
+            line.push('\n');
+        }
+        for c in losses {
+            let verb = if c.action == Action::Delete {
+                "deletes"
+            } else {
+                "replaces"
+            };
+            let _ = writeln!(
+                line,
+                "> ⚠️ **data loss**: this plan {verb} `{}` ({}), and the data it holds with it",
+                c.address, c.kind
+            );
+        }
     }
     line
 }
 
 fn table(changes: &[&Change], limit_rows: usize) -> (String, usize) {
-    let mut out =
-        String::from("| | action | address | uid | workloads | why |\n|---|---|---|---|---|---|\n");
+    let mut out = String::from("| action | address | why | workloads |\n|---|---|---|---|\n");
     let mut shown = 0;
     for c in changes.iter().take(limit_rows) {
-        let uid = if c.uid.is_empty() {
-            String::new()
-        } else {
-            format!("`{}`", c.uid)
-        };
         let _ = writeln!(
             out,
-            "| {} | {} | `{}` | {} | {} | {} |",
+            "| {} {}{} | `{}` | {} | {} |",
             icon(c.action),
             c.action.as_str(),
+            if c.stateful && matches!(c.action, Action::Delete | Action::Replace) {
+                " ⚠️"
+            } else {
+                ""
+            },
             escape_cell(&c.address),
-            uid,
-            c.workloads.join(", "),
-            escape_cell(&why(c))
+            escape_cell(&why(c)),
+            c.workloads.join(", ")
         );
         shown += 1;
     }
     (out, changes.len() - shown)
+}
+
+/// Text for HTML (a `<summary>`, where Markdown is not read): `&`, `<`, `>` escaped and
+/// each `` `code` `` span as `<code>`.
+fn html(s: &str) -> String {
+    let escaped = s
+        .replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;");
+    let mut out = String::new();
+    for (i, part) in escaped.split('`').enumerate() {
+        if i % 2 == 1 {
+            let _ = write!(out, "<code>{part}</code>");
+        } else {
+            out.push_str(part);
+        }
+    }
+    // An odd number of backticks: the last one was literal.
+    if escaped.matches('`').count() % 2 == 1 {
+        out = escaped;
+    }
+    out
 }
 
 fn inline(v: &Value) -> String {
@@ -224,6 +267,10 @@ fn value_diff(label: &str, b: Option<&Value>, a: Option<&Value>, out: &mut Strin
         (Some(Value::Map(bm)), Some(Value::Map(am))) => map_diff(label, bm, am, out),
         (None, Some(Value::Map(am))) => map_diff(label, &crate::value::Map::new(), am, out),
         (Some(Value::Map(bm)), None) => map_diff(label, bm, &crate::value::Map::new(), out),
+        // Two secrets read the same: one line says that it changed.
+        (Some(b), Some(a)) if b.is_sensitive() && a.is_sensitive() && inline(b) == inline(a) => {
+            let _ = writeln!(out, "! {label} = {} (changed)", inline(a));
+        }
         _ => {
             if let Some(b) = b {
                 let _ = writeln!(out, "- {label} = {}", inline(b));
@@ -275,9 +322,18 @@ fn details(c: &Change) -> String {
         "<details><summary>{} {} <code>{}</code> — {}</summary>\n",
         icon(c.action),
         c.action.as_str(),
-        c.address,
-        why(c)
+        html(&c.address),
+        html(&why(c))
     );
+    let mut about = Vec::new();
+    if !c.uid.is_empty() {
+        about.push(format!("uid `{}`", c.uid));
+    }
+    if !c.module.is_empty() {
+        about.push(format!("module `{}`", c.module));
+    }
+    about.push(format!("kind `{}`", c.kind));
+    let _ = writeln!(out, "{}\n", about.join(" · "));
     let _ = writeln!(out, "```diff\n{}```\n</details>\n", change_diff(c));
     out
 }
@@ -310,6 +366,7 @@ fn drift_section(drift: &[Drift]) -> String {
             create_before_destroy: false,
             protected: false,
             triggers: None,
+            stateful: false,
         };
         let what = if d.after.is_none() {
             "deleted outside baton"
@@ -326,8 +383,14 @@ fn drift_section(drift: &[Drift]) -> String {
     out
 }
 
+/// Above this many nodes the unchanged neighbours are left out of the graph; above it
+/// changed objects too (a note says how many): mermaid shrinks every label to fit a
+/// comment's width, and past a few dozen boxes none can be read.
+const GRAPH_NODES: usize = 40;
+
 /// A mermaid flowchart of the changed objects and their direct neighbours, coloured by
-/// action.
+/// action, one box per workload (shared resources in a box of their own); labels drop
+/// the workload part of the address, which the box names.
 pub fn mermaid(plan: &Plan) -> String {
     let changed: Vec<&Change> = plan
         .changes
@@ -338,7 +401,8 @@ pub fn mermaid(plan: &Plan) -> String {
         return String::new();
     }
     let by_addr = plan.by_address();
-    let mut nodes: BTreeSet<&str> = changed.iter().map(|c| c.address.as_str()).collect();
+    let changed_set: BTreeSet<&str> = changed.iter().map(|c| c.address.as_str()).collect();
+    let mut nodes: BTreeSet<&str> = changed_set.clone();
     let mut edges: BTreeSet<(&str, &str)> = BTreeSet::new();
     for c in &plan.changes {
         for d in &c.depends_on {
@@ -353,22 +417,71 @@ pub fn mermaid(plan: &Plan) -> String {
         nodes.insert(a);
         nodes.insert(b);
     }
+    let mut note = String::new();
+    if nodes.len() > GRAPH_NODES {
+        let left_out = nodes.len() - changed_set.len();
+        nodes = changed_set;
+        if left_out > 0 {
+            note = format!("{left_out} unchanged neighbours are left out");
+        }
+    }
+    if nodes.len() > GRAPH_NODES {
+        let more = nodes.len() - GRAPH_NODES;
+        // Deletes and replaces first: they matter most; then whole workloads in order.
+        let mut ranked: Vec<&str> = nodes.iter().copied().collect();
+        ranked.sort_by_key(|a| {
+            let c = by_addr.get(a);
+            let action = c.map(|c| c.action).unwrap_or(Action::NoOp);
+            let workload = c.and_then(|c| c.workloads.first().map(String::as_str));
+            (
+                !matches!(action, Action::Delete | Action::Replace),
+                workload,
+                *a,
+            )
+        });
+        nodes = ranked.into_iter().take(GRAPH_NODES).collect();
+        if !note.is_empty() {
+            note.push_str("; ");
+        }
+        let _ = write!(note, "{more} more changes are not drawn (see the table)");
+    }
+    edges.retain(|(a, b)| nodes.contains(a) && nodes.contains(b));
     let ids: BTreeMap<&str, String> = nodes
         .iter()
         .enumerate()
         .map(|(i, n)| (*n, format!("n{i}")))
         .collect();
-    let mut out = String::from("```mermaid\nflowchart LR\n");
+    // Workload of each node: the first that needs it; none for shared resources.
+    let mut groups: BTreeMap<String, Vec<&str>> = BTreeMap::new();
     for n in &nodes {
-        let action = by_addr.get(n).map(|c| c.action).unwrap_or(Action::NoOp);
-        let label = n.replace('"', "'");
-        let _ = writeln!(
-            out,
-            "  {}[\"{}\"]:::{}",
-            ids[n],
-            label,
-            action.as_str().replace('-', "")
-        );
+        let group = by_addr
+            .get(n)
+            .and_then(|c| c.workloads.first().cloned())
+            .unwrap_or_default();
+        groups.entry(group).or_default().push(n);
+    }
+    let mut out = String::from("```mermaid\nflowchart LR\n");
+    for (gi, (group, members)) in groups.iter().enumerate() {
+        let indent = if group.is_empty() { "  " } else { "    " };
+        if group.is_empty() {
+            out.push_str("  %% shared resources\n");
+        } else {
+            let _ = writeln!(out, "  subgraph w{gi}[\"{}\"]", group.replace('"', "'"));
+        }
+        for n in members {
+            let action = by_addr.get(n).map(|c| c.action).unwrap_or(Action::NoOp);
+            let label = short_label(n, group).replace('"', "'");
+            let _ = writeln!(
+                out,
+                "{indent}{}[\"{}\"]:::{}",
+                ids[n],
+                label,
+                action.as_str().replace('-', "")
+            );
+        }
+        if !group.is_empty() {
+            out.push_str("  end\n");
+        }
     }
     for (a, b) in &edges {
         let _ = writeln!(out, "  {} --> {}", ids[a], ids[b]);
@@ -379,7 +492,33 @@ pub fn mermaid(plan: &Plan) -> String {
     out.push_str("  classDef delete fill:#ffd7d5,stroke:#cf222e\n");
     out.push_str("  classDef noop fill:#f6f8fa,stroke:#8c959f\n");
     out.push_str("```\n");
+    if !note.is_empty() {
+        let _ = writeln!(out, "\n_Graph: {note}._");
+    }
     out
+}
+
+/// A node's label inside its workload's box: `workload.NAME` is `manifests`, and a
+/// resource of the workload drops the `type.class#workload.` part of its address
+/// (`postgres.default#web.db/postgres_role.owner` → `db/postgres_role.owner`).
+fn short_label<'a>(address: &'a str, workload: &str) -> &'a str {
+    if workload.is_empty() {
+        return address;
+    }
+    if address.strip_prefix("workload.") == Some(workload) {
+        return "manifests";
+    }
+    let prefix_end = address.find('/').unwrap_or(address.len());
+    match address[..prefix_end].split_once('#') {
+        Some((_, rest)) => match rest
+            .strip_prefix(workload)
+            .and_then(|r| r.strip_prefix('.'))
+        {
+            Some(_) => &address[address.find('#').unwrap_or(0) + 1 + workload.len() + 1..],
+            None => address,
+        },
+        None => address,
+    }
 }
 
 /// The Markdown rendering, cut to `opts.limit` characters by dropping the least

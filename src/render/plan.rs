@@ -490,6 +490,7 @@ pub fn drift_text(drift: &[crate::plan::Drift], color: Color) -> String {
                         create_before_destroy: false,
                         protected: false,
                         triggers: None,
+                        stateful: false,
                     };
                     attr_lines(&mut out, &p, &c, "      ");
                 }

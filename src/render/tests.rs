@@ -47,6 +47,7 @@ fn change(
         create_before_destroy: false,
         protected: false,
         triggers: None,
+        stateful: false,
     }
 }
 

@@ -63,6 +63,31 @@ impl LoadedWorkload {
     pub fn uid(&self, name: &str) -> Option<&Uid> {
         self.uids.get(name)
     }
+
+    /// Where param `key` of its resource `resource` is written: the key (`key_only`) or
+    /// the value; `None` when this workload does not set it.
+    pub fn param_span(&self, resource: &str, key: &str, key_only: bool) -> Option<Span> {
+        let pointer = yaml::to_pointer(&["resources", resource, "params", key]);
+        if key_only {
+            self.root.key_span(&pointer)
+        } else {
+            self.root.pointer(&pointer).map(|n| n.span)
+        }
+    }
+}
+
+impl Project {
+    /// Where param `key` of the resource `decl` is written, in the first workload that
+    /// sets it (see [`LoadedWorkload::param_span`]).
+    pub fn param_span(&self, decl: &ResourceDecl, key: &str, key_only: bool) -> Option<Span> {
+        decl.requested_by.iter().find_map(|(w, r)| {
+            let i = self
+                .workloads
+                .binary_search_by(|lw| lw.workload.name().cmp(w.as_str()))
+                .ok()?;
+            self.workloads[i].param_span(r, key, key_only)
+        })
+    }
 }
 
 /// A resource as the project requests it: one per uid, however many workloads use it.

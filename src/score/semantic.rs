@@ -330,6 +330,27 @@ fn check_before(w: &Workload, root: &Node) -> Vec<Diagnostic> {
                 edges.entry(cname.as_str()).or_default().push(dep.as_str());
             }
         }
+        // `healthy` needs a probe that says so: without one, Kubernetes would wait for
+        // the container to start only and compose would wait for a health check that
+        // does not exist, so the promise would silently be weaker (or never kept).
+        if c.readiness_probe.is_none() && c.liveness_probe.is_none() {
+            for (dep, b) in c.before.iter().filter(|(_, b)| b.ready == "healthy") {
+                let pointer = to_pointer(&["containers", cname, "before", dep, "ready"]);
+                out.push(
+                    Diagnostic::error(
+                        Stage::Semantic,
+                        "semantic/before-healthy-without-probe",
+                        format!(
+                            "container \"{cname}\" must be healthy before \"{dep}\" starts, but has no probe to tell when it is"
+                        ),
+                    )
+                    .at(root.pointer(&pointer).map(|n| n.span))
+                    .pointer(pointer)
+                    .label(format!("`{}` needs a readinessProbe or livenessProbe of `{cname}`", b.ready))
+                    .help(format!("add a `readinessProbe` to container `{cname}`, or wait for `ready: started`")),
+                );
+            }
+        }
     }
     if let Some(cycle) = find_cycle(&names, &edges) {
         let first = cycle[0];

@@ -11,7 +11,10 @@
 //! become `deploy.resources.limits`; an HTTP probe becomes a `wget`/`curl` health check.
 //!
 //! Compose interpolates `$` in every value of `compose.yaml`, so every string is written
-//! with `$` doubled: what the workload says is what the container gets.
+//! with `$` doubled: what the workload says is what the container gets. In `command` and
+//! `args`, which Score does not expand, Score's escape `$$` is a `$` first (score-compose
+//! writes it through to Compose, which reads it as one `$`): `ls $${DIR}` reaches the
+//! container as `ls ${DIR}`, for its shell to expand.
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -149,10 +152,10 @@ impl Renderer {
         let mut svc = Map::new();
         svc.insert("image".into(), spec.image.as_str().into());
         if let Some(command) = &spec.command {
-            svc.insert("entrypoint".into(), json!(command));
+            svc.insert("entrypoint".into(), json!(unescape_all(command)));
         }
         if let Some(args) = &spec.args {
-            svc.insert("command".into(), json!(args));
+            svc.insert("command".into(), json!(unescape_all(args)));
         }
         if !w.annotations.is_empty() {
             svc.insert("annotations".into(), json!(w.annotations));
@@ -412,6 +415,13 @@ fn env_file_value(v: &str) -> String {
     }
     out.push('"');
     out
+}
+
+/// Score's `$$` escape applied to `command` or `args`: the container gets `$` (as from
+/// score-compose, and as the kubelet makes of `$$` in a Kubernetes manifest).
+/// Placeholders are not expanded there; every other `$` stays as written.
+fn unescape_all(items: &[String]) -> Vec<String> {
+    items.iter().map(|s| s.replace("$$", "$")).collect()
 }
 
 /// Doubles `$` in every string value, so Compose interpolation leaves the text as written.

@@ -141,6 +141,8 @@ impl<'a> Renderer<'a> {
         Container {
             name: name.to_string(),
             image: Some(spec.image.clone()),
+            // As written (as score-k8s does): the kubelet reduces `$$` to `$` and expands
+            // `$(VAR)`, so Score's `$$` escape reaches the container as one `$`.
             command: spec.command.clone(),
             args: spec.args.clone(),
             env: non_empty(self.env(name, c)),

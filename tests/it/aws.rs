@@ -350,7 +350,12 @@ fn drift_made_outside_baton_is_reported_and_converged() {
         .to_string();
     let secret_id = format!(
         "baton/{}",
-        sb.name(&format!("postgres.default#{name}.db"), "-", 54)
+        sb.name_in(
+            ".baton/prod.db",
+            &format!("postgres.default#{name}.db"),
+            "-",
+            54
+        )
     );
     let rt = rt();
     let aws = rt.block_on(aws());

@@ -305,7 +305,7 @@ impl Names {
     }
 }
 
-fn score_file(names: &Names, w: &Workload) -> String {
+fn score_file(names: &Names, w: &Workload, present: &[u8]) -> String {
     let mut vars = String::new();
     let mut res = String::new();
     for (slot, r, referenced) in &w.requests {
@@ -343,8 +343,9 @@ fn score_file(names: &Names, w: &Workload) -> String {
             Request::Peer { workload } => {
                 let _ = writeln!(
                     res,
-                    "    type: service-port\n    params:\n      workload: {}\n      port: 8080",
-                    names.workload(*workload)
+                    "    type: service-port\n    params:\n      workload: {}\n      port: web",
+                    // A workload of the project: the module checks that it publishes the port.
+                    names.workload(present[*workload as usize % present.len()])
                 );
             }
             Request::Acl { version, cbd } => {
@@ -374,7 +375,7 @@ fn score_file(names: &Names, w: &Workload) -> String {
         }
     }
     let mut text = format!(
-        "apiVersion: score.dev/v1b1\nmetadata:\n  name: {}\ncontainers:\n  main:\n    image: busybox\n",
+        "apiVersion: score.dev/v1b1\nmetadata:\n  name: {}\nservice:\n  ports:\n    web: {{port: 8080}}\ncontainers:\n  main:\n    image: busybox\n",
         names.workload(w.n)
     );
     if !vars.is_empty() {
@@ -393,8 +394,12 @@ fn write_project(sb: &Sandbox, names: &Names, p: &Project) {
     for n in 0..4u8 {
         let _ = std::fs::remove_file(sb.path().join(format!("w{n}.score.yaml")));
     }
+    let present: Vec<u8> = p.workloads.iter().map(|w| w.n).collect();
     for w in &p.workloads {
-        sb.write(&format!("w{}.score.yaml", w.n), &score_file(names, w));
+        sb.write(
+            &format!("w{}.score.yaml", w.n),
+            &score_file(names, w, &present),
+        );
     }
 }
 

@@ -67,6 +67,9 @@ fn paths_outside_the_walls_are_refused_when_the_plan_is_made() {
         ("modules/walls.hcl", "data/ok", "module folder"),
     ] {
         let sb = project(file, dir);
+        // A state that exists already (a refused first run leaves none behind).
+        assert_eq!(sb.run(&["state", "list"]).code, 0);
+        assert!(sb.path().join(".baton/state.db").exists());
         let plan = sb.run(&["plan"]);
         assert_eq!(plan.code, 1, "{file} {dir}: {}", plan.transcript());
         assert!(

@@ -3,7 +3,9 @@
 mod aws;
 mod chaos;
 mod crash;
+mod day_two;
 mod engine;
+mod environments;
 mod hostile;
 mod interrupted;
 mod lifecycle;

@@ -508,7 +508,7 @@ fn records_go_into_a_team_zone_and_leave_its_other_records_alone() {
     sb.write(
         "score.yaml",
         &format!(
-            "apiVersion: score.dev/v1b1\nmetadata:\n  name: {name}\ncontainers:\n  main:\n    image: busybox\nresources:\n  dns:\n    type: dns\n  route:\n    type: route\n    params:\n      host: ${{resources.dns.host}}\n      port: 80\n"
+            "apiVersion: score.dev/v1b1\nmetadata:\n  name: {name}\ncontainers:\n  main:\n    image: busybox\nservice:\n  ports:\n    web: {{port: 80}}\nresources:\n  dns:\n    type: dns\n  route:\n    type: route\n    params:\n      host: ${{resources.dns.host}}\n      port: 80\n"
         ),
     );
     let run = baton(&sb, &["--env", "prod", "apply", "--auto-approve"]);

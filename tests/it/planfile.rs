@@ -117,7 +117,7 @@ fn a_forged_digest_makes_show_tell_the_truth_and_apply_refuse() {
     let run = refused(sb.run(&["apply", "destroy.plan"]));
     assert!(
         run.stderr.contains(
-            "the plan file no longer matches what would be done (route.default#web.route/local_file.route would now be delete (no_longer_referenced), not no-op (unchanged))"
+            "the plan file no longer matches what would be done: `route.default#web.route/local_file.route` would now be deleted (no longer referenced); the plan leaves it as it is; make a new plan"
         ),
         "{}",
         run.stderr

@@ -26,13 +26,13 @@ fn sh(cmd: &str, args: &[&str]) -> String {
     String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr)
 }
 
-fn redis(args: &[&str]) -> String {
+pub(crate) fn redis(args: &[&str]) -> String {
     let mut a = vec!["-h", "127.0.0.1", "-p", "6379"];
     a.extend_from_slice(args);
     sh("redis-cli", &a)
 }
 
-fn rabbit(path: &str) -> (u16, String) {
+pub(crate) fn rabbit(path: &str) -> (u16, String) {
     let out = Command::new("curl")
         .args([
             "-s",
@@ -280,12 +280,14 @@ fn the_shop_example_provisions_exactly_what_its_workloads_need() {
 
     assert_eq!(sb.run(&["plan", "--detailed-exitcode"]).code, 0);
 
-    // A changed param: the Markdown's first screen says what changes and why, before
-    // any <details>.
+    // A changed param (the service port another workload's, by name): the Markdown's
+    // first screen says what changes and why, before any <details>.
     sb.write(
         "storefront.score.yaml",
-        &sb.read("storefront.score.yaml")
-            .replace("port: 8080\n", "port: 9090\n"),
+        &sb.read("storefront.score.yaml").replace(
+            &format!("workload: orders-{suffix}\n      port: 8080\n"),
+            &format!("workload: storefront-{suffix}\n      port: http\n"),
+        ),
     );
     let md = sb.run(&["plan", "--format", "markdown"]);
     assert_eq!(md.code, 0, "{}", md.transcript());
@@ -296,7 +298,7 @@ fn the_shop_example_provisions_exactly_what_its_workloads_need() {
         ),
         "{first_screen}"
     );
-    assert!(first_screen.contains(&format!("| 🟡 | update | `workload.storefront-{suffix}` |  | storefront-{suffix} | changed: `files` (storefront-{suffix}.yaml) |")), "{first_screen}");
+    assert!(first_screen.contains(&format!("| 🟡 update | `workload.storefront-{suffix}` | changed: `files` (storefront-{suffix}.yaml) | storefront-{suffix} |")), "{first_screen}");
     assert!(first_screen.lines().count() < 40, "{first_screen}");
 
     assert_eq!(sb.run(&["destroy", "--auto-approve"]).code, 0);

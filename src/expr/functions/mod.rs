@@ -245,7 +245,7 @@ functions! {
     "merge" => 0.._, Shallow, collections::merge;
     "min" => 1.._, Deep, numeric::min;
     "one" => 1..1, Shallow, collections::one;
-    "physical_name" => 3..3, Deep, strings::physical_name;
+    "physical_name" => 3..4, Deep, strings::physical_name;
     "range" => 1..3, Deep, numeric::range;
     "regex" => 2..2, Deep, strings::regex;
     "regexall" => 2..2, Deep, strings::regexall;

@@ -232,9 +232,10 @@ pub(super) fn regexall(a: &Args) -> FnResult {
     ))
 }
 
-/// `physical_name(score, separator, max_length)`: the name the objects of a module's
-/// resource get (see `crate::naming`): `score.id` or `score.workload` and
-/// `score.resource`, readable, then `score.suffix`, at most `max_length` bytes.
+/// `physical_name(score, separator, max_length[, prefix])`: the name the objects of a
+/// module's resource get (see `crate::naming`): the prefix (e.g. the environment's
+/// `name_prefix` setting), `score.id` or `score.workload` and `score.resource`,
+/// readable, then `score.suffix`, at most `max_length` bytes.
 pub(super) fn physical_name(a: &Args) -> FnResult {
     let score = a.map(0)?;
     let text = |k: &str| -> Result<Option<String>, FnError> {
@@ -263,7 +264,12 @@ pub(super) fn physical_name(a: &Args) -> FnResult {
     let max = a.int(2)?;
     let max = usize::try_from(max)
         .map_err(|_| FnError::arg(2, format!("a length must be positive, found {max}")))?;
-    crate::naming::derive(&[&first, &second], &suffix, &sep, max)
+    let prefix = if a.len() > 3 {
+        a.str(3)?
+    } else {
+        String::new()
+    };
+    crate::naming::derive(&[&prefix, &first, &second], &suffix, &sep, max)
         .map(Value::String)
         .map_err(|e| match e {
             crate::naming::NameError::Separator(_) => FnError::arg(1, e.to_string()),

@@ -22,6 +22,18 @@ pub const DEFAULT_REGION: &str = "us-east-1";
 /// faults), with the SDK's standard exponential backoff and jitter between them.
 const MAX_ATTEMPTS: u32 = 4;
 
+/// The settings of the provider block (`baton.hcl` refuses any other key).
+pub const SETTINGS: &[&str] = &[
+    "region",
+    "endpoint",
+    "access_key_id",
+    "secret_access_key",
+    "profile",
+    "zone_id",
+    "domain",
+    "dns_target",
+];
+
 /// The provider block, checked.
 #[derive(Debug, Clone)]
 pub struct Settings {
@@ -55,20 +67,10 @@ fn opt_string(config: &Attrs, key: &str) -> Result<Option<String>, String> {
 impl Settings {
     /// Checks the provider block; the error never shows a credential.
     pub fn from_config(config: &Attrs) -> Result<Settings, String> {
-        let known = [
-            "region",
-            "endpoint",
-            "access_key_id",
-            "secret_access_key",
-            "profile",
-            "zone_id",
-            "domain",
-            "dns_target",
-        ];
-        if let Some(k) = config.keys().find(|k| !known.contains(&k.as_str())) {
+        if let Some(k) = config.keys().find(|k| !SETTINGS.contains(&k.as_str())) {
             return Err(format!(
                 "provider \"aws\": unknown setting `{k}` (known: {})",
-                known.join(", ")
+                SETTINGS.join(", ")
             ));
         }
         let region = opt_string(config, "region")?.unwrap_or_else(|| DEFAULT_REGION.into());

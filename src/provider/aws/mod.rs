@@ -52,7 +52,7 @@ use self::config::{Clients, Settings};
 use super::retry::Backoff;
 use super::{Attrs, Claim, KindSchema, Owner, Proof, Provider, ProviderError, str_attr};
 
-pub use self::config::DEFAULT_REGION;
+pub use self::config::{DEFAULT_REGION, SETTINGS};
 
 /// How long after a create a read that finds nothing is retried.
 const CREATED_RECENTLY: Duration = Duration::from_secs(60);

@@ -131,6 +131,11 @@ fn dir_schema() -> KindSchema {
             )
             .default(no),
             AttrSchema::computed("absolute_path", AttrType::String, "The absolute path."),
+            AttrSchema::computed(
+                "dir_id",
+                AttrType::String,
+                "The directory's device and inode (DEVICE:INODE), recorded at create: the directory baton made, even when a delete killed midway took its marker.",
+            ),
         ],
         create_before_destroy: false,
     }
@@ -278,12 +283,23 @@ fn file_claim(place: &Place, recorded: &Attrs, owner: &Owner) -> Result<Claim, P
     Ok(owner.judge(found.as_deref()))
 }
 
-/// The claim of the directory at `place` for `owner`: the marker file it holds.
-fn dir_claim(place: &Place, owner: &Owner) -> Result<Claim, ProviderError> {
+/// The claim of the directory at `place` for `owner`: the marker file it holds, or
+/// else, for a directory left empty, the inode recorded when baton made it (a delete
+/// killed between removing the marker and the directory leaves it so).
+fn dir_claim(place: &Place, recorded: &Attrs, owner: &Owner) -> Result<Claim, ProviderError> {
     let dir = match walls::open_dir(&place.base, &place.rel, false) {
         Ok(d) => d,
         Err(_) => return Ok(Claim::Unproven),
     };
+    if let Some(recorded) = str_attr(recorded, "dir_id") {
+        let id = walls::identity(dir.as_raw_fd()).map_err(|e| io("cannot inspect", place, e))?;
+        let empty = walls::entries(&dir)
+            .map_err(|e| io("cannot list", place, e))?
+            .is_empty();
+        if empty && recorded == file_id(&id) {
+            return Ok(Claim::Ours);
+        }
+    }
     let found = match walls::open_at(
         &dir,
         OsStr::new(MARKER_FILE),
@@ -443,9 +459,11 @@ impl LocalProvider {
             )?;
             std::fs::File::from(marker).write_all(owner.marker().as_bytes())?;
             walls::set_mode(d.as_raw_fd(), mode)?;
-            walls::rename_new(&parent, &tmp, place.name())
+            let id = walls::identity(d.as_raw_fd())?;
+            walls::rename_new(&parent, &tmp, place.name())?;
+            Ok(id)
         })();
-        let out = || {
+        let out = |id: &walls::Identity| {
             let mut out = config.clone();
             out.entry("permission".into()).or_insert_with(dir_mode);
             out.entry("force_destroy".into()).or_insert_with(no);
@@ -453,10 +471,11 @@ impl LocalProvider {
                 "absolute_path".into(),
                 Value::string(place.full().display().to_string()),
             );
+            out.insert("dir_id".into(), Value::string(file_id(id)));
             out
         };
         match made {
-            Ok(()) => Ok(out()),
+            Ok(id) => Ok(out(&id)),
             Err(e) => {
                 if let Ok(d) = walls::open_at(&parent, &tmp, libc::O_RDONLY | libc::O_DIRECTORY, 0)
                 {
@@ -466,8 +485,14 @@ impl LocalProvider {
                 if !is(&e, libc::EEXIST) && !is(&e, libc::ENOTEMPTY) {
                     return Err(io("cannot create directory", &place, e));
                 }
-                match dir_claim(&place, owner)? {
-                    Claim::Ours => Ok(out()),
+                match dir_claim(&place, config, owner)? {
+                    Claim::Ours => {
+                        let d = walls::open_dir(&place.base, &place.rel, false)
+                            .map_err(|e| io("cannot inspect", &place, e))?;
+                        let id = walls::identity(d.as_raw_fd())
+                            .map_err(|e| io("cannot inspect", &place, e))?;
+                        Ok(out(&id))
+                    }
                     claim => Err(not_ours("directory", &place, &claim)),
                 }
             }
@@ -588,6 +613,8 @@ impl LocalProvider {
             "permission".into(),
             Value::string(format!("{:04o}", id.mode)),
         );
+        out.entry("dir_id".into())
+            .or_insert_with(|| Value::string(file_id(&id)));
         Ok(Some(out))
     }
 
@@ -662,7 +689,7 @@ impl Provider for LocalProvider {
             if kind == "local_file" {
                 file_claim(&place, &found, &owner)
             } else {
-                dir_claim(&place, &owner)
+                dir_claim(&place, &found, &owner)
             }
         })
         .await
@@ -811,6 +838,48 @@ mod tests {
         forced.insert("force_destroy".into(), Value::Bool(true));
         p.delete("local_directory", &forced).await.unwrap();
         assert!(!Path::new(&abs).exists());
+    }
+
+    /// A delete killed after it removed the directory's marker and before the directory
+    /// leaves it empty and unmarked: still the directory baton made (its recorded inode),
+    /// so the next run finishes the delete. An empty directory made by someone else in
+    /// its place is not baton's.
+    #[tokio::test]
+    async fn a_directory_whose_delete_was_killed_midway_is_still_batons() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = LocalProvider::new(dir.path(), &Attrs::new());
+        let owner = Owner::for_tests();
+        let made = p
+            .create("local_directory", &attrs(&[("path", "vol/data")]), &owner)
+            .await
+            .unwrap();
+        assert!(made["dir_id"].as_str().is_some_and(|id| id.contains(':')));
+        let abs = dir.path().join("vol/data");
+        std::fs::remove_file(abs.join(MARKER_FILE)).unwrap();
+        assert_eq!(
+            p.claim("local_directory", &made, &owner).await.unwrap(),
+            Claim::Ours
+        );
+        // Not when it holds something: that needs the marker.
+        std::fs::write(abs.join("x"), "1").unwrap();
+        assert_eq!(
+            p.claim("local_directory", &made, &owner).await.unwrap(),
+            Claim::Unproven
+        );
+        std::fs::remove_file(abs.join("x")).unwrap();
+        // Someone else's empty directory under the name (baton's moved aside, so the
+        // inode cannot be reused): another inode, not baton's.
+        let aside = dir.path().join("vol/aside");
+        std::fs::rename(&abs, &aside).unwrap();
+        std::fs::create_dir(&abs).unwrap();
+        assert_eq!(
+            p.claim("local_directory", &made, &owner).await.unwrap(),
+            Claim::Unproven
+        );
+        std::fs::remove_dir(&abs).unwrap();
+        std::fs::rename(&aside, &abs).unwrap();
+        p.delete("local_directory", &made).await.unwrap();
+        assert!(!abs.exists());
     }
 
     #[tokio::test]
