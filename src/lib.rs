@@ -1,13 +1,17 @@
 //! baton: the core of an Internal Developer Platform.
 //!
-//! The pipeline, one direction:
+//! The stages, one direction:
 //!
 //! 1. `score`: Score files → validated workloads and resource requests keyed by [`addr::Uid`].
-//! 2. (next) `config` + `module`: `baton.hcl` and HCL resource modules → environment and modules.
-//! 3. (next) `graph` → `state` → `plan` → `apply`, with `provider`s doing the real work.
+//! 2. `config` + `module`: `baton.hcl` and HCL resource modules → environment and modules,
+//!    a module matched to every resource.
+//! 3. `graph` → `state` → `refresh` → `plan` → `apply`, with `provider`s doing the real work.
 //!
-//! `diag` holds the located diagnostics every stage reports; `render` turns results into
-//! text and JSON; `cli` is the thin command layer. See ARCHITECTURE.md for the map.
+//! [`ops`] is the library API over them: one function per operation (plan, apply, drift,
+//! state …), returning values, located diagnostics and events, never printing; it is
+//! the only caller of the stage order. `diag` holds the diagnostics every stage reports;
+//! `render` turns results into text, Markdown and JSON; `cli` is argument parsing,
+//! printing and exit codes over `ops`. See ARCHITECTURE.md for the map.
 
 // Errors carry a located `Diagnostic` (a few hundred bytes); they are the cold path and
 // boxing every one would only add noise.
@@ -23,8 +27,8 @@ pub mod graph;
 pub mod hcl;
 pub mod module;
 pub mod naming;
+pub mod ops;
 pub mod par;
-pub mod pipeline;
 pub mod plan;
 pub mod provider;
 pub mod refresh;

@@ -1,15 +1,15 @@
-//! The command line: clap types and one thin function per command.
-//! Commands return an [`Outcome`]; `main` turns it into the exit code.
+//! The command line: clap types, and each command run through [`crate::ops`] with its
+//! results printed (`commands`). Commands return an [`Outcome`]; `main` turns it into
+//! the exit code.
 
-mod engine;
-mod inspect;
-mod validate;
+mod commands;
 
 use std::io::IsTerminal;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
+use crate::ops::{self, ScoreInputs, Workspace};
 use crate::render::Color;
 use crate::score::LoadOptions;
 
@@ -284,25 +284,6 @@ pub enum ModulesCommand {
     },
 }
 
-impl PlanFlags {
-    fn run_options(&self, env: &str, destroy: bool) -> engine::RunOptions {
-        engine::RunOptions {
-            files: self.score.score_files(),
-            load: self.score.load_options(),
-            env: env.to_string(),
-            refresh: self.refresh,
-            plan: crate::plan::diff::PlanOptions {
-                destroy,
-                targets: self.target.clone(),
-                replace: self.replace.clone(),
-                workloads: None,
-            },
-            narrowed: !self.score.files.is_empty(),
-            parallelism: self.parallelism.max(1),
-        }
-    }
-}
-
 /// The Score inputs every command that reads Score files shares.
 #[derive(Debug, Args, Clone)]
 pub struct ScoreArgs {
@@ -322,36 +303,33 @@ pub struct ScoreArgs {
 }
 
 impl ScoreArgs {
-    /// The Score files to read: those given with `-f`, else `score.yaml` and every
-    /// `*.score.yaml` of the working directory (sorted), else `score.yaml` (which then
-    /// fails to load with a hint).
-    pub fn score_files(&self) -> Vec<PathBuf> {
-        if !self.files.is_empty() {
-            return self.files.clone();
-        }
-        let mut found: Vec<PathBuf> = std::fs::read_dir(".")
-            .into_iter()
-            .flatten()
-            .flatten()
-            .map(|e| PathBuf::from(e.file_name()))
-            .filter(|p| {
-                let name = p.to_string_lossy();
-                name == "score.yaml" || name.ends_with(".score.yaml")
-            })
-            .collect();
-        found.sort();
-        if found.is_empty() {
-            found.push(PathBuf::from("score.yaml"));
-        }
-        found
-    }
-
-    /// The loader options these flags describe.
-    pub fn load_options(&self) -> LoadOptions {
-        LoadOptions {
+    /// The Score inputs: the files given with `-f` (the run covers their workloads),
+    /// else those of the working directory.
+    pub fn inputs(&self) -> ScoreInputs {
+        let load = LoadOptions {
             image: self.image.clone(),
             overrides_file: self.overrides_file.clone(),
             override_properties: self.override_property.clone(),
+        };
+        ScoreInputs::from_files(Path::new(""), self.files.clone(), load)
+    }
+}
+
+impl PlanFlags {
+    /// A plan, apply or destroy: Ctrl-C stops a plan (and releases its lock).
+    fn run(&self, ws: &Workspace, destroy: bool) -> ops::RunOptions {
+        ops::RunOptions {
+            workspace: ws.clone(),
+            inputs: self.score.inputs(),
+            refresh: self.refresh,
+            plan: crate::plan::diff::PlanOptions {
+                destroy,
+                targets: self.target.clone(),
+                replace: self.replace.clone(),
+                workloads: None,
+            },
+            parallelism: self.parallelism.max(1),
+            ctrl_c: true,
         }
     }
 }
@@ -388,6 +366,16 @@ pub enum Outcome {
 }
 
 impl Outcome {
+    /// `Failure` when `failed`, else `Success`.
+    fn failure_if(failed: bool) -> Outcome {
+        [Outcome::Success, Outcome::Failure][failed as usize]
+    }
+
+    /// `Changes` when `changed`, else `Success`.
+    fn changes_if(changed: bool) -> Outcome {
+        [Outcome::Success, Outcome::Changes][changed as usize]
+    }
+
     /// The process exit code.
     pub fn code(self) -> i32 {
         match self {
@@ -416,96 +404,54 @@ pub fn run(cli: Cli) -> anyhow::Result<Outcome> {
         stderr_color: Color::detect(cli.no_color, std::io::stderr().is_terminal()),
         stdout_color: Color::detect(cli.no_color, std::io::stdout().is_terminal()),
     };
-    if let Some(t) = &cli.lock_timeout {
-        humantime::parse_duration(t)
-            .map_err(|e| anyhow::anyhow!("--lock-timeout {t:?}: {e} (write e.g. 30s or 5m)"))?;
-        // SAFETY: no other thread exists yet (the async runtime starts later); the
-        // lock loop of this process reads it.
-        unsafe { std::env::set_var("BATON_LOCK_TIMEOUT", t) };
-    }
-    let root = std::env::current_dir()?;
-    let env = cli.env.as_str();
+    let lock_timeout = match &cli.lock_timeout {
+        Some(t) => humantime::parse_duration(t)
+            .map_err(|e| anyhow::anyhow!("--lock-timeout {t:?}: {e} (write e.g. 30s or 5m)"))?,
+        // The variable is read as it always was: a value that does not parse is no wait.
+        None => std::env::var("BATON_LOCK_TIMEOUT")
+            .ok()
+            .and_then(|s| humantime::parse_duration(&s).ok())
+            .unwrap_or_default(),
+    };
+    let ws = Workspace {
+        root: std::env::current_dir()?,
+        env: cli.env.clone(),
+        lock_timeout,
+    };
+    let t = &term;
     match cli.command {
-        Command::Init => inspect::init(&root),
-        Command::Validate(args) => validate::run(&args, env, &term),
-        Command::Plan(a) => engine::plan(
-            &root,
-            &a.flags.run_options(env, a.destroy),
-            a.format,
-            a.compact,
-            a.out.as_deref(),
-            a.detailed_exitcode,
-            &term,
-        ),
-        Command::Apply(a) => engine::apply(
-            &root,
-            &a.flags.run_options(env, false),
-            a.plan_file.as_deref(),
-            a.auto_approve,
-            &term,
-        ),
-        Command::Destroy(a) => engine::apply(
-            &root,
-            &a.flags.run_options(env, true),
-            None,
-            a.auto_approve,
-            &term,
-        ),
-        Command::Import(a) => {
-            let flags = PlanFlags {
-                score: a.score.clone(),
-                refresh: false,
-                target: vec![],
-                replace: vec![],
-                parallelism: 1,
-            };
-            engine::import(
-                &root,
-                &flags.run_options(env, false),
-                &a.address,
-                &a.id,
-                &term,
+        Command::Init => commands::init(&ws.root),
+        Command::Validate(a) => commands::validate(&ws, &a.score.inputs(), a.format, t),
+        Command::Plan(a) => commands::plan(&a.flags.run(&ws, a.destroy), &a, t),
+        Command::Apply(a) => {
+            let run = a.flags.run(&ws, false);
+            commands::apply(
+                ops::ApplyOptions {
+                    run,
+                    plan_file: a.plan_file,
+                },
+                a.auto_approve,
+                t,
             )
         }
-        Command::Drift(a) => engine::drift(&root, env, a.format, a.parallelism.max(1), &term),
-        Command::Show(a) => inspect::show(&root, env, a.plan_file.as_deref(), a.format, &term),
-        Command::Output(a) => {
-            let flags = PlanFlags {
-                score: a.score.clone(),
-                refresh: false,
-                target: vec![],
-                replace: vec![],
-                parallelism: 1,
-            };
-            inspect::output(
-                &root,
-                &flags.run_options(env, false),
-                a.uid.as_deref(),
-                a.json,
-                a.show_sensitive,
-                &term,
+        Command::Destroy(a) => {
+            let run = a.flags.run(&ws, true);
+            commands::apply(
+                ops::ApplyOptions {
+                    run,
+                    plan_file: None,
+                },
+                a.auto_approve,
+                t,
             )
         }
-        Command::Graph(a) => {
-            let flags = PlanFlags {
-                score: a.score.clone(),
-                refresh: false,
-                target: vec![],
-                replace: vec![],
-                parallelism: 1,
-            };
-            inspect::graph(
-                &root,
-                &flags.run_options(env, false),
-                a.format,
-                a.workload.as_deref(),
-                &term,
-            )
-        }
-        Command::State(cmd) => inspect::state(&root, env, &cmd),
-        Command::Modules(ModulesCommand::List) => inspect::modules(&root, env, None, &term),
-        Command::Modules(ModulesCommand::Show { kind }) => {
-            inspect::modules(&root, env, Some(&kind), &term)
-        }
+        Command::Import(a) => commands::import(ws, a, t),
+        Command::Drift(a) => commands::drift(ws, a, t),
+        Command::Show(a) => commands::show(&ws, a.plan_file.as_deref(), a.format, t),
+        Command::Output(a) => commands::output(ws, a, t),
+        Command::Graph(a) => commands::graph(ws, a, t),
+        Command::State(cmd) => commands::state(&ws, cmd),
+        Command::Modules(ModulesCommand::List) => commands::modules(&ws, None, t),
+        Command::Modules(ModulesCommand::Show { kind }) => commands::modules(&ws, Some(&kind), t),
     }
 }

@@ -3,8 +3,13 @@
 
 pub mod diagnostics;
 pub mod drift;
+pub mod failure;
+pub mod graph;
 pub mod markdown;
+pub mod modules;
 pub mod plan;
+pub mod progress;
+pub mod state;
 pub mod validate;
 
 #[cfg(test)]

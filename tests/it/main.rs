@@ -11,6 +11,7 @@ mod interrupted;
 mod lifecycle;
 mod local_walls;
 mod naming;
+mod ops;
 mod outage;
 mod overrides;
 mod ownership;

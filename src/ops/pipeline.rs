@@ -1,6 +1,6 @@
-//! The only place that knows the order of the stages: Score files and `baton.hcl` and
-//! modules → a checked graph; then state → refresh → plan → apply. Commands in `cli/`
-//! call these functions and render what they return.
+//! The order of the stages, private to [`crate::ops`]: Score files and `baton.hcl` and
+//! modules → a checked graph; then state → refresh → plan. The operations of `ops`
+//! call these functions; nothing else does.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -80,24 +80,7 @@ pub fn prepare(
         });
     };
     let modules_started = std::time::Instant::now();
-    let registry = Registry::new(root, &env.providers);
-    let providers: Vec<String> = registry.provider_names();
-    let mut modules = Vec::new();
-    for dir in &env.module_dirs {
-        modules.extend(module::load::load_dir(
-            &root.join(dir),
-            &registry,
-            &providers,
-            &mut sources,
-            &mut out,
-        ));
-    }
-    modules.extend(module::library::load(
-        &registry,
-        &providers,
-        &mut sources,
-        &mut out,
-    ));
+    let (registry, modules) = load_modules(root, Some(&env), &mut sources, &mut out);
     diags.extend(out.drain(..));
     timings::record("modules", modules_started.elapsed());
     if diags.has_errors() {
@@ -173,6 +156,34 @@ pub fn prepare(
         file_sources,
         root: root.to_path_buf(),
     })
+}
+
+/// The provider registry of `env` and its modules: those of the project's module folders
+/// first, then the built-in library. Without an environment (its `baton.hcl` did not
+/// load), the built-in providers and library. The one place modules are loaded.
+pub fn load_modules(
+    root: &Path,
+    env: Option<&Environment>,
+    sources: &mut Sources,
+    out: &mut Vec<Diagnostic>,
+) -> (Registry, Vec<Module>) {
+    let registry = match env {
+        Some(e) => Registry::new(root, &e.providers),
+        None => Registry::builtin(root),
+    };
+    let providers: Vec<String> = registry.provider_names();
+    let mut modules = Vec::new();
+    for dir in env.iter().flat_map(|e| &e.module_dirs) {
+        modules.extend(module::load::load_dir(
+            &root.join(dir),
+            &registry,
+            &providers,
+            sources,
+            out,
+        ));
+    }
+    modules.extend(module::library::load(&registry, &providers, sources, out));
+    (registry, modules)
 }
 
 /// Where each resource's `type` is written, by (workload, resource name): one pass over
@@ -370,21 +381,7 @@ pub fn check_environment(
         diags.extend(out);
         return;
     };
-    let registry = Registry::new(root, &env.providers);
-    let providers = registry.provider_names();
-    let mut modules = Vec::new();
-    for dir in &env.module_dirs {
-        modules.extend(module::load::load_dir(
-            &root.join(dir),
-            &registry,
-            &providers,
-            sources,
-            &mut out,
-        ));
-    }
-    modules.extend(module::library::load(
-        &registry, &providers, sources, &mut out,
-    ));
+    let (_, modules) = load_modules(root, Some(&env), sources, &mut out);
     diags.extend(out);
     let lineage: Vec<&str> = env.lineage().collect();
     let mut matched: BTreeMap<&Uid, &Module> = BTreeMap::new();

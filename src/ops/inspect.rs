@@ -1,0 +1,448 @@
+//! The operations that read, and those that repair the state by hand: validate, show,
+//! output, graph, modules, init, and `state …` (list, show, rm, history, rekey, migrate,
+//! unlock, keygen).
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::Path;
+
+use petgraph::graph::NodeIndex;
+
+use super::pipeline::{self, Prepared};
+use super::{Error, Report, ScoreInputs, Workspace};
+use crate::diag::{Diagnostics, Sources};
+use crate::module::Module;
+use crate::plan::Plan;
+use crate::score::{self, Project};
+use crate::state::crypto::StateKey;
+use crate::state::{HistoryEntry, LockRequest, Object, Record, State, Store};
+
+/// What `validate` found.
+pub struct Validated {
+    /// The workloads and resources read (empty where the files did not load).
+    pub project: Project,
+    /// The texts read.
+    pub sources: Sources,
+    /// Every problem, sorted; errors make the files invalid.
+    pub diagnostics: Diagnostics,
+}
+
+/// `validate`: the Score files (schema, placeholders, `before`, shared resources), then
+/// `baton.hcl` and every module (errors), and whether a module provisions each resource
+/// (warnings: only plan needs them). Touches no state.
+pub fn validate(ws: &Workspace, inputs: &ScoreInputs) -> Validated {
+    let mut sources = Sources::new();
+    let mut diagnostics = Diagnostics::new();
+    let project = score::load(&inputs.files, &inputs.load, &mut sources, &mut diagnostics);
+    if !diagnostics.has_errors() {
+        pipeline::check_environment(&ws.root, &ws.env, &project, &mut sources, &mut diagnostics);
+    }
+    diagnostics.sort(&sources);
+    Validated {
+        project,
+        sources,
+        diagnostics,
+    }
+}
+
+/// The plan a plan file holds (its version and digest checked).
+pub fn show_plan_file(path: &Path) -> Result<Plan, Error> {
+    // Rendered from the saved changes, which are what `apply` checks a new plan
+    // against: the file holds no rendering that could say something else.
+    Ok(super::run::read_plan_file(path)?.plan())
+}
+
+/// Opens the state store of the workspace's environment; `Error::Invalid` when
+/// `baton.hcl` does not load.
+fn open(ws: &Workspace) -> Result<Store, Error> {
+    let (environment, _) = super::environment(ws)?;
+    Ok(pipeline::open_state(&ws.root, &environment)?)
+}
+
+/// The state as recorded (secrets sealed in memory; they redact when shown).
+pub fn state(ws: &Workspace) -> Result<State, Error> {
+    Ok(open(ws)?.load()?)
+}
+
+/// One recorded object.
+pub fn state_object(ws: &Workspace, address: &str) -> Result<Object, Error> {
+    let mut state = state(ws)?;
+    match state.objects.remove(address) {
+        Some(o) => Ok(o),
+        None => {
+            let hint = crate::diag::did_you_mean(address, state.objects.keys().map(String::as_str))
+                .map(|s| format!("; did you mean `{s}`?"))
+                .unwrap_or_default();
+            Err(anyhow::anyhow!("no object `{address}` in the state{hint}").into())
+        }
+    }
+}
+
+/// What `state rm` removed.
+pub enum Removed {
+    /// A recorded object (and, when one was left, the action of its leftover intent).
+    Object {
+        /// The action of a leftover intent removed with it.
+        intent: Option<String>,
+    },
+    /// A leftover intent alone: a call that never finished recording.
+    Intent {
+        /// Its action.
+        action: String,
+        /// When the call started.
+        started_at: String,
+    },
+}
+
+/// `state rm`: forgets an object, or a leftover intent, without touching the object.
+pub fn state_rm(ws: &Workspace, address: &str) -> Result<Removed, Error> {
+    let mut store = open(ws)?;
+    let state = store.load()?;
+    let recorded = state.objects.contains_key(address);
+    if !recorded && !state.intents.contains_key(address) {
+        return Err(
+            anyhow::anyhow!("no object or leftover intent `{address}` in the state").into(),
+        );
+    }
+    let (lock, _) = store
+        .lock(&LockRequest::environment("state rm"))
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
+    let r = if recorded {
+        // Recording the removal clears an intent at the address in the same transaction.
+        store
+            .record(&Record::Remove(address.to_string()), "rm", true)
+            .map(|_| ())
+    } else {
+        store.clear_intent(address)
+    };
+    store.unlock(&lock.id)?;
+    r?;
+    let intent = state.intents.get(address);
+    Ok(match (recorded, intent) {
+        (true, i) => Removed::Object {
+            intent: i.map(|i| i.action.clone()),
+        },
+        (false, i) => {
+            let i = i.expect("checked above");
+            Removed::Intent {
+                action: i.action.clone(),
+                started_at: i.started_at.clone(),
+            }
+        }
+    })
+}
+
+/// Every recorded change, in order (redacted).
+pub fn history(ws: &Workspace) -> Result<Vec<HistoryEntry>, Error> {
+    Ok(open(ws)?.history()?)
+}
+
+/// `state rekey`: re-seals every secret with `new` (or stores them in clear with
+/// `None`); returns how many objects, and the new key's fingerprint.
+pub fn rekey(ws: &Workspace, new: Option<StateKey>) -> Result<(usize, Option<String>), Error> {
+    let mut store = open(ws)?;
+    let (lock, _) = store
+        .lock(&LockRequest::environment("state rekey"))
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
+    let fingerprint = new.as_ref().map(|k| k.fingerprint().to_string());
+    let r = store.rekey(new);
+    store.unlock(&lock.id)?;
+    Ok((r?, fingerprint))
+}
+
+/// A new random state key, for `BATON_STATE_KEY`.
+pub fn keygen() -> String {
+    StateKey::generate().to_string()
+}
+
+/// `state unlock`: releases a lock left by a run that is gone.
+pub fn unlock(ws: &Workspace, lock_id: &str) -> Result<(), Error> {
+    let mut store = open(ws)?;
+    if store.unlock(lock_id)? {
+        return Ok(());
+    }
+    let held = store.current_locks()?;
+    if held.is_empty() {
+        return Err(anyhow::anyhow!("lock {lock_id} is not held; the state is not locked").into());
+    }
+    let mut ids: Vec<String> = Vec::new();
+    for l in &held {
+        let line = match l.what().as_str() {
+            "the state" => format!("{} with id {}", l.holder, l.id),
+            w => format!("{} ({w}) with id {}", l.holder, l.id),
+        };
+        if !ids.contains(&line) {
+            ids.push(line);
+        }
+    }
+    Err(anyhow::anyhow!(
+        "lock {lock_id} is not held; the state is locked by {}",
+        ids.join(", ")
+    )
+    .into())
+}
+
+/// What `state migrate` copied.
+pub struct Migrated {
+    /// The source store.
+    pub from: String,
+    /// The destination store.
+    pub to: String,
+    /// The state's lineage.
+    pub lineage: String,
+    /// Its serial.
+    pub serial: u64,
+    /// Objects copied.
+    pub objects: usize,
+    /// History rows copied.
+    pub history: usize,
+    /// Intents copied.
+    pub intents: usize,
+    /// Both states could be opened (the state key at hand) and read the same.
+    pub opened: bool,
+}
+
+/// `state migrate --to URL|PATH`: copies the state as stored (sealed secrets stay sealed
+/// with the same key; versions and history kept) into an empty state in another
+/// backend, both locked whole, then reads both back and compares them.
+pub fn migrate(ws: &Workspace, to: &str) -> Result<Migrated, Error> {
+    let env = ws.env.as_str();
+    let mut source = open(ws)?;
+    let backend = crate::config::StateBackend::from_target(to);
+    let mut dest = pipeline::open_backend(&ws.root, &backend, env)?;
+    if dest.location() == source.location() {
+        return Err(anyhow::anyhow!(
+            "{} is where the state of `{env}` already is; name another backend with --to",
+            dest.location()
+        )
+        .into());
+    }
+    let request = LockRequest::environment("state migrate");
+    let (lock, _) = source.lock(&request).map_err(|e| anyhow::anyhow!("{e}"))?;
+    let result = (|| -> anyhow::Result<Migrated> {
+        let (dest_lock, _) = dest.lock(&request).map_err(|e| anyhow::anyhow!("{e}"))?;
+        let copied =
+            (|| -> anyhow::Result<(crate::state::rows::Dump, crate::state::rows::Dump)> {
+                let dump = source.dump()?;
+                dest.restore(&dump)?;
+                Ok((dump, dest.dump()?))
+            })();
+        dest.unlock(&dest_lock.id)?;
+        let (dump, back) = copied?;
+        if back != dump {
+            anyhow::bail!(
+                "the copy in {} differs from the state in {}; the source is untouched",
+                dest.location(),
+                source.location()
+            );
+        }
+        // Where the secrets can be opened, compare the states as baton reads them too.
+        let opened = match (source.load(), dest.load()) {
+            (Ok(a), Ok(b)) if a == b => true,
+            (Ok(_), Ok(_)) => anyhow::bail!(
+                "the copy in {} reads back differently from the state in {}",
+                dest.location(),
+                source.location()
+            ),
+            _ => false,
+        };
+        Ok(Migrated {
+            from: source.location(),
+            to: dest.location(),
+            lineage: dump.lineage.clone(),
+            serial: dump.serial,
+            objects: dump.objects.len(),
+            history: dump.history.len(),
+            intents: dump.intents.len(),
+            opened,
+        })
+    })();
+    source.unlock(&lock.id)?;
+    Ok(result?)
+}
+
+/// Options of `output`.
+#[derive(Debug, Clone)]
+pub struct OutputOptions {
+    /// Project and environment.
+    pub workspace: Workspace,
+    /// The Score files.
+    pub inputs: ScoreInputs,
+    /// Only this resource (Score uid).
+    pub uid: Option<String>,
+}
+
+/// `output`: the outputs of the applied resources, by uid (secrets marked sensitive).
+pub fn outputs(opts: &OutputOptions) -> Result<BTreeMap<String, crate::value::Map>, Error> {
+    let ws = &opts.workspace;
+    let prepared = pipeline::prepare(&ws.root, &ws.env, &opts.inputs.files, &opts.inputs.load)?;
+    let state = prepared.open_state()?.load()?;
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(anyhow::Error::from)?;
+    let planned = match rt.block_on(pipeline::plan(
+        &prepared,
+        &state,
+        false,
+        1,
+        &Default::default(),
+    )) {
+        Ok(p) => p,
+        Err(errors) => return Err(Error::Failed(Report::of(prepared.sources, errors))),
+    };
+    let all: BTreeMap<String, crate::value::Map> = planned
+        .values
+        .outputs
+        .iter()
+        .map(|(u, outs)| (u.to_string(), outs.clone()))
+        .filter(|(u, _)| opts.uid.as_ref().is_none_or(|x| x == u))
+        .collect();
+    if let Some(x) = &opts.uid
+        && all.is_empty()
+    {
+        return Err(
+            anyhow::anyhow!("no resource with uid `{x}`; `baton output` lists them all").into(),
+        );
+    }
+    Ok(all)
+}
+
+/// Options of `graph`.
+#[derive(Debug, Clone)]
+pub struct GraphOptions {
+    /// Project and environment.
+    pub workspace: Workspace,
+    /// The Score files.
+    pub inputs: ScoreInputs,
+    /// Only this workload and what it needs.
+    pub workload: Option<String>,
+}
+
+/// `graph`: the checked inputs and the nodes to show (all, or a workload and what it
+/// needs).
+pub fn graph(opts: &GraphOptions) -> Result<(Prepared, BTreeSet<NodeIndex>), Error> {
+    let ws = &opts.workspace;
+    let prepared = pipeline::prepare(&ws.root, &ws.env, &opts.inputs.files, &opts.inputs.load)?;
+    let g = &prepared.graph;
+    let keep = match &opts.workload {
+        None => g.order.iter().copied().collect(),
+        Some(w) => {
+            let Some(i) = g.find(&crate::graph::workload_address(w)) else {
+                return Err(anyhow::anyhow!("no workload `{w}`").into());
+            };
+            g.ancestors(&[i])
+        }
+    };
+    Ok((prepared, keep))
+}
+
+/// The modules of an environment, with the warnings found loading them.
+pub struct Catalog {
+    /// Warnings (sorted) and the texts they point into.
+    pub warnings: Report,
+    /// Project modules first, then the built-in library.
+    pub modules: Vec<Module>,
+}
+
+impl Catalog {
+    /// The modules that provision Score type `kind`.
+    pub fn of_kind(&self, kind: &str) -> anyhow::Result<Vec<&Module>> {
+        let matching: Vec<_> = self
+            .modules
+            .iter()
+            .filter(|m| m.provisions.kind == kind)
+            .collect();
+        if matching.is_empty() {
+            let kinds: Vec<&str> = self
+                .modules
+                .iter()
+                .map(|m| m.provisions.kind.as_str())
+                .collect();
+            let hint = crate::diag::did_you_mean(kind, kinds.iter().copied())
+                .map(|s| format!("; did you mean `{s}`?"))
+                .unwrap_or_default();
+            anyhow::bail!("no module provisions `{kind}`{hint}");
+        }
+        Ok(matching)
+    }
+}
+
+/// `modules`: every module of the environment (the built-in ones when `baton.hcl` does
+/// not load, which is an error reported with them).
+pub fn modules(ws: &Workspace) -> Result<Catalog, Error> {
+    let mut sources = Sources::new();
+    let mut out = Vec::new();
+    let environment = crate::config::load(&ws.root, &ws.env, &mut sources, &mut out);
+    let (_, mut modules) =
+        pipeline::load_modules(&ws.root, environment.as_ref(), &mut sources, &mut out);
+    let mut d = Diagnostics::new();
+    d.extend(out);
+    let report = Report::new(sources, d);
+    if report.diagnostics.has_errors() {
+        return Err(Error::Invalid(report));
+    }
+    // Only what the environment can use: modules for it, for an environment it
+    // extends, or for every environment.
+    if let Some(e) = &environment {
+        let lineage: Vec<&str> = e.lineage().collect();
+        modules.retain(|m| crate::module::matching::serves(m, &lineage));
+    }
+    Ok(Catalog {
+        warnings: report,
+        modules,
+    })
+}
+
+/// `init`: writes a starter `score.yaml` and `baton.hcl` into `root` (new files only).
+pub fn init(root: &Path) -> anyhow::Result<()> {
+    let score = root.join("score.yaml");
+    let config = root.join("baton.hcl");
+    for p in [&score, &config] {
+        if p.exists() {
+            anyhow::bail!("{} already exists; init writes new files only", p.display());
+        }
+    }
+    std::fs::write(&score, STARTER_SCORE)?;
+    std::fs::write(&config, STARTER_CONFIG)?;
+    Ok(())
+}
+
+const STARTER_SCORE: &str = r#"# A Score workload: what your service needs, not how it is provisioned.
+# Reference: https://docs.score.dev/docs/score-specification/score-spec-reference/
+apiVersion: score.dev/v1b1
+metadata:
+  name: hello
+containers:
+  main:
+    image: nginx:1.27
+    variables:
+      PUBLIC_URL: http://${resources.dns.host}
+service:
+  ports:
+    http:
+      port: 80
+resources:
+  dns:
+    type: dns
+"#;
+
+const STARTER_CONFIG: &str = r#"# Environments: where state lives, which modules provision resources, where
+# manifests go. `baton --env NAME ...` picks one; `local` is the default.
+# Every setting: docs/config.md.
+environment "local" {
+  state {
+    sqlite { path = ".baton/state.db" }
+  }
+  target "kubernetes" { dir = "deploy/local" }
+}
+
+# Another environment with the same modules and servers, its own state and manifests:
+#
+# environment "staging" {
+#   extends = "local"
+#   state {
+#     sqlite { path = ".baton/staging.db" }
+#   }
+#   target "kubernetes" { dir = "deploy/staging" }
+# }
+"#;
