@@ -18,7 +18,7 @@ use std::time::{Duration, Instant};
 use proptest::prelude::*;
 use proptest::test_runner::{Config, TestCaseError, TestError};
 
-use crate::support::Sandbox;
+use crate::support::{Sandbox, redis, sh};
 
 /// Cases when `PROPTEST_CASES` is not set.
 const DEFAULT_CASES: u32 = 32;
@@ -482,18 +482,6 @@ fn expected(names: &Names, p: &Project) -> Expected {
 // ---------------------------------------------------------------------------------
 // Looking at the real world
 
-fn sh(cmd: &str, args: &[&str]) -> String {
-    let out = Command::new(cmd).args(args).output().unwrap_or_else(|e| {
-        panic!("{cmd} is needed by this test ({e}); .ci/services starts the servers")
-    });
-    assert!(
-        out.status.success(),
-        "{cmd} {args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).into_owned()
-}
-
 fn psql_set(sql: &str) -> BTreeSet<String> {
     sh(
         "psql",
@@ -503,12 +491,6 @@ fn psql_set(sql: &str) -> BTreeSet<String> {
     .map(str::to_string)
     .filter(|l| !l.is_empty())
     .collect()
-}
-
-fn redis(args: &[&str]) -> String {
-    let mut a = vec!["-h", "127.0.0.1", "-p", "6379"];
-    a.extend_from_slice(args);
-    sh("redis-cli", &a)
 }
 
 fn files(sb: &Sandbox, dir: &str) -> BTreeSet<String> {

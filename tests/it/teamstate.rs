@@ -93,11 +93,7 @@ impl Team {
             c.env(k, v);
         }
         let out = c.output().expect("run baton");
-        crate::support::Run {
-            code: out.status.code().unwrap_or(-1),
-            stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-        }
+        crate::support::Run::of(out)
     }
 
     fn spawn(&self, args: &[&str]) -> Child {
@@ -517,11 +513,7 @@ fn state_migrate_round_trips_sqlite_postgres_sqlite_identically() {
             .stdin(Stdio::null())
             .output()
             .unwrap();
-        crate::support::Run {
-            code: out.status.code().unwrap_or(-1),
-            stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-        }
+        crate::support::Run::of(out)
     };
     assert_eq!(run(&["apply", "--auto-approve"]).code, 0);
     // A second apply, so there is history beyond serial 1.
