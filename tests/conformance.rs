@@ -3,7 +3,8 @@
 //! `error_contains`. Projects (all files of a folder) are validated together.
 //!
 //! The fixtures are read from `BATON_SCORE_FIXTURES`, else `../shared/score-spec` next to
-//! the repository. Without them the suite is reported as *ignored* (not passed).
+//! the repository. Without them the suite is reported as *ignored* (not passed), and
+//! with `CI` set (as `.ci/run` sets it) it fails.
 //! Fixtures of stage `generate` need provisioning (modules, outputs) and are listed as
 //! ignored "expected-later" cases; `ambiguous` ones are ignored too (see docs/score.md
 //! for the decision baton takes on each).
@@ -14,6 +15,12 @@ use std::process::Command;
 
 use libtest_mimic::{Arguments, Failed, Trial};
 use serde_json::Value;
+
+/// Whether this runs in CI (`CI` set and not `false`/`0`, as CI services and
+/// `.ci/run` set it).
+fn in_ci() -> bool {
+    std::env::var("CI").is_ok_and(|v| !v.is_empty() && v != "false" && v != "0")
+}
 
 fn fixtures_dir() -> Option<PathBuf> {
     if let Some(dir) = std::env::var_os("BATON_SCORE_FIXTURES") {
@@ -259,11 +266,25 @@ fn main() {
         eprintln!(
             "score conformance: fixtures not found (set BATON_SCORE_FIXTURES to the score-spec folder); NOT RUN"
         );
-        let trial = Trial::test("conformance::fixtures-missing", || Ok(())).with_ignored_flag(true);
+        // On a developer's machine the missing suite is reported as ignored; in CI it
+        // fails, so that a green CI run always includes it.
+        let trial = if in_ci() {
+            Trial::test("conformance::fixtures-missing", || {
+                Err("CI is set but the Score fixtures are missing: set BATON_SCORE_FIXTURES to the score-spec folder (with manifest.json)".into())
+            })
+        } else {
+            Trial::test("conformance::fixtures-missing", || Ok(())).with_ignored_flag(true)
+        };
         libtest_mimic::run(&args, vec![trial]).exit();
     };
+    let cases = cases(&dir);
+    assert!(
+        !cases.is_empty(),
+        "{}: manifest.json lists no Score case",
+        dir.display()
+    );
     let mut trials = Vec::new();
-    for case in cases(&dir) {
+    for case in cases {
         let name = format!("conformance::{}", case.name);
         let later = case.stage.as_deref() == Some("generate");
         let ambiguous = case.expect == "ambiguous";

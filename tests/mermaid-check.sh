@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
-# Checks that the mermaid graphs baton writes are valid mermaid, with mermaid's own
-# parser under node (npm: mermaid, jsdom), and renders them to PNG when mermaid-cli and
-# a Chromium are available (to look at the picture). Not part of CI: it needs npm.
+# Checks that the mermaid graphs baton writes (`plan --format markdown`, `graph --format
+# mermaid`) are valid mermaid, with mermaid's own parser under node, and renders them to
+# PNG when mermaid-cli and a Chromium are available (to look at the picture). Run by
+# .ci/run. Needs node and npm: mermaid and jsdom (pinned below) are installed once from
+# the npm registry into target/mermaid-check/ and reused by later runs (offline then).
 #   tests/mermaid-check.sh [PROJECT_DIR]      (default: a copy of examples/hello)
 set -euo pipefail
 repo="$(cd "$(dirname "$0")/.." && pwd)"
@@ -19,10 +21,29 @@ if [ -z "$project" ]; then
 fi
 "$baton" -C "$project" plan --format markdown > "$work/plan.md"
 { echo '```mermaid'; "$baton" -C "$project" graph --format mermaid; echo '```'; } > "$work/graph.md"
+
+# mermaid's parser and a DOM for it, pinned, in target/ (kept between runs).
+deps="$repo/target/mermaid-check"
+want='{"private": true, "dependencies": {"mermaid": "11.17.2", "jsdom": "29.1.1"}}'
+for tool in node npm; do
+  command -v "$tool" >/dev/null || { echo "mermaid-check: $tool is needed (install nodejs and npm)" >&2; exit 1; }
+done
+mkdir -p "$deps"
+if [ "$(cat "$deps/package.json" 2>/dev/null)" != "$want" ] \
+  || [ ! -f "$deps/node_modules/mermaid/package.json" ] || [ ! -f "$deps/node_modules/jsdom/package.json" ]; then
+  echo "$want" > "$deps/package.json"
+  echo "mermaid-check: installing mermaid and jsdom into target/mermaid-check"
+  if ! (cd "$deps" && npm install --no-audit --no-fund --loglevel=error >"$deps/npm.log" 2>&1); then
+    cat "$deps/npm.log" >&2
+    rm -f "$deps/package.json"
+    echo "mermaid-check: npm install failed (is the npm registry reachable?)" >&2
+    exit 1
+  fi
+fi
+
 cd "$work"
-npm init -y >/dev/null 2>&1
-npm install --silent mermaid@11 jsdom >/dev/null 2>&1
-cat > parse.mjs <<'JS'
+# ES modules ignore NODE_PATH: the script sits beside the installed modules.
+cat > "$deps/parse.mjs" <<'JS'
 import { JSDOM } from 'jsdom';
 import { readFileSync } from 'node:fs';
 const dom = new JSDOM('<!doctype html><html><body></body></html>');
@@ -35,8 +56,8 @@ const blocks = [...md.matchAll(/```mermaid\n([\s\S]*?)```/g)].map(m => m[1]);
 if (blocks.length === 0) { console.error(`${process.argv[2]}: no mermaid block`); process.exit(1); }
 for (const b of blocks) { const r = await mermaid.parse(b); console.log(`${process.argv[2]}: valid ${r.diagramType}`); }
 JS
-node parse.mjs plan.md
-node parse.mjs graph.md
+node "$deps/parse.mjs" plan.md
+node "$deps/parse.mjs" graph.md
 if command -v chromium >/dev/null && [ -d "${MMDC_DIR:-/nonexistent}/node_modules/@mermaid-js/mermaid-cli" ]; then
   echo '{"executablePath": "/usr/bin/chromium", "args": ["--no-sandbox", "--disable-gpu"]}' > pp.json
   for f in plan graph; do

@@ -33,11 +33,7 @@ fn baton(sb: &Sandbox, args: &[&str]) -> Run {
         .stdin(std::process::Stdio::null())
         .output()
         .expect("run baton");
-    Run {
-        code: out.status.code().unwrap_or(-1),
-        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-    }
+    Run::of(out)
 }
 
 /// SDK clients on the emulator, independent of baton.

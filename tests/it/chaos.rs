@@ -18,7 +18,7 @@ use std::time::{Duration, Instant};
 use proptest::prelude::*;
 use proptest::test_runner::{Config, TestCaseError, TestError};
 
-use crate::support::Sandbox;
+use crate::support::{Sandbox, redis, sh};
 
 /// Cases when `PROPTEST_CASES` is not set.
 const DEFAULT_CASES: u32 = 32;
@@ -492,18 +492,6 @@ fn expected(names: &Names, p: &Project, sb: &Sandbox) -> Expected {
 // ---------------------------------------------------------------------------------
 // Looking at the real world
 
-fn sh(cmd: &str, args: &[&str]) -> String {
-    let out = Command::new(cmd).args(args).output().unwrap_or_else(|e| {
-        panic!("{cmd} is needed by this test ({e}); .ci/services starts the servers")
-    });
-    assert!(
-        out.status.success(),
-        "{cmd} {args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).into_owned()
-}
-
 fn psql_set(sql: &str) -> BTreeSet<String> {
     sh(
         "psql",
@@ -513,12 +501,6 @@ fn psql_set(sql: &str) -> BTreeSet<String> {
     .map(str::to_string)
     .filter(|l| !l.is_empty())
     .collect()
-}
-
-fn redis(args: &[&str]) -> String {
-    let mut a = vec!["-h", "127.0.0.1", "-p", "6379"];
-    a.extend_from_slice(args);
-    sh("redis-cli", &a)
 }
 
 fn files(sb: &Sandbox, dir: &str) -> BTreeSet<String> {
@@ -898,11 +880,20 @@ fn run_case(case: &Case) -> Result<(), TestCaseError> {
     Ok(())
 }
 
+/// The fewest cases the test runs: enough that aborts, kills and injected failures all
+/// happen (it asserts they did), however the cases are drawn.
+const MIN_CASES: u32 = 24;
+
 fn config() -> Config {
-    let cases = std::env::var("PROPTEST_CASES")
-        .ok()
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(DEFAULT_CASES);
+    let cases = match std::env::var("PROPTEST_CASES") {
+        Err(_) => DEFAULT_CASES,
+        Ok(s) => match s.trim().parse::<u32>() {
+            Ok(n) if n >= MIN_CASES => n,
+            _ => panic!(
+                "PROPTEST_CASES={s:?}: the crash test needs a number of at least {MIN_CASES} cases (it asserts that aborts, kills and injected failures happened)"
+            ),
+        },
+    };
     Config {
         cases,
         // Cases are slow (real processes and servers): shrink a little, not for hours.
@@ -930,5 +921,28 @@ fn faults_and_kills_never_lose_duplicate_or_orphan_an_object() {
             panic!("minimal failing input: {minimal:#?}\n{reason}")
         }
         Err(e) => panic!("{e}"),
+    }
+    // The faults really happened: a run of cases in which baton was never aborted, never
+    // killed or never failed a call proves nothing about crashes.
+    let n = |c: &AtomicU32| c.load(Ordering::Relaxed);
+    for (what, count) in [
+        ("runs under faults", n(&STATS.runs)),
+        ("aborts right after a provider call", n(&STATS.aborted)),
+        ("SIGKILLs from outside", n(&STATS.killed)),
+        (
+            "calls failed before reaching the provider",
+            n(&STATS.failed_before),
+        ),
+        (
+            "calls failed after the provider acted",
+            n(&STATS.failed_after),
+        ),
+    ] {
+        assert!(
+            count > 0,
+            "no {what} in {} cases: {}",
+            CASE.load(Ordering::SeqCst),
+            STATS.summary()
+        );
     }
 }

@@ -3,11 +3,11 @@
 //! naming the holder.
 
 use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use crate::support::Sandbox;
+use crate::support::{Run, Sandbox, wait_for};
 
-/// A module with fast files, and a slow sleep that a second file waits for.
+/// A module with fast files, and a slow sleep (`SLEEP`) that a second file waits for.
 const SLOW_MODULE: &str = r#"
 provisions "slow" {}
 resource "local_file" "early" {
@@ -15,7 +15,7 @@ resource "local_file" "early" {
   content = "early"
 }
 resource "time_sleep" "wait" {
-  create_duration = "4s"
+  create_duration = "SLEEP"
 }
 resource "local_file" "late" {
   path       = ".baton/out/${score.resource}-late.txt"
@@ -41,42 +41,103 @@ resources:
     type: slow
 ";
 
-fn project() -> Sandbox {
+/// The project, its sleeps lasting `sleep`.
+fn project(sleep: &str) -> Sandbox {
     let sb = Sandbox::new();
-    sb.write("modules/slow.hcl", SLOW_MODULE);
+    set_sleep(&sb, sleep);
     sb.write("score.yaml", SCORE);
     sb
 }
 
-/// Waits (without sleeping blindly for the whole time) until `cond` holds.
-fn wait_for(what: &str, timeout: Duration, mut cond: impl FnMut() -> bool) {
-    let start = Instant::now();
-    while !cond() {
-        assert!(start.elapsed() < timeout, "timed out waiting for {what}");
-        std::thread::sleep(Duration::from_millis(20));
+/// Rewrites the module with sleeps of `sleep` (a run already going keeps its own).
+fn set_sleep(sb: &Sandbox, sleep: &str) {
+    sb.write("modules/slow.hcl", &SLOW_MODULE.replace("SLEEP", sleep));
+}
+
+/// A sleep no test waits for: a run that starts it holds its lock until killed.
+const FOREVER: &str = "1h";
+
+/// A run in the background, SIGKILLed and reaped when dropped, so that a failing test
+/// leaves no apply sleeping for an hour.
+struct Background(std::process::Child);
+
+impl Background {
+    fn start(mut cmd: Command) -> Background {
+        Background(
+            cmd.stdin(Stdio::null())
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .spawn()
+                .expect("start apply"),
+        )
     }
+}
+
+impl std::ops::Deref for Background {
+    type Target = std::process::Child;
+    fn deref(&self) -> &Self::Target {
+        &self.0
+    }
+}
+
+impl std::ops::DerefMut for Background {
+    fn deref_mut(&mut self) -> &mut Self::Target {
+        &mut self.0
+    }
+}
+
+impl Drop for Background {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// The first column of `sql` over the state database, read as another process sees
+/// it while apply runs (nothing before the first run made the schema).
+fn rows(sb: &Sandbox, sql: &str) -> Vec<String> {
+    let path = sb.path().join(".baton/state.db");
+    let Ok(conn) =
+        rusqlite::Connection::open_with_flags(&path, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)
+    else {
+        return Vec::new();
+    };
+    let Ok(mut st) = conn.prepare(sql) else {
+        return Vec::new();
+    };
+    st.query_map([], |r| {
+        r.get_ref(0).map(|v| match v {
+            rusqlite::types::ValueRef::Integer(i) => i.to_string(),
+            v => String::from_utf8_lossy(v.as_bytes().unwrap_or_default()).into_owned(),
+        })
+    })
+    .unwrap()
+    .map(Result::unwrap)
+    .collect()
+}
+
+/// Waits until both sleeps of the project are running: their intents are committed
+/// (an intent is written before its call starts), so the run holds its lock.
+fn wait_for_the_sleeps(sb: &Sandbox) {
+    wait_for("both sleeps to start", Duration::from_secs(60), || {
+        let i = rows(sb, "SELECT address FROM intents");
+        i.contains(&"slow.default#app.job/time_sleep.wait".to_string())
+            && i.contains(&"slow.default#app.other/time_sleep.wait".to_string())
+    });
 }
 
 #[test]
 fn sigkill_mid_apply_loses_nothing_and_the_next_apply_converges() {
-    let sb = project();
-    let mut child = sb
-        .command(&["apply", "--auto-approve"])
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("start apply");
-    // Both early files are written well before the 4 s sleeps end.
-    wait_for("the early files", Duration::from_secs(20), || {
-        sb.path().join(".baton/out/job-early.txt").exists()
-            && sb.path().join(".baton/out/other-early.txt").exists()
-    });
-    // And recorded: state list reads the WAL database while apply holds its lock.
-    wait_for("the early files in state", Duration::from_secs(20), || {
+    let sb = project(FOREVER);
+    let mut child = Background::start(sb.command(&["apply", "--auto-approve"]));
+    // The early files are recorded (state list reads the WAL database while apply holds
+    // its lock) and the sleeps, which never end, are running.
+    wait_for("the early files in state", Duration::from_secs(60), || {
         let list = sb.run(&["state", "list"]).stdout;
         list.contains("slow.default#app.job/local_file.early")
             && list.contains("slow.default#app.other/local_file.early")
     });
+    wait_for_the_sleeps(&sb);
     child.kill().expect("SIGKILL the apply");
     child.wait().expect("reap");
 
@@ -85,6 +146,8 @@ fn sigkill_mid_apply_loses_nothing_and_the_next_apply_converges() {
         !state.contains("time_sleep.wait"),
         "the sleeps never finished:\n{state}"
     );
+    // Short sleeps from now on, so that the next apply ends.
+    set_sleep(&sb, "1s");
 
     // The next plan shows only what was not done (the killed run's lock is taken over).
     let plan = sb.run(&["plan", "--format", "json"]);
@@ -128,19 +191,30 @@ fn sigkill_mid_apply_loses_nothing_and_the_next_apply_converges() {
 
 #[test]
 fn a_second_apply_fails_fast_naming_the_lock_holder() {
-    let sb = project();
-    let mut child = sb
+    let sb = project(FOREVER);
+    let mut child = Background::start(sb.command(&["apply", "--auto-approve"]));
+    wait_for_the_sleeps(&sb);
+    // It ends (within a generous bound; the first run never ends by itself).
+    let mut second = sb
         .command(&["apply", "--auto-approve"])
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
         .spawn()
-        .expect("start apply");
-    wait_for("the first apply to start", Duration::from_secs(20), || {
-        sb.path().join(".baton/out/job-early.txt").exists()
-    });
-    let started = Instant::now();
-    let second = sb.run(&["apply", "--auto-approve"]);
-    let took = started.elapsed();
+        .expect("start the second apply");
+    wait_for(
+        "the second apply to end (it must not wait for the lock)",
+        Duration::from_secs(120),
+        || second.try_wait().unwrap().is_some(),
+    );
+    let second = Run::of(second.wait_with_output().unwrap());
+    // "Fast": it ended while the first run still holds the lock (its sleeps never end),
+    // so it did not wait for it.
+    assert!(
+        child.try_wait().expect("first apply").is_none(),
+        "the first apply ended before the second: {}",
+        second.transcript()
+    );
     assert_eq!(second.code, 1, "{}", second.transcript());
     assert!(
         second.stderr.contains("the state is locked"),
@@ -157,13 +231,13 @@ fn a_second_apply_fails_fast_naming_the_lock_holder() {
         "{}",
         second.stderr
     );
-    // "Fast": it did not wait for the first run's 4 s sleeps.
+    // The refused run took nothing from the holder: its lock rows are still there.
     assert!(
-        took < Duration::from_secs(3),
-        "the second apply waited {took:?}"
+        rows(&sb, "SELECT pid FROM locks").contains(&child.id().to_string()),
+        "the first apply's lock is intact"
     );
-    assert!(child.wait().expect("first apply").success());
-    assert_eq!(sb.run(&["plan", "--detailed-exitcode"]).code, 0);
+    child.kill().expect("SIGKILL the first apply");
+    child.wait().expect("reap");
 }
 
 #[test]
@@ -196,45 +270,66 @@ fn parallelism_bounds_the_provider_calls_in_flight() {
 
 #[test]
 fn with_a_lock_timeout_a_second_apply_waits_and_then_runs() {
-    let sb = project();
-    let mut child = sb
-        .command(&["apply", "--auto-approve"])
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
+    let sb = project(FOREVER);
+    let mut first = Background::start(sb.command(&["apply", "--auto-approve"]));
+    wait_for_the_sleeps(&sb);
+    // The second run (with sleeps that end) waits for the lock: it says so on stderr.
+    set_sleep(&sb, "1s");
+    let mut second = sb
+        .command(&["--lock-timeout", "5m", "apply", "--auto-approve"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
         .spawn()
-        .expect("start apply");
-    wait_for("the first apply to start", Duration::from_secs(20), || {
-        sb.path().join(".baton/out/job-early.txt").exists()
+        .expect("start the second apply");
+    let stderr = second.stderr.take().unwrap();
+    let (said, lines) = std::sync::mpsc::channel();
+    let reader = std::thread::spawn(move || {
+        use std::io::BufRead;
+        let mut all = String::new();
+        for line in std::io::BufReader::new(stderr).lines() {
+            let line = line.unwrap_or_default();
+            if line.contains("waiting for the state lock held by") {
+                let _ = said.send(());
+            }
+            all.push_str(&line);
+            all.push('\n');
+        }
+        all
     });
-    let second = sb.run(&["--lock-timeout", "60s", "apply", "--auto-approve"]);
-    assert_eq!(second.code, 0, "{}", second.transcript());
+    lines
+        .recv_timeout(Duration::from_secs(60))
+        .expect("the second apply says it waits for the lock");
     assert!(
-        second.stderr.contains("waiting for the state lock held by"),
-        "{}",
-        second.stderr
+        second.try_wait().unwrap().is_none(),
+        "the second apply waits"
     );
+    // The holder dies; the waiting run takes its lock over and finishes the job.
+    first.kill().expect("SIGKILL the first apply");
+    first.wait().expect("reap");
+    let out = second.wait_with_output().expect("the second apply ends");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = reader.join().unwrap();
+    assert_eq!(out.status.code(), Some(0), "{stdout}\n{stderr}");
+    assert!(stderr.contains("took over a lock"), "{stderr}");
     assert!(
-        second.stdout.contains("No changes."),
-        "the first apply did everything: {}",
-        second.stdout
+        stdout.contains("5 added, 0 changed, 0 replaced, 0 destroyed"),
+        "the sleeps, the late files and the workload: {stdout}"
     );
-    assert!(child.wait().unwrap().success());
+    assert_eq!(sb.run(&["plan", "--detailed-exitcode"]).code, 0);
 }
 
 #[test]
 fn ctrl_c_finishes_what_runs_records_it_and_releases_the_lock() {
-    let sb = project();
+    // Sleeps that end (Ctrl-C waits for them), long beside the moment between seeing
+    // them start and sending the signal.
+    let sb = project("5s");
     let child = sb
         .command(&["apply", "--auto-approve"])
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
         .expect("start apply");
-    wait_for("the early files in state", Duration::from_secs(20), || {
-        sb.run(&["state", "list"])
-            .stdout
-            .contains("local_file.early")
-    });
+    wait_for_the_sleeps(&sb);
     assert!(
         Command::new("kill")
             .args(["-INT", &child.id().to_string()])

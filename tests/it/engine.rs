@@ -384,46 +384,128 @@ fn a_saved_plan_survives_applies_to_other_workloads_but_not_to_its_own_objects()
     );
 }
 
+/// The generated secret of hello's web workload (`secret.default#web.session`).
+fn session_secret(sb: &Sandbox) -> String {
+    let out = sb.run(&["output", "--json", "--show-sensitive"]);
+    assert_eq!(out.code, 0, "{}", out.transcript());
+    let v: Value = serde_json::from_str(&out.stdout).unwrap();
+    v["secret.default#web.session"]["value"]
+        .as_str()
+        .unwrap_or_else(|| panic!("no session secret: {}", out.stdout))
+        .to_string()
+}
+
 #[test]
 fn secrets_appear_in_no_output() {
     let sb = hello();
     apply(&sb);
-    let out = sb.run(&["output", "--json", "--show-sensitive"]);
-    assert_eq!(out.code, 0, "{}", out.transcript());
-    let v: Value = serde_json::from_str(&out.stdout).unwrap();
-    let secret = v["secret.default#web.session"]["value"]
-        .as_str()
-        .unwrap()
-        .to_string();
-    assert_eq!(secret.len(), 32);
+    let old = session_secret(&sb);
+    assert_eq!(old.len(), 32);
+    // A longer secret replaces it (and the Secret manifest changes); a route changes too.
     sb.write(
         "web.score.yaml",
-        &sb.read("web.score.yaml").replace("path: /\n", "path: /x\n"),
+        &sb.read("web.score.yaml")
+            .replace("length: 32", "length: 40")
+            .replace("path: /\n", "path: /x\n"),
     );
-    let outputs = [
-        sb.run(&["plan"]).transcript(),
-        sb.run(&["plan", "--format", "json"]).transcript(),
-        sb.run(&["output"]).transcript(),
-        sb.run(&["output", "--json"]).transcript(),
-        sb.run(&["show"]).transcript(),
-        sb.run(&["show", "--format", "json"]).transcript(),
-        sb.run(&[
-            "state",
-            "show",
-            "secret.default#web.session/random_password.value",
-        ])
-        .transcript(),
-        sb.run(&["state", "history", "--changes"]).transcript(),
-        sb.run(&["apply", "--auto-approve"]).transcript(),
-        sb.read("deploy/local/web.yaml"),
-    ];
-    for o in outputs {
-        assert!(!o.contains(&secret), "secret leaked:\n{o}");
+    // Every command that prints the plan, the state, outputs or history; each must
+    // succeed (a failed run prints nothing to leak), and the redaction marker stands
+    // where the secret would be.
+    let mut seen: Vec<(String, String)> = Vec::new();
+    let mut run = |args: &[&str], code: i32, marker: Option<&str>| -> String {
+        let r = sb.run(args);
+        assert_eq!(r.code, code, "{args:?}\n{}", r.transcript());
+        if let Some(m) = marker {
+            assert!(r.stdout.contains(m), "{args:?} shows {m:?}:\n{}", r.stdout);
+        }
+        seen.push((format!("{args:?}"), r.transcript()));
+        r.stdout
+    };
+    const REPLACED: &str = "result      = (sensitive) -> (sensitive, known after apply)";
+    run(&["plan"], 0, Some(REPLACED));
+    run(&["plan", "--compact"], 0, None);
+    run(
+        &["plan", "--format", "markdown"],
+        0,
+        Some("+ result = (sensitive, known after apply)"),
+    );
+    run(
+        &["plan", "--format", "json"],
+        0,
+        Some("\"result\": \"(sensitive)\""),
+    );
+    run(&["plan", "--out", "saved.plan"], 0, Some(REPLACED));
+    run(&["show", "saved.plan"], 0, Some(REPLACED));
+    run(
+        &["show", "saved.plan", "--format", "markdown"],
+        0,
+        Some("(sensitive"),
+    );
+    run(
+        &["show", "saved.plan", "--format", "json"],
+        0,
+        Some("\"secret_files\": \"(sensitive)\""),
+    );
+    run(&["drift"], 0, None);
+    run(&["drift", "--format", "markdown"], 0, None);
+    run(&["drift", "--format", "json"], 0, None);
+    // The saved plan, applied: its log, then everything that reads the new state.
+    run(&["apply", "saved.plan"], 0, Some("Apply complete!"));
+    let new = session_secret(&sb);
+    assert_eq!(new.len(), 40, "the secret was replaced");
+    let uid = "secret.default#web.session";
+    let addr = "secret.default#web.session/random_password.value";
+    run(&["output"], 0, Some("value = (sensitive)"));
+    run(&["output", uid], 0, Some("value = (sensitive)"));
+    run(&["output", "--json"], 0, Some("\"value\": \"(sensitive)\""));
+    run(
+        &["output", "--json", uid],
+        0,
+        Some("\"value\": \"(sensitive)\""),
+    );
+    run(&["show"], 0, Some("(sensitive)"));
+    run(&["show", "--format", "json"], 0, Some("\"(sensitive)\""));
+    run(&["state", "list"], 0, Some(addr));
+    run(
+        &["state", "show", addr],
+        0,
+        Some("result      = (sensitive)"),
+    );
+    run(&["state", "history"], 0, None);
+    run(&["state", "history", "--changes"], 0, Some(addr));
+    run(&["drift", "--format", "json"], 0, None);
+    run(&["plan", "--detailed-exitcode"], 0, Some("No changes."));
+    run(&["destroy", "--auto-approve"], 0, Some("destroyed"));
+    let plan_file = sb.read("saved.plan");
+    // The plan file keeps only whether a secret is the same or unknown, not its value.
+    assert!(plan_file.contains("\"withheld\""), "{plan_file}");
+    seen.push(("saved.plan".into(), plan_file));
+    for (what, text) in seen {
+        for (which, secret) in [("old", &old), ("new", &new)] {
+            assert!(
+                !text.contains(secret.as_str()),
+                "the {which} secret leaked in {what}:\n{text}"
+            );
+        }
     }
+}
+
+#[test]
+fn the_secret_manifest_carries_the_secret_and_the_workload_manifest_does_not() {
+    let sb = hello();
+    apply(&sb);
+    let secret = session_secret(&sb);
+    let web = sb.read("deploy/local/web.yaml");
+    assert!(!web.contains(&secret), "{web}");
+    assert!(web.contains("secretKeyRef"), "{web}");
+    let secrets = sb.read("deploy/local/web.secrets.yaml");
     assert!(
-        sb.read("deploy/local/web.secrets.yaml")
-            .contains("SESSION_SECRET"),
-        "the Secret carries it"
+        secrets.contains("SESSION_SECRET")
+            && secrets.contains(&base64::Engine::encode(
+                &base64::engine::general_purpose::STANDARD,
+                &secret
+            )),
+        "the Secret carries it:\n{secrets}"
     );
 }
 

@@ -5,7 +5,8 @@
 
 use std::process::Command;
 
-use crate::servers::{rabbit, redis, shop, unique};
+use crate::servers::{rabbit, shop, unique};
+use crate::support::redis;
 use crate::support::{Run, Sandbox};
 
 fn ok(run: &Run) {

@@ -50,11 +50,7 @@ fn run_bounded(sb: &Sandbox, args: &[&str], env: &[(&str, &str)]) -> (Run, Durat
             panic!("baton {args:?} still running after {DEADLINE:?}: killed");
         }
     };
-    let run = Run {
-        code: out.status.code().unwrap_or(-1),
-        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-    };
+    let run = Run::of(out);
     (run, started.elapsed())
 }
 

@@ -5,18 +5,7 @@
 
 use std::process::Command;
 
-use crate::support::{Run, Sandbox};
-
-fn redis(args: &[&str]) -> String {
-    let out = Command::new("redis-cli")
-        .args(["-h", "127.0.0.1", "-p", "6379"])
-        .args(args)
-        .output()
-        .unwrap_or_else(|e| {
-            panic!("redis-cli is needed by this test ({e}); .ci/services starts the servers")
-        });
-    String::from_utf8_lossy(&out.stdout).into_owned()
-}
+use crate::support::{Run, Sandbox, redis};
 
 /// The Redis users whose names start with `prefix`, sorted.
 fn users(prefix: &str) -> Vec<String> {
@@ -38,8 +27,17 @@ impl Drop for Cleanup {
         if !std::thread::panicking() {
             return;
         }
-        for user in users(&self.0) {
-            redis(&["ACL", "DELUSER", &user]);
+        // Unchecked: this runs while a test panics, maybe because a server is down.
+        let listed = Command::new("redis-cli")
+            .args(["-h", "127.0.0.1", "-p", "6379", "ACL", "USERS"])
+            .output();
+        let listed = listed.map(|o| String::from_utf8_lossy(&o.stdout).into_owned());
+        for user in listed.unwrap_or_default().lines() {
+            if user.starts_with(&self.0) {
+                let _ = Command::new("redis-cli")
+                    .args(["-h", "127.0.0.1", "-p", "6379", "ACL", "DELUSER", user])
+                    .output();
+            }
         }
         let db = format!("{}_db", self.0);
         let _ = Command::new("psql")
@@ -84,11 +82,18 @@ fn apply_with(sb: &Sandbox, chaos: &str) -> Run {
         .env("BATON_CHAOS", chaos)
         .output()
         .unwrap();
-    Run {
-        code: out.status.code().unwrap_or(-1),
-        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-    }
+    Run::of(out)
+}
+
+/// Asserts that `run` died of the SIGABRT `BATON_CHAOS=abort_after=…` raises (not of
+/// another signal, not an ordinary failure).
+fn assert_aborted(run: &Run) {
+    assert_eq!(
+        run.signal,
+        Some(libc::SIGABRT),
+        "killed by SIGABRT: {}",
+        run.transcript()
+    );
 }
 
 /// Runs a normal apply, which must succeed.
@@ -220,7 +225,7 @@ fn an_interrupted_create_no_longer_desired_is_deleted_not_orphaned() {
     sb.write("score.yaml", &score(&name, "  cache:\n    type: redis\n"));
     // The process dies right after Redis made the user, before it is recorded.
     let run = apply_with(&sb, "abort_after=1,kinds=redis_acl_user");
-    assert_eq!(run.code, -1, "killed by SIGABRT: {}", run.transcript());
+    assert_aborted(&run);
     assert_eq!(
         users(&name),
         vec![sb.name(&format!("redis.default#{name}.cache"), "-", 100)]
@@ -251,7 +256,7 @@ fn intents_of_calls_that_turned_out_done_or_not_done_are_cleared() {
         ),
     );
     let run = apply_with(&sb, "abort_after=1,kinds=redis_acl_user");
-    assert_eq!(run.code, -1, "{}", run.transcript());
+    assert_aborted(&run);
     assert_eq!(intents(&sb).len(), 1, "{:?}", intents(&sb));
     // The next run finds the user as configured: nothing to do, and the intent is
     // settled all the same.
@@ -294,7 +299,7 @@ fn a_rename_interrupted_between_delete_and_record_adopts_the_new_object() {
     set_version(&sb, &name, 1, false);
     // Replace: delete v0 (call 1), create v1 (call 2), die before recording.
     let run = apply_with(&sb, "abort_after=2,kinds=redis_acl_user");
-    assert_eq!(run.code, -1, "{}", run.transcript());
+    assert_aborted(&run);
     assert_eq!(users(&name), vec![format!("{name}-v1")]);
     // The recorded v0 is gone; the v1 the intent made is adopted, not created again
     // (which Redis would refuse as someone else's user).
@@ -314,7 +319,7 @@ fn a_create_before_destroy_rename_interrupted_before_the_delete_converges() {
     set_version(&sb, &name, 1, true);
     // Create v1 (call 1), die before deleting v0.
     let run = apply_with(&sb, "abort_after=1,kinds=redis_acl_user");
-    assert_eq!(run.code, -1, "{}", run.transcript());
+    assert_aborted(&run);
     assert_eq!(
         users(&name),
         vec![format!("{name}-v0"), format!("{name}-v1")]
@@ -331,13 +336,7 @@ fn a_create_before_destroy_rename_interrupted_before_the_delete_converges() {
 }
 
 fn psql(sql: &str) -> String {
-    let out = Command::new("psql")
-        .args(["-h", "127.0.0.1", "-U", "postgres", "-At", "-c", sql])
-        .output()
-        .unwrap_or_else(|e| {
-            panic!("psql is needed by this test ({e}); .ci/services starts the servers")
-        });
-    String::from_utf8_lossy(&out.stdout).trim().to_string()
+    crate::support::psql("postgres", sql).trim().to_string()
 }
 
 #[test]
@@ -348,7 +347,7 @@ fn an_adopted_database_no_longer_desired_is_dropped_before_its_owner_role() {
     sb.write("score.yaml", &score(&name, "  db:\n    type: postgres\n"));
     // The role is made and recorded; the process dies right after the database is made.
     let run = apply_with(&sb, "abort_after=1,kinds=postgres_database");
-    assert_eq!(run.code, -1, "{}", run.transcript());
+    assert_aborted(&run);
     let db = sb.name(&format!("postgres.default#{name}.db"), "_", 63);
     let owned = format!("SELECT count(*) FROM pg_database WHERE datname = '{db}'");
     assert_eq!(psql(&owned), "1");

@@ -2,6 +2,7 @@
 
 mod aws;
 mod chaos;
+mod commands;
 mod crash;
 mod day_two;
 mod engine;

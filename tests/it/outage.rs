@@ -5,7 +5,7 @@
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use crate::support::Sandbox;
 
@@ -187,19 +187,60 @@ fn a_server_stopping_mid_apply_fails_cleanly_and_the_next_apply_converges() {
         .stderr(Stdio::piped())
         .spawn()
         .expect("start apply");
-    let start = Instant::now();
-    while !sb
-        .run(&["state", "list"])
-        .stdout
-        .contains("postgres_role.first")
-    {
+    // The event: the role is recorded and the sleep has started (its intent is
+    // committed), so the database is not made yet. The apply is stopped there (SIGSTOP)
+    // while the server goes down, however long that takes, and then resumed: its next
+    // call meets the stopped server.
+    let state = sb.path().join(".baton/state.db");
+    let rows = |sql: &str| -> Vec<String> {
+        let Ok(conn) = rusqlite::Connection::open_with_flags(
+            &state,
+            rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY,
+        ) else {
+            return Vec::new();
+        };
+        let Ok(mut st) = conn.prepare(sql) else {
+            return Vec::new();
+        };
+        st.query_map([], |r| r.get::<_, String>(0))
+            .unwrap()
+            .map(Result::unwrap)
+            .collect()
+    };
+    crate::support::wait_for(
+        "the role recorded and the sleep started",
+        Duration::from_secs(60),
+        || {
+            rows("SELECT address FROM objects")
+                .iter()
+                .any(|a| a.ends_with("/postgres_role.first"))
+                && rows("SELECT address FROM intents")
+                    .iter()
+                    .any(|a| a.ends_with("/time_sleep.wait"))
+        },
+    );
+    let signal = |sig: &str| {
         assert!(
-            start.elapsed() < Duration::from_secs(30),
-            "the role was never recorded"
+            Command::new("kill")
+                .args([sig, &child.id().to_string()])
+                .status()
+                .unwrap()
+                .success(),
+            "kill {sig}"
         );
-        std::thread::sleep(Duration::from_millis(50));
-    }
+    };
+    signal("-STOP");
+    let started_after: Vec<String> = rows("SELECT address FROM objects")
+        .into_iter()
+        .chain(rows("SELECT address FROM intents"))
+        .filter(|a| a.ends_with("/postgres_database.second"))
+        .collect();
+    assert!(
+        started_after.is_empty(),
+        "the database call started before the apply was stopped (a 3 s sleep passed between two polls)"
+    );
     pg.down();
+    signal("-CONT");
     let out = child.wait_with_output().expect("apply ends");
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(1), "{stderr}");

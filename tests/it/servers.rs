@@ -5,7 +5,7 @@
 
 use std::process::Command;
 
-use crate::support::Sandbox;
+use crate::support::{Sandbox, redis, sh};
 
 /// A workload name no other test (or earlier run) uses.
 pub(crate) fn unique(prefix: &str) -> String {
@@ -17,19 +17,6 @@ pub(crate) fn unique(prefix: &str) -> String {
         "{prefix}{:x}",
         (n ^ (std::process::id() as u128) << 20) & 0xffff_ffff
     )
-}
-
-fn sh(cmd: &str, args: &[&str]) -> String {
-    let out = Command::new(cmd).args(args).output().unwrap_or_else(|e| {
-        panic!("{cmd} is needed by this test ({e}); .ci/services starts the servers")
-    });
-    String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr)
-}
-
-pub(crate) fn redis(args: &[&str]) -> String {
-    let mut a = vec!["-h", "127.0.0.1", "-p", "6379"];
-    a.extend_from_slice(args);
-    sh("redis-cli", &a)
 }
 
 pub(crate) fn rabbit(path: &str) -> (u16, String) {
@@ -49,17 +36,28 @@ pub(crate) fn rabbit(path: &str) -> (u16, String) {
     (code.trim().parse().unwrap_or(0), body.to_string())
 }
 
+/// Deletes through the management API, which must answer 204 (deleted).
 fn rabbit_delete(path: &str) {
-    let _ = Command::new("curl")
+    let out = Command::new("curl")
         .args([
             "-s",
+            "-o",
+            "/dev/null",
+            "-w",
+            "%{http_code}",
             "-X",
             "DELETE",
             "-u",
             "guest:guest",
             &format!("http://127.0.0.1:15672/api/{path}"),
         ])
-        .output();
+        .output()
+        .expect("curl");
+    let code = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(
+        code, "204",
+        "DELETE {path} (is RabbitMQ up? .ci/services starts it)"
+    );
 }
 
 const KV_SCORE: &str = "apiVersion: score.dev/v1b1
@@ -496,23 +494,18 @@ fn hostile_names_in_params_are_safe() {
             hostile.replace('\'', "''")
         ),
     );
+    // PostgreSQL takes any name of up to 63 bytes as a quoted identifier, and so does
+    // baton: the database is made under exactly that name (quoted, never injected),
+    // the next plan has no changes, and destroy drops it.
     let run = sb.run(&["apply", "--auto-approve"]);
-    // Either it works (the name is quoted) or it is refused with a clear error; never injected.
-    if run.code == 0 {
-        assert_eq!(
-            psql(&format!(
-                "SELECT count(*) FROM pg_database WHERE datname = '{}'",
-                hostile.replace('\'', "''")
-            )),
-            "1"
-        );
-    } else {
-        assert!(
-            run.stderr.contains("postgres_database.db"),
-            "{}",
-            run.transcript()
-        );
-    }
+    assert_eq!(run.code, 0, "{}", run.transcript());
+    let named = || {
+        psql(&format!(
+            "SELECT count(*) FROM pg_database WHERE datname = '{}'",
+            hostile.replace('\'', "''")
+        ))
+    };
+    assert_eq!(named(), "1", "the database has exactly the hostile name");
     assert_eq!(
         psql(&format!(
             "SELECT count(*) FROM pg_tables WHERE tablename = '{canary}'"
@@ -520,6 +513,10 @@ fn hostile_names_in_params_are_safe() {
         "1",
         "the canary table survived"
     );
-    let _ = sb.run(&["destroy", "--auto-approve"]);
+    let plan = sb.run(&["plan", "--detailed-exitcode"]);
+    assert_eq!(plan.code, 0, "{}", plan.transcript());
+    let destroy = sb.run(&["destroy", "--auto-approve"]);
+    assert_eq!(destroy.code, 0, "{}", destroy.transcript());
+    assert_eq!(named(), "0", "destroy dropped it");
     psql(&format!("DROP TABLE \"{canary}\""));
 }
