@@ -106,9 +106,14 @@ fn modules_list_and_show_name_every_module_and_its_interface() {
         "{}",
         list.stdout
     );
+    // Only what `local` can use: prod's AWS modules are not listed.
+    assert!(
+        !list.stdout.contains("modules/postgres/aws.hcl"),
+        "{}",
+        list.stdout
+    );
     for (ty, file) in [
         ("postgres", "built-in modules/postgres/local.hcl"),
-        ("postgres", "built-in modules/postgres/aws.hcl"),
         ("volume", "built-in modules/volume/local.hcl"),
     ] {
         assert!(
