@@ -10,10 +10,22 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use crate::diag::{Diagnostic, Stage};
-use crate::plan::Drift;
 use crate::provider::{Attrs, Claim, Owner, Proof, Registry};
 use crate::state::{Object, State};
 use crate::value::Value;
+
+/// An object changed outside baton.
+#[derive(Debug, Clone)]
+pub struct Drift {
+    /// Address.
+    pub address: String,
+    /// Kind.
+    pub kind: String,
+    /// As recorded.
+    pub before: Attrs,
+    /// As read; `None` when the object is gone.
+    pub after: Option<Attrs>,
+}
 
 /// What refresh found.
 pub struct Refreshed {

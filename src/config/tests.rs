@@ -1,3 +1,6 @@
+//! Unit tests of `baton.hcl` loading: environments, `extends` chains, settings and the
+//! located errors for keys and values baton does not know.
+
 use super::*;
 
 fn load_in(hcl: &str, name: &str) -> (Option<Environment>, Vec<Diagnostic>) {

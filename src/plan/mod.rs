@@ -13,6 +13,7 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use crate::provider::Attrs;
+pub use crate::refresh::Drift;
 
 /// What happens to an object.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -143,19 +144,6 @@ pub struct Change {
     /// The object holds data that a delete or replace loses: its module says
     /// `stateful = true` and the kind names something outside baton (display only).
     pub stateful: bool,
-}
-
-/// An object changed outside baton.
-#[derive(Debug, Clone)]
-pub struct Drift {
-    /// Address.
-    pub address: String,
-    /// Kind.
-    pub kind: String,
-    /// As recorded.
-    pub before: Attrs,
-    /// As read; `None` when the object is gone.
-    pub after: Option<Attrs>,
 }
 
 /// A whole plan.

@@ -27,8 +27,7 @@ use std::sync::Arc;
 use crate::value::Value;
 pub use owner::{Claim, Owner, Proof};
 
-/// Attributes of an object, by name.
-pub type Attrs = crate::value::Map;
+pub use crate::value::Attrs;
 
 /// The type of an attribute, checked when a module is loaded and when a plan is made.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

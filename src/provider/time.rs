@@ -78,7 +78,12 @@ impl Provider for TimeProvider {
             precise::sleep(d).await;
         }
         let mut out = config.clone();
-        out.insert("id".into(), Value::string(crate::state::now()));
+        out.insert(
+            "id".into(),
+            Value::string(
+                humantime::format_rfc3339_seconds(std::time::SystemTime::now()).to_string(),
+            ),
+        );
         Ok(out)
     }
 

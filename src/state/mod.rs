@@ -20,7 +20,7 @@ mod store;
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 
-use crate::provider::Attrs;
+use crate::value::Attrs;
 
 use crate::value::Value;
 

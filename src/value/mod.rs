@@ -11,6 +11,9 @@ use std::fmt;
 mod map;
 pub use map::Map;
 
+/// Attributes of an object, by name.
+pub type Attrs = Map;
+
 /// A value.
 #[derive(Clone, PartialEq)]
 pub enum Value {
