@@ -1,5 +1,6 @@
-//! Apply: execute a plan's decisions. Walks the graph with tokio: a node starts as soon
-//! as everything it depends on has finished. At most `parallelism` provider calls run at
+//! Apply: execute a plan's decisions. Walks the plan's schedule
+//! ([`crate::plan::schedule`]) with tokio: a step starts as soon as every step it waits
+//! for has finished. At most `parallelism` provider calls run at
 //! once; the limit wraps provider calls only, so evaluating params, outputs and
 //! manifests and recording state never wait for a slot. A failed node stops its
 //! dependents; independent branches finish. An intent is recorded before each provider
@@ -19,11 +20,10 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use petgraph::Direction;
-
 use crate::graph::NodeKind;
 use crate::plan::diff::sensitive_names;
 use crate::plan::eval::{Context, Values};
+use crate::plan::schedule::{Step, StepKind};
 use crate::plan::{Action, Change, Plan};
 use crate::provider::{Attrs, Owner, Proof, Provider, ProviderError};
 use crate::state::{Intent, Object, Record, StateError, Store};
@@ -83,21 +83,6 @@ pub struct Report {
     pub interrupted: bool,
     /// The values as applied (outputs for `baton output`).
     pub values: Values,
-}
-
-enum StepKind {
-    /// A graph node.
-    Node(petgraph::graph::NodeIndex),
-    /// Deleting an object no longer desired.
-    Delete(usize),
-}
-
-struct Step {
-    address: String,
-    kind: StepKind,
-    deps: Vec<usize>,
-    /// Its place among all steps by address: ready steps start in address order.
-    rank: u32,
 }
 
 type CallFuture = std::pin::Pin<Box<dyn std::future::Future<Output = CallResult> + Send>>;
@@ -165,69 +150,15 @@ pub async fn apply(
     mut on_event: impl FnMut(Event),
 ) -> Result<Report, StateError> {
     let changes: BTreeMap<&str, &Change> = plan.by_address();
-    // Steps: every graph node (unless this is a destroy plan), then deletes.
-    let mut steps: Vec<Step> = Vec::new();
-    let mut step_of: BTreeMap<petgraph::graph::NodeIndex, usize> = BTreeMap::new();
-    if !plan.destroy {
-        for &i in &ctx.graph.order {
-            step_of.insert(i, steps.len());
-            steps.push(Step {
-                address: ctx.graph.dag[i].address.clone(),
-                kind: StepKind::Node(i),
-                deps: Vec::new(),
-                rank: 0,
-            });
-        }
-        for (&i, &s) in &step_of {
-            let deps: Vec<usize> = ctx
-                .graph
-                .dag
-                .neighbors_directed(i, Direction::Incoming)
-                .filter_map(|j| step_of.get(&j).copied())
-                .collect();
-            steps[s].deps = deps;
-        }
-    }
-    let deletes: Vec<&Change> = plan
-        .changes
-        .iter()
-        .filter(|c| c.action == Action::Delete)
-        .collect();
-    let mut delete_step: BTreeMap<&str, usize> = BTreeMap::new();
-    for (di, c) in deletes.iter().enumerate() {
-        delete_step.insert(c.address.as_str(), steps.len());
-        steps.push(Step {
-            address: c.address.clone(),
-            kind: StepKind::Delete(di),
-            deps: Vec::new(),
-            rank: 0,
-        });
-    }
-    // A delete waits for the deletes of everything that depends on it.
-    for c in &deletes {
-        for d in &c.depends_on {
-            if let (Some(&dep_step), Some(&me)) = (
-                delete_step.get(d.as_str()),
-                delete_step.get(c.address.as_str()),
-            ) {
-                steps[dep_step].deps.push(me);
-            }
-        }
-    }
+    // The plan's schedule: what each step waits for was decided with the plan.
+    let steps = &plan.schedule.steps;
     let mut dependents: Vec<Vec<usize>> = vec![Vec::new(); steps.len()];
     let mut waiting: Vec<usize> = vec![0; steps.len()];
     for (s, step) in steps.iter().enumerate() {
-        waiting[s] = step.deps.len();
-        for &d in &step.deps {
+        waiting[s] = step.waits_for.len();
+        for &d in &step.waits_for {
             dependents[d].push(s);
         }
-    }
-    // Ready steps start in address order; the rank stands in for the address, so that
-    // the ready set compares integers instead of long addresses with common prefixes.
-    let mut by_address: Vec<usize> = (0..steps.len()).collect();
-    by_address.sort_unstable_by(|&a, &b| steps[a].address.cmp(&steps[b].address));
-    for (rank, s) in by_address.into_iter().enumerate() {
-        steps[s].rank = rank as u32;
     }
     let mut ready: BTreeSet<(u32, usize)> = (0..steps.len())
         .filter(|s| waiting[*s] == 0)
@@ -278,7 +209,7 @@ pub async fn apply(
 
     loop {
         while let Some((_, s)) = (!interrupted).then(|| ready.pop_first()).flatten() {
-            if steps[s].deps.iter().any(|d| failed.contains(d)) {
+            if steps[s].waits_for.iter().any(|d| failed.contains(d)) {
                 report.skipped.push(steps[s].address.clone());
                 on_event(Event::Skipped {
                     address: steps[s].address.clone(),
@@ -286,7 +217,7 @@ pub async fn apply(
                 finish(
                     s,
                     false,
-                    &steps,
+                    steps,
                     &dependents,
                     &mut waiting,
                     &mut ready,
@@ -295,8 +226,8 @@ pub async fn apply(
                 continue;
             }
             match &steps[s].kind {
-                StepKind::Delete(di) => {
-                    let c = deletes[*di];
+                StepKind::Delete(ci) => {
+                    let c = &plan.changes[*ci];
                     let provider = ctx.registry.provider_for(&c.kind);
                     let prior = c.before.as_deref().cloned().unwrap_or_default();
                     match provider {
@@ -322,7 +253,7 @@ pub async fn apply(
                             finish(
                                 s,
                                 false,
-                                &steps,
+                                steps,
                                 &dependents,
                                 &mut waiting,
                                 &mut ready,
@@ -415,7 +346,7 @@ pub async fn apply(
                         Ok(true) => finish(
                             s,
                             true,
-                            &steps,
+                            steps,
                             &dependents,
                             &mut waiting,
                             &mut ready,
@@ -431,7 +362,7 @@ pub async fn apply(
                             finish(
                                 s,
                                 false,
-                                &steps,
+                                steps,
                                 &dependents,
                                 &mut waiting,
                                 &mut ready,
@@ -523,7 +454,7 @@ pub async fn apply(
                 finish(
                     s,
                     true,
-                    &steps,
+                    steps,
                     &dependents,
                     &mut waiting,
                     &mut ready,
@@ -553,7 +484,7 @@ pub async fn apply(
                 finish(
                     s,
                     false,
-                    &steps,
+                    steps,
                     &dependents,
                     &mut waiting,
                     &mut ready,

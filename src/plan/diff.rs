@@ -287,6 +287,12 @@ pub fn plan(
             }
         }
     }
+    // Only a plan with changes is applied: one without needs no schedule.
+    let schedule = if changes.iter().any(|c| c.action != Action::NoOp) {
+        super::schedule::schedule(ctx.graph, &changes, opts.destroy)
+    } else {
+        Default::default()
+    };
     Ok(Planned {
         plan: Plan {
             environment: ctx.env.name.clone(),
@@ -300,6 +306,7 @@ pub fn plan(
                 intents: settled,
                 updated,
             },
+            schedule,
         },
         values,
     })

@@ -392,6 +392,7 @@ impl SavedPlan {
                 .collect(),
             destroy: self.options.destroy,
             settled: Settled::default(),
+            schedule: Default::default(),
         }
     }
 

@@ -8,6 +8,7 @@
 pub mod diff;
 pub mod eval;
 pub mod file;
+pub mod schedule;
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -163,6 +164,9 @@ pub struct Plan {
     pub destroy: bool,
     /// Leftover intents of interrupted provider calls that refresh settled.
     pub settled: Settled,
+    /// The steps apply takes and what each waits for ([`schedule`]); empty when nothing
+    /// changes, and for a plan read back from a file, which is only shown.
+    pub schedule: schedule::Schedule,
 }
 
 /// What refresh found for the intents left by interrupted or failed provider calls;

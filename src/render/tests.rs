@@ -60,6 +60,7 @@ fn plan(changes: Vec<Change>, drift: Vec<Drift>) -> Plan {
         drift,
         destroy: false,
         settled: Default::default(),
+        schedule: Default::default(),
     }
 }
 
