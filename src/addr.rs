@@ -1,8 +1,15 @@
-//! Typed identities: the Score resource uid. Sole owner of their textual syntax.
+//! Typed identities and addresses: the Score resource uid, the address of every node of
+//! the graph, and the scopes of state locks. Sole owner of their textual syntax: no other
+//! file builds or matches it (the tidy test checks).
 //!
 //! A uid is `type.class#workload.name` for a private resource request and
 //! `type.class#id` when the request sets `id` (a resource shared by every workload that
 //! names the same type, class and id). The class is `default` when absent.
+//!
+//! A node's address ([`Address`]) is `workload.NAME` for a workload's manifests,
+//! `UID/params` and `UID/outputs` for a resource request's inputs and outputs, and
+//! `UID/KIND.NAME` for a primitive resource of its module. A lock scope ([`LockScope`])
+//! is `env`, `workload:NAME` or `resource:UID`.
 
 use std::fmt;
 
@@ -186,6 +193,188 @@ impl fmt::Display for Uid {
     }
 }
 
+/// The address of a node of the graph (and of the object recorded for it).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Address {
+    /// `workload.NAME`: a workload's manifests.
+    Workload(String),
+    /// `UID/params`: the params of a resource request.
+    Params(Uid),
+    /// `UID/outputs`: the outputs of a resource request.
+    Outputs(Uid),
+    /// `UID/KIND.NAME`: a primitive resource of the module serving the request.
+    Resource {
+        /// The request it serves.
+        uid: Uid,
+        /// The primitive kind, e.g. `postgres_database`.
+        kind: String,
+        /// The resource's name in its module.
+        name: String,
+    },
+}
+
+const WORKLOAD_PREFIX: &str = "workload.";
+
+impl Address {
+    /// Parses an address, reading a uid's right-hand side as [`Uid::parse`] does.
+    pub fn parse(s: &str) -> Option<Address> {
+        Address::parse_with(s, |_| false)
+    }
+
+    /// Parses an address, asking `is_id` whether a uid's right-hand side with dots is a
+    /// shared id (see [`Uid::parse_with`]).
+    pub fn parse_with(s: &str, is_id: impl Fn(&str) -> bool) -> Option<Address> {
+        if let Some(name) = s.strip_prefix(WORKLOAD_PREFIX) {
+            return (!name.is_empty() && !name.contains(['/', '#']))
+                .then(|| Address::Workload(name.to_string()));
+        }
+        // A uid holds no `/`; what follows the first one is the node within it.
+        let (uid, rest) = s.split_once('/')?;
+        let uid = Uid::parse_with(uid, is_id)?;
+        match rest {
+            "params" => Some(Address::Params(uid)),
+            "outputs" => Some(Address::Outputs(uid)),
+            _ => {
+                let (kind, name) = rest.split_once('.')?;
+                let ok = |p: &str| !p.is_empty() && !p.contains(['/', '.', '#']);
+                (ok(kind) && ok(name)).then(|| Address::Resource {
+                    uid,
+                    kind: kind.to_string(),
+                    name: name.to_string(),
+                })
+            }
+        }
+    }
+
+    /// The request a node belongs to; none for a workload's manifests.
+    pub fn uid(&self) -> Option<&Uid> {
+        match self {
+            Address::Workload(_) => None,
+            Address::Params(u) | Address::Outputs(u) | Address::Resource { uid: u, .. } => Some(u),
+        }
+    }
+}
+
+impl fmt::Display for Address {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Address::Workload(name) => write!(f, "{WORKLOAD_PREFIX}{name}"),
+            Address::Params(uid) => write!(f, "{uid}/params"),
+            Address::Outputs(uid) => write!(f, "{uid}/outputs"),
+            Address::Resource { uid, kind, name } => write!(f, "{uid}/{kind}.{name}"),
+        }
+    }
+}
+
+/// The address of a primitive resource: `UID/KIND.NAME`.
+pub fn resource_address(uid: &Uid, kind: &str, name: &str) -> String {
+    uid_address(uid, &[kind, ".", name])
+}
+
+/// [`resource_address`] written into `out` (cleared first), for loops that look many up.
+pub fn write_resource_address(out: &mut String, uid: &Uid, kind: &str, name: &str) {
+    out.clear();
+    uid.push_to(out);
+    for p in ["/", kind, ".", name] {
+        out.push_str(p);
+    }
+}
+
+/// The address of a uid's params node: `UID/params`.
+pub fn params_address(uid: &Uid) -> String {
+    uid_address(uid, &["params"])
+}
+
+/// The address of a uid's outputs node: `UID/outputs`.
+pub fn outputs_address(uid: &Uid) -> String {
+    uid_address(uid, &["outputs"])
+}
+
+/// `{uid}/` followed by `parts`, in one allocation.
+fn uid_address(uid: &Uid, parts: &[&str]) -> String {
+    let mut out =
+        String::with_capacity(uid.text_len() + 1 + parts.iter().map(|p| p.len()).sum::<usize>());
+    uid.push_to(&mut out);
+    out.push('/');
+    for p in parts {
+        out.push_str(p);
+    }
+    out
+}
+
+/// The address of a workload's node: `workload.NAME`.
+pub fn workload_address(name: &str) -> String {
+    format!("{WORKLOAD_PREFIX}{name}")
+}
+
+/// The workload whose manifests `address` names, if it names a workload's node.
+pub fn workload_of(address: &str) -> Option<&str> {
+    address.strip_prefix(WORKLOAD_PREFIX)
+}
+
+/// Whether `address` is a request's params or outputs node, which records no object.
+pub fn is_request_io(address: &str) -> bool {
+    address.ends_with("/params") || address.ends_with("/outputs")
+}
+
+/// Whether `address` is `target` itself or a node under it (`UID` covers `UID/…`).
+pub fn under(address: &str, target: &str) -> bool {
+    address == target
+        || address
+            .strip_prefix(target)
+            .is_some_and(|rest| rest.starts_with('/'))
+}
+
+/// Whether `address` is within target `target` as `-target` takes it: [`under`] it, or
+/// the manifests of the workload it names.
+pub fn within_target(address: &str, target: &str) -> bool {
+    under(address, target) || workload_of(address) == Some(target)
+}
+
+/// What a state lock covers.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub enum LockScope {
+    /// `env`: the whole environment's state.
+    Env,
+    /// `workload:NAME`: one workload's objects.
+    Workload(String),
+    /// `resource:UID`: a shared resource's objects.
+    Resource(String),
+}
+
+impl LockScope {
+    /// Parses a scope as stored; anything unknown is read as the whole environment,
+    /// the widest scope.
+    pub fn parse(s: &str) -> LockScope {
+        if let Some(w) = s.strip_prefix("workload:") {
+            LockScope::Workload(w.to_string())
+        } else if let Some(r) = s.strip_prefix("resource:") {
+            LockScope::Resource(r.to_string())
+        } else {
+            LockScope::Env
+        }
+    }
+
+    /// What is locked, for messages: `the state`, ``workload `web` ``, ``shared resource `uid` ``.
+    pub fn describe(&self) -> String {
+        match self {
+            LockScope::Env => "the state".to_string(),
+            LockScope::Workload(w) => format!("workload `{w}`"),
+            LockScope::Resource(r) => format!("shared resource `{r}`"),
+        }
+    }
+}
+
+impl fmt::Display for LockScope {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            LockScope::Env => f.write_str("env"),
+            LockScope::Workload(w) => write!(f, "workload:{w}"),
+            LockScope::Resource(r) => write!(f, "resource:{r}"),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -231,5 +420,88 @@ mod tests {
 
     fn cases_first() -> Uid {
         Uid::new("postgres", None, None, "web", "db")
+    }
+
+    use proptest::prelude::*;
+
+    fn part() -> impl Strategy<Value = String> {
+        "[a-z][a-z0-9-]{0,8}"
+    }
+
+    fn uid() -> impl Strategy<Value = Uid> {
+        (
+            part(),
+            proptest::option::of(part()),
+            proptest::option::of("[a-z][a-z0-9.-]{0,10}"),
+            part(),
+            part(),
+        )
+            .prop_map(|(k, c, id, w, r)| Uid::new(&k, c.as_deref(), id.as_deref(), &w, &r))
+    }
+
+    fn address() -> impl Strategy<Value = Address> {
+        prop_oneof![
+            part().prop_map(Address::Workload),
+            uid().prop_map(Address::Params),
+            uid().prop_map(Address::Outputs),
+            (uid(), "[a-z][a-z0-9_]{0,12}", part())
+                .prop_map(|(uid, kind, name)| Address::Resource { uid, kind, name }),
+        ]
+    }
+
+    proptest! {
+        /// Every address reads back as itself, and the builders write what Display does.
+        #[test]
+        fn addresses_round_trip(a in address()) {
+            let text = a.to_string();
+            let shared_id = a.uid().and_then(|u| match &u.scope {
+                UidScope::Shared(id) => Some(id.clone()),
+                UidScope::Workload { .. } => None,
+            });
+            let back = Address::parse_with(&text, |r| shared_id.as_deref() == Some(r));
+            prop_assert_eq!(back.as_ref(), Some(&a));
+            let built = match &a {
+                Address::Workload(n) => workload_address(n),
+                Address::Params(u) => params_address(u),
+                Address::Outputs(u) => outputs_address(u),
+                Address::Resource { uid, kind, name } => {
+                    let mut out = String::from("stale");
+                    write_resource_address(&mut out, uid, kind, name);
+                    prop_assert_eq!(&out, &resource_address(uid, kind, name));
+                    out
+                }
+            };
+            prop_assert_eq!(built, text);
+        }
+
+        /// Lock scopes read back as themselves.
+        #[test]
+        fn lock_scopes_round_trip(w in part(), u in uid(), which in 0..3u8) {
+            let scope = match which {
+                0 => LockScope::Env,
+                1 => LockScope::Workload(w),
+                _ => LockScope::Resource(u.to_string()),
+            };
+            prop_assert_eq!(LockScope::parse(&scope.to_string()), scope);
+        }
+    }
+
+    #[test]
+    fn targets_cover_what_is_under_them() {
+        let db = "postgres.default#web.db/postgres_database.main";
+        assert!(within_target(db, "postgres.default#web.db"));
+        assert!(within_target(db, db));
+        assert!(!within_target(db, "postgres.default#web.d"));
+        assert!(!within_target(
+            "postgres.default#web.dbx/params",
+            "postgres.default#web.db"
+        ));
+        assert!(within_target("workload.web", "web"));
+        assert!(!within_target("workload.web2", "web"));
+        assert_eq!(workload_of("workload.web"), Some("web"));
+        assert!(is_request_io("redis.default#c/outputs") && !is_request_io(db));
+        assert_eq!(Address::parse("workload."), None);
+        assert_eq!(Address::parse("postgres.default#web.db/"), None);
+        assert_eq!(Address::parse("postgres.default#web.db/a.b.c"), None);
     }
 }

@@ -2,7 +2,8 @@
 //! should not have to check by eye. Every source file opens with a `//!` comment saying
 //! what it owns; nothing prints outside the faces (`cli/`, the server's `serve/` and the
 //! binary's `main.rs`); every `unsafe` carries a `// SAFETY:` line saying why it holds;
-//! the rooms of `src/` import only rooms below them in the data flow ([`ROOMS`]), so the
+//! no address syntax (`workload.`, `/params`, `workload:` …) is written outside
+//! `addr.rs`; the rooms of `src/` import only rooms below them in the data flow ([`ROOMS`]), so the
 //! import graph has no circle and nothing runs back up.
 
 use std::collections::BTreeSet;
@@ -130,6 +131,40 @@ fn nothing_prints_outside_the_faces() {
     assert!(
         found.is_empty(),
         "only cli/, serve/ and main.rs print; return text (render/) or send an Event instead:\n{}",
+        found.join("\n")
+    );
+}
+
+/// Pieces of address syntax ([`baton::addr`] owns them): building or matching an
+/// address by hand with one of these is a second owner of the syntax.
+const ADDRESS_SYNTAX: &[&str] = &[
+    "\"workload.",
+    "\"workload:",
+    "\"resource:",
+    "\"/params\"",
+    "\"/outputs\"",
+    "\"{t}/\"",
+    "\"{}/{}\"",
+];
+
+#[test]
+fn addresses_are_written_and_read_only_in_addr_rs() {
+    let files = sources();
+    let tests = test_only_files(&files);
+    let mut found = Vec::new();
+    for (path, text) in &files {
+        if tests.contains(path) || path.ends_with("src/addr.rs") {
+            continue;
+        }
+        for (line, code) in production_lines(text) {
+            if ADDRESS_SYNTAX.iter().any(|m| code.contains(m)) {
+                found.push(format!("{}:{line}: {}", path.display(), code.trim()));
+            }
+        }
+    }
+    assert!(
+        found.is_empty(),
+        "address syntax outside src/addr.rs; use its builders and matchers:\n{}",
         found.join("\n")
     );
 }
@@ -276,4 +311,7 @@ fn the_rules_see_what_they_look_for() {
         imported_rooms("use crate::{diag::{A, B}, value::Value};\nlet x = crate::plan::eval::f();"),
         ["diag", "value", "plan"]
     );
+    // The address rule sees the syntax it forbids.
+    let hand_made = "let a = format!(\"workload.{w}\");";
+    assert!(ADDRESS_SYNTAX.iter().any(|m| hand_made.contains(m)));
 }

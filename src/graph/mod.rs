@@ -89,46 +89,9 @@ impl AddressIndex {
     }
 }
 
-/// The address of a primitive resource.
-pub fn resource_address(uid: &Uid, kind: &str, name: &str) -> String {
-    uid_address(uid, &[kind, ".", name])
-}
-
-/// [`resource_address`] written into `out` (cleared first), for loops that look many up.
-pub fn write_resource_address(out: &mut String, uid: &Uid, kind: &str, name: &str) {
-    out.clear();
-    uid.push_to(out);
-    for p in ["/", kind, ".", name] {
-        out.push_str(p);
-    }
-}
-
-/// The address of a uid's params node.
-pub fn params_address(uid: &Uid) -> String {
-    uid_address(uid, &["params"])
-}
-
-/// The address of a uid's outputs node.
-pub fn outputs_address(uid: &Uid) -> String {
-    uid_address(uid, &["outputs"])
-}
-
-/// `{uid}/` followed by `parts`, in one allocation.
-fn uid_address(uid: &Uid, parts: &[&str]) -> String {
-    let mut out =
-        String::with_capacity(uid.text_len() + 1 + parts.iter().map(|p| p.len()).sum::<usize>());
-    uid.push_to(&mut out);
-    out.push('/');
-    for p in parts {
-        out.push_str(p);
-    }
-    out
-}
-
-/// The address of a workload node.
-pub fn workload_address(name: &str) -> String {
-    format!("workload.{name}")
-}
+pub use crate::addr::{
+    outputs_address, params_address, resource_address, workload_address, write_resource_address,
+};
 
 impl Graph {
     /// Builds the graph; `module_of` gives the module chosen for each uid of the project.

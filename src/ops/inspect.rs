@@ -327,7 +327,7 @@ pub fn graph(opts: &GraphOptions) -> Result<(Prepared, BTreeSet<NodeIndex>), Err
     let keep = match &opts.workload {
         None => g.order.iter().copied().collect(),
         Some(w) => {
-            let Some(i) = g.find(&crate::graph::workload_address(w)) else {
+            let Some(i) = g.find(&crate::addr::workload_address(w)) else {
                 return Err(anyhow::anyhow!("no workload `{w}`").into());
             };
             g.ancestors(&[i])

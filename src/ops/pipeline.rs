@@ -624,12 +624,8 @@ pub async fn plan(
         let desired = &prepared.graph;
         let scope = opts.clone();
         let only = move |addr: &str| {
-            let targeted = targets.is_empty()
-                || targets.iter().any(|t| {
-                    addr == t
-                        || addr.starts_with(&format!("{t}/"))
-                        || addr == format!("workload.{t}")
-                });
+            let targeted =
+                targets.is_empty() || targets.iter().any(|t| crate::addr::within_target(addr, t));
             let uid = state.objects.get(addr).map_or("", |o| o.uid.as_str());
             targeted
                 && (scope.workloads.is_none()

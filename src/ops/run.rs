@@ -339,7 +339,7 @@ pub fn import(opts: &ImportOptions, observer: &mut dyn Observer) -> Result<Impor
             .dag
             .node_weights()
             .map(|n| n.address.as_str())
-            .filter(|a| !a.ends_with("/params") && !a.ends_with("/outputs"))
+            .filter(|a| !crate::addr::is_request_io(a))
             .collect();
         let hint = crate::diag::did_you_mean(address, known.iter().copied())
             .map(|s| format!("; did you mean `{s}`?"))

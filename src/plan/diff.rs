@@ -10,8 +10,9 @@ use rustc_hash::FxHashSet;
 
 use super::eval::{Context, Values};
 use super::{Action, Change, Plan, Reason};
+use crate::addr::workload_address;
 use crate::diag::Diagnostic;
-use crate::graph::{NodeKind, workload_address};
+use crate::graph::NodeKind;
 use crate::provider::{Attrs, KindSchema, Presence};
 use crate::refresh::{Now, Refreshed};
 use crate::state::{Object, State};
@@ -37,7 +38,7 @@ impl PlanOptions {
         let Some(ws) = &self.workloads else {
             return true;
         };
-        if let Some(w) = address.strip_prefix("workload.") {
+        if let Some(w) = crate::addr::workload_of(address) {
             return ws.iter().any(|x| x == w);
         }
         match crate::addr::Uid::parse(uid).map(|u| u.scope.clone()) {
@@ -197,11 +198,7 @@ pub fn plan(
 
     // Deletes: recorded objects no longer desired (all of them for --destroy).
     let targeted_delete = |addr: &str| {
-        opts.targets.is_empty()
-            || opts
-                .targets
-                .iter()
-                .any(|t| addr == t || addr.starts_with(&format!("{t}/")))
+        opts.targets.is_empty() || opts.targets.iter().any(|t| crate::addr::under(addr, t))
     };
     // Objects adopted from interrupted creates are deleted like recorded ones.
     let adopted: Vec<Object> = adopted
@@ -336,7 +333,7 @@ fn stateful(ctx: &Context<'_>, module: &str, uid: &str, kind: &str) -> bool {
 /// workload's manifests and a workload's private resource name one; a shared resource
 /// (`type.class#id`) names none (the state does not record who used it).
 fn recorded_workloads(o: &Object) -> Vec<String> {
-    if let Some(name) = o.address.strip_prefix("workload.") {
+    if let Some(name) = crate::addr::workload_of(&o.address) {
         return vec![name.to_string()];
     }
     match crate::addr::Uid::parse(&o.uid).map(|u| u.scope.clone()) {
@@ -610,9 +607,9 @@ fn select(ctx: &Context<'_>, opts: &PlanOptions) -> Option<BTreeSet<NodeIndex>> 
         .node_indices()
         .filter(|&i| {
             let addr = &dag[i].address;
-            opts.targets.iter().any(|t| {
-                addr == t || addr.starts_with(&format!("{t}/")) || *addr == workload_address(t)
-            })
+            opts.targets
+                .iter()
+                .any(|t| crate::addr::within_target(addr, t))
         })
         .collect();
     Some(ctx.graph.ancestors(&starts))

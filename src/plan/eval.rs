@@ -9,10 +9,11 @@ use rustc_hash::FxHashMap;
 use serde_json::Value as Json;
 
 use crate::addr::Uid;
+use crate::addr::{resource_address, write_resource_address};
 use crate::config::{Environment, Target};
 use crate::diag::{Diagnostic, Span, Stage, did_you_mean};
 use crate::expr::Scope;
-use crate::graph::{Graph, resource_address, write_resource_address};
+use crate::graph::Graph;
 use crate::hcl;
 use crate::module::Module;
 use crate::provider::{Attrs, Presence, Registry};

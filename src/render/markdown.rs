@@ -505,7 +505,7 @@ fn short_label<'a>(address: &'a str, workload: &str) -> &'a str {
     if workload.is_empty() {
         return address;
     }
-    if address.strip_prefix("workload.") == Some(workload) {
+    if crate::addr::workload_of(address) == Some(workload) {
         return "manifests";
     }
     let prefix_end = address.find('/').unwrap_or(address.len());

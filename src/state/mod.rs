@@ -20,6 +20,7 @@ mod store;
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 
+use crate::addr::LockScope;
 use crate::value::Attrs;
 
 use crate::value::Value;
@@ -217,16 +218,18 @@ impl LockRequest {
             return vec![(ENV_SCOPE.to_string(), LockMode::Exclusive)];
         }
         let mut out = vec![(ENV_SCOPE.to_string(), LockMode::Shared)];
-        out.extend(
-            self.workloads
-                .iter()
-                .map(|w| (format!("workload:{w}"), LockMode::Exclusive)),
-        );
-        out.extend(
-            self.resources
-                .iter()
-                .map(|r| (format!("resource:{r}"), LockMode::Exclusive)),
-        );
+        out.extend(self.workloads.iter().map(|w| {
+            (
+                LockScope::Workload(w.clone()).to_string(),
+                LockMode::Exclusive,
+            )
+        }));
+        out.extend(self.resources.iter().map(|r| {
+            (
+                LockScope::Resource(r.clone()).to_string(),
+                LockMode::Exclusive,
+            )
+        }));
         out
     }
 }
@@ -253,13 +256,7 @@ pub struct LockInfo {
 impl LockInfo {
     /// What is locked, for messages: `the state`, `workload `web``, `resource `uid``.
     pub fn what(&self) -> String {
-        if let Some(w) = self.scope.strip_prefix("workload:") {
-            format!("workload `{w}`")
-        } else if let Some(r) = self.scope.strip_prefix("resource:") {
-            format!("shared resource `{r}`")
-        } else {
-            "the state".to_string()
-        }
+        LockScope::parse(&self.scope).describe()
     }
 }
 
