@@ -289,32 +289,54 @@ pub async fn apply(
                                 }
                                 action => {
                                     if let NodeKind::Resource(uid, ri) = &node.kind {
-                                        // The replace_triggered_by values as applied (unknown at plan time when
-                                        // they come from objects made in this run).
-                                        let lc = ctx
-                                            .eval_lifecycle(uid, *ri, &values)
-                                            .map_err(|d| d.summary)?;
-                                        final_triggers
-                                            .insert(node.address.clone(), lc.triggers.flatten());
-                                    }
-                                    let config = match &node.kind {
-                                        NodeKind::Resource(uid, ri) => {
-                                            let mut config = ctx
-                                                .eval_resource(uid, *ri, &values)
+                                        // The replace_triggered_by values as applied, when
+                                        // they were unknown at plan time (they come from
+                                        // objects made in this run).
+                                        let rule = &ctx.module(uid).resources[*ri].lifecycle;
+                                        if c.triggers.is_none()
+                                            && rule.replace_triggered_by.is_some()
+                                        {
+                                            let lc = ctx
+                                                .eval_lifecycle(uid, *ri, &values)
                                                 .map_err(|d| d.summary)?;
-                                            ctx.keep_recorded_names(
-                                                uid,
-                                                &mut config,
-                                                c.before.as_deref(),
+                                            final_triggers.insert(
+                                                node.address.clone(),
+                                                lc.triggers.flatten(),
                                             );
+                                        }
+                                    }
+                                    let config = match c.desired.as_deref() {
+                                        // Known in full at plan time: what the plan decided on.
+                                        Some(planned)
+                                            if !planned.values().any(Value::contains_unknown) =>
+                                        {
+                                            planned.clone()
+                                        }
+                                        planned => {
+                                            let config = match &node.kind {
+                                                NodeKind::Resource(uid, ri) => {
+                                                    let mut config = ctx
+                                                        .eval_resource(uid, *ri, &values)
+                                                        .map_err(|d| d.summary)?;
+                                                    ctx.keep_recorded_names(
+                                                        uid,
+                                                        &mut config,
+                                                        c.before.as_deref(),
+                                                    );
+                                                    config
+                                                }
+                                                NodeKind::Workload(name) => ctx
+                                                    .eval_workload(name, &values)
+                                                    .map_err(|d| d.summary)?,
+                                                _ => unreachable!(
+                                                    "only resources and workloads call providers"
+                                                ),
+                                            };
+                                            if let Some(planned) = planned {
+                                                still_as_planned(&c.address, planned, &config)?;
+                                            }
                                             config
                                         }
-                                        NodeKind::Workload(name) => ctx
-                                            .eval_workload(name, &values)
-                                            .map_err(|d| d.summary)?,
-                                        _ => unreachable!(
-                                            "only resources and workloads call providers"
-                                        ),
                                     };
                                     if config.values().any(Value::contains_unknown) {
                                         return Err("internal error: a value is still unknown after its dependencies were applied".into());
@@ -503,6 +525,48 @@ pub async fn apply(
 /// The message of a failed call: secrets of its configuration and prior attributes
 /// removed (a provider may quote a value it rejects), and for an object baton cannot
 /// prove it made, the explicit way to take it over.
+/// Checks that a configuration evaluated at apply keeps every value the plan knew: only
+/// the values that were unknown may have become something (a reviewer approved the
+/// rest).
+fn still_as_planned(address: &str, planned: &Attrs, applied: &Attrs) -> Result<(), String> {
+    fn bare(v: &Value) -> &Value {
+        match v {
+            Value::Sensitive(inner) => bare(inner),
+            other => other,
+        }
+    }
+    fn agrees(planned: &Value, applied: &Value) -> bool {
+        match (bare(planned), bare(applied)) {
+            (Value::Unknown, _) => true,
+            (Value::List(p), Value::List(a)) => {
+                p.len() == a.len() && p.iter().zip(a).all(|(p, a)| agrees(p, a))
+            }
+            (Value::Map(p), Value::Map(a)) => {
+                p.len() == a.len()
+                    && p.iter()
+                        .zip(a.iter())
+                        .all(|((pk, pv), (ak, av))| pk == ak && agrees(pv, av))
+            }
+            (p, a) => p == a,
+        }
+    }
+    let keys = |m: &Attrs| m.keys().cloned().collect::<BTreeSet<String>>();
+    let differs = keys(planned)
+        .union(&keys(applied))
+        .find(|k| match (planned.get(*k), applied.get(*k)) {
+            (Some(p), Some(a)) => !agrees(p, a),
+            _ => true,
+        })
+        .cloned();
+    match differs {
+        None => Ok(()),
+        Some(attr) => Err(format!(
+            "{address}: `{attr}` is not what the plan showed (a value known at plan time \
+             changed before apply); nothing was called for it. Plan again and review the new plan"
+        )),
+    }
+}
+
 fn failure(
     e: &ProviderError,
     change: &Change,
@@ -685,4 +749,45 @@ fn start_call(
     wave.intents.push(intent);
     wave.calls.push((step, action, task));
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn attrs(pairs: &[(&str, Value)]) -> Attrs {
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.clone()))
+            .collect()
+    }
+
+    #[test]
+    fn only_values_unknown_at_plan_time_may_change_at_apply() {
+        let s = |t: &str| Value::String(t.to_string());
+        let planned = attrs(&[
+            ("name", s("app")),
+            ("password", Value::sensitive(Value::Unknown)),
+            ("hosts", Value::List(vec![s("a"), Value::Unknown])),
+        ]);
+        let applied = attrs(&[
+            ("name", s("app")),
+            ("password", Value::sensitive(s("pw"))),
+            ("hosts", Value::List(vec![s("a"), s("b")])),
+        ]);
+        assert_eq!(still_as_planned("x", &planned, &applied), Ok(()));
+        for (attr, wrong) in [
+            ("name", s("other")),
+            ("hosts", Value::List(vec![s("z"), s("b")])),
+            ("hosts", Value::List(vec![s("a")])),
+        ] {
+            let mut changed = applied.clone();
+            changed.insert(attr.to_string(), wrong);
+            let err = still_as_planned("x", &planned, &changed).unwrap_err();
+            assert!(err.contains(&format!("`{attr}`")), "{err}");
+        }
+        let mut extra = applied.clone();
+        extra.insert("port".to_string(), s("1"));
+        assert!(still_as_planned("x", &planned, &extra).is_err());
+    }
 }

@@ -245,6 +245,7 @@ pub fn plan(
             reason: Reason::NoLongerReferenced,
             before: Some(before.marked()),
             after: None,
+            desired: None,
             depends_on,
             create_before_destroy: false,
             protected: o.protected,
@@ -719,6 +720,9 @@ fn keeps_name(schema: &KindSchema, prior: &Object, desired: &Attrs) -> bool {
 fn decide(input: DecideInput<'_>) -> Change {
     let (action, reason, before, after, cbd) = outcome(&input);
     let schema = input.schema;
+    // Only a provider call needs the configuration (a no-change plan keeps none).
+    let desired = matches!(action, Action::Create | Action::Update | Action::Replace)
+        .then(|| Arc::new(input.desired));
     Change {
         address: input.address.to_string(),
         uid: input.uid,
@@ -730,6 +734,7 @@ fn decide(input: DecideInput<'_>) -> Change {
         reason,
         before,
         after,
+        desired,
         depends_on: input.depends_on,
         create_before_destroy: cbd,
         protected: input.lifecycle.prevent_destroy,

@@ -554,6 +554,7 @@ impl SavedChange {
             reason: self.reason.clone().into(),
             before: before.map(Arc::new),
             after: after.map(Arc::new),
+            desired: None,
             depends_on: self.depends_on.clone(),
             create_before_destroy: self.create_before_destroy,
             protected: self.protected,

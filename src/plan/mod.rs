@@ -134,6 +134,12 @@ pub struct Change {
     pub before: Option<Arc<Attrs>>,
     /// Attributes after (marked, unknowns for values computed at apply), `None` on delete.
     pub after: Option<Arc<Attrs>>,
+    /// The configuration the provider is given, as evaluated at plan time (recorded
+    /// names kept), with unknowns where a value comes from an object this apply makes or
+    /// changes. Apply evaluates again only when it holds unknowns, and then checks the
+    /// known values still match. `None` when no provider is called, and for a plan read
+    /// from a file.
+    pub desired: Option<Arc<Attrs>>,
     /// Addresses of objects it depends on.
     pub depends_on: Vec<String>,
     /// Replace by creating first.

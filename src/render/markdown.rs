@@ -362,6 +362,7 @@ fn drift_section(drift: &[Drift]) -> String {
             reason: Reason::Drift,
             before: Some(std::sync::Arc::new(d.before.clone())),
             after: d.after.clone().map(std::sync::Arc::new),
+            desired: None,
             depends_on: Vec::new(),
             create_before_destroy: false,
             protected: false,

@@ -486,6 +486,7 @@ pub fn drift_text(drift: &[crate::plan::Drift], color: Color) -> String {
                         reason: Reason::Drift,
                         before: Some(std::sync::Arc::new(d.before.clone())),
                         after: Some(std::sync::Arc::new(after.clone())),
+                        desired: None,
                         depends_on: Vec::new(),
                         create_before_destroy: false,
                         protected: false,

@@ -43,6 +43,7 @@ fn change(
         reason,
         before: before.map(std::sync::Arc::new),
         after: after.map(std::sync::Arc::new),
+        desired: None,
         depends_on: Vec::new(),
         create_before_destroy: false,
         protected: false,
