@@ -22,6 +22,7 @@ pub mod apply;
 pub mod cli;
 pub mod config;
 pub mod diag;
+pub mod eval;
 pub mod expr;
 pub mod graph;
 pub mod hcl;

@@ -12,7 +12,7 @@
 //!   server never derive the same name.
 //!
 //! A name is decided when its object is made and kept afterwards: the plan keeps the
-//! name an object already has (`plan::eval::keep_recorded_names`) rather than rename or
+//! name an object already has (`eval::Context::keep_recorded_names`) rather than rename or
 //! replace it when the rule, the module, or the resource's address (a move) changes.
 
 use sha2::{Digest, Sha256};

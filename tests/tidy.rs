@@ -27,8 +27,8 @@ const MAY_PRINT: &[&str] = &["src/cli/", "src/serve/", "src/main.rs"];
 /// not rooms.
 const ROOMS: &[&str] = &[
     "timings", "par", "value", "diag", "addr", "naming", "expr", "hcl", "provider", "config",
-    "score", "module", "graph", "target", "state", "refresh", "plan", "apply", "render", "ops",
-    "cli", "serve",
+    "score", "module", "graph", "target", "eval", "state", "refresh", "plan", "apply", "render",
+    "ops", "cli", "serve",
 ];
 
 fn sources() -> Vec<(PathBuf, String)> {

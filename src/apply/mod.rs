@@ -20,9 +20,9 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use crate::eval::{Context, Values};
 use crate::graph::NodeKind;
 use crate::plan::diff::sensitive_names;
-use crate::plan::eval::{Context, Values};
 use crate::plan::schedule::{Step, StepKind};
 use crate::plan::{Action, Change, Plan};
 use crate::provider::{Attrs, Owner, Proof, Provider, ProviderError};

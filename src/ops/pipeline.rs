@@ -8,10 +8,10 @@ use std::path::{Path, PathBuf};
 use crate::addr::Uid;
 use crate::config::{self, Environment, StateBackend};
 use crate::diag::{Diagnostic, Diagnostics, Sources, Span, Stage};
+use crate::eval::Context;
 use crate::graph::Graph;
 use crate::module::{self, Module};
 use crate::plan::diff::{self, PlanOptions, Planned};
-use crate::plan::eval::Context;
 use crate::provider::Registry;
 use crate::refresh::{self, Refreshed};
 use crate::score::{self, LoadOptions, Project};
@@ -514,17 +514,13 @@ impl Prepared {
             env_vars: Value::Map(self.env.variable_values()),
             provider_vars: self.registry.vars(),
             environment_vars: self.env.module_value(),
-            module_roots: self
-                .modules
-                .iter()
-                .map(crate::plan::eval::module_roots)
-                .collect(),
+            module_roots: self.modules.iter().map(crate::eval::module_roots).collect(),
             file_sources: &self.file_sources,
             spans: &self.spans,
             sources: &self.sources,
             workloads: std::sync::OnceLock::new(),
             uids: timings::stage("uid index", || {
-                crate::plan::eval::uid_index(&self.project, &self.graph, &self.spans)
+                crate::eval::uid_index(&self.project, &self.graph, &self.spans)
             }),
             lineage: lineage.to_string(),
         }

@@ -8,10 +8,10 @@ use petgraph::Direction;
 use petgraph::graph::NodeIndex;
 use rustc_hash::FxHashSet;
 
-use super::eval::{Context, Values};
 use super::{Action, Change, Plan, Reason};
 use crate::addr::workload_address;
 use crate::diag::Diagnostic;
+use crate::eval::{Context, Values};
 use crate::graph::NodeKind;
 use crate::provider::{Attrs, KindSchema, Presence};
 use crate::refresh::{Now, Refreshed};
@@ -684,7 +684,7 @@ pub fn reverse_dependency_order<'o>(objects: &[&'o Object]) -> Vec<&'o Object> {
 }
 
 struct DecideInput<'a> {
-    lifecycle: crate::plan::eval::LifecycleValues,
+    lifecycle: crate::eval::LifecycleValues,
     stateful: bool,
     address: &'a str,
     uid: String,

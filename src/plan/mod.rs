@@ -6,7 +6,7 @@
 //! The plan decides; apply follows it and never re-decides.
 
 pub mod diff;
-pub mod eval;
+pub use crate::eval;
 pub mod file;
 pub mod schedule;
 
