@@ -5,7 +5,11 @@
 //! 1. `score`: Score files → validated workloads and resource requests keyed by [`addr::Uid`].
 //! 2. `config` + `module`: `baton.hcl` and HCL resource modules → environment and modules,
 //!    a module matched to every resource.
-//! 3. `graph` → `state` → `refresh` → `plan` → `apply`, with `provider`s doing the real work.
+//! 3. `graph` → `state` → `refresh` → `plan` → `apply`, with `provider`s doing the real work:
+//!    `eval` computes every node's values for plan and apply; the plan carries its
+//!    schedule (`plan::schedule`), which apply follows.
+//!
+//! [`addr`] owns every address and its syntax (uids, node addresses, lock scopes).
 //!
 //! [`ops`] is the library API over them: one function per operation (plan, apply, drift,
 //! state …), returning values, located diagnostics and events, never printing; it is
