@@ -38,6 +38,7 @@ pub mod plan;
 pub mod provider;
 pub mod refresh;
 pub mod render;
+pub mod schema;
 pub mod score;
 pub mod state;
 pub mod target;

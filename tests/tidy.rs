@@ -26,9 +26,9 @@ const MAY_PRINT: &[&str] = &["src/cli/", "src/serve/", "src/main.rs"];
 /// import only rooms listed before it. `lib.rs` and `main.rs` assemble them and are
 /// not rooms.
 const ROOMS: &[&str] = &[
-    "timings", "par", "value", "diag", "addr", "naming", "expr", "hcl", "provider", "config",
-    "score", "module", "graph", "target", "eval", "state", "refresh", "plan", "apply", "render",
-    "ops", "cli", "serve",
+    "timings", "par", "value", "diag", "addr", "naming", "expr", "hcl", "schema", "config",
+    "score", "module", "graph", "target", "eval", "provider", "state", "refresh", "plan", "apply",
+    "render", "ops", "cli", "serve",
 ];
 
 fn sources() -> Vec<(PathBuf, String)> {

@@ -25,16 +25,18 @@ use crate::graph::NodeKind;
 use crate::plan::diff::sensitive_names;
 use crate::plan::schedule::{Step, StepKind};
 use crate::plan::{Action, Change, Plan};
-use crate::provider::{Attrs, Owner, Proof, Provider, ProviderError};
+use crate::provider::{Attrs, Owner, Proof, Provider, ProviderError, Registry};
 use crate::state::{Intent, Object, Record, StateError, Store};
 use crate::value::Value;
 use commit::{Committer, Wave};
 
 /// How to apply.
-#[derive(Debug, Clone)]
-pub struct ApplyOptions {
+#[derive(Clone)]
+pub struct ApplyOptions<'a> {
     /// Most provider calls at once.
     pub parallelism: usize,
+    /// The providers that make the calls (the context sees only their kinds).
+    pub providers: &'a Registry,
 }
 
 /// Progress of an apply, for the renderer.
@@ -146,7 +148,7 @@ pub async fn apply(
     plan: &Plan,
     mut values: Values,
     store: &mut Store,
-    opts: &ApplyOptions,
+    opts: &ApplyOptions<'_>,
     mut on_event: impl FnMut(Event),
 ) -> Result<Report, StateError> {
     let changes: BTreeMap<&str, &Change> = plan.by_address();
@@ -228,7 +230,7 @@ pub async fn apply(
             match &steps[s].kind {
                 StepKind::Delete(ci) => {
                     let c = &plan.changes[*ci];
-                    let provider = ctx.registry.provider_for(&c.kind);
+                    let provider = opts.providers.provider_for(&c.kind);
                     let prior = c.before.as_deref().cloned().unwrap_or_default();
                     match provider {
                         Some(p) => {
@@ -342,7 +344,7 @@ pub async fn apply(
                                         return Err("internal error: a value is still unknown after its dependencies were applied".into());
                                     }
                                     let provider =
-                                        ctx.registry.provider_for(&c.kind).ok_or_else(|| {
+                                        opts.providers.provider_for(&c.kind).ok_or_else(|| {
                                             format!("no provider serves kind `{}`", c.kind)
                                         })?;
                                     let prior = c.before.as_deref().cloned();
@@ -460,8 +462,8 @@ pub async fn apply(
                                 .remove(&address)
                                 .unwrap_or_else(|| change.triggers.clone()),
                             // The call made it with proof, or checked and marked it.
-                            proven: ctx
-                                .registry
+                            proven: opts
+                                .providers
                                 .provider_for(&change.kind)
                                 .is_some_and(|p| p.proof(&change.kind) != Proof::None),
                         };

@@ -20,7 +20,7 @@ use crate::diag::{Diagnostic, Sources, Span, Stage, did_you_mean};
 use crate::hcl;
 use crate::value::Value;
 
-pub use decl::PROVIDER_SETTINGS;
+pub use decl::{AWS_SETTINGS, PROVIDER_SETTINGS};
 
 const STAGE: Stage = Stage::Load;
 

@@ -26,10 +26,11 @@ use crate::expr::Scope;
 use crate::graph::Graph;
 use crate::hcl;
 use crate::module::Module;
-use crate::provider::{Attrs, Presence, Registry};
+use crate::schema::{Kinds, Presence};
 use crate::score::placeholder::{self, Ref, Segment};
 use crate::score::{LoadedWorkload, Project};
 use crate::target;
+use crate::value::Attrs;
 use crate::value::Value;
 
 /// A resource's lifecycle rules, evaluated.
@@ -70,7 +71,7 @@ pub struct Context<'a> {
     /// The environment.
     pub env: &'a Environment,
     /// Provider schemas.
-    pub registry: &'a Registry,
+    pub registry: &'a dyn Kinds,
     /// The process environment variables `baton.hcl` lists (`env.*` in modules), as one
     /// map value.
     pub env_vars: Value,

@@ -5,7 +5,7 @@
 use super::load::load_text;
 use super::{Module, Origin};
 use crate::diag::{Diagnostic, Sources};
-use crate::provider::Registry;
+use crate::schema::Kinds;
 
 /// Path under `modules/` and text of every built-in module.
 #[rustfmt::skip]
@@ -31,7 +31,7 @@ pub const BUILTIN: &[(&str, &str)] = &[
 
 /// Loads the built-in modules.
 pub fn load(
-    registry: &Registry,
+    registry: &dyn Kinds,
     providers: &[String],
     sources: &mut Sources,
     out: &mut Vec<Diagnostic>,
@@ -78,7 +78,7 @@ mod tests {
             on_disk, listed,
             "modules/ and BUILTIN must list the same files"
         );
-        let reg = Registry::builtin(std::path::Path::new("."));
+        let reg = crate::provider::Registry::builtin(std::path::Path::new("."));
         let mut sources = Sources::new();
         let mut out = Vec::new();
         let modules = load(&reg, &reg.provider_names(), &mut sources, &mut out);

@@ -13,7 +13,7 @@ use super::{
 };
 use crate::diag::{Diagnostic, FileId, Sources, Span, Stage, did_you_mean};
 use crate::hcl;
-use crate::provider::{Presence, Registry};
+use crate::schema::{Kinds, Presence};
 use crate::value::Value;
 
 const STAGE: Stage = Stage::Load;
@@ -21,7 +21,7 @@ const STAGE: Stage = Stage::Load;
 /// Loads every `*.hcl` file under `dir` (recursively, sorted) as a project module.
 pub fn load_dir(
     dir: &Path,
-    registry: &Registry,
+    registry: &dyn Kinds,
     providers: &[String],
     sources: &mut Sources,
     out: &mut Vec<Diagnostic>,
@@ -83,7 +83,7 @@ pub fn load_text(
     name: &str,
     origin: Origin,
     file: FileId,
-    registry: &Registry,
+    registry: &dyn Kinds,
     providers: &[String],
     sources: &Sources,
     out: &mut Vec<Diagnostic>,
@@ -425,7 +425,7 @@ fn load_params(file: FileId, body: &Body, out: &mut Vec<Diagnostic>) -> Vec<Para
 fn load_resources(
     file: FileId,
     body: &Body,
-    registry: &Registry,
+    registry: &dyn Kinds,
     out: &mut Vec<Diagnostic>,
 ) -> Vec<ResourceBlock> {
     let mut resources: Vec<ResourceBlock> = Vec::new();
@@ -539,7 +539,7 @@ fn load_resources(
 fn load_lifecycle(
     file: FileId,
     body: &Body,
-    schema: &crate::provider::KindSchema,
+    schema: &crate::schema::KindSchema,
     kind: &str,
     name: &str,
     out: &mut Vec<Diagnostic>,
@@ -677,7 +677,7 @@ fn load_outputs(file: FileId, body: &Body, out: &mut Vec<Diagnostic>) -> Vec<Out
 /// Every reference in the module must name something that exists.
 fn check_references(
     m: &Module,
-    registry: &Registry,
+    registry: &dyn Kinds,
     providers: &[String],
     out: &mut Vec<Diagnostic>,
 ) {

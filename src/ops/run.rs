@@ -239,7 +239,7 @@ pub fn apply(opts: &ApplyOptions, observer: &mut dyn Observer) -> Result<Applied
         }
         observer.event(Event::Applying);
         let ctx = ctx_prepared.context(&plan.lineage);
-        let options = apply::ApplyOptions { parallelism: run.parallelism };
+        let options = apply::ApplyOptions { parallelism: run.parallelism, providers: &ctx_prepared.registry };
         let report = apply::apply(&ctx, &plan, planned.values, store, &options, |e| observer.event(Event::Progress(e))).await?;
         Ok(Ok(Applied { plan, report: Some(report), cancelled: false }))
     }));

@@ -13,9 +13,10 @@ use crate::addr::workload_address;
 use crate::diag::Diagnostic;
 use crate::eval::{Context, Values};
 use crate::graph::NodeKind;
-use crate::provider::{Attrs, KindSchema, Presence};
 use crate::refresh::{Now, Refreshed};
+use crate::schema::{KindSchema, Presence, Proof};
 use crate::state::{Object, State};
+use crate::value::Attrs;
 use crate::value::Value;
 
 /// What to plan.
@@ -314,8 +315,8 @@ pub fn plan(
 /// such as a generated password), whose delete can lose data.
 fn holds_data(ctx: &Context<'_>, kind: &str) -> bool {
     ctx.registry
-        .provider_for(kind)
-        .is_some_and(|p| p.proof(kind) != crate::provider::Proof::Intrinsic)
+        .proof(kind)
+        .is_some_and(|p| p != Proof::Intrinsic)
 }
 
 /// Whether a recorded object holds data: the module that made it (by name, for its
@@ -346,8 +347,7 @@ fn recorded_workloads(o: &Object) -> Vec<String> {
 /// What names an object of `kind` on its system: the values of its force-new attributes
 /// (`None` when one is not known yet, or for kinds that hold nothing outside baton).
 fn identity(ctx: &Context<'_>, kind: &str, attrs: &Attrs) -> Option<String> {
-    let provider = ctx.registry.provider_for(kind)?;
-    if provider.proof(kind) == crate::provider::Proof::Intrinsic {
+    if ctx.registry.proof(kind)? == Proof::Intrinsic {
         return None;
     }
     let schema = ctx.registry.schema(kind)?;
@@ -528,11 +528,7 @@ fn eval_node(
                 let prior = inputs.refreshed.get(&node.address);
                 ctx.keep_recorded_names(uid, &mut desired, prior.map(|o| &*o.attributes));
                 // What the provider will never do is refused now, before anything is done.
-                if let Some(why) = ctx
-                    .registry
-                    .provider_for(&r.kind)
-                    .and_then(|p| p.check(&r.kind, &desired).err())
-                {
+                if let Err(why) = ctx.registry.check(&r.kind, &desired) {
                     return Err(Diagnostic::error(
                         crate::diag::Stage::Generate,
                         "plan/refused",

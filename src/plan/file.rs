@@ -26,7 +26,7 @@ use sha2::{Digest as _, Sha256};
 
 use super::diff::PlanOptions;
 use super::{Action, Change, Drift, Plan, Reason, Settled};
-use crate::provider::Attrs;
+use crate::value::Attrs;
 use crate::value::{SENSITIVE_TEXT, Value};
 
 /// The version of the plan-file format (3: typed changes under a digest, no renderings;

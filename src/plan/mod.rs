@@ -13,8 +13,8 @@ pub mod schedule;
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use crate::provider::Attrs;
 pub use crate::refresh::Drift;
+use crate::value::Attrs;
 
 /// What happens to an object.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]

@@ -24,195 +24,11 @@ pub mod time;
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
+pub use crate::schema::{AttrSchema, AttrType, KindSchema, Kinds, Presence, Proof};
 use crate::value::Value;
-pub use owner::{Claim, Owner, Proof};
+pub use owner::{Claim, Owner};
 
 pub use crate::value::Attrs;
-
-/// The type of an attribute, checked when a module is loaded and when a plan is made.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum AttrType {
-    /// A string.
-    String,
-    /// A number.
-    Number,
-    /// A boolean.
-    Bool,
-    /// A map of strings (or any values).
-    Map,
-    /// A list.
-    List,
-    /// Anything.
-    Any,
-}
-
-impl AttrType {
-    /// Name for messages.
-    pub fn name(self) -> &'static str {
-        match self {
-            AttrType::String => "string",
-            AttrType::Number => "number",
-            AttrType::Bool => "bool",
-            AttrType::Map => "map",
-            AttrType::List => "list",
-            AttrType::Any => "any",
-        }
-    }
-
-    /// True when `v` (known, unmarked) has this type.
-    pub fn accepts(self, v: &Value) -> bool {
-        let (v, _) = v.unmark();
-        matches!(
-            (self, v),
-            (AttrType::Any, _)
-                | (_, Value::Null)
-                | (_, Value::Unknown)
-                | (AttrType::String, Value::String(_))
-                | (AttrType::Number, Value::Number(_))
-                | (AttrType::Bool, Value::Bool(_))
-                | (AttrType::Map, Value::Map(_))
-                | (AttrType::List, Value::List(_))
-        )
-    }
-}
-
-/// How an attribute gets its value.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Presence {
-    /// The module must set it.
-    Required,
-    /// The module may set it; otherwise the default (if any) applies.
-    Optional,
-    /// Only the provider sets it.
-    Computed,
-}
-
-/// One attribute of a kind.
-#[derive(Debug, Clone)]
-pub struct AttrSchema {
-    /// Name.
-    pub name: &'static str,
-    /// Type.
-    pub ty: AttrType,
-    /// Required, optional or computed.
-    pub presence: Presence,
-    /// Changing it means destroying and re-creating the object.
-    pub force_new: bool,
-    /// A secret.
-    pub sensitive: bool,
-    /// A computed attribute the provider computes again on every update (so a plan
-    /// shows it as known after apply), rather than one fixed at create.
-    pub volatile: bool,
-    /// The value used when an optional attribute is not set.
-    pub default: Option<fn() -> Value>,
-    /// What it is.
-    pub description: &'static str,
-}
-
-impl AttrSchema {
-    /// A required attribute.
-    pub const fn required(
-        name: &'static str,
-        ty: AttrType,
-        description: &'static str,
-    ) -> AttrSchema {
-        AttrSchema {
-            name,
-            ty,
-            presence: Presence::Required,
-            force_new: false,
-            sensitive: false,
-            volatile: false,
-            default: None,
-            description,
-        }
-    }
-    /// An optional attribute.
-    pub const fn optional(
-        name: &'static str,
-        ty: AttrType,
-        description: &'static str,
-    ) -> AttrSchema {
-        AttrSchema {
-            name,
-            ty,
-            presence: Presence::Optional,
-            force_new: false,
-            sensitive: false,
-            volatile: false,
-            default: None,
-            description,
-        }
-    }
-    /// A computed attribute.
-    pub const fn computed(
-        name: &'static str,
-        ty: AttrType,
-        description: &'static str,
-    ) -> AttrSchema {
-        AttrSchema {
-            name,
-            ty,
-            presence: Presence::Computed,
-            force_new: false,
-            sensitive: false,
-            volatile: false,
-            default: None,
-            description,
-        }
-    }
-    /// Marks it force-new.
-    pub const fn force_new(mut self) -> AttrSchema {
-        self.force_new = true;
-        self
-    }
-    /// Marks a computed attribute as recomputed on every update.
-    pub const fn volatile(mut self) -> AttrSchema {
-        self.volatile = true;
-        self
-    }
-    /// Marks it sensitive.
-    pub const fn sensitive(mut self) -> AttrSchema {
-        self.sensitive = true;
-        self
-    }
-    /// Gives it a default.
-    pub const fn default(mut self, f: fn() -> Value) -> AttrSchema {
-        self.default = Some(f);
-        self
-    }
-}
-
-/// The schema of a kind.
-#[derive(Debug, Clone)]
-pub struct KindSchema {
-    /// The kind, e.g. `random_password`.
-    pub kind: &'static str,
-    /// The provider serving it.
-    pub provider: &'static str,
-    /// What it is.
-    pub description: &'static str,
-    /// Attributes.
-    pub attributes: Vec<AttrSchema>,
-    /// Replace by creating the new object before deleting the old one.
-    pub create_before_destroy: bool,
-}
-
-impl KindSchema {
-    /// The attribute `name`.
-    pub fn attr(&self, name: &str) -> Option<&AttrSchema> {
-        self.attributes.iter().find(|a| a.name == name)
-    }
-
-    /// Names of its sensitive attributes.
-    pub fn sensitive_names(&self) -> Vec<String> {
-        self.attributes
-            .iter()
-            .filter(|a| a.sensitive)
-            .map(|a| a.name.to_string())
-            .collect()
-    }
-}
 
 /// A provider failure, naming what failed; never contains secret values.
 #[derive(Debug, thiserror::Error)]
@@ -402,6 +218,27 @@ impl Registry {
     }
 }
 
+impl Kinds for Registry {
+    fn schema(&self, kind: &str) -> Option<&KindSchema> {
+        Registry::schema(self, kind)
+    }
+
+    fn kind_names(&self) -> Vec<&'static str> {
+        Registry::kind_names(self)
+    }
+
+    fn proof(&self, kind: &str) -> Option<Proof> {
+        self.provider_for(kind).map(|p| p.proof(kind))
+    }
+
+    fn check(&self, kind: &str, config: &Attrs) -> Result<(), String> {
+        match self.provider_for(kind) {
+            Some(p) => p.check(kind, config),
+            None => Ok(()),
+        }
+    }
+}
+
 /// Reads an optional string attribute.
 pub fn str_attr<'a>(attrs: &'a Attrs, name: &str) -> Option<&'a str> {
     attrs.get(name).and_then(Value::as_str)
@@ -415,4 +252,19 @@ pub fn int_attr(attrs: &Attrs, name: &str) -> Option<i64> {
 /// Reads an optional boolean attribute.
 pub fn bool_attr(attrs: &Attrs, name: &str) -> Option<bool> {
     attrs.get(name).and_then(Value::as_bool)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_provider_has_its_settings_listed_in_config() {
+        let reg = Registry::builtin(std::path::Path::new("."));
+        let listed: Vec<String> = crate::config::PROVIDER_SETTINGS
+            .iter()
+            .map(|(n, _)| n.to_string())
+            .collect();
+        assert_eq!(listed, reg.provider_names());
+    }
 }

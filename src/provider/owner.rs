@@ -126,25 +126,6 @@ impl Claim {
     }
 }
 
-/// How a kind proves ownership of its objects.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Proof {
-    /// The provider writes the owner's marker with the object and can add it to an
-    /// existing one (`mark`).
-    Marker,
-    /// A secret baton generated for the object (its password) proves it; nothing can be
-    /// added to an existing object.
-    Secret,
-    /// The object lives only in baton's state.
-    Intrinsic,
-    /// A relation between objects (a grant, permissions): baton's when an object it joins
-    /// carries a marker of the same state.
-    Relation,
-    /// The system holds no proof: baton trusts its record, refuses to take over an
-    /// existing object at create, and says so in docs/state.md.
-    None,
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

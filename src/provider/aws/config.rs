@@ -22,17 +22,9 @@ pub const DEFAULT_REGION: &str = "us-east-1";
 /// faults), with the SDK's standard exponential backoff and jitter between them.
 const MAX_ATTEMPTS: u32 = 4;
 
-/// The settings of the provider block (`baton.hcl` refuses any other key).
-pub const SETTINGS: &[&str] = &[
-    "region",
-    "endpoint",
-    "access_key_id",
-    "secret_access_key",
-    "profile",
-    "zone_id",
-    "domain",
-    "dns_target",
-];
+/// The settings of the provider block (`baton.hcl` refuses any other key; the list is
+/// `config`'s, which checks every provider block).
+pub const SETTINGS: &[&str] = crate::config::AWS_SETTINGS;
 
 /// The provider block, checked.
 #[derive(Debug, Clone)]
