@@ -125,10 +125,7 @@ fn uid_address(uid: &Uid, parts: &[&str]) -> String {
     out
 }
 
-/// The address of a workload node.
-pub fn workload_address(name: &str) -> String {
-    format!("workload.{name}")
-}
+pub use crate::addr::workload_address;
 
 impl Graph {
     /// Builds the graph; `module_of` gives the module chosen for each uid of the project.

@@ -48,6 +48,7 @@ fn change(
         protected: false,
         triggers: None,
         stateful: false,
+        moved_from: None,
     }
 }
 
