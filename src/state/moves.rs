@@ -48,6 +48,9 @@ pub fn moves(state: &State, from: &MoveAddr, to: &MoveAddr) -> Result<Vec<Move>,
     if let Some(why) = from.mismatch(to) {
         return Err(MoveError::Mismatch(why));
     }
+    if from == to {
+        return Err(MoveError::Mismatch("it is the same address".into()));
+    }
     let mut renamed: BTreeMap<&str, (String, String)> = BTreeMap::new();
     for o in state.objects.values() {
         if let Some(new) = from.relocate(to, &o.address, &o.uid) {
