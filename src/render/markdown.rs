@@ -509,6 +509,10 @@ pub fn mermaid(plan: &Plan) -> String {
     out.push_str("  classDef replace fill:#ffe2c2,stroke:#bc4c00\n");
     out.push_str("  classDef delete fill:#ffd7d5,stroke:#cf222e\n");
     out.push_str("  classDef noop fill:#f6f8fa,stroke:#8c959f\n");
+    // Only in plans that move something, so other plans' graphs stay as they were.
+    if changed.iter().any(|c| c.action == Action::Move) {
+        out.push_str("  classDef move fill:#ddf4ff,stroke:#0969da\n");
+    }
     out.push_str("```\n");
     if !note.is_empty() {
         let _ = writeln!(out, "\n_Graph: {note}._");

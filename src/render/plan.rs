@@ -478,6 +478,11 @@ pub fn text(plan: &Plan, color: Color) -> String {
                 verb(c.action),
                 reason
             );
+            if c.action == Action::Move {
+                // Nothing about the object changes but its address.
+                let _ = writeln!(out, "    {} {{ (unchanged) }}\n", c.kind);
+                continue;
+            }
             let _ = writeln!(out, "  {} {} {{", symbol(&p, c.action), c.kind);
             attr_lines(&mut out, &p, c, "      ");
             let _ = writeln!(out, "    }}\n");
