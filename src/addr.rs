@@ -245,6 +245,17 @@ impl MoveAddr {
         }
     }
 
+    /// The workload whose objects it names (`None` for a shared resource's).
+    pub fn workload(&self) -> Option<&str> {
+        match self {
+            MoveAddr::Workload(w) => Some(w),
+            MoveAddr::Uid(uid) | MoveAddr::Object { uid, .. } => match &uid.scope {
+                UidScope::Workload { workload, .. } => Some(workload),
+                UidScope::Shared(_) => None,
+            },
+        }
+    }
+
     /// What kind of address it is, for messages.
     pub fn what(&self) -> &'static str {
         match self {

@@ -518,6 +518,11 @@ pub async fn apply(
     drop(commits);
     report.interrupted = interrupted;
     report.values = values;
+    // Every move was recorded by `settle`; the calls that rewrote markers are among them.
+    report.done.remove("move");
+    if !plan.settled.moved.is_empty() {
+        report.done.insert("move", plan.settled.moved.len());
+    }
     Ok(report)
 }
 

@@ -432,6 +432,9 @@ pub fn compact(plan: &Plan, color: Color) -> String {
                 c.action.as_str(),
                 c.address,
                 match &c.moved_from {
+                    Some(from) if c.reason == Reason::Moved => {
+                        format!("moved from {from}: it keeps its name and data")
+                    }
                     Some(from) => format!("{}; moved from {from}", c.reason.describe()),
                     None => c.reason.describe(),
                 }

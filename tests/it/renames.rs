@@ -128,6 +128,14 @@ fn a_workload_renamed_with_a_moved_block_keeps_its_database_and_its_rows() {
     assert!(sb.read("rename.plan").contains("\"moved_from\""));
     let run = sb.run(&["apply", "rename.plan"]);
     assert_eq!(run.code, 0, "{}", run.transcript());
+    assert!(
+        run.stdout.contains(&format!(
+            "Apply complete! 0 added, 1 changed, 0 replaced, 0 destroyed, {} moved.",
+            resources.len() + 1
+        )),
+        "{}",
+        run.stdout
+    );
 
     // The row is still there, in the database of the same name.
     assert_eq!(psql(&db, "SELECT note FROM kept").trim(), "still here");
