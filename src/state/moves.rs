@@ -104,3 +104,136 @@ pub fn take(state: &mut State, moves: &[Move]) {
             .insert(m.object.address.clone(), m.object.clone());
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn object(address: &str, uid: &str, deps: &[&str]) -> Object {
+        Object {
+            address: address.into(),
+            kind: address
+                .rsplit('/')
+                .next()
+                .unwrap()
+                .split('.')
+                .next()
+                .unwrap()
+                .into(),
+            provider: "p".into(),
+            uid: uid.into(),
+            module: "m".into(),
+            attributes: Default::default(),
+            sensitive: vec![],
+            dependencies: deps.iter().map(|d| d.to_string()).collect(),
+            tainted: false,
+            protected: false,
+            triggers: None,
+            proven: true,
+        }
+    }
+
+    fn state(objects: Vec<Object>) -> State {
+        State {
+            objects: objects
+                .into_iter()
+                .map(|o| (o.address.clone(), o))
+                .collect(),
+            ..State::default()
+        }
+    }
+
+    fn addr(s: &str) -> MoveAddr {
+        MoveAddr::parse(s).unwrap()
+    }
+
+    #[test]
+    fn a_workload_moves_with_its_own_objects_and_their_dependencies() {
+        let db = "postgres.default#api.db";
+        let s = state(vec![
+            object(&format!("{db}/postgres_role.owner"), db, &[]),
+            object(
+                &format!("{db}/postgres_database.db"),
+                db,
+                &[&format!("{db}/postgres_role.owner")],
+            ),
+            object(
+                "volume.default#shared/local_directory.data",
+                "volume.default#shared",
+                &[],
+            ),
+            object("workload.api", "", &[&format!("{db}/postgres_database.db")]),
+        ]);
+        let moves = moves(&s, &addr("workload.api"), &addr("workload.web")).unwrap();
+        let to: Vec<(&str, &str)> = moves
+            .iter()
+            .map(|m| (m.from.as_str(), m.object.address.as_str()))
+            .collect();
+        assert_eq!(
+            to,
+            [
+                (
+                    "postgres.default#api.db/postgres_database.db",
+                    "postgres.default#web.db/postgres_database.db"
+                ),
+                (
+                    "postgres.default#api.db/postgres_role.owner",
+                    "postgres.default#web.db/postgres_role.owner"
+                ),
+                ("workload.api", "workload.web"),
+            ]
+        );
+        assert_eq!(moves[0].object.uid, "postgres.default#web.db");
+        assert_eq!(
+            moves[0].object.dependencies,
+            ["postgres.default#web.db/postgres_role.owner"]
+        );
+        let mut taken = s.clone();
+        take(&mut taken, &moves);
+        assert!(taken.objects.contains_key("workload.web"));
+        assert!(!taken.objects.contains_key("workload.api"));
+        assert!(
+            taken
+                .objects
+                .contains_key("volume.default#shared/local_directory.data")
+        );
+        assert_eq!(taken.objects.len(), s.objects.len());
+    }
+
+    #[test]
+    fn refused_moves_say_why() {
+        let mut s = state(vec![
+            object("workload.a", "", &[]),
+            object("workload.b", "", &[]),
+        ]);
+        let refused =
+            |s: &State, from: &str, to: &str| moves(s, &addr(from), &addr(to)).unwrap_err();
+        assert_eq!(refused(&s, "workload.x", "workload.y"), MoveError::Absent);
+        assert_eq!(
+            refused(&s, "workload.a", "workload.b"),
+            MoveError::Exists("workload.b".into())
+        );
+        assert!(matches!(
+            refused(&s, "workload.a", "workload.a"),
+            MoveError::Mismatch(_)
+        ));
+        assert!(matches!(
+            refused(&s, "workload.a", "redis.default#a.b"),
+            MoveError::Mismatch(_)
+        ));
+        s.intents.insert(
+            "workload.c".into(),
+            crate::state::Intent {
+                address: "workload.c".into(),
+                action: "create".into(),
+                kind: "workload_manifests".into(),
+                planned: Default::default(),
+                started_at: String::new(),
+            },
+        );
+        assert_eq!(
+            refused(&s, "workload.a", "workload.c"),
+            MoveError::Intent("workload.c".into())
+        );
+    }
+}
