@@ -1,5 +1,6 @@
 //! Typed identities and addresses: the Score resource uid, the address of every node of
-//! the graph, and the scopes of state locks. Sole owner of their textual syntax: no other
+//! the graph, the addresses `state mv` and `moved` blocks name ([`MoveAddr`]), and the
+//! scopes of state locks. Sole owner of their textual syntax: no other
 //! file builds or matches it (the tidy test checks).
 //!
 //! A uid is `type.class#workload.name` for a private resource request and
@@ -266,6 +267,138 @@ impl fmt::Display for Address {
     }
 }
 
+/// What `state mv` and a `moved` block move: a whole workload, every object of a uid,
+/// or one object.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum MoveAddr {
+    /// `workload.NAME`: the workload's node and every object of its private resources.
+    Workload(String),
+    /// `type.class#workload.name` (or `type.class#id`): every object of the uid.
+    Uid(Uid),
+    /// `UID/KIND.NAME`: one object of a uid.
+    Object {
+        /// Its uid.
+        uid: Uid,
+        /// The module's resource kind, e.g. `postgres_database`.
+        kind: String,
+        /// The resource's name in the module.
+        name: String,
+    },
+}
+
+impl MoveAddr {
+    /// Parses an address as `state mv` and `moved` take it; the error says what was
+    /// expected.
+    pub fn parse(s: &str) -> Result<MoveAddr, String> {
+        const EXPECTED: &str = "expected `workload.NAME`, a uid (`type.class#workload.resource`) or an object address (`UID/KIND.NAME`)";
+        if let Some(name) = s.strip_prefix(WORKLOAD_PREFIX) {
+            if !name.is_empty() && !name.contains(['.', '/', '#']) {
+                return Ok(MoveAddr::Workload(name.to_string()));
+            }
+            return Err(format!("`{s}` is not a workload address; {EXPECTED}"));
+        }
+        let (uid_text, rest) = match s.split_once('/') {
+            Some((u, r)) => (u, Some(r)),
+            None => (s, None),
+        };
+        let uid =
+            Uid::parse(uid_text).ok_or_else(|| format!("`{s}` is not an address; {EXPECTED}"))?;
+        match rest {
+            None => Ok(MoveAddr::Uid(uid)),
+            Some(r) => match r.split_once('.') {
+                Some((kind, name))
+                    if !kind.is_empty() && !name.is_empty() && !name.contains(['.', '/']) =>
+                {
+                    Ok(MoveAddr::Object {
+                        uid,
+                        kind: kind.to_string(),
+                        name: name.to_string(),
+                    })
+                }
+                _ => Err(format!("`{s}` is not an object address; {EXPECTED}")),
+            },
+        }
+    }
+
+    /// The workload whose objects it names (`None` for a shared resource's).
+    pub fn workload(&self) -> Option<&str> {
+        match self {
+            MoveAddr::Workload(w) => Some(w),
+            MoveAddr::Uid(uid) | MoveAddr::Object { uid, .. } => match &uid.scope {
+                UidScope::Workload { workload, .. } => Some(workload),
+                UidScope::Shared(_) => None,
+            },
+        }
+    }
+
+    /// What kind of address it is, for messages.
+    pub fn what(&self) -> &'static str {
+        match self {
+            MoveAddr::Workload(_) => "a workload",
+            MoveAddr::Uid(_) => "a uid",
+            MoveAddr::Object { .. } => "an object address",
+        }
+    }
+
+    /// Why `self` cannot move to `to`, if it cannot: both must be the same kind of
+    /// address, of the same Score type, and of the same resource kind.
+    pub fn mismatch(&self, to: &MoveAddr) -> Option<String> {
+        match (self, to) {
+            (MoveAddr::Workload(_), MoveAddr::Workload(_)) => None,
+            (MoveAddr::Uid(a), MoveAddr::Uid(b)) if a.kind != b.kind => Some(format!(
+                "a `{}` resource cannot become a `{}` one",
+                a.kind, b.kind
+            )),
+            (MoveAddr::Uid(_), MoveAddr::Uid(_)) => None,
+            (MoveAddr::Object { kind: a, .. }, MoveAddr::Object { kind: b, .. }) if a != b => {
+                Some(format!("a `{a}` object cannot become a `{b}` one"))
+            }
+            (MoveAddr::Object { .. }, MoveAddr::Object { .. }) => None,
+            (a, b) => Some(format!("{} cannot move to {}", a.what(), b.what())),
+        }
+    }
+
+    /// Where the object recorded at `address` (of uid `uid`, empty for a workload's
+    /// node) goes when `self` moves to `to`: its new address and uid, or `None` when the
+    /// move does not concern it.
+    pub fn relocate(&self, to: &MoveAddr, address: &str, uid: &str) -> Option<(String, String)> {
+        match (self, to) {
+            (MoveAddr::Workload(a), MoveAddr::Workload(b)) => {
+                if address == workload_address(a) {
+                    return Some((workload_address(b), String::new()));
+                }
+                let old = Uid::parse(uid)?;
+                match &old.scope {
+                    UidScope::Workload { workload, resource } if workload == a => {
+                        let new = Uid::new(&old.kind, Some(&old.class), None, b, resource);
+                        let rest = address.strip_prefix(uid)?;
+                        Some((format!("{new}{rest}"), new.text()))
+                    }
+                    _ => None,
+                }
+            }
+            (MoveAddr::Uid(a), MoveAddr::Uid(b)) => {
+                let rest = address.strip_prefix(uid)?;
+                (uid == a.text()).then(|| (format!("{b}{rest}"), b.text()))
+            }
+            (MoveAddr::Object { .. }, MoveAddr::Object { uid: b, .. }) => {
+                (address == self.to_string()).then(|| (to.to_string(), b.text()))
+            }
+            _ => None,
+        }
+    }
+}
+
+impl fmt::Display for MoveAddr {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            MoveAddr::Workload(w) => write!(f, "{WORKLOAD_PREFIX}{w}"),
+            MoveAddr::Uid(u) => write!(f, "{u}"),
+            MoveAddr::Object { uid, kind, name } => write!(f, "{uid}/{kind}.{name}"),
+        }
+    }
+}
+
 /// The address of a primitive resource: `UID/KIND.NAME`.
 pub fn resource_address(uid: &Uid, kind: &str, name: &str) -> String {
     uid_address(uid, &[kind, ".", name])
@@ -503,5 +636,56 @@ mod tests {
         assert_eq!(Address::parse("workload."), None);
         assert_eq!(Address::parse("postgres.default#web.db/"), None);
         assert_eq!(Address::parse("postgres.default#web.db/a.b.c"), None);
+    }
+
+    #[test]
+    fn move_addresses() {
+        let w = |s: &str| MoveAddr::parse(s).unwrap();
+        assert_eq!(w("workload.api"), MoveAddr::Workload("api".into()));
+        assert!(matches!(w("postgres.default#api.db"), MoveAddr::Uid(_)));
+        assert!(matches!(
+            w("postgres.default#api.db/postgres_database.db"),
+            MoveAddr::Object { .. }
+        ));
+        for bad in [
+            "workload.",
+            "workload.a.b",
+            "api",
+            "x#y",
+            "postgres.default#api.db/nodot",
+        ] {
+            assert!(MoveAddr::parse(bad).is_err(), "{bad}");
+        }
+        let (a, b) = (w("workload.api"), w("workload.backend"));
+        let relocated = |addr: &str, uid: &str| a.relocate(&b, addr, uid);
+        assert_eq!(
+            relocated("workload.api", ""),
+            Some(("workload.backend".into(), String::new()))
+        );
+        assert_eq!(
+            relocated(
+                "postgres.default#api.db/postgres_database.db",
+                "postgres.default#api.db"
+            ),
+            Some((
+                "postgres.default#backend.db/postgres_database.db".into(),
+                "postgres.default#backend.db".into()
+            ))
+        );
+        assert_eq!(
+            relocated(
+                "volume.default#shared/local_directory.data",
+                "volume.default#shared"
+            ),
+            None
+        );
+        assert_eq!(relocated("workload.apix", ""), None);
+        assert!(w("workload.a").mismatch(&w("redis.default#a.b")).is_some());
+        assert!(
+            w("redis.default#a.b")
+                .mismatch(&w("postgres.default#a.b"))
+                .is_some()
+        );
+        assert_eq!(w("redis.default#a.b").to_string(), "redis.default#a.b");
     }
 }

@@ -84,6 +84,29 @@ pub fn without_refresh(_state: &State) -> Refreshed {
     }
 }
 
+/// Whether `marker`, found on the object recorded at `address`, is one this state wrote
+/// for an address it records no more: the object was moved here. A marker of an address
+/// still recorded belongs to that object, and stays another's.
+fn moved_here(
+    state: &State,
+    address: &str,
+    marker: &str,
+    markers: &mut Option<std::collections::HashSet<String>>,
+) -> bool {
+    let owner = Owner::new(&state.lineage, address);
+    if !owner.same_state(marker) {
+        return false;
+    }
+    let recorded = markers.get_or_insert_with(|| {
+        state
+            .objects
+            .keys()
+            .map(|a| Owner::new(&state.lineage, a).marker())
+            .collect()
+    });
+    !recorded.contains(marker)
+}
+
 fn differs(a: &Attrs, b: &Attrs) -> bool {
     let keys: std::collections::BTreeSet<&String> = a.keys().chain(b.keys()).collect();
     keys.into_iter().any(|k| {
@@ -109,6 +132,8 @@ pub async fn refresh(
     let mut settled = Vec::new();
     let mut unmarked = Vec::new();
     let mut interrupted_updates: std::collections::BTreeSet<String> = Default::default();
+    // The markers of every recorded address, made when first needed.
+    let mut markers: Option<std::collections::HashSet<String>> = None;
     for o in state.objects.values() {
         if only.is_some_and(|f| !f(&o.address)) {
             continue;
@@ -233,7 +258,14 @@ pub async fn refresh(
                 o.proven = proof != Proof::None;
             }
             Some(Ok(claim)) => {
-                if !claim.permits(o.proven) {
+                // A marker this state wrote for an address it no longer records: the
+                // object was moved (`state mv`, a `moved` block). Its new address is
+                // marked by the plan, like an object recorded without a marker.
+                let moved = matches!(&claim, Claim::Foreign(m)
+                    if proof == Proof::Marker && moved_here(state, &o.address, m, &mut markers));
+                if moved {
+                    unmarked.push(o.address.clone());
+                } else if !claim.permits(o.proven) {
                     errors.push(not_ours(&o, &claim));
                     continue;
                 }

@@ -126,10 +126,18 @@ pub fn settle(plan: &Plan, store: &mut Store) -> Result<bool, StateError> {
         })
         .collect();
     let updated: Vec<Record> = settled.updated.iter().cloned().map(Record::Put).collect();
-    if !records.is_empty() || !updated.is_empty() {
-        let batch: Vec<(&Record, &str)> = records
+    // Moves first: the old address leaves, the new one is recorded.
+    let moved: Vec<Record> = settled
+        .moved
+        .iter()
+        .map(|m| Record::Remove(m.from.clone()))
+        .chain(settled.moved.iter().map(|m| Record::Put(m.object.clone())))
+        .collect();
+    if !records.is_empty() || !updated.is_empty() || !moved.is_empty() {
+        let batch: Vec<(&Record, &str)> = moved
             .iter()
-            .map(|r| (r, "adopt"))
+            .map(|r| (r, "move"))
+            .chain(records.iter().map(|r| (r, "adopt")))
             .chain(updated.iter().map(|r| (r, "update")))
             .collect();
         store.record_many(&batch, true)?;
@@ -139,7 +147,7 @@ pub fn settle(plan: &Plan, store: &mut Store) -> Result<bool, StateError> {
             store.clear_intent(address)?;
         }
     }
-    Ok(!records.is_empty() || !updated.is_empty())
+    Ok(!records.is_empty() || !updated.is_empty() || !moved.is_empty())
 }
 
 /// Applies `plan`. `values` are the plan's values; `store` records every change.
@@ -282,7 +290,17 @@ pub async fn apply(
                                 // Not part of this plan (--target): keep what is recorded.
                                 return Ok(true);
                             };
+                            // A move of a kind without markers: recorded (by `settle`),
+                            // nothing to call.
+                            let marked =
+                                |c: &Change| ctx.registry.proof(&c.kind) == Some(Proof::Marker);
                             match c.action {
+                                Action::Move if !marked(c) => {
+                                    if let Some(after) = &c.after {
+                                        values.resources.insert(c.address.clone(), after.clone());
+                                    }
+                                    Ok(true)
+                                }
                                 Action::NoOp | Action::Delete => {
                                     if let Some(after) = &c.after {
                                         values.resources.insert(c.address.clone(), after.clone());
@@ -521,6 +539,11 @@ pub async fn apply(
     drop(commits);
     report.interrupted = interrupted;
     report.values = values;
+    // Every move was recorded by `settle`; the calls that rewrote markers are among them.
+    report.done.remove("move");
+    if !plan.settled.moved.is_empty() {
+        report.done.insert("move", plan.settled.moved.len());
+    }
     Ok(report)
 }
 
@@ -643,6 +666,8 @@ fn start_call(
     let kind = change.kind.clone();
     let cbd = change.create_before_destroy;
     let mark_only = change.reason == crate::plan::Reason::Mark;
+    // The object may carry the marker of the address it was moved from.
+    let remark = mark_only || change.moved_from.is_some();
     // Only the recorded protection changes: no call, the object is recorded as it is.
     let record_only = matches!(change.reason, crate::plan::Reason::Protection(_));
     let task: CallFuture = Box::pin(async move {
@@ -667,7 +692,10 @@ fn start_call(
                     return Ok(());
                 }
                 let claim = provider.claim(&kind, &prior, &owner).await?;
-                if !matches!(claim, crate::provider::Claim::Foreign(_)) {
+                // A moved object carries the marker its old address had in this state;
+                // the plan's refresh found that address recorded no more.
+                let moved = |m: &str| remark && owner.same_state(m);
+                if !matches!(&claim, crate::provider::Claim::Foreign(m) if !moved(m)) {
                     Ok(())
                 } else {
                     Err(ProviderError::NotOurs(format!(
@@ -736,6 +764,11 @@ fn start_call(
                 Err(e) => Err(e),
             },
             Action::NoOp => Ok(Some(prior_r.clone())),
+            // The object moved: only its marker changes, to name the new address.
+            Action::Move => match guard(prior_r.clone()).await {
+                Ok(()) => mark(prior_r.clone()).await,
+                Err(e) => Err(e),
+            },
         };
         let elapsed = began.elapsed();
         if result.is_ok() {

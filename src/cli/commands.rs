@@ -367,7 +367,7 @@ pub fn modules(ws: &Workspace, kind: Option<&str>, term: &Terminal) -> anyhow::R
     Ok(Outcome::Success)
 }
 
-/// `baton state list|show|rm|history|unlock|keygen|rekey|migrate`.
+/// `baton state list|show|rm|mv|history|unlock|keygen|rekey|migrate`.
 pub fn state(ws: &Workspace, cmd: StateCommand) -> anyhow::Result<Outcome> {
     let env = |e| environment(e, ws);
     match cmd {
@@ -388,15 +388,8 @@ pub fn state(ws: &Workspace, cmd: StateCommand) -> anyhow::Result<Outcome> {
             print!("{}", render::state::object(&object));
         }
         StateCommand::Rm { address } => {
-            let text = match ops::state_rm(ws, &address).map_err(env)? {
-                ops::Removed::Object { intent } => {
-                    render::state::removed(&address, true, intent.as_deref().map(|a| (a, "")))
-                }
-                ops::Removed::Intent { action, started_at } => {
-                    render::state::removed(&address, false, Some((&action, &started_at)))
-                }
-            };
-            print!("{text}");
+            let removed = ops::state_rm(ws, &address).map_err(env)?;
+            print!("{}", render::state::removed(&address, &removed));
         }
         StateCommand::History { changes } => {
             let history = ops::history(ws).map_err(env)?;
@@ -416,15 +409,11 @@ pub fn state(ws: &Workspace, cmd: StateCommand) -> anyhow::Result<Outcome> {
         }
         StateCommand::Migrate { to } => {
             let m = ops::migrate(ws, &to).map_err(env)?;
-            let e = &ws.env;
-            let opened = m
-                .opened
-                .then_some("; both open to the same objects")
-                .unwrap_or_default();
-            println!(
-                "Copied the state of `{e}` from {} to {}: lineage {}, serial {}, {} objects, {} history rows, {} intents.\nVerified: the two states are identical, row for row (objects with their versions, sealed secrets, history){opened}.\nPoint environment `{e}` of baton.hcl at the new state to use it; the old one is left as it was.",
-                m.from, m.to, m.lineage, m.serial, m.objects, m.history, m.intents
-            );
+            print!("{}", render::state::migrated(&ws.env, &m));
+        }
+        StateCommand::Mv { from, to } => {
+            let moved = ops::state_mv(ws, &from, &to).map_err(env)?;
+            print!("{}", render::state::moved(&moved));
         }
         StateCommand::Unlock { lock_id } => {
             ops::unlock(ws, &lock_id).map_err(env)?;

@@ -248,6 +248,13 @@ pub enum StateCommand {
         /// Address.
         address: String,
     },
+    /// Move recorded objects to another address; they keep their names and data.
+    Mv {
+        /// Where they are recorded.
+        from: String,
+        /// Where they go.
+        to: String,
+    },
     /// The applies (serial, when, who, what they did); `--changes` lists every change.
     History {
         /// One line per recorded change instead of per apply.

@@ -11,6 +11,7 @@
 //! share a state file or a manifest folder.
 
 mod decl;
+pub mod moved;
 mod resolve;
 
 use std::collections::BTreeMap;
@@ -105,6 +106,8 @@ pub struct Environment {
     /// resource type): only these, and never a `BATON_*` one (baton's own settings,
     /// the state key among them).
     pub variables: Vec<String>,
+    /// The `moved` blocks of `baton.hcl` (every environment's).
+    pub moves: Vec<moved::Moved>,
 }
 
 impl Environment {
@@ -139,6 +142,7 @@ impl Environment {
             settings: crate::value::Map::new(),
             span: None,
             variables: Vec::new(),
+            moves: Vec::new(),
         }
     }
 
@@ -208,7 +212,12 @@ pub fn load(
             return None;
         }
     };
+    let before = out.len();
+    let moves = moved::blocks(file, &body, out);
     let decls = decl::declarations(file, &body, out)?;
+    if out[before..].iter().any(Diagnostic::is_error) {
+        return None;
+    }
     if name != decl::BUILTIN && !decls.iter().any(|d| d.name == name) {
         let mut names: Vec<&str> = decls.iter().map(|d| d.name.as_str()).collect();
         if !names.contains(&decl::BUILTIN) {
@@ -231,7 +240,9 @@ pub fn load(
         );
         return None;
     }
-    resolve::environment(file, root, &decls, name, out)
+    let mut env = resolve::environment(file, root, &decls, name, out)?;
+    env.moves = moves;
+    Some(env)
 }
 
 #[cfg(test)]

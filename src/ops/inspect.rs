@@ -1,5 +1,5 @@
 //! The operations that read, and those that repair the state by hand: validate, show,
-//! output, graph, modules, init, and `state …` (list, show, rm, history, rekey, migrate,
+//! output, graph, modules, init, and `state …` (list, show, rm, mv, history, rekey, migrate,
 //! unlock, keygen).
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -77,21 +77,7 @@ pub fn state_object(ws: &Workspace, address: &str) -> Result<Object, Error> {
     }
 }
 
-/// What `state rm` removed.
-pub enum Removed {
-    /// A recorded object (and, when one was left, the action of its leftover intent).
-    Object {
-        /// The action of a leftover intent removed with it.
-        intent: Option<String>,
-    },
-    /// A leftover intent alone: a call that never finished recording.
-    Intent {
-        /// Its action.
-        action: String,
-        /// When the call started.
-        started_at: String,
-    },
-}
+pub use crate::state::Removed;
 
 /// `state rm`: forgets an object, or a leftover intent, without touching the object.
 pub fn state_rm(ws: &Workspace, address: &str) -> Result<Removed, Error> {
@@ -129,6 +115,42 @@ pub fn state_rm(ws: &Workspace, address: &str) -> Result<Removed, Error> {
             }
         }
     })
+}
+
+/// What `state mv` moved: each object's old and new address, in address order.
+pub type Moved = Vec<(String, String)>;
+
+/// `state mv`: takes the objects recorded at `from` (a workload, a uid or one object
+/// address) to `to`, under the state lock, recording each move in the history. The
+/// objects themselves are not touched: they keep their names and data.
+pub fn state_mv(ws: &Workspace, from: &str, to: &str) -> Result<Moved, Error> {
+    use crate::addr::MoveAddr;
+    let parse = |s: &str| MoveAddr::parse(s).map_err(|e| anyhow::anyhow!("cannot move: {e}"));
+    let (from_addr, to_addr) = (parse(from)?, parse(to)?);
+    let mut store = open(ws)?;
+    let (lock, _) = store
+        .lock(&LockRequest::environment("state mv"))
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
+    let r = (|| {
+        let state = store.load()?;
+        let moves = crate::state::moves::moves(&state, &from_addr, &to_addr)
+            .map_err(|e| anyhow::anyhow!("cannot move `{from}` to `{to}`: {e}"))?;
+        let records: Vec<Record> = moves
+            .iter()
+            .map(|m| Record::Remove(m.from.clone()))
+            .chain(moves.iter().map(|m| Record::Put(m.object.clone())))
+            .collect();
+        let batch: Vec<(&Record, &str)> = records.iter().map(|r| (r, "move")).collect();
+        store.record_many(&batch, true)?;
+        Ok::<_, Error>(
+            moves
+                .into_iter()
+                .map(|m| (m.from, m.object.address))
+                .collect(),
+        )
+    })();
+    store.unlock(&lock.id)?;
+    r
 }
 
 /// Every recorded change, in order (redacted).
@@ -181,25 +203,7 @@ pub fn unlock(ws: &Workspace, lock_id: &str) -> Result<(), Error> {
     .into())
 }
 
-/// What `state migrate` copied.
-pub struct Migrated {
-    /// The source store.
-    pub from: String,
-    /// The destination store.
-    pub to: String,
-    /// The state's lineage.
-    pub lineage: String,
-    /// Its serial.
-    pub serial: u64,
-    /// Objects copied.
-    pub objects: usize,
-    /// History rows copied.
-    pub history: usize,
-    /// Intents copied.
-    pub intents: usize,
-    /// Both states could be opened (the state key at hand) and read the same.
-    pub opened: bool,
-}
+pub use crate::state::Migrated;
 
 /// `state migrate --to URL|PATH`: copies the state as stored (sealed secrets stay sealed
 /// with the same key; versions and history kept) into an empty state in another

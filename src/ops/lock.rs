@@ -16,13 +16,20 @@ pub fn request(operation: &str, prepared: &Prepared, inputs: &ScoreInputs) -> Lo
     if !inputs.narrowed {
         return LockRequest::environment(operation);
     }
+    // A `moved` block's FROM is touched too: its records leave their address.
+    let moved_from = prepared
+        .env
+        .moves
+        .iter()
+        .filter_map(|m| m.from.workload().map(str::to_string));
     LockRequest::scoped(
         operation,
         prepared
             .project
             .workloads
             .iter()
-            .map(|w| w.workload.name().to_string()),
+            .map(|w| w.workload.name().to_string())
+            .chain(moved_from),
         prepared
             .project
             .resources

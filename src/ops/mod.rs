@@ -56,8 +56,8 @@ use crate::state::{LockInfo, StateError};
 
 pub use inspect::{
     Catalog, GraphOptions, Migrated, OutputOptions, Removed, Validated, graph, history, init,
-    keygen, migrate, modules, outputs, rekey, show_plan_file, state, state_object, state_rm,
-    unlock, validate,
+    keygen, migrate, modules, outputs, rekey, show_plan_file, state, state_mv, state_object,
+    state_rm, unlock, validate,
 };
 pub use pipeline::{Prepared, load_modules};
 pub use run::{

@@ -605,7 +605,58 @@ impl Preloaded {
     }
 }
 
-/// Refreshes (unless `refresh` is false) and plans.
+/// What the `moved` blocks of the environment take in `state`, and the state with them
+/// taken (`None` when none moves anything). A block whose `from` is recorded no more is
+/// done, and stays harmless; one whose `from` and `to` are both recorded is an error.
+fn moves(
+    env: &Environment,
+    state: &State,
+) -> Result<(Vec<crate::state::moves::Move>, Option<State>), Vec<Diagnostic>> {
+    use crate::state::moves::{self, MoveError};
+    let mut taken = Vec::new();
+    let mut moved: Option<State> = None;
+    let mut errors = Vec::new();
+    for block in &env.moves {
+        let now = moved.as_ref().unwrap_or(state);
+        match moves::moves(now, &block.from, &block.to) {
+            Ok(ms) => {
+                let next = moved.get_or_insert_with(|| state.clone());
+                moves::take(next, &ms);
+                taken.extend(ms);
+            }
+            Err(MoveError::Absent) => {}
+            Err(e) => {
+                let (summary, help) = match &e {
+                    MoveError::Exists(_) => (
+                        format!(
+                            "cannot move `{}` to `{}`: both are recorded",
+                            block.from, block.to
+                        ),
+                        "if the move was made already, remove the block; otherwise `baton state rm` what should not be kept at the new address",
+                    ),
+                    _ => (
+                        format!("cannot move `{}` to `{}`", block.from, block.to),
+                        "see `baton state list`",
+                    ),
+                };
+                errors.push(
+                    Diagnostic::error(Stage::Generate, "plan/moved", summary)
+                        .at(block.span)
+                        .detail(e.to_string())
+                        .help(help),
+                );
+            }
+        }
+    }
+    if errors.is_empty() {
+        Ok((taken, moved))
+    } else {
+        Err(errors)
+    }
+}
+
+/// Takes the `moved` blocks' moves (in memory: apply records them), refreshes (unless
+/// `refresh` is false) and plans.
 pub async fn plan(
     prepared: &Prepared,
     state: &State,
@@ -613,6 +664,8 @@ pub async fn plan(
     parallelism: usize,
     opts: &PlanOptions,
 ) -> Result<Planned, Vec<Diagnostic>> {
+    let (taken, moved) = moves(&prepared.env, state)?;
+    let state = moved.as_ref().unwrap_or(state);
     let refreshed: Refreshed = if refresh {
         let targets = opts.targets.clone();
         // Read only what the plan can touch: the targets, and the objects of the named
@@ -636,5 +689,5 @@ pub async fn plan(
         timings::stage("refresh", || refresh::without_refresh(state))
     };
     let ctx = timings::stage("context", || prepared.context(&state.lineage));
-    timings::stage("diff", || diff::plan(&ctx, state, refreshed, opts))
+    timings::stage("diff", || diff::plan(&ctx, state, refreshed, opts, taken))
 }

@@ -67,6 +67,7 @@ pub fn plan(
     stored: &State,
     refreshed: Refreshed,
     opts: &PlanOptions,
+    moved: Vec<crate::state::moves::Move>,
 ) -> Result<Planned, Vec<Diagnostic>> {
     let Refreshed {
         changed,
@@ -252,6 +253,7 @@ pub fn plan(
             protected: o.protected,
             triggers: None,
             stateful: stateful(ctx, &o.module, &o.uid, &o.kind),
+            moved_from: None,
         });
     }
     // Protected objects are never deleted or replaced by a plan.
@@ -286,6 +288,23 @@ pub fn plan(
             }
         }
     }
+    // Objects `moved` blocks took to their address: moved only (their marker, if any,
+    // rewritten for the new address), or moved and changed.
+    if !moved.is_empty() {
+        let from: BTreeMap<&str, &str> = moved
+            .iter()
+            .map(|m| (m.object.address.as_str(), m.from.as_str()))
+            .collect();
+        for c in changes.iter_mut() {
+            if let Some(f) = from.get(c.address.as_str()) {
+                c.moved_from = Some(f.to_string());
+                if c.action == Action::NoOp || c.reason == Reason::Mark {
+                    c.action = Action::Move;
+                    c.reason = Reason::Moved;
+                }
+            }
+        }
+    }
     // Only a plan with changes is applied: one without needs no schedule.
     let schedule = if changes.iter().any(|c| c.action != Action::NoOp) {
         super::schedule::schedule(ctx.graph, &changes, opts.destroy)
@@ -304,6 +323,7 @@ pub fn plan(
                 adopted,
                 intents: settled,
                 updated,
+                moved,
             },
             schedule,
         },
@@ -736,6 +756,7 @@ fn decide(input: DecideInput<'_>) -> Change {
         protected: input.lifecycle.prevent_destroy,
         triggers: input.lifecycle.triggers.flatten(),
         stateful: input.stateful,
+        moved_from: None,
     }
 }
 

@@ -30,8 +30,9 @@ use crate::value::Attrs;
 use crate::value::{SENSITIVE_TEXT, Value};
 
 /// The version of the plan-file format (3: typed changes under a digest, no renderings;
-/// files of versions 1 and 2 are refused).
-pub const VERSION: u64 = 3;
+/// 4: moves, the `move` action and a change's `moved_from`; files of earlier versions
+/// are refused).
+pub const VERSION: u64 = 4;
 
 /// Object versions a plan was made against: address → serial of its last write, `None`
 /// when the object was not in the state.
@@ -148,6 +149,9 @@ pub struct SavedChange {
     /// Its data is lost by a delete or replace (see [`Change::stateful`]).
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub stateful: bool,
+    /// The address a `moved` block took it from.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub moved_from: Option<String>,
 }
 
 /// One object's [`Drift`] on the wire.
@@ -178,6 +182,8 @@ pub enum SavedAction {
     Delete,
     /// Left as it is.
     NoOp,
+    /// Recorded at a new address.
+    Move,
 }
 
 /// [`Reason`] on the wire (the plan JSON's names; the attribute names as data).
@@ -204,6 +210,8 @@ pub enum SavedReason {
     Mark,
     /// Only `prevent_destroy` changed (to this value).
     Protection(bool),
+    /// A `moved` block took it to its address.
+    Moved,
     /// Nothing to do.
     Unchanged,
 }
@@ -263,7 +271,8 @@ struct Probe {
 pub fn versions_of(plan: &Plan, state_versions: &BTreeMap<String, u64>) -> Versions {
     plan.changes
         .iter()
-        .map(|c| (c.address.clone(), state_versions.get(&c.address).copied()))
+        .flat_map(|c| std::iter::once(&c.address).chain(&c.moved_from))
+        .map(|a| (a.clone(), state_versions.get(a).copied()))
         .collect()
 }
 
@@ -495,6 +504,12 @@ fn done(c: &SavedChange) -> String {
         SavedAction::Replace => "replaced",
         SavedAction::Delete => "deleted",
         SavedAction::NoOp => return "left as it is".into(),
+        SavedAction::Move => {
+            return format!(
+                "moved from `{}`",
+                c.moved_from.as_deref().unwrap_or_default()
+            );
+        }
     };
     match reason {
         Reason::New => participle.to_string(),
@@ -538,6 +553,7 @@ impl SavedChange {
             create_before_destroy: c.create_before_destroy,
             protected: c.protected,
             stateful: c.stateful,
+            moved_from: c.moved_from.clone(),
         }
     }
 
@@ -560,6 +576,7 @@ impl SavedChange {
             protected: self.protected,
             triggers: None,
             stateful: self.stateful,
+            moved_from: self.moved_from.clone(),
         }
     }
 }
@@ -572,6 +589,7 @@ impl From<Action> for SavedAction {
             Action::Replace => SavedAction::Replace,
             Action::Delete => SavedAction::Delete,
             Action::NoOp => SavedAction::NoOp,
+            Action::Move => SavedAction::Move,
         }
     }
 }
@@ -584,6 +602,7 @@ impl From<SavedAction> for Action {
             SavedAction::Replace => Action::Replace,
             SavedAction::Delete => Action::Delete,
             SavedAction::NoOp => Action::NoOp,
+            SavedAction::Move => Action::Move,
         }
     }
 }
@@ -601,6 +620,7 @@ impl From<Reason> for SavedReason {
             Reason::ReplaceTriggered => SavedReason::ReplaceTriggered,
             Reason::Mark => SavedReason::Mark,
             Reason::Protection(p) => SavedReason::Protection(p),
+            Reason::Moved => SavedReason::Moved,
             Reason::Unchanged => SavedReason::Unchanged,
         }
     }
@@ -619,6 +639,7 @@ impl From<SavedReason> for Reason {
             SavedReason::ReplaceTriggered => Reason::ReplaceTriggered,
             SavedReason::Mark => Reason::Mark,
             SavedReason::Protection(p) => Reason::Protection(p),
+            SavedReason::Moved => Reason::Moved,
             SavedReason::Unchanged => Reason::Unchanged,
         }
     }
@@ -949,6 +970,7 @@ mod tests {
             create_before_destroy: false,
             protected: false,
             stateful: false,
+            moved_from: None,
         };
         let text = serde_json::to_string(&saved).unwrap();
         assert!(

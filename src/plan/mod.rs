@@ -3,11 +3,13 @@
 //! `eval` computes desired values node by node (shared with apply, which re-evaluates
 //! what was unknown at plan time); `diff` compares them with the refreshed state and
 //! decides the action and reason of every object; `file` is the saved-plan format.
-//! The plan decides; apply follows it and never re-decides.
+//! `renames` finds deletes and creates that look like a rename. The plan decides; apply
+//! follows it and never re-decides.
 
 pub mod diff;
 pub use crate::eval;
 pub mod file;
+pub mod renames;
 pub mod schedule;
 
 use std::collections::BTreeMap;
@@ -29,6 +31,9 @@ pub enum Action {
     Delete,
     /// Left as it is.
     NoOp,
+    /// Recorded at a new address (a `moved` block), the object left as it is but for its
+    /// ownership marker, which names the new address.
+    Move,
 }
 
 impl Action {
@@ -40,6 +45,7 @@ impl Action {
             Action::Replace => "replace",
             Action::Delete => "delete",
             Action::NoOp => "no-op",
+            Action::Move => "move",
         }
     }
 }
@@ -69,6 +75,8 @@ pub enum Reason {
     /// Only `prevent_destroy` changed (`true`: set, `false`: lifted): the state records
     /// it; the object is not touched.
     Protection(bool),
+    /// A `moved` block took it to this address; nothing else changes.
+    Moved,
     /// Nothing to do.
     Unchanged,
 }
@@ -87,6 +95,7 @@ impl Reason {
             Reason::ReplaceTriggered => "replace_triggered",
             Reason::Mark => "mark",
             Reason::Protection(_) => "protection",
+            Reason::Moved => "moved",
             Reason::Unchanged => "unchanged",
         }
     }
@@ -102,9 +111,10 @@ impl Reason {
             Reason::ReplaceRequested => "replacement requested".into(),
             Reason::NoLongerReferenced => "no longer referenced".into(),
             Reason::ReplaceTriggered => "a value in `replace_triggered_by` changed".into(),
-            Reason::Mark => "recorded before baton marked what it owns: its ownership marker is written, nothing else changes".into(),
+            Reason::Mark => "it carries no marker of this address (recorded before baton marked what it owns, or moved here by `state mv`): its ownership marker is written, nothing else changes".into(),
             Reason::Protection(true) => "`prevent_destroy` set: the state records the protection, the object is not touched".into(),
             Reason::Protection(false) => "`prevent_destroy` lifted: the state records it, the object is not touched".into(),
+            Reason::Moved => "moved: it keeps its name and data".into(),
             Reason::Unchanged => "unchanged".into(),
         }
     }
@@ -151,6 +161,8 @@ pub struct Change {
     /// The object holds data that a delete or replace loses: its module says
     /// `stateful = true` and the kind names something outside baton (display only).
     pub stateful: bool,
+    /// The address it was recorded at before a `moved` block took it here.
+    pub moved_from: Option<String>,
 }
 
 /// A whole plan.
@@ -186,12 +198,17 @@ pub struct Settled {
     /// Objects an interrupted update changed before the run stopped, as read now:
     /// recorded, so the record matches the object again (and `drift` is quiet).
     pub updated: Vec<crate::state::Object>,
+    /// Objects the `moved` blocks take to a new address: recorded there first.
+    pub moved: Vec<crate::state::moves::Move>,
 }
 
 impl Settled {
     /// Whether there is nothing to record.
     pub fn is_empty(&self) -> bool {
-        self.adopted.is_empty() && self.intents.is_empty() && self.updated.is_empty()
+        self.adopted.is_empty()
+            && self.intents.is_empty()
+            && self.updated.is_empty()
+            && self.moved.is_empty()
     }
 }
 
@@ -208,6 +225,8 @@ pub struct Summary {
     pub delete: usize,
     /// Unchanged.
     pub no_op: usize,
+    /// Moved to a new address (moved only, or moved and changed).
+    pub moved: usize,
 }
 
 impl Plan {
@@ -221,6 +240,10 @@ impl Plan {
                 Action::Replace => s.replace += 1,
                 Action::Delete => s.delete += 1,
                 Action::NoOp => s.no_op += 1,
+                Action::Move => {}
+            }
+            if c.moved_from.is_some() {
+                s.moved += 1;
             }
         }
         s

@@ -66,8 +66,12 @@ pub fn apply_end(report: &crate::apply::Report) -> (String, String) {
     }
     let mut err = String::new();
     if report.failed.is_empty() && !report.interrupted {
+        let moved = match n("move") {
+            0 => String::new(),
+            m => format!(", {m} moved"),
+        };
         out.push_str(&format!(
-            "Apply complete! {c} added, {u} changed, {r} replaced, {d} destroyed.\n"
+            "Apply complete! {c} added, {u} changed, {r} replaced, {d} destroyed{moved}.\n"
         ));
         return (out, err);
     }

@@ -49,11 +49,20 @@ fn icon(a: Action) -> &'static str {
         Action::Replace => "🟠",
         Action::Delete => "🔴",
         Action::NoOp => "⚪",
+        Action::Move => "🔵",
     }
 }
 
 /// The reason in words a reviewer reads.
 pub fn why(c: &Change) -> String {
+    match (&c.moved_from, &c.reason) {
+        (Some(from), Reason::Moved) => format!("moved from `{from}`: it keeps its name and data"),
+        (Some(from), _) => format!("{}; moved from `{from}`", reason(c)),
+        _ => reason(c),
+    }
+}
+
+fn reason(c: &Change) -> String {
     match &c.reason {
         Reason::New => "new".into(),
         Reason::Changed(attrs) => {
@@ -99,9 +108,12 @@ pub fn why(c: &Change) -> String {
         Reason::ReplaceRequested => "replacement requested".into(),
         Reason::NoLongerReferenced => "no longer referenced".into(),
         Reason::ReplaceTriggered => "replace triggered by a changed value".into(),
-        Reason::Mark => "ownership marker written (recorded by an earlier baton)".into(),
+        Reason::Mark => {
+            "ownership marker written (recorded by an earlier baton, or moved by `state mv`)".into()
+        }
         Reason::Protection(true) => "`prevent_destroy` set (recorded in the state only)".into(),
         Reason::Protection(false) => "`prevent_destroy` lifted (recorded in the state only)".into(),
+        Reason::Moved => "moved".into(),
         Reason::Unchanged => "unchanged".into(),
     }
 }
@@ -134,11 +146,8 @@ fn verdict(plan: &Plan) -> String {
         line.push_str(&loud.join(", "));
         line.push_str(" · ");
     }
-    let _ = write!(
-        line,
-        "{} to add, {} to change, {} to replace, {} to destroy",
-        s.create, s.update, s.replace, s.delete
-    );
+    let summary = super::plan::summary_line(&s);
+    line.push_str(summary.trim_end_matches('.'));
     line.push('\n');
     let dangerous: Vec<&Change> = plan
         .changes
@@ -181,6 +190,14 @@ fn verdict(plan: &Plan) -> String {
                 c.address, c.kind
             );
         }
+    }
+    let hints = crate::plan::renames::hints(plan);
+    if !hints.is_empty() {
+        line.push_str("\n> 💡 **this looks like a rename**: what is destroyed is created again under a new name. To keep the objects (with their names and data) instead, add to `baton.hcl`:\n\n```hcl\n");
+        for (from, to) in hints {
+            let _ = writeln!(line, "moved {{\n  from = \"{from}\"\n  to   = \"{to}\"\n}}");
+        }
+        line.push_str("```\n");
     }
     line
 }
@@ -368,6 +385,7 @@ fn drift_section(drift: &[Drift]) -> String {
             protected: false,
             triggers: None,
             stateful: false,
+            moved_from: None,
         };
         let what = if d.after.is_none() {
             "deleted outside baton"
@@ -492,6 +510,10 @@ pub fn mermaid(plan: &Plan) -> String {
     out.push_str("  classDef replace fill:#ffe2c2,stroke:#bc4c00\n");
     out.push_str("  classDef delete fill:#ffd7d5,stroke:#cf222e\n");
     out.push_str("  classDef noop fill:#f6f8fa,stroke:#8c959f\n");
+    // Only in plans that move something, so other plans' graphs stay as they were.
+    if changed.iter().any(|c| c.action == Action::Move) {
+        out.push_str("  classDef move fill:#ddf4ff,stroke:#0969da\n");
+    }
     out.push_str("```\n");
     if !note.is_empty() {
         let _ = writeln!(out, "\n_Graph: {note}._");

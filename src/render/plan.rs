@@ -37,8 +37,46 @@ pub fn json(plan: &Plan) -> Json {
         "destroy": plan.destroy,
         "changes": changes,
         "drift": drift,
-        "summary": { "create": s.create, "update": s.update, "replace": s.replace, "delete": s.delete, "no_op": s.no_op },
+        "summary": summary_json(&s),
     })
+}
+
+/// The counts of a plan; `move` only when something moves.
+fn summary_json(s: &crate::plan::Summary) -> Json {
+    let mut j = json!({ "create": s.create, "update": s.update, "replace": s.replace, "delete": s.delete, "no_op": s.no_op });
+    if s.moved > 0 {
+        j["move"] = json!(s.moved);
+    }
+    j
+}
+
+/// The summary line: `Plan: 1 to add, …` (and `N to move` when something moves).
+pub(crate) fn summary_line(s: &crate::plan::Summary) -> String {
+    let moved = if s.moved > 0 {
+        format!(", {} to move", s.moved)
+    } else {
+        String::new()
+    };
+    format!(
+        "{} to add, {} to change, {} to replace, {} to destroy{moved}.",
+        s.create, s.update, s.replace, s.delete
+    )
+}
+
+/// The `moved` blocks that would keep the objects of what looks like a rename, as
+/// `baton.hcl` text with a sentence before them (empty when nothing looks like one).
+pub fn rename_hint(plan: &Plan) -> String {
+    let hints = crate::plan::renames::hints(plan);
+    if hints.is_empty() {
+        return String::new();
+    }
+    let mut out = String::from(
+        "\nThis looks like a rename: what is destroyed above is created again under a new name, and destroying loses its data. To keep the objects (with their names and data) instead, add to baton.hcl:\n\n",
+    );
+    for (from, to) in hints {
+        let _ = writeln!(out, "moved {{\n  from = \"{from}\"\n  to   = \"{to}\"\n}}");
+    }
+    out
 }
 
 /// Redacted JSON of attributes, and the names of the unknown ones.
@@ -77,6 +115,9 @@ fn change_json(c: &Change) -> Json {
         "after_unknown": after_unknown,
         "depends_on": c.depends_on,
     });
+    if let Some(from) = &c.moved_from {
+        j["moved_from"] = json!(from);
+    }
     match &c.reason {
         Reason::Changed(attrs) => j["changed_attributes"] = json!(attrs),
         Reason::ForceNew(a) => j["forced_by"] = json!(a),
@@ -117,7 +158,7 @@ fn symbol(p: &Paint, a: Action) -> String {
         Action::Update => p.yellow("~"),
         Action::Replace => p.magenta("-/+"),
         Action::Delete => p.red("-"),
-        Action::NoOp => " ".into(),
+        Action::NoOp | Action::Move => " ".into(),
     }
 }
 
@@ -128,6 +169,7 @@ fn verb(a: Action) -> &'static str {
         Action::Replace => "must be replaced",
         Action::Delete => "will be destroyed",
         Action::NoOp => "is unchanged",
+        Action::Move => "has moved",
     }
 }
 
@@ -389,20 +431,18 @@ pub fn compact(plan: &Plan, color: Color) -> String {
                 symbol(&p, c.action),
                 c.action.as_str(),
                 c.address,
-                c.reason.describe()
+                match &c.moved_from {
+                    Some(from) if c.reason == Reason::Moved => {
+                        format!("moved from {from}: it keeps its name and data")
+                    }
+                    Some(from) => format!("{}; moved from {from}", c.reason.describe()),
+                    None => c.reason.describe(),
+                }
             );
         }
     }
-    let s = plan.summary();
-    let _ = writeln!(
-        out,
-        "{} {} to add, {} to change, {} to replace, {} to destroy.",
-        p.bold("Plan:"),
-        s.create,
-        s.update,
-        s.replace,
-        s.delete
-    );
+    let _ = writeln!(out, "{} {}", p.bold("Plan:"), summary_line(&plan.summary()));
+    out.push_str(&rename_hint(plan));
     out
 }
 
@@ -428,8 +468,10 @@ pub fn text(plan: &Plan, color: Color) -> String {
     for (group, changes) in groups(plan) {
         let _ = writeln!(out, "{}", p.bold(&group));
         for c in changes {
-            let reason = match c.action {
-                Action::Create if c.reason == Reason::New => String::new(),
+            let reason = match (c.action, &c.moved_from) {
+                (Action::Create, _) if c.reason == Reason::New => String::new(),
+                (Action::Move, Some(from)) => format!(" from {from} (it keeps its name and data)"),
+                (_, Some(from)) => format!(" ({}; moved from {from})", c.reason.describe()),
                 _ => format!(" ({})", c.reason.describe()),
             };
             let _ = writeln!(
@@ -439,21 +481,18 @@ pub fn text(plan: &Plan, color: Color) -> String {
                 verb(c.action),
                 reason
             );
+            if c.action == Action::Move {
+                // Nothing about the object changes but its address.
+                let _ = writeln!(out, "    {} {{ (unchanged) }}\n", c.kind);
+                continue;
+            }
             let _ = writeln!(out, "  {} {} {{", symbol(&p, c.action), c.kind);
             attr_lines(&mut out, &p, c, "      ");
             let _ = writeln!(out, "    }}\n");
         }
     }
-    let s = plan.summary();
-    let _ = writeln!(
-        out,
-        "{} {} to add, {} to change, {} to replace, {} to destroy.",
-        p.bold("Plan:"),
-        s.create,
-        s.update,
-        s.replace,
-        s.delete
-    );
+    let _ = writeln!(out, "{} {}", p.bold("Plan:"), summary_line(&plan.summary()));
+    out.push_str(&rename_hint(plan));
     out
 }
 
@@ -492,6 +531,7 @@ pub fn drift_text(drift: &[crate::plan::Drift], color: Color) -> String {
                         protected: false,
                         triggers: None,
                         stateful: false,
+                        moved_from: None,
                     };
                     attr_lines(&mut out, &p, &c, "      ");
                 }

@@ -55,6 +55,7 @@ fn ing(a: Action) -> &'static str {
         Action::Replace => "Replacing",
         Action::Delete => "Destroying",
         Action::NoOp => "Reading",
+        Action::Move => "Moving",
     }
 }
 
@@ -65,6 +66,7 @@ fn ed(a: Action) -> &'static str {
         Action::Replace => "Replaced",
         Action::Delete => "Destroyed",
         Action::NoOp => "Read",
+        Action::Move => "Moved",
     }
 }
 

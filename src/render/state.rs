@@ -152,22 +152,20 @@ pub fn outputs_text(outputs: &BTreeMap<String, Map>, reveal: bool) -> String {
 
 /// What `state rm` removed at `address`: an object (and the action of a leftover intent
 /// removed with it), or a leftover intent alone (`intent` with its start).
-pub fn removed(address: &str, object: bool, intent: Option<(&str, &str)>) -> String {
-    match (object, intent) {
-        (true, i) => {
+pub fn removed(address: &str, removed: &crate::state::Removed) -> String {
+    use crate::state::Removed;
+    match removed {
+        Removed::Object { intent } => {
             let mut out =
                 format!("Removed {address} from the state; the object itself was not touched.\n");
-            if let Some((action, _)) = i {
+            if let Some(action) = intent {
                 out.push_str(&format!("Removed its leftover {action} intent too.\n"));
             }
             out
         }
-        (false, i) => {
-            let (action, started) = i.unwrap_or_default();
-            format!(
-                "Removed the leftover {action} intent at {address} (started {started}); nothing was recorded there. If that call made the object, baton no longer knows it: `baton import` takes it over.\n"
-            )
-        }
+        Removed::Intent { action, started_at } => format!(
+            "Removed the leftover {action} intent at {address} (started {started_at}); nothing was recorded there. If that call made the object, baton no longer knows it: `baton import` takes it over.\n"
+        ),
     }
 }
 
@@ -180,4 +178,32 @@ pub fn rekeyed(n: usize, fingerprint: Option<&str>) -> String {
         ),
         None => format!("Stored the secrets of {n} objects in clear (no new key was given).\n"),
     }
+}
+
+/// What `state migrate` copied and verified, for environment `env`.
+pub fn migrated(env: &str, m: &crate::state::Migrated) -> String {
+    let opened = if m.opened {
+        "; both open to the same objects"
+    } else {
+        ""
+    };
+    format!(
+        "Copied the state of `{env}` from {} to {}: lineage {}, serial {}, {} objects, {} history rows, {} intents.\nVerified: the two states are identical, row for row (objects with their versions, sealed secrets, history){opened}.\nPoint environment `{env}` of baton.hcl at the new state to use it; the old one is left as it was.\n",
+        m.from, m.to, m.lineage, m.serial, m.objects, m.history, m.intents
+    )
+}
+
+/// What `state mv` moved, one line per object.
+pub fn moved(moves: &[(String, String)]) -> String {
+    let mut out = String::new();
+    for (from, to) in moves {
+        let _ = writeln!(out, "Moved {from} to {to}.");
+    }
+    let _ = writeln!(
+        out,
+        "{} object{} moved in the state; nothing else was touched (each keeps its name and data).",
+        moves.len(),
+        if moves.len() == 1 { "" } else { "s" }
+    );
+    out
 }

@@ -49,6 +49,7 @@ fn change(
         protected: false,
         triggers: None,
         stateful: false,
+        moved_from: None,
     }
 }
 
@@ -308,6 +309,83 @@ fn replace_renders_loudly() {
 fn delete_renders_loudly() {
     let out = all_renderings(&delete());
     assert!(out.contains("🔴 **1 to destroy**"), "{out}");
+    insta::assert_snapshot!(out);
+}
+
+/// A `moved` block's plan: a volume moved (only its address changes), and the
+/// workload's manifests moved and updated.
+fn moved() -> Plan {
+    let dir = attrs(&[("path", Value::string(".baton/volumes/api-data-0a1b2c3d"))]);
+    let mut volume = change(
+        "volume.default#backend.data/local_directory.data",
+        "local_directory",
+        Action::Move,
+        Reason::Moved,
+        Some(dir.clone()),
+        Some(dir),
+    );
+    volume.moved_from = Some("volume.default#api.data/local_directory.data".into());
+    volume.workloads = vec!["backend".into()];
+    let mut w = update().changes.remove(0);
+    w.address = "workload.backend".into();
+    w.workloads = vec!["backend".into()];
+    w.moved_from = Some("workload.api".into());
+    plan(vec![volume, w], vec![])
+}
+
+/// What a rename without a `moved` block plans: the old workload's objects deleted, the
+/// same created for the new one.
+fn renamed() -> Plan {
+    let dir = |w: &str| attrs(&[("path", Value::string(format!(".baton/volumes/{w}-data")))]);
+    let object = |w: &str, action, reason: Reason| {
+        let (before, after) = match action {
+            Action::Delete => (Some(dir(w)), None),
+            _ => (None, Some(dir(w))),
+        };
+        let mut c = change(
+            &format!("volume.default#{w}.data/local_directory.data"),
+            "local_directory",
+            action,
+            reason,
+            before,
+            after,
+        );
+        c.workloads = vec![w.to_string()];
+        c
+    };
+    let manifests = |w: &str, action, reason: Reason| {
+        let mut c = object(w, action, reason);
+        c.address = format!("workload.{w}");
+        c.uid = String::new();
+        c.kind = "workload_manifests".into();
+        c
+    };
+    plan(
+        vec![
+            object("backend", Action::Create, Reason::New),
+            manifests("backend", Action::Create, Reason::New),
+            manifests("api", Action::Delete, Reason::NoLongerReferenced),
+            object("api", Action::Delete, Reason::NoLongerReferenced),
+        ],
+        vec![],
+    )
+}
+
+#[test]
+fn moves_render_as_moves_and_count() {
+    let p = moved();
+    let out = all_renderings(&p);
+    assert!(out.contains("0 to destroy, 2 to move"), "{out}");
+    assert!(out.contains("\"moved_from\": \"workload.api\""), "{out}");
+    assert!(!out.contains("looks like a rename"), "{out}");
+    insta::assert_snapshot!(out);
+}
+
+#[test]
+fn a_rename_without_a_moved_block_shows_the_block() {
+    let out = all_renderings(&renamed());
+    let block = "moved {\n  from = \"workload.api\"\n  to   = \"workload.backend\"\n}\n";
+    assert!(out.contains(block), "{out}");
     insta::assert_snapshot!(out);
 }
 

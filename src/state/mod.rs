@@ -12,6 +12,7 @@ mod checkpoint;
 pub mod crypto;
 pub mod deployment;
 pub mod migrate;
+pub mod moves;
 pub mod postgres;
 pub mod rows;
 pub mod sqlite;
@@ -359,6 +360,42 @@ pub enum StateError {
         /// The error.
         #[source]
         source: std::io::Error,
+    },
+}
+
+/// What `state migrate` copied.
+pub struct Migrated {
+    /// The source store.
+    pub from: String,
+    /// The destination store.
+    pub to: String,
+    /// The state's lineage.
+    pub lineage: String,
+    /// Its serial.
+    pub serial: u64,
+    /// Objects copied.
+    pub objects: usize,
+    /// History rows copied.
+    pub history: usize,
+    /// Intents copied.
+    pub intents: usize,
+    /// Both states could be opened (the state key at hand) and read the same.
+    pub opened: bool,
+}
+
+/// What `state rm` removed.
+pub enum Removed {
+    /// A recorded object (and, when one was left, the action of its leftover intent).
+    Object {
+        /// The action of a leftover intent removed with it.
+        intent: Option<String>,
+    },
+    /// A leftover intent alone: a call that never finished recording.
+    Intent {
+        /// Its action.
+        action: String,
+        /// When the call started.
+        started_at: String,
     },
 }
 

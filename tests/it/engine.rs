@@ -305,7 +305,7 @@ fn saved_plans_apply_and_are_refused_once_stale() {
     let run = sb.run(&["plan", "--out", "first.plan"]);
     assert_eq!(run.code, 0, "{}", run.transcript());
     let saved = sb.read("first.plan");
-    assert!(saved.contains("\"baton_plan_file\": 3"));
+    assert!(saved.contains("\"baton_plan_file\": 4"));
     let run = sb.run(&["apply", "first.plan"]);
     assert_eq!(run.code, 0, "{}", run.transcript());
     // The state moved on: the same file is refused.

@@ -264,13 +264,20 @@ fn a_plan_file_holds_no_secret() {
 fn a_plan_file_of_an_older_baton_is_refused() {
     let sb = hello();
     ok(sb.run(&["plan", "--out", "old.plan"]));
-    edit(&sb, "old.plan", |doc| doc["baton_plan_file"] = 2.into());
-    for args in [&["show", "old.plan"][..], &["apply", "old.plan"]] {
-        let run = refused(sb.run(args));
-        assert_eq!(
-            run.stderr,
-            "error: the plan file old.plan was made by an older baton (plan file version 2, this baton reads version 3); make a new plan with `baton plan --out old.plan`\n"
-        );
+    // Version 3 is the last format without moves (`moved_from`, the `move` action).
+    for version in [2u64, 3] {
+        edit(&sb, "old.plan", |doc| {
+            doc["baton_plan_file"] = version.into()
+        });
+        for args in [&["show", "old.plan"][..], &["apply", "old.plan"]] {
+            let run = refused(sb.run(args));
+            assert_eq!(
+                run.stderr,
+                format!(
+                    "error: the plan file old.plan was made by an older baton (plan file version {version}, this baton reads version 4); make a new plan with `baton plan --out old.plan`\n"
+                )
+            );
+        }
     }
     assert_eq!(ok(sb.run(&["state", "list"])).stdout, "");
 }
