@@ -113,6 +113,9 @@ pub struct SavedOptions {
     pub replace: Vec<String>,
     /// The workloads of a run narrowed with `-f`.
     pub workloads: Option<Vec<String>>,
+    /// `--at SERIAL`: planned from the configuration that apply recorded.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub at: Option<u64>,
 }
 
 /// One object's [`Change`] on the wire.
@@ -299,6 +302,7 @@ impl SavedPlan {
                 targets: opts.targets.clone(),
                 replace: opts.replace.clone(),
                 workloads: opts.workloads.clone(),
+                at: opts.at,
             },
             changes: plan.changes.iter().map(SavedChange::new).collect(),
             drift: plan
@@ -364,6 +368,7 @@ impl SavedPlan {
             targets: self.options.targets.clone(),
             replace: self.options.replace.clone(),
             workloads: self.options.workloads.clone(),
+            at: self.options.at,
         }
     }
 
@@ -969,6 +974,7 @@ mod tests {
                 targets: vec![],
                 replace: vec![],
                 workloads: None,
+                at: None,
             },
             changes: vec![],
             drift: vec![],

@@ -8,6 +8,7 @@
 pub mod diff;
 pub mod eval;
 pub mod file;
+pub mod rollback;
 pub mod schedule;
 
 use std::collections::BTreeMap;
