@@ -336,3 +336,99 @@ fn plan_at_an_earlier_serial_restores_its_configuration_on_the_shop() {
         assert!(!s.contains(&generated), "{s}");
     }
 }
+
+#[test]
+fn overrides_and_destroy_are_recorded_and_a_destroyed_environment_comes_back() {
+    let sb = Sandbox::new();
+    ok(&sb.run(&["init"]));
+    let none = sb.run(&["state", "history", "diff", "1", "2"]);
+    assert_eq!(none.code, 1, "{}", none.transcript());
+    assert!(
+        none.stderr
+            .contains("no deployment is recorded for serial 1; none is recorded yet"),
+        "{}",
+        none.transcript()
+    );
+    let greeting = "containers.main.variables.GREETING=hello";
+    ok(&sb.run(&["apply", "--auto-approve", "--override-property", greeting]));
+    let first = last_serial(&sb);
+    ok(&sb.run(&["destroy", "--auto-approve"]));
+    let second = last_serial(&sb);
+    assert!(!sb.path().join("deploy/local/hello.yaml").exists());
+
+    // The destroy recorded an empty configuration; the apply, its Score file after
+    // the override, and the module it used.
+    let (a, b) = (first.to_string(), second.to_string());
+    let j = json(&sb.run(&["state", "history", "diff", &a, &b, "--format", "json"]));
+    let changes = |key: &str| -> Vec<(String, String)> {
+        j[key]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|f| {
+                (
+                    f["name"].as_str().unwrap().into(),
+                    f["change"].as_str().unwrap().into(),
+                )
+            })
+            .collect()
+    };
+    assert_eq!(
+        changes("score"),
+        [("score.yaml".to_string(), "removed".to_string())]
+    );
+    assert_eq!(
+        changes("modules"),
+        [("dns/local".to_string(), "removed".to_string())]
+    );
+    let removed = j["score"][0]["diff"].as_str().unwrap();
+    assert!(removed.contains("\"GREETING\": \"hello\""), "{removed}");
+
+    // Back at the first serial, from the recorded configuration (the override
+    // included), in one step.
+    let plan = json(&sb.run(&["plan", "--at", &a, "--format", "json"]));
+    assert_eq!(plan["changes"][0]["address"], "workload.hello", "{plan:#}");
+    assert!(
+        plan["changes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|c| c["action"] == "create"),
+        "{plan:#}"
+    );
+    ok(&sb.run(&["apply", "--at", &a, "--auto-approve"]));
+    assert!(sb.read("deploy/local/hello.yaml").contains("GREETING"));
+    let third = last_serial(&sb).to_string();
+    let same = sb.run(&["state", "history", "diff", &a, &third]);
+    assert!(
+        same.stdout.starts_with("No configuration changes"),
+        "{}",
+        same.transcript()
+    );
+    // The library API the server calls: values, not text.
+    let ws = baton::ops::Workspace {
+        root: sb.path().to_path_buf(),
+        env: "local".into(),
+        lock_timeout: std::time::Duration::ZERO,
+    };
+    let serials: Vec<u64> = baton::ops::deployments(&ws)
+        .unwrap()
+        .iter()
+        .map(|d| d.serial)
+        .collect();
+    assert_eq!(serials, [first, second, third.parse().unwrap()]);
+    let c = baton::ops::deployment(&ws, first).unwrap();
+    assert!(c.score_text("score.yaml").unwrap().contains("GREETING"));
+    assert!(c.deployment.modules.contains_key("dns/local"));
+    assert!(baton::ops::deployment(&ws, 999).is_err());
+    let d = baton::ops::history_diff(&ws, first, second).unwrap();
+    assert_eq!((d.from, d.to, d.score.len()), (first, second, 1));
+    // -f and --at do not go together: --at is the whole environment's configuration.
+    let narrowed = sb.run(&["plan", "--at", &a, "-f", "score.yaml"]);
+    assert_eq!(narrowed.code, 1, "{}", narrowed.transcript());
+    assert!(
+        narrowed.stderr.contains("it takes no Score files (-f)"),
+        "{}",
+        narrowed.transcript()
+    );
+}
