@@ -86,3 +86,83 @@ pub fn notes(
     }
     (empty, lost, since)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::plan::{Change, Reason};
+
+    fn change(address: &str, action: Action, stateful: bool) -> Change {
+        Change {
+            address: address.into(),
+            uid: String::new(),
+            kind: "k".into(),
+            provider: "p".into(),
+            module: "m".into(),
+            workloads: vec![],
+            action,
+            reason: Reason::New,
+            before: None,
+            after: None,
+            depends_on: vec![],
+            create_before_destroy: false,
+            protected: false,
+            triggers: None,
+            stateful,
+        }
+    }
+
+    fn entry(serial: u64, address: &str, action: &str) -> HistoryEntry {
+        HistoryEntry {
+            serial,
+            at: String::new(),
+            address: address.into(),
+            action: action.into(),
+            who: String::new(),
+            before: None,
+            after: None,
+        }
+    }
+
+    fn addresses(noted: &[Noted]) -> Vec<&str> {
+        noted.iter().map(|n| n.address.as_str()).collect()
+    }
+
+    #[test]
+    fn each_change_is_noted_by_what_it_does_to_data_and_when_its_object_was_made() {
+        let plan = Plan {
+            environment: "local".into(),
+            lineage: "l".into(),
+            serial: 4,
+            changes: vec![
+                change("db", Action::Create, true),
+                change("password", Action::Create, false),
+                change("bucket", Action::Replace, true),
+                change("role", Action::Update, true),
+                change("new_db", Action::Delete, true),
+                change("new_file", Action::Delete, false),
+                change("old_file", Action::Delete, false),
+                change("remade", Action::Delete, false),
+            ],
+            drift: vec![],
+            destroy: false,
+            settled: Default::default(),
+            schedule: Default::default(),
+        };
+        let history = [
+            entry(1, "old_file", "create"),
+            entry(1, "remade", "create"),
+            entry(2, "remade", "delete"),
+            entry(3, "new_db", "create"),
+            entry(3, "new_file", "create"),
+            entry(3, "remade", "create"),
+        ];
+        let (empty, lost, since) = notes(&plan, 2, &history);
+        assert_eq!(addresses(&empty), ["db"]);
+        assert_eq!(addresses(&lost), ["bucket", "new_db"]);
+        assert_eq!(addresses(&since), ["new_db", "new_file", "remade"]);
+        // At serial 1, `remade` existed: deleting it now is not "made since".
+        let (_, _, since) = notes(&plan, 1, &history);
+        assert_eq!(addresses(&since), ["new_db", "new_file"]);
+    }
+}

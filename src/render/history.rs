@@ -167,7 +167,7 @@ fn notes(r: &Rollback, markdown: bool) -> String {
 pub fn rollback_text(r: &Rollback) -> String {
     let c = &r.configuration;
     let mut out = format!(
-        "\nRollback to serial {} (applied {} by {}): {} Score files, {} modules, {} settings return.\n",
+        "\nRollback to serial {} (applied {} by {}): {} Score files, {} modules, {} settings differ from the latest apply.\n",
         r.serial,
         r.at,
         r.who,
