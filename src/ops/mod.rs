@@ -1,5 +1,5 @@
 //! The library API: one function per operation of baton (validate, plan, apply, destroy,
-//! drift, import, show, output, graph, state, modules, init), each taking an options
+//! drift, import, show, output, graph, state, deployments, modules, init), each taking an options
 //! struct and returning values or an [`Error`] that carries located diagnostics. Progress
 //! comes as [`Event`]s to an [`Observer`] the caller provides. Nothing here prints, exits,
 //! changes directory or writes an environment variable, and nothing is kept between
