@@ -173,12 +173,13 @@ pub(super) fn record(
         blobs.push(b);
         digest
     };
-    let previous = store.deployments()?.pop();
     let narrowed = inputs.narrowed || !opts.targets.is_empty();
-    let (mut score, mut modules) = match (&previous, narrowed) {
-        (Some(p), true) => (p.score.clone(), p.modules.clone()),
-        _ => Default::default(),
+    let previous = if narrowed {
+        store.deployments()?.pop()
+    } else {
+        None
     };
+    let (mut score, mut modules) = previous.map(|p| (p.score, p.modules)).unwrap_or_default();
     let overridden = inputs.load.image.is_some()
         || inputs.load.overrides_file.is_some()
         || !inputs.load.override_properties.is_empty();
@@ -271,21 +272,23 @@ fn settings(env: &Environment, location: &str) -> BTreeMap<String, serde_json::V
     if !env.variables.is_empty() {
         out.insert("environment_variables".to_string(), json!(env.variables));
     }
+    let redacted = |key: &str, v: &Value| {
+        let secret = ["password", "secret", "token", "access_key"]
+            .iter()
+            .any(|s| key.contains(s));
+        if secret {
+            json!(SENSITIVE_TEXT)
+        } else {
+            redact_urls(v.to_json_redacted())
+        }
+    };
     for (provider, config) in &env.providers {
         for (key, v) in config {
-            let secret = ["password", "secret", "token", "access_key"]
-                .iter()
-                .any(|s| key.contains(s));
-            let j = if secret {
-                json!(SENSITIVE_TEXT)
-            } else {
-                redact_urls(v.to_json_redacted())
-            };
-            out.insert(format!("providers.{provider}.{key}"), j);
+            out.insert(format!("providers.{provider}.{key}"), redacted(key, v));
         }
     }
     for (key, v) in &env.settings {
-        out.insert(format!("settings.{key}"), redact_urls(v.to_json_redacted()));
+        out.insert(format!("settings.{key}"), redacted(key, v));
     }
     out
 }
@@ -315,7 +318,30 @@ fn redact_url(s: &str) -> String {
 
 #[cfg(test)]
 mod tests {
-    use super::redact_url;
+    use super::{Value, redact_url, settings};
+
+    #[test]
+    fn settings_are_recorded_one_each_with_every_secret_redacted() {
+        let mut env = crate::config::Environment::defaults(std::path::Path::new("/p"), "ci");
+        let s = |t: &str| Value::string(t.to_string());
+        env.providers.insert(
+            "postgres".into(),
+            [("url".to_string(), s("postgres://u:hunter2@db/x"))]
+                .into_iter()
+                .collect(),
+        );
+        env.settings.insert("api_token".into(), s("hunter2"));
+        env.settings
+            .insert("vault".into(), Value::sensitive(s("hunter2")));
+        env.settings.insert("name_prefix".into(), s("ci"));
+        env.variables = vec!["HOME".into()];
+        let recorded = serde_json::to_string(&settings(&env, "/p/.baton/ci.db")).unwrap();
+        assert!(!recorded.contains("hunter2"), "{recorded}");
+        assert_eq!(
+            recorded,
+            r#"{"environment_variables":["HOME"],"modules":[],"providers.postgres.url":"postgres://u:(sensitive)@db/x","settings.api_token":"(sensitive)","settings.name_prefix":"ci","settings.vault":"(sensitive)","state":"/p/.baton/ci.db","target":{"dir":"deploy/ci","kind":"kubernetes","namespace":null}}"#
+        );
+    }
 
     #[test]
     fn a_url_keeps_everything_but_its_password() {
