@@ -432,3 +432,50 @@ fn overrides_and_destroy_are_recorded_and_a_destroyed_environment_comes_back() {
         narrowed.transcript()
     );
 }
+
+#[test]
+fn a_postgresql_state_keeps_deployments_and_plans_back_to_one() {
+    let db = crate::support::PgDb::new();
+    let sb = Sandbox::new();
+    ok(&sb.run(&["init"]));
+    sb.write(
+        "baton.hcl",
+        &format!(
+            "environment \"local\" {{\n  state {{\n    postgres {{ url = \"{}\" }}\n  }}\n}}\n",
+            db.url()
+        ),
+    );
+    ok(&sb.run(&["apply", "--auto-approve"]));
+    let first = last_serial(&sb).to_string();
+    let text = sb.read("score.yaml");
+    assert!(text.contains("image: nginx:1.27"), "{text}");
+    sb.write("score.yaml", &text.replace("nginx:1.27", "nginx:1.28"));
+    ok(&sb.run(&["apply", "--auto-approve"]));
+    let second = last_serial(&sb).to_string();
+    let diff = sb.run(&["state", "history", "diff", &first, &second]);
+    ok(&diff);
+    assert!(
+        diff.stdout
+            .contains("      -    image: nginx:1.27\n      +    image: nginx:1.28\n"),
+        "{}",
+        diff.transcript()
+    );
+    let plan = sb.run(&["plan", "--at", &first]);
+    ok(&plan);
+    assert!(
+        plan.stdout
+            .contains("Plan: 0 to add, 1 to change, 0 to replace, 0 to destroy."),
+        "{}",
+        plan.stdout
+    );
+    ok(&sb.run(&["apply", "--at", &first, "--auto-approve"]));
+    assert!(
+        sb.read("deploy/local/hello.yaml")
+            .contains("image: nginx:1.27")
+    );
+    assert_eq!(
+        db.sql("SELECT count(*) FROM baton.deployments WHERE environment = 'local'")
+            .trim(),
+        "3"
+    );
+}
