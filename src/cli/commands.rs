@@ -397,11 +397,7 @@ pub fn state(ws: &Workspace, cmd: StateCommand) -> anyhow::Result<Outcome> {
         ),
         StateCommand::History { changes, .. } => {
             let history = ops::history(ws).map_err(env)?;
-            let configured: Vec<u64> = ops::deployments(ws)
-                .map_err(env)?
-                .iter()
-                .map(|d| d.serial)
-                .collect();
+            let configured = ops::deployment_serials(ws).map_err(env)?;
             let text = if changes {
                 render::state::changes(&history)
             } else {

@@ -22,30 +22,34 @@ pub fn deployments(ws: &Workspace) -> Result<Vec<Deployment>, Error> {
     Ok(super::inspect::open(ws)?.deployments()?)
 }
 
+/// The serials that have a deployment, oldest first (reads no document).
+pub fn deployment_serials(ws: &Workspace) -> Result<Vec<u64>, Error> {
+    Ok(super::inspect::open(ws)?.deployment_serials()?)
+}
+
 /// The configuration the apply of `serial` recorded, with the texts it refers to.
 /// An unknown serial is an error naming the serials that have one.
 pub fn deployment(ws: &Workspace, serial: u64) -> Result<Configuration, Error> {
-    let store = super::inspect::open(ws)?;
-    Ok(configuration(&store, &store.deployments()?, serial)?)
+    Ok(configuration(&super::inspect::open(ws)?, serial)?)
 }
 
 /// What changed in the configuration from the apply of `a` to that of `b`: Score
 /// files and modules (with unified diffs of their texts) and settings.
 pub fn history_diff(ws: &Workspace, a: u64, b: u64) -> Result<DeploymentDiff, Error> {
     let store = super::inspect::open(ws)?;
-    let all = store.deployments()?;
-    let (a, b) = (
-        configuration(&store, &all, a)?,
-        configuration(&store, &all, b)?,
-    );
+    let (a, b) = (configuration(&store, a)?, configuration(&store, b)?);
     let texts = |d: &str| a.texts.get(d).or_else(|| b.texts.get(d)).cloned();
     Ok(deployment::diff(&a.deployment, &b.deployment, &texts))
 }
 
-/// The deployment of `serial` among `all`, with its texts read from `store`.
-fn configuration(store: &Store, all: &[Deployment], serial: u64) -> anyhow::Result<Configuration> {
-    let Some(d) = all.iter().find(|d| d.serial == serial) else {
-        let known: Vec<String> = all.iter().map(|d| d.serial.to_string()).collect();
+/// The deployment of `serial` with its texts, read from `store`.
+fn configuration(store: &Store, serial: u64) -> anyhow::Result<Configuration> {
+    let Some(d) = store.deployment(serial)? else {
+        let known: Vec<String> = store
+            .deployment_serials()?
+            .iter()
+            .map(u64::to_string)
+            .collect();
         anyhow::bail!(
             "no deployment is recorded for serial {serial}; {}",
             if known.is_empty() {
@@ -69,7 +73,7 @@ fn configuration(store: &Store, all: &[Deployment], serial: u64) -> anyhow::Resu
         }
     }
     Ok(Configuration {
-        deployment: d.clone(),
+        deployment: d,
         texts,
     })
 }
@@ -77,7 +81,7 @@ fn configuration(store: &Store, all: &[Deployment], serial: u64) -> anyhow::Resu
 /// The inputs of a plan back to the deployment of `serial`, from the state of `env`.
 pub(super) fn stored(root: &Path, env: &Environment, serial: u64) -> Result<Stored, Error> {
     let store = super::pipeline::open_state(root, env)?;
-    let c = configuration(&store, &store.deployments()?, serial)?;
+    let c = configuration(&store, serial)?;
     let text = |digest: &String, what: &str| {
         c.texts.get(digest).cloned().ok_or_else(|| {
             anyhow::anyhow!("the text of {what} of serial {serial} is not in the state")
@@ -123,10 +127,13 @@ fn restored_settings(env: &Environment, d: &Deployment) -> crate::value::Map {
 
 /// The rollback notes of `plan`, a plan back to the deployment of `serial`.
 pub(super) fn rollback(store: &Store, plan: &Plan, serial: u64) -> anyhow::Result<Rollback> {
-    let all = store.deployments()?;
-    let target = configuration(store, &all, serial)?;
-    let latest = all.last().expect("the target is recorded");
-    let latest = configuration(store, &all, latest.serial)?;
+    let target = configuration(store, serial)?;
+    let latest = store
+        .deployment_serials()?
+        .last()
+        .copied()
+        .unwrap_or(serial);
+    let latest = configuration(store, latest)?;
     let texts = |d: &str| target.texts.get(d).or_else(|| latest.texts.get(d)).cloned();
     let configuration = deployment::diff(&latest.deployment, &target.deployment, &texts);
     let settings_kept = configuration
@@ -174,10 +181,9 @@ pub(super) fn record(
         digest
     };
     let narrowed = inputs.narrowed || !opts.targets.is_empty();
-    let previous = if narrowed {
-        store.deployments()?.pop()
-    } else {
-        None
+    let previous = match store.deployment_serials()?.last() {
+        Some(&last) if narrowed => store.deployment(last)?,
+        _ => None,
     };
     let (mut score, mut modules) = previous.map(|p| (p.score, p.modules)).unwrap_or_default();
     let overridden = inputs.load.image.is_some()

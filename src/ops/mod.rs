@@ -55,7 +55,7 @@ use crate::plan::Plan;
 use crate::score::LoadOptions;
 use crate::state::{LockInfo, StateError};
 
-pub use history::{deployment, deployments, history_diff};
+pub use history::{deployment, deployment_serials, deployments, history_diff};
 pub use inspect::{
     Catalog, GraphOptions, Migrated, OutputOptions, Removed, Validated, graph, history, init,
     keygen, migrate, modules, outputs, rekey, show_plan_file, state, state_object, state_rm,
