@@ -108,21 +108,31 @@ pub(super) fn stored(root: &Path, env: &Environment, serial: u64) -> Result<Stor
 }
 
 /// The environment's settings as the deployment recorded them, where they were stored
-/// in clear; a redacted one keeps its current value.
+/// in clear; one redacted (in whole or in part) keeps its current value.
 fn restored_settings(env: &Environment, d: &Deployment) -> crate::value::Map {
     let mut out = crate::value::Map::new();
     for (key, v) in &d.settings {
         let Some(name) = key.strip_prefix("settings.") else {
             continue;
         };
-        let value = match (v, env.settings.get(name)) {
-            (serde_json::Value::String(s), Some(now)) if s == SENSITIVE_TEXT => now.clone(),
-            (serde_json::Value::String(s), None) if s == SENSITIVE_TEXT => continue,
+        let value = match env.settings.get(name) {
+            Some(now) if redacted(v) => now.clone(),
+            None if redacted(v) => continue,
             _ => Value::from_json(v),
         };
         out.insert(name.to_string(), value);
     }
     out
+}
+
+/// Whether a recorded setting had a secret taken out of it.
+fn redacted(v: &serde_json::Value) -> bool {
+    match v {
+        serde_json::Value::String(s) => s.contains(SENSITIVE_TEXT),
+        serde_json::Value::Array(a) => a.iter().any(redacted),
+        serde_json::Value::Object(o) => o.values().any(redacted),
+        _ => false,
+    }
 }
 
 /// The rollback notes of `plan`, a plan back to the deployment of `serial`.
@@ -141,10 +151,9 @@ pub(super) fn rollback(store: &Store, plan: &Plan, serial: u64) -> anyhow::Resul
         .iter()
         .filter(|s| {
             !s.name.starts_with("settings.")
-                || [&s.before, &s.after].iter().any(|v| {
-                    v.as_ref()
-                        .is_some_and(|v| v.as_str() == Some(SENSITIVE_TEXT))
-                })
+                || [&s.before, &s.after]
+                    .iter()
+                    .any(|v| v.as_ref().is_some_and(redacted))
         })
         .map(|s| s.name.clone())
         .collect();
@@ -324,7 +333,50 @@ fn redact_url(s: &str) -> String {
 
 #[cfg(test)]
 mod tests {
-    use super::{Value, redact_url, settings};
+    use super::{Value, redact_url, restored_settings, settings};
+
+    #[test]
+    fn settings_come_back_as_recorded_unless_a_secret_was_taken_out_of_them() {
+        let mut env = crate::config::Environment::defaults(std::path::Path::new("/p"), "ci");
+        let s = |t: &str| Value::string(t.to_string());
+        env.settings
+            .insert("db_url".into(), s("postgres://u:now@h/x"));
+        env.settings.insert("team".into(), s("b"));
+        let d = crate::state::deployment::Deployment {
+            serial: 1,
+            at: String::new(),
+            who: String::new(),
+            environment: "ci".into(),
+            score: Default::default(),
+            modules: Default::default(),
+            settings: [
+                (
+                    "settings.db_url",
+                    serde_json::json!("postgres://u:(sensitive)@h/x"),
+                ),
+                ("settings.team", serde_json::json!("a")),
+                ("settings.token", serde_json::json!("(sensitive)")),
+                ("settings.replicas", serde_json::json!([1, 2])),
+                ("target", serde_json::json!({"kind": "compose"})),
+            ]
+            .into_iter()
+            .map(|(k, v)| (k.to_string(), v))
+            .collect(),
+        };
+        let restored = restored_settings(&env, &d);
+        let shown: Vec<String> = restored.iter().map(|(k, v)| format!("{k}={v:?}")).collect();
+        assert_eq!(
+            restored.keys().collect::<Vec<_>>(),
+            ["db_url", "replicas", "team"],
+            "{shown:?}"
+        );
+        assert_eq!(
+            restored.get("db_url"),
+            env.settings.get("db_url"),
+            "{shown:?}"
+        );
+        assert_eq!(restored.get("team"), Some(&s("a")), "{shown:?}");
+    }
 
     #[test]
     fn settings_are_recorded_one_each_with_every_secret_redacted() {
