@@ -5,12 +5,12 @@ use std::io::{IsTerminal, Write};
 use std::path::Path;
 
 use super::{
-    DriftArgs, DriftFormat, GraphArgs, GraphFormat, ImportArgs, Outcome, OutputArgs, PlanArgs,
-    PlanFormat, StateCommand, Terminal, ValidateFormat,
+    DriftArgs, GraphArgs, GraphFormat, HistoryDiff, ImportArgs, Outcome, OutputArgs, PlanArgs,
+    StateCommand, Terminal, ValidateFormat,
 };
 use crate::ops::{self, Error, Event, Observer, Report, Workspace};
 use crate::plan::Plan;
-use crate::render::{self, Color};
+use crate::render::{self, Color, Format};
 
 /// Prints the events of a run: warnings and lock news on stderr, the plan of an apply
 /// and its progress on stdout; asks for approval on the terminal.
@@ -138,21 +138,6 @@ pub fn validate(
     Ok(Outcome::failure_if(diags.has_errors()))
 }
 
-/// Prints `plan` in `format`: one function for `plan` and `show PLANFILE`, so both print
-/// the same bytes for the same plan.
-fn print_plan(plan: &Plan, format: PlanFormat, compact: bool, color: Color) -> anyhow::Result<()> {
-    match format {
-        PlanFormat::Text if compact => print!("{}", render::plan::compact(plan, color)),
-        PlanFormat::Text => print!("{}", render::plan::text(plan, color)),
-        PlanFormat::Markdown => print!("{}", render::markdown::render(plan, &Default::default())),
-        PlanFormat::Json => println!(
-            "{}",
-            serde_json::to_string_pretty(&render::plan::json(plan))?
-        ),
-    }
-    Ok(())
-}
-
 /// `baton plan`.
 pub fn plan(opts: &ops::RunOptions, a: &PlanArgs, term: &Terminal) -> anyhow::Result<Outcome> {
     let planned = match ops::plan(opts, &mut Printer::new(term, true, false)) {
@@ -160,9 +145,9 @@ pub fn plan(opts: &ops::RunOptions, a: &PlanArgs, term: &Terminal) -> anyhow::Re
         Err(Error::Failed(r)) => {
             let (env, d, s) = (&opts.workspace.env, &r.diagnostics, &r.sources);
             match a.format {
-                PlanFormat::Json => print!("{}", render::failure::plan_json(env, d, s)),
-                PlanFormat::Markdown => print!("{}", render::failure::plan_markdown(env, d)),
-                PlanFormat::Text => {}
+                Format::Json => print!("{}", render::failure::plan_json(env, d, s)),
+                Format::Markdown => print!("{}", render::failure::plan_markdown(env, d)),
+                Format::Text => {}
             }
             eprint!("{}", render::failure::plan_text(d, s, term.stderr_color));
             return Ok(Outcome::Failure);
@@ -171,11 +156,15 @@ pub fn plan(opts: &ops::RunOptions, a: &PlanArgs, term: &Terminal) -> anyhow::Re
     };
     let plan = &planned.planned.plan;
     let render_started = std::time::Instant::now();
-    print_plan(plan, a.format, a.compact, term.stdout_color)?;
+    let (rollback, color) = (planned.rollback.as_ref(), term.stdout_color);
+    print!(
+        "{}",
+        render::plan::formatted(plan, a.format, a.compact, color, rollback)
+    );
     crate::timings::record("render", render_started.elapsed());
     if let Some(path) = &a.out {
         ops::save_plan(&planned, path)?;
-        if a.format == PlanFormat::Text {
+        if a.format == Format::Text {
             let p = path.display();
             println!("\nSaved the plan to {p}; apply it with: baton apply {p}");
         }
@@ -189,10 +178,12 @@ pub fn plan(opts: &ops::RunOptions, a: &PlanArgs, term: &Terminal) -> anyhow::Re
 
 /// `baton apply` and `baton destroy`.
 pub fn apply(
-    opts: ops::ApplyOptions,
+    run: ops::RunOptions,
+    plan_file: Option<std::path::PathBuf>,
     auto_approve: bool,
     term: &Terminal,
 ) -> anyhow::Result<Outcome> {
+    let opts = ops::ApplyOptions { run, plan_file };
     let applied = match ops::apply(&opts, &mut Printer::new(term, true, auto_approve)) {
         Ok(a) => a,
         Err(Error::Failed(r)) => {
@@ -237,14 +228,10 @@ pub fn drift(workspace: Workspace, a: DriftArgs, term: &Terminal) -> anyhow::Res
         Err(Error::Other(e)) => return Err(e),
     };
     let (env, drift) = (&d.environment, &d.drift);
-    match a.format {
-        DriftFormat::Text => print!("{}", render::drift::text(env, drift, term.stdout_color)),
-        DriftFormat::Markdown => print!("{}", render::drift::markdown(env, drift)),
-        DriftFormat::Json => println!(
-            "{}",
-            serde_json::to_string_pretty(&render::drift::json(env, drift))?
-        ),
-    }
+    print!(
+        "{}",
+        render::drift::formatted(env, drift, a.format, term.stdout_color)
+    );
     Ok(Outcome::changes_if(!drift.is_empty()))
 }
 
@@ -273,24 +260,27 @@ pub fn import(workspace: Workspace, a: ImportArgs, term: &Terminal) -> anyhow::R
 pub fn show(
     ws: &Workspace,
     plan_file: Option<&Path>,
-    format: PlanFormat,
+    format: Format,
     term: &Terminal,
 ) -> anyhow::Result<Outcome> {
     if let Some(p) = plan_file {
         let plan = ops::show_plan_file(p).map_err(|e| environment(e, ws))?;
-        print_plan(&plan, format, false, term.stdout_color)?;
+        print!(
+            "{}",
+            render::plan::formatted(&plan, format, false, term.stdout_color, None)
+        );
         return Ok(Outcome::Success);
     }
     let state = ops::state(ws).map_err(|e| environment(e, ws))?;
     match format {
-        PlanFormat::Markdown => {
+        Format::Markdown => {
             anyhow::bail!("the state has no Markdown form; use --format text or json")
         }
-        PlanFormat::Json => println!(
+        Format::Json => println!(
             "{}",
             serde_json::to_string_pretty(&render::state::json(&state))?
         ),
-        PlanFormat::Text => print!("{}", render::state::text(&ws.env, &state)),
+        Format::Text => print!("{}", render::state::text(&ws.env, &state)),
     }
     Ok(Outcome::Success)
 }
@@ -391,12 +381,20 @@ pub fn state(ws: &Workspace, cmd: StateCommand) -> anyhow::Result<Outcome> {
             let removed = ops::state_rm(ws, &address).map_err(env)?;
             print!("{}", render::state::removed(&address, &removed));
         }
-        StateCommand::History { changes } => {
+        StateCommand::History {
+            diff: Some(HistoryDiff::Diff { a, b, format }),
+            ..
+        } => print!(
+            "{}",
+            render::history::diff(&ops::history_diff(ws, a, b).map_err(env)?, format)
+        ),
+        StateCommand::History { changes, .. } => {
             let history = ops::history(ws).map_err(env)?;
+            let configured = ops::deployment_serials(ws).map_err(env)?;
             let text = if changes {
                 render::state::changes(&history)
             } else {
-                render::state::applies(&history)
+                render::state::applies(&history, &configured)
             };
             print!("{text}");
         }

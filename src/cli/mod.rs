@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
 use crate::ops::{self, ScoreInputs, Workspace};
-use crate::render::Color;
+use crate::render::{Color, Format};
 use crate::score::LoadOptions;
 
 /// baton: Score workloads in, real infrastructure out, with a plan a reviewer can read.
@@ -89,17 +89,9 @@ pub struct PlanFlags {
     /// At most this many provider calls at once.
     #[arg(long, default_value_t = 10, value_name = "N")]
     pub parallelism: usize,
-}
-
-/// Output format of plans and state.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum PlanFormat {
-    /// For people.
-    Text,
-    /// For a pull-request comment.
-    Markdown,
-    /// For tools (docs/plan-json.md).
-    Json,
+    /// Plan back to the configuration the apply of SERIAL recorded (`state history`).
+    #[arg(long, value_name = "SERIAL")]
+    pub at: Option<u64>,
 }
 
 /// `baton plan`.
@@ -113,7 +105,7 @@ pub struct PlanArgs {
     pub out: Option<PathBuf>,
     /// Output format.
     #[arg(long, value_enum, default_value = "text")]
-    pub format: PlanFormat,
+    pub format: Format,
     /// Exit 2 when there are changes, 0 when there are none.
     #[arg(long)]
     pub detailed_exitcode: bool,
@@ -149,23 +141,12 @@ pub struct DestroyArgs {
     pub auto_approve: bool,
 }
 
-/// Output format of `drift`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum DriftFormat {
-    /// For people.
-    Text,
-    /// For a pull request or issue comment.
-    Markdown,
-    /// For tools.
-    Json,
-}
-
 /// `baton drift`.
 #[derive(Debug, Args)]
 pub struct DriftArgs {
     /// Output format.
     #[arg(long, value_enum, default_value = "text")]
-    pub format: DriftFormat,
+    pub format: Format,
     /// At most this many reads at once.
     #[arg(long, default_value_t = 10, value_name = "N")]
     pub parallelism: usize,
@@ -190,7 +171,7 @@ pub struct ShowArgs {
     pub plan_file: Option<PathBuf>,
     /// Output format.
     #[arg(long, value_enum, default_value = "text")]
-    pub format: PlanFormat,
+    pub format: Format,
 }
 
 /// `baton output`.
@@ -255,11 +236,15 @@ pub enum StateCommand {
         /// Where they go.
         to: String,
     },
-    /// The applies (serial, when, who, what they did); `--changes` lists every change.
+    /// The applies (serial, when, who, what they did; `[config]`: its configuration is
+    /// recorded); `--changes` lists every change; `diff A B` compares two configurations.
     History {
         /// One line per recorded change instead of per apply.
         #[arg(long)]
         changes: bool,
+        /// `diff A B`.
+        #[command(subcommand)]
+        diff: Option<HistoryDiff>,
     },
     /// Release a lock left by a run that is gone.
     Unlock {
@@ -276,6 +261,21 @@ pub enum StateCommand {
         /// A PostgreSQL URL (`postgres://…`) or a SQLite file path.
         #[arg(long, value_name = "URL|PATH")]
         to: String,
+    },
+}
+
+/// `baton state history diff A B`.
+#[derive(Debug, Subcommand)]
+pub enum HistoryDiff {
+    /// What changed in the configuration (Score files, modules, settings) from A to B.
+    Diff {
+        /// A serial with a recorded configuration.
+        a: u64,
+        /// Another.
+        b: u64,
+        /// Output format.
+        #[arg(long, value_enum, default_value = "text")]
+        format: Format,
     },
 }
 
@@ -334,6 +334,7 @@ impl PlanFlags {
                 targets: self.target.clone(),
                 replace: self.replace.clone(),
                 workloads: None,
+                at: self.at,
             },
             parallelism: self.parallelism.max(1),
             ctrl_c: true,
@@ -431,27 +432,9 @@ pub fn run(cli: Cli) -> anyhow::Result<Outcome> {
         Command::Validate(a) => commands::validate(&ws, &a.score.inputs(), a.format, t),
         Command::Plan(a) => commands::plan(&a.flags.run(&ws, a.destroy), &a, t),
         Command::Apply(a) => {
-            let run = a.flags.run(&ws, false);
-            commands::apply(
-                ops::ApplyOptions {
-                    run,
-                    plan_file: a.plan_file,
-                },
-                a.auto_approve,
-                t,
-            )
+            commands::apply(a.flags.run(&ws, false), a.plan_file, a.auto_approve, t)
         }
-        Command::Destroy(a) => {
-            let run = a.flags.run(&ws, true);
-            commands::apply(
-                ops::ApplyOptions {
-                    run,
-                    plan_file: None,
-                },
-                a.auto_approve,
-                t,
-            )
-        }
+        Command::Destroy(a) => commands::apply(a.flags.run(&ws, true), None, a.auto_approve, t),
         Command::Import(a) => commands::import(ws, a, t),
         Command::Drift(a) => commands::drift(ws, a, t),
         Command::Show(a) => commands::show(&ws, a.plan_file.as_deref(), a.format, t),

@@ -53,7 +53,7 @@ pub fn show_plan_file(path: &Path) -> Result<Plan, Error> {
 
 /// Opens the state store of the workspace's environment; `Error::Invalid` when
 /// `baton.hcl` does not load.
-fn open(ws: &Workspace) -> Result<Store, Error> {
+pub(super) fn open(ws: &Workspace) -> Result<Store, Error> {
     let (environment, _) = super::environment(ws)?;
     Ok(pipeline::open_state(&ws.root, &environment)?)
 }

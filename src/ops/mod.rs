@@ -1,5 +1,5 @@
 //! The library API: one function per operation of baton (validate, plan, apply, destroy,
-//! drift, import, show, output, graph, state, modules, init), each taking an options
+//! drift, import, show, output, graph, state, deployments, modules, init), each taking an options
 //! struct and returning values or an [`Error`] that carries located diagnostics. Progress
 //! comes as [`Event`]s to an [`Observer`] the caller provides. Nothing here prints, exits,
 //! changes directory or writes an environment variable, and nothing is kept between
@@ -41,6 +41,7 @@
 //! }
 //! ```
 
+mod history;
 mod inspect;
 mod lock;
 mod pipeline;
@@ -54,6 +55,7 @@ use crate::plan::Plan;
 use crate::score::LoadOptions;
 use crate::state::{LockInfo, StateError};
 
+pub use history::{deployment, deployment_serials, deployments, history_diff};
 pub use inspect::{
     Catalog, GraphOptions, Migrated, OutputOptions, Removed, Validated, graph, history, init,
     keygen, migrate, modules, outputs, rekey, show_plan_file, state, state_mv, state_object,

@@ -53,6 +53,20 @@ pub struct Failed {
     pub diagnostics: Diagnostics,
 }
 
+/// The configuration a recorded deployment applied, to plan from instead of the
+/// working tree (`plan --at SERIAL`).
+pub struct Stored {
+    /// Score files: path relative to the project, text (after overrides).
+    pub score: Vec<(String, String)>,
+    /// Modules: name, where it came from (`builtin` or a path relative to the
+    /// project), text.
+    pub modules: Vec<(String, String, String)>,
+    /// The environment's `settings` to use.
+    pub settings: crate::value::Map,
+    /// The serial, for the names of the texts in messages.
+    pub serial: u64,
+}
+
 /// Loads Score files, `baton.hcl` and modules, matches a module to every resource and
 /// builds the graph. All problems of all inputs are reported together.
 pub fn prepare(
@@ -61,10 +75,33 @@ pub fn prepare(
     score_files: &[PathBuf],
     load: &LoadOptions,
 ) -> Result<Prepared, Failed> {
+    prepare_from(root, env_name, Err((score_files, load)))
+}
+
+/// [`prepare`] from a recorded deployment's Score files and modules (its settings
+/// over the environment's), with everything else from the current `baton.hcl`.
+pub fn prepare_stored(root: &Path, env_name: &str, stored: &Stored) -> Result<Prepared, Failed> {
+    prepare_from(root, env_name, Ok(stored))
+}
+
+fn prepare_from(
+    root: &Path,
+    env_name: &str,
+    inputs: Result<&Stored, (&[PathBuf], &LoadOptions)>,
+) -> Result<Prepared, Failed> {
     let mut sources = Sources::new();
     let mut diags = Diagnostics::new();
-    let project = timings::stage("score files", || {
-        score::load(score_files, load, &mut sources, &mut diags)
+    let project = timings::stage("score files", || match inputs {
+        Err((score_files, load)) => score::load(score_files, load, &mut sources, &mut diags),
+        Ok(stored) => {
+            let named: Vec<(String, &str)> = stored
+                .score
+                .iter()
+                .map(|(p, t)| (root.join(p).display().to_string(), t.as_str()))
+                .collect();
+            let texts: Vec<(&str, &str)> = named.iter().map(|(n, t)| (n.as_str(), *t)).collect();
+            score::load_texts(&texts, &LoadOptions::default(), &mut sources, &mut diags)
+        }
     });
     diags.escalate(
         "options/image-dot",
@@ -73,14 +110,20 @@ pub fn prepare(
     let mut out = Vec::new();
     let env = config::load(root, env_name, &mut sources, &mut out);
     diags.extend(out.drain(..));
-    let Some(env) = env else {
+    let Some(mut env) = env else {
         return Err(Failed {
             sources,
             diagnostics: diags,
         });
     };
     let modules_started = std::time::Instant::now();
-    let (registry, modules) = load_modules(root, Some(&env), &mut sources, &mut out);
+    let (registry, modules) = match inputs {
+        Err(_) => load_modules(root, Some(&env), &mut sources, &mut out),
+        Ok(stored) => {
+            env.settings = stored.settings.clone();
+            stored_modules(root, &env, stored, &mut sources, &mut out)
+        }
+    };
     diags.extend(out.drain(..));
     timings::record("modules", modules_started.elapsed());
     if diags.has_errors() {
@@ -183,6 +226,38 @@ pub fn load_modules(
         ));
     }
     modules.extend(module::library::load(&registry, &providers, sources, out));
+    (registry, modules)
+}
+
+/// The modules a deployment recorded, loaded from their stored texts: a built-in one
+/// keeps its built-in origin (the process-reading `environment` module is known by it).
+fn stored_modules(
+    root: &Path,
+    env: &Environment,
+    stored: &Stored,
+    sources: &mut Sources,
+    out: &mut Vec<Diagnostic>,
+) -> (Registry, Vec<Module>) {
+    let registry = Registry::new(root, &env.providers);
+    let providers: Vec<String> = registry.provider_names();
+    let mut modules = Vec::new();
+    for (name, origin, text) in &stored.modules {
+        let builtin = module::library::BUILTIN
+            .iter()
+            .find(|(p, _)| origin == "builtin" && p.strip_suffix(".hcl") == Some(name.as_str()));
+        let (label, origin) = match builtin {
+            Some((p, _)) => (
+                format!("<built-in>/modules/{p}"),
+                module::Origin::Builtin(p),
+            ),
+            None => (origin.clone(), module::Origin::Project(root.join(origin))),
+        };
+        let label = format!("{label} (serial {})", stored.serial);
+        let file = sources.add_file(label, None, text.clone());
+        modules.extend(module::load::load_text(
+            name, origin, file, &registry, &providers, sources, out,
+        ));
+    }
     (registry, modules)
 }
 

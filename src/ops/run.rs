@@ -12,6 +12,7 @@ use super::{Error, Event, Observer, Report, RunOptions, Workspace, runtime};
 use crate::apply;
 use crate::plan::diff::PlanOptions;
 use crate::plan::file::SavedPlan;
+use crate::plan::rollback::Rollback;
 use crate::plan::{Drift, Plan};
 use crate::state::{LockRequest, State, Store};
 
@@ -32,14 +33,27 @@ impl RunOptions {
         p
     }
 
-    fn prepare(&self) -> Result<Prepared, Error> {
+    /// The inputs loaded and checked: the working tree's, or with `at` those the apply
+    /// of that serial recorded.
+    fn prepare(&self, at: Option<u64>) -> Result<Prepared, Error> {
         let ws = &self.workspace;
-        Ok(pipeline::prepare(
-            &ws.root,
-            &ws.env,
-            &self.inputs.files,
-            &self.inputs.load,
-        )?)
+        let Some(serial) = at else {
+            return Ok(pipeline::prepare(
+                &ws.root,
+                &ws.env,
+                &self.inputs.files,
+                &self.inputs.load,
+            )?);
+        };
+        if self.inputs.narrowed {
+            return Err(anyhow::anyhow!(
+                "--at plans the whole environment back to the configuration of serial {serial}; it takes no Score files (-f)"
+            )
+            .into());
+        }
+        let (env, _) = super::environment(ws)?;
+        let stored = super::history::stored(&ws.root, &env, serial)?;
+        Ok(pipeline::prepare_stored(&ws.root, &ws.env, &stored)?)
     }
 }
 
@@ -57,6 +71,8 @@ pub struct Planned {
     pub state: State,
     /// The version of every recorded object when the plan was made.
     pub versions: std::collections::BTreeMap<String, u64>,
+    /// With `at`: what returning to that configuration cannot undo.
+    pub rollback: Option<Rollback>,
 }
 
 /// `plan`: what apply would change, and why. A plan over the whole project reads the
@@ -73,7 +89,7 @@ pub fn plan(opts: &RunOptions, observer: &mut dyn Observer) -> Result<Planned, E
             crate::timings::stage("state load (ahead)", || Preloaded::read(&root, &env))
         })
     });
-    let prepared = opts.prepare()?;
+    let prepared = opts.prepare(opts.plan.at)?;
     warn(&prepared, observer);
     let (mut store, mut ahead) = match ahead.and_then(|h| h.join().ok()).flatten() {
         Some(p) if p.matches(&prepared.env) => (p.store, Some((p.state, p.version))),
@@ -100,6 +116,10 @@ pub fn plan(opts: &RunOptions, observer: &mut dyn Observer) -> Result<Planned, E
     })?;
     match planned {
         Ok(planned) => Ok(Planned {
+            rollback: options
+                .at
+                .map(|serial| super::history::rollback(&store, &planned.plan, serial))
+                .transpose()?,
             prepared,
             planned,
             options,
@@ -143,6 +163,9 @@ pub struct Applied {
     pub report: Option<apply::Report>,
     /// The observer did not approve the plan: nothing was changed.
     pub cancelled: bool,
+    /// The state's serial after the apply, when it changed something: the history
+    /// entries and the deployment (the configuration applied) recorded under it.
+    pub serial: Option<u64>,
 }
 
 impl Applied {
@@ -176,7 +199,8 @@ pub fn destroy(opts: &RunOptions, observer: &mut dyn Observer) -> Result<Applied
 pub fn apply(opts: &ApplyOptions, observer: &mut dyn Observer) -> Result<Applied, Error> {
     let run = &opts.run;
     let saved = opts.plan_file.as_deref().map(read_plan_file).transpose()?;
-    let prepared = run.prepare()?;
+    let at = saved.as_ref().map_or(run.plan.at, |s| s.options.at);
+    let prepared = run.prepare(at)?;
     warn(&prepared, observer);
     if let Some(saved) = &saved
         && saved.environment != prepared.env.name
@@ -232,16 +256,22 @@ pub fn apply(opts: &ApplyOptions, observer: &mut dyn Observer) -> Result<Applied
         if !plan.has_changes() {
             // Leftover intents whose objects turned out to be as recorded.
             apply::settle(&plan, store)?;
-            return Ok(Ok(Applied { plan, report: None, cancelled: false }));
+            return Ok(Ok(Applied { plan, report: None, cancelled: false, serial: None }));
         }
         if saved.is_none() && !observer.approve(&plan, operation)? {
-            return Ok(Ok(Applied { plan, report: None, cancelled: true }));
+            return Ok(Ok(Applied { plan, report: None, cancelled: true, serial: None }));
         }
         observer.event(Event::Applying);
         let ctx = ctx_prepared.context(&plan.lineage);
         let options = apply::ApplyOptions { parallelism: run.parallelism, providers: &ctx_prepared.registry };
         let report = apply::apply(&ctx, &plan, planned.values, store, &options, |e| observer.event(Event::Progress(e))).await?;
-        Ok(Ok(Applied { plan, report: Some(report), cancelled: false }))
+        // The configuration applied, under the serial the changes were recorded with.
+        let after = store.serial()?;
+        let serial = (after > state.serial).then_some(after);
+        if let Some(serial) = serial {
+            super::history::record(ctx_prepared, &run.inputs, &plan_opts, store, serial)?;
+        }
+        Ok(Ok(Applied { plan, report: Some(report), cancelled: false, serial }))
     }));
     // A run that failed leaves no state behind when it created the file and wrote nothing.
     if !matches!(&outcome, Ok(Ok(applied)) if applied.succeeded()) {

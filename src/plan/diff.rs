@@ -31,6 +31,9 @@ pub struct PlanOptions {
     /// Only the objects of these workloads (set when Score files are named with `-f`):
     /// objects of other workloads, and shared resources, are neither read nor deleted.
     pub workloads: Option<Vec<String>>,
+    /// Plan a return to the configuration the apply of this serial recorded (its
+    /// Score files, modules and settings) instead of the working tree's.
+    pub at: Option<u64>,
 }
 
 impl PlanOptions {

@@ -114,6 +114,9 @@ pub struct SavedOptions {
     pub replace: Vec<String>,
     /// The workloads of a run narrowed with `-f`.
     pub workloads: Option<Vec<String>>,
+    /// `--at SERIAL`: planned from the configuration that apply recorded.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub at: Option<u64>,
 }
 
 /// One object's [`Change`] on the wire.
@@ -308,6 +311,7 @@ impl SavedPlan {
                 targets: opts.targets.clone(),
                 replace: opts.replace.clone(),
                 workloads: opts.workloads.clone(),
+                at: opts.at,
             },
             changes: plan.changes.iter().map(SavedChange::new).collect(),
             drift: plan
@@ -373,6 +377,7 @@ impl SavedPlan {
             targets: self.options.targets.clone(),
             replace: self.options.replace.clone(),
             workloads: self.options.workloads.clone(),
+            at: self.options.at,
         }
     }
 
@@ -992,6 +997,7 @@ mod tests {
                 targets: vec![],
                 replace: vec![],
                 workloads: None,
+                at: None,
             },
             changes: vec![],
             drift: vec![],

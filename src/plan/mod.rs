@@ -10,6 +10,7 @@ pub mod diff;
 pub use crate::eval;
 pub mod file;
 pub mod renames;
+pub mod rollback;
 pub mod schedule;
 
 use std::collections::BTreeMap;

@@ -40,6 +40,20 @@ fn what(d: &Drift) -> String {
     }
 }
 
+/// The drift report in `format`.
+pub fn formatted(
+    environment: &str,
+    drift: &[Drift],
+    format: super::Format,
+    color: Color,
+) -> String {
+    match format {
+        super::Format::Text => text(environment, drift, color),
+        super::Format::Markdown => markdown(environment, drift),
+        super::Format::Json => super::pretty(&json(environment, drift)),
+    }
+}
+
 /// Markdown for a pull request or issue comment (colour-free).
 pub fn markdown(environment: &str, drift: &[Drift]) -> String {
     let mut out = String::new();

@@ -5,6 +5,7 @@ pub mod diagnostics;
 pub mod drift;
 pub mod failure;
 pub mod graph;
+pub mod history;
 pub mod markdown;
 pub mod modules;
 pub mod plan;
@@ -14,6 +15,24 @@ pub mod validate;
 
 #[cfg(test)]
 mod tests;
+
+/// The form of a plan, a drift report or a history diff.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Format {
+    /// For people.
+    Text,
+    /// For a pull-request or issue comment.
+    Markdown,
+    /// For tools (plans: docs/plan-json.md).
+    Json,
+}
+
+/// Pretty JSON and a newline.
+fn pretty(v: &serde_json::Value) -> String {
+    let mut s = serde_json::to_string_pretty(v).expect("JSON values serialize");
+    s.push('\n');
+    s
+}
 
 /// Whether output may use colour.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -13,6 +13,30 @@ use crate::plan::{Action, Change, Plan, Reason};
 use crate::provider::Attrs;
 use crate::value::{SENSITIVE_TEXT, UNKNOWN_TEXT, Value};
 
+/// A plan in `format` (`compact`: one line per change, in text), with the rollback
+/// notes of a plan back to an earlier deployment: one function for `plan` and `show
+/// PLANFILE`, so both print the same bytes for the same plan.
+pub fn formatted(
+    plan: &Plan,
+    format: super::Format,
+    compact: bool,
+    color: Color,
+    rollback: Option<&crate::plan::rollback::Rollback>,
+) -> String {
+    use super::Format;
+    use super::history::{rollback_markdown, rollback_text};
+    match (format, rollback) {
+        (Format::Text, _) if compact => self::compact(plan, color),
+        (Format::Text, r) => text(plan, color) + &r.map(rollback_text).unwrap_or_default(),
+        (Format::Markdown, r) => {
+            crate::render::markdown::render(plan, &Default::default())
+                + &r.map(rollback_markdown).unwrap_or_default()
+        }
+        (Format::Json, None) => super::pretty(&json(plan)),
+        (Format::Json, Some(r)) => super::pretty(&super::history::plan_json(json(plan), r)),
+    }
+}
+
 /// The JSON document of a plan.
 pub fn json(plan: &Plan) -> Json {
     let s = plan.summary();

@@ -91,8 +91,9 @@ pub fn changes(history: &[HistoryEntry]) -> String {
     out
 }
 
-/// One line per apply: its serial, when (first change), who, and what it did.
-pub fn applies(history: &[HistoryEntry]) -> String {
+/// One line per apply: its serial, when (first change), who, and what it did; those
+/// whose configuration is recorded (serials in `configured`) marked `[config]`.
+pub fn applies(history: &[HistoryEntry], configured: &[u64]) -> String {
     let mut by_serial: BTreeMap<u64, (&str, &str, BTreeMap<&str, usize>)> = BTreeMap::new();
     for h in history {
         let e = by_serial
@@ -106,7 +107,15 @@ pub fn applies(history: &[HistoryEntry]) -> String {
     }
     for (serial, (at, who, counts)) in by_serial {
         let what: Vec<String> = counts.iter().map(|(a, n)| format!("{n} {a}")).collect();
-        let _ = writeln!(out, "serial {serial:>4}  {at}  {who}  {}", what.join(", "));
+        let mark = ["", "  [config]"][configured.contains(&serial) as usize];
+        let _ = writeln!(
+            out,
+            "serial {serial:>4}  {at}  {who}  {}{mark}",
+            what.join(", ")
+        );
+    }
+    if !configured.is_empty() {
+        out.push_str("\n[config]: the configuration it applied is recorded; compare two with `baton state history diff A B`, plan a return to one with `baton plan --at SERIAL`.\n");
     }
     out
 }

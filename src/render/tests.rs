@@ -544,3 +544,67 @@ fn plan_json_shape_is_versioned() {
         "the plan JSON changed shape: bump format_version, update SHAPE_V1 and docs/plan-json.md"
     );
 }
+
+#[test]
+fn a_rollback_and_a_history_diff_render_what_returns_and_what_cannot() {
+    use crate::plan::rollback::{Noted, Rollback};
+    use crate::state::deployment::{DeploymentDiff, FileChange, SettingChange};
+    let configuration = DeploymentDiff {
+        from: 5,
+        to: 2,
+        score: vec![FileChange {
+            name: "web.score.yaml".into(),
+            change: "changed",
+            diff: "--- web.score.yaml (serial 5)\n+++ web.score.yaml (serial 2)\n@@ -1,2 +1,4 @@\n resources:\n+  db:\n+    type: postgres\n".into(),
+        }],
+        modules: vec![],
+        settings: vec![SettingChange {
+            name: "providers.postgres.url".into(),
+            before: Some(serde_json::json!("postgres://u:(sensitive)@h/db")),
+            after: None,
+        }],
+    };
+    let noted = |address: &str, kind: &str, action| Noted {
+        address: address.into(),
+        kind: kind.into(),
+        action,
+    };
+    let rollback = Rollback {
+        serial: 2,
+        at: "2026-12-06T01:00:00Z".into(),
+        who: "dev@host".into(),
+        configuration: configuration.clone(),
+        settings_kept: vec!["providers.postgres.url".into()],
+        recreated_empty: vec![noted(
+            "postgres.default#web.db/postgres_database.db",
+            "postgres_database",
+            "create",
+        )],
+        data_lost: vec![],
+        created_since: vec![noted(
+            "redis.default#web.cache/redis_acl_user.user",
+            "redis_acl_user",
+            "delete",
+        )],
+    };
+    let plan = plan(vec![], vec![]);
+    let mut out = String::new();
+    for format in [
+        super::Format::Text,
+        super::Format::Markdown,
+        super::Format::Json,
+    ] {
+        out.push_str(&format!("==== plan {format:?}\n"));
+        out.push_str(&plan_render::formatted(
+            &plan,
+            format,
+            false,
+            Color::Never,
+            Some(&rollback),
+        ));
+        out.push_str(&format!("==== history diff {format:?}\n"));
+        out.push_str(&super::history::diff(&configuration, format));
+    }
+    assert!(out.contains("made again EMPTY"), "{out}");
+    insta::assert_snapshot!(out);
+}

@@ -32,6 +32,24 @@ pub struct Deployment {
     pub settings: BTreeMap<String, serde_json::Value>,
 }
 
+/// A deployment with the texts it refers to: what `ops::deployment` returns.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Configuration {
+    /// The deployment.
+    #[serde(flatten)]
+    pub deployment: Deployment,
+    /// The texts of its Score files and modules, by digest (absent when not stored).
+    pub texts: BTreeMap<String, String>,
+}
+
+impl Configuration {
+    /// The text of Score file `path`, if stored.
+    pub fn score_text(&self, path: &str) -> Option<&str> {
+        let digest = self.deployment.score.get(path)?;
+        self.texts.get(digest).map(String::as_str)
+    }
+}
+
 /// A module an apply used.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ModuleUse {

@@ -500,6 +500,22 @@ impl PostgresStore {
         rows.iter().map(|row| row.deployment(&location)).collect()
     }
 
+    /// The serials that have a deployment, oldest first (no document read).
+    pub fn deployment_serials(&self) -> Result<Vec<u64>, StateError> {
+        let env = self.environment.clone();
+        let serials: Vec<i64> =
+            self.run(move |c| Box::pin(async move { c.deployment_serials(&env).await }))?;
+        Ok(serials.into_iter().map(|s| s as u64).collect())
+    }
+
+    /// The deployment of `serial`, checksum checked.
+    pub fn deployment(&self, serial: u64) -> Result<Option<Deployment>, StateError> {
+        let env = self.environment.clone();
+        let row =
+            self.run(move |c| Box::pin(async move { c.deployment(&env, serial as i64).await }))?;
+        row.map(|row| row.deployment(&self.location())).transpose()
+    }
+
     /// The text stored under `digest`, checked against it.
     pub fn blob(&self, digest: &str) -> Result<Option<Blob>, StateError> {
         let d = digest.to_string();
@@ -808,6 +824,37 @@ impl Conn {
         let rows = deployment_rows(&tx, env).await?;
         tx.commit().await?;
         Ok(rows)
+    }
+
+    async fn deployment(
+        &mut self,
+        env: &str,
+        serial: i64,
+    ) -> Result<Option<DeploymentRow>, tokio_postgres::Error> {
+        Ok(self
+            .client
+            .query_opt(
+                "SELECT serial, document, checksum FROM baton.deployments
+                 WHERE environment = $1 AND serial = $2",
+                &[&env, &serial],
+            )
+            .await?
+            .map(|r| DeploymentRow {
+                serial: r.get(0),
+                document: r.get(1),
+                checksum: r.get(2),
+            }))
+    }
+
+    async fn deployment_serials(&mut self, env: &str) -> Result<Vec<i64>, tokio_postgres::Error> {
+        let rows = self
+            .client
+            .query(
+                "SELECT serial FROM baton.deployments WHERE environment = $1 ORDER BY serial",
+                &[&env],
+            )
+            .await?;
+        Ok(rows.into_iter().map(|r| r.get(0)).collect())
     }
 
     async fn blob(&mut self, digest: &str) -> Result<Option<String>, tokio_postgres::Error> {

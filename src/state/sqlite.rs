@@ -629,6 +629,38 @@ impl SqliteStore {
             .collect()
     }
 
+    /// The serials that have a deployment, oldest first (no document read).
+    pub fn deployment_serials(&self) -> Result<Vec<u64>, StateError> {
+        let mut stmt = self
+            .conn
+            .prepare("SELECT serial FROM deployments ORDER BY serial")
+            .map_err(self.db())?;
+        let serials = stmt
+            .query_map([], |r| r.get::<_, i64>(0).map(|s| s as u64))
+            .map_err(self.db())?;
+        serials.collect::<Result<_, _>>().map_err(self.db())
+    }
+
+    /// The deployment of `serial`, checksum checked.
+    pub fn deployment(&self, serial: u64) -> Result<Option<Deployment>, StateError> {
+        let row = self
+            .conn
+            .query_row(
+                "SELECT serial, document, checksum FROM deployments WHERE serial = ?1",
+                [serial as i64],
+                |r| {
+                    Ok(DeploymentRow {
+                        serial: r.get(0)?,
+                        document: r.get(1)?,
+                        checksum: r.get(2)?,
+                    })
+                },
+            )
+            .optional()
+            .map_err(self.db())?;
+        row.map(|r| r.deployment(&self.location())).transpose()
+    }
+
     /// The text stored under `digest`, checked against it.
     pub fn blob(&self, digest: &str) -> Result<Option<Blob>, StateError> {
         let location = self.location();

@@ -68,6 +68,19 @@ impl Store {
         each!(self, s => s.deployments())
     }
 
+    /// The serials that have a deployment, oldest first (no document read).
+    pub fn deployment_serials(&self) -> Result<Vec<u64>, StateError> {
+        each!(self, s => s.deployment_serials())
+    }
+
+    /// The deployment of `serial`, if one is recorded.
+    pub fn deployment(
+        &self,
+        serial: u64,
+    ) -> Result<Option<super::deployment::Deployment>, StateError> {
+        each!(self, s => s.deployment(serial))
+    }
+
     /// The text stored under `digest`.
     pub fn blob(&self, digest: &str) -> Result<Option<super::deployment::Blob>, StateError> {
         each!(self, s => s.blob(digest))

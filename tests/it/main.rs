@@ -7,6 +7,7 @@ mod crash;
 mod day_two;
 mod engine;
 mod environments;
+mod history;
 mod hostile;
 mod interrupted;
 mod lifecycle;

@@ -234,6 +234,36 @@ fn history_is_complete_and_redacted() {
 }
 
 #[test]
+fn deployments_are_kept_per_serial_with_their_texts() {
+    use baton::state::deployment::{Blob, Deployment};
+    for b in Backend::all() {
+        let n = b.name();
+        let mut s = b.open();
+        assert_eq!(s.deployment_serials().unwrap(), Vec::<u64>::new(), "{n}");
+        let text = Blob::of("apiVersion: score.dev/v1b1\n");
+        let d = |serial| Deployment {
+            serial,
+            at: "2026-12-06T00:00:00Z".into(),
+            who: "dev@host".into(),
+            environment: "local".into(),
+            score: [("score.yaml".to_string(), text.digest.clone())].into(),
+            modules: Default::default(),
+            settings: Default::default(),
+        };
+        s.put_deployment(&d(3), &[text.clone()]).unwrap();
+        s.put_deployment(&d(1), &[text.clone()]).unwrap();
+        assert_eq!(s.deployment_serials().unwrap(), [1, 3], "{n}");
+        assert_eq!(s.deployment(3).unwrap(), Some(d(3)), "{n}");
+        assert_eq!(s.deployment(2).unwrap(), None, "{n}");
+        assert_eq!(s.blob(&text.digest).unwrap(), Some(text.clone()), "{n}");
+        // Another environment of the same database sees none of them.
+        if n == "postgres" {
+            assert!(b.open_env("other").deployment_serials().unwrap().is_empty());
+        }
+    }
+}
+
+#[test]
 fn concurrent_runs_get_their_own_serials_and_lose_nothing() {
     const RUNS: usize = 8;
     const EACH: usize = 5;
