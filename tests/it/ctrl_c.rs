@@ -10,8 +10,8 @@
 
 use std::io::{BufRead, BufReader};
 use std::process::{Child, Stdio};
-use std::sync::mpsc::{Receiver, channel};
-use std::time::Duration;
+use std::sync::mpsc::{Receiver, RecvTimeoutError, channel};
+use std::time::{Duration, Instant};
 
 use crate::crash::{project, set_sleep};
 use crate::support::Sandbox;
@@ -58,11 +58,18 @@ impl Watched {
         }
     }
 
-    /// Waits for a line containing `needle` (a minute at most: a failing run, not a
-    /// timing, is what ends the wait early).
+    /// The next line, waiting until `deadline` at most (a failing run, not a timing, is
+    /// what the deadline catches: a run that goes on printing still runs into it).
+    fn next_line(&self, deadline: Instant) -> Result<String, RecvTimeoutError> {
+        let left = deadline.saturating_duration_since(Instant::now());
+        self.lines.recv_timeout(left)
+    }
+
+    /// Waits for a line containing `needle` (a minute at most).
     fn wait_for_line(&mut self, needle: &str) -> String {
+        let deadline = Instant::now() + Duration::from_secs(60);
         loop {
-            match self.lines.recv_timeout(Duration::from_secs(60)) {
+            match self.next_line(deadline) {
                 Ok(line) => {
                     self.seen.push_str(&line);
                     self.seen.push('\n');
@@ -82,17 +89,18 @@ impl Watched {
         assert_eq!(r, 0, "send SIGINT");
     }
 
-    /// Waits for the exit (output ending within a minute) and returns its code and
+    /// Waits for the exit (its output ending within a minute) and returns its code and
     /// every line.
     fn finish(mut self) -> (Option<i32>, String) {
+        let deadline = Instant::now() + Duration::from_secs(60);
         loop {
-            match self.lines.recv_timeout(Duration::from_secs(60)) {
+            match self.next_line(deadline) {
                 Ok(line) => {
                     self.seen.push_str(&line);
                     self.seen.push('\n');
                 }
                 // Both streams closed: the process is ending.
-                Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => break,
+                Err(RecvTimeoutError::Disconnected) => break,
                 Err(e) => panic!("the run did not end ({e}); so far:\n{}", self.seen),
             }
         }
