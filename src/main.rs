@@ -19,12 +19,16 @@ fn main() {
             std::process::exit(if e.use_stderr() { 1 } else { 0 });
         }
     };
-    let code = match baton::cli::run(cli) {
-        Ok(outcome) => outcome.code(),
-        Err(e) => {
+    let run = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| baton::cli::run(cli)));
+    let code = match run {
+        Ok(Ok(outcome)) => outcome.code(),
+        Ok(Err(e)) => {
             eprintln!("error: {e:#}");
             1
         }
+        // Whoever read stdout stopped reading (`baton plan | head -1`): done, quietly.
+        Err(p) if p.is::<baton::cli::BrokenPipe>() => 0,
+        Err(p) => std::panic::resume_unwind(p),
     };
     baton::timings::record("total", started.elapsed());
     if let Some(t) = baton::timings::report() {

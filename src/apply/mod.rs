@@ -70,6 +70,74 @@ pub enum Event {
         /// Address.
         address: String,
     },
+    /// A provider call is still running, said every [`STILL_RUNNING_EVERY`].
+    StillRunning {
+        /// Address.
+        address: String,
+        /// Action.
+        action: Action,
+        /// How long it has run (a multiple of [`STILL_RUNNING_EVERY`]).
+        elapsed: Duration,
+    },
+    /// Ctrl-C: no new call starts, and the walk waits for the calls in flight (these
+    /// addresses); a second Ctrl-C abandons them.
+    Interrupted {
+        /// The calls in flight, by address.
+        waiting: Vec<String>,
+    },
+}
+
+/// How often a call still running is reported.
+pub const STILL_RUNNING_EVERY: Duration = Duration::from_secs(10);
+
+/// The provider calls in flight, as their events tell: when each started, and how many
+/// times it was reported still running.
+#[derive(Default)]
+struct InFlight {
+    calls: BTreeMap<String, (Action, Instant, u32)>,
+}
+
+impl InFlight {
+    /// Notes what `e` says about a call.
+    fn note(&mut self, e: &Event) {
+        match e {
+            Event::Started { address, action } => {
+                self.calls
+                    .insert(address.clone(), (*action, Instant::now(), 0));
+            }
+            Event::Finished { address, .. } | Event::Failed { address, .. } => {
+                self.calls.remove(address);
+            }
+            _ => {}
+        }
+    }
+
+    /// When the next call is due to be reported still running.
+    fn next_due(&self) -> Option<tokio::time::Instant> {
+        self.calls
+            .values()
+            .map(|(_, began, said)| *began + STILL_RUNNING_EVERY * (said + 1))
+            .min()
+            .map(tokio::time::Instant::from_std)
+    }
+
+    /// The calls due now, counted as said.
+    fn due(&mut self) -> Vec<Event> {
+        let now = Instant::now();
+        let mut out = Vec::new();
+        for (address, (action, began, said)) in &mut self.calls {
+            let elapsed = STILL_RUNNING_EVERY * (*said + 1);
+            if *began + elapsed <= now {
+                *said += 1;
+                out.push(Event::StillRunning {
+                    address: address.clone(),
+                    action: *action,
+                    elapsed,
+                });
+            }
+        }
+        out
+    }
 }
 
 /// The outcome.
@@ -83,8 +151,37 @@ pub struct Report {
     pub skipped: Vec<String>,
     /// Interrupted by Ctrl-C.
     pub interrupted: bool,
+    /// A second Ctrl-C abandoned the calls in flight (these addresses): their intents
+    /// stay recorded, as after `kill -9`, and the next plan's refresh settles them.
+    pub abandoned: Vec<String>,
     /// The values as applied (outputs for `baton output`).
     pub values: Values,
+}
+
+/// Ctrl-C (SIGINT), listened for from the moment this is made, so that none is missed
+/// between two waits. Making one installs tokio's handler for the rest of the process:
+/// from then on Ctrl-C no longer ends it.
+pub struct Interrupts(Option<tokio::signal::unix::Signal>);
+
+impl Interrupts {
+    /// Listens when `on` (and a handler can be installed); otherwise never interrupted.
+    pub fn new(on: bool) -> Interrupts {
+        let sigint = tokio::signal::unix::SignalKind::interrupt();
+        Interrupts(
+            on.then(|| tokio::signal::unix::signal(sigint).ok())
+                .flatten(),
+        )
+    }
+
+    /// The next Ctrl-C.
+    pub async fn next(&mut self) {
+        match &mut self.0 {
+            Some(s) => {
+                s.recv().await;
+            }
+            None => std::future::pending().await,
+        }
+    }
 }
 
 type CallFuture = std::pin::Pin<Box<dyn std::future::Future<Output = CallResult> + Send>>;
@@ -193,8 +290,14 @@ pub async fn apply(
     // Calls that finished and are not taken in yet.
     let mut finished: std::collections::VecDeque<CallResult> = Default::default();
     let mut interrupted = false;
-    let ctrl_c = tokio::signal::ctrl_c();
-    tokio::pin!(ctrl_c);
+    // Listening from here on: a Ctrl-C is counted even when it comes while the walk is
+    // busy, or right after the first one is reported.
+    let mut sigint = Interrupts::new(true);
+    let mut in_flight_calls = InFlight::default();
+    let mut on_event = move |e: Event, calls: &mut InFlight| {
+        calls.note(&e);
+        on_event(e)
+    };
 
     // Marks a step finished (ok or not) and releases its dependents.
     fn finish(
@@ -221,9 +324,12 @@ pub async fn apply(
         while let Some((_, s)) = (!interrupted).then(|| ready.pop_first()).flatten() {
             if steps[s].waits_for.iter().any(|d| failed.contains(d)) {
                 report.skipped.push(steps[s].address.clone());
-                on_event(Event::Skipped {
-                    address: steps[s].address.clone(),
-                });
+                on_event(
+                    Event::Skipped {
+                        address: steps[s].address.clone(),
+                    },
+                    &mut in_flight_calls,
+                );
                 finish(
                     s,
                     false,
@@ -396,10 +502,13 @@ pub async fn apply(
                         ),
                         Ok(false) => {}
                         Err(e) => {
-                            on_event(Event::Failed {
-                                address: node.address.clone(),
-                                error: e.clone(),
-                            });
+                            on_event(
+                                Event::Failed {
+                                    address: node.address.clone(),
+                                    error: e.clone(),
+                                },
+                                &mut in_flight_calls,
+                            );
                             report.failed.push((node.address.clone(), e));
                             finish(
                                 s,
@@ -426,18 +535,37 @@ pub async fn apply(
         }
         if finished.is_empty() {
             while let Ok(event) = started_rx.try_recv() {
-                on_event(event);
+                on_event(event, &mut in_flight_calls);
             }
             // Wait for a call to finish (or for the last waves to commit).
             while finished.is_empty() && (in_flight > 0 || commits.waiting > 0) {
+                let due = in_flight_calls.next_due();
                 tokio::select! {
-                    Some(event) = started_rx.recv() => on_event(event),
+                    Some(event) = started_rx.recv() => on_event(event, &mut in_flight_calls),
                     Some(done) = commits.acks.recv(), if commits.waiting > 0 => {
                         commits.waiting -= 1;
                         done?;
                     }
                     Some(r) = results.recv(), if in_flight > 0 => finished.push_back(r),
-                    _ = &mut ctrl_c, if !interrupted => interrupted = true,
+                    _ = tokio::time::sleep_until(due.unwrap_or_else(tokio::time::Instant::now)), if due.is_some() => {
+                        for e in in_flight_calls.due() {
+                            on_event(e, &mut in_flight_calls);
+                        }
+                    }
+                    _ = sigint.next() => {
+                        let waiting: Vec<String> = in_flight_calls.calls.keys().cloned().collect();
+                        if interrupted {
+                            // The second Ctrl-C: stop now. Dropping the committer stops
+                            // the calls; their intents stay, as after `kill -9`.
+                            drop(commits);
+                            report.interrupted = true;
+                            report.abandoned = waiting;
+                            report.values = values;
+                            return Ok(report);
+                        }
+                        interrupted = true;
+                        on_event(Event::Interrupted { waiting }, &mut in_flight_calls);
+                    }
                 }
             }
             // Every call that has finished by now is taken in, one at a time, each one's
@@ -516,12 +644,15 @@ pub async fn apply(
                 let msg = failure(&e, change, ctx, config.as_ref());
                 // The call's own progress lines come first.
                 while let Ok(event) = started_rx.try_recv() {
-                    on_event(event);
+                    on_event(event, &mut in_flight_calls);
                 }
-                on_event(Event::Failed {
-                    address: address.clone(),
-                    error: msg.clone(),
-                });
+                on_event(
+                    Event::Failed {
+                        address: address.clone(),
+                        error: msg.clone(),
+                    },
+                    &mut in_flight_calls,
+                );
                 report.failed.push((address.clone(), msg));
                 finish(
                     s,

@@ -55,9 +55,9 @@ impl Observer for Printer<'_> {
             Event::LockTakenOver { stale } => {
                 eprintln!("{}", render::progress::lock_taken_over(stale))
             }
-            Event::Plan(plan) => print!("{}", render::plan::text(plan, color)),
+            Event::Plan(plan) => out!("{}", render::plan::text(plan, color)),
             Event::Applying => {
-                println!();
+                outln!();
                 if color == Color::Always && std::io::stdout().is_terminal() {
                     let pb = indicatif::ProgressBar::new_spinner();
                     pb.enable_steady_tick(std::time::Duration::from_millis(120));
@@ -71,10 +71,14 @@ impl Observer for Printer<'_> {
                         pb.println(line);
                         pb.set_message(self.progress.status());
                     }
-                    None => println!("{line}"),
+                    None => outln!("{line}"),
                 }
             }
         }
+    }
+
+    fn asks(&self) -> bool {
+        !self.auto_approve
     }
 
     fn approve(&mut self, plan: &Plan, operation: &str) -> anyhow::Result<bool> {
@@ -86,7 +90,7 @@ impl Observer for Printer<'_> {
                 "refusing to {operation} without confirmation: stdin is not a terminal; review the plan and pass --auto-approve"
             );
         }
-        print!("{}", render::progress::confirm(plan, operation));
+        out!("{}", render::progress::confirm(plan, operation));
         std::io::stdout().flush()?;
         let mut answer = String::new();
         std::io::stdin().read_line(&mut answer)?;
@@ -125,14 +129,14 @@ pub fn validate(
     match format {
         ValidateFormat::Json => {
             let report = render::validate::report(project, diags, sources);
-            println!("{}", serde_json::to_string_pretty(&report)?);
+            outln!("{}", serde_json::to_string_pretty(&report)?);
         }
         ValidateFormat::Text => {
             eprint!(
                 "{}",
                 render::diagnostics::text(diags, sources, term.stderr_color)
             );
-            print!("{}", render::validate::text(project, diags, sources));
+            out!("{}", render::validate::text(project, diags, sources));
         }
     }
     Ok(Outcome::failure_if(diags.has_errors()))
@@ -145,8 +149,8 @@ pub fn plan(opts: &ops::RunOptions, a: &PlanArgs, term: &Terminal) -> anyhow::Re
         Err(Error::Failed(r)) => {
             let (env, d, s) = (&opts.workspace.env, &r.diagnostics, &r.sources);
             match a.format {
-                Format::Json => print!("{}", render::failure::plan_json(env, d, s)),
-                Format::Markdown => print!("{}", render::failure::plan_markdown(env, d)),
+                Format::Json => out!("{}", render::failure::plan_json(env, d, s)),
+                Format::Markdown => out!("{}", render::failure::plan_markdown(env, d)),
                 Format::Text => {}
             }
             eprint!("{}", render::failure::plan_text(d, s, term.stderr_color));
@@ -157,7 +161,7 @@ pub fn plan(opts: &ops::RunOptions, a: &PlanArgs, term: &Terminal) -> anyhow::Re
     let plan = &planned.planned.plan;
     let render_started = std::time::Instant::now();
     let (rollback, color) = (planned.rollback.as_ref(), term.stdout_color);
-    print!(
+    out!(
         "{}",
         render::plan::formatted(plan, a.format, a.compact, color, rollback)
     );
@@ -166,7 +170,7 @@ pub fn plan(opts: &ops::RunOptions, a: &PlanArgs, term: &Terminal) -> anyhow::Re
         ops::save_plan(&planned, path)?;
         if a.format == Format::Text {
             let p = path.display();
-            println!("\nSaved the plan to {p}; apply it with: baton apply {p}");
+            outln!("\nSaved the plan to {p}; apply it with: baton apply {p}");
         }
     }
     let changes = a.detailed_exitcode && plan.has_changes();
@@ -196,19 +200,14 @@ pub fn apply(
         Err(e) => return failed(e, term),
     };
     if applied.cancelled {
-        let what = if opts.run.plan.destroy {
-            "Destroy"
-        } else {
-            "Apply"
-        };
-        println!("\n{what} cancelled; nothing was changed.");
+        out!("{}", render::progress::cancelled(opts.run.plan.destroy));
         return Ok(Outcome::Failure);
     }
     let Some(report) = &applied.report else {
         return Ok(Outcome::Success);
     };
     let (out, err) = render::failure::apply_end(report);
-    print!("{out}");
+    out!("{out}");
     eprint!("{err}");
     Ok(Outcome::failure_if(!applied.succeeded()))
 }
@@ -216,9 +215,11 @@ pub fn apply(
 /// `baton drift`: exit 0 when nothing drifted, 2 when something did.
 pub fn drift(workspace: Workspace, a: DriftArgs, term: &Terminal) -> anyhow::Result<Outcome> {
     let parallelism = a.parallelism.max(1);
+    let inputs = a.score.inputs();
     let d = match ops::drift(&ops::DriftOptions {
         workspace,
         parallelism,
+        inputs,
     }) {
         Ok(d) => d,
         Err(Error::Invalid(r) | Error::Failed(r)) => {
@@ -228,7 +229,7 @@ pub fn drift(workspace: Workspace, a: DriftArgs, term: &Terminal) -> anyhow::Res
         Err(Error::Other(e)) => return Err(e),
     };
     let (env, drift) = (&d.environment, &d.drift);
-    print!(
+    out!(
         "{}",
         render::drift::formatted(env, drift, a.format, term.stdout_color)
     );
@@ -246,10 +247,8 @@ pub fn import(workspace: Workspace, a: ImportArgs, term: &Terminal) -> anyhow::R
     };
     match ops::import(&opts, &mut Printer::new(term, false, false)) {
         Ok(i) => {
-            let (kind, id, address) = (i.kind, &opts.id, &opts.address);
-            println!(
-                "Imported {kind} `{id}` as {address}. `baton plan` shows how it differs from the configuration."
-            );
+            let text = render::state::imported(&i.kind, &opts.id, &opts.address);
+            out!("{text}");
             Ok(Outcome::Success)
         }
         Err(e) => failed(e, term),
@@ -265,7 +264,7 @@ pub fn show(
 ) -> anyhow::Result<Outcome> {
     if let Some(p) = plan_file {
         let plan = ops::show_plan_file(p).map_err(|e| environment(e, ws))?;
-        print!(
+        out!(
             "{}",
             render::plan::formatted(&plan, format, false, term.stdout_color, None)
         );
@@ -276,11 +275,11 @@ pub fn show(
         Format::Markdown => {
             anyhow::bail!("the state has no Markdown form; use --format text or json")
         }
-        Format::Json => println!(
+        Format::Json => outln!(
             "{}",
             serde_json::to_string_pretty(&render::state::json(&state))?
         ),
-        Format::Text => print!("{}", render::state::text(&ws.env, &state)),
+        Format::Text => out!("{}", render::state::text(&ws.env, &state)),
     }
     Ok(Outcome::Success)
 }
@@ -308,13 +307,12 @@ pub fn output(workspace: Workspace, a: OutputArgs, term: &Terminal) -> anyhow::R
         Ok(o) => o,
         Err(e) => return failed(e, term),
     };
-    if a.json {
-        println!(
-            "{}",
-            serde_json::to_string_pretty(&render::state::outputs_json(&outputs, reveal))?
-        );
-    } else {
-        print!("{}", render::state::outputs_text(&outputs, reveal));
+    let json = a
+        .json
+        .then(|| render::state::outputs_json(&outputs, reveal));
+    match json {
+        Some(json) => outln!("{}", serde_json::to_string_pretty(&json)?),
+        None => out!("{}", render::state::outputs_text(&outputs, reveal)),
     }
     Ok(Outcome::Success)
 }
@@ -331,8 +329,8 @@ pub fn graph(workspace: Workspace, a: GraphArgs, term: &Terminal) -> anyhow::Res
         Err(e) => return failed(e, term),
     };
     match a.format {
-        GraphFormat::Dot => print!("{}", render::graph::dot(&prepared.graph, &keep)),
-        GraphFormat::Mermaid => print!("{}", render::graph::mermaid(&prepared.graph, &keep)),
+        GraphFormat::Dot => out!("{}", render::graph::dot(&prepared.graph, &keep)),
+        GraphFormat::Mermaid => out!("{}", render::graph::mermaid(&prepared.graph, &keep)),
     }
     Ok(Outcome::Success)
 }
@@ -351,8 +349,8 @@ pub fn modules(ws: &Workspace, kind: Option<&str>, term: &Terminal) -> anyhow::R
         eprint!("{}", diagnostics(&catalog.warnings, term.stderr_color));
     }
     match kind {
-        None => print!("{}", render::modules::list(&catalog.modules)),
-        Some(kind) => print!("{}", render::modules::show(&catalog.of_kind(kind)?)),
+        None => out!("{}", render::modules::list(&catalog.modules)),
+        Some(kind) => out!("{}", render::modules::show(&catalog.of_kind(kind)?)),
     }
     Ok(Outcome::Success)
 }
@@ -361,30 +359,24 @@ pub fn modules(ws: &Workspace, kind: Option<&str>, term: &Terminal) -> anyhow::R
 pub fn state(ws: &Workspace, cmd: StateCommand) -> anyhow::Result<Outcome> {
     let env = |e| environment(e, ws);
     match cmd {
-        StateCommand::Keygen => println!("{}", ops::keygen()),
+        StateCommand::Keygen => outln!("{}", ops::keygen()),
         StateCommand::List => {
-            let state = ops::state(ws).map_err(env)?;
-            for o in state.objects.values() {
-                println!("{}", o.address);
-            }
-            // Stdout stays the list of recorded objects (scripts read it); a leftover
-            // intent is a call whose outcome baton does not know, told to the person.
-            for i in state.intents.values() {
-                eprintln!("{}", render::state::intent(i));
-            }
+            let (list, intents) = render::state::list(&ops::state(ws).map_err(env)?);
+            out!("{list}");
+            eprint!("{intents}");
         }
         StateCommand::Show { address } => {
             let object = ops::state_object(ws, &address).map_err(env)?;
-            print!("{}", render::state::object(&object));
+            out!("{}", render::state::object(&object));
         }
         StateCommand::Rm { address } => {
             let removed = ops::state_rm(ws, &address).map_err(env)?;
-            print!("{}", render::state::removed(&address, &removed));
+            out!("{}", render::state::removed(&address, &removed));
         }
         StateCommand::History {
             diff: Some(HistoryDiff::Diff { a, b, format }),
             ..
-        } => print!(
+        } => out!(
             "{}",
             render::history::diff(&ops::history_diff(ws, a, b).map_err(env)?, format)
         ),
@@ -396,26 +388,26 @@ pub fn state(ws: &Workspace, cmd: StateCommand) -> anyhow::Result<Outcome> {
             } else {
                 render::state::applies(&history, &configured)
             };
-            print!("{text}");
+            out!("{text}");
         }
         StateCommand::Rekey => {
             let vars = ("BATON_NEW_STATE_KEY", "BATON_NEW_STATE_KEY_FILE");
             let new = crate::state::crypto::StateKey::from_vars(vars.0, vars.1)
                 .map_err(|e| anyhow::anyhow!(e))?;
             let (n, fingerprint) = ops::rekey(ws, new).map_err(env)?;
-            print!("{}", render::state::rekeyed(n, fingerprint.as_deref()));
+            out!("{}", render::state::rekeyed(n, fingerprint.as_deref()));
         }
         StateCommand::Migrate { to } => {
             let m = ops::migrate(ws, &to).map_err(env)?;
-            print!("{}", render::state::migrated(&ws.env, &m));
+            out!("{}", render::state::migrated(&ws.env, &m));
         }
         StateCommand::Mv { from, to } => {
             let moved = ops::state_mv(ws, &from, &to).map_err(env)?;
-            print!("{}", render::state::moved(&moved));
+            out!("{}", render::state::moved(&moved));
         }
         StateCommand::Unlock { lock_id } => {
             ops::unlock(ws, &lock_id).map_err(env)?;
-            println!("Released lock {lock_id}.");
+            outln!("Released lock {lock_id}.");
         }
     }
     Ok(Outcome::Success)
@@ -424,6 +416,6 @@ pub fn state(ws: &Workspace, cmd: StateCommand) -> anyhow::Result<Outcome> {
 /// `baton init`: a starter score.yaml and baton.hcl.
 pub fn init(root: &Path) -> anyhow::Result<Outcome> {
     ops::init(root)?;
-    println!("Wrote score.yaml and baton.hcl. Next: `baton plan`, then `baton apply`.");
+    outln!("Wrote score.yaml and baton.hcl. Next: `baton plan`, then `baton apply`.");
     Ok(Outcome::Success)
 }

@@ -2,7 +2,31 @@
 //! results printed (`commands`). Commands return an [`Outcome`]; `main` turns it into
 //! the exit code.
 
+/// `print!` to stdout, ending the run quietly ([`BrokenPipe`]) when stdout is closed.
+macro_rules! out {
+    ($($t:tt)*) => { $crate::cli::write_out(format_args!($($t)*)) };
+}
+/// `println!` to stdout, as [`out!`].
+macro_rules! outln {
+    () => { out!("\n") };
+    ($($t:tt)*) => { out!("{}\n", format_args!($($t)*)) };
+}
+
 mod commands;
+
+/// Unwinds a run whose stdout its reader closed (`baton plan | head -1`): `main` exits
+/// 0 without a word, as ripgrep does.
+pub struct BrokenPipe;
+
+fn write_out(args: std::fmt::Arguments<'_>) {
+    use std::io::Write;
+    match std::io::stdout().lock().write_fmt(args) {
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => {
+            std::panic::resume_unwind(Box::new(BrokenPipe))
+        }
+        r => r.expect("failed printing to stdout"),
+    }
+}
 
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
@@ -144,6 +168,9 @@ pub struct DestroyArgs {
 /// `baton drift`.
 #[derive(Debug, Args)]
 pub struct DriftArgs {
+    /// Score inputs: with `-f`, only the objects of those workloads.
+    #[command(flatten)]
+    pub score: ScoreArgs,
     /// Output format.
     #[arg(long, value_enum, default_value = "text")]
     pub format: Format,
@@ -412,19 +439,10 @@ pub fn run(cli: Cli) -> anyhow::Result<Outcome> {
         stderr_color: Color::detect(cli.no_color, std::io::stderr().is_terminal()),
         stdout_color: Color::detect(cli.no_color, std::io::stdout().is_terminal()),
     };
-    let lock_timeout = match &cli.lock_timeout {
-        Some(t) => humantime::parse_duration(t)
-            .map_err(|e| anyhow::anyhow!("--lock-timeout {t:?}: {e} (write e.g. 30s or 5m)"))?,
-        // The variable is read as it always was: a value that does not parse is no wait.
-        None => std::env::var("BATON_LOCK_TIMEOUT")
-            .ok()
-            .and_then(|s| humantime::parse_duration(&s).ok())
-            .unwrap_or_default(),
-    };
     let ws = Workspace {
         root: std::env::current_dir()?,
         env: cli.env.clone(),
-        lock_timeout,
+        lock_timeout: ops::lock_timeout(cli.lock_timeout.as_deref())?,
     };
     let t = &term;
     match cli.command {

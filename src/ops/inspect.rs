@@ -12,7 +12,7 @@ use super::{Error, Report, ScoreInputs, Workspace};
 use crate::diag::{Diagnostics, Sources};
 use crate::module::Module;
 use crate::plan::Plan;
-use crate::score::{self, Project};
+use crate::score::Project;
 use crate::state::crypto::StateKey;
 use crate::state::{HistoryEntry, LockRequest, Object, Record, State, Store};
 
@@ -32,7 +32,7 @@ pub struct Validated {
 pub fn validate(ws: &Workspace, inputs: &ScoreInputs) -> Validated {
     let mut sources = Sources::new();
     let mut diagnostics = Diagnostics::new();
-    let project = score::load(&inputs.files, &inputs.load, &mut sources, &mut diagnostics);
+    let project = inputs.load(&mut sources, &mut diagnostics);
     if !diagnostics.has_errors() {
         pipeline::check_environment(&ws.root, &ws.env, &project, &mut sources, &mut diagnostics);
     }
@@ -51,11 +51,12 @@ pub fn show_plan_file(path: &Path) -> Result<Plan, Error> {
     Ok(super::run::read_plan_file(path)?.plan())
 }
 
-/// Opens the state store of the workspace's environment; `Error::Invalid` when
-/// `baton.hcl` does not load.
+/// Opens the state store of the workspace's environment to read or repair it (a SQLite
+/// state that does not exist is not created); `Error::Invalid` when `baton.hcl` does not
+/// load.
 pub(super) fn open(ws: &Workspace) -> Result<Store, Error> {
     let (environment, _) = super::environment(ws)?;
-    Ok(pipeline::open_state(&ws.root, &environment)?)
+    Ok(pipeline::open_existing(&ws.root, &environment)?)
 }
 
 /// The state as recorded (secrets sealed in memory; they redact when shown).
@@ -276,29 +277,39 @@ pub struct OutputOptions {
 }
 
 /// `output`: the outputs of the applied resources, by uid (secrets marked sensitive).
+/// With Score files, the configuration's outputs over the state; with none (none named,
+/// none in the directory), those of the recorded objects, from the state alone (see
+/// [`recorded_outputs`]).
 pub fn outputs(opts: &OutputOptions) -> Result<BTreeMap<String, crate::value::Map>, Error> {
     let ws = &opts.workspace;
-    let prepared = pipeline::prepare(&ws.root, &ws.env, &opts.inputs.files, &opts.inputs.load)?;
-    let state = prepared.open_state()?.load()?;
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .map_err(anyhow::Error::from)?;
-    let planned = match rt.block_on(pipeline::plan(
-        &prepared,
-        &state,
-        false,
-        1,
-        &Default::default(),
-    )) {
-        Ok(p) => p,
-        Err(errors) => return Err(Error::Failed(Report::of(prepared.sources, errors))),
+    let all = if opts.inputs.absent() {
+        recorded_outputs(ws)?
+    } else {
+        let prepared = pipeline::prepare(&ws.root, &ws.env, &opts.inputs)?;
+        let state = pipeline::open_existing(&ws.root, &prepared.env)?.load()?;
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .map_err(anyhow::Error::from)?;
+        let planned = match rt.block_on(pipeline::plan(
+            &prepared,
+            &state,
+            false,
+            1,
+            &Default::default(),
+        )) {
+            Ok(p) => p,
+            Err(errors) => return Err(Error::Failed(Report::of(prepared.sources, errors))),
+        };
+        planned
+            .values
+            .outputs
+            .iter()
+            .map(|(u, outs)| (u.to_string(), outs.clone()))
+            .collect()
     };
-    let all: BTreeMap<String, crate::value::Map> = planned
-        .values
-        .outputs
-        .iter()
-        .map(|(u, outs)| (u.to_string(), outs.clone()))
+    let all: BTreeMap<String, crate::value::Map> = all
+        .into_iter()
         .filter(|(u, _)| opts.uid.as_ref().is_none_or(|x| x == u))
         .collect();
     if let Some(x) = &opts.uid
@@ -309,6 +320,35 @@ pub fn outputs(opts: &OutputOptions) -> Result<BTreeMap<String, crate::value::Ma
         );
     }
     Ok(all)
+}
+
+/// The outputs of every uid the state records objects of, evaluated by its recorded
+/// module over the recorded attributes. Params are not recorded: an output that reads
+/// one directly is unknown. Uids with no recorded object (a module that only computes a
+/// value) need the Score files.
+fn recorded_outputs(ws: &Workspace) -> Result<BTreeMap<String, crate::value::Map>, Error> {
+    let state = state(ws)?;
+    let prepared = pipeline::prepare_recorded(&ws.root, &ws.env, &state)?;
+    let ctx = prepared.context(&state.lineage);
+    let mut values = crate::plan::eval::Values::default();
+    for o in state.objects.values() {
+        values.resources.insert(o.address.clone(), o.marked());
+    }
+    let mut out = BTreeMap::new();
+    for uid in prepared.graph.module_of.keys() {
+        let params = ctx
+            .module(uid)
+            .params
+            .iter()
+            .map(|p| (p.name.clone(), crate::value::Value::Unknown))
+            .collect();
+        values.params.insert(uid.clone(), params);
+        let outputs = ctx
+            .eval_outputs(uid, &values)
+            .map_err(|d| anyhow::anyhow!("the outputs of `{uid}`: {}", d.summary))?;
+        out.insert(uid.to_string(), outputs);
+    }
+    Ok(out)
 }
 
 /// Options of `graph`.
@@ -326,7 +366,7 @@ pub struct GraphOptions {
 /// needs).
 pub fn graph(opts: &GraphOptions) -> Result<(Prepared, BTreeSet<NodeIndex>), Error> {
     let ws = &opts.workspace;
-    let prepared = pipeline::prepare(&ws.root, &ws.env, &opts.inputs.files, &opts.inputs.load)?;
+    let prepared = pipeline::prepare(&ws.root, &ws.env, &opts.inputs)?;
     let g = &prepared.graph;
     let keep = match &opts.workload {
         None => g.order.iter().copied().collect(),

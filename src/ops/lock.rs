@@ -11,6 +11,9 @@ use std::time::Duration;
 use super::{Event, Observer, Prepared, ScoreInputs};
 use crate::state::{LockRequest, StateError, Store};
 
+/// The error of a run that Ctrl-C stopped before it changed anything.
+pub const INTERRUPTED: &str = "interrupted while planning: nothing was changed";
+
 /// What a run over `prepared` locks.
 pub fn request(operation: &str, prepared: &Prepared, inputs: &ScoreInputs) -> LockRequest {
     if !inputs.narrowed {
@@ -39,18 +42,30 @@ pub fn request(operation: &str, prepared: &Prepared, inputs: &ScoreInputs) -> Lo
     )
 }
 
+/// What Ctrl-C stops in [`locked`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CtrlC {
+    /// Nothing: Ctrl-C is left to whoever handles it.
+    Nothing,
+    /// The wait for a lock another run holds.
+    Wait,
+    /// The wait, and `f` (the lock is released).
+    All,
+}
+
 /// Runs `f` with the scopes of `request` locked, waiting up to `timeout` for a lock
-/// another run holds, and always unlocking afterwards. With `interruptible`, Ctrl-C
-/// stops `f` (and the lock is released).
+/// another run holds, and always unlocking afterwards. Ctrl-C stops what `ctrl_c` says,
+/// with [`INTERRUPTED`].
 pub async fn locked<T>(
     store: &mut Store,
     request: &LockRequest,
     timeout: Duration,
-    interruptible: bool,
+    ctrl_c: CtrlC,
     observer: &mut dyn Observer,
     f: impl AsyncFnOnce(&mut Store, &mut dyn Observer) -> anyhow::Result<T>,
 ) -> anyhow::Result<T> {
     let started = std::time::Instant::now();
+    let mut sigint = crate::apply::Interrupts::new(ctrl_c != CtrlC::Nothing);
     let mut waiting_said = false;
     let attempt = loop {
         match store.lock(request) {
@@ -62,7 +77,10 @@ pub async fn locked<T>(
                     });
                     waiting_said = true;
                 }
-                tokio::time::sleep(Duration::from_millis(200)).await;
+                tokio::select! {
+                    _ = tokio::time::sleep(Duration::from_millis(200)) => {}
+                    _ = sigint.next() => anyhow::bail!(INTERRUPTED),
+                }
             }
             other => break other,
         }
@@ -96,7 +114,7 @@ pub async fn locked<T>(
     }
     let result = tokio::select! {
         r = f(store, observer) => r,
-        _ = tokio::signal::ctrl_c(), if interruptible => Err(anyhow::anyhow!("interrupted")),
+        _ = sigint.next(), if ctrl_c == CtrlC::All => Err(anyhow::anyhow!(INTERRUPTED)),
     };
     store.unlock(&lock.id)?;
     result

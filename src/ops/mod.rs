@@ -81,6 +81,20 @@ pub struct Workspace {
     pub lock_timeout: Duration,
 }
 
+/// How long to wait for a lock another run holds: `flag` (`--lock-timeout`, e.g. `30s`,
+/// `5m`), else the `BATON_LOCK_TIMEOUT` variable (a value that does not parse is no
+/// wait, as it always was), else no wait.
+pub fn lock_timeout(flag: Option<&str>) -> anyhow::Result<Duration> {
+    Ok(match flag {
+        Some(t) => humantime::parse_duration(t)
+            .map_err(|e| anyhow::anyhow!("--lock-timeout {t:?}: {e} (write e.g. 30s or 5m)"))?,
+        None => std::env::var("BATON_LOCK_TIMEOUT")
+            .ok()
+            .and_then(|s| humantime::parse_duration(&s).ok())
+            .unwrap_or_default(),
+    })
+}
+
 /// The Score files an operation reads.
 #[derive(Debug, Clone, Default)]
 pub struct ScoreInputs {
@@ -92,6 +106,9 @@ pub struct ScoreInputs {
     /// The files were named one by one: a run covers only their workloads (and the
     /// shared resources they use), locking only those.
     pub narrowed: bool,
+    /// Set when the directory searched held no Score file (`score.yaml`,
+    /// `*.score.yaml`): the other YAML files it holds, which were not read.
+    pub skipped: Option<Vec<PathBuf>>,
 }
 
 impl ScoreInputs {
@@ -101,6 +118,7 @@ impl ScoreInputs {
             files,
             load: LoadOptions::default(),
             narrowed: true,
+            skipped: None,
         }
     }
 
@@ -123,24 +141,76 @@ impl ScoreInputs {
     /// Every Score file of the directory `dir` (see [`score_files`]): the run covers the
     /// whole project.
     pub fn discover(dir: &Path) -> ScoreInputs {
+        let files = score_files(dir);
+        let none = files.len() == 1 && !listed(dir).join(&files[0]).exists();
         ScoreInputs {
-            files: score_files(dir),
+            skipped: none.then(|| yaml_files(dir)),
+            files,
             load: LoadOptions::default(),
             narrowed: false,
         }
     }
+
+    /// No Score file was named, and the directory holds none: an operation that can
+    /// work from the state alone does.
+    pub fn absent(&self) -> bool {
+        !self.narrowed && self.skipped.is_some()
+    }
+
+    /// Loads the Score files. When the directory held none, the error names the other
+    /// YAML files there, which are read only when named with `-f`.
+    fn load(&self, sources: &mut Sources, diags: &mut Diagnostics) -> crate::score::Project {
+        match &self.skipped {
+            Some(skipped) if !skipped.is_empty() => {
+                let names: Vec<String> = skipped.iter().map(|p| p.display().to_string()).collect();
+                diags.push(
+                    Diagnostic::error(
+                        crate::diag::Stage::Load,
+                        "load/read",
+                        "no Score file here: baton reads `score.yaml` and `*.score.yaml` unless told otherwise",
+                    )
+                    .detail(format!("skipped: {}", names.join(", ")))
+                    .help(format!(
+                        "pass Score files with -f FILE (repeatable), e.g. `-f {}`",
+                        names[0]
+                    )),
+                );
+                crate::score::Project::default()
+            }
+            _ => crate::score::load(&self.files, &self.load, sources, diags),
+        }
+    }
+}
+
+/// `dir` as a path to list: the working directory when empty.
+fn listed(dir: &Path) -> &Path {
+    if dir.as_os_str().is_empty() {
+        Path::new(".")
+    } else {
+        dir
+    }
+}
+
+/// The `*.yaml` and `*.yml` files of `dir`, sorted (joined to `dir` as [`score_files`]).
+fn yaml_files(dir: &Path) -> Vec<PathBuf> {
+    let mut found: Vec<PathBuf> = std::fs::read_dir(listed(dir))
+        .into_iter()
+        .flatten()
+        .flatten()
+        .filter(|e| e.file_type().is_ok_and(|t| t.is_file()))
+        .map(|e| PathBuf::from(e.file_name()))
+        .filter(|p| p.extension().is_some_and(|x| x == "yaml" || x == "yml"))
+        .map(|p| dir.join(p))
+        .collect();
+    found.sort();
+    found
 }
 
 /// The Score files of directory `dir`: `score.yaml` and every `*.score.yaml` (sorted),
 /// else `score.yaml` (which then fails to load with a hint). Paths are `dir` joined with
 /// the name; an empty `dir` is the working directory, and gives the bare names.
 pub fn score_files(dir: &Path) -> Vec<PathBuf> {
-    let listed = if dir.as_os_str().is_empty() {
-        Path::new(".")
-    } else {
-        dir
-    };
-    let mut found: Vec<PathBuf> = std::fs::read_dir(listed)
+    let mut found: Vec<PathBuf> = std::fs::read_dir(listed(dir))
         .into_iter()
         .flatten()
         .flatten()
@@ -170,9 +240,11 @@ pub struct RunOptions {
     pub plan: crate::plan::diff::PlanOptions,
     /// At most this many provider calls at once.
     pub parallelism: usize,
-    /// Stop a plan on Ctrl-C (SIGINT), releasing its lock. For a command line; a
-    /// server leaves it off (listening installs a process-wide handler). An apply
-    /// always finishes its running calls and stops on Ctrl-C.
+    /// Stop a plan on Ctrl-C (SIGINT), releasing its lock (an apply's plan too, unless
+    /// the observer asks for approval at the terminal). For a command line; a server
+    /// leaves it off (listening installs a process-wide handler). An apply's calls
+    /// always react to Ctrl-C: the first stops new calls and waits for those in flight
+    /// ([`crate::apply::Event::Interrupted`]), a second abandons them.
     pub ctrl_c: bool,
 }
 
@@ -296,6 +368,13 @@ pub trait Observer {
     fn approve(&mut self, plan: &Plan, operation: &str) -> anyhow::Result<bool> {
         let _ = (plan, operation);
         Ok(true)
+    }
+
+    /// Whether [`Observer::approve`] asks a person at the terminal. Then Ctrl-C does not
+    /// stop an apply's plan (a Ctrl-C handler, once installed, would keep Ctrl-C from
+    /// ending the question): the process ends as Ctrl-C ends any program.
+    fn asks(&self) -> bool {
+        false
     }
 }
 

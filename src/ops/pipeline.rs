@@ -5,6 +5,7 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
+use super::ScoreInputs;
 use crate::addr::Uid;
 use crate::config::{self, Environment, StateBackend};
 use crate::diag::{Diagnostic, Diagnostics, Sources, Span, Stage};
@@ -14,7 +15,7 @@ use crate::module::{self, Module};
 use crate::plan::diff::{self, PlanOptions, Planned};
 use crate::provider::Registry;
 use crate::refresh::{self, Refreshed};
-use crate::score::{self, LoadOptions, Project};
+use crate::score::{self, Project};
 use crate::state::{PostgresStore, SqliteStore, State, StateError, Store};
 use crate::timings;
 use crate::value::Value;
@@ -69,13 +70,8 @@ pub struct Stored {
 
 /// Loads Score files, `baton.hcl` and modules, matches a module to every resource and
 /// builds the graph. All problems of all inputs are reported together.
-pub fn prepare(
-    root: &Path,
-    env_name: &str,
-    score_files: &[PathBuf],
-    load: &LoadOptions,
-) -> Result<Prepared, Failed> {
-    prepare_from(root, env_name, Err((score_files, load)))
+pub fn prepare(root: &Path, env_name: &str, inputs: &ScoreInputs) -> Result<Prepared, Failed> {
+    prepare_from(root, env_name, Err(inputs))
 }
 
 /// [`prepare`] from a recorded deployment's Score files and modules (its settings
@@ -87,12 +83,12 @@ pub fn prepare_stored(root: &Path, env_name: &str, stored: &Stored) -> Result<Pr
 fn prepare_from(
     root: &Path,
     env_name: &str,
-    inputs: Result<&Stored, (&[PathBuf], &LoadOptions)>,
+    inputs: Result<&Stored, &ScoreInputs>,
 ) -> Result<Prepared, Failed> {
     let mut sources = Sources::new();
     let mut diags = Diagnostics::new();
     let project = timings::stage("score files", || match inputs {
-        Err((score_files, load)) => score::load(score_files, load, &mut sources, &mut diags),
+        Err(inputs) => inputs.load(&mut sources, &mut diags),
         Ok(stored) => {
             let named: Vec<(String, &str)> = stored
                 .score
@@ -100,38 +96,41 @@ fn prepare_from(
                 .map(|(p, t)| (root.join(p).display().to_string(), t.as_str()))
                 .collect();
             let texts: Vec<(&str, &str)> = named.iter().map(|(n, t)| (n.as_str(), *t)).collect();
-            score::load_texts(&texts, &LoadOptions::default(), &mut sources, &mut diags)
+            score::load_texts(
+                &texts,
+                &score::LoadOptions::default(),
+                &mut sources,
+                &mut diags,
+            )
         }
     });
     diags.escalate(
         "options/image-dot",
         "pass --image IMAGE: the manifests need a real image",
     );
-    let mut out = Vec::new();
-    let env = config::load(root, env_name, &mut sources, &mut out);
-    diags.extend(out.drain(..));
-    let Some(mut env) = env else {
-        return Err(Failed {
-            sources,
-            diagnostics: diags,
-        });
-    };
-    let modules_started = std::time::Instant::now();
-    let (registry, modules) = match inputs {
-        Err(_) => load_modules(root, Some(&env), &mut sources, &mut out),
+    let loaded = match inputs {
+        Err(_) => load_environment(root, env_name, &mut sources, &mut diags),
         Ok(stored) => {
-            env.settings = stored.settings.clone();
-            stored_modules(root, &env, stored, &mut sources, &mut out)
+            let mut out = Vec::new();
+            let env = config::load(root, env_name, &mut sources, &mut out);
+            diags.extend(out.drain(..));
+            env.map(|mut env| {
+                let started = std::time::Instant::now();
+                env.settings = stored.settings.clone();
+                let (registry, modules) =
+                    stored_modules(root, &env, stored, &mut sources, &mut out);
+                diags.extend(out);
+                timings::record("modules", started.elapsed());
+                (env, registry, modules)
+            })
         }
     };
-    diags.extend(out.drain(..));
-    timings::record("modules", modules_started.elapsed());
-    if diags.has_errors() {
+    let Some((env, registry, modules)) = loaded.filter(|_| !diags.has_errors()) else {
         return Err(Failed {
             sources,
             diagnostics: diags,
         });
-    }
+    };
 
     // A module for every resource.
     let matching_started = std::time::Instant::now();
@@ -199,6 +198,94 @@ fn prepare_from(
         file_sources,
         root: root.to_path_buf(),
     })
+}
+
+/// The environment and the modules of the objects `state` records, as if a Score file
+/// had requested each recorded uid (without params): what `output` evaluates when there
+/// is no Score file. A uid whose recorded module is gone is left out.
+pub fn prepare_recorded(root: &Path, env_name: &str, state: &State) -> Result<Prepared, Failed> {
+    let mut sources = Sources::new();
+    let mut diags = Diagnostics::new();
+    let loaded = load_environment(root, env_name, &mut sources, &mut diags);
+    let Some((env, registry, modules)) = loaded.filter(|_| !diags.has_errors()) else {
+        return Err(Failed {
+            sources,
+            diagnostics: diags,
+        });
+    };
+    let lineage: Vec<&str> = env.lineage().collect();
+    let mut project = Project::default();
+    let mut module_of = BTreeMap::new();
+    for o in state.objects.values() {
+        let Some(uid) = Uid::parse(&o.uid) else {
+            continue;
+        };
+        let Some(mi) = modules
+            .iter()
+            .position(|m| m.name == o.module && module::matching::serves(m, &lineage))
+        else {
+            continue;
+        };
+        let requested_by = match &uid.scope {
+            crate::addr::UidScope::Workload { workload, resource } => {
+                vec![(workload.clone(), resource.clone())]
+            }
+            crate::addr::UidScope::Shared(_) => Vec::new(),
+        };
+        module_of.insert(uid.clone(), mi);
+        project
+            .resources
+            .entry(uid.clone())
+            .or_insert_with(|| score::ResourceDecl {
+                uid,
+                params: None,
+                metadata: None,
+                requested_by,
+                depends_on: Vec::new(),
+            });
+    }
+    let spans: BTreeMap<Uid, Option<Span>> = module_of.keys().map(|u| (u.clone(), None)).collect();
+    let graph = match Graph::build(&project, &modules, module_of, &spans) {
+        Ok(g) => g,
+        Err(d) => {
+            diags.push(d);
+            return Err(Failed {
+                sources,
+                diagnostics: diags,
+            });
+        }
+    };
+    Ok(Prepared {
+        sources,
+        warnings: diags,
+        project,
+        env,
+        registry,
+        modules,
+        graph,
+        spans,
+        file_sources: BTreeMap::new(),
+        root: root.to_path_buf(),
+    })
+}
+
+/// Environment `env_name` of `baton.hcl`, its provider registry and its modules (`None`
+/// when `baton.hcl` did not load); what is wrong goes to `diags`.
+fn load_environment(
+    root: &Path,
+    env_name: &str,
+    sources: &mut Sources,
+    diags: &mut Diagnostics,
+) -> Option<(Environment, Registry, Vec<Module>)> {
+    let mut out = Vec::new();
+    let env = config::load(root, env_name, sources, &mut out);
+    diags.extend(out.drain(..));
+    let env = env?;
+    let started = std::time::Instant::now();
+    let (registry, modules) = load_modules(root, Some(&env), sources, &mut out);
+    diags.extend(out);
+    timings::record("modules", started.elapsed());
+    Some((env, registry, modules))
 }
 
 /// The provider registry of `env` and its modules: those of the project's module folders
@@ -605,6 +692,21 @@ impl Prepared {
     pub fn open_state(&self) -> Result<Store, StateError> {
         open_state(&self.root, &self.env)
     }
+}
+
+/// Opens an environment's state store to read it: a SQLite state that does not exist
+/// is not created (a command that only reads says there is no state yet).
+pub fn open_existing(root: &Path, env: &Environment) -> anyhow::Result<Store> {
+    if let StateBackend::Sqlite(p) = &env.state
+        && !root.join(p).exists()
+    {
+        anyhow::bail!(
+            "no state yet: environment `{}` has recorded nothing ({} does not exist; `baton apply` makes it)",
+            env.name,
+            p.display()
+        );
+    }
+    Ok(open_state(root, env)?)
 }
 
 /// Opens an environment's state store, with the state key of the process environment.

@@ -6,9 +6,9 @@ use std::path::{Path, PathBuf};
 
 use anyhow::Context as _;
 
-use super::lock::{self, locked};
+use super::lock::{self, CtrlC, locked};
 use super::pipeline::{self, Preloaded, Prepared};
-use super::{Error, Event, Observer, Report, RunOptions, Workspace, runtime};
+use super::{Error, Event, Observer, Report, RunOptions, ScoreInputs, Workspace, runtime};
 use crate::apply;
 use crate::plan::diff::PlanOptions;
 use crate::plan::file::SavedPlan;
@@ -34,16 +34,17 @@ impl RunOptions {
     }
 
     /// The inputs loaded and checked: the working tree's, or with `at` those the apply
-    /// of that serial recorded.
+    /// of that serial recorded. A destroy of the whole environment plans deletes from
+    /// the recorded objects alone: it reads no Score file.
     fn prepare(&self, at: Option<u64>) -> Result<Prepared, Error> {
         let ws = &self.workspace;
         let Some(serial) = at else {
-            return Ok(pipeline::prepare(
-                &ws.root,
-                &ws.env,
-                &self.inputs.files,
-                &self.inputs.load,
-            )?);
+            let inputs = if self.plan.destroy && !self.inputs.narrowed {
+                ScoreInputs::named(Vec::new())
+            } else {
+                self.inputs.clone()
+            };
+            return Ok(pipeline::prepare(&ws.root, &ws.env, &inputs)?);
         };
         if self.inputs.narrowed {
             return Err(anyhow::anyhow!(
@@ -109,7 +110,8 @@ pub fn plan(opts: &RunOptions, observer: &mut dyn Observer) -> Result<Planned, E
         if opts.refresh {
             let request = lock::request("plan", &prepared, &opts.inputs);
             let timeout = ws.lock_timeout;
-            locked(&mut store, &request, timeout, opts.ctrl_c, observer, run).await
+            let ctrl_c = [CtrlC::Nothing, CtrlC::All][opts.ctrl_c as usize];
+            locked(&mut store, &request, timeout, ctrl_c, observer, run).await
         } else {
             run(&mut store, observer).await
         }
@@ -223,7 +225,12 @@ pub fn apply(opts: &ApplyOptions, observer: &mut dyn Observer) -> Result<Applied
     let request = lock::request(operation, &prepared, &run.inputs);
     let timeout = run.workspace.lock_timeout;
     let ctx_prepared = &prepared;
-    let outcome = rt.block_on(locked(&mut store, &request, timeout, false, observer, async |store: &mut Store, observer: &mut dyn Observer| {
+    // Ctrl-C stops the wait and the plan (nothing changed yet), unless the observer asks
+    // a person next: a handler, once installed, would keep Ctrl-C from ending that
+    // question. From the first call on, the walk handles Ctrl-C itself.
+    let interruptible = run.ctrl_c && (saved.is_some() || !observer.asks());
+    let ctrl_c = [CtrlC::Nothing, CtrlC::Wait][interruptible as usize];
+    let outcome = rt.block_on(locked(&mut store, &request, timeout, ctrl_c, observer, async |store: &mut Store, observer: &mut dyn Observer| {
         let state = store.load()?;
         let mut plan_opts = run.plan_options(ctx_prepared);
         if let Some(saved) = &saved {
@@ -243,7 +250,13 @@ pub fn apply(opts: &ApplyOptions, observer: &mut dyn Observer) -> Result<Applied
             }
             plan_opts = saved.options();
         }
-        let planned = match pipeline::plan(ctx_prepared, &state, run.refresh, run.parallelism, &plan_opts).await {
+        let planning = pipeline::plan(ctx_prepared, &state, run.refresh, run.parallelism, &plan_opts);
+        let mut sigint = apply::Interrupts::new(interruptible);
+        let planned = tokio::select! {
+            p = planning => p,
+            _ = sigint.next() => anyhow::bail!(lock::INTERRUPTED),
+        };
+        let planned = match planned {
             Ok(p) => p,
             Err(errors) => return Ok(Err(errors)),
         };
@@ -273,6 +286,10 @@ pub fn apply(opts: &ApplyOptions, observer: &mut dyn Observer) -> Result<Applied
         }
         Ok(Ok(Applied { plan, report: Some(report), cancelled: false, serial }))
     }));
+    // Calls abandoned by a second Ctrl-C are not waited for.
+    if matches!(&outcome, Ok(Ok(a)) if a.report.as_ref().is_some_and(|r| !r.abandoned.is_empty())) {
+        rt.shutdown_background();
+    }
     // A run that failed leaves no state behind when it created the file and wrote nothing.
     if !matches!(&outcome, Ok(Ok(applied)) if applied.succeeded()) {
         store.discard_if_new();
@@ -303,6 +320,10 @@ pub struct DriftOptions {
     pub workspace: Workspace,
     /// At most this many reads at once.
     pub parallelism: usize,
+    /// With Score files named (`-f`), only the objects of their workloads and of the
+    /// shared resources they use are read; otherwise every recorded object (no Score file
+    /// is read).
+    pub inputs: ScoreInputs,
 }
 
 /// What `drift` found.
@@ -317,17 +338,43 @@ pub struct Drifted {
 /// no Score file, changes nothing.
 pub fn drift(opts: &DriftOptions) -> Result<Drifted, Error> {
     let ws = &opts.workspace;
-    let (environment, sources) = super::environment(ws)?;
+    let (environment, mut sources) = super::environment(ws)?;
+    let scope = if opts.inputs.narrowed {
+        let mut diags = crate::diag::Diagnostics::new();
+        let project = opts.inputs.load(&mut sources, &mut diags);
+        if diags.has_errors() {
+            return Err(Error::Invalid(Report::new(sources, diags)));
+        }
+        let workloads = project
+            .workloads
+            .iter()
+            .map(|w| w.workload.name().to_string());
+        let shared: Vec<String> = project.resources.keys().map(|u| u.to_string()).collect();
+        let plan = PlanOptions {
+            workloads: Some(workloads.collect()),
+            ..Default::default()
+        };
+        Some((plan, shared))
+    } else {
+        None
+    };
     let registry = crate::provider::Registry::new(&ws.root, &environment.providers);
-    let store = pipeline::open_state(&ws.root, &environment)?;
+    let store = pipeline::open_existing(&ws.root, &environment)?;
     let state = store.load()?;
+    let only = |addr: &str| {
+        let Some((plan, used)) = &scope else {
+            return true;
+        };
+        let uid = state.objects.get(addr).map_or("", |o| o.uid.as_str());
+        plan.in_scope(addr, uid) || used.iter().any(|u| u == uid)
+    };
     let rt = runtime()?;
     let refreshed = rt
         .block_on(crate::refresh::refresh(
             &state,
             &registry,
             opts.parallelism,
-            None,
+            Some(&only),
         ))
         .map_err(|errors| Error::Failed(Report::of(sources, errors)))?;
     Ok(Drifted {
@@ -361,7 +408,7 @@ pub struct Imported {
 pub fn import(opts: &ImportOptions, observer: &mut dyn Observer) -> Result<Imported, Error> {
     let ws = &opts.workspace;
     let (address, id) = (opts.address.as_str(), opts.id.as_str());
-    let prepared = pipeline::prepare(&ws.root, &ws.env, &opts.inputs.files, &opts.inputs.load)?;
+    let prepared = pipeline::prepare(&ws.root, &ws.env, &opts.inputs)?;
     warn(&prepared, observer);
     let Some(node) = prepared.graph.node(address).cloned() else {
         let known: Vec<&str> = prepared
@@ -407,7 +454,7 @@ pub fn import(opts: &ImportOptions, observer: &mut dyn Observer) -> Result<Impor
     let mut store = prepared.open_state()?;
     let rt = runtime()?;
     let request = LockRequest::environment("import");
-    rt.block_on(locked(&mut store, &request, ws.lock_timeout, false, observer, async |store: &mut Store, _: &mut dyn Observer| {
+    rt.block_on(locked(&mut store, &request, ws.lock_timeout, CtrlC::Nothing, observer, async |store: &mut Store, _: &mut dyn Observer| {
         let state = store.load()?;
         if state.objects.contains_key(address) {
             anyhow::bail!("`{address}` is already in the state; `baton state rm` it first to import another object");

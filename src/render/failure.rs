@@ -59,7 +59,10 @@ pub fn apply_end(report: &crate::apply::Report) -> (String, String) {
     let n = |k: &str| report.done.get(k).copied().unwrap_or(0);
     let (c, u, r, d) = (n("create"), n("update"), n("replace"), n("delete"));
     let mut out = String::from("\n");
-    if report.interrupted {
+    if !report.abandoned.is_empty() {
+        out.push_str(&super::progress::abandoned(&report.abandoned));
+        out.push('\n');
+    } else if report.interrupted {
         out.push_str(
             "Interrupted: finished what was running; the state records everything that was done.\n",
         );
@@ -84,8 +87,13 @@ pub fn apply_end(report: &crate::apply::Report) -> (String, String) {
             report.skipped.join(", ")
         ));
     }
+    let (verb, when) = if report.failed.is_empty() {
+        ("interrupted", "")
+    } else {
+        ("failed", " before the failure")
+    };
     err.push_str(&format!(
-        "Apply failed: {c} added, {u} changed, {r} replaced, {d} destroyed before the failure; the state records them.\n"
+        "Apply {verb}: {c} added, {u} changed, {r} replaced, {d} destroyed{when}; the state records them.\n"
     ));
     (out, err)
 }

@@ -569,3 +569,9 @@ pub fn drift_text(drift: &[crate::plan::Drift], color: Color) -> String {
 struct DriftOnly<'a> {
     drift: &'a [crate::plan::Drift],
 }
+
+/// Said after `plan --out FILE` (text format).
+pub fn saved(path: &std::path::Path) -> String {
+    let p = path.display();
+    format!("\nSaved the plan to {p}; apply it with: baton apply {p}\n")
+}

@@ -39,6 +39,16 @@ impl Progress {
                 format!("{address}: failed: {error}")
             }
             Event::Skipped { address } => format!("{address}: skipped (a dependency failed)"),
+            Event::StillRunning {
+                address,
+                action,
+                elapsed,
+            } => format!(
+                "{address}: Still {}... [{}s elapsed]",
+                ing(*action).to_lowercase(),
+                elapsed.as_secs()
+            ),
+            Event::Interrupted { waiting } => interrupted(waiting),
         }
     }
 
@@ -68,6 +78,29 @@ fn ed(a: Action) -> &'static str {
         Action::NoOp => "Read",
         Action::Move => "Moved",
     }
+}
+
+/// Said at the first Ctrl-C of an apply: what it waits for, and what a second one does.
+fn interrupted(waiting: &[String]) -> String {
+    let list: String = waiting.iter().map(|a| format!("\n  {a}")).collect();
+    let (calls, them, their) = match waiting.len() {
+        0 => {
+            return "\nInterrupt received: no new change starts; the apply stops once what is done is recorded.".into();
+        }
+        1 => ("the call".to_string(), "it", "its intent stays"),
+        n => (format!("the {n} calls"), "them", "their intents stay"),
+    };
+    format!(
+        "\nInterrupt received: no new change starts. Waiting for {calls} in flight to finish:{list}\nPress Ctrl-C again to abandon {them}: baton exits at once and {their} recorded, as after kill -9; the next apply reads what {them} did and settles {them}."
+    )
+}
+
+/// Said when a second Ctrl-C abandoned the calls in flight.
+pub fn abandoned(addresses: &[String]) -> String {
+    let list: String = addresses.iter().map(|a| format!("\n  {a}")).collect();
+    format!(
+        "Abandoned the calls in flight; their intents stay recorded:{list}\nThe next `baton apply` (or `baton plan`) reads those objects and settles them."
+    )
 }
 
 /// Said once when a run waits for a lock another run holds.
@@ -107,4 +140,10 @@ pub fn confirm(plan: &crate::plan::Plan, operation: &str) -> String {
         "\nDo you want to {operation} in `{}`? {} to add, {} to change, {} to replace, {} to destroy.\n  Only 'yes' will be accepted: ",
         plan.environment, s.create, s.update, s.replace, s.delete
     )
+}
+
+/// Said when the plan of an apply or destroy (`destroy`) was not approved.
+pub fn cancelled(destroy: bool) -> String {
+    let what = if destroy { "Destroy" } else { "Apply" };
+    format!("\n{what} cancelled; nothing was changed.\n")
 }

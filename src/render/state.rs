@@ -216,3 +216,23 @@ pub fn moved(moves: &[(String, String)]) -> String {
     );
     out
 }
+
+/// `state list`: the recorded addresses, one a line (for stdout: scripts read it), and
+/// a line per leftover intent (for stderr: a call whose outcome baton does not know,
+/// told to the person).
+pub fn list(state: &crate::state::State) -> (String, String) {
+    let objects = state.objects.keys().map(|a| format!("{a}\n")).collect();
+    let intents = state
+        .intents
+        .values()
+        .map(|i| format!("{}\n", intent(i)))
+        .collect();
+    (objects, intents)
+}
+
+/// Said after `import` recorded an object of `kind` with identifier `id` at `address`.
+pub fn imported(kind: &str, id: &str, address: &str) -> String {
+    format!(
+        "Imported {kind} `{id}` as {address}. `baton plan` shows how it differs from the configuration.\n"
+    )
+}

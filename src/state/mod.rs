@@ -406,9 +406,14 @@ pub fn whoami() -> (String, String) {
 }
 
 fn whoami_now() -> (String, String) {
+    // `USER` when set, else the name of the process's user in the password database
+    // (a container or a cron job often has no `USER`).
     let user = std::env::var("USER")
         .or_else(|_| std::env::var("USERNAME"))
-        .unwrap_or_else(|_| "unknown".into());
+        .ok()
+        .filter(|u| !u.is_empty())
+        .or_else(|| whoami::username().ok())
+        .unwrap_or_else(|| "unknown".into());
     let host = std::fs::read_to_string("/etc/hostname")
         .map(|s| s.trim().to_string())
         .ok()

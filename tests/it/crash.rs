@@ -42,7 +42,7 @@ resources:
 ";
 
 /// The project, its sleeps lasting `sleep`.
-fn project(sleep: &str) -> Sandbox {
+pub(crate) fn project(sleep: &str) -> Sandbox {
     let sb = Sandbox::new();
     set_sleep(&sb, sleep);
     sb.write("score.yaml", SCORE);
@@ -50,7 +50,7 @@ fn project(sleep: &str) -> Sandbox {
 }
 
 /// Rewrites the module with sleeps of `sleep` (a run already going keeps its own).
-fn set_sleep(sb: &Sandbox, sleep: &str) {
+pub(crate) fn set_sleep(sb: &Sandbox, sleep: &str) {
     sb.write("modules/slow.hcl", &SLOW_MODULE.replace("SLEEP", sleep));
 }
 

@@ -345,7 +345,7 @@ fn overrides_and_destroy_are_recorded_and_a_destroyed_environment_comes_back() {
     assert_eq!(none.code, 1, "{}", none.transcript());
     assert!(
         none.stderr
-            .contains("no deployment is recorded for serial 1; none is recorded yet"),
+            .contains("no state yet: environment `local` has recorded nothing"),
         "{}",
         none.transcript()
     );
