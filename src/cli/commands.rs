@@ -5,8 +5,8 @@ use std::io::{IsTerminal, Write};
 use std::path::Path;
 
 use super::{
-    DriftArgs, DriftFormat, GraphArgs, GraphFormat, ImportArgs, Outcome, OutputArgs, PlanArgs,
-    PlanFormat, StateCommand, Terminal, ValidateFormat,
+    DriftArgs, GraphArgs, GraphFormat, ImportArgs, Outcome, OutputArgs, PlanArgs, PlanFormat,
+    StateCommand, Terminal, TokenCommand, ValidateFormat,
 };
 use crate::ops::{self, Error, Event, Observer, Report, Workspace};
 use crate::plan::Plan;
@@ -138,21 +138,6 @@ pub fn validate(
     Ok(Outcome::failure_if(diags.has_errors()))
 }
 
-/// Prints `plan` in `format`: one function for `plan` and `show PLANFILE`, so both print
-/// the same bytes for the same plan.
-fn print_plan(plan: &Plan, format: PlanFormat, compact: bool, color: Color) -> anyhow::Result<()> {
-    match format {
-        PlanFormat::Text if compact => print!("{}", render::plan::compact(plan, color)),
-        PlanFormat::Text => print!("{}", render::plan::text(plan, color)),
-        PlanFormat::Markdown => print!("{}", render::markdown::render(plan, &Default::default())),
-        PlanFormat::Json => println!(
-            "{}",
-            serde_json::to_string_pretty(&render::plan::json(plan))?
-        ),
-    }
-    Ok(())
-}
-
 /// `baton plan`.
 pub fn plan(opts: &ops::RunOptions, a: &PlanArgs, term: &Terminal) -> anyhow::Result<Outcome> {
     let planned = match ops::plan(opts, &mut Printer::new(term, true, false)) {
@@ -171,7 +156,10 @@ pub fn plan(opts: &ops::RunOptions, a: &PlanArgs, term: &Terminal) -> anyhow::Re
     };
     let plan = &planned.planned.plan;
     let render_started = std::time::Instant::now();
-    print_plan(plan, a.format, a.compact, term.stdout_color)?;
+    print!(
+        "{}",
+        render::plan::formatted(plan, a.format, a.compact, term.stdout_color)
+    );
     crate::timings::record("render", render_started.elapsed());
     if let Some(path) = &a.out {
         ops::save_plan(&planned, path)?;
@@ -236,16 +224,9 @@ pub fn drift(workspace: Workspace, a: DriftArgs, term: &Terminal) -> anyhow::Res
         }
         Err(Error::Other(e)) => return Err(e),
     };
-    let (env, drift) = (&d.environment, &d.drift);
-    match a.format {
-        DriftFormat::Text => print!("{}", render::drift::text(env, drift, term.stdout_color)),
-        DriftFormat::Markdown => print!("{}", render::drift::markdown(env, drift)),
-        DriftFormat::Json => println!(
-            "{}",
-            serde_json::to_string_pretty(&render::drift::json(env, drift))?
-        ),
-    }
-    Ok(Outcome::changes_if(!drift.is_empty()))
+    let text = render::drift::formatted(&d.environment, &d.drift, a.format, term.stdout_color);
+    print!("{text}");
+    Ok(Outcome::changes_if(!d.drift.is_empty()))
 }
 
 /// `baton import ADDR ID`.
@@ -278,20 +259,20 @@ pub fn show(
 ) -> anyhow::Result<Outcome> {
     if let Some(p) = plan_file {
         let plan = ops::show_plan_file(p).map_err(|e| environment(e, ws))?;
-        print_plan(&plan, format, false, term.stdout_color)?;
+        print!(
+            "{}",
+            render::plan::formatted(&plan, format, false, term.stdout_color)
+        );
         return Ok(Outcome::Success);
     }
     let state = ops::state(ws).map_err(|e| environment(e, ws))?;
-    match format {
-        PlanFormat::Markdown => {
-            anyhow::bail!("the state has no Markdown form; use --format text or json")
-        }
-        PlanFormat::Json => println!(
-            "{}",
-            serde_json::to_string_pretty(&render::state::json(&state))?
-        ),
-        PlanFormat::Text => print!("{}", render::state::text(&ws.env, &state)),
-    }
+    let text = render::state::formatted(&ws.env, &state, format);
+    print!(
+        "{}",
+        text.ok_or_else(|| anyhow::anyhow!(
+            "the state has no Markdown form; use --format text or json"
+        ))?
+    );
     Ok(Outcome::Success)
 }
 
@@ -373,15 +354,9 @@ pub fn state(ws: &Workspace, cmd: StateCommand) -> anyhow::Result<Outcome> {
     match cmd {
         StateCommand::Keygen => println!("{}", ops::keygen()),
         StateCommand::List => {
-            let state = ops::state(ws).map_err(env)?;
-            for o in state.objects.values() {
-                println!("{}", o.address);
-            }
-            // Stdout stays the list of recorded objects (scripts read it); a leftover
-            // intent is a call whose outcome baton does not know, told to the person.
-            for i in state.intents.values() {
-                eprintln!("{}", render::state::intent(i));
-            }
+            let (out, err) = render::state::list(&ops::state(ws).map_err(env)?);
+            print!("{out}");
+            eprint!("{err}");
         }
         StateCommand::Show { address } => {
             let object = ops::state_object(ws, &address).map_err(env)?;
@@ -415,16 +390,7 @@ pub fn state(ws: &Workspace, cmd: StateCommand) -> anyhow::Result<Outcome> {
             print!("{}", render::state::rekeyed(n, fingerprint.as_deref()));
         }
         StateCommand::Migrate { to } => {
-            let m = ops::migrate(ws, &to).map_err(env)?;
-            let e = &ws.env;
-            let opened = m
-                .opened
-                .then_some("; both open to the same objects")
-                .unwrap_or_default();
-            println!(
-                "Copied the state of `{e}` from {} to {}: lineage {}, serial {}, {} objects, {} history rows, {} intents.\nVerified: the two states are identical, row for row (objects with their versions, sealed secrets, history){opened}.\nPoint environment `{e}` of baton.hcl at the new state to use it; the old one is left as it was.",
-                m.from, m.to, m.lineage, m.serial, m.objects, m.history, m.intents
-            );
+            print!("{}", ops::migrate(ws, &to).map_err(env)?.report(&ws.env));
         }
         StateCommand::Unlock { lock_id } => {
             ops::unlock(ws, &lock_id).map_err(env)?;
@@ -438,5 +404,26 @@ pub fn state(ws: &Workspace, cmd: StateCommand) -> anyhow::Result<Outcome> {
 pub fn init(root: &Path) -> anyhow::Result<Outcome> {
     ops::init(root)?;
     println!("Wrote score.yaml and baton.hcl. Next: `baton plan`, then `baton apply`.");
+    Ok(Outcome::Success)
+}
+
+/// `baton token add|list|rm`.
+pub fn token(ws: &Workspace, cmd: TokenCommand) -> anyhow::Result<Outcome> {
+    let (err, root) = (|e| environment(e, ws), ws.root.as_path());
+    let text = match cmd {
+        TokenCommand::Add { name, role } => {
+            let role = ops::Role::parse(&role).expect("clap checks the role");
+            render::tokens::added(
+                &name,
+                role.as_str(),
+                &ops::token_add(root, &name, role).map_err(err)?,
+            )
+        }
+        TokenCommand::List => render::tokens::list(&ops::tokens(root).map_err(err)?.listed()),
+        TokenCommand::Rm { name } => ops::token_rm(root, &name)
+            .map(|_| format!("Removed token `{name}`.\n"))
+            .map_err(err)?,
+    };
+    print!("{text}");
     Ok(Outcome::Success)
 }

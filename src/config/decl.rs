@@ -55,7 +55,16 @@ pub fn declarations<'a>(
     out: &mut Vec<Diagnostic>,
 ) -> Option<Vec<Decl<'a>>> {
     let before = out.len();
-    hcl::check_keys(file, body, &[], &["environment"], "baton.hcl", STAGE, out);
+    hcl::check_keys(
+        file,
+        body,
+        &[],
+        &["environment", "serve"],
+        "baton.hcl",
+        STAGE,
+        out,
+    );
+    super::serve::check(file, body, out);
     let mut decls: Vec<Decl<'a>> = Vec::new();
     for block in body.blocks().filter(|b| b.ident.as_str() == "environment") {
         let span = hcl::block_span(file, block);

@@ -201,6 +201,20 @@ pub struct Migrated {
     pub opened: bool,
 }
 
+impl Migrated {
+    /// What `state migrate` tells the person, for environment `env`.
+    pub fn report(&self, env: &str) -> String {
+        let counts = [
+            self.serial as usize,
+            self.objects,
+            self.history,
+            self.intents,
+        ];
+        let stores = [self.from.as_str(), self.to.as_str(), self.lineage.as_str()];
+        crate::render::state::migrated(env, stores, counts, self.opened)
+    }
+}
+
 /// `state migrate --to URL|PATH`: copies the state as stored (sealed secrets stay sealed
 /// with the same key; versions and history kept) into an empty state in another
 /// backend, both locked whole, then reads both back and compares them.

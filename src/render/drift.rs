@@ -10,6 +10,24 @@ use crate::plan::Drift;
 use crate::value::Value;
 
 /// Text for a terminal.
+pub fn formatted(
+    environment: &str,
+    drift: &[Drift],
+    format: super::Format,
+    color: Color,
+) -> String {
+    match format {
+        super::Format::Text => text(environment, drift, color),
+        super::Format::Markdown => markdown(environment, drift),
+        super::Format::Json => {
+            let json =
+                serde_json::to_string_pretty(&json(environment, drift)).expect("JSON serializes");
+            format!("{json}\n")
+        }
+    }
+}
+
+/// The drift report for people.
 pub fn text(environment: &str, drift: &[Drift], color: Color) -> String {
     if drift.is_empty() {
         return format!("No drift: every object of `{environment}` matches what baton recorded.\n");

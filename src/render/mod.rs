@@ -10,10 +10,22 @@ pub mod modules;
 pub mod plan;
 pub mod progress;
 pub mod state;
+pub mod tokens;
 pub mod validate;
 
 #[cfg(test)]
 mod tests;
+
+/// Output format of plans, drift reports and state.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Format {
+    /// For people.
+    Text,
+    /// For a pull-request comment.
+    Markdown,
+    /// For tools (docs/plan-json.md).
+    Json,
+}
 
 /// Whether output may use colour.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -504,3 +504,18 @@ pub fn drift_text(drift: &[crate::plan::Drift], color: Color) -> String {
 struct DriftOnly<'a> {
     drift: &'a [crate::plan::Drift],
 }
+
+/// `plan` in `format` (`compact`: one line per change in text): what `plan` and `show
+/// FILE` print, the same bytes for the same plan.
+pub fn formatted(plan: &Plan, format: super::Format, compact: bool, color: Color) -> String {
+    match format {
+        super::Format::Text if compact => self::compact(plan, color),
+        super::Format::Text => text(plan, color),
+        super::Format::Markdown => super::markdown::render(plan, &Default::default()),
+        super::Format::Json => {
+            let json =
+                serde_json::to_string_pretty(&self::json(plan)).expect("plan JSON serializes");
+            format!("{json}\n")
+        }
+    }
+}

@@ -52,6 +52,48 @@ pub fn object(o: &Object) -> String {
     out
 }
 
+/// `show` without a plan file: the state in `format` (`None`: it has no Markdown form).
+pub fn formatted(env: &str, state: &crate::state::State, format: super::Format) -> Option<String> {
+    match format {
+        super::Format::Markdown => None,
+        super::Format::Json => Some(format!(
+            "{}\n",
+            serde_json::to_string_pretty(&json(state)).expect("JSON serializes")
+        )),
+        super::Format::Text => Some(text(env, state)),
+    }
+}
+
+/// What `state migrate` copied: `[from, to, lineage]` and `[serial, objects, history,
+/// intents]`, and whether both states opened to the same objects.
+pub fn migrated(env: &str, stores: [&str; 3], counts: [usize; 4], opened: bool) -> String {
+    let ([from, to, lineage], [serial, objects, history, intents]) = (stores, counts);
+    let opened = if opened {
+        "; both open to the same objects"
+    } else {
+        ""
+    };
+    format!(
+        "Copied the state of `{env}` from {from} to {to}: lineage {lineage}, serial {serial}, {objects} objects, {history} history rows, {intents} intents.\nVerified: the two states are identical, row for row (objects with their versions, sealed secrets, history){opened}.\nPoint environment `{env}` of baton.hcl at the new state to use it; the old one is left as it was.\n"
+    )
+}
+
+/// `state list`: the recorded addresses (stdout, which scripts read) and each leftover
+/// intent, a call whose outcome baton does not know, told to the person (stderr).
+pub fn list(state: &crate::state::State) -> (String, String) {
+    let out: String = state
+        .objects
+        .values()
+        .map(|o| format!("{}\n", o.address))
+        .collect();
+    let err: String = state
+        .intents
+        .values()
+        .map(|i| format!("{}\n", intent(i)))
+        .collect();
+    (out, err)
+}
+
 /// A leftover intent, told to the person (`state list` keeps stdout the list).
 pub fn intent(i: &Intent) -> String {
     format!(

@@ -16,13 +16,15 @@
 //!   older versions have none.
 //! - 7: `deployments` (the configuration each apply applied, a JSON document under a
 //!   checksum, by serial) and `blobs` (the texts they refer to, by SHA-256).
+//! - 8: `runs` (the queued and finished runs of `baton serve`: kind, status, who asked,
+//!   the node running it and its heartbeat) and `run_events` (each run's log, in order).
 
 use rusqlite::{Connection, OptionalExtension};
 
 use super::StateError;
 
 /// The newest schema version this build writes.
-pub const LATEST: i64 = 7;
+pub const LATEST: i64 = 8;
 
 const MIGRATIONS: &[(i64, &str, &str)] = &[
     (
@@ -115,6 +117,30 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
              checksum TEXT NOT NULL
          );
          CREATE TABLE blobs (digest TEXT PRIMARY KEY, content TEXT NOT NULL);",
+    ),
+    (
+        8,
+        "runs",
+        "CREATE TABLE runs (
+             id TEXT PRIMARY KEY,
+             kind TEXT NOT NULL,
+             status TEXT NOT NULL,
+             requested_by TEXT NOT NULL,
+             request TEXT NOT NULL,
+             result TEXT,
+             node TEXT,
+             created_at INTEGER NOT NULL,
+             started_at INTEGER,
+             finished_at INTEGER,
+             heartbeat_at INTEGER
+         );
+         CREATE INDEX runs_queue ON runs (status, created_at);
+         CREATE TABLE run_events (
+             run_id TEXT NOT NULL,
+             seq INTEGER NOT NULL,
+             text TEXT NOT NULL,
+             PRIMARY KEY (run_id, seq)
+         );",
     ),
 ];
 

@@ -14,6 +14,7 @@ pub mod deployment;
 pub mod migrate;
 pub mod postgres;
 pub mod rows;
+pub mod runs;
 pub mod sqlite;
 mod store;
 
