@@ -34,6 +34,7 @@ pub mod provider;
 pub mod refresh;
 pub mod render;
 pub mod score;
+pub mod serve;
 pub mod state;
 pub mod target;
 pub mod timings;

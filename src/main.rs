@@ -19,7 +19,16 @@ fn main() {
             std::process::exit(if e.use_stderr() { 1 } else { 0 });
         }
     };
-    let code = match baton::cli::run(cli) {
+    // `serve` is the second face, above the CLI: started here, over the project of `-C`.
+    let ran = match &cli.command {
+        baton::cli::Command::Serve { listen } => std::env::current_dir()
+            .map_err(anyhow::Error::from)
+            .map(|cwd| cli.dir.as_ref().map_or(cwd.clone(), |d| cwd.join(d)))
+            .and_then(|root| baton::serve::run(root, listen))
+            .map(|()| baton::cli::Outcome::Success),
+        _ => baton::cli::run(cli),
+    };
+    let code = match ran {
         Ok(outcome) => outcome.code(),
         Err(e) => {
             eprintln!("error: {e:#}");

@@ -223,3 +223,27 @@ pub fn rekeyed(n: usize, fingerprint: Option<&str>) -> String {
         None => format!("Stored the secrets of {n} objects in clear (no new key was given).\n"),
     }
 }
+
+/// The history as JSON: one entry per apply (serial, when, who, counts by action) with
+/// its changes (attributes before and after, redacted).
+pub fn history_json(history: &[HistoryEntry]) -> serde_json::Value {
+    let mut by_serial: BTreeMap<u64, Vec<&HistoryEntry>> = BTreeMap::new();
+    for h in history {
+        by_serial.entry(h.serial).or_default().push(h);
+    }
+    let applies: Vec<serde_json::Value> = by_serial
+        .into_iter()
+        .map(|(serial, rows)| {
+            let mut counts: BTreeMap<&str, usize> = BTreeMap::new();
+            for h in &rows {
+                *counts.entry(&h.action).or_default() += 1;
+            }
+            let changes: Vec<serde_json::Value> = rows
+                .iter()
+                .map(|h| serde_json::json!({"address": h.address, "action": h.action, "at": h.at, "before": h.before, "after": h.after}))
+                .collect();
+            serde_json::json!({"serial": serial, "at": rows[0].at, "who": rows[0].who, "counts": counts, "changes": changes})
+        })
+        .collect();
+    serde_json::Value::Array(applies)
+}
