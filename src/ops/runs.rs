@@ -62,19 +62,26 @@ pub fn valid_file_name(name: &str) -> bool {
             .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_'))
 }
 
-/// Writes `files` into `dir` (created) and returns the Score inputs naming them (the
-/// run then covers their workloads), or every Score file of the project with none.
+/// Writes `files` into `dir` (created) and returns the Score inputs of the project
+/// with them: every Score file of the project, a posted file taking the place of the
+/// project's file of the same name (an existing workload changed), the others added (new
+/// workloads).
 fn materialize(
     ws: &Workspace,
     dir: &Path,
     files: &BTreeMap<String, String>,
 ) -> Result<ScoreInputs, Error> {
+    let mut inputs = ScoreInputs::discover(&ws.root);
     if files.is_empty() {
-        return Ok(ScoreInputs::discover(&ws.root));
+        return Ok(inputs);
     }
     std::fs::create_dir_all(dir)
         .map_err(|e| anyhow::anyhow!("cannot create {}: {e}", dir.display()))?;
-    let mut paths = Vec::new();
+    inputs.files.retain(|p| {
+        p.exists()
+            && p.file_name()
+                .is_none_or(|n| !files.contains_key(&*n.to_string_lossy()))
+    });
     for (name, text) in files {
         if !valid_file_name(name) {
             return Err(anyhow::anyhow!("{name:?} is not a Score file name (`NAME.yaml`)").into());
@@ -82,9 +89,9 @@ fn materialize(
         let path = dir.join(name);
         std::fs::write(&path, text)
             .map_err(|e| anyhow::anyhow!("cannot write {}: {e}", path.display()))?;
-        paths.push(path);
+        inputs.files.push(path);
     }
-    Ok(ScoreInputs::named(paths))
+    Ok(inputs)
 }
 
 /// Checks posted Score files as `validate` does (in a scratch folder under `dir`):
@@ -113,8 +120,16 @@ pub fn check_files(
 /// posted, not by where a node wrote them).
 fn strip(value: serde_json::Value, dir: &Path) -> serde_json::Value {
     let prefix = format!("{}/", dir.display());
+    // The project's own files are named from the project directory.
+    let root = dir
+        .ancestors()
+        .nth(3)
+        .map(|r| format!("{}/", r.display()))
+        .unwrap_or_else(|| prefix.clone());
     match value {
-        serde_json::Value::String(s) => serde_json::Value::String(s.replace(&prefix, "")),
+        serde_json::Value::String(s) => {
+            serde_json::Value::String(s.replace(&prefix, "").replace(&root, ""))
+        }
         serde_json::Value::Array(a) => a.into_iter().map(|v| strip(v, dir)).collect(),
         serde_json::Value::Object(o) => o.into_iter().map(|(k, v)| (k, strip(v, dir))).collect(),
         v => v,

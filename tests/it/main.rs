@@ -19,6 +19,7 @@ mod ownership;
 mod ownership_aws;
 mod ownership_servers;
 mod planfile;
+mod serve_api;
 mod servers;
 mod state;
 mod state_integrity;
