@@ -439,6 +439,14 @@ fn no_answer_to_any_role_holds_a_generated_password() {
             answers.push(text);
         }
     }
+    for c in &canaries {
+        for a in &answers {
+            assert!(
+                !a.contains(c.as_str()),
+                "a generated password is in an answer: {a}"
+            );
+        }
+    }
     // The workload answer does show outputs (redacted), so the search is not vacuous.
     let orders = server.json(
         "GET",
@@ -450,14 +458,6 @@ fn no_answer_to_any_role_holds_a_generated_password() {
         orders["outputs"]["amqp.default#orders.events"]["password"], "(sensitive)",
         "{orders}"
     );
-    for c in &canaries {
-        for a in &answers {
-            assert!(
-                !a.contains(c.as_str()),
-                "a generated password is in an answer: {a}"
-            );
-        }
-    }
     let _ = server.json(
         "POST",
         "/api/v1/environments/local/destroy",
@@ -704,4 +704,61 @@ fn kill_9_of_a_node_mid_run_is_reported_abandoned_and_the_next_apply_converges()
     );
     assert_eq!(again["result"]["changes"], false, "not converged: {again}");
     drop(a);
+}
+
+#[test]
+fn a_scheduled_drift_check_finds_a_change_made_behind_batons_back() {
+    let sb = Sandbox::new();
+    sb.copy_from_repo("examples/hello");
+    sb.write("baton.hcl", "serve {\n  drift_interval = \"1s\"\n}\n");
+    let applied = sb.run(&["apply", "--auto-approve"]);
+    assert_eq!(applied.code, 0, "{}", applied.transcript());
+    let t = tokens(&sb);
+    let server = Server::start(&sb, &[]);
+    let drift = |want: &str| {
+        let mut env = Value::Null;
+        wait_for(
+            &format!("a scheduled drift check saying {want}"),
+            Duration::from_secs(60),
+            || {
+                env = server.json("GET", "/api/v1/environments/local", &t.viewer, None);
+                env["drift"]["status"] == want
+            },
+        );
+        env
+    };
+    let env = drift("clean");
+    assert_eq!(env["drift"]["requested_by"], "schedule", "{env}");
+    assert_eq!(env["drift_interval_seconds"], 1, "{env}");
+    // A manifest edited by hand.
+    let manifest = std::fs::read_dir(sb.path().join("deploy/local"))
+        .unwrap()
+        .flatten()
+        .map(|e| e.path())
+        .find(|p| p.extension().is_some_and(|x| x == "yaml"))
+        .expect("a manifest");
+    let text = std::fs::read_to_string(&manifest).unwrap();
+    std::fs::write(&manifest, format!("{text}# edited by hand\n")).unwrap();
+    let env = drift("drifted");
+    assert_eq!(env["drift"]["exit_status"], 2, "{env}");
+    assert!(
+        env["drift"]["markdown"]
+            .as_str()
+            .unwrap()
+            .contains("workload."),
+        "{env}"
+    );
+    let (status, metrics) = server.call("GET", "/metrics", Some(&t.viewer), None);
+    assert_eq!(status, 200);
+    let line = metrics
+        .lines()
+        .find(|l| l.starts_with("baton_drift_objects{environment=\"local\"}"))
+        .unwrap_or_else(|| panic!("{metrics}"));
+    assert!(!line.ends_with(" 0") && !line.ends_with(" -1"), "{line}");
+    assert!(
+        metrics.contains(
+            "baton_runs_total{environment=\"local\",kind=\"drift\",result=\"succeeded\"}"
+        ),
+        "{metrics}"
+    );
 }

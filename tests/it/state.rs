@@ -132,7 +132,7 @@ fn an_older_schema_is_migrated_and_its_objects_kept() {
     let version: i64 = conn
         .query_row("SELECT MAX(version) FROM migrations", [], |r| r.get(0))
         .unwrap();
-    assert_eq!(version, 7, "migrated to the newest schema");
+    assert_eq!(version, 8, "migrated to the newest schema");
     let status: String = conn
         .query_row("SELECT status FROM objects LIMIT 1", [], |r| r.get(0))
         .unwrap();
