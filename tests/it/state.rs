@@ -158,7 +158,7 @@ fn a_newer_schema_is_refused_untouched() {
     assert_eq!(run.code, 1, "{}", run.transcript());
     assert!(
         run.stderr
-            .contains("has schema version 99, newer than this baton understands (7)"),
+            .contains("has schema version 99, newer than this baton understands (8)"),
         "{}",
         run.stderr
     );
