@@ -19,6 +19,19 @@ pub struct ServeConfig {
     pub tokens: Option<PathBuf>,
     /// How often each environment is checked for drift; `None`: never.
     pub drift_interval: Option<Duration>,
+    /// Environments with an interval of their own (`environment "NAME" {
+    /// drift_interval = "1m" }` inside `serve`; `"off"`: never).
+    pub drift_intervals: std::collections::BTreeMap<String, Option<Duration>>,
+}
+
+impl ServeConfig {
+    /// How often environment `env` is checked for drift (`None`: never).
+    pub fn drift_interval_of(&self, env: &str) -> Option<Duration> {
+        self.drift_intervals
+            .get(env)
+            .copied()
+            .unwrap_or(self.drift_interval)
+    }
 }
 
 const KEYS: &[&str] = &["tokens", "drift_interval"];
@@ -44,50 +57,88 @@ fn read(file: FileId, body: &Body, out: &mut Vec<Diagnostic>) -> ServeConfig {
             );
             continue;
         }
-        hcl::check_keys(file, &block.body, KEYS, &[], "serve", STAGE, out);
+        hcl::check_keys(
+            file,
+            &block.body,
+            KEYS,
+            &["environment"],
+            "serve",
+            STAGE,
+            out,
+        );
         for a in block.body.attributes() {
-            let at = hcl::expr_span(file, &a.value);
-            let Expression::String(text) = &a.value else {
-                if KEYS.contains(&a.key.as_str()) {
-                    out.push(
-                        Diagnostic::error(
-                            STAGE,
-                            "config/serve",
-                            format!("`{}` takes a string", a.key.as_str()),
-                        )
-                        .at(at),
-                    );
-                }
-                continue;
-            };
             match a.key.as_str() {
-                "tokens" => config.tokens = Some(PathBuf::from(text.as_str())),
-                "drift_interval" => match humantime::parse_duration(text.as_str()) {
-                    Ok(d) if d >= Duration::from_secs(1) => config.drift_interval = Some(d),
-                    Ok(_) => out.push(
-                        Diagnostic::error(
-                            STAGE,
-                            "config/serve",
-                            "`drift_interval` is under a second",
-                        )
-                        .at(at)
-                        .help("write e.g. `drift_interval = \"10m\"`"),
-                    ),
-                    Err(e) => out.push(
-                        Diagnostic::error(
-                            STAGE,
-                            "config/serve",
-                            format!("`drift_interval` is not a duration: {e}"),
-                        )
-                        .at(at)
-                        .help("write e.g. `drift_interval = \"10m\"` or `\"30s\"`"),
+                "tokens" => match &a.value {
+                    Expression::String(text) => config.tokens = Some(PathBuf::from(text.as_str())),
+                    _ => out.push(
+                        Diagnostic::error(STAGE, "config/serve", "`tokens` takes a string")
+                            .at(hcl::expr_span(file, &a.value)),
                     ),
                 },
+                "drift_interval" => config.drift_interval = interval(file, a, out).flatten(),
                 _ => {}
+            }
+        }
+        for env in block
+            .body
+            .blocks()
+            .filter(|b| b.ident.as_str() == "environment")
+        {
+            let labels = hcl::labels(env);
+            let [name] = labels.as_slice() else {
+                out.push(
+                    Diagnostic::error(
+                        STAGE,
+                        "config/serve",
+                        "`environment` takes one label: its name",
+                    )
+                    .at(hcl::block_span(file, env))
+                    .help("write e.g. `environment \"prod\" { drift_interval = \"1m\" }`"),
+                );
+                continue;
+            };
+            let what = format!("serve.environment \"{name}\"");
+            hcl::check_keys(file, &env.body, &["drift_interval"], &[], &what, STAGE, out);
+            if let Some(a) = env.body.get_attribute("drift_interval")
+                && let Some(d) = interval(file, a, out)
+            {
+                config.drift_intervals.insert(name.clone(), d);
             }
         }
     }
     config
+}
+
+/// A `drift_interval`: `Some(None)` for `"off"`; `None` after reporting a mistake.
+fn interval(
+    file: FileId,
+    a: &hcl_edit::structure::Attribute,
+    out: &mut Vec<Diagnostic>,
+) -> Option<Option<Duration>> {
+    let at = hcl::expr_span(file, &a.value);
+    let help = "write e.g. `drift_interval = \"10m\"`, `\"30s\"`, or `\"off\"`";
+    let Expression::String(text) = &a.value else {
+        out.push(
+            Diagnostic::error(STAGE, "config/serve", "`drift_interval` takes a string")
+                .at(at)
+                .help(help),
+        );
+        return None;
+    };
+    if text.as_str() == "off" {
+        return Some(None);
+    }
+    let why = match humantime::parse_duration(text.as_str()) {
+        Ok(d) if d >= Duration::from_secs(1) => return Some(Some(d)),
+        Ok(_) => "`drift_interval` is under a second".to_string(),
+        Err(e) => format!("`drift_interval` is not a duration: {e}"),
+    };
+    out.push(
+        Diagnostic::error(STAGE, "config/serve", why)
+            .at(at)
+            .help(help),
+    );
+    None
 }
 
 /// Reads `baton.hcl` in `root` for its `serve` block (defaults without the file).

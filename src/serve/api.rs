@@ -135,7 +135,8 @@ async fn environment(State(app): Shared, headers: HeaderMap, Path(env): Path<Str
             .collect();
         v["recent_runs"] = Value::Array(recent);
         v["locks"] = Value::Array(locks);
-        v["drift_interval_seconds"] = json!(app.config.drift_interval.map(|d| d.as_secs()));
+        v["drift_interval_seconds"] =
+            json!(app.config.drift_interval_of(&env).map(|d| d.as_secs()));
         Ok(v)
     })
     .await?;

@@ -49,7 +49,7 @@ fn pass(app: &App, env: &str) -> anyhow::Result<()> {
     let store = ops::store(&ws).map_err(describe)?;
     loop {
         store.abandon_runs(now_ms() - LAPSE_MS)?;
-        if let Some(interval) = app.config.drift_interval {
+        if let Some(interval) = app.config.drift_interval_of(env) {
             let runs = store.runs()?;
             let pending = runs.iter().any(|r| r.kind == "drift" && !r.finished());
             let last = runs
