@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use axum::Router;
 use axum::body::Bytes;
-use axum::extract::rejection::BytesRejection;
+use axum::extract::rejection::{BytesRejection, QueryRejection};
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -38,7 +38,8 @@ pub(super) fn router(app: Arc<App>) -> Router {
         .route("/environments/{env}/unlock", post(unlock))
         .route("/plans/{id}/apply", post(apply))
         .route("/runs/{id}", get(run))
-        .route("/runs/{id}/events", get(worker::events));
+        .route("/runs/{id}/events", get(worker::events))
+        .method_not_allowed_fallback(|| async { not_allowed() });
     Router::new()
         .route("/healthz", get(|| async { "ok\n" }))
         .route("/metrics", get(worker::metrics))
@@ -46,6 +47,7 @@ pub(super) fn router(app: Arc<App>) -> Router {
         .fallback(|| async {
             ApiError::new(StatusCode::NOT_FOUND, "no such route (see docs/api.md)")
         })
+        .method_not_allowed_fallback(|| async { not_allowed() })
         .layer(axum::extract::DefaultBodyLimit::max(BODY_LIMIT))
         .layer(tower_http::timeout::TimeoutLayer::with_status_code(
             StatusCode::REQUEST_TIMEOUT,
@@ -53,6 +55,13 @@ pub(super) fn router(app: Arc<App>) -> Router {
         ))
         .layer(tower::limit::GlobalConcurrencyLimitLayer::new(256))
         .with_state(app)
+}
+
+fn not_allowed() -> ApiError {
+    ApiError::new(
+        StatusCode::METHOD_NOT_ALLOWED,
+        "this route does not take that method (see docs/api.md)",
+    )
 }
 
 fn ok(v: Value) -> Answer {
@@ -247,6 +256,12 @@ fn yes() -> bool {
     true
 }
 
+/// The `wait` of the query, or a 400 saying what is wrong with it.
+fn wait(q: Result<Query<Wait>, QueryRejection>) -> Result<bool, ApiError> {
+    q.map(|Query(w)| w.wait)
+        .map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, e.body_text()))
+}
+
 #[derive(serde::Deserialize)]
 #[serde(deny_unknown_fields)]
 struct PlanBody {
@@ -258,7 +273,7 @@ async fn plan(
     State(app): Shared,
     headers: HeaderMap,
     Path(env): Path<String>,
-    Query(q): Query<Wait>,
+    q: Result<Query<Wait>, QueryRejection>,
     b: Result<Bytes, BytesRejection>,
 ) -> Answer {
     let who = authorize(&app, &headers, Role::Developer)?;
@@ -294,36 +309,36 @@ async fn plan(
         files: body.files,
         plan: None,
     };
-    start(app, env, "plan", who, request, q.wait).await
+    start(app, env, "plan", who, request, wait(q)?).await
 }
 
 async fn destroy(
     State(app): Shared,
     headers: HeaderMap,
     Path(env): Path<String>,
-    Query(q): Query<Wait>,
+    q: Result<Query<Wait>, QueryRejection>,
 ) -> Answer {
     let who = authorize(&app, &headers, Role::Operator)?;
     known(&app, &env)?;
-    start(app, env, "destroy", who, Default::default(), q.wait).await
+    start(app, env, "destroy", who, Default::default(), wait(q)?).await
 }
 
 async fn drift(
     State(app): Shared,
     headers: HeaderMap,
     Path(env): Path<String>,
-    Query(q): Query<Wait>,
+    q: Result<Query<Wait>, QueryRejection>,
 ) -> Answer {
     let who = authorize(&app, &headers, Role::Developer)?;
     known(&app, &env)?;
-    start(app, env, "drift", who, Default::default(), q.wait).await
+    start(app, env, "drift", who, Default::default(), wait(q)?).await
 }
 
 async fn apply(
     State(app): Shared,
     headers: HeaderMap,
     Path(id): Path<String>,
-    Query(q): Query<Wait>,
+    q: Result<Query<Wait>, QueryRejection>,
 ) -> Answer {
     let who = authorize(&app, &headers, Role::Operator)?;
     let a = app.clone();
@@ -344,7 +359,7 @@ async fn apply(
             files: Default::default(),
             plan: Some(id),
         },
-        q.wait,
+        wait(q)?,
     )
     .await
 }

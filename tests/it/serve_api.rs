@@ -342,6 +342,19 @@ fn bad_bodies_get_a_located_4xx_and_change_nothing() {
         (Some(7), Some(5)),
         "{text}"
     );
+    // A query or method the route does not take: JSON errors too.
+    let (status, text) = server.call("POST", &format!("{plans}?wait=maybe"), dev, Some("{}"));
+    assert_eq!(status, 400, "{text}");
+    assert!(
+        serde_json::from_str::<Value>(&text).unwrap()["error"].is_string(),
+        "{text}"
+    );
+    let (status, text) = server.call("GET", plans, dev, None);
+    assert_eq!(status, 405, "{text}");
+    assert!(
+        serde_json::from_str::<Value>(&text).unwrap()["error"].is_string(),
+        "{text}"
+    );
     // Unlock without a lock id; nothing queued, nothing written.
     let (status, _) = server.call(
         "POST",
