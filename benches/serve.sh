@@ -3,6 +3,7 @@
 # 1,000 resources (a benchmark, not a test).
 #
 #   benches/serve.sh [SIZE] [READERS] [REQUESTS_PER_READER]    (default: 1000 50 40)
+#   BATON_BIN=target/debug/baton benches/serve.sh               (no release build)
 #
 # Generates a project (benches/generate.py --size SIZE), applies it with the CLI
 # (SQLite state), starts the release `baton serve` on a free port with a viewer token,
@@ -14,8 +15,12 @@ repo="$(cd "$(dirname "$0")/.." && pwd)"
 size="${1:-1000}"
 readers="${2:-50}"
 requests="${3:-40}"
-(cd "$repo" && cargo build --release -q)
-baton="$repo/target/release/baton"
+if [ -n "${BATON_BIN:-}" ]; then
+  baton="$BATON_BIN"                     # e.g. a debug build, to try the script
+else
+  (cd "$repo" && cargo build --release -q)
+  baton="$repo/target/release/baton"
+fi
 work="$(mktemp -d)"
 server=""
 trap '[ -n "$server" ] && kill "$server" 2>/dev/null; rm -rf "$work"' EXIT
