@@ -40,6 +40,7 @@ pub mod refresh;
 pub mod render;
 pub mod schema;
 pub mod score;
+pub mod serve;
 pub mod state;
 pub mod target;
 pub mod timings;

@@ -19,7 +19,15 @@ fn main() {
             std::process::exit(if e.use_stderr() { 1 } else { 0 });
         }
     };
-    let run = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| baton::cli::run(cli)));
+    // `serve` is the second face, above the CLI: started here, over the project of `-C`.
+    let run = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| match &cli.command {
+        baton::cli::Command::Serve { listen } => std::env::current_dir()
+            .map_err(anyhow::Error::from)
+            .map(|cwd| cli.dir.as_ref().map_or(cwd.clone(), |d| cwd.join(d)))
+            .and_then(|root| baton::serve::run(root, listen))
+            .map(|()| baton::cli::Outcome::Success),
+        _ => baton::cli::run(cli),
+    }));
     let code = match run {
         Ok(Ok(outcome)) => outcome.code(),
         Ok(Err(e)) => {

@@ -6,7 +6,7 @@ use std::path::Path;
 
 use super::{
     DriftArgs, GraphArgs, GraphFormat, HistoryDiff, ImportArgs, Outcome, OutputArgs, PlanArgs,
-    StateCommand, Terminal, ValidateFormat,
+    StateCommand, Terminal, TokenCommand, ValidateFormat,
 };
 use crate::ops::{self, Error, Event, Observer, Report, Workspace};
 use crate::plan::Plan;
@@ -417,5 +417,26 @@ pub fn state(ws: &Workspace, cmd: StateCommand) -> anyhow::Result<Outcome> {
 pub fn init(root: &Path) -> anyhow::Result<Outcome> {
     ops::init(root)?;
     outln!("Wrote score.yaml and baton.hcl. Next: `baton plan`, then `baton apply`.");
+    Ok(Outcome::Success)
+}
+
+/// `baton token add|list|rm`.
+pub fn token(ws: &Workspace, cmd: TokenCommand) -> anyhow::Result<Outcome> {
+    let (err, root) = (|e| environment(e, ws), ws.root.as_path());
+    let text = match cmd {
+        TokenCommand::Add { name, role } => {
+            let role = ops::Role::parse(&role).expect("clap checks the role");
+            render::tokens::added(
+                &name,
+                role.as_str(),
+                &ops::token_add(root, &name, role).map_err(err)?,
+            )
+        }
+        TokenCommand::List => render::tokens::list(&ops::tokens(root).map_err(err)?.listed()),
+        TokenCommand::Rm { name } => ops::token_rm(root, &name)
+            .map(|_| format!("Removed token `{name}`.\n"))
+            .map_err(err)?,
+    };
+    out!("{text}");
     Ok(Outcome::Success)
 }

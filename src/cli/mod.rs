@@ -93,6 +93,35 @@ pub enum Command {
     /// List the resource modules, or show those of one type.
     #[command(subcommand)]
     Modules(ModulesCommand),
+    /// Manage the tokens of `baton serve`.
+    #[command(subcommand)]
+    Token(TokenCommand),
+    /// Serve the JSON API over the project's environments (docs/api.md).
+    Serve {
+        /// The address to listen on.
+        #[arg(long, default_value = "127.0.0.1:8080", value_name = "ADDR")]
+        listen: String,
+    },
+}
+
+/// `baton token …`.
+#[derive(Debug, Subcommand)]
+pub enum TokenCommand {
+    /// Make a token with a role (printed once: only its hash is kept).
+    Add {
+        /// Who uses it.
+        name: String,
+        /// What it may do.
+        #[arg(long, value_parser = ["viewer", "developer", "operator"])]
+        role: String,
+    },
+    /// List the tokens and their roles.
+    List,
+    /// Forget a token.
+    Rm {
+        /// Its name.
+        name: String,
+    },
 }
 
 /// Options of every planning command.
@@ -461,5 +490,7 @@ pub fn run(cli: Cli) -> anyhow::Result<Outcome> {
         Command::State(cmd) => commands::state(&ws, cmd),
         Command::Modules(ModulesCommand::List) => commands::modules(&ws, None, t),
         Command::Modules(ModulesCommand::Show { kind }) => commands::modules(&ws, Some(&kind), t),
+        Command::Token(cmd) => commands::token(&ws, cmd),
+        Command::Serve { .. } => anyhow::bail!("internal error: `serve` is started by main"),
     }
 }

@@ -71,11 +71,12 @@ pub fn declarations<'a>(
         file,
         body,
         &[],
-        &["environment", "moved"],
+        &["environment", "moved", "serve"],
         "baton.hcl",
         STAGE,
         out,
     );
+    super::serve::check(file, body, out);
     let mut decls: Vec<Decl<'a>> = Vec::new();
     for block in body.blocks().filter(|b| b.ident.as_str() == "environment") {
         let span = hcl::block_span(file, block);

@@ -13,15 +13,17 @@
 mod decl;
 pub mod moved;
 mod resolve;
+mod serve;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use crate::diag::{Diagnostic, Sources, Span, Stage, did_you_mean};
-use crate::hcl;
+
 use crate::value::Value;
 
 pub use decl::{AWS_SETTINGS, PROVIDER_SETTINGS};
+pub use serve::{ServeConfig, environment_names, serve};
 
 const STAGE: Stage = Stage::Load;
 
@@ -193,25 +195,7 @@ pub fn load(
         );
         return None;
     }
-    let text = match std::fs::read_to_string(&path) {
-        Ok(t) => t,
-        Err(e) => {
-            out.push(Diagnostic::error(
-                STAGE,
-                "config/read",
-                format!("cannot read baton.hcl: {e}"),
-            ));
-            return None;
-        }
-    };
-    let file = sources.add_file("baton.hcl", Some(&path), text);
-    let body = match hcl::parse(file, sources.text(file), STAGE) {
-        Ok(b) => b,
-        Err(d) => {
-            out.push(d);
-            return None;
-        }
-    };
+    let (file, body) = serve::parse(root, sources, out)??;
     let before = out.len();
     let moves = moved::blocks(file, &body, out);
     let decls = decl::declarations(file, &body, out)?;

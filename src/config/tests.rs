@@ -243,3 +243,44 @@ environment "prod" {
         ["config/duplicate"]
     );
 }
+
+#[test]
+fn the_serve_block_sets_the_token_file_and_drift_interval_and_its_mistakes_are_located() {
+    let dir = tempfile::tempdir().unwrap();
+    let read = |hcl: &str| {
+        std::fs::write(dir.path().join("baton.hcl"), hcl).unwrap();
+        let (mut sources, mut out) = (Sources::new(), Vec::new());
+        let config = serve(dir.path(), &mut sources, &mut out);
+        let located: Vec<_> = out.iter().map(|d| (d.code, d.span.is_some())).collect();
+        (config, located)
+    };
+    let (config, out) = read(
+        "serve {\n  tokens = \"/etc/baton/tokens\"\n  drift_interval = \"10m\"\n}\nenvironment \"staging\" {}\n",
+    );
+    assert!(out.is_empty(), "{out:?}");
+    let config = config.unwrap();
+    assert_eq!(config.tokens, Some(PathBuf::from("/etc/baton/tokens")));
+    assert_eq!(
+        config.drift_interval,
+        Some(std::time::Duration::from_secs(600))
+    );
+    let (config, out) = read("serve {\n  tokenz = \"x\"\n  drift_interval = \"soon\"\n}\n");
+    assert!(config.is_none());
+    assert_eq!(
+        out,
+        [("hcl/unknown-attribute", true), ("config/serve", true)]
+    );
+    // The same mistakes fail every run that loads the file, not only `serve`.
+    let (env, out) = load_in("serve {\n  tokenz = \"x\"\n}\n", "local");
+    assert!(env.is_none());
+    assert_eq!(
+        out.iter().map(|d| d.code).collect::<Vec<_>>(),
+        ["hcl/unknown-attribute"]
+    );
+    let mut sources = Sources::new();
+    let names = environment_names(dir.path(), &mut sources, &mut Vec::new());
+    assert_eq!(
+        names, None,
+        "the broken file of the last case names no environment"
+    );
+}

@@ -46,6 +46,8 @@ mod inspect;
 mod lock;
 mod pipeline;
 mod run;
+mod runs;
+mod tokens;
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -66,6 +68,8 @@ pub use run::{
     Applied, ApplyOptions, DriftOptions, Drifted, ImportOptions, Imported, Planned, apply, destroy,
     drift, import, plan, save_plan,
 };
+pub use runs::{RunRequest, check_files, enqueue, execute, run_dir, store, valid_file_name};
+pub use tokens::{Role, Token, Tokens, environments, serve_config, token_add, token_rm, tokens};
 
 /// Where an operation runs: the project directory (holding `baton.hcl`) and one of its
 /// environments.

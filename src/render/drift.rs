@@ -9,7 +9,7 @@ use super::Color;
 use crate::plan::Drift;
 use crate::value::Value;
 
-/// Text for a terminal.
+/// The drift report for people.
 pub fn text(environment: &str, drift: &[Drift], color: Color) -> String {
     if drift.is_empty() {
         return format!("No drift: every object of `{environment}` matches what baton recorded.\n");

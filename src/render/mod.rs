@@ -11,6 +11,7 @@ pub mod modules;
 pub mod plan;
 pub mod progress;
 pub mod state;
+pub mod tokens;
 pub mod validate;
 
 #[cfg(test)]

@@ -102,3 +102,38 @@ pub fn show(modules: &[&Module]) -> String {
     }
     out
 }
+
+/// The module catalog as JSON (the API's developer menu): per module what it
+/// provisions, its params (a sensitive param's default redacted) and outputs.
+pub fn json(modules: &[Module]) -> serde_json::Value {
+    let mut rows: Vec<_> = modules.iter().collect();
+    rows.sort_by(|a, b| (&a.provisions.kind, &a.name).cmp(&(&b.provisions.kind, &b.name)));
+    let rows: Vec<serde_json::Value> = rows
+        .into_iter()
+        .map(|m| {
+            let p = &m.provisions;
+            let params: Vec<serde_json::Value> = m
+                .params
+                .iter()
+                .map(|prm| {
+                    let default = match &prm.default {
+                        Some(v) if !prm.sensitive => v.to_json_redacted(),
+                        Some(_) => serde_json::Value::String(crate::value::SENSITIVE_TEXT.into()),
+                        None => serde_json::Value::Null,
+                    };
+                    serde_json::json!({"name": prm.name, "type": prm.ty.name(), "default": default,
+                        "required": prm.default.is_none(), "description": prm.description, "sensitive": prm.sensitive})
+                })
+                .collect();
+            let outputs: Vec<serde_json::Value> = m
+                .outputs
+                .iter()
+                .map(|o| serde_json::json!({"name": o.name, "sensitive": o.sensitive}))
+                .collect();
+            serde_json::json!({"name": m.name, "type": p.kind, "class": p.class, "id": p.id,
+                "environments": p.environments, "description": p.description, "origin": m.origin.describe(),
+                "params": params, "outputs": outputs})
+        })
+        .collect();
+    serde_json::Value::Array(rows)
+}

@@ -52,6 +52,18 @@ pub fn object(o: &Object) -> String {
     out
 }
 
+/// `show` without a plan file: the state in `format` (`None`: it has no Markdown form).
+pub fn formatted(env: &str, state: &crate::state::State, format: super::Format) -> Option<String> {
+    match format {
+        super::Format::Markdown => None,
+        super::Format::Json => Some(format!(
+            "{}\n",
+            serde_json::to_string_pretty(&json(state)).expect("JSON serializes")
+        )),
+        super::Format::Text => Some(text(env, state)),
+    }
+}
+
 /// A leftover intent, told to the person (`state list` keeps stdout the list).
 pub fn intent(i: &Intent) -> String {
     format!(
@@ -235,4 +247,28 @@ pub fn imported(kind: &str, id: &str, address: &str) -> String {
     format!(
         "Imported {kind} `{id}` as {address}. `baton plan` shows how it differs from the configuration.\n"
     )
+}
+
+/// The history as JSON: one entry per apply (serial, when, who, counts by action) with
+/// its changes (attributes before and after, redacted).
+pub fn history_json(history: &[HistoryEntry]) -> serde_json::Value {
+    let mut by_serial: BTreeMap<u64, Vec<&HistoryEntry>> = BTreeMap::new();
+    for h in history {
+        by_serial.entry(h.serial).or_default().push(h);
+    }
+    let applies: Vec<serde_json::Value> = by_serial
+        .into_iter()
+        .map(|(serial, rows)| {
+            let mut counts: BTreeMap<&str, usize> = BTreeMap::new();
+            for h in &rows {
+                *counts.entry(&h.action).or_default() += 1;
+            }
+            let changes: Vec<serde_json::Value> = rows
+                .iter()
+                .map(|h| serde_json::json!({"address": h.address, "action": h.action, "at": h.at, "before": h.before, "after": h.after}))
+                .collect();
+            serde_json::json!({"serial": serial, "at": rows[0].at, "who": rows[0].who, "counts": counts, "changes": changes})
+        })
+        .collect();
+    serde_json::Value::Array(applies)
 }

@@ -16,13 +16,15 @@
 //!   older versions have none.
 //! - 7: `deployments` (the configuration each apply applied, a JSON document under a
 //!   checksum, by serial) and `blobs` (the texts they refer to, by SHA-256).
+//! - 8: `runs` (the queued and finished runs of `baton serve`: kind, status, who asked,
+//!   the node running it and its heartbeat) and `run_events` (each run's log, in order).
 
 use rusqlite::{Connection, OptionalExtension};
 
 use super::StateError;
 
 /// The newest schema version this build writes.
-pub const LATEST: i64 = 7;
+pub const LATEST: i64 = 8;
 
 const MIGRATIONS: &[(i64, &str, &str)] = &[
     (
@@ -116,6 +118,30 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
          );
          CREATE TABLE blobs (digest TEXT PRIMARY KEY, content TEXT NOT NULL);",
     ),
+    (
+        8,
+        "runs",
+        "CREATE TABLE runs (
+             id TEXT PRIMARY KEY,
+             kind TEXT NOT NULL,
+             status TEXT NOT NULL,
+             requested_by TEXT NOT NULL,
+             request TEXT NOT NULL,
+             result TEXT,
+             node TEXT,
+             created_at INTEGER NOT NULL,
+             started_at INTEGER,
+             finished_at INTEGER,
+             heartbeat_at INTEGER
+         );
+         CREATE INDEX runs_queue ON runs (status, created_at);
+         CREATE TABLE run_events (
+             run_id TEXT NOT NULL,
+             seq INTEGER NOT NULL,
+             text TEXT NOT NULL,
+             PRIMARY KEY (run_id, seq)
+         );",
+    ),
 ];
 
 /// The version recorded in the database (0 for a new file).
@@ -143,6 +169,11 @@ pub fn migrate(conn: &mut Connection, path: &str) -> Result<(), StateError> {
         path: path.to_string(),
         source,
     };
+    // A database of the current schema needs no write transaction: many readers (a
+    // server's requests) open it at once without queueing for SQLite's write lock.
+    if current_version(conn).map_err(db)? == LATEST {
+        return present(conn, path, 0);
+    }
     let tx = conn
         .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
         .map_err(db)?;
@@ -172,24 +203,7 @@ pub fn migrate(conn: &mut Connection, path: &str) -> Result<(), StateError> {
         super::sqlite::put_meta(&tx, "serial", "0").map_err(db)?;
         super::sqlite::put_meta(&tx, "objects", "0").map_err(db)?;
     } else {
-        // A state baton made always has both; one without them was damaged, and making
-        // a new lineage would disown every object recorded in it.
-        for key in ["lineage", "serial"] {
-            let value: Option<String> = tx
-                .query_row("SELECT value FROM meta WHERE key = ?1", [key], |r| r.get(0))
-                .optional()
-                .map_err(db)?;
-            match value {
-                None => {
-                    return Err(StateError::Unreadable {
-                        path: path.to_string(),
-                        why: format!("its `{key}` is missing from the table `meta`"),
-                    });
-                }
-                Some(v) if current < 5 => super::sqlite::put_meta(&tx, key, &v).map_err(db)?,
-                Some(_) => {}
-            }
-        }
+        present(&tx, path, current)?;
         if current < 5 {
             let objects: i64 = tx
                 .query_row("SELECT COUNT(*) FROM objects", [], |r| r.get(0))
@@ -198,4 +212,31 @@ pub fn migrate(conn: &mut Connection, path: &str) -> Result<(), StateError> {
         }
     }
     tx.commit().map_err(db)
+}
+
+/// Checks that lineage and serial are there (a state baton made always has both; one
+/// without them was damaged, and making a new lineage would disown every object
+/// recorded in it); below version 5 their rows are written again to get a checksum.
+fn present(conn: &Connection, path: &str, current: i64) -> Result<(), StateError> {
+    let db = |source| StateError::Db {
+        path: path.to_string(),
+        source,
+    };
+    for key in ["lineage", "serial"] {
+        let value: Option<String> = conn
+            .query_row("SELECT value FROM meta WHERE key = ?1", [key], |r| r.get(0))
+            .optional()
+            .map_err(db)?;
+        match value {
+            None => {
+                return Err(StateError::Unreadable {
+                    path: path.to_string(),
+                    why: format!("its `{key}` is missing from the table `meta`"),
+                });
+            }
+            Some(v) if current < 5 => super::sqlite::put_meta(conn, key, &v).map_err(db)?,
+            Some(_) => {}
+        }
+    }
+    Ok(())
 }

@@ -15,6 +15,7 @@ pub mod migrate;
 pub mod moves;
 pub mod postgres;
 pub mod rows;
+pub mod runs;
 pub mod sqlite;
 mod store;
 

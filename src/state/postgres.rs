@@ -35,13 +35,14 @@ use super::{
 };
 
 /// The newest schema version this build writes in PostgreSQL.
-pub const LATEST: i64 = 4;
+pub const LATEST: i64 = 5;
 
 /// PostgreSQL schema migrations. Version 1 is the logical schema of SQLite version 4,
 /// with the environment in every key; version 2 adds the row checksums of SQLite
 /// version 5 (rows written before have none until they are next written); version 3 the
 /// history checksums of SQLite version 6; version 4 its deployments and blobs (version 7;
-/// blobs are shared by the environments, being stored by their hash).
+/// blobs are shared by the environments, being stored by their hash); version 5 the runs
+/// of SQLite version 8, claimed with `FOR UPDATE SKIP LOCKED`.
 const MIGRATIONS: &[(i64, &str, &str)] = &[
     (
         1,
@@ -127,6 +128,31 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
          );
          CREATE TABLE baton.blobs (digest TEXT PRIMARY KEY, content TEXT NOT NULL);",
     ),
+    (
+        5,
+        "runs",
+        "CREATE TABLE baton.runs (
+             environment TEXT NOT NULL,
+             id TEXT PRIMARY KEY,
+             kind TEXT NOT NULL,
+             status TEXT NOT NULL,
+             requested_by TEXT NOT NULL,
+             request TEXT NOT NULL,
+             result TEXT,
+             node TEXT,
+             created_at BIGINT NOT NULL,
+             started_at BIGINT,
+             finished_at BIGINT,
+             heartbeat_at BIGINT
+         );
+         CREATE INDEX runs_queue ON baton.runs (environment, status, created_at);
+         CREATE TABLE baton.run_events (
+             run_id TEXT NOT NULL,
+             seq BIGINT NOT NULL,
+             text TEXT NOT NULL,
+             PRIMARY KEY (run_id, seq)
+         );",
+    ),
 ];
 
 /// How long connecting may take.
@@ -153,12 +179,12 @@ pub struct PostgresStore {
 }
 
 /// The connection and its prepared statements.
-struct Conn {
-    client: Client,
+pub(super) struct Conn {
+    pub(super) client: Client,
     statements: HashMap<&'static str, Statement>,
 }
 
-type Work<'c, R> = Pin<Box<dyn Future<Output = R> + Send + 'c>>;
+pub(super) type Work<'c, R> = Pin<Box<dyn Future<Output = R> + Send + 'c>>;
 
 impl Drop for PostgresStore {
     fn drop(&mut self) {
@@ -257,7 +283,7 @@ impl PostgresStore {
     }
 
     /// Like [`block`](Self::block), for work that fails with a PostgreSQL error.
-    fn run<T, F>(&self, work: F) -> Result<T, StateError>
+    pub(super) fn run<T, F>(&self, work: F) -> Result<T, StateError>
     where
         T: Send + 'static,
         F: for<'c> FnOnce(&'c mut Conn) -> Work<'c, Result<T, tokio_postgres::Error>>

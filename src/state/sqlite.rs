@@ -230,7 +230,12 @@ impl SqliteStore {
         self.path.display().to_string()
     }
 
-    fn db(&self) -> impl Fn(rusqlite::Error) -> StateError + '_ {
+    /// The connection, for the runs queue (`state::runs`).
+    pub(super) fn conn(&self) -> &Connection {
+        &self.conn
+    }
+
+    pub(super) fn db(&self) -> impl Fn(rusqlite::Error) -> StateError + '_ {
         move |source| StateError::Db {
             path: self.path.display().to_string(),
             source,

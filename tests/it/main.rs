@@ -22,6 +22,7 @@ mod ownership_aws;
 mod ownership_servers;
 mod planfile;
 mod renames;
+mod serve_api;
 mod servers;
 mod state;
 mod state_alone;

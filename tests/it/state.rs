@@ -132,7 +132,7 @@ fn an_older_schema_is_migrated_and_its_objects_kept() {
     let version: i64 = conn
         .query_row("SELECT MAX(version) FROM migrations", [], |r| r.get(0))
         .unwrap();
-    assert_eq!(version, 7, "migrated to the newest schema");
+    assert_eq!(version, 8, "migrated to the newest schema");
     let status: String = conn
         .query_row("SELECT status FROM objects LIMIT 1", [], |r| r.get(0))
         .unwrap();
@@ -158,7 +158,7 @@ fn a_newer_schema_is_refused_untouched() {
     assert_eq!(run.code, 1, "{}", run.transcript());
     assert!(
         run.stderr
-            .contains("has schema version 99, newer than this baton understands (7)"),
+            .contains("has schema version 99, newer than this baton understands (8)"),
         "{}",
         run.stderr
     );

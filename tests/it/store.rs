@@ -3,7 +3,8 @@
 //! through the library's `Store`: lineage fixed, serial bumped only by a real change and
 //! atomically under concurrent runs, history complete and redacted, versions per
 //! object, secrets sealed, two clients contending for locks, a lock dying with its
-//! process (a real `baton apply` killed with SIGKILL), and dump/restore.
+//! process (a real `baton apply` killed with SIGKILL), dump/restore, and the runs queue
+//! (each run claimed by one of four clients at once, lapsed runs abandoned).
 
 use std::collections::BTreeMap;
 use std::process::Stdio;
@@ -575,4 +576,85 @@ fn environments_share_a_postgres_database_without_seeing_each_other() {
     let (m, _) = dev.lock(&LockRequest::environment("destroy")).unwrap();
     prod.unlock(&l.id).unwrap();
     dev.unlock(&m.id).unwrap();
+}
+
+fn queued(id: &str, at: i64) -> baton::state::runs::Run {
+    baton::state::runs::Run {
+        id: id.into(),
+        kind: "drift".into(),
+        status: "queued".into(),
+        requested_by: "t".into(),
+        request: "{}".into(),
+        result: None,
+        node: None,
+        created_at: at,
+        started_at: None,
+        finished_at: None,
+        heartbeat_at: None,
+    }
+}
+
+#[test]
+fn each_queued_run_is_claimed_by_one_client_and_a_lapsed_one_is_abandoned() {
+    for backend in Backend::all() {
+        let name = backend.name();
+        let store = backend.open();
+        for i in 0..40 {
+            store
+                .enqueue_run(&queued(&format!("run-{i:02}"), i))
+                .unwrap();
+        }
+        // Four clients claim at once until the queue is empty.
+        let claimed: Vec<Vec<String>> = std::thread::scope(|s| {
+            let handles: Vec<_> = (0..4)
+                .map(|n| {
+                    let store = backend.open();
+                    s.spawn(move || {
+                        let mut mine = Vec::new();
+                        while let Some(r) = store.claim_run(&format!("node-{n}")).unwrap() {
+                            assert_eq!(r.status, "running");
+                            mine.push(r.id);
+                        }
+                        mine
+                    })
+                })
+                .collect();
+            handles.into_iter().map(|h| h.join().unwrap()).collect()
+        });
+        let mut all: Vec<String> = claimed.concat();
+        all.sort();
+        let want: Vec<String> = (0..40).map(|i| format!("run-{i:02}")).collect();
+        assert_eq!(all, want, "{name}: every run claimed exactly once");
+        // A run whose node beats stays; one whose node stopped is abandoned, and its
+        // node can no longer finish it.
+        let runs = store.runs().unwrap();
+        let (first, second) = (&runs[0], &runs[1]);
+        store.finish_run(&first.id, "succeeded", "{}").unwrap();
+        store
+            .heartbeat_runs(second.node.as_deref().unwrap())
+            .unwrap();
+        let abandoned = store
+            .abandon_runs(baton::state::runs::now_ms() + 1)
+            .unwrap();
+        assert_eq!(abandoned, 39, "{name}");
+        assert!(
+            !store.finish_run(&second.id, "succeeded", "{}").unwrap(),
+            "{name}"
+        );
+        assert_eq!(
+            store.get_run(&second.id).unwrap().unwrap().status,
+            "abandoned"
+        );
+        assert_eq!(
+            store.get_run(&first.id).unwrap().unwrap().status,
+            "succeeded"
+        );
+        store.run_event(&first.id, 1, "one").unwrap();
+        store.run_event(&first.id, 2, "two").unwrap();
+        assert_eq!(
+            store.run_events(&first.id, 1).unwrap(),
+            [(2, "two".to_string())],
+            "{name}"
+        );
+    }
 }
