@@ -207,6 +207,20 @@ impl Browser {
         v.as_u64().unwrap_or_else(|| panic!("POST {path}: {v}"))
     }
 
+    /// The body of a GET from the page (same origin, the session's cookie).
+    async fn fetch(&self, path: &str) -> String {
+        let script = r#"
+            const [path, done] = arguments;
+            fetch(path).then(r => r.text()).then(done, e => done(String(e)));
+        "#;
+        let v = self
+            .c
+            .execute_async(script, vec![json!(path)])
+            .await
+            .expect("fetch from the page");
+        v.as_str().unwrap_or_default().to_string()
+    }
+
     /// The CSRF token of the page's forms.
     async fn csrf(&self) -> String {
         self.c
@@ -343,6 +357,19 @@ async fn a_newcomer_requests_a_redis_through_the_portal_and_applies_it() {
     b.keep("run-live").await;
     b.wait_for("#to-history", 120).await;
     let html = b.keep("run").await;
+    // The log as the page's script reads it: the run's SSE through the session.
+    let events = b
+        .fetch(&format!(
+            "{}/events",
+            b.c.current_url().await.unwrap().path()
+        ))
+        .await;
+    assert!(
+        events.contains("event: log")
+            && events.contains("apply succeeded")
+            && events.contains("event: end"),
+        "{events}"
+    );
     assert_eq!(b.text("#run-status").await, "succeeded", "{html}");
     let log = b.text("#log").await;
     assert!(
