@@ -328,7 +328,7 @@ async fn a_newcomer_requests_a_redis_through_the_portal_and_applies_it() {
     b.wait_for("#request-form", 10).await;
     let name = b.c.find(Locator::Css("#name")).await.unwrap();
     name.clear().await.unwrap();
-    name.send_keys("cache").await.unwrap();
+    name.send_keys("Bad_Name").await.unwrap();
     b.c.find(Locator::Css("input[name='param.key_prefix']"))
         .await
         .expect("the module's param in the form")
@@ -336,6 +336,21 @@ async fn a_newcomer_requests_a_redis_through_the_portal_and_applies_it() {
         .await
         .unwrap();
     b.keep("request").await;
+    // A name the Score schema refuses: the CLI's located diagnostic, nothing queued.
+    b.click("#plan").await;
+    b.wait_for("#problem", 30).await;
+    b.keep("request-invalid").await;
+    let problem = b.text("#problem").await;
+    assert!(
+        problem.contains("orders.score.yaml:") && problem.contains("Bad_Name"),
+        "{problem}"
+    );
+    let runs = sb.path().join(".baton/serve");
+    let queued = std::fs::read_dir(&runs).map(|d| d.count()).unwrap_or(0);
+    assert_eq!(queued, 0, "a run was queued for an invalid request");
+    let name = b.c.find(Locator::Css("#name")).await.unwrap();
+    name.clear().await.unwrap();
+    name.send_keys("cache").await.unwrap();
     b.click("#plan").await;
 
     // The plan: verdict first, the reasons, the Apply button for an operator.

@@ -322,13 +322,13 @@ pub(super) fn history(user: &User, env: &str, v: &Value) -> Markup {
             table #history {
                 thead { tr { th { "serial" } th { "at" } th { "by" } th { "changes" } } }
                 tbody {
-                    @for a in applies.iter().rev() {
+                    @for (i, a) in applies.iter().rev().enumerate() {
                         tr.apply data-serial=(text(&a["serial"])) {
                             td { (text(&a["serial"])) }
                             td { (text(&a["at"])) }
                             td { (text(&a["who"])) }
                             td {
-                                details {
+                                details open[i == 0] {
                                     summary { @if let Some(c) = a["counts"].as_object() {
                                         @for (k, n) in c { span class=(format!("badge action-{k}")) { (n) " " (k) } " " } } }
                                     table.changes { tbody {
@@ -487,14 +487,28 @@ pub(super) fn request(
     )
 }
 
-fn verdict_line(markdown: &str) -> String {
-    markdown
+/// The verdict of a plan (the first line of its Markdown) without the Markdown, and
+/// its class: `danger` when something is destroyed or replaced, `clean` when nothing
+/// changes (the Markdown's icon says which; not every browser has a font for it).
+fn verdict_line(markdown: &str) -> (String, &'static str) {
+    let line = markdown
         .lines()
         .next()
         .unwrap_or("")
         .trim_start_matches('#')
         .trim()
-        .replace("**", "")
+        .replace("**", "");
+    let (icon, rest) = line.split_once(' ').unwrap_or(("", &line));
+    let class = match icon {
+        "⚠️" => "danger",
+        "✅" => "clean",
+        _ => "changes",
+    };
+    if icon.is_ascii() {
+        (line.clone(), class)
+    } else {
+        (rest.to_string(), class)
+    }
 }
 
 /// A run: its status and log (streamed while it runs); a plan's verdict, reasons and
@@ -521,7 +535,8 @@ pub(super) fn run(user: &User, v: &Value, extras: &RunExtras) -> Markup {
         head,
         html! {
             @if kind == "plan" && status == "succeeded" {
-                h1 #verdict { (verdict_line(result["markdown"].as_str().unwrap_or(""))) }
+                @let (verdict, class) = verdict_line(result["markdown"].as_str().unwrap_or(""));
+                h1 #verdict class=(format!("verdict {class}")) { (verdict) }
             } @else {
                 h1 { (kind) " run " span #status class=(format!("badge status-{status}")) { (status) } }
             }
