@@ -1,10 +1,10 @@
 //! The dependency graph as an SVG picture for the portal (`baton serve`), laid out here
 //! so no browser-side script is needed: layers by longest path from the sources, nodes
-//! ordered within a layer by the mean position of their predecessors (two sweeps),
-//! boxes with the node's address, and edges as curves from left to right. The same
-//! graph draws the same picture.
+//! ordered within a layer by the mean position of their neighbours (a sweep from the
+//! left, then one from the right), boxes with the node's address, and edges as curves
+//! from left to right. The same graph draws the same picture.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeSet;
 use std::fmt::Write as _;
 
 use petgraph::Direction;
@@ -18,6 +18,12 @@ const GAP_X: usize = 60;
 const CHAR_W: usize = 7;
 const PAD: usize = 10;
 
+/// A node to draw: its label and its CSS class (`workload`, `values`, `resource`).
+struct Node<'a> {
+    label: &'a str,
+    class: &'static str,
+}
+
 fn escape(s: &str) -> String {
     s.replace('&', "&amp;")
         .replace('<', "&lt;")
@@ -25,104 +31,110 @@ fn escape(s: &str) -> String {
         .replace('"', "&quot;")
 }
 
-/// The layer of each node in `keep`: the length of the longest path reaching it.
-fn layers(g: &Graph, keep: &BTreeSet<NodeIndex>) -> BTreeMap<NodeIndex, usize> {
-    let mut layer = BTreeMap::new();
-    // `order` is topological: every predecessor comes first.
-    for &i in g.order.iter().filter(|i| keep.contains(i)) {
-        let l = g
-            .dag
-            .neighbors_directed(i, Direction::Incoming)
-            .filter_map(|p| layer.get(&p).map(|l| l + 1))
-            .max()
-            .unwrap_or(0);
-        layer.insert(i, l);
-    }
-    layer
-}
-
 /// An SVG drawing of the nodes of `g` in `keep` and the edges between them.
 pub fn svg(g: &Graph, keep: &BTreeSet<NodeIndex>) -> String {
-    let layer = layers(g, keep);
-    let depth = layer.values().copied().max().map_or(0, |m| m + 1);
-    let mut columns: Vec<Vec<NodeIndex>> = vec![Vec::new(); depth];
-    for &i in g.order.iter().filter(|i| keep.contains(i)) {
-        columns[layer[&i]].push(i);
-    }
-    // Order each column by the mean row of its neighbours in the previous one, then
-    // again from the right; ties keep the graph's stable order.
-    let mut row: BTreeMap<NodeIndex, f64> = BTreeMap::new();
-    for (c, col) in columns.iter().enumerate() {
-        if c == 0 {
-            for (r, &i) in col.iter().enumerate() {
-                row.insert(i, r as f64);
+    let kept: Vec<NodeIndex> = g
+        .order
+        .iter()
+        .copied()
+        .filter(|i| keep.contains(i))
+        .collect();
+    let at = |i: NodeIndex| kept.iter().position(|&k| k == i);
+    let nodes: Vec<Node> = kept
+        .iter()
+        .map(|&i| {
+            let n = &g.dag[i];
+            let class = match n.kind {
+                NodeKind::Workload(_) => "workload",
+                NodeKind::Params(_) | NodeKind::Outputs(_) => "values",
+                NodeKind::Resource(..) => "resource",
+            };
+            Node {
+                label: &n.address,
+                class,
+            }
+        })
+        .collect();
+    let mut edges = Vec::new();
+    for (a, &i) in kept.iter().enumerate() {
+        for j in g.dag.neighbors_directed(i, Direction::Outgoing) {
+            if let Some(b) = at(j) {
+                edges.push((a, b));
             }
         }
     }
-    let mean = |i: NodeIndex, dir: Direction, row: &BTreeMap<NodeIndex, f64>| {
-        let ps: Vec<f64> = g
-            .dag
-            .neighbors_directed(i, dir)
-            .filter_map(|p| row.get(&p).copied())
-            .collect();
-        if ps.is_empty() {
-            None
-        } else {
-            Some(ps.iter().sum::<f64>() / ps.len() as f64)
+    edges.sort_unstable();
+    edges.dedup();
+    draw(&nodes, &edges)
+}
+
+/// The drawing of `nodes` (in topological order) and `edges` (`a → b`, indices into
+/// `nodes`, `a` before `b`).
+fn draw(nodes: &[Node], edges: &[(usize, usize)]) -> String {
+    let n = nodes.len();
+    let preds = |b: usize| edges.iter().filter(move |e| e.1 == b).map(|e| e.0);
+    let succs = |a: usize| edges.iter().filter(move |e| e.0 == a).map(|e| e.1);
+    // Longest path from a source: every predecessor comes earlier in `nodes`.
+    let mut layer = vec![0usize; n];
+    for b in 0..n {
+        layer[b] = preds(b).map(|a| layer[a] + 1).max().unwrap_or(0);
+    }
+    let depth = layer.iter().copied().max().map_or(0, |m| m + 1);
+    let mut columns: Vec<Vec<usize>> = vec![Vec::new(); depth];
+    for (i, &l) in layer.iter().enumerate() {
+        columns[l].push(i);
+    }
+    let mut row = vec![0f64; n];
+    for col in &columns {
+        for (r, &i) in col.iter().enumerate() {
+            row[i] = r as f64;
         }
-    };
-    let sweep = |columns: &mut Vec<Vec<NodeIndex>>,
-                 row: &mut BTreeMap<NodeIndex, f64>,
-                 cols: Vec<usize>,
-                 dir: Direction| {
+    }
+    // Each column by the mean row of its neighbours in the column before (then after);
+    // ties keep the stable order.
+    let mut sweep = |cols: Vec<usize>, forward: bool| {
         for c in cols {
-            let mut keyed: Vec<(f64, usize, NodeIndex)> = columns[c]
+            let mut keyed: Vec<(f64, usize)> = columns[c]
                 .iter()
-                .enumerate()
-                .map(|(r, &i)| (mean(i, dir, row).unwrap_or(r as f64), r, i))
+                .map(|&i| {
+                    let near: Vec<f64> = if forward {
+                        preds(i).map(|p| row[p]).collect()
+                    } else {
+                        succs(i).map(|s| row[s]).collect()
+                    };
+                    let key = if near.is_empty() {
+                        row[i]
+                    } else {
+                        near.iter().sum::<f64>() / near.len() as f64
+                    };
+                    (key, i)
+                })
                 .collect();
             keyed.sort_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)));
-            columns[c] = keyed.into_iter().map(|k| k.2).collect();
+            columns[c] = keyed.into_iter().map(|k| k.1).collect();
             for (r, &i) in columns[c].iter().enumerate() {
-                row.insert(i, r as f64);
+                row[i] = r as f64;
             }
         }
     };
-    sweep(
-        &mut columns,
-        &mut row,
-        (1..depth).collect(),
-        Direction::Incoming,
-    );
-    sweep(
-        &mut columns,
-        &mut row,
-        (0..depth.saturating_sub(1)).rev().collect(),
-        Direction::Outgoing,
-    );
+    sweep((1..depth).collect(), true);
+    sweep((0..depth.saturating_sub(1)).rev().collect(), false);
 
-    let width_of = |i: NodeIndex| g.dag[i].address.chars().count() * CHAR_W + 2 * PAD;
-    let col_w: Vec<usize> = columns
-        .iter()
-        .map(|c| c.iter().map(|&i| width_of(i)).max().unwrap_or(0))
-        .collect();
-    let mut x0 = Vec::with_capacity(depth);
-    let mut x = PAD;
-    for w in &col_w {
-        x0.push(x);
-        x += w + GAP_X;
-    }
-    let width = x.saturating_sub(GAP_X) + PAD;
+    let width_of = |i: usize| nodes[i].label.chars().count() * CHAR_W + 2 * PAD;
     let tallest = columns.iter().map(Vec::len).max().unwrap_or(0);
-    let height = tallest * (BOX_H + GAP_Y) + PAD;
-    let mut pos: BTreeMap<NodeIndex, (usize, usize, usize)> = BTreeMap::new();
-    for (c, col) in columns.iter().enumerate() {
-        // Centre shorter columns vertically.
+    let mut pos = vec![(0usize, 0usize, 0usize); n];
+    let mut x = PAD;
+    for col in &columns {
+        let w = col.iter().map(|&i| width_of(i)).max().unwrap_or(0);
+        // Shorter columns are centred vertically.
         let offset = (tallest - col.len()) * (BOX_H + GAP_Y) / 2;
         for (r, &i) in col.iter().enumerate() {
-            pos.insert(i, (x0[c], PAD + offset + r * (BOX_H + GAP_Y), width_of(i)));
+            pos[i] = (x, PAD + offset + r * (BOX_H + GAP_Y), width_of(i));
         }
+        x += w + GAP_X;
     }
+    let width = (x + PAD).saturating_sub(GAP_X).max(2 * PAD);
+    let height = tallest * (BOX_H + GAP_Y) + PAD;
 
     let mut out = String::new();
     let _ = write!(
@@ -130,41 +142,88 @@ pub fn svg(g: &Graph, keep: &BTreeSet<NodeIndex>) -> String {
         r#"<svg xmlns="http://www.w3.org/2000/svg" class="graph" width="{width}" height="{height}" viewBox="0 0 {width} {height}" role="img" aria-label="dependency graph">"#
     );
     out.push_str(r##"<defs><marker id="arrow" viewBox="0 0 10 10" refX="10" refY="5" markerWidth="7" markerHeight="7" orient="auto-start-reverse"><path d="M 0 0 L 10 5 L 0 10 z" fill="#667"/></marker></defs>"##);
-    for &i in g.order.iter().filter(|i| keep.contains(i)) {
-        let (x1, y1, w1) = pos[&i];
-        let mut next: Vec<NodeIndex> = g
-            .dag
-            .neighbors_directed(i, Direction::Outgoing)
-            .filter(|j| keep.contains(j))
-            .collect();
-        next.sort();
-        for j in next {
-            let (x2, y2, _) = pos[&j];
-            let (sx, sy) = (x1 + w1, y1 + BOX_H / 2);
-            let (ex, ey) = (x2, y2 + BOX_H / 2);
-            let mid = (sx + ex) / 2;
-            let _ = write!(
-                out,
-                r##"<path class="edge" d="M {sx} {sy} C {mid} {sy}, {mid} {ey}, {ex} {ey}" fill="none" stroke="#667" marker-end="url(#arrow)"/>"##
-            );
-        }
-    }
-    for &i in g.order.iter().filter(|i| keep.contains(i)) {
-        let (x, y, w) = pos[&i];
-        let n = &g.dag[i];
-        let (class, rx) = match n.kind {
-            NodeKind::Workload(_) => ("workload", 0),
-            NodeKind::Params(_) | NodeKind::Outputs(_) => ("values", 12),
-            NodeKind::Resource(..) => ("resource", 3),
-        };
-        let label = escape(&n.address);
+    for &(a, b) in edges {
+        let (x1, y1, w1) = pos[a];
+        let (x2, y2, _) = pos[b];
+        let (sx, sy) = (x1 + w1, y1 + BOX_H / 2);
+        let (ex, ey) = (x2, y2 + BOX_H / 2);
+        let mid = (sx + ex) / 2;
         let _ = write!(
             out,
-            r#"<g class="node {class}"><title>{label}</title><rect x="{x}" y="{y}" width="{w}" height="{BOX_H}" rx="{rx}"/><text x="{}" y="{}">{label}</text></g>"#,
+            r##"<path class="edge" d="M {sx} {sy} C {mid} {sy}, {mid} {ey}, {ex} {ey}" fill="none" stroke="#667" marker-end="url(#arrow)"/>"##
+        );
+    }
+    for (i, node) in nodes.iter().enumerate() {
+        let (x, y, w) = pos[i];
+        let rx = match node.class {
+            "values" => 12,
+            "resource" => 3,
+            _ => 0,
+        };
+        let label = escape(node.label);
+        let _ = write!(
+            out,
+            r#"<g class="node {}"><title>{label}</title><rect x="{x}" y="{y}" width="{w}" height="{BOX_H}" rx="{rx}"/><text x="{}" y="{}">{label}</text></g>"#,
+            node.class,
             x + PAD,
             y + BOX_H / 2 + 4
         );
     }
     out.push_str("</svg>");
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn node(label: &str) -> Node<'_> {
+        Node {
+            label,
+            class: "resource",
+        }
+    }
+
+    /// The `x` and `y` of each node's box, in the order drawn.
+    fn boxes(svg: &str) -> Vec<(usize, usize)> {
+        svg.split("<rect x=\"")
+            .skip(1)
+            .map(|s| {
+                let x = s.split('"').next().unwrap().parse().unwrap();
+                let y = s.split("y=\"").nth(1).unwrap().split('"').next().unwrap();
+                (x, y.parse().unwrap())
+            })
+            .collect()
+    }
+
+    #[test]
+    fn layers_follow_the_longest_path_and_neighbours_line_up() {
+        // a → b → d, a → d, c → e: d is two layers right of a (its longest path), and e,
+        // whose only neighbour is c, sits in c's row.
+        let nodes = [node("a"), node("b"), node("c"), node("d"), node("e")];
+        let edges = [(0, 1), (0, 3), (1, 3), (2, 4)];
+        let svg = draw(&nodes, &edges);
+        let b = boxes(&svg);
+        assert_eq!(b[0].0, b[2].0, "a and c are sources");
+        assert!(
+            b[1].0 > b[0].0 && b[3].0 > b[1].0,
+            "a, b, d left to right: {b:?}"
+        );
+        assert_eq!(b[4].0, b[1].0, "e in the second layer");
+        assert_eq!(b[4].1, b[2].1, "e beside c: {b:?}");
+        assert_eq!(svg.matches("class=\"edge\"").count(), 4);
+        assert_eq!(
+            draw(&nodes, &edges),
+            svg,
+            "the same graph draws the same picture"
+        );
+    }
+
+    #[test]
+    fn labels_are_escaped_and_an_empty_graph_draws() {
+        let svg = draw(&[node("<script>&\"")], &[]);
+        assert!(svg.contains("&lt;script&gt;&amp;&quot;"), "{svg}");
+        assert!(!svg.contains("<script>"));
+        assert!(draw(&[], &[]).starts_with("<svg"));
+    }
 }
