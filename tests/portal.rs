@@ -400,13 +400,19 @@ async fn a_newcomer_requests_a_redis_through_the_portal_and_applies_it() {
     assert!(row.contains("2 create"), "{row}");
     assert!(html.contains("redis.default#orders.cache"), "{html}");
 
-    // Drift: a manual check, then its result on the drift page.
+    // Drift: a manifest edited by hand, a manual check, its result on the drift page.
+    let manifest = sb.path().join("deploy/local/storefront.yaml");
+    let text = std::fs::read_to_string(&manifest).expect("the storefront manifest");
+    std::fs::write(&manifest, format!("{text}# edited by hand\n")).unwrap();
     b.open("/portal/env/local/drift").await;
     b.click("main form button").await;
     b.wait_for("#run-status.status-succeeded", 120).await;
     b.open("/portal/env/local/drift").await;
     b.wait_for("#drift-report", 10).await;
     b.keep("drift").await;
+    assert!(b.text("h1").await.contains("drifted"), "the drift badge");
+    let report = b.text("#drift-report").await;
+    assert!(report.contains("storefront"), "{report}");
     b.open("/portal/env/local/modules").await;
     let html = b.keep("modules").await;
     assert!(
@@ -440,6 +446,9 @@ async fn a_newcomer_requests_a_redis_through_the_portal_and_applies_it() {
     assert!(html.contains("id=\"no-apply\""), "{html}");
     let csrf = b.csrf().await;
     assert_eq!(b.post(&apply_path, json!({"csrf": csrf})).await, 403);
+    let request =
+        json!({"csrf": csrf, "workload": "orders", "module": "redis/local", "name": "cache2"});
+    assert_eq!(b.post("/portal/env/local/request", request).await, 403);
     let html = b.c.source().await.unwrap();
     b.pages.push(("viewer".into(), html));
 
