@@ -5,6 +5,7 @@ pub mod diagnostics;
 pub mod drift;
 pub mod failure;
 pub mod graph;
+pub mod graph_svg;
 pub mod history;
 pub mod markdown;
 pub mod modules;

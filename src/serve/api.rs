@@ -162,7 +162,7 @@ async fn workload(
     let v = blocking(move || {
         let ws = app.workspace(&env);
         let state = ops::state(&ws)?;
-        let manifests = state.objects.get(&crate::addr::workload_address(name));
+        let manifests = state.objects.get(&crate::addr::workload_address(&name));
         let belongs = |uid: &str| uid.split_once('#').is_some_and(|(_, rest)| rest.strip_prefix(name.as_str()).is_some_and(|r| r.starts_with('.')));
         let resources: Vec<Value> = state
             .objects

@@ -3,10 +3,12 @@
 //! `/healthz` takes a bearer token ([`crate::ops::Tokens`]) whose role must be enough;
 //! reads call `ops` on the blocking pool; plan, apply, destroy and drift are runs,
 //! queued in the environment's state store and executed by whichever node claims them
-//! (`worker`). Request bodies are limited (1 MiB), requests time out, and at most 256
+//! (`worker`); the web portal (`/portal`, `portal`) shows the same answers as HTML
+//! pages. Request bodies are limited (1 MiB), requests time out, and at most 256
 //! are handled at once.
 
 mod api;
+mod portal;
 mod worker;
 
 use std::path::PathBuf;
@@ -34,6 +36,8 @@ pub(crate) struct App {
     config: crate::config::ServeConfig,
     /// Lock waits seen by the runs of this node.
     lock_waits: AtomicU64,
+    /// The web portal's sessions.
+    portal: portal::Sessions,
 }
 
 impl App {
@@ -152,6 +156,7 @@ pub fn run(root: PathBuf, listen: &str) -> anyhow::Result<()> {
         environments,
         config,
         lock_waits: AtomicU64::new(0),
+        portal: Default::default(),
     });
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -167,7 +172,8 @@ pub fn run(root: PathBuf, listen: &str) -> anyhow::Result<()> {
         println!("baton serve listening on http://{addr} (node {})", app.node);
         use std::io::Write as _;
         let _ = std::io::stdout().flush();
-        axum::serve(listener, api::router(app)).await?;
+        let api = api::router(app.clone());
+        axum::serve(listener, portal::router(app, api.clone()).merge(api)).await?;
         Ok(())
     })
 }
