@@ -38,9 +38,9 @@ for size in "${sizes[@]}"; do
     for k in $(seq 0 $((n - 1))); do
       b=${bins[$(((k + round) % n))]}
       rm -rf "$dir/.baton" "$dir/deploy"
-      s=$(now); "$b" -C "$dir" apply --auto-approve --parallelism 10 >/dev/null; e=$(now)
+      s=$(now); "$b" -C "$dir" apply --auto-approve --parallelism 10 >/dev/null 2>&1; e=$(now)
       printf '%s\tapply\t%s\n' "$b" "$(python3 -c "print($e - $s)")" >> "$times"
-      s=$(now); "$b" -C "$dir" plan >/dev/null; e=$(now)
+      s=$(now); "$b" -C "$dir" plan >/dev/null 2>&1; e=$(now)
       printf '%s\tplan\t%s\n' "$b" "$(python3 -c "print($e - $s)")" >> "$times"
     done
   done
