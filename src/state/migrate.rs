@@ -171,8 +171,11 @@ pub fn migrate(conn: &mut Connection, path: &str) -> Result<(), StateError> {
     };
     // A database of the current schema needs no write transaction: many readers (a
     // server's requests) open it at once without queueing for SQLite's write lock.
+    // `present` is given the version read, so it checks and writes nothing back: a
+    // write here, outside a transaction, would put back a serial another run had
+    // bumped meanwhile.
     if current_version(conn).map_err(db)? == LATEST {
-        return present(conn, path, 0);
+        return present(conn, path, LATEST);
     }
     let tx = conn
         .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)

@@ -1087,6 +1087,21 @@ mod tests {
     }
 
     #[test]
+    fn opening_a_current_state_writes_nothing() {
+        // A write at open would race the runs recording on other connections: one
+        // that put back the serial it read undid another run's bump.
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("state.db");
+        let mut first = SqliteStore::open(&path).unwrap();
+        first
+            .record(&Record::Put(object("a", "pw1")), "create", true)
+            .unwrap();
+        let again = SqliteStore::open(&path).unwrap();
+        assert_eq!(again.conn.total_changes(), 0, "open wrote to the state");
+        assert_eq!(again.serial().unwrap(), 1);
+    }
+
+    #[test]
     fn lineage_is_fixed_and_serial_moves_only_when_asked() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("state.db");
