@@ -5,8 +5,8 @@ use std::io::{IsTerminal, Write};
 use std::path::Path;
 
 use super::{
-    DriftArgs, GraphArgs, GraphFormat, HistoryDiff, ImportArgs, Outcome, OutputArgs, PlanArgs,
-    StateCommand, Terminal, TokenCommand, ValidateFormat,
+    DriftArgs, GraphArgs, HistoryDiff, ImportArgs, Outcome, OutputArgs, PlanArgs, StateCommand,
+    Terminal, TokenCommand,
 };
 use crate::ops::{self, Error, Event, Observer, Report, Workspace};
 use crate::plan::Plan;
@@ -113,6 +113,18 @@ fn failed(e: Error, term: &Terminal) -> anyhow::Result<Outcome> {
     Ok(Outcome::Failure)
 }
 
+/// Prints the diagnostics of an operation that failed (no count line), or returns the
+/// error for `main` to print.
+fn diagnosed(e: Error, term: &Terminal) -> anyhow::Result<Outcome> {
+    match e {
+        Error::Invalid(r) | Error::Failed(r) => {
+            eprint!("{}", diagnostics(&r, term.stderr_color));
+            Ok(Outcome::Failure)
+        }
+        Error::Other(e) => Err(e),
+    }
+}
+
 fn diagnostics(r: &Report, color: Color) -> String {
     render::diagnostics::text(&r.diagnostics, &r.sources, color)
 }
@@ -121,24 +133,15 @@ fn diagnostics(r: &Report, color: Color) -> String {
 pub fn validate(
     ws: &Workspace,
     inputs: &ops::ScoreInputs,
-    format: ValidateFormat,
+    format: render::validate::ValidateFormat,
     term: &Terminal,
 ) -> anyhow::Result<Outcome> {
     let v = ops::validate(ws, inputs);
     let (project, diags, sources) = (&v.project, &v.diagnostics, &v.sources);
-    match format {
-        ValidateFormat::Json => {
-            let report = render::validate::report(project, diags, sources);
-            outln!("{}", serde_json::to_string_pretty(&report)?);
-        }
-        ValidateFormat::Text => {
-            eprint!(
-                "{}",
-                render::diagnostics::text(diags, sources, term.stderr_color)
-            );
-            out!("{}", render::validate::text(project, diags, sources));
-        }
-    }
+    let (out, err) =
+        render::validate::formatted(project, diags, sources, format, term.stderr_color);
+    eprint!("{err}");
+    out!("{out}");
     Ok(Outcome::failure_if(diags.has_errors()))
 }
 
@@ -148,12 +151,9 @@ pub fn plan(opts: &ops::RunOptions, a: &PlanArgs, term: &Terminal) -> anyhow::Re
         Ok(p) => p,
         Err(Error::Failed(r)) => {
             let (env, d, s) = (&opts.workspace.env, &r.diagnostics, &r.sources);
-            match a.format {
-                Format::Json => out!("{}", render::failure::plan_json(env, d, s)),
-                Format::Markdown => out!("{}", render::failure::plan_markdown(env, d)),
-                Format::Text => {}
-            }
-            eprint!("{}", render::failure::plan_text(d, s, term.stderr_color));
+            let (out, err) = render::failure::plan(env, d, s, a.format, term.stderr_color);
+            out!("{out}");
+            eprint!("{err}");
             return Ok(Outcome::Failure);
         }
         Err(e) => return failed(e, term),
@@ -222,11 +222,7 @@ pub fn drift(workspace: Workspace, a: DriftArgs, term: &Terminal) -> anyhow::Res
         inputs,
     }) {
         Ok(d) => d,
-        Err(Error::Invalid(r) | Error::Failed(r)) => {
-            eprint!("{}", diagnostics(&r, term.stderr_color));
-            return Ok(Outcome::Failure);
-        }
-        Err(Error::Other(e)) => return Err(e),
+        Err(e) => return diagnosed(e, term),
     };
     let (env, drift) = (&d.environment, &d.drift);
     out!(
@@ -271,16 +267,10 @@ pub fn show(
         return Ok(Outcome::Success);
     }
     let state = ops::state(ws).map_err(|e| environment(e, ws))?;
-    match format {
-        Format::Markdown => {
-            anyhow::bail!("the state has no Markdown form; use --format text or json")
-        }
-        Format::Json => outln!(
-            "{}",
-            serde_json::to_string_pretty(&render::state::json(&state))?
-        ),
-        Format::Text => out!("{}", render::state::text(&ws.env, &state)),
-    }
+    let Some(text) = render::state::formatted(&ws.env, &state, format) else {
+        anyhow::bail!("the state has no Markdown form; use --format text or json")
+    };
+    out!("{text}");
     Ok(Outcome::Success)
 }
 
@@ -307,13 +297,7 @@ pub fn output(workspace: Workspace, a: OutputArgs, term: &Terminal) -> anyhow::R
         Ok(o) => o,
         Err(e) => return failed(e, term),
     };
-    let json = a
-        .json
-        .then(|| render::state::outputs_json(&outputs, reveal));
-    match json {
-        Some(json) => outln!("{}", serde_json::to_string_pretty(&json)?),
-        None => out!("{}", render::state::outputs_text(&outputs, reveal)),
-    }
+    out!("{}", render::state::outputs(&outputs, a.json, reveal));
     Ok(Outcome::Success)
 }
 
@@ -328,10 +312,10 @@ pub fn graph(workspace: Workspace, a: GraphArgs, term: &Terminal) -> anyhow::Res
         Ok(g) => g,
         Err(e) => return failed(e, term),
     };
-    match a.format {
-        GraphFormat::Dot => out!("{}", render::graph::dot(&prepared.graph, &keep)),
-        GraphFormat::Mermaid => out!("{}", render::graph::mermaid(&prepared.graph, &keep)),
-    }
+    out!(
+        "{}",
+        render::graph::formatted(&prepared.graph, &keep, a.format)
+    );
     Ok(Outcome::Success)
 }
 
@@ -339,11 +323,7 @@ pub fn graph(workspace: Workspace, a: GraphArgs, term: &Terminal) -> anyhow::Res
 pub fn modules(ws: &Workspace, kind: Option<&str>, term: &Terminal) -> anyhow::Result<Outcome> {
     let catalog = match ops::modules(ws) {
         Ok(c) => c,
-        Err(Error::Invalid(r) | Error::Failed(r)) => {
-            eprint!("{}", diagnostics(&r, term.stderr_color));
-            return Ok(Outcome::Failure);
-        }
-        Err(Error::Other(e)) => return Err(e),
+        Err(e) => return diagnosed(e, term),
     };
     if !catalog.warnings.diagnostics.is_empty() {
         eprint!("{}", diagnostics(&catalog.warnings, term.stderr_color));
@@ -381,19 +361,12 @@ pub fn state(ws: &Workspace, cmd: StateCommand) -> anyhow::Result<Outcome> {
             render::history::diff(&ops::history_diff(ws, a, b).map_err(env)?, format)
         ),
         StateCommand::History { changes, .. } => {
-            let history = ops::history(ws).map_err(env)?;
-            let configured = ops::deployment_serials(ws).map_err(env)?;
-            let text = if changes {
-                render::state::changes(&history)
-            } else {
-                render::state::applies(&history, &configured)
-            };
-            out!("{text}");
+            let (history, configured) = (ops::history(ws), ops::deployment_serials(ws));
+            let (history, configured) = (history.map_err(env)?, configured.map_err(env)?);
+            out!("{}", render::state::history(&history, &configured, changes));
         }
         StateCommand::Rekey => {
-            let vars = ("BATON_NEW_STATE_KEY", "BATON_NEW_STATE_KEY_FILE");
-            let new = crate::state::crypto::StateKey::from_vars(vars.0, vars.1)
-                .map_err(|e| anyhow::anyhow!(e))?;
+            let new = crate::state::crypto::StateKey::new_from_env().map_err(anyhow::Error::msg)?;
             let (n, fingerprint) = ops::rekey(ws, new).map_err(env)?;
             out!("{}", render::state::rekeyed(n, fingerprint.as_deref()));
         }

@@ -31,10 +31,10 @@ fn write_out(args: std::fmt::Arguments<'_>) {
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 
-use clap::{Args, Parser, Subcommand, ValueEnum};
+use clap::{Args, Parser, Subcommand};
 
 use crate::ops::{self, ScoreInputs, Workspace};
-use crate::render::{Color, Format};
+use crate::render::{self, Color, Format};
 use crate::score::LoadOptions;
 
 /// baton: Score workloads in, real infrastructure out, with a plan a reviewer can read.
@@ -246,15 +246,6 @@ pub struct OutputArgs {
     pub show_sensitive: bool,
 }
 
-/// Graph output format.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum GraphFormat {
-    /// Graphviz.
-    Dot,
-    /// Mermaid flowchart.
-    Mermaid,
-}
-
 /// `baton graph`.
 #[derive(Debug, Args)]
 pub struct GraphArgs {
@@ -263,7 +254,7 @@ pub struct GraphArgs {
     pub score: ScoreArgs,
     /// Output format.
     #[arg(long, value_enum, default_value = "dot")]
-    pub format: GraphFormat,
+    pub format: render::graph::GraphFormat,
     /// Only this workload and what it needs.
     #[arg(long, value_name = "NAME")]
     pub workload: Option<String>,
@@ -398,15 +389,6 @@ impl PlanFlags {
     }
 }
 
-/// Output format of `validate`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum ValidateFormat {
-    /// For people.
-    Text,
-    /// For tools (documented in docs/score.md).
-    Json,
-}
-
 /// `baton validate`.
 #[derive(Debug, Args)]
 pub struct ValidateArgs {
@@ -415,7 +397,7 @@ pub struct ValidateArgs {
     pub score: ScoreArgs,
     /// Output format.
     #[arg(long, value_enum, default_value = "text")]
-    pub format: ValidateFormat,
+    pub format: render::validate::ValidateFormat,
 }
 
 /// How a command ended, mapped to the exit code by `main`.

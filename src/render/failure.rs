@@ -23,6 +23,23 @@ pub fn plan_text(diags: &Diagnostics, sources: &Sources, color: Color) -> String
     )
 }
 
+/// A plan that failed in `format`: for stdout (the JSON or Markdown document; nothing
+/// for text) and for stderr (the diagnostics, always).
+pub fn plan(
+    env: &str,
+    diags: &Diagnostics,
+    sources: &Sources,
+    format: super::Format,
+    color: Color,
+) -> (String, String) {
+    let out = match format {
+        super::Format::Json => plan_json(env, diags, sources),
+        super::Format::Markdown => plan_markdown(env, diags),
+        super::Format::Text => String::new(),
+    };
+    (out, plan_text(diags, sources, color))
+}
+
 /// A plan that failed, as the JSON document `plan --format json` prints (and a newline).
 pub fn plan_json(env: &str, diags: &Diagnostics, sources: &Sources) -> String {
     let doc = serde_json::json!({

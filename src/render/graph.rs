@@ -12,6 +12,23 @@ fn id(i: NodeIndex) -> String {
     format!("n{}", i.index())
 }
 
+/// Graph output format.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum GraphFormat {
+    /// Graphviz.
+    Dot,
+    /// Mermaid flowchart.
+    Mermaid,
+}
+
+/// `graph`: the nodes in `keep` and their edges in `format`.
+pub fn formatted(g: &Graph, keep: &BTreeSet<NodeIndex>, format: GraphFormat) -> String {
+    match format {
+        GraphFormat::Dot => dot(g, keep),
+        GraphFormat::Mermaid => mermaid(g, keep),
+    }
+}
+
 /// DOT of the nodes of `g` in `keep` and the edges between them.
 pub fn dot(g: &Graph, keep: &BTreeSet<NodeIndex>) -> String {
     let mut out = String::new();

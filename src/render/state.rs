@@ -64,6 +64,15 @@ pub fn formatted(env: &str, state: &crate::state::State, format: super::Format) 
     }
 }
 
+/// `output`: the outputs as JSON (`json`) or text, sensitive values shown only with
+/// `reveal`.
+pub fn outputs(outputs: &BTreeMap<String, Map>, json: bool, reveal: bool) -> String {
+    match json {
+        true => super::pretty(&outputs_json(outputs, reveal)),
+        false => outputs_text(outputs, reveal),
+    }
+}
+
 /// A leftover intent, told to the person (`state list` keeps stdout the list).
 pub fn intent(i: &Intent) -> String {
     format!(
@@ -101,6 +110,14 @@ pub fn changes(history: &[HistoryEntry]) -> String {
         );
     }
     out
+}
+
+/// `state history`: one line per change (`changes`) or per apply.
+pub fn history(history: &[HistoryEntry], configured: &[u64], changes: bool) -> String {
+    match changes {
+        true => self::changes(history),
+        false => applies(history, configured),
+    }
 }
 
 /// One line per apply: its serial, when (first change), who, and what it did; those

@@ -124,6 +124,36 @@ pub fn report(project: &Project, diags: &Diagnostics, sources: &Sources) -> Vali
     }
 }
 
+/// Output format of `validate`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum ValidateFormat {
+    /// For people.
+    Text,
+    /// For tools (documented in docs/score.md).
+    Json,
+}
+
+/// `validate`'s stdout and stderr: the JSON report alone, or the diagnostics (coloured
+/// with `color`) on stderr and the summary on stdout.
+pub fn formatted(
+    project: &Project,
+    diags: &Diagnostics,
+    sources: &Sources,
+    format: ValidateFormat,
+    color: super::Color,
+) -> (String, String) {
+    match format {
+        ValidateFormat::Json => {
+            let json = serde_json::to_string_pretty(&report(project, diags, sources));
+            (json.expect("the report serializes") + "\n", String::new())
+        }
+        ValidateFormat::Text => (
+            text(project, diags, sources),
+            diagnostics::text(diags, sources, color),
+        ),
+    }
+}
+
 /// The text summary printed on stdout.
 pub fn text(project: &Project, diags: &Diagnostics, sources: &Sources) -> String {
     let mut out = String::new();

@@ -58,6 +58,12 @@ impl StateKey {
         Self::from_vars("BATON_STATE_KEY", "BATON_STATE_KEY_FILE")
     }
 
+    /// The key `state rekey` seals with: `BATON_NEW_STATE_KEY` or
+    /// `BATON_NEW_STATE_KEY_FILE`, if one is set (none: the state is unsealed).
+    pub fn new_from_env() -> Result<Option<StateKey>, String> {
+        Self::from_vars("BATON_NEW_STATE_KEY", "BATON_NEW_STATE_KEY_FILE")
+    }
+
     /// The key from the named variables (value, or file), if one is set.
     pub fn from_vars(value_var: &str, file_var: &str) -> Result<Option<StateKey>, String> {
         if let Ok(v) = std::env::var(value_var) {
