@@ -3,8 +3,9 @@
 //! levels evaluated ([`map`], [`map_owned`]: results in the order of the input); the
 //! large sorts of the stages that otherwise run on one core (resolving a project's uids,
 //! ordering a graph's addresses; each half sorted on its own thread, then merged, the
-//! same result as a sequential sort's for keys without ties); and work lowered to a
-//! background priority.
+//! same result as a sequential sort's for keys without ties); work lowered to a
+//! background priority; and a blocking call that a flag can give up waiting for
+//! ([`unless`]).
 //!
 //! One pool rather than threads started by each step: at 10,000 resources a plan started
 //! eleven threads, each with a fresh stack and allocator heap, and a graph level's two
@@ -109,6 +110,25 @@ where
     }
 }
 
+/// Runs the blocking `call` (a read from the terminal, say) on a thread of its own and
+/// waits for its result, checking `interrupted` every 50 ms: `None` as soon as it says
+/// so. The call is then left to finish or block on its own; its result is dropped.
+pub fn unless<T: Send + 'static>(
+    interrupted: &dyn Fn() -> bool,
+    call: impl FnOnce() -> T + Send + 'static,
+) -> Option<T> {
+    use std::sync::mpsc::RecvTimeoutError;
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || tx.send(call()));
+    loop {
+        match rx.recv_timeout(std::time::Duration::from_millis(50)) {
+            Ok(v) => return Some(v),
+            Err(RecvTimeoutError::Timeout) if !interrupted() => {}
+            Err(_) => return None,
+        }
+    }
+}
+
 /// Gives the calling thread the lowest scheduling priority (Linux: `nice` 19 for this
 /// thread alone), for work that should use a core only when no other thread needs it.
 pub fn background_thread() {
@@ -123,6 +143,17 @@ pub fn background_thread() {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn unless_returns_the_result_or_gives_up_when_interrupted() {
+        assert_eq!(unless(&|| false, || 7), Some(7));
+        // A call that never returns: the flag ends the wait.
+        let (_keep, blocked) = std::sync::mpsc::channel::<()>();
+        let asked = std::sync::atomic::AtomicUsize::new(0);
+        let flag = || asked.fetch_add(1, std::sync::atomic::Ordering::Relaxed) >= 2;
+        assert_eq!(unless(&flag, move || blocked.recv().ok()), None);
+        assert_eq!(asked.into_inner(), 3, "checked until it said so");
+    }
 
     #[test]
     fn maps_keep_the_order_of_their_input() {

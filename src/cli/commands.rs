@@ -77,11 +77,12 @@ impl Observer for Printer<'_> {
         }
     }
 
-    fn asks(&self) -> bool {
-        !self.auto_approve
-    }
-
-    fn approve(&mut self, plan: &Plan, operation: &str) -> anyhow::Result<bool> {
+    fn approve(
+        &mut self,
+        plan: &Plan,
+        operation: &str,
+        stop: &dyn Fn() -> bool,
+    ) -> anyhow::Result<bool> {
         if self.auto_approve {
             return Ok(true);
         }
@@ -93,8 +94,10 @@ impl Observer for Printer<'_> {
         out!("{}", render::progress::confirm(plan, operation));
         std::io::stdout().flush()?;
         let mut answer = String::new();
-        std::io::stdin().read_line(&mut answer)?;
-        Ok(answer.trim() == "yes")
+        let read = crate::par::unless(stop, move || {
+            std::io::stdin().read_line(&mut answer).map(|_| answer)
+        });
+        Ok(read.transpose()?.is_some_and(|a| a.trim() == "yes"))
     }
 }
 

@@ -244,8 +244,8 @@ pub struct RunOptions {
     pub plan: crate::plan::diff::PlanOptions,
     /// At most this many provider calls at once.
     pub parallelism: usize,
-    /// Stop a plan on Ctrl-C (SIGINT), releasing its lock (an apply's plan too, unless
-    /// the observer asks for approval at the terminal). For a command line; a server
+    /// Stop a plan on Ctrl-C (SIGINT), releasing its lock (an apply's plan and its
+    /// question too: Ctrl-C there is a "no"). For a command line; a server
     /// leaves it off (listening installs a process-wide handler). An apply's calls
     /// always react to Ctrl-C: the first stops new calls and waits for those in flight
     /// ([`crate::apply::Event::Interrupted`]), a second abandons them.
@@ -368,17 +368,17 @@ pub trait Observer {
     fn event(&mut self, event: Event<'_>);
 
     /// Whether to carry out `plan` (asked of a fresh plan with changes, not of a saved
-    /// plan file, which was the approval). `operation` is `apply` or `destroy`.
-    fn approve(&mut self, plan: &Plan, operation: &str) -> anyhow::Result<bool> {
-        let _ = (plan, operation);
+    /// plan file, which was the approval). `operation` is `apply` or `destroy`. One who
+    /// asks a person gives up the question (a "no") once `interrupted` says so: Ctrl-C
+    /// while asked, when the run listens for it ([`RunOptions::ctrl_c`]).
+    fn approve(
+        &mut self,
+        plan: &Plan,
+        operation: &str,
+        interrupted: &dyn Fn() -> bool,
+    ) -> anyhow::Result<bool> {
+        let _ = (plan, operation, interrupted);
         Ok(true)
-    }
-
-    /// Whether [`Observer::approve`] asks a person at the terminal. Then Ctrl-C does not
-    /// stop an apply's plan (a Ctrl-C handler, once installed, would keep Ctrl-C from
-    /// ending the question): the process ends as Ctrl-C ends any program.
-    fn asks(&self) -> bool {
-        false
     }
 }
 

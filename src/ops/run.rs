@@ -225,10 +225,9 @@ pub fn apply(opts: &ApplyOptions, observer: &mut dyn Observer) -> Result<Applied
     let request = lock::request(operation, &prepared, &run.inputs);
     let timeout = run.workspace.lock_timeout;
     let ctx_prepared = &prepared;
-    // Ctrl-C stops the wait and the plan (nothing changed yet), unless the observer asks
-    // a person next: a handler, once installed, would keep Ctrl-C from ending that
-    // question. From the first call on, the walk handles Ctrl-C itself.
-    let interruptible = run.ctrl_c && (saved.is_some() || !observer.asks());
+    // Ctrl-C stops the wait and the plan (nothing changed yet), and ends the question
+    // as a "no". From the first call on, the walk handles Ctrl-C itself.
+    let interruptible = run.ctrl_c;
     let ctrl_c = [CtrlC::Nothing, CtrlC::Wait][interruptible as usize];
     let outcome = rt.block_on(locked(&mut store, &request, timeout, ctrl_c, observer, async |store: &mut Store, observer: &mut dyn Observer| {
         let state = store.load()?;
@@ -271,8 +270,18 @@ pub fn apply(opts: &ApplyOptions, observer: &mut dyn Observer) -> Result<Applied
             apply::settle(&plan, store)?;
             return Ok(Ok(Applied { plan, report: None, cancelled: false, serial: None }));
         }
-        if saved.is_none() && !observer.approve(&plan, operation)? {
-            return Ok(Ok(Applied { plan, report: None, cancelled: true, serial: None }));
+        if saved.is_none() {
+            let asked = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+            let flag = asked.clone();
+            let listening = tokio::spawn(async move {
+                sigint.next().await;
+                flag.store(true, std::sync::atomic::Ordering::SeqCst);
+            });
+            let approved = observer.approve(&plan, operation, &|| asked.load(std::sync::atomic::Ordering::SeqCst));
+            listening.abort();
+            if !approved? {
+                return Ok(Ok(Applied { plan, report: None, cancelled: true, serial: None }));
+            }
         }
         observer.event(Event::Applying);
         let ctx = ctx_prepared.context(&plan.lineage);

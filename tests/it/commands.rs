@@ -5,7 +5,6 @@
 //! by hand reported as drift.
 
 use std::io::Read;
-use std::os::fd::{FromRawFd, OwnedFd};
 use std::process::Stdio;
 
 use serde_json::Value;
@@ -444,21 +443,7 @@ fn state_keys_are_read_from_key_files() {
 
 /// Runs baton with its stdout on a pseudo-terminal, returning what it printed there.
 fn on_a_terminal(sb: &Sandbox, args: &[&str], no_color: bool) -> String {
-    let (mut master, mut slave) = (0, 0);
-    // SAFETY: openpty writes two new descriptors into the integers it is given; the
-    // null name, termios and window size pointers are allowed.
-    let rc = unsafe {
-        libc::openpty(
-            &mut master,
-            &mut slave,
-            std::ptr::null_mut(),
-            std::ptr::null(),
-            std::ptr::null(),
-        )
-    };
-    assert_eq!(rc, 0, "openpty: {}", std::io::Error::last_os_error());
-    // SAFETY: both descriptors were just opened by openpty and are owned here only.
-    let (master, slave) = unsafe { (OwnedFd::from_raw_fd(master), OwnedFd::from_raw_fd(slave)) };
+    let (master, slave) = crate::support::pty();
     let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_baton"));
     cmd.current_dir(sb.path())
         .args(args)

@@ -2,7 +2,7 @@
 //! runs, a message at the first Ctrl-C naming the calls it waits for, a second Ctrl-C
 //! that exits at once leaving their intents (as `kill -9` does) for the next apply to
 //! settle, Ctrl-C while a run waits for the lock (nothing changed), and the lock
-//! holder's name when `USER` is unset.
+//! holder's name when `USER` is unset; Ctrl-C at the question of an apply.
 //!
 //! The long calls are the `time_sleep`s of an hour of `crash`'s project (two, beside
 //! quick files): the tests wait for the lines baton prints, never for a time of their
@@ -27,12 +27,16 @@ struct Watched {
 
 impl Watched {
     fn start(sb: &Sandbox, args: &[&str], vars_removed: &[&str]) -> Watched {
+        Watched::start_with(sb, args, vars_removed, Stdio::null())
+    }
+
+    fn start_with(sb: &Sandbox, args: &[&str], vars_removed: &[&str], stdin: Stdio) -> Watched {
         let mut cmd = sb.command(args);
         for v in vars_removed {
             cmd.env_remove(v);
         }
         let mut child = cmd
-            .stdin(Stdio::null())
+            .stdin(stdin)
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
             .spawn()
@@ -192,4 +196,29 @@ fn ctrl_c_while_waiting_for_the_lock_stops_with_nothing_changed_and_names_the_us
     }
     // The holder still runs, its lock untouched.
     assert!(holder.child.try_wait().unwrap().is_none());
+}
+
+#[test]
+fn ctrl_c_at_the_question_cancels_the_apply_and_frees_the_lock() {
+    let sb = project("1s");
+    // stdin a terminal: apply asks its question.
+    let (_near, far) = crate::support::pty();
+    let mut run = Watched::start_with(&sb, &["apply"], &[], Stdio::from(far));
+    run.wait_for_line("Do you want to apply in `local`?");
+    run.interrupt();
+    let (code, all) = run.finish();
+    assert_eq!(code, Some(1), "{all}");
+    assert!(
+        all.contains("Apply cancelled; nothing was changed."),
+        "{all}"
+    );
+    // Nothing was made, and the next run finds the lock free (none taken over).
+    let next = sb.run(&["apply", "--auto-approve"]);
+    assert_eq!(next.code, 0, "{}", next.transcript());
+    assert!(!next.stderr.contains("took over a lock"), "{}", next.stderr);
+    assert!(
+        next.stdout.contains("Apply complete! 7 added, 0 changed"),
+        "{}",
+        next.stdout
+    );
 }

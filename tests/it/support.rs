@@ -346,3 +346,24 @@ pub fn hostile_session(
     assert_eq!(destroy.code, 0, "{}", destroy.transcript());
     check("after destroy");
 }
+
+/// A pseudo-terminal: its near side (for the test) and its far side (for baton's stdin
+/// or stdout, which then is a terminal).
+pub fn pty() -> (std::os::fd::OwnedFd, std::os::fd::OwnedFd) {
+    use std::os::fd::{FromRawFd, OwnedFd};
+    let (mut near, mut far) = (0, 0);
+    // SAFETY: openpty writes two new descriptors into the integers it is given; the
+    // null name, termios and window size pointers are allowed.
+    let rc = unsafe {
+        libc::openpty(
+            &mut near,
+            &mut far,
+            std::ptr::null_mut(),
+            std::ptr::null(),
+            std::ptr::null(),
+        )
+    };
+    assert_eq!(rc, 0, "openpty: {}", std::io::Error::last_os_error());
+    // SAFETY: both descriptors were just opened by openpty and are owned here only.
+    unsafe { (OwnedFd::from_raw_fd(near), OwnedFd::from_raw_fd(far)) }
+}
