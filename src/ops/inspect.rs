@@ -287,26 +287,7 @@ pub fn outputs(opts: &OutputOptions) -> Result<BTreeMap<String, crate::value::Ma
     } else {
         let prepared = pipeline::prepare(&ws.root, &ws.env, &opts.inputs)?;
         let state = pipeline::open_existing(&ws.root, &prepared.env)?.load()?;
-        let rt = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .map_err(anyhow::Error::from)?;
-        let planned = match rt.block_on(pipeline::plan(
-            &prepared,
-            &state,
-            false,
-            1,
-            &Default::default(),
-        )) {
-            Ok(p) => p,
-            Err(errors) => return Err(Error::Failed(Report::of(prepared.sources, errors))),
-        };
-        planned
-            .values
-            .outputs
-            .iter()
-            .map(|(u, outs)| (u.to_string(), outs.clone()))
-            .collect()
+        planned_outputs(prepared, &state)?
     };
     let all: BTreeMap<String, crate::value::Map> = all
         .into_iter()
@@ -322,12 +303,43 @@ pub fn outputs(opts: &OutputOptions) -> Result<BTreeMap<String, crate::value::Ma
     Ok(all)
 }
 
-/// The outputs of every uid the state records objects of, evaluated by its recorded
-/// module over the recorded attributes. Params are not recorded: an output that reads
-/// one directly is unknown. Uids with no recorded object (a module that only computes a
-/// value) need the Score files.
+/// The outputs of `prepared`'s uids, evaluated as a plan (no refresh) against `state`
+/// evaluates them: what the recorded objects hold, and params as configured.
+fn planned_outputs(
+    prepared: Prepared,
+    state: &State,
+) -> Result<BTreeMap<String, crate::value::Map>, Error> {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(anyhow::Error::from)?;
+    let options = Default::default();
+    match rt.block_on(pipeline::plan(&prepared, state, false, 1, &options)) {
+        Ok(p) => Ok(p
+            .values
+            .outputs
+            .iter()
+            .map(|(u, outs)| (u.to_string(), outs.clone()))
+            .collect()),
+        Err(errors) => Err(Error::Failed(Report::of(prepared.sources, errors))),
+    }
+}
+
+/// The outputs without the Score files: those of the configuration the last apply
+/// recorded (its Score files, modules and settings), evaluated against the state. A
+/// state whose applies recorded no configuration (made before baton kept it) has its
+/// outputs evaluated by each uid's recorded module over the recorded attributes alone:
+/// params are unknown there, and a uid with no recorded object is missing.
 fn recorded_outputs(ws: &Workspace) -> Result<BTreeMap<String, crate::value::Map>, Error> {
-    let state = state(ws)?;
+    let store = open(ws)?;
+    let state = store.load()?;
+    if let Some(&last) = store.deployment_serials()?.last() {
+        drop(store);
+        let (env, _) = super::environment(ws)?;
+        let stored = super::history::stored(&ws.root, &env, last)?;
+        let prepared = pipeline::prepare_stored(&ws.root, &ws.env, &stored)?;
+        return planned_outputs(prepared, &state);
+    }
     let prepared = pipeline::prepare_recorded(&ws.root, &ws.env, &state)?;
     let ctx = prepared.context(&state.lineage);
     let mut values = crate::plan::eval::Values::default();
