@@ -454,6 +454,7 @@ pub fn run(cli: Cli) -> anyhow::Result<Outcome> {
         root: std::env::current_dir()?,
         env: cli.env.clone(),
         lock_timeout: ops::lock_timeout(cli.lock_timeout.as_deref())?,
+        who: None,
     };
     let t = &term;
     match cli.command {

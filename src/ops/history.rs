@@ -230,11 +230,10 @@ pub(super) fn record(
     } else if !narrowed {
         modules.clear();
     }
-    let (user, host) = crate::state::whoami();
     let d = Deployment {
         serial,
         at: crate::state::now(),
-        who: format!("{user}@{host}"),
+        who: store.who(),
         environment: prepared.env.name.clone(),
         score,
         modules,

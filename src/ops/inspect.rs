@@ -56,7 +56,8 @@ pub fn show_plan_file(path: &Path) -> Result<Plan, Error> {
 /// load.
 pub(super) fn open(ws: &Workspace) -> Result<Store, Error> {
     let (environment, _) = super::environment(ws)?;
-    Ok(pipeline::open_existing(&ws.root, &environment)?)
+    let store = pipeline::open_existing(&ws.root, &environment)?;
+    Ok(store.acting_for(ws.who.clone()))
 }
 
 /// The state as recorded (secrets sealed in memory; they redact when shown).

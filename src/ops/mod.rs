@@ -17,6 +17,7 @@
 //!     root: "/srv/platform".into(),
 //!     env: "staging".into(),
 //!     lock_timeout: Duration::from_secs(30),
+//!     who: None,
 //! };
 //! let opts = RunOptions::new(
 //!     workspace,
@@ -83,6 +84,10 @@ pub struct Workspace {
     /// How long a run waits for a state lock another run holds before failing (zero:
     /// fail at once). Plan, apply, destroy and import wait.
     pub lock_timeout: Duration,
+    /// On whose behalf it runs, named in locks, history and recorded configurations (a
+    /// server's run: the name of the token that asked for it); `None`: this process's
+    /// user.
+    pub who: Option<String>,
 }
 
 /// How long to wait for a lock another run holds: `flag` (`--lock-timeout`, e.g. `30s`,

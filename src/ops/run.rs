@@ -92,10 +92,11 @@ pub fn plan(opts: &RunOptions, observer: &mut dyn Observer) -> Result<Planned, E
     });
     let prepared = opts.prepare(opts.plan.at)?;
     warn(&prepared, observer);
-    let (mut store, mut ahead) = match ahead.and_then(|h| h.join().ok()).flatten() {
+    let (store, mut ahead) = match ahead.and_then(|h| h.join().ok()).flatten() {
         Some(p) if p.matches(&prepared.env) => (p.store, Some((p.state, p.version))),
         _ => (prepared.open_state()?, None),
     };
+    let mut store = store.acting_for(ws.who.clone());
     let options = opts.plan_options(&prepared);
     let rt = runtime()?;
     let mut run = async |s: &mut Store, _: &mut dyn Observer| {
@@ -214,7 +215,7 @@ pub fn apply(opts: &ApplyOptions, observer: &mut dyn Observer) -> Result<Applied
         )
         .into());
     }
-    let mut store = prepared.open_state()?;
+    let mut store = prepared.open_state()?.acting_for(run.workspace.who.clone());
     if !store.has_key() {
         observer.event(Event::SecretsInClear {
             location: store.location(),
@@ -460,7 +461,7 @@ pub fn import(opts: &ImportOptions, observer: &mut dyn Observer) -> Result<Impor
                 block.kind
             )
         })?;
-    let mut store = prepared.open_state()?;
+    let mut store = prepared.open_state()?.acting_for(ws.who.clone());
     let rt = runtime()?;
     let request = LockRequest::environment("import");
     rt.block_on(locked(&mut store, &request, ws.lock_timeout, CtrlC::Nothing, observer, async |store: &mut Store, _: &mut dyn Observer| {

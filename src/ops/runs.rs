@@ -191,6 +191,11 @@ pub fn execute(
     run: &Run,
     log: &mut dyn FnMut(String, bool),
 ) -> (&'static str, serde_json::Value) {
+    // Locks, history and the recorded configuration name who asked for the run.
+    let ws = &Workspace {
+        who: Some(run.requested_by.clone()),
+        ..ws.clone()
+    };
     let dir = run_dir(ws, &run.id);
     let mut observer = Log {
         log,

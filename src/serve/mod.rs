@@ -46,6 +46,7 @@ impl App {
             root: self.root.clone(),
             env: env.to_string(),
             lock_timeout: Duration::from_secs(300),
+            who: None,
         }
     }
 }

@@ -400,6 +400,13 @@ pub enum Removed {
     },
 }
 
+/// Who makes a change and where: `actor` (a run made on someone's behalf, as a
+/// server's token name) or this process's user, and this host.
+pub fn holder(actor: Option<&str>) -> (String, String) {
+    let (user, host) = whoami();
+    (actor.map_or(user, str::to_string), host)
+}
+
 /// `user@host` of this process.
 pub fn whoami() -> (String, String) {
     static WHO: std::sync::OnceLock<(String, String)> = std::sync::OnceLock::new();

@@ -172,6 +172,8 @@ pub struct PostgresStore {
     environment: String,
     location: String,
     key: Option<StateKey>,
+    /// On whose behalf locks are taken and changes recorded (`None`: this process's user).
+    actor: Option<String>,
     /// The serial of this run's changes, once its first change bumped it.
     run_serial: Option<u64>,
     /// The locks this store holds: id and advisory keys of each.
@@ -245,6 +247,7 @@ impl PostgresStore {
             environment: environment.to_string(),
             location,
             key: None,
+            actor: None,
             run_serial: None,
             held: Vec::new(),
         };
@@ -297,6 +300,18 @@ impl PostgresStore {
     pub fn with_key(mut self, key: Option<StateKey>) -> PostgresStore {
         self.key = key;
         self
+    }
+
+    /// Takes locks and records changes on behalf of `actor` from now on.
+    pub fn acting_for(mut self, actor: Option<String>) -> PostgresStore {
+        self.actor = actor;
+        self
+    }
+
+    /// Who takes locks and records changes through this handle: `name@host`.
+    pub fn who(&self) -> String {
+        let (user, host) = super::holder(self.actor.as_deref());
+        format!("{user}@{host}")
     }
 
     /// Whether secrets are sealed.
@@ -383,7 +398,7 @@ impl PostgresStore {
         &mut self,
         request: &LockRequest,
     ) -> Result<(LockInfo, Option<LockInfo>), StateError> {
-        let (user, host) = super::whoami();
+        let (user, host) = super::holder(self.actor.as_deref());
         let me = LockInfo {
             id: uuid::Uuid::new_v4().to_string(),
             scope: ENV_SCOPE.to_string(),
@@ -490,7 +505,7 @@ impl PostgresStore {
                 },
             })
             .collect();
-        let (user, host) = super::whoami();
+        let (user, host) = super::holder(self.actor.as_deref());
         let who = format!("{user}@{host}");
         let env = self.environment.clone();
         let mode = match (bump, self.run_serial) {

@@ -29,6 +29,8 @@ pub struct SqliteStore {
     conn: Connection,
     path: PathBuf,
     key: Option<StateKey>,
+    /// On whose behalf locks are taken and changes recorded (`None`: this process's user).
+    actor: Option<String>,
     /// The serial of this run's changes, once its first change bumped it.
     run_serial: Option<u64>,
     checkpointer: Checkpointer,
@@ -102,6 +104,7 @@ impl SqliteStore {
             conn,
             path: path.to_path_buf(),
             key: None,
+            actor: None,
             run_serial: None,
             checkpointer,
             created,
@@ -123,6 +126,7 @@ impl SqliteStore {
             conn,
             path: self.path.clone(),
             key: self.key.clone(),
+            actor: self.actor.clone(),
             run_serial: self.run_serial,
             checkpointer,
             created: false,
@@ -169,6 +173,18 @@ impl SqliteStore {
     pub fn with_key(mut self, key: Option<StateKey>) -> SqliteStore {
         self.key = key;
         self
+    }
+
+    /// Takes locks and records changes on behalf of `actor` from now on.
+    pub fn acting_for(mut self, actor: Option<String>) -> SqliteStore {
+        self.actor = actor;
+        self
+    }
+
+    /// Who takes locks and records changes through this handle: `name@host`.
+    pub fn who(&self) -> String {
+        let (user, host) = super::holder(self.actor.as_deref());
+        format!("{user}@{host}")
     }
 
     /// Whether secrets are sealed.
@@ -313,7 +329,7 @@ impl SqliteStore {
         &mut self,
         request: &LockRequest,
     ) -> Result<(LockInfo, Option<LockInfo>), StateError> {
-        let (user, host) = super::whoami();
+        let (user, host) = super::holder(self.actor.as_deref());
         let me = LockInfo {
             id: uuid::Uuid::new_v4().to_string(),
             scope: super::ENV_SCOPE.to_string(),
@@ -433,7 +449,7 @@ impl SqliteStore {
     ) -> Result<u64, StateError> {
         let location = self.location();
         let db = db_err(&location);
-        let (user, host) = super::whoami();
+        let (user, host) = super::holder(self.actor.as_deref());
         let who = format!("{user}@{host}");
         let codec = Codec {
             key: self.key.as_ref(),

@@ -36,6 +36,20 @@ impl Store {
         }
     }
 
+    /// Takes locks and records changes on behalf of `actor` (a server's token name; `None`:
+    /// this process's user).
+    pub fn acting_for(self, actor: Option<String>) -> Store {
+        match self {
+            Store::Sqlite(s) => Store::Sqlite(s.acting_for(actor)),
+            Store::Postgres(s) => Store::Postgres(s.acting_for(actor)),
+        }
+    }
+
+    /// Who takes locks and records changes through this handle: `name@host`.
+    pub fn who(&self) -> String {
+        each!(self, s => s.who())
+    }
+
     /// A second handle on the same state for writing from another thread, where the
     /// backend has a cheap one (SQLite: another connection to the file). `None` for
     /// PostgreSQL, whose handle holds the run's locks: its writes stay on this one.

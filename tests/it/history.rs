@@ -410,6 +410,7 @@ fn overrides_and_destroy_are_recorded_and_a_destroyed_environment_comes_back() {
         root: sb.path().to_path_buf(),
         env: "local".into(),
         lock_timeout: std::time::Duration::ZERO,
+        who: None,
     };
     let serials: Vec<u64> = baton::ops::deployments(&ws)
         .unwrap()

@@ -26,6 +26,7 @@ fn run_options(sb: &Sandbox, env: &str, lock_timeout: Duration) -> RunOptions {
         root: sb.path().to_path_buf(),
         env: env.into(),
         lock_timeout,
+        who: None,
     };
     RunOptions::new(workspace, ScoreInputs::discover(sb.path()))
 }
@@ -193,4 +194,37 @@ fn the_cli_passes_baton_lock_timeout_to_ops_as_the_option() {
         assert_eq!(out.status.code(), Some(0), "{stdout}");
         assert!(stdout.contains("No changes."), "{stdout}");
     });
+}
+
+#[test]
+fn a_run_made_for_someone_is_recorded_under_their_name() {
+    let sb = &project();
+    // An apply for `alice` (a server's token name), then a queued destroy asked by `bob`
+    // and carried out as a server's node does.
+    let mut alice = apply_options(sb, "local");
+    alice.run.workspace.who = Some("alice".into());
+    let applied = ops::apply(&alice, &mut |_: Event<'_>| {}).expect("apply");
+    let serial = applied.serial.expect("the apply changed the state");
+    let ws = &alice.run.workspace;
+    let destroy = ops::enqueue(ws, "destroy", "bob", &Default::default()).expect("queue");
+    let (status, result) = ops::execute(ws, &destroy, &mut |_, _| {});
+    assert_eq!(status, "succeeded", "{result}");
+    let history = ops::history(ws).expect("history");
+    let (host_user, _) = baton::state::whoami();
+    let by = |who: &str| {
+        history
+            .iter()
+            .filter(|h| h.who.split('@').next() == Some(who))
+            .map(|h| h.action.as_str())
+            .collect::<std::collections::BTreeSet<_>>()
+    };
+    assert_eq!(by("alice"), ["create"].into(), "{history:?}");
+    assert_eq!(by("bob"), ["delete"].into(), "{history:?}");
+    assert!(by(&host_user).is_empty(), "{history:?}");
+    let recorded = ops::deployment(ws, serial).expect("the apply's configuration");
+    assert!(
+        recorded.deployment.who.starts_with("alice@"),
+        "{}",
+        recorded.deployment.who
+    );
 }
