@@ -213,8 +213,12 @@ async fn graph(State(app): Shared, headers: HeaderMap, Path(env): Path<String>) 
 async fn history(State(app): Shared, headers: HeaderMap, Path(env): Path<String>) -> Answer {
     authorize(&app, &headers, Role::Viewer)?;
     known(&app, &env)?;
-    let h = blocking(move || Ok(ops::history(&app.workspace(&env))?)).await?;
-    ok(json!({"applies": crate::render::state::history_json(&h)}))
+    let (h, configured) = blocking(move || {
+        let ws = app.workspace(&env);
+        Ok((ops::history(&ws)?, ops::deployment_serials(&ws)?))
+    })
+    .await?;
+    ok(json!({"applies": crate::render::state::history_json(&h), "deployments": configured}))
 }
 
 /// `text` as a serial, or a 400 naming the parameter `name` it came in.
