@@ -1,7 +1,8 @@
 //! The web portal of `baton serve` in a real browser: Debian's Chromium, headless,
 //! driven over WebDriver (chromedriver, `fantoccini`) against the real binary serving a
 //! copy of `examples/shop` (SQLite state, the real PostgreSQL, Redis and RabbitMQ of
-//! `.ci/services`). A newcomer logs in as operator, finds `local` and its workloads,
+//! `.ci/services`). A newcomer logs in as operator, finds `local` and its workloads
+//! (listed from the Score files, "not applied yet", before the first apply),
 //! opens a workload, requests a redis for it through the form, reviews the plan
 //! (verdict, reasons), applies it, watches the log reach success and finds the new
 //! history entry, compares the two latest applies' configurations (the redis added to
@@ -253,25 +254,6 @@ async fn a_newcomer_requests_a_redis_through_the_portal_and_applies_it() {
     let started = Instant::now();
     let sb = Sandbox::new();
     sb.copy_from_repo("examples/shop");
-    let out = sb.run(&["apply", "--auto-approve"]);
-    assert_eq!(out.code, 0, "{}", out.transcript());
-    // The canaries: generated passwords of real resources.
-    let out = sb.run(&["output", "--json", "--show-sensitive"]);
-    assert_eq!(out.code, 0, "{}", out.transcript());
-    let outputs: Value = serde_json::from_str(&out.stdout).unwrap();
-    let canaries: Vec<String> = [
-        "postgres.default#orders-db",
-        "redis.default#fulfilment.cache",
-    ]
-    .iter()
-    .map(|uid| {
-        let p = outputs[*uid]["password"]
-            .as_str()
-            .unwrap_or_else(|| panic!("{uid}: {}", out.stdout));
-        assert!(p.len() >= 16, "{uid}: {p}");
-        p.to_string()
-    })
-    .collect();
     let operator = token(&sb, "ops", "operator");
     let viewer = token(&sb, "vera", "viewer");
     let (_server, base) = serve(&sb);
@@ -306,8 +288,44 @@ async fn a_newcomer_requests_a_redis_through_the_portal_and_applies_it() {
     b.keep("login").await;
     b.login(&operator).await;
 
-    // The overview: `local` with its workloads.
+    // Before the first apply, the overview lists the workloads of the Score files.
+    let html = b.keep("overview-before-apply").await;
+    let pending = b.texts("#env-local ul.workloads li").await;
+    assert_eq!(
+        pending,
+        [
+            "fulfilment not applied yet",
+            "orders not applied yet",
+            "storefront not applied yet"
+        ],
+        "{html}"
+    );
+
+    // The first apply, from the command line.
+    let out = sb.run(&["apply", "--auto-approve"]);
+    assert_eq!(out.code, 0, "{}", out.transcript());
+    // The canaries: generated passwords of real resources.
+    let out = sb.run(&["output", "--json", "--show-sensitive"]);
+    assert_eq!(out.code, 0, "{}", out.transcript());
+    let outputs: Value = serde_json::from_str(&out.stdout).unwrap();
+    let canaries: Vec<String> = [
+        "postgres.default#orders-db",
+        "redis.default#fulfilment.cache",
+    ]
+    .iter()
+    .map(|uid| {
+        let p = outputs[*uid]["password"]
+            .as_str()
+            .unwrap_or_else(|| panic!("{uid}: {}", out.stdout));
+        assert!(p.len() >= 16, "{uid}: {p}");
+        p.to_string()
+    })
+    .collect();
+    // The overview: `local` with its workloads, applied.
+    b.open("/portal/").await;
     let html = b.keep("overview").await;
+    let applied = b.texts("#env-local ul.workloads li").await;
+    assert_eq!(applied, ["fulfilment", "orders", "storefront"], "{html}");
     for w in ["fulfilment", "orders", "storefront"] {
         assert!(
             html.contains(&format!("/portal/env/local/workloads/{w}\"")),

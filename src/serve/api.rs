@@ -95,10 +95,22 @@ fn summary(app: &App, env: &str) -> Result<Value, ApiError> {
     let last = history
         .last()
         .map(|h| json!({"serial": h.serial, "at": h.at, "who": h.who}));
-    let mut workloads: Vec<&str> = state
+    // The workloads of the Score files (applied or not yet) and those of the state.
+    let applied: std::collections::BTreeSet<&str> = state
         .objects
         .values()
         .filter_map(|o| crate::addr::workload_of(&o.address))
+        .collect();
+    let declared = ops::declared_workloads(&app.root);
+    let not_applied: Vec<&str> = declared
+        .iter()
+        .map(String::as_str)
+        .filter(|w| !applied.contains(w))
+        .collect();
+    let mut workloads: Vec<&str> = applied
+        .iter()
+        .copied()
+        .chain(not_applied.iter().copied())
         .collect();
     workloads.sort_unstable();
     Ok(json!({
@@ -108,6 +120,7 @@ fn summary(app: &App, env: &str) -> Result<Value, ApiError> {
         "objects": state.objects.len(),
         "intents": state.intents.len(),
         "workloads": workloads,
+        "not_applied": not_applied,
         "last_apply": last,
         "drift": worker::drift_status(&runs),
         "runs": {"queued": runs.iter().filter(|r| r.status == "queued").count(),
@@ -174,7 +187,7 @@ async fn workload(
             .map(|o| json!({"address": o.address, "kind": o.kind, "uid": o.uid, "module": o.module,
                 "attributes": crate::value::Value::Map(o.marked_attributes()).to_json_redacted()}))
             .collect();
-        if manifests.is_none() && resources.is_empty() {
+        if manifests.is_none() && resources.is_empty() && !ops::declared_workloads(&app.root).contains(&name) {
             return Err(ApiError::new(StatusCode::NOT_FOUND, format!("no workload `{name}` in environment `{env}`")));
         }
         let outputs = ops::outputs(&ops::OutputOptions { workspace: ws, inputs: ops::ScoreInputs::discover(&app.root), uid: None })

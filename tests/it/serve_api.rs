@@ -472,6 +472,41 @@ fn bad_bodies_get_a_located_4xx_and_change_nothing() {
     assert!(leftovers.is_empty(), "{leftovers:?}");
 }
 
+#[test]
+fn the_workloads_of_the_score_files_are_listed_before_the_first_apply() {
+    let sb = Sandbox::new();
+    sb.copy_from_repo("examples/hello");
+    let t = tokens(&sb);
+    let server = Server::start(&sb, &[]);
+    let listed = |key: &str| {
+        let all = server.json("GET", "/api/v1/environments", &t.viewer, None);
+        let local = &all["environments"][0];
+        assert_eq!(local["name"], "local", "{all}");
+        local[key].clone()
+    };
+    assert_eq!(listed("workloads"), serde_json::json!(["web", "worker"]));
+    assert_eq!(listed("not_applied"), serde_json::json!(["web", "worker"]));
+    // A workload not applied yet has a page of its own, with nothing in it yet.
+    let web = server.json(
+        "GET",
+        "/api/v1/environments/local/workloads/web",
+        &t.viewer,
+        None,
+    );
+    assert_eq!(web["resources"], serde_json::json!([]), "{web}");
+    assert!(web["manifests"].is_null(), "{web}");
+    let (status, text) = server.call(
+        "GET",
+        "/api/v1/environments/local/workloads/nobody",
+        Some(&t.viewer),
+        None,
+    );
+    assert_eq!(status, 404, "{text}");
+    plan_and_apply(&server, &t, "{}");
+    assert_eq!(listed("workloads"), serde_json::json!(["web", "worker"]));
+    assert_eq!(listed("not_applied"), serde_json::json!([]));
+}
+
 /// A copy of `examples/shop` applied through the API by an operator: the plan's id.
 fn shop_applied(server: &Server, t: &Tokens) -> String {
     let (planned, _) = plan_and_apply(server, t, "{}");

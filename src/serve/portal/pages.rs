@@ -155,6 +155,24 @@ fn drift_badge(d: &Value) -> Markup {
     html! { span class=(format!("badge drift-{status}")) { "drift: " (status) } }
 }
 
+/// The workloads of an environment's summary (the API's): those of the Score files and
+/// of the state, the ones not applied yet marked so.
+fn workloads(env: &str, v: &Value) -> Markup {
+    let empty = Vec::new();
+    let pending = v["not_applied"].as_array().unwrap_or(&empty);
+    html! {
+        ul.workloads {
+            @for w in v["workloads"].as_array().unwrap_or(&empty) {
+                @let name = w.as_str().unwrap_or("");
+                li {
+                    a.workload href=(format!("/portal/env/{}/workloads/{}", seg(env), seg(name))) { (name) }
+                    @if pending.contains(w) { " " span.badge.not-applied { "not applied yet" } }
+                }
+            }
+        }
+    }
+}
+
 /// The environments, each with its last apply, drift status, counts and workloads.
 pub(super) fn overview(user: &User, v: &Value) -> Markup {
     let empty = Vec::new();
@@ -178,12 +196,7 @@ pub(super) fn overview(user: &User, v: &Value) -> Markup {
                             dt { "runs" } dd { (text(&e["runs"]["queued"])) " queued, " (text(&e["runs"]["running"])) " running" }
                         }
                         h3 { "Workloads" }
-                        ul.workloads {
-                            @for w in e["workloads"].as_array().unwrap_or(&empty) {
-                                @let w = w.as_str().unwrap_or("");
-                                li { a.workload href=(format!("/portal/env/{}/workloads/{}", seg(name), seg(w))) { (w) } }
-                            }
-                        }
+                        (workloads(name, e))
                     }
                 }
             }
@@ -228,12 +241,7 @@ pub(super) fn environment(user: &User, env: &str, v: &Value) -> Markup {
                     "serial " (text(&v["last_apply"]["serial"])) " at " (text(&v["last_apply"]["at"])) " by " (text(&v["last_apply"]["who"])) } }
             }
             h2 { "Workloads" }
-            ul.workloads {
-                @for w in v["workloads"].as_array().unwrap_or(&empty) {
-                    @let w = w.as_str().unwrap_or("");
-                    li { a.workload href=(format!("/portal/env/{}/workloads/{}", seg(env), seg(w))) { (w) } }
-                }
-            }
+            (workloads(env, v))
             h2 { "Recent runs" }
             (runs_table(v["recent_runs"].as_array().unwrap_or(&empty)))
             @if let Some(locks) = v["locks"].as_array().filter(|l| !l.is_empty()) {
