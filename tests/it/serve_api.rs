@@ -9,7 +9,8 @@
 //! nodes on one PostgreSQL state sharing 50 runs, each executed exactly once; `kill -9`
 //! of a node mid-run reported as abandoned by the other, and the next apply converging;
 //! SIGTERM mid-run: the listener closed, the run finished, the queued run kept for the
-//! next node, exit status 0 (and Ctrl-C of an idle node).
+//! next node, exit status 0 (and Ctrl-C of an idle node); the workloads of the Score
+//! files listed before the first apply.
 
 use std::io::{BufRead, BufReader};
 use std::process::{Child, Stdio};
