@@ -1,10 +1,13 @@
 //! The web portal of `baton serve` in a real browser: Debian's Chromium, headless,
 //! driven over WebDriver (chromedriver, `fantoccini`) against the real binary serving a
 //! copy of `examples/shop` (SQLite state, the real PostgreSQL, Redis and RabbitMQ of
-//! `.ci/services`). A newcomer logs in as operator, finds `local` and its workloads,
+//! `.ci/services`). A newcomer logs in as operator, finds `local` and its workloads
+//! (listed from the Score files, "not applied yet", before the first apply),
 //! opens a workload, requests a redis for it through the form, reviews the plan
 //! (verdict, reasons), applies it, watches the log reach success and finds the new
-//! history entry. A viewer sees no Apply button and is refused (403) when posting one;
+//! history entry, compares the two latest applies' configurations (the redis added to
+//! the Score file) and plans a rollback to the first (a plan that deletes the redis).
+//! A viewer sees no Apply or rollback button and is refused (403) when posting one;
 //! a form without the session's CSRF token is refused; a generated password appears in
 //! no page. Each page is kept as `target/portal-screenshots/NAME.png`.
 //!
@@ -177,6 +180,15 @@ impl Browser {
             .unwrap()
     }
 
+    /// The text of every element `css` finds, in page order.
+    async fn texts(&self, css: &str) -> Vec<String> {
+        let mut out = Vec::new();
+        for e in self.c.find_all(Locator::Css(css)).await.unwrap() {
+            out.push(e.text().await.unwrap());
+        }
+        out
+    }
+
     async fn login(&mut self, token: &str) {
         self.open("/portal/").await;
         self.wait_for("#token", 10).await;
@@ -242,25 +254,6 @@ async fn a_newcomer_requests_a_redis_through_the_portal_and_applies_it() {
     let started = Instant::now();
     let sb = Sandbox::new();
     sb.copy_from_repo("examples/shop");
-    let out = sb.run(&["apply", "--auto-approve"]);
-    assert_eq!(out.code, 0, "{}", out.transcript());
-    // The canaries: generated passwords of real resources.
-    let out = sb.run(&["output", "--json", "--show-sensitive"]);
-    assert_eq!(out.code, 0, "{}", out.transcript());
-    let outputs: Value = serde_json::from_str(&out.stdout).unwrap();
-    let canaries: Vec<String> = [
-        "postgres.default#orders-db",
-        "redis.default#fulfilment.cache",
-    ]
-    .iter()
-    .map(|uid| {
-        let p = outputs[*uid]["password"]
-            .as_str()
-            .unwrap_or_else(|| panic!("{uid}: {}", out.stdout));
-        assert!(p.len() >= 16, "{uid}: {p}");
-        p.to_string()
-    })
-    .collect();
     let operator = token(&sb, "ops", "operator");
     let viewer = token(&sb, "vera", "viewer");
     let (_server, base) = serve(&sb);
@@ -295,8 +288,44 @@ async fn a_newcomer_requests_a_redis_through_the_portal_and_applies_it() {
     b.keep("login").await;
     b.login(&operator).await;
 
-    // The overview: `local` with its workloads.
+    // Before the first apply, the overview lists the workloads of the Score files.
+    let html = b.keep("overview-before-apply").await;
+    let pending = b.texts("#env-local ul.workloads li").await;
+    assert_eq!(
+        pending,
+        [
+            "fulfilment not applied yet",
+            "orders not applied yet",
+            "storefront not applied yet"
+        ],
+        "{html}"
+    );
+
+    // The first apply, from the command line.
+    let out = sb.run(&["apply", "--auto-approve"]);
+    assert_eq!(out.code, 0, "{}", out.transcript());
+    // The canaries: generated passwords of real resources.
+    let out = sb.run(&["output", "--json", "--show-sensitive"]);
+    assert_eq!(out.code, 0, "{}", out.transcript());
+    let outputs: Value = serde_json::from_str(&out.stdout).unwrap();
+    let canaries: Vec<String> = [
+        "postgres.default#orders-db",
+        "redis.default#fulfilment.cache",
+    ]
+    .iter()
+    .map(|uid| {
+        let p = outputs[*uid]["password"]
+            .as_str()
+            .unwrap_or_else(|| panic!("{uid}: {}", out.stdout));
+        assert!(p.len() >= 16, "{uid}: {p}");
+        p.to_string()
+    })
+    .collect();
+    // The overview: `local` with its workloads, applied.
+    b.open("/portal/").await;
     let html = b.keep("overview").await;
+    let applied = b.texts("#env-local ul.workloads li").await;
+    assert_eq!(applied, ["fulfilment", "orders", "storefront"], "{html}");
     for w in ["fulfilment", "orders", "storefront"] {
         assert!(
             html.contains(&format!("/portal/env/local/workloads/{w}\"")),
@@ -400,6 +429,59 @@ async fn a_newcomer_requests_a_redis_through_the_portal_and_applies_it() {
     assert!(row.contains("2 create"), "{row}");
     assert!(html.contains("redis.default#orders.cache"), "{html}");
 
+    // The diff between the two latest applies (the form offers them): the redis added
+    // to orders' Score file, its lines marked as added.
+    let offered = (
+        b.text("#a option[selected]").await,
+        b.text("#b option[selected]").await,
+    );
+    assert_eq!(offered, ("1".to_string(), "2".to_string()));
+    b.click("#compare").await;
+    b.wait_for("#diff", 20).await;
+    b.keep("history-diff").await;
+    let url = b.c.current_url().await.unwrap();
+    assert_eq!(url.query(), Some("a=1&b=2"), "{url}");
+    let diff = b.text("#diff").await;
+    assert!(
+        diff.contains("Configuration changes from serial 1 to serial 2")
+            && diff.contains("orders.score.yaml"),
+        "{diff}"
+    );
+    let added = b.texts("#diff pre.udiff span.add").await;
+    for want in [
+        "+  cache:",
+        "+    type: redis",
+        "+      key_prefix: \"orders:\"",
+    ] {
+        assert!(
+            added.iter().any(|l| l == want),
+            "{want:?} not added in {added:?}"
+        );
+    }
+
+    // A rollback to the first apply: a plan that deletes the redis, for an operator to
+    // apply.
+    b.click("tr.apply[data-serial='1'] button.rollback").await;
+    b.wait_for("#verdict", 120).await;
+    let html = b.keep("rollback-plan").await;
+    assert!(b.text("#rollback-to").await.contains("serial 1"), "{html}");
+    let rows = b.texts("#reasons tbody tr").await;
+    let cache: Vec<&String> = rows
+        .iter()
+        .filter(|r| r.contains("redis.default#orders.cache/"))
+        .collect();
+    assert!(
+        !cache.is_empty() && cache.iter().all(|r| r.starts_with("delete")),
+        "{rows:?}"
+    );
+    let notes = b.text("#rollback-notes").await;
+    assert!(
+        notes.contains("Rollback to serial 1")
+            && notes.contains("made since serial 1, deleted: `redis.default#orders.cache/"),
+        "the rollback notes: {notes}"
+    );
+    assert!(html.contains("id=\"apply\""), "an operator may apply it");
+
     // Drift: a manifest edited by hand, a manual check, its result on the drift page.
     let manifest = sb.path().join("deploy/local/storefront.yaml");
     let text = std::fs::read_to_string(&manifest).expect("the storefront manifest");
@@ -432,6 +514,8 @@ async fn a_newcomer_requests_a_redis_through_the_portal_and_applies_it() {
         "a wrong CSRF token"
     );
     assert_eq!(b.post("/portal/env/local/drift", json!({})).await, 403);
+    let rollback = "/portal/env/local/history/rollback";
+    assert_eq!(b.post(rollback, json!({"at": "1"})).await, 403);
 
     // A viewer: no Apply button, and a posted apply (with a valid CSRF token) is 403.
     b.logout().await;
@@ -449,6 +533,17 @@ async fn a_newcomer_requests_a_redis_through_the_portal_and_applies_it() {
     let request =
         json!({"csrf": csrf, "workload": "orders", "module": "redis/local", "name": "cache2"});
     assert_eq!(b.post("/portal/env/local/request", request).await, 403);
+    // Nor a rollback: no button, and a posted one is refused.
+    b.open("/portal/env/local/history").await;
+    b.wait_for("#history", 10).await;
+    let html = b.keep("history-viewer").await;
+    assert!(!html.contains("class=\"rollback\""), "{html}");
+    assert!(
+        html.contains("id=\"compare\""),
+        "a viewer may compare: {html}"
+    );
+    let posted = json!({"csrf": csrf, "at": "1"});
+    assert_eq!(b.post(rollback, posted).await, 403);
     let html = b.c.source().await.unwrap();
     b.pages.push(("viewer".into(), html));
 

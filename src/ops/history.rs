@@ -200,7 +200,7 @@ pub(super) fn record(
         || !inputs.load.override_properties.is_empty();
     let destroyed = opts.destroy && opts.targets.is_empty();
     for lw in &prepared.project.workloads {
-        let path = relative(&prepared.root, &lw.path);
+        let path = posted_as(relative(&prepared.root, &lw.path));
         if destroyed {
             score.remove(&path);
             continue;
@@ -259,6 +259,20 @@ fn relative(root: &Path, path: &Path) -> String {
         .unwrap_or_else(|| path.to_path_buf())
         .display()
         .to_string()
+}
+
+/// A Score file posted to `baton serve` is written to `.baton/serve/RUN/NAME`
+/// ([`super::runs::run_dir`]) and takes the place of the project's file `NAME`: the
+/// deployment names it `NAME`, so that applies through the server and the command line
+/// compare file by file.
+fn posted_as(path: String) -> String {
+    let Some(rest) = path.strip_prefix(".baton/serve/") else {
+        return path;
+    };
+    match rest.split_once('/') {
+        Some((_, name)) if !name.contains('/') => name.to_string(),
+        _ => path,
+    }
 }
 
 /// The environment's settings, one entry per setting, secrets redacted: a value marked
@@ -332,7 +346,19 @@ fn redact_url(s: &str) -> String {
 
 #[cfg(test)]
 mod tests {
-    use super::{Value, redact_url, restored_settings, settings};
+    use super::{Value, posted_as, redact_url, restored_settings, settings};
+
+    #[test]
+    fn a_file_posted_to_the_server_is_named_as_posted() {
+        for (written, named) in [
+            (".baton/serve/4f2a/orders.score.yaml", "orders.score.yaml"),
+            ("orders.score.yaml", "orders.score.yaml"),
+            ("apps/orders.score.yaml", "apps/orders.score.yaml"),
+            (".baton/serve/4f2a/x/y.yaml", ".baton/serve/4f2a/x/y.yaml"),
+        ] {
+            assert_eq!(posted_as(written.to_string()), named);
+        }
+    }
 
     #[test]
     fn settings_come_back_as_recorded_unless_a_secret_was_taken_out_of_them() {

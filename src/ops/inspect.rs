@@ -44,6 +44,21 @@ pub fn validate(ws: &Workspace, inputs: &ScoreInputs) -> Validated {
     }
 }
 
+/// The names of the workloads the Score files of the project at `root` declare, sorted:
+/// those that load (the files are not checked against `baton.hcl` or the modules, as
+/// `validate` does). Touches no state.
+pub fn declared_workloads(root: &Path) -> Vec<String> {
+    let (mut sources, mut diagnostics) = (Sources::new(), Diagnostics::new());
+    let project = ScoreInputs::discover(root).load(&mut sources, &mut diagnostics);
+    let mut names: Vec<String> = project
+        .workloads
+        .iter()
+        .map(|w| w.workload.name().to_string())
+        .collect();
+    names.sort();
+    names
+}
+
 /// The plan a plan file holds (its version and digest checked).
 pub fn show_plan_file(path: &Path) -> Result<Plan, Error> {
     // Rendered from the saved changes, which are what `apply` checks a new plan

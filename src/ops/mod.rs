@@ -60,9 +60,9 @@ use crate::state::{LockInfo, StateError};
 
 pub use history::{deployment, deployment_serials, deployments, history_diff};
 pub use inspect::{
-    Catalog, GraphOptions, Migrated, OutputOptions, Removed, Validated, graph, history, init,
-    keygen, migrate, modules, outputs, rekey, show_plan_file, state, state_mv, state_object,
-    state_rm, unlock, validate,
+    Catalog, GraphOptions, Migrated, OutputOptions, Removed, Validated, declared_workloads, graph,
+    history, init, keygen, migrate, modules, outputs, rekey, show_plan_file, state, state_mv,
+    state_object, state_rm, unlock, validate,
 };
 pub use pipeline::{Prepared, load_modules};
 pub use run::{

@@ -24,6 +24,10 @@ pub struct RunRequest {
     /// An apply's plan run.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub plan: Option<String>,
+    /// A plan back to the configuration the apply of this serial recorded (`plan --at
+    /// SERIAL`; no `files` with it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub at: Option<u64>,
 }
 
 /// The state store of `ws`'s environment.
@@ -205,7 +209,7 @@ pub fn execute(
         let request: RunRequest =
             serde_json::from_str(&run.request).map_err(anyhow::Error::from)?;
         match run.kind.as_str() {
-            "plan" => plan(ws, &dir, &request.files, &mut observer),
+            "plan" => plan(ws, &dir, &request, &mut observer),
             "apply" => {
                 let id = request
                     .plan
@@ -242,27 +246,42 @@ pub fn execute(
     }
 }
 
+/// A plan of the posted files, or with `at` back to an earlier deployment (its JSON and
+/// Markdown then carry the rollback notes, as `plan --at` prints them).
 fn plan(
     ws: &Workspace,
     dir: &Path,
-    files: &BTreeMap<String, String>,
+    request: &RunRequest,
     observer: &mut dyn Observer,
 ) -> Result<(bool, serde_json::Value), Error> {
-    let inputs = materialize(ws, dir, files)?;
-    let planned = super::plan(&RunOptions::new(ws.clone(), inputs), observer)?;
+    let inputs = materialize(ws, dir, &request.files)?;
+    let mut opts = RunOptions::new(ws.clone(), inputs);
+    opts.plan.at = request.at;
+    let planned = super::plan(&opts, observer)?;
     let path = dir.join("plan.baton-plan");
     std::fs::create_dir_all(dir)
         .map_err(|e| anyhow::anyhow!("cannot create {}: {e}", dir.display()))?;
     super::save_plan(&planned, &path)?;
     let saved =
         std::fs::read(&path).map_err(|e| anyhow::anyhow!("cannot read the plan file: {e}"))?;
-    let plan = &planned.planned.plan;
+    let (plan, rollback) = (&planned.planned.plan, planned.rollback.as_ref());
+    let json = match rollback {
+        Some(r) => render::history::plan_json(render::plan::json(plan), r),
+        None => render::plan::json(plan),
+    };
+    let markdown = render::plan::formatted(
+        plan,
+        render::Format::Markdown,
+        false,
+        render::Color::Never,
+        rollback,
+    );
     Ok((
         true,
         serde_json::json!({
             "changes": plan.has_changes(),
-            "plan": render::plan::json(plan),
-            "markdown": render::markdown::render(plan, &Default::default()),
+            "plan": json,
+            "markdown": markdown,
             "saved": base64::engine::general_purpose::STANDARD.encode(saved),
         }),
     ))

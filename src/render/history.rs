@@ -8,7 +8,7 @@ use std::fmt::Write as _;
 use serde_json::json;
 
 use crate::plan::rollback::Rollback;
-use crate::state::deployment::{DeploymentDiff, FileChange, SettingChange};
+use crate::state::deployment::{Configuration, DeploymentDiff, FileChange, SettingChange};
 
 fn setting(v: &Option<serde_json::Value>) -> String {
     v.as_ref()
@@ -116,6 +116,42 @@ pub fn diff_json(d: &DeploymentDiff) -> serde_json::Value {
         "to": d.to,
         "score": d.score,
         "modules": d.modules,
+        "settings": d.settings,
+    })
+}
+
+/// The configuration an apply recorded, for tools (`format_version` 1): its Score files
+/// and modules with their content hashes and texts (`null` when a text is not stored),
+/// and its settings (redacted when recorded).
+pub fn configuration_json(c: &Configuration) -> serde_json::Value {
+    let d = &c.deployment;
+    let text = |digest: &str| c.texts.get(digest);
+    let score: serde_json::Map<String, serde_json::Value> = d
+        .score
+        .iter()
+        .map(|(path, digest)| {
+            (
+                path.clone(),
+                json!({"sha256": digest, "text": text(digest)}),
+            )
+        })
+        .collect();
+    let modules: serde_json::Map<String, serde_json::Value> = d
+        .modules
+        .iter()
+        .map(|(name, m)| {
+            let v = json!({"origin": m.origin, "sha256": m.sha256, "text": text(&m.sha256)});
+            (name.clone(), v)
+        })
+        .collect();
+    json!({
+        "format_version": "1",
+        "serial": d.serial,
+        "at": d.at,
+        "who": d.who,
+        "environment": d.environment,
+        "score": score,
+        "modules": modules,
         "settings": d.settings,
     })
 }

@@ -4,6 +4,7 @@
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
+use std::sync::atomic::Ordering;
 use std::time::Duration;
 
 use axum::Router;
@@ -31,6 +32,8 @@ pub(super) fn router(app: Arc<App>) -> Router {
         .route("/environments/{env}/objects", get(objects))
         .route("/environments/{env}/graph", get(graph))
         .route("/environments/{env}/history", get(history))
+        .route("/environments/{env}/history/diff", get(history_diff))
+        .route("/environments/{env}/deployments/{serial}", get(deployment))
         .route("/environments/{env}/modules", get(modules))
         .route("/environments/{env}/plans", post(plan))
         .route("/environments/{env}/destroy", post(destroy))
@@ -92,10 +95,22 @@ fn summary(app: &App, env: &str) -> Result<Value, ApiError> {
     let last = history
         .last()
         .map(|h| json!({"serial": h.serial, "at": h.at, "who": h.who}));
-    let mut workloads: Vec<&str> = state
+    // The workloads of the Score files (applied or not yet) and those of the state.
+    let applied: std::collections::BTreeSet<&str> = state
         .objects
         .values()
         .filter_map(|o| crate::addr::workload_of(&o.address))
+        .collect();
+    let declared = ops::declared_workloads(&app.root);
+    let not_applied: Vec<&str> = declared
+        .iter()
+        .map(String::as_str)
+        .filter(|w| !applied.contains(w))
+        .collect();
+    let mut workloads: Vec<&str> = applied
+        .iter()
+        .copied()
+        .chain(not_applied.iter().copied())
         .collect();
     workloads.sort_unstable();
     Ok(json!({
@@ -105,6 +120,7 @@ fn summary(app: &App, env: &str) -> Result<Value, ApiError> {
         "objects": state.objects.len(),
         "intents": state.intents.len(),
         "workloads": workloads,
+        "not_applied": not_applied,
         "last_apply": last,
         "drift": worker::drift_status(&runs),
         "runs": {"queued": runs.iter().filter(|r| r.status == "queued").count(),
@@ -171,7 +187,7 @@ async fn workload(
             .map(|o| json!({"address": o.address, "kind": o.kind, "uid": o.uid, "module": o.module,
                 "attributes": crate::value::Value::Map(o.marked_attributes()).to_json_redacted()}))
             .collect();
-        if manifests.is_none() && resources.is_empty() {
+        if manifests.is_none() && resources.is_empty() && !ops::declared_workloads(&app.root).contains(&name) {
             return Err(ApiError::new(StatusCode::NOT_FOUND, format!("no workload `{name}` in environment `{env}`")));
         }
         let outputs = ops::outputs(&ops::OutputOptions { workspace: ws, inputs: ops::ScoreInputs::discover(&app.root), uid: None })
@@ -210,8 +226,89 @@ async fn graph(State(app): Shared, headers: HeaderMap, Path(env): Path<String>) 
 async fn history(State(app): Shared, headers: HeaderMap, Path(env): Path<String>) -> Answer {
     authorize(&app, &headers, Role::Viewer)?;
     known(&app, &env)?;
-    let h = blocking(move || Ok(ops::history(&app.workspace(&env))?)).await?;
-    ok(json!({"applies": crate::render::state::history_json(&h)}))
+    let (h, configured) = blocking(move || {
+        let ws = app.workspace(&env);
+        Ok((ops::history(&ws)?, ops::deployment_serials(&ws)?))
+    })
+    .await?;
+    ok(json!({"applies": crate::render::state::history_json(&h), "deployments": configured}))
+}
+
+/// `text` as a serial, or a 400 naming the parameter `name` it came in.
+fn serial(name: &str, text: Option<&str>) -> Result<u64, ApiError> {
+    let Some(text) = text else {
+        return Err(ApiError::new(
+            StatusCode::BAD_REQUEST,
+            format!(
+                "the query parameter `{name}` is missing: give the serial of an apply (`?a=1&b=2`)"
+            ),
+        ));
+    };
+    text.parse().map_err(|_| {
+        ApiError::new(
+            StatusCode::BAD_REQUEST,
+            format!("the query parameter `{name}` is {text:?}, not a serial (a whole number, as `GET …/history` lists them)"),
+        )
+    })
+}
+
+/// 404 unless the apply of `serial` recorded its configuration in `ws`'s state; the
+/// message names the serials that did.
+fn recorded(ws: &ops::Workspace, serial: u64) -> Result<(), ApiError> {
+    if ops::deployment_serials(ws)?.contains(&serial) {
+        return Ok(());
+    }
+    let message = match ops::deployment(ws, serial) {
+        Err(ops::Error::Other(e)) => format!("{e:#}"),
+        _ => format!("no deployment is recorded for serial {serial}"),
+    };
+    Err(ApiError::new(StatusCode::NOT_FOUND, message))
+}
+
+async fn deployment(
+    State(app): Shared,
+    headers: HeaderMap,
+    Path((env, number)): Path<(String, String)>,
+) -> Answer {
+    authorize(&app, &headers, Role::Viewer)?;
+    known(&app, &env)?;
+    let serial = serial("serial", Some(&number))?;
+    let c = blocking(move || {
+        let ws = app.workspace(&env);
+        recorded(&ws, serial)?;
+        Ok(ops::deployment(&ws, serial)?)
+    })
+    .await?;
+    ok(crate::render::history::configuration_json(&c))
+}
+
+async fn history_diff(
+    State(app): Shared,
+    headers: HeaderMap,
+    Path(env): Path<String>,
+    q: Result<Query<BTreeMap<String, String>>, QueryRejection>,
+) -> Answer {
+    authorize(&app, &headers, Role::Viewer)?;
+    known(&app, &env)?;
+    let Query(q) = q.map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, e.body_text()))?;
+    if let Some(other) = q.keys().find(|k| !matches!(k.as_str(), "a" | "b")) {
+        return Err(ApiError::new(
+            StatusCode::BAD_REQUEST,
+            format!("unknown query parameter `{other}`: this route takes `a` and `b`"),
+        ));
+    }
+    let a = serial("a", q.get("a").map(String::as_str))?;
+    let b = serial("b", q.get("b").map(String::as_str))?;
+    let d = blocking(move || {
+        let ws = app.workspace(&env);
+        recorded(&ws, a)?;
+        recorded(&ws, b)?;
+        Ok(ops::history_diff(&ws, a, b)?)
+    })
+    .await?;
+    let mut v = crate::render::history::diff_json(&d);
+    v["text"] = json!(crate::render::history::diff_text(&d));
+    ok(v)
 }
 
 async fn modules(State(app): Shared, headers: HeaderMap, Path(env): Path<String>) -> Answer {
@@ -267,6 +364,8 @@ fn wait(q: Result<Query<Wait>, QueryRejection>) -> Result<bool, ApiError> {
 struct PlanBody {
     #[serde(default)]
     files: BTreeMap<String, String>,
+    /// A plan back to the configuration of this apply (`plan --at SERIAL`).
+    at: Option<u64>,
 }
 
 async fn plan(
@@ -293,6 +392,23 @@ async fn plan(
             "at most 64 Score files per plan",
         ));
     }
+    if let Some(at) = body.at {
+        if !body.files.is_empty() {
+            return Err(ApiError::new(
+                StatusCode::BAD_REQUEST,
+                format!(
+                    "`at` plans the whole environment back to the configuration of serial {at}; it takes no `files`"
+                ),
+            ));
+        }
+        let (a, e) = (app.clone(), env.clone());
+        blocking(move || recorded(&a.workspace(&e), at)).await?;
+        let request = ops::RunRequest {
+            at: Some(at),
+            ..Default::default()
+        };
+        return start(app, env, "plan", who, request, wait(q)?).await;
+    }
     let a = app.clone();
     let (env2, files) = (env.clone(), body.files.clone());
     blocking(move || {
@@ -307,7 +423,7 @@ async fn plan(
     .await?;
     let request = ops::RunRequest {
         files: body.files,
-        plan: None,
+        ..Default::default()
     };
     start(app, env, "plan", who, request, wait(q)?).await
 }
@@ -356,8 +472,8 @@ async fn apply(
         "apply",
         who,
         ops::RunRequest {
-            files: Default::default(),
             plan: Some(id),
+            ..Default::default()
         },
         wait(q)?,
     )
@@ -396,7 +512,8 @@ async fn run(State(app): Shared, headers: HeaderMap, Path(id): Path<String>) -> 
     ok(run_json(&env, &r))
 }
 
-/// Queues a run, and with `wait` waits (up to 4 minutes) for it to finish.
+/// Queues a run, and with `wait` waits (up to 4 minutes, or until the server stops) for
+/// it to finish.
 async fn start(
     app: Arc<App>,
     env: String,
@@ -419,7 +536,8 @@ async fn start(
         if r.finished() {
             return finished(&env, &r);
         }
-        if tokio::time::Instant::now() > deadline {
+        // A stopping server answers at once: the run is the next node's if not done.
+        if tokio::time::Instant::now() > deadline || app.stopping.load(Ordering::SeqCst) {
             return Ok((StatusCode::ACCEPTED, axum::Json(run_json(&env, &r))).into_response());
         }
     }
@@ -461,7 +579,7 @@ pub(super) fn run_json(env: &str, r: &Run) -> Value {
         .unwrap_or_default();
     json!({
         "id": r.id, "environment": env, "kind": r.kind, "status": r.status,
-        "requested_by": r.requested_by, "node": r.node, "files": files, "plan": request["plan"],
+        "requested_by": r.requested_by, "node": r.node, "files": files, "plan": request["plan"], "at": request["at"],
         "created_at_ms": r.created_at, "started_at_ms": r.started_at, "finished_at_ms": r.finished_at,
         "result": result,
     })

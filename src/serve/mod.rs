@@ -13,7 +13,7 @@ mod worker;
 
 use std::path::PathBuf;
 use std::sync::Arc;
-use std::sync::atomic::AtomicU64;
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::time::Duration;
 
 use axum::http::{HeaderMap, StatusCode};
@@ -23,6 +23,9 @@ use crate::ops::{self, Role, Workspace};
 
 /// Largest request body accepted.
 pub const BODY_LIMIT: usize = 1 << 20;
+
+/// How long a stopping server waits for its running runs and open requests.
+const GRACE: Duration = Duration::from_secs(30);
 
 /// What every handler shares: the project, this node's name and its counters.
 pub(crate) struct App {
@@ -38,6 +41,11 @@ pub(crate) struct App {
     lock_waits: AtomicU64,
     /// The web portal's sessions.
     portal: portal::Sessions,
+    /// Set on SIGTERM or Ctrl-C: the workers claim no more runs, waiting requests
+    /// answer with the run as it stands.
+    stopping: AtomicBool,
+    /// Runs this node is carrying out now.
+    running: AtomicUsize,
 }
 
 impl App {
@@ -141,7 +149,11 @@ where
 }
 
 /// `baton serve --listen ADDR` over the project at `root`: prints the address it
-/// listens on, then serves until the process is stopped.
+/// listens on, then serves until SIGTERM or Ctrl-C. Then it stops: it closes the
+/// listener, claims no more runs, and waits up to 30 s for the runs it is carrying out
+/// and the requests it is answering; a run still going after that is left to the
+/// recovery every node does (its heartbeat lapses, another node or the next start marks
+/// it abandoned), and queued runs stay queued for the next node.
 pub fn run(root: PathBuf, listen: &str) -> anyhow::Result<()> {
     let config = ops::serve_config(&root).map_err(describe)?;
     let environments = ops::environments(&root).map_err(describe)?;
@@ -158,11 +170,13 @@ pub fn run(root: PathBuf, listen: &str) -> anyhow::Result<()> {
         config,
         lock_waits: AtomicU64::new(0),
         portal: Default::default(),
+        stopping: AtomicBool::new(false),
+        running: AtomicUsize::new(0),
     });
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?;
-    rt.block_on(async move {
+    let result = rt.block_on(async move {
         let listener = tokio::net::TcpListener::bind(listen)
             .await
             .map_err(|e| anyhow::anyhow!("cannot listen on {listen}: {e}"))?;
@@ -174,8 +188,50 @@ pub fn run(root: PathBuf, listen: &str) -> anyhow::Result<()> {
         use std::io::Write as _;
         let _ = std::io::stdout().flush();
         let api = api::router(app.clone());
-        axum::serve(listener, portal::router(app, api.clone()).merge(api)).await?;
+        let router = portal::router(app.clone(), api.clone()).merge(api);
+        let (stop, stopped) = tokio::sync::watch::channel(false);
+        let closing = async move {
+            let mut stopped = stopped;
+            let _ = stopped.wait_for(|s| *s).await;
+        };
+        let serving = axum::serve(listener, router)
+            .with_graceful_shutdown(closing)
+            .into_future();
+        let mut serving = std::pin::pin!(serving);
+        tokio::select! {
+            r = &mut serving => return Ok(r?),
+            signal = terminated() => eprintln!("baton serve: {}, stopping (runs and requests get up to {} s)", signal?, GRACE.as_secs()),
+        }
+        app.stopping.store(true, Ordering::SeqCst);
+        let _ = stop.send(true);
+        let deadline = tokio::time::Instant::now() + GRACE;
+        if tokio::time::timeout_at(deadline, &mut serving).await.is_err() {
+            eprintln!("baton serve: requests still open after {} s, closed", GRACE.as_secs());
+        }
+        while app.running.load(Ordering::SeqCst) > 0 && tokio::time::Instant::now() < deadline {
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        if app.running.load(Ordering::SeqCst) > 0 {
+            eprintln!(
+                "baton serve: a run is still going after {} s; left to the recovery of the next node (its heartbeat stops)",
+                GRACE.as_secs()
+            );
+        }
         Ok(())
+    });
+    // Blocking work still going (a request's `ops` call) is not waited for.
+    rt.shutdown_timeout(Duration::from_millis(100));
+    result
+}
+
+/// Waits for SIGTERM or Ctrl-C (SIGINT) and says which came.
+async fn terminated() -> anyhow::Result<&'static str> {
+    use tokio::signal::unix::{SignalKind, signal};
+    let mut term = signal(SignalKind::terminate())?;
+    let mut int = signal(SignalKind::interrupt())?;
+    Ok(tokio::select! {
+        _ = term.recv() => "SIGTERM",
+        _ = int.recv() => "Ctrl-C",
     })
 }
 

@@ -32,7 +32,7 @@ const POLL: Duration = Duration::from_millis(200);
 pub(super) fn start(app: Arc<App>, env: String) {
     let name = format!("baton-runs-{env}");
     let _ = std::thread::Builder::new().name(name).spawn(move || {
-        loop {
+        while !app.stopping.load(Ordering::SeqCst) {
             if let Err(e) = pass(&app, &env) {
                 // The next pass tries again (a state database may be restarting).
                 eprintln!("baton serve: runs of `{env}`: {e}");
@@ -42,12 +42,12 @@ pub(super) fn start(app: Arc<App>, env: String) {
     });
 }
 
-/// One pass: abandon lapsed runs, queue a due drift check, claim and carry out one run
-/// (or sleep a little when there is none).
+/// Passes until the server stops: abandon lapsed runs, queue a due drift check, claim
+/// and carry out one run (or sleep a little when there is none).
 fn pass(app: &App, env: &str) -> anyhow::Result<()> {
     let ws = app.workspace(env);
     let store = ops::store(&ws).map_err(describe)?;
-    loop {
+    while !app.stopping.load(Ordering::SeqCst) {
         store.abandon_runs(now_ms() - LAPSE_MS)?;
         if let Some(interval) = app.config.drift_interval_of(env) {
             let runs = store.runs()?;
@@ -61,7 +61,18 @@ fn pass(app: &App, env: &str) -> anyhow::Result<()> {
                 ops::enqueue(&ws, "drift", "schedule", &Default::default()).map_err(describe)?;
             }
         }
-        let Some(run) = store.claim_run(&app.node)? else {
+        // Counted before the claim, so a stopping server that sees no run going knows
+        // none is about to start.
+        app.running.fetch_add(1, Ordering::SeqCst);
+        let claimed = match app.stopping.load(Ordering::SeqCst) {
+            true => Ok(None),
+            false => store.claim_run(&app.node),
+        };
+        let Some(run) = claimed.inspect_err(|_| {
+            app.running.fetch_sub(1, Ordering::SeqCst);
+        })?
+        else {
+            app.running.fetch_sub(1, Ordering::SeqCst);
             std::thread::sleep(POLL);
             continue;
         };
@@ -87,11 +98,14 @@ fn pass(app: &App, env: &str) -> anyhow::Result<()> {
         let (status, result) = ops::execute(&ws, &run, &mut log);
         seq += 1;
         let _ = store.run_event(&run.id, seq, &format!("{} {status}", run.kind));
-        store.finish_run(&run.id, status, &result.to_string())?;
+        let finished = store.finish_run(&run.id, status, &result.to_string());
         done.store(true, Ordering::Relaxed);
         beat.thread().unpark();
         let _ = beat.join();
+        app.running.fetch_sub(1, Ordering::SeqCst);
+        finished?;
     }
+    Ok(())
 }
 
 fn describe(e: ops::Error) -> anyhow::Error {
@@ -191,6 +205,10 @@ pub(super) async fn events(
                     let end = json!({"id": run.id, "status": run.status});
                     let event = Event::default().event("end").data(end.to_string());
                     return Some((Ok(event), (after, true)));
+                }
+                // A stopping server closes the stream; the client may ask another node.
+                if app.stopping.load(Ordering::SeqCst) {
+                    return None;
                 }
                 tokio::time::sleep(Duration::from_millis(150)).await;
             }

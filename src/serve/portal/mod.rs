@@ -85,6 +85,7 @@ pub(super) fn router(app: Arc<App>, api: Router) -> Router {
         .route("/portal/env/{env}", get(environment))
         .route("/portal/env/{env}/workloads/{name}", get(workload))
         .route("/portal/env/{env}/history", get(history))
+        .route("/portal/env/{env}/history/rollback", post(rollback))
         .route("/portal/env/{env}/drift", get(drift).post(drift_check))
         .route("/portal/env/{env}/modules", get(modules))
         .route(
@@ -461,8 +462,56 @@ async fn workload(
     ok(pages::workload(&u, &env, &name, &v, svg))
 }
 
-async fn history(State(p): Shared, headers: HeaderMap, Path(env): Path<String>) -> Page {
-    env_page(&p, &headers, &env, "/history", pages::history).await
+/// The two applies the history page compares (`?a=…&b=…`), as typed.
+#[derive(serde::Deserialize, Default)]
+pub(super) struct Compare {
+    pub a: Option<String>,
+    pub b: Option<String>,
+}
+
+async fn history(
+    State(p): Shared,
+    headers: HeaderMap,
+    Path(env): Path<String>,
+    Query(compare): Query<Compare>,
+) -> Page {
+    let u = user(&p, &headers).await?;
+    let e = seg(&env);
+    let v = api(&p, &u, &format!("/api/v1/environments/{e}/history")).await?;
+    // The diff as the API answers it (a serial that is not one is the API's 400).
+    let diff = match (&compare.a, &compare.b) {
+        (Some(a), Some(b)) => {
+            let q = format!("a={}&b={}", seg(a), seg(b));
+            Some(
+                api(
+                    &p,
+                    &u,
+                    &format!("/api/v1/environments/{e}/history/diff?{q}"),
+                )
+                .await?,
+            )
+        }
+        _ => None,
+    };
+    ok(pages::history(&u, &env, &v, &compare, diff.as_ref()))
+}
+
+/// "Plan a rollback to this apply": queues the plan `at` the posted serial through the
+/// API (developer or above) and answers with its run page.
+async fn rollback(
+    State(p): Shared,
+    headers: HeaderMap,
+    Path(env): Path<String>,
+    b: Result<Bytes, BytesRejection>,
+) -> Page {
+    let path = format!("/api/v1/environments/{}/plans?wait=false", seg(&env));
+    start_run(&p, &headers, b, &path, |fields| {
+        match field(fields, "at").and_then(|a| a.parse::<u64>().ok()) {
+            Some(at) => Ok(Some(json!({ "at": at }))),
+            None => Err("the form's `at` is not the serial of an apply"),
+        }
+    })
+    .await
 }
 
 async fn drift(State(p): Shared, headers: HeaderMap, Path(env): Path<String>) -> Page {
@@ -476,21 +525,24 @@ async fn drift_check(
     b: Result<Bytes, BytesRejection>,
 ) -> Page {
     let path = format!("/api/v1/environments/{}/drift?wait=false", seg(&env));
-    start_run(&p, &headers, b, &path).await
+    start_run(&p, &headers, b, &path, |_| Ok(None)).await
 }
 
-/// A form that starts a run: checked (session, CSRF), posted to the API's `path`, and
-/// answered with the run's page.
+/// A form that starts a run: checked (session, CSRF), posted to the API's `path` with
+/// the JSON body `body` makes of the form's fields (a message of what is wrong with them
+/// is a 400), and answered with the run's page.
 async fn start_run(
     p: &Portal,
     headers: &HeaderMap,
     b: Result<Bytes, BytesRejection>,
     path: &str,
+    body: fn(&[(String, String)]) -> Result<Option<Value>, &'static str>,
 ) -> Page {
     let u = user(p, headers).await?;
     let fields = form(Some(&u), b)?;
     check_csrf(&u, &fields)?;
-    let (status, v) = api_call(p, &u, Method::POST, path, None).await?;
+    let body = body(&fields).map_err(|m| error(Some(&u), StatusCode::BAD_REQUEST, m))?;
+    let (status, v) = api_call(p, &u, Method::POST, path, body).await?;
     if !status.is_success() {
         return Err(api_error(&u, status, &v));
     }
@@ -631,7 +683,7 @@ async fn apply(
     b: Result<Bytes, BytesRejection>,
 ) -> Page {
     let path = format!("/api/v1/plans/{}/apply?wait=false", seg(&id));
-    start_run(&p, &headers, b, &path).await
+    start_run(&p, &headers, b, &path, |_| Ok(None)).await
 }
 
 /// The run's log as the API streams it (Server-Sent Events), for the run page's script.

@@ -155,6 +155,24 @@ fn drift_badge(d: &Value) -> Markup {
     html! { span class=(format!("badge drift-{status}")) { "drift: " (status) } }
 }
 
+/// The workloads of an environment's summary (the API's): those of the Score files and
+/// of the state, the ones not applied yet marked so.
+fn workloads(env: &str, v: &Value) -> Markup {
+    let empty = Vec::new();
+    let pending = v["not_applied"].as_array().unwrap_or(&empty);
+    html! {
+        ul.workloads {
+            @for w in v["workloads"].as_array().unwrap_or(&empty) {
+                @let name = w.as_str().unwrap_or("");
+                li {
+                    a.workload href=(format!("/portal/env/{}/workloads/{}", seg(env), seg(name))) { (name) }
+                    @if pending.contains(w) { " " span.badge.not-applied { "not applied yet" } }
+                }
+            }
+        }
+    }
+}
+
 /// The environments, each with its last apply, drift status, counts and workloads.
 pub(super) fn overview(user: &User, v: &Value) -> Markup {
     let empty = Vec::new();
@@ -178,12 +196,7 @@ pub(super) fn overview(user: &User, v: &Value) -> Markup {
                             dt { "runs" } dd { (text(&e["runs"]["queued"])) " queued, " (text(&e["runs"]["running"])) " running" }
                         }
                         h3 { "Workloads" }
-                        ul.workloads {
-                            @for w in e["workloads"].as_array().unwrap_or(&empty) {
-                                @let w = w.as_str().unwrap_or("");
-                                li { a.workload href=(format!("/portal/env/{}/workloads/{}", seg(name), seg(w))) { (w) } }
-                            }
-                        }
+                        (workloads(name, e))
                     }
                 }
             }
@@ -228,12 +241,7 @@ pub(super) fn environment(user: &User, env: &str, v: &Value) -> Markup {
                     "serial " (text(&v["last_apply"]["serial"])) " at " (text(&v["last_apply"]["at"])) " by " (text(&v["last_apply"]["who"])) } }
             }
             h2 { "Workloads" }
-            ul.workloads {
-                @for w in v["workloads"].as_array().unwrap_or(&empty) {
-                    @let w = w.as_str().unwrap_or("");
-                    li { a.workload href=(format!("/portal/env/{}/workloads/{}", seg(env), seg(w))) { (w) } }
-                }
-            }
+            (workloads(env, v))
             h2 { "Recent runs" }
             (runs_table(v["recent_runs"].as_array().unwrap_or(&empty)))
             @if let Some(locks) = v["locks"].as_array().filter(|l| !l.is_empty()) {
@@ -307,10 +315,89 @@ pub(super) fn workload(
     )
 }
 
-/// The applies of an environment, newest first, each with its changes.
-pub(super) fn history(user: &User, env: &str, v: &Value) -> Markup {
+/// A unified diff, one line a span classed by what the line is (`add`, `del`, `hunk`,
+/// `file`, `ctx`), which the style sheet colours.
+fn unified(diff: &str) -> Markup {
+    html! {
+        pre.udiff {
+            @for line in diff.lines() {
+                @let class = match line.as_bytes().first() {
+                    _ if line.starts_with("+++") || line.starts_with("---") => "file",
+                    Some(b'+') => "add",
+                    Some(b'-') => "del",
+                    Some(b'@') => "hunk",
+                    _ => "ctx",
+                };
+                span class=(class) { (line) }
+            }
+        }
+    }
+}
+
+/// The diff between two applies' configurations (the API's answer).
+fn configuration_diff(d: &Value) -> Markup {
+    let empty = Vec::new();
+    let files = |key: &str| d[key].as_array().unwrap_or(&empty).clone();
+    let (score, modules, settings) = (files("score"), files("modules"), files("settings"));
+    html! {
+        section.card #diff {
+            h2 { "Configuration changes from serial " (text(&d["from"])) " to serial " (text(&d["to"])) }
+            @if score.is_empty() && modules.is_empty() && settings.is_empty() {
+                p #no-changes { "No configuration changes: both applies applied the same Score files, modules and settings." }
+            }
+            @for (title, list) in [("Score files", &score), ("Modules", &modules)] {
+                @if !list.is_empty() {
+                    h3 { (title) }
+                    @for f in list {
+                        details.file open {
+                            summary { code { (text(&f["name"])) } " " span class=(format!("badge change-{}", text(&f["change"]))) { (text(&f["change"])) } }
+                            @match f["diff"].as_str().filter(|d| !d.is_empty()) {
+                                Some(diff) => { (unified(diff)) }
+                                None => { p.note { "The text is not in the state." } }
+                            }
+                        }
+                    }
+                }
+            }
+            @if !settings.is_empty() {
+                h3 { "Settings" }
+                table.settings {
+                    thead { tr { th { "setting" } th { "before" } th { "after" } } }
+                    tbody { @for s in &settings { tr {
+                        td { code { (text(&s["name"])) } }
+                        td.del { code { (if s["before"].is_null() { "(not set)".to_string() } else { s["before"].to_string() }) } }
+                        td.add { code { (if s["after"].is_null() { "(not set)".to_string() } else { s["after"].to_string() }) } }
+                    } } }
+                }
+            }
+        }
+    }
+}
+
+/// The applies of an environment, newest first, each with its changes; a form that
+/// compares the configurations of any two (and the diff when asked); per apply with a
+/// recorded configuration, a button that plans a rollback to it (developer and above).
+pub(super) fn history(
+    user: &User,
+    env: &str,
+    v: &Value,
+    compare: &super::Compare,
+    diff: Option<&Value>,
+) -> Markup {
     let empty = Vec::new();
     let applies = v["applies"].as_array().unwrap_or(&empty);
+    let configured: Vec<u64> = v["deployments"]
+        .as_array()
+        .unwrap_or(&empty)
+        .iter()
+        .filter_map(Value::as_u64)
+        .rev()
+        .collect();
+    // Unless asked otherwise, the form offers the two latest applies.
+    let latest = |n: usize| configured.get(n).map(u64::to_string).unwrap_or_default();
+    let a = compare.a.clone().unwrap_or_else(|| latest(1));
+    let b = compare.b.clone().unwrap_or_else(|| latest(0));
+    let may_plan = user.role >= Role::Developer;
     page(
         Some(user),
         "History",
@@ -318,9 +405,19 @@ pub(super) fn history(user: &User, env: &str, v: &Value) -> Markup {
         html! {
             h1 { "History of " code { (env) } }
             (env_nav(env, "history"))
-            p.note { "Each apply with the changes it made (before and after, redacted). A diff between any two applies and a rollback plan need the deployment history of issue 21, not yet on this server." }
+            p.note { "Each apply with the changes it made (before and after, redacted). Compare the configurations of two applies (Score files, modules, settings), or plan a rollback to one: the plan page shows what cannot be rolled back." }
+            @if configured.len() >= 2 || diff.is_some() {
+                form.card #compare-form method="get" action=(format!("/portal/env/{}/history", seg(env))) {
+                    label.inline { "From serial "
+                        select #a name="a" { @for s in &configured { option value=(s) selected[s.to_string() == a] { (s) } } } }
+                    label.inline { " to serial "
+                        select #b name="b" { @for s in &configured { option value=(s) selected[s.to_string() == b] { (s) } } } }
+                    " " button #compare type="submit" { "Compare" }
+                }
+            }
+            @if let Some(d) = diff { (configuration_diff(d)) }
             table #history {
-                thead { tr { th { "serial" } th { "at" } th { "by" } th { "changes" } } }
+                thead { tr { th { "serial" } th { "at" } th { "by" } th { "changes" } @if may_plan { th { "rollback" } } } }
                 tbody {
                     @for (i, a) in applies.iter().rev().enumerate() {
                         tr.apply data-serial=(text(&a["serial"])) {
@@ -338,6 +435,15 @@ pub(super) fn history(user: &User, env: &str, v: &Value) -> Markup {
                                         }
                                     } }
                                 }
+                            }
+                            @if may_plan {
+                                td { @if a["serial"].as_u64().is_some_and(|s| configured.contains(&s)) {
+                                    form.inline method="post" action=(format!("/portal/env/{}/history/rollback", seg(env))) {
+                                        input type="hidden" name="csrf" value=(user.csrf);
+                                        input type="hidden" name="at" value=(text(&a["serial"]));
+                                        button.rollback type="submit" { "Plan a rollback to this apply" }
+                                    }
+                                } @else { span.note { "no configuration recorded" } } }
                             }
                         }
                     }
@@ -553,6 +659,9 @@ pub(super) fn run(user: &User, v: &Value, extras: &RunExtras) -> Markup {
                 @if let Some(plan) = v["plan"].as_str() {
                     dt { "plan" } dd { a href=(format!("/portal/runs/{}", seg(plan))) { (plan) } }
                 }
+                @if let Some(at) = v["at"].as_u64() {
+                    dt { "rollback to" } dd #rollback-to { "the configuration of serial " (at) " (" a href=(format!("/portal/env/{}/history", seg(env))) { "history" } ")" }
+                }
             }
             @if kind == "plan" && status == "succeeded" {
                 (plan_part(user, id, result, extras))
@@ -588,6 +697,11 @@ fn plan_part(user: &User, id: &str, result: &Value, extras: &RunExtras) -> Marku
             } @else {
                 p.note #no-apply { "Only an operator may apply this plan (you are " (user.role.as_str()) ")." }
             }
+        }
+        // A plan back to an earlier apply: its notes (what cannot be rolled back) first.
+        @if let Some(notes) = result["markdown"].as_str().and_then(|m| m.find("\n### Rollback to serial").map(|i| &m[i + 1..])) {
+            h2 { "Rollback" }
+            pre.markdown #rollback-notes { (notes.trim_end()) }
         }
         @if let Some(plan) = &extras.plan {
             @let changed: Vec<_> = plan.changes.iter().filter(|c| c.action != Action::NoOp).collect();
