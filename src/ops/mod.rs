@@ -69,7 +69,9 @@ pub use run::{
     Applied, ApplyOptions, DriftOptions, Drifted, ImportOptions, Imported, Planned, apply, destroy,
     drift, import, plan, save_plan,
 };
-pub use runs::{RunRequest, check_files, enqueue, execute, run_dir, store, valid_file_name};
+pub use runs::{
+    RunRequest, check_files, enqueue, enqueue_due, execute, run_dir, store, valid_file_name,
+};
 pub use tokens::{Role, Token, Tokens, environments, serve_config, token_add, token_rm, tokens};
 
 /// Where an operation runs: the project directory (holding `baton.hcl`) and one of its

@@ -38,7 +38,27 @@ pub fn store(ws: &Workspace) -> Result<Store, Error> {
 
 /// Queues a run of `kind` (`plan`, `apply`, `destroy`, `drift`) asked by `who`.
 pub fn enqueue(ws: &Workspace, kind: &str, who: &str, request: &RunRequest) -> Result<Run, Error> {
-    let run = Run {
+    let run = new_run(kind, who, request)?;
+    store(ws)?.enqueue_run(&run)?;
+    Ok(run)
+}
+
+/// Queues a run of `kind` asked by `who` when one is due: none of that kind is queued
+/// or running, and none was queued in the last `every`. Nodes sharing the state that
+/// look at once queue one. The run, when queued.
+pub fn enqueue_due(
+    ws: &Workspace,
+    kind: &str,
+    who: &str,
+    every: std::time::Duration,
+) -> Result<Option<Run>, Error> {
+    let run = new_run(kind, who, &RunRequest::default())?;
+    let since = run.created_at - i64::try_from(every.as_millis()).unwrap_or(i64::MAX);
+    Ok(store(ws)?.enqueue_run_unless(&run, since)?.then_some(run))
+}
+
+fn new_run(kind: &str, who: &str, request: &RunRequest) -> Result<Run, Error> {
+    Ok(Run {
         id: uuid::Uuid::new_v4().to_string(),
         kind: kind.to_string(),
         status: "queued".into(),
@@ -50,9 +70,7 @@ pub fn enqueue(ws: &Workspace, kind: &str, who: &str, request: &RunRequest) -> R
         started_at: None,
         finished_at: None,
         heartbeat_at: None,
-    };
-    store(ws)?.enqueue_run(&run)?;
-    Ok(run)
+    })
 }
 
 /// Whether `name` may name a posted Score file: a plain file name ending in `.yaml`

@@ -50,16 +50,7 @@ fn pass(app: &App, env: &str) -> anyhow::Result<()> {
     while !app.stopping.load(Ordering::SeqCst) {
         store.abandon_runs(now_ms() - LAPSE_MS)?;
         if let Some(interval) = app.config.drift_interval_of(env) {
-            let runs = store.runs()?;
-            let pending = runs.iter().any(|r| r.kind == "drift" && !r.finished());
-            let last = runs
-                .iter()
-                .filter(|r| r.kind == "drift")
-                .map(|r| r.created_at)
-                .max();
-            if !pending && last.is_none_or(|t| now_ms() - t >= interval.as_millis() as i64) {
-                ops::enqueue(&ws, "drift", "schedule", &Default::default()).map_err(describe)?;
-            }
+            ops::enqueue_due(&ws, "drift", "schedule", interval).map_err(describe)?;
         }
         // Counted before the claim, so a stopping server that sees no run going knows
         // none is about to start.

@@ -1413,7 +1413,7 @@ fn lock_info(r: &tokio_postgres::Row) -> LockInfo {
 
 /// The advisory lock key of a scope of an environment: 8 bytes of SHA-256, so every
 /// baton agrees on it without coordination.
-fn advisory_key(env: &str, scope: &str) -> i64 {
+pub(super) fn advisory_key(env: &str, scope: &str) -> i64 {
     let digest = Sha256::digest(format!("baton state lock\0{env}\0{scope}").as_bytes());
     i64::from_be_bytes(digest[..8].try_into().expect("8 bytes"))
 }

@@ -89,6 +89,23 @@ pub fn sqlite_enqueue(c: &Connection, run: &Run) -> rusqlite::Result<()> {
     Ok(())
 }
 
+/// SQLite: queues `run` unless a run of its kind is queued or running, or was queued at
+/// or after `since` (the check and the insert in one write transaction: SQLite runs one
+/// at a time). Whether it did.
+pub fn sqlite_enqueue_unless(c: &Connection, run: &Run, since: i64) -> rusqlite::Result<bool> {
+    let tx = rusqlite::Transaction::new_unchecked(c, rusqlite::TransactionBehavior::Immediate)?;
+    let due: bool = tx.query_row(
+        "SELECT NOT EXISTS (SELECT 1 FROM runs WHERE kind = ?1 AND (status IN ('queued', 'running') OR created_at >= ?2))",
+        rusqlite::params![run.kind, since],
+        |r| r.get(0),
+    )?;
+    if due {
+        sqlite_enqueue(&tx, run)?;
+    }
+    tx.commit()?;
+    Ok(due)
+}
+
 /// SQLite: claims the oldest queued run for `node` (one statement: one writer at a time).
 pub fn sqlite_claim(c: &Connection, node: &str) -> rusqlite::Result<Option<Run>> {
     let now = now_ms();
@@ -192,7 +209,11 @@ fn pg_row(r: &tokio_postgres::Row) -> Run {
 type PgResult<T> = Result<T, tokio_postgres::Error>;
 
 /// PostgreSQL: queues `run` in environment `env`.
-pub async fn pg_enqueue(c: &tokio_postgres::Client, env: &str, run: &Run) -> PgResult<()> {
+pub async fn pg_enqueue(
+    c: &impl tokio_postgres::GenericClient,
+    env: &str,
+    run: &Run,
+) -> PgResult<()> {
     c.execute(
         &format!("INSERT INTO baton.runs (environment, {COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)"),
         &[&env, &run.id, &run.kind, &run.status, &run.requested_by, &run.request, &run.result, &run.node,
@@ -200,6 +221,34 @@ pub async fn pg_enqueue(c: &tokio_postgres::Client, env: &str, run: &Run) -> PgR
     )
     .await?;
     Ok(())
+}
+
+/// PostgreSQL: [`sqlite_enqueue_unless`] for `env`, the check and the insert under a
+/// transaction lock of the environment's queue of that kind: two nodes that look at
+/// once queue one run.
+pub async fn pg_enqueue_unless(
+    c: &mut tokio_postgres::Client,
+    env: &str,
+    run: &Run,
+    since: i64,
+) -> PgResult<bool> {
+    let tx = c.transaction().await?;
+    let key = super::postgres::advisory_key(env, &format!("runs of kind {}", run.kind));
+    tx.execute("SELECT pg_advisory_xact_lock($1)", &[&key])
+        .await?;
+    let due: bool = tx
+        .query_one(
+            "SELECT NOT EXISTS (SELECT 1 FROM baton.runs WHERE environment = $1 AND kind = $2
+                                AND (status IN ('queued', 'running') OR created_at >= $3))",
+            &[&env, &run.kind, &since],
+        )
+        .await?
+        .get(0);
+    if due {
+        pg_enqueue(&tx, env, run).await?;
+    }
+    tx.commit().await?;
+    Ok(due)
 }
 
 /// PostgreSQL: claims the oldest queued run of `env` for `node`; rows another node is
@@ -316,6 +365,23 @@ impl Store {
             Store::Postgres(s) => {
                 let (env, run) = (s.environment().to_string(), run.clone());
                 s.run(move |c| Box::pin(async move { pg_enqueue(&c.client, &env, &run).await }))
+            }
+        }
+    }
+
+    /// Queues `run` unless a run of its kind is queued or running, or was queued at or
+    /// after `since` (Unix ms), atomically among the nodes sharing the state. Whether it
+    /// was queued.
+    pub fn enqueue_run_unless(&self, run: &Run, since: i64) -> Result<bool, StateError> {
+        match self {
+            Store::Sqlite(s) => sqlite_enqueue_unless(s.conn(), run, since).map_err(s.db()),
+            Store::Postgres(s) => {
+                let (env, run) = (s.environment().to_string(), run.clone());
+                s.run(move |c| {
+                    Box::pin(
+                        async move { pg_enqueue_unless(&mut c.client, &env, &run, since).await },
+                    )
+                })
             }
         }
     }

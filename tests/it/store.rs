@@ -658,3 +658,51 @@ fn each_queued_run_is_claimed_by_one_client_and_a_lapsed_one_is_abandoned() {
         );
     }
 }
+
+#[test]
+fn a_due_run_is_queued_once_by_clients_that_look_at_once() {
+    for backend in Backend::all() {
+        let name = backend.name();
+        backend.open();
+        let now = baton::state::runs::now_ms();
+        let hour = 3_600_000;
+        // Eight clients find no drift check queued, running or recent, at once.
+        let start = std::sync::Barrier::new(8);
+        let queued_by: Vec<bool> = std::thread::scope(|s| {
+            let handles: Vec<_> = (0..8)
+                .map(|n| {
+                    let (store, start) = (backend.open(), &start);
+                    s.spawn(move || {
+                        let run = queued(&format!("check-{n}"), now);
+                        start.wait();
+                        store.enqueue_run_unless(&run, now - hour).unwrap()
+                    })
+                })
+                .collect();
+            handles.into_iter().map(|h| h.join().unwrap()).collect()
+        });
+        assert_eq!(
+            queued_by.iter().filter(|q| **q).count(),
+            1,
+            "{name}: {queued_by:?}"
+        );
+        let store = backend.open();
+        assert_eq!(store.runs().unwrap().len(), 1, "{name}");
+        // Finished, it still counts within the interval; past it, the next is due.
+        let first = store.claim_run("node").unwrap().unwrap();
+        store.finish_run(&first.id, "succeeded", "{}").unwrap();
+        let later = queued("later", now + 1);
+        assert!(
+            !store.enqueue_run_unless(&later, now - hour).unwrap(),
+            "{name}"
+        );
+        assert!(store.enqueue_run_unless(&later, now + 1).unwrap(), "{name}");
+        // Another kind is its own queue.
+        let mut plan = queued("plan", now + 2);
+        plan.kind = "plan".into();
+        assert!(
+            store.enqueue_run_unless(&plan, now - hour).unwrap(),
+            "{name}"
+        );
+    }
+}
