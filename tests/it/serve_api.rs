@@ -1018,6 +1018,8 @@ fn two_nodes_on_one_postgres_state_run_each_of_50_runs_exactly_once() {
     );
     let nodes = db.sql("SELECT node, count(*) FROM baton.runs GROUP BY node");
     assert_eq!(nodes.lines().count(), 2, "both nodes run: {nodes}");
+    // The share of each node, for the record (`--nocapture`).
+    eprintln!("50 runs through two nodes, runs per node:\n{nodes}");
     assert_eq!(
         db.sql("SELECT count(*) FROM baton.runs WHERE status <> 'succeeded'")
             .trim(),
@@ -1084,9 +1086,14 @@ fn kill_9_of_a_node_mid_run_is_reported_abandoned_and_the_next_apply_converges()
     } = napping("12s");
     let _ = a.child.kill();
     let _ = a.child.wait();
+    let killed = std::time::Instant::now();
     let b = Server::start(&sb, &[]);
     let run = b.finished(&run_id, &t.viewer);
     assert_eq!(run["status"], "abandoned", "{run}");
+    eprintln!(
+        "a node killed mid-run: its run reported abandoned by the other {:.1} s after the kill",
+        killed.elapsed().as_secs_f64()
+    );
     assert!(
         run["result"]["error"]
             .as_str()
