@@ -2,8 +2,9 @@
 //! resource requests they make, keyed by Score uid.
 //!
 //! Per file: read → YAML with positions (`yaml`) → overrides (`overrides`) → JSON schema
-//! (`schema`) → list forms upgraded (`upgrade`) → typed [`model::Workload`] → semantic
-//! rules (`semantic`). Across files: duplicate workload names, shared resources defined
+//! (`schema`) → list forms upgraded (`upgrade`) → typed [`model::Workload`] → its
+//! placeholders parsed, once ([`semantic::Templates`], kept on the [`LoadedWorkload`]) →
+//! semantic rules (`semantic`). Across files: duplicate workload names, shared resources defined
 //! twice with different params or metadata, and cycles among resource params
 //! placeholders. Every problem of every file is collected; nothing stops at the first.
 

@@ -2,6 +2,8 @@
 //! roots, placeholders that name undeclared resources or missing metadata keys, and the
 //! `before` relations (self references, unknown containers, cycles). Messages keep
 //! score-go's wording so users can search for them, with a location and a hint added.
+//! The strings where placeholders are expanded ([`expandables`]) are parsed here once,
+//! when the file loads ([`Templates`]); everything after reads that form.
 
 use std::collections::BTreeMap;
 
