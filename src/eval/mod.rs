@@ -3,10 +3,12 @@
 //! on planned values (unknowns where a provider computes the value), apply on the values
 //! providers actually returned. Pure: no I/O.
 //!
-//! Split by what it evaluates: [`scope`] (the variables an expression sees, and Score
-//! placeholders), [`params`] (a request's params), [`resource`] (a module's resources,
-//! lifecycle rules and outputs), [`workload`] (a workload's manifests). This file holds
-//! the context they share.
+//! Split by what it evaluates: `scope` (the variables an expression sees, and Score
+//! placeholders), `params` (a request's params), `resource` (a module's resources,
+//! lifecycle rules and outputs), `workload` (a workload's manifests). This file holds
+//! the context they share, and why a placeholder has no value ([`RefError`]). Score
+//! strings arrive parsed ([`crate::score::semantic::Templates`], made when the files
+//! load): evaluation never parses a placeholder.
 
 mod params;
 mod resource;
