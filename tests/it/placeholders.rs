@@ -59,7 +59,7 @@ fn every_expanded_string_is_substituted_and_the_others_kept() {
     let run = sb.run(&["apply", "--auto-approve"]);
     assert_eq!(run.code, 0, "{}", run.transcript());
     let mut written = String::new();
-    for entry in walk(&sb.path().join("deploy")) {
+    for entry in crate::local_walls::walk(&sb.path().join("deploy")) {
         written.push_str(&std::fs::read_to_string(entry).unwrap_or_default());
     }
     for expected in [
@@ -93,18 +93,4 @@ fn a_placeholder_in_a_source_file_without_a_value_is_located_in_the_score_file()
         "{}",
         run.transcript()
     );
-}
-
-fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
-    let mut out = Vec::new();
-    for e in std::fs::read_dir(dir).into_iter().flatten().flatten() {
-        let p = e.path();
-        if p.is_dir() {
-            out.extend(walk(&p));
-        } else {
-            out.push(p);
-        }
-    }
-    out.sort();
-    out
 }
