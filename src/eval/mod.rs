@@ -3,14 +3,18 @@
 //! on planned values (unknowns where a provider computes the value), apply on the values
 //! providers actually returned. Pure: no I/O.
 //!
-//! Split by what it evaluates: [`scope`] (the variables an expression sees, and Score
-//! placeholders), [`params`] (a request's params), [`resource`] (a module's resources,
-//! lifecycle rules and outputs), [`workload`] (a workload's manifests). This file holds
-//! the context they share.
+//! Split by what it evaluates: `scope` (the variables an expression sees, and Score
+//! placeholders), `params` (a request's params), `resource` (a module's resources,
+//! lifecycle rules and outputs), `workload` (a workload's manifests). This file holds
+//! the context they share, and why a placeholder has no value ([`RefError`]). Score
+//! strings arrive parsed ([`crate::score::semantic::Templates`], made when the files
+//! load): evaluation never parses a placeholder.
 
 mod params;
 mod resource;
 mod scope;
+#[cfg(test)]
+mod tests;
 mod workload;
 
 use std::collections::BTreeMap;
@@ -27,8 +31,8 @@ use crate::graph::Graph;
 use crate::hcl;
 use crate::module::Module;
 use crate::schema::{Kinds, Presence};
-use crate::score::placeholder::{self, Ref, Segment};
-use crate::score::{LoadedWorkload, Project};
+use crate::score::placeholder::{self, Ref, Segment, Template};
+use crate::score::{LoadedWorkload, Project, SourceFile};
 use crate::target;
 use crate::value::Attrs;
 use crate::value::Value;
@@ -82,7 +86,7 @@ pub struct Context<'a> {
     /// Per module (by index), the roots its expressions read, so a scope holds only those.
     pub module_roots: Vec<ModuleRoots>,
     /// File contents referenced by Score `files.*.source`, by (workload, container, target).
-    pub file_sources: &'a BTreeMap<(String, String, String), Vec<u8>>,
+    pub file_sources: &'a BTreeMap<(String, String, String), crate::score::SourceFile>,
     /// Where each uid is requested in the Score files (for messages).
     pub spans: &'a BTreeMap<Uid, Option<Span>>,
     /// The texts read (to point a message at a placeholder inside a string).
@@ -272,52 +276,138 @@ fn score_vars(project: &Project, uid: &Uid, lineage: &str) -> Value {
     ]))
 }
 
-/// Why `${resources.ENV.name}` has no value: a `BATON_*` variable, one `baton.hcl` does
-/// not list, or one that is listed but not set.
-fn variable_missing(env: &Environment, name: &str) -> String {
-    if name.starts_with("BATON_") {
-        return format!(
-            "the environment variable {name} is baton's own and never reaches a workload (pass the value under another name)"
-        );
-    }
-    if env.variables.iter().any(|v| v == name) {
-        return format!(
-            "the environment variable {name} is not set (export it before running baton)"
-        );
-    }
-    format!(
-        "the environment variable {name} is not listed in `environment_variables` of environment `{}`: add it there (`environment \"{}\" {{ environment_variables = [\"{name}\"] }}` in baton.hcl)",
-        env.name, env.name
-    )
+/// Why a well-formed Score placeholder has no value.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum RefError {
+    /// `${resources.NAME…}` where the workload requests no resource `NAME`.
+    #[error("no resource `{name}`")]
+    NoSuchResource {
+        /// The resource's name in the workload.
+        name: String,
+    },
+    /// The resource's outputs are not evaluated (yet).
+    #[error("resource `{name}` has no outputs yet")]
+    NoOutputsYet {
+        /// The resource's name in the workload.
+        name: String,
+    },
+    /// The resource has no output `key`.
+    #[error(
+        "key '{key}' not found (resource `{name}` of type `{kind}` has outputs: {}){}",
+        listed(.known),
+        .suggestion.as_ref().map(|s| format!("; did you mean `{s}`?")).unwrap_or_default()
+    )]
+    UnknownOutput {
+        /// The output asked for.
+        key: String,
+        /// The resource's name in the workload.
+        name: String,
+        /// The resource's type.
+        kind: String,
+        /// The outputs it has, in order.
+        known: Vec<String>,
+        /// The known output closest to `key`, if one is close.
+        suggestion: Option<String>,
+    },
+    /// `${resources.ENV.NAME}` of the `environment` type: no such variable reaches
+    /// workloads.
+    #[error("key '{name}' not found: {why}")]
+    VariableMissing {
+        /// The variable.
+        name: String,
+        /// Why it has no value.
+        why: VariableMissing,
+    },
+    /// A key of the path into an output is missing, or looked up in a non-map.
+    #[error(transparent)]
+    OutputPath(placeholder::LookupError),
+    /// A key of `${metadata.…}` is missing, or looked up in a non-map.
+    #[error(transparent)]
+    Metadata(placeholder::LookupError),
 }
 
-/// A placeholder that could not be substituted: why, and the placeholder as written
-/// (so a message can point at it rather than at the whole string).
-#[derive(Debug, Clone)]
+/// The first twelve of `known`, and how many more.
+fn listed(known: &[String]) -> String {
+    if known.len() > 12 {
+        format!("{}, and {} more", known[..12].join(", "), known.len() - 12)
+    } else {
+        known.join(", ")
+    }
+}
+
+/// Why `${resources.ENV.NAME}` has no value.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum VariableMissing {
+    /// A `BATON_*` variable: baton's own, never given to a workload.
+    #[error(
+        "the environment variable {0} is baton's own and never reaches a workload (pass the value under another name)"
+    )]
+    BatonOwn(String),
+    /// Listed in `baton.hcl` but not set in the process environment.
+    #[error("the environment variable {0} is not set (export it before running baton)")]
+    NotSet(String),
+    /// Not listed in the environment's `environment_variables`.
+    #[error(
+        "the environment variable {name} is not listed in `environment_variables` of environment `{environment}`: add it there (`environment \"{environment}\" {{ environment_variables = [\"{name}\"] }}` in baton.hcl)"
+    )]
+    NotListed {
+        /// The variable.
+        name: String,
+        /// The environment planned.
+        environment: String,
+    },
+}
+
+impl VariableMissing {
+    /// Why variable `name` has no value in environment `env`.
+    fn of(env: &Environment, name: &str) -> VariableMissing {
+        if name.starts_with("BATON_") {
+            VariableMissing::BatonOwn(name.to_string())
+        } else if env.variables.iter().any(|v| v == name) {
+            VariableMissing::NotSet(name.to_string())
+        } else {
+            VariableMissing::NotListed {
+                name: name.to_string(),
+                environment: env.name.clone(),
+            }
+        }
+    }
+}
+
+/// A placeholder that could not be substituted: the placeholder as written (so a message
+/// can point at it rather than at the whole string), and why.
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Unresolved {
-    /// `invalid ref 'CONTENT': why`.
-    pub message: String,
-    /// The placeholder, `${…}`.
-    pub placeholder: String,
+    /// The text between `${` and `}`.
+    pub content: String,
+    /// Why it has no value; `None` when it is not a valid placeholder.
+    pub reason: Option<RefError>,
 }
 
 impl Unresolved {
-    fn new(p: &placeholder::Placeholder, why: Option<String>) -> Unresolved {
+    fn new(p: &placeholder::Placeholder, reason: Option<RefError>) -> Unresolved {
         Unresolved {
-            message: match why {
-                Some(why) => format!("invalid ref '{}': {why}", p.content),
-                None => format!("invalid ref '{}'", p.content),
-            },
-            placeholder: p.text(),
+            content: p.content.clone(),
+            reason,
         }
+    }
+
+    /// The placeholder, `${…}`.
+    pub fn placeholder(&self) -> String {
+        format!("${{{}}}", self.content)
     }
 }
 
 impl std::fmt::Display for Unresolved {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(&self.message)
+        match &self.reason {
+            Some(why) => write!(f, "invalid ref '{}': {why}", self.content),
+            None => write!(f, "invalid ref '{}'", self.content),
+        }
     }
 }
+
+impl std::error::Error for Unresolved {}
 
 /// Score variables and file contents are strings: non-string values become JSON text,
 /// keeping marks.

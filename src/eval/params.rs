@@ -18,18 +18,23 @@ impl Context<'_> {
         let given: Vec<(&String, Value)> = match &decl.params {
             None => Vec::new(),
             Some(params) => {
-                // The workload whose definition supplied these params resolves their placeholders.
+                // The workload whose definition supplied these params resolves their
+                // placeholders, with the strings parsed when it was loaded.
                 let only = decl.requested_by.len() == 1;
-                let source = decl
+                let (source, templates) = decl
                     .requested_by
                     .iter()
-                    .find(|(w, r)| {
-                        only || self
-                            .workload(w)
-                            .and_then(|lw| lw.workload.resources.get(r))
-                            .is_some_and(|req| req.params.as_ref() == Some(params))
+                    .find_map(|(w, r)| {
+                        let lw = self.workload(w)?;
+                        let (i, (_, req)) = lw
+                            .workload
+                            .resources
+                            .iter()
+                            .enumerate()
+                            .find(|(_, (name, _))| *name == r)?;
+                        let supplied = only || req.params.as_ref() == Some(params);
+                        supplied.then(|| lw.templates.params.get(i).map(|t| (lw, t)))?
                     })
-                    .and_then(|(w, _)| self.workload(w))
                     .ok_or_else(|| {
                         err(
                             "internal/params",
@@ -37,10 +42,11 @@ impl Context<'_> {
                             at,
                         )
                     })?;
+                let mut templates = templates.iter();
                 params
                     .iter()
                     .map(|(k, v)| {
-                        self.substitute_json(source, v, values)
+                        self.substitute_json(source, v, &mut templates, values)
                             .map(|x| (k, x))
                             .map_err(|e| {
                                 err(

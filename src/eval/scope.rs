@@ -110,18 +110,22 @@ impl Context<'_> {
         r: &Ref,
         values: &Values,
         whole_resource: &str,
-    ) -> Result<Value, String> {
+    ) -> Result<Value, RefError> {
         match r {
             Ref::Metadata(keys) => {
                 let meta = Json::Object(w.workload.metadata.clone());
-                placeholder::lookup(&meta, keys).map(Value::from_json)
+                placeholder::lookup(&meta, keys)
+                    .map(Value::from_json)
+                    .map_err(RefError::Metadata)
             }
             Ref::Resource { name, output } => {
-                let uid = w.uid(name).ok_or_else(|| format!("no resource `{name}`"))?;
+                let uid = w
+                    .uid(name)
+                    .ok_or_else(|| RefError::NoSuchResource { name: name.clone() })?;
                 let outs = values
                     .outputs
                     .get(uid)
-                    .ok_or_else(|| format!("resource `{name}` has no outputs yet"))?;
+                    .ok_or_else(|| RefError::NoOutputsYet { name: name.clone() })?;
                 if output.is_empty() {
                     // `${resources.NAME}`: the resource itself; for volumes its `source`.
                     return Ok(match whole_resource {
@@ -132,24 +136,36 @@ impl Context<'_> {
                         _ => Value::string(name.clone()),
                     });
                 }
-                let mut v = outs.get(&output[0]).cloned().ok_or_else(|| {
+                let key = &output[0];
+                let mut v = outs.get(key).cloned().ok_or_else(|| {
                     if uid.kind == "environment" {
-                        return format!("key '{}' not found: {}", output[0], variable_missing(self.env, &output[0]));
+                        return RefError::VariableMissing {
+                            name: key.clone(),
+                            why: VariableMissing::of(self.env, key),
+                        };
                     }
-                    let known: Vec<&str> = outs.keys().map(String::as_str).collect();
-                    let hint = did_you_mean(&output[0], known.iter().copied()).map(|s| format!("; did you mean `{s}`?")).unwrap_or_default();
-                    let listed = if known.len() > 12 { format!("{}, and {} more", known[..12].join(", "), known.len() - 12) } else { known.join(", ") };
-                    format!("key '{}' not found (resource `{name}` of type `{}` has outputs: {listed}){hint}", output[0], uid.kind)
+                    let known: Vec<String> = outs.keys().cloned().collect();
+                    RefError::UnknownOutput {
+                        key: key.clone(),
+                        name: name.clone(),
+                        kind: uid.kind.clone(),
+                        suggestion: did_you_mean(key, known.iter().map(String::as_str))
+                            .map(str::to_string),
+                        known,
+                    }
                 })?;
                 for k in &output[1..] {
                     let (inner, sensitive) = v.unmark();
                     let next = match inner {
                         Value::Unknown => Value::Unknown,
-                        Value::Map(m) => m
-                            .get(k)
-                            .cloned()
-                            .ok_or_else(|| format!("key '{k}' not found"))?,
-                        _ => return Err(format!("cannot lookup key '{k}', context is not a map")),
+                        Value::Map(m) => m.get(k).cloned().ok_or_else(|| {
+                            RefError::OutputPath(placeholder::LookupError::NotFound(k.clone()))
+                        })?,
+                        _ => {
+                            return Err(RefError::OutputPath(placeholder::LookupError::NotAMap(
+                                k.clone(),
+                            )));
+                        }
                     };
                     v = if sensitive {
                         Value::sensitive(next)
@@ -162,20 +178,22 @@ impl Context<'_> {
         }
     }
 
-    /// Substitutes the placeholders of a Score string. A string that is exactly one
-    /// placeholder keeps the referenced value's type; otherwise the parts are joined as
-    /// text (non-strings JSON-encoded). Unknown and sensitive marks propagate.
+    /// Substitutes the placeholders of a Score string `text`, parsed when it was loaded
+    /// as `template`. A string that is exactly one placeholder keeps the referenced
+    /// value's type; otherwise the parts are joined as text (non-strings JSON-encoded).
+    /// Unknown and sensitive marks propagate.
     pub fn substitute(
         &self,
         w: &LoadedWorkload,
-        s: &str,
+        text: &str,
+        template: &Template,
         values: &Values,
         whole_resource: &str,
     ) -> Result<Value, Unresolved> {
-        if !s.contains('$') {
-            return Ok(Value::String(s.to_string()));
-        }
-        let segments = placeholder::parse(s);
+        let segments = match template {
+            Template::Plain => return Ok(Value::String(text.to_string())),
+            Template::Parts(segments) => segments,
+        };
         if let [Segment::Placeholder(p)] = segments.as_slice() {
             let r = p.reference.as_ref().map_err(|_| Unresolved::new(p, None))?;
             return self
@@ -187,15 +205,12 @@ impl Context<'_> {
         let mut sensitive = false;
         for seg in segments {
             match seg {
-                Segment::Literal(l) => out.push_str(&l),
+                Segment::Literal(l) => out.push_str(l),
                 Segment::Placeholder(p) => {
-                    let r = p
-                        .reference
-                        .as_ref()
-                        .map_err(|_| Unresolved::new(&p, None))?;
+                    let r = p.reference.as_ref().map_err(|_| Unresolved::new(p, None))?;
                     let v = self
                         .resolve_ref(w, r, values, whole_resource)
-                        .map_err(|e| Unresolved::new(&p, Some(e)))?;
+                        .map_err(|e| Unresolved::new(p, Some(e)))?;
                     sensitive |= v.contains_sensitive();
                     if v.contains_unknown() {
                         unknown = true;
@@ -222,22 +237,34 @@ impl Context<'_> {
         Ok(if sensitive { Value::sensitive(v) } else { v })
     }
 
-    pub(super) fn substitute_json(
+    /// Substitutes the placeholders of a params value `j`, whose strings were parsed
+    /// when it was loaded: `templates` yields them depth first, in map and list order
+    /// (see [`crate::score::semantic::Templates`]).
+    pub(super) fn substitute_json<'t>(
         &self,
         w: &LoadedWorkload,
         j: &Json,
+        templates: &mut impl Iterator<Item = &'t Template>,
         values: &Values,
     ) -> Result<Value, Unresolved> {
         Ok(match j {
-            Json::String(s) => self.substitute(w, s, values, "")?,
+            Json::String(s) => {
+                let t = templates
+                    .next()
+                    .expect("every params string is parsed when its file loads");
+                self.substitute(w, s, t, values, "")?
+            }
             Json::Array(a) => Value::List(
                 a.iter()
-                    .map(|x| self.substitute_json(w, x, values))
+                    .map(|x| self.substitute_json(w, x, templates, values))
                     .collect::<Result<_, _>>()?,
             ),
             Json::Object(m) => Value::Map(
                 m.iter()
-                    .map(|(k, v)| self.substitute_json(w, v, values).map(|x| (k.clone(), x)))
+                    .map(|(k, v)| {
+                        self.substitute_json(w, v, templates, values)
+                            .map(|x| (k.clone(), x))
+                    })
                     .collect::<Result<_, _>>()?,
             ),
             other => Value::from_json(other),

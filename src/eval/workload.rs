@@ -17,7 +17,7 @@ impl Context<'_> {
                 &lw.root,
                 self.sources,
                 &pointer,
-                &e.placeholder,
+                &e.placeholder(),
             )
             .or(at);
             err(
@@ -28,17 +28,18 @@ impl Context<'_> {
             .pointer(pointer)
         };
         let mut containers = BTreeMap::new();
-        for (cname, c) in &w.containers {
+        // The strings were parsed when the workload was loaded, in the order of its maps.
+        for ((cname, c), parsed) in w.containers.iter().zip(&lw.templates.containers) {
             let mut variables = crate::value::Map::new();
-            for (k, v) in &c.variables {
+            for ((k, v), t) in c.variables.iter().zip(&parsed.variables) {
                 let ptr = crate::score::yaml::to_pointer(&["containers", cname, "variables", k]);
                 let val = self
-                    .substitute(lw, v, values, "")
+                    .substitute(lw, v, t, values, "")
                     .map_err(|e| fail(ptr, e))?;
                 variables.insert(k.clone(), stringify(val));
             }
             let mut files = BTreeMap::new();
-            for (target_path, f) in &c.files {
+            for ((target_path, f), t) in c.files.iter().zip(&parsed.files) {
                 let ptr =
                     crate::score::yaml::to_pointer(&["containers", cname, "files", target_path]);
                 let content = if let Some(b64) = &f.binary_content {
@@ -56,38 +57,33 @@ impl Context<'_> {
                         })?;
                     target::FileContent::Binary(bytes)
                 } else {
-                    let text = match (&f.content, &f.source) {
-                        (Some(t), _) => t.clone(),
-                        (None, Some(_)) => {
-                            let bytes = self
-                                .file_sources
-                                .get(&(name.to_string(), cname.clone(), target_path.clone()))
-                                .cloned()
-                                .unwrap_or_default();
-                            match String::from_utf8(bytes) {
-                                Ok(s) => s,
-                                Err(e) => {
-                                    files.insert(
-                                        target_path.clone(),
-                                        target::ResolvedFile {
-                                            content: target::FileContent::Binary(e.into_bytes()),
-                                            mode: f.mode.clone(),
-                                        },
-                                    );
-                                    continue;
-                                }
+                    let plain = Template::Plain;
+                    let (text, template) = match (&f.content, &f.source) {
+                        (Some(text), _) => (text.as_str(), t.as_ref().unwrap_or(&plain)),
+                        (None, Some(_)) => match self.file_sources.get(&(
+                            name.to_string(),
+                            cname.clone(),
+                            target_path.clone(),
+                        )) {
+                            Some(SourceFile::Text(text, template)) => (text.as_str(), template),
+                            Some(SourceFile::Binary(bytes)) => {
+                                files.insert(
+                                    target_path.clone(),
+                                    target::ResolvedFile {
+                                        content: target::FileContent::Binary(bytes.clone()),
+                                        mode: f.mode.clone(),
+                                    },
+                                );
+                                continue;
                             }
-                        }
-                        (None, None) => String::new(),
+                            None => ("", &plain),
+                        },
+                        (None, None) => ("", &plain),
                     };
-                    if f.expands() {
-                        target::FileContent::Text(stringify(
-                            self.substitute(lw, &text, values, "")
-                                .map_err(|e| fail(ptr, e))?,
-                        ))
-                    } else {
-                        target::FileContent::Text(Value::String(text))
-                    }
+                    target::FileContent::Text(stringify(
+                        self.substitute(lw, text, template, values, "")
+                            .map_err(|e| fail(ptr, e))?,
+                    ))
                 };
                 files.insert(
                     target_path.clone(),
@@ -98,7 +94,7 @@ impl Context<'_> {
                 );
             }
             let mut volumes = BTreeMap::new();
-            for (target_path, v) in &c.volumes {
+            for ((target_path, v), t) in c.volumes.iter().zip(&parsed.volumes) {
                 let ptr = crate::score::yaml::to_pointer(&[
                     "containers",
                     cname,
@@ -107,7 +103,7 @@ impl Context<'_> {
                     "source",
                 ]);
                 let source = self
-                    .substitute(lw, &v.source, values, "source")
+                    .substitute(lw, &v.source, t, values, "source")
                     .map_err(|e| fail(ptr, e))?;
                 volumes.insert(
                     target_path.clone(),

@@ -358,7 +358,7 @@ fn recorded_outputs(ws: &Workspace) -> Result<BTreeMap<String, crate::value::Map
     }
     let prepared = pipeline::prepare_recorded(&ws.root, &ws.env, &state)?;
     let ctx = prepared.context(&state.lineage);
-    let mut values = crate::plan::eval::Values::default();
+    let mut values = crate::eval::Values::default();
     for o in state.objects.values() {
         values.resources.insert(o.address.clone(), o.marked());
     }

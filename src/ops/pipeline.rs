@@ -41,7 +41,7 @@ pub struct Prepared {
     /// Score locations of each uid.
     pub spans: BTreeMap<Uid, Option<Span>>,
     /// Contents of `files.*.source`.
-    pub file_sources: BTreeMap<(String, String, String), Vec<u8>>,
+    pub file_sources: BTreeMap<(String, String, String), score::SourceFile>,
     /// The project directory.
     pub root: PathBuf,
 }
@@ -405,8 +405,9 @@ fn check_variables(
             continue;
         }
         let mut locator = score::semantic::Locator::new(&lw.root, sources);
-        for e in score::semantic::expandables(&lw.workload) {
-            for p in score::placeholder::placeholders(e.text) {
+        let strings = score::semantic::expandables(&lw.workload);
+        for (e, t) in strings.iter().zip(lw.templates.iter()) {
+            for p in t.placeholders() {
                 let Ok(Ref::Resource { name, output }) = &p.reference else {
                     continue;
                 };
@@ -455,7 +456,7 @@ fn read_file_sources(
     root: &Path,
     project: &Project,
     diags: &mut Diagnostics,
-) -> BTreeMap<(String, String, String), Vec<u8>> {
+) -> BTreeMap<(String, String, String), score::SourceFile> {
     use file_source::Refusal;
     let mut out = BTreeMap::new();
     for lw in &project.workloads {
@@ -473,7 +474,7 @@ fn read_file_sources(
                                 cname.clone(),
                                 target.clone(),
                             ),
-                            bytes,
+                            score::SourceFile::new(bytes, f.expands()),
                         );
                     }
                     Err(e) => {
@@ -617,8 +618,9 @@ fn check_outputs<'m>(
     use score::placeholder::Ref;
     for lw in &project.workloads {
         let mut locator = score::semantic::Locator::new(&lw.root, sources);
-        for e in score::semantic::expandables(&lw.workload) {
-            for p in score::placeholder::placeholders(e.text) {
+        let strings = score::semantic::expandables(&lw.workload);
+        for (e, t) in strings.iter().zip(lw.templates.iter()) {
+            for p in t.placeholders() {
                 let Ok(Ref::Resource { name, output }) = &p.reference else {
                     continue;
                 };

@@ -1,13 +1,13 @@
 //! Plans: what must change, and why, to make the real world match the desired graph.
 //!
-//! `eval` computes desired values node by node (shared with apply, which re-evaluates
-//! what was unknown at plan time); `diff` compares them with the refreshed state and
-//! decides the action and reason of every object; `file` is the saved-plan format.
+//! `crate::eval` (the room below) computes desired values node by node (shared with
+//! apply, which re-evaluates what was unknown at plan time); `diff` compares them with
+//! the refreshed state and decides the action and reason of every object; `file` is
+//! the saved-plan format.
 //! `renames` finds deletes and creates that look like a rename. The plan decides; apply
 //! follows it and never re-decides.
 
 pub mod diff;
-pub use crate::eval;
 pub mod file;
 pub mod renames;
 pub mod rollback;

@@ -2,8 +2,9 @@
 //! resource requests they make, keyed by Score uid.
 //!
 //! Per file: read → YAML with positions (`yaml`) → overrides (`overrides`) → JSON schema
-//! (`schema`) → list forms upgraded (`upgrade`) → typed [`model::Workload`] → semantic
-//! rules (`semantic`). Across files: duplicate workload names, shared resources defined
+//! (`schema`) → list forms upgraded (`upgrade`) → typed [`model::Workload`] → its
+//! placeholders parsed, once ([`semantic::Templates`], kept on the [`LoadedWorkload`]) →
+//! semantic rules (`semantic`). Across files: duplicate workload names, shared resources defined
 //! twice with different params or metadata, and cycles among resource params
 //! placeholders. Every problem of every file is collected; nothing stops at the first.
 
@@ -54,6 +55,8 @@ pub struct LoadedWorkload {
     pub root: Node,
     /// The typed workload.
     pub workload: Workload,
+    /// Its strings where placeholders are expanded, parsed when it was loaded.
+    pub templates: semantic::Templates,
     /// The uid of each of its resources, by name (set when the project is resolved).
     pub uids: rustc_hash::FxHashMap<String, Uid>,
 }
@@ -72,6 +75,34 @@ impl LoadedWorkload {
             self.root.key_span(&pointer)
         } else {
             self.root.pointer(&pointer).map(|n| n.span)
+        }
+    }
+}
+
+/// The content of a file a Score `files.*.source` names (read by `ops`, beneath the
+/// project), parsed once like the workload's own strings.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SourceFile {
+    /// UTF-8 text, and its placeholders (`Template::Plain` when the file is not
+    /// expanded: the text is the content).
+    Text(String, placeholder::Template),
+    /// Not UTF-8: mounted as it is.
+    Binary(Vec<u8>),
+}
+
+impl SourceFile {
+    /// The file read as `bytes`; its placeholders parsed when `expands`.
+    pub fn new(bytes: Vec<u8>, expands: bool) -> SourceFile {
+        match String::from_utf8(bytes) {
+            Ok(text) => {
+                let template = if expands {
+                    placeholder::Template::parse(&text)
+                } else {
+                    placeholder::Template::Plain
+                };
+                SourceFile::Text(text, template)
+            }
+            Err(e) => SourceFile::Binary(e.into_bytes()),
         }
     }
 }
@@ -391,7 +422,8 @@ fn check_one(
             return None;
         }
     };
-    diags.extend(semantic::check(&workload, &root, sources));
+    let templates = semantic::Templates::of(&workload);
+    diags.extend(semantic::check(&workload, &templates, &root, sources));
     if opts.image.is_none() {
         for (cname, c) in &workload.containers {
             if c.image == "." {
@@ -415,6 +447,7 @@ fn check_one(
         file,
         root,
         workload,
+        templates,
         uids: Default::default(),
     })
 }
@@ -636,15 +669,10 @@ fn resolve(mut loaded: Vec<LoadedWorkload>, sources: &Sources, diags: &mut Diagn
     let mut found: Vec<(Uid, Uid)> = Vec::with_capacity(requests);
     for lw in workloads.iter() {
         let w = &lw.workload;
-        for (rname, r) in &w.resources {
-            let Some(params) = &r.params else { continue };
+        for (rname, params) in w.resources.keys().zip(&lw.templates.params) {
             let mut uid: Option<Uid> = None;
-            let mut texts: Vec<&str> = Vec::new();
-            for v in params.values() {
-                param_strings(v, &mut texts);
-            }
-            for text in texts {
-                for p in placeholder::placeholders(text) {
+            for t in params {
+                for p in t.placeholders() {
                     let Ok(Ref::Resource { name, .. }) = &p.reference else {
                         continue;
                     };
@@ -687,16 +715,6 @@ fn resolve(mut loaded: Vec<LoadedWorkload>, sources: &Sources, diags: &mut Diagn
     }
 }
 
-/// The strings of a params value (where placeholders can be).
-fn param_strings<'v>(v: &'v serde_json::Value, out: &mut Vec<&'v str>) {
-    match v {
-        serde_json::Value::String(s) => out.push(s),
-        serde_json::Value::Array(items) => items.iter().for_each(|x| param_strings(x, out)),
-        serde_json::Value::Object(map) => map.values().for_each(|x| param_strings(x, out)),
-        _ => {}
-    }
-}
-
 /// Whether a graph given by out-edges has a cycle (Kahn's algorithm).
 fn has_cycle(out_edges: &[Vec<usize>]) -> bool {
     let mut incoming = vec![0usize; out_edges.len()];
@@ -732,7 +750,7 @@ fn report_params_cycle(
     let mut spans: BTreeMap<String, (usize, String, String)> = BTreeMap::new();
     for (wi, lw) in workloads.iter().enumerate() {
         let w = &lw.workload;
-        for e in semantic::expandables(w) {
+        for (e, t) in semantic::expandables(w).iter().zip(lw.templates.iter()) {
             let segs = yaml::pointer_segments(&e.pointer);
             if segs.len() < 3 || segs[0] != "resources" || segs[2] != "params" {
                 continue;
@@ -742,7 +760,7 @@ fn report_params_cycle(
                 continue;
             };
             let uid = uid_for(w.name(), rname, r);
-            for p in placeholder::placeholders(e.text) {
+            for p in t.placeholders() {
                 let Ok(Ref::Resource { name, .. }) = &p.reference else {
                     continue;
                 };

@@ -67,8 +67,50 @@ impl Placeholder {
     }
 }
 
+/// A Score string where placeholders are expanded, parsed once when its file is loaded:
+/// evaluation reads this, never the text's placeholders again.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Template {
+    /// No `$` in it: the text is the value (the workload holds it; not copied here).
+    Plain,
+    /// Literal text (escapes applied) and placeholders, in order.
+    Parts(Vec<Segment>),
+}
+
+impl Template {
+    /// Parses a Score string.
+    pub fn parse(s: &str) -> Template {
+        if s.contains('$') {
+            Template::Parts(parse(s))
+        } else {
+            Template::Plain
+        }
+    }
+
+    /// Its placeholders, in order.
+    pub fn placeholders(&self) -> impl Iterator<Item = &Placeholder> {
+        let parts: &[Segment] = match self {
+            Template::Plain => &[],
+            Template::Parts(parts) => parts,
+        };
+        parts.iter().filter_map(|seg| match seg {
+            Segment::Placeholder(p) => Some(p),
+            Segment::Literal(_) => None,
+        })
+    }
+}
+
+#[cfg(test)]
+thread_local! {
+    /// How many strings [`parse`] split on this thread (tests check that evaluation
+    /// parses none).
+    pub static PARSED: std::cell::Cell<usize> = const { std::cell::Cell::new(0) };
+}
+
 /// Splits a string into literal text and placeholders.
 pub fn parse(s: &str) -> Vec<Segment> {
+    #[cfg(test)]
+    PARSED.with(|n| n.set(n.get() + 1));
     let mut out = Vec::new();
     let mut literal = String::new();
     let bytes = s.as_bytes();
@@ -189,14 +231,25 @@ fn parse_ref(content: &str) -> Result<Ref, PlaceholderError> {
     }
 }
 
+/// Why a path of keys leads nowhere, in score-go's wording.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum LookupError {
+    /// The map has no such key.
+    #[error("key '{0}' not found")]
+    NotFound(String),
+    /// The key is looked up in something that is not a map.
+    #[error("cannot lookup key '{0}', context is not a map")]
+    NotAMap(String),
+}
+
 /// Looks up `keys` in a JSON value, with score-go's error wording.
-pub fn lookup<'v>(root: &'v Value, keys: &[String]) -> Result<&'v Value, String> {
+pub fn lookup<'v>(root: &'v Value, keys: &[String]) -> Result<&'v Value, LookupError> {
     let mut v = root;
     for k in keys {
         let Value::Object(map) = v else {
-            return Err(format!("cannot lookup key '{k}', context is not a map"));
+            return Err(LookupError::NotAMap(k.clone()));
         };
-        v = map.get(k).ok_or_else(|| format!("key '{k}' not found"))?;
+        v = map.get(k).ok_or_else(|| LookupError::NotFound(k.clone()))?;
     }
     Ok(v)
 }
@@ -299,7 +352,7 @@ mod tests {
         let out = substitute(
             "$${x} $$ ${metadata.name} ${metadata.n} ${metadata.n.deep} $",
             |r| match r {
-                Ref::Metadata(keys) => lookup(&meta, keys).map(to_text),
+                Ref::Metadata(keys) => lookup(&meta, keys).map(to_text).map_err(|e| e.to_string()),
                 Ref::Resource { .. } => Err("no".into()),
             },
         );
@@ -310,7 +363,7 @@ mod tests {
     fn substitution_reports_every_failure() {
         let meta = serde_json::json!({"name": "web"});
         let err = substitute("${metadata.nope} ${metadata.name.x}", |r| match r {
-            Ref::Metadata(keys) => lookup(&meta, keys).map(to_text),
+            Ref::Metadata(keys) => lookup(&meta, keys).map(to_text).map_err(|e| e.to_string()),
             Ref::Resource { .. } => Err("no".into()),
         })
         .unwrap_err();

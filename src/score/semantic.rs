@@ -2,13 +2,15 @@
 //! roots, placeholders that name undeclared resources or missing metadata keys, and the
 //! `before` relations (self references, unknown containers, cycles). Messages keep
 //! score-go's wording so users can search for them, with a location and a hint added.
+//! The strings where placeholders are expanded ([`expandables`]) are parsed here once,
+//! when the file loads ([`Templates`]); everything after reads that form.
 
 use std::collections::BTreeMap;
 
 use serde_json::Value;
 
 use super::model::Workload;
-use super::placeholder::{self, PlaceholderError, Ref, lookup};
+use super::placeholder::{self, PlaceholderError, Ref, Template, lookup};
 use super::yaml::{Node, to_pointer};
 use crate::diag::{Diagnostic, Sources, Span, Stage, did_you_mean};
 
@@ -58,6 +60,91 @@ pub fn expandables(w: &Workload) -> Vec<Expandable<'_>> {
         }
     }
     out
+}
+
+/// The parsed form ([`Template`]) of every string [`expandables`] lists, made once when
+/// the Score file is loaded and kept beside its workload: the checks here, the
+/// project's resolution and evaluation read these, so a string's placeholders are
+/// parsed once per run. Each list follows the order of the workload's maps.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Templates {
+    /// Per container, in name order.
+    pub containers: Vec<ContainerTemplates>,
+    /// Per resource request, in name order: the strings of its params, depth first in
+    /// map and list order (empty without params).
+    pub params: Vec<Vec<Template>>,
+}
+
+/// The parsed strings of one container.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ContainerTemplates {
+    /// Its variables, in name order.
+    pub variables: Vec<Template>,
+    /// Its files, in target order: the inline `content`, when it is expanded.
+    pub files: Vec<Option<Template>>,
+    /// Its volumes' `source`, in target order.
+    pub volumes: Vec<Template>,
+}
+
+impl Templates {
+    /// Parses every string of `w` where placeholders are expanded.
+    pub fn of(w: &Workload) -> Templates {
+        let containers = w
+            .containers
+            .values()
+            .map(|c| ContainerTemplates {
+                variables: c.variables.values().map(|v| Template::parse(v)).collect(),
+                files: c
+                    .files
+                    .values()
+                    .map(|f| match (&f.content, f.expands()) {
+                        (Some(content), true) => Some(Template::parse(content)),
+                        _ => None,
+                    })
+                    .collect(),
+                volumes: c
+                    .volumes
+                    .values()
+                    .map(|v| Template::parse(&v.source))
+                    .collect(),
+            })
+            .collect();
+        let params = w
+            .resources
+            .values()
+            .map(|r| {
+                let mut out = Vec::new();
+                for v in r.params.iter().flat_map(|p| p.values()) {
+                    parse_strings(v, &mut out);
+                }
+                out
+            })
+            .collect();
+        Templates { containers, params }
+    }
+
+    /// Every template, in the order of [`expandables`].
+    pub fn iter(&self) -> impl Iterator<Item = &Template> {
+        self.containers
+            .iter()
+            .flat_map(|c| {
+                c.variables
+                    .iter()
+                    .chain(c.files.iter().flatten())
+                    .chain(&c.volumes)
+            })
+            .chain(self.params.iter().flatten())
+    }
+}
+
+/// The strings of a params value, parsed, depth first.
+fn parse_strings(v: &Value, out: &mut Vec<Template>) {
+    match v {
+        Value::String(s) => out.push(Template::parse(s)),
+        Value::Array(items) => items.iter().for_each(|x| parse_strings(x, out)),
+        Value::Object(map) => map.values().for_each(|x| parse_strings(x, out)),
+        _ => {}
+    }
 }
 
 fn collect_strings<'v>(v: &'v Value, path: &mut Vec<String>, out: &mut Vec<Expandable<'v>>) {
@@ -196,19 +283,25 @@ fn index_strings(node: &Node, path: &mut String, out: &mut rustc_hash::FxHashMap
 }
 
 /// Checks one workload's placeholders and `before` relations.
-pub fn check(w: &Workload, root: &Node, sources: &Sources) -> Vec<Diagnostic> {
+pub fn check(
+    w: &Workload,
+    templates: &Templates,
+    root: &Node,
+    sources: &Sources,
+) -> Vec<Diagnostic> {
     let mut out = Vec::new();
     let metadata = std::cell::OnceCell::new();
     let metadata = || metadata.get_or_init(|| Value::Object(w.metadata.clone()));
     let resource_names: Vec<&str> = w.resources.keys().map(String::as_str).collect();
     let mut locator = Locator::new(root, sources);
-    let strings = expandables(w);
+    let strings: Vec<(Expandable, &Template)> =
+        expandables(w).into_iter().zip(templates.iter()).collect();
 
     // Too many placeholders: that one error, at the first past the limit, and none of
     // the checks below (each would be an error of its own).
     let mut count = 0;
-    for e in &strings {
-        let found: Vec<_> = placeholder::placeholders(e.text).collect();
+    for (e, t) in &strings {
+        let found: Vec<_> = t.placeholders().collect();
         for i in 0..found.len() {
             count += 1;
             if count > placeholder::MAX_PER_FILE {
@@ -230,8 +323,8 @@ pub fn check(w: &Workload, root: &Node, sources: &Sources) -> Vec<Diagnostic> {
         }
     }
 
-    for e in strings {
-        for p in placeholder::placeholders(e.text) {
+    for (e, t) in strings {
+        for p in t.placeholders() {
             let text = p.text();
             // Where the placeholder is written: looked up only for a diagnostic.
             let mut d = |code: &'static str, summary: String| {
@@ -445,5 +538,44 @@ mod tests {
         assert_eq!(find_cycle(&nodes, &edges), None);
         edges.insert(nodes[nodes.len() - 1], vec![nodes[0]]);
         assert_eq!(find_cycle(&nodes, &edges).map(|c| c.len()), Some(200_001));
+    }
+
+    #[test]
+    fn templates_follow_the_expandable_strings_one_for_one() {
+        let w: Workload = serde_json::from_value(serde_json::json!({
+            "apiVersion": "score.dev/v1b1",
+            "metadata": {"name": "web"},
+            "containers": {
+                "b": {
+                    "image": "x",
+                    "variables": {"Z": "${metadata.name}", "A": "plain", "M": "$$x"},
+                    "files": {
+                        "/one": {"content": "${resources.db.host}"},
+                        "/two": {"content": "${x}", "noExpand": true},
+                        "/three": {"source": "three.txt"},
+                        "/four": {"content": "four"}
+                    },
+                    "volumes": {"/data": {"source": "${resources.vol}"}}
+                },
+                "a": {"image": "y", "variables": {"K": "a ${metadata.name} b"}}
+            },
+            "resources": {
+                "vol": {"type": "volume"},
+                "db": {"type": "postgres", "params": {
+                    "z": "${resources.vol}",
+                    "list": ["1", {"deep": "${metadata.name}", "n": 5}, "$$"],
+                    "a": 7
+                }}
+            }
+        }))
+        .unwrap();
+        let strings = expandables(&w);
+        let templates = Templates::of(&w);
+        let parsed: Vec<&Template> = templates.iter().collect();
+        assert_eq!(parsed.len(), strings.len());
+        assert_eq!(strings.len(), 11);
+        for (e, t) in strings.iter().zip(parsed) {
+            assert_eq!(*t, Template::parse(e.text), "{}", e.pointer);
+        }
     }
 }

@@ -20,6 +20,7 @@ mod overrides;
 mod ownership;
 mod ownership_aws;
 mod ownership_servers;
+mod placeholders;
 mod planfile;
 mod renames;
 mod serve_api;
