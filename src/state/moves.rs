@@ -1,6 +1,6 @@
 //! Moves: recorded objects taken to a new address (`state mv`, `moved` blocks in
 //! `baton.hcl`). Only records change; each object keeps its attributes, so its physical
-//! name (recorded names win, see `plan::eval`) and its data stay.
+//! name (recorded names win, see `eval`) and its data stay.
 
 use std::collections::BTreeMap;
 
