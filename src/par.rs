@@ -3,9 +3,8 @@
 //! levels evaluated ([`map`], [`map_owned`]: results in the order of the input); the
 //! large sorts of the stages that otherwise run on one core (resolving a project's uids,
 //! ordering a graph's addresses; each half sorted on its own thread, then merged, the
-//! same result as a sequential sort's for keys without ties); work lowered to a
-//! background priority; and a blocking call that a flag can give up waiting for
-//! ([`unless`]).
+//! same result as a sequential sort's for keys without ties); and a blocking call that
+//! a flag can give up waiting for ([`unless`]).
 //!
 //! One pool rather than threads started by each step: at 10,000 resources a plan started
 //! eleven threads, each with a fresh stack and allocator heap, and a graph level's two
@@ -126,17 +125,6 @@ pub fn unless<T: Send + 'static>(
             Err(RecvTimeoutError::Timeout) if !interrupted() => {}
             Err(_) => return None,
         }
-    }
-}
-
-/// Gives the calling thread the lowest scheduling priority (Linux: `nice` 19 for this
-/// thread alone), for work that should use a core only when no other thread needs it.
-pub fn background_thread() {
-    #[cfg(target_os = "linux")]
-    // SAFETY: setpriority with `who` 0 changes only the calling thread's nice value; it
-    // reads no memory of ours. A failure leaves the priority as it was, which is harmless.
-    unsafe {
-        libc::setpriority(libc::PRIO_PROCESS, 0, 19);
     }
 }
 

@@ -42,6 +42,7 @@
 //! }
 //! ```
 
+mod ahead;
 mod history;
 mod inspect;
 mod lock;

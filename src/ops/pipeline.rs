@@ -730,60 +730,6 @@ pub fn open_backend(root: &Path, backend: &StateBackend, name: &str) -> Result<S
     Ok(store.with_key(key))
 }
 
-/// A SQLite state read ahead, while the Score files are still being parsed and checked:
-/// at 10,000 resources reading the state is a tenth of a plan, on a core that parsing
-/// leaves idle most of the time.
-pub struct Preloaded {
-    /// The state file.
-    pub path: PathBuf,
-    /// The store, open.
-    pub store: Store,
-    /// The state as read.
-    pub state: State,
-    /// The store's `data_version` before the read.
-    pub version: i64,
-}
-
-impl Preloaded {
-    /// Reads the state of `env_name` ahead. `None` (the caller opens and reads the state
-    /// as usual) unless it is a SQLite file that exists with the current schema: nothing
-    /// is created or migrated here, before the inputs are known to be good.
-    pub fn read(root: &Path, env_name: &str) -> Option<Preloaded> {
-        let env = config::load(root, env_name, &mut Sources::new(), &mut Vec::new())?;
-        let StateBackend::Sqlite(file) = &env.state else {
-            return None;
-        };
-        let path = root.join(file);
-        let key = crate::state::crypto::StateKey::from_env().ok()?;
-        let store = SqliteStore::open_current(&path)?;
-        let version = store.data_version().ok()?;
-        let store = Store::Sqlite(store).with_key(key);
-        let state = store.load().ok()?;
-        Some(Preloaded {
-            path: file.clone(),
-            store,
-            state,
-            version,
-        })
-    }
-
-    /// The store, when it is the one `env` uses.
-    pub fn matches(&self, env: &Environment) -> bool {
-        env.state == StateBackend::Sqlite(self.path.clone())
-    }
-
-    /// The state read ahead if no other connection has committed since; else read now
-    /// (under the caller's lock, when it holds one).
-    pub fn current(state: Option<(State, i64)>, store: &Store) -> Result<State, StateError> {
-        if let (Some((state, version)), Store::Sqlite(s)) = (state, store)
-            && s.data_version()? == version
-        {
-            return Ok(state);
-        }
-        store.load()
-    }
-}
-
 /// What the `moved` blocks of the environment take in `state`, and the state with them
 /// taken (`None` when none moves anything). A block whose `from` is recorded no more is
 /// done, and stays harmless; one whose `from` and `to` are both recorded is an error.

@@ -6,8 +6,9 @@ use std::path::{Path, PathBuf};
 
 use anyhow::Context as _;
 
+use super::ahead::Preloaded;
 use super::lock::{self, CtrlC, locked};
-use super::pipeline::{self, Preloaded, Prepared};
+use super::pipeline::{self, Prepared};
 use super::{Error, Event, Observer, Report, RunOptions, ScoreInputs, Workspace, runtime};
 use crate::apply;
 use crate::plan::diff::PlanOptions;
@@ -84,9 +85,6 @@ pub fn plan(opts: &RunOptions, observer: &mut dyn Observer) -> Result<Planned, E
     let ahead = (!opts.inputs.narrowed).then(|| {
         let (root, env) = (ws.root.clone(), ws.env.clone());
         std::thread::spawn(move || {
-            // It waits for a free core: while the Score files are parsed on every core it
-            // would only slow them down; the stages after them leave a core idle.
-            crate::par::background_thread();
             crate::timings::stage("state load (ahead)", || Preloaded::read(&root, &env))
         })
     });

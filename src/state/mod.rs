@@ -8,7 +8,6 @@
 //! (providers need them back), sealed when a key is set; history rows hold redacted
 //! values only.
 
-mod checkpoint;
 pub mod crypto;
 pub mod deployment;
 pub mod migrate;

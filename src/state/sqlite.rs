@@ -13,7 +13,6 @@ use std::time::Duration;
 
 use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
 
-use super::checkpoint::Checkpointer;
 use super::crypto::StateKey;
 use super::deployment::{Blob, Deployment};
 use super::rows::{
@@ -33,17 +32,10 @@ pub struct SqliteStore {
     actor: Option<String>,
     /// The serial of this run's changes, once its first change bumped it.
     run_serial: Option<u64>,
-    checkpointer: Checkpointer,
     /// This handle created the file (it did not exist before the run).
     created: bool,
     /// The folder this handle created for the file.
     created_dir: Option<PathBuf>,
-}
-
-impl Drop for SqliteStore {
-    fn drop(&mut self) {
-        self.checkpointer.stop();
-    }
 }
 
 impl SqliteStore {
@@ -94,7 +86,6 @@ impl SqliteStore {
         if let Err(e) = prepared {
             return Err(diagnose(&conn, e));
         }
-        let checkpointer = Checkpointer::install(&mut conn, path).map_err(db_err(&display))?;
         // WAL side files hold state data too.
         for suffix in ["-wal", "-shm"] {
             let side = PathBuf::from(format!("{}{suffix}", path.display()));
@@ -106,7 +97,6 @@ impl SqliteStore {
             key: None,
             actor: None,
             run_serial: None,
-            checkpointer,
             created,
             created_dir,
         })
@@ -117,18 +107,16 @@ impl SqliteStore {
     /// under once one was recorded; the database is already migrated.
     pub fn writer(&self) -> Result<SqliteStore, StateError> {
         let db = self.db();
-        let mut conn = Connection::open(&self.path).map_err(&db)?;
+        let conn = Connection::open(&self.path).map_err(&db)?;
         conn.busy_timeout(Duration::from_secs(30)).map_err(&db)?;
         conn.pragma_update(None, "synchronous", "NORMAL")
             .map_err(&db)?;
-        let checkpointer = Checkpointer::install(&mut conn, &self.path).map_err(&db)?;
         Ok(SqliteStore {
             conn,
             path: self.path.clone(),
             key: self.key.clone(),
             actor: self.actor.clone(),
             run_serial: self.run_serial,
-            checkpointer,
             created: false,
             created_dir: None,
         })
