@@ -78,10 +78,10 @@ fn configuration(store: &Store, serial: u64) -> anyhow::Result<Configuration> {
     })
 }
 
-/// The inputs of a plan back to the deployment of `serial`, from the state of `env`.
-pub(super) fn stored(root: &Path, env: &Environment, serial: u64) -> Result<Stored, Error> {
-    let store = super::pipeline::open_state(root, env)?;
-    let c = configuration(&store, serial)?;
+/// The inputs of a plan back to the deployment of `serial`, from `store`, the state of
+/// `env`.
+pub(super) fn stored(store: &Store, env: &Environment, serial: u64) -> Result<Stored, Error> {
+    let c = configuration(store, serial)?;
     let text = |digest: &String, what: &str| {
         c.texts.get(digest).cloned().ok_or_else(|| {
             anyhow::anyhow!("the text of {what} of serial {serial} is not in the state")

@@ -347,12 +347,11 @@ fn planned_outputs(
 /// outputs evaluated by each uid's recorded module over the recorded attributes alone:
 /// params are unknown there, and a uid with no recorded object is missing.
 fn recorded_outputs(ws: &Workspace) -> Result<BTreeMap<String, crate::value::Map>, Error> {
-    let store = open(ws)?;
+    let (env, _) = super::environment(ws)?;
+    let store = pipeline::open_existing(&ws.root, &env)?;
     let state = store.load()?;
     if let Some(&last) = store.deployment_serials()?.last() {
-        drop(store);
-        let (env, _) = super::environment(ws)?;
-        let stored = super::history::stored(&ws.root, &env, last)?;
+        let stored = super::history::stored(&store, &env, last)?;
         let prepared = pipeline::prepare_stored(&ws.root, &ws.env, &stored)?;
         return planned_outputs(prepared, &state);
     }

@@ -54,7 +54,8 @@ impl RunOptions {
             .into());
         }
         let (env, _) = super::environment(ws)?;
-        let stored = super::history::stored(&ws.root, &env, serial)?;
+        let store = pipeline::open_state(&ws.root, &env)?;
+        let stored = super::history::stored(&store, &env, serial)?;
         Ok(pipeline::prepare_stored(&ws.root, &ws.env, &stored)?)
     }
 }
